@@ -1,0 +1,88 @@
+/**
+ * The `palisade` command line: serve | migrate | admin create-user.
+ */
+import { randomBytes } from 'node:crypto';
+import { Command } from 'commander';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { buildApp } from './app.ts';
+import { migrate } from './platform/db/migrate.ts';
+import { closeOnSignals, openStorage, startServer } from './server.ts';
+import { seedDemo } from './modules/demo/seed.ts';
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+const program = new Command().name('palisade').description('Self-hostable, security-first chatbot platform');
+
+program
+  .command('serve', { isDefault: true })
+  .description('migrate the database and serve the API (creates the demo data once unless --no-demo)')
+  .option('--no-demo', 'do not create the demo organisation and project')
+  .action(async (options: { demo: boolean }) => {
+    const cfg = config();
+    const running = await startServer(cfg);
+    closeOnSignals(running, (msg) => running.app.log.info(msg));
+    if (options.demo) {
+      const host = new URL(running.url).host;
+      const demo = await seedDemo(running.services, { allowedDomains: [host, host.replace(/^127\.0\.0\.1/, 'localhost')] });
+      if (demo.created) {
+        console.log(`\n  Demo owner created — shown once, store it now:\n    e-mail:   ${demo.email}\n    password: ${demo.password}\n    project:  ${demo.projectId}\n`);
+      }
+    }
+    console.log(`  Palisade is listening on ${running.url}  (API docs: ${running.url}/docs)\n`);
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const { database, redis } = await openStorage(config());
+    const applied = await migrate(database.db);
+    console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'The database is up to date.');
+    await redis?.quit();
+    await database.close();
+  });
+
+const admin = program.command('admin').description('administration');
+admin
+  .command('create-user')
+  .description('create a user with a new organisation they own')
+  .requiredOption('--email <email>', 'e-mail address')
+  .requiredOption('--org <name>', 'name of the organisation to create')
+  .option('--name <name>', 'display name')
+  .action(async (options: { email: string; org: string; name?: string }) => {
+    const cfg = config();
+    const { database, redis } = await openStorage(cfg);
+    try {
+      await migrate(database.db);
+      const { services, app } = await buildApp({ config: { ...cfg, logLevel: 'warn' }, database, redis });
+      const password = process.env.PALISADE_NEW_PASSWORD ?? randomBytes(18).toString('base64url');
+      const { user, org } = await services.accounts.signup(
+        { email: options.email, password, orgName: options.org, name: options.name },
+        { ip: '127.0.0.1', userAgent: 'palisade-cli' },
+      );
+      console.log(`Created ${user.email} (${user.id}), owner of ${org.name} (${org.id}).`);
+      if (!process.env.PALISADE_NEW_PASSWORD) console.log(`Password (shown once): ${password}`);
+      await app.close();
+    } catch (error) {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    } finally {
+      await redis?.quit();
+      await database.close();
+    }
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

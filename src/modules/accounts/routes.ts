@@ -1,0 +1,91 @@
+/** HTTP for accounts and sessions: parse, authorise, call the service, shape the reply. */
+import { z } from 'zod';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from '../../platform/http/types.ts';
+import type { Authenticator } from '../../platform/http/authenticate.ts';
+import type { AccountService, NewSession } from './service.ts';
+import { PASSWORD_MAX } from './passwords.ts';
+
+const email = z.email().max(254);
+const userView = z.object({ id: z.string(), email: z.string(), name: z.string().nullable() });
+
+export interface SessionCookie {
+  name: string;
+  secure: boolean;
+}
+
+export function sessionCookie(publicUrl: string): SessionCookie {
+  const secure = publicUrl.startsWith('https:');
+  // __Host- binds the cookie to this exact origin (Secure, Path=/, no Domain) where TLS allows it.
+  return { name: secure ? '__Host-palisade_session' : 'palisade_session', secure };
+}
+
+export function accountRoutes(deps: { accounts: AccountService; auth: Authenticator; cookie: SessionCookie }) {
+  const { accounts, auth, cookie } = deps;
+
+  const client = (request: FastifyRequest) => ({ ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+  const setCookie = (reply: FastifyReply, session: NewSession) =>
+    reply.setCookie(cookie.name, session.token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: cookie.secure,
+      path: '/',
+      expires: session.expiresAt,
+    });
+
+  return async function plugin(app: App): Promise<void> {
+    app.post('/v1/auth/signup', {
+      schema: {
+        operationId: 'signup',
+        tags: ['accounts'],
+        body: z.strictObject({ email, password: z.string().max(PASSWORD_MAX), orgName: z.string().trim().min(1).max(100), name: z.string().trim().max(100).optional() }),
+      },
+      handler: async (request, reply) => {
+        const { user, org, session } = await accounts.signup(request.body, client(request));
+        setCookie(reply, session);
+        return reply.code(201).send({ user, org, csrfToken: session.csrfToken });
+      },
+    });
+
+    app.post('/v1/auth/login', {
+      schema: {
+        operationId: 'login',
+        tags: ['accounts'],
+        body: z.strictObject({ email, password: z.string().max(PASSWORD_MAX), totp: z.string().regex(/^\d{6}$/).optional() }),
+        response: { 200: z.object({ user: userView, csrfToken: z.string() }) },
+      },
+      handler: async (request, reply) => {
+        const { user, session } = await accounts.login(request.body, client(request));
+        setCookie(reply, session);
+        return { user, csrfToken: session.csrfToken };
+      },
+    });
+
+    app.post('/v1/auth/logout', { schema: { operationId: 'logout', tags: ['accounts'] } }, async (request, reply) => {
+      await accounts.logout(await auth.requireUser(request));
+      reply.clearCookie(cookie.name, { path: '/' });
+      return reply.code(204).send();
+    });
+
+    app.get('/v1/me', { schema: { operationId: 'getMe', tags: ['accounts'] } }, async (request) => {
+      const principal = await auth.requireUser(request);
+      return accounts.me(principal, request.cookies[cookie.name] ?? '');
+    });
+
+    app.get('/v1/auth/sessions', { schema: { operationId: 'listSessions', tags: ['accounts'] } }, async (request) => ({
+      sessions: await accounts.listSessions(await auth.requireUser(request)),
+    }));
+
+    app.delete('/v1/auth/sessions/:sessionId', {
+      schema: { operationId: 'revokeSession', tags: ['accounts'], params: z.strictObject({ sessionId: z.string().max(64) }) },
+      handler: async (request, reply) => {
+        await accounts.revokeSession(await auth.requireUser(request), request.params.sessionId);
+        return reply.code(204).send();
+      },
+    });
+
+    app.delete('/v1/auth/sessions', { schema: { operationId: 'revokeOtherSessions', tags: ['accounts'] } }, async (request) => ({
+      revoked: await accounts.revokeOtherSessions(await auth.requireUser(request)),
+    }));
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Accounts: sign-up, login, logout and revocable sessions. A session token is 256 random bits,
+ * given to the browser once in an HttpOnly cookie and stored only as its SHA-256 hash; every
+ * request looks it up, so a revocation is effective on the very next request.
+ * Never logs or returns a password, a password hash or a session token after creation.
+ */
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import { enterTenant } from '../../platform/db/tenant.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import { newId, newSecretToken, safeEqual, sha256Hex } from '../../platform/ids.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { OrgService } from '../orgs/service.ts';
+import { normalizeEmail } from './directory.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import { burnVerifyTime, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
+import type { AccountStore } from './store.ts';
+
+const TOUCH_EVERY_MS = 5 * 60 * 1000;
+
+export interface ClientInfo {
+  ip: string;
+  userAgent: string | null;
+}
+
+export interface NewSession {
+  token: string;
+  csrfToken: string;
+  expiresAt: Date;
+}
+
+export function csrfTokenFor(sessionToken: string): string {
+  return createHash('sha256').update(`csrf:${sessionToken}`).digest('base64url');
+}
+
+export function createAccountService(deps: {
+  db: Kysely<DB>;
+  store: AccountStore;
+  orgs: Pick<OrgService, 'createOrg' | 'listForUser'>;
+  audit: Pick<AuditService, 'record'>;
+  throttle: LoginThrottle;
+  clock: Clock;
+  sessionTtlHours: number;
+}) {
+  const { db, store, clock } = deps;
+
+  async function startSession(x: Kysely<DB>, userId: string, client: ClientInfo): Promise<NewSession> {
+    const token = newSecretToken('ps');
+    const expiresAt = new Date(clock.now().getTime() + deps.sessionTtlHours * 3600 * 1000);
+    await store.insertSession(x, {
+      id: newId('ses'),
+      user_id: userId,
+      token_hash: sha256Hex(token),
+      expires_at: expiresAt,
+      ip: client.ip,
+      user_agent: client.userAgent?.slice(0, 512) ?? null,
+    });
+    return { token, csrfToken: csrfTokenFor(token), expiresAt };
+  }
+
+  async function signup(input: { email: string; password: string; orgName: string; name?: string | undefined }, client: ClientInfo) {
+    const email = normalizeEmail(input.email);
+    const problem = passwordProblem(input.password, email);
+    if (problem) throw new AppError('weak_password', problem, { details: { errors: [{ field: 'body.password', message: problem }] } });
+    const passwordHash = await hashPassword(input.password);
+    return db.transaction().execute(async (tx) => {
+      if (await store.findUserByEmail(tx, email)) {
+        throw new AppError('conflict', 'An account with this e-mail address exists. Sign in instead.');
+      }
+      const userId = newId('usr');
+      await store.insertUser(tx, { id: userId, email, password_hash: passwordHash, name: input.name ?? null });
+      const org = await deps.orgs.createOrg(tx, { name: input.orgName, ownerUserId: userId });
+      const session = await startSession(tx, userId, client);
+      await enterTenant(tx, org.id);
+      await deps.audit.record(tx, { orgId: org.id, actor: { kind: 'user', userId, sessionId: '', email }, action: 'org.created', target: { type: 'org', id: org.id }, ip: client.ip });
+      return { user: { id: userId, email, name: input.name ?? null }, org, session };
+    });
+  }
+
+  async function login(input: { email: string; password: string }, client: ClientInfo) {
+    const email = normalizeEmail(input.email);
+    const wait = await deps.throttle.retryAfter(email, client.ip);
+    if (wait > 0) {
+      throw new AppError('too_many_attempts', 'Too many failed sign-in attempts. Try again later.', { headers: { 'Retry-After': String(wait) } });
+    }
+    const user = await store.findUserByEmail(db, email);
+    const ok = user?.password_hash ? await verifyPassword(user.password_hash, input.password) : (await burnVerifyTime(input.password), false);
+    if (!user || !ok) {
+      await deps.throttle.recordFailure(email, client.ip);
+      throw new AppError('invalid_credentials', 'The e-mail address or password is wrong.');
+    }
+    await deps.throttle.reset(email);
+    const session = await startSession(db, user.id, client);
+    return { user: { id: user.id, email: user.email, name: user.name }, session };
+  }
+
+  /** Hot path: the principal behind a session token, or null if unknown, expired or revoked. */
+  async function verifySession(token: string, client: { ip: string }): Promise<(Principal & { kind: 'user' }) | null> {
+    if (token.length > 128) return null;
+    const now = clock.now();
+    const session = await store.findActiveSession(db, sha256Hex(token), now);
+    if (!session) return null;
+    if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+      // Best effort, off the request's critical path: last-seen is informational.
+      store.touchSession(db, session.sessionId, now, client.ip).catch(() => undefined);
+    }
+    return { kind: 'user', userId: session.userId, sessionId: session.sessionId, email: session.email };
+  }
+
+  async function logout(principal: Principal & { kind: 'user' }): Promise<void> {
+    await store.revokeSession(db, principal.userId, principal.sessionId, clock.now());
+  }
+
+  async function me(principal: Principal & { kind: 'user' }, sessionToken: string) {
+    const [user, orgs] = await Promise.all([store.findUserById(db, principal.userId), deps.orgs.listForUser(principal.userId)]);
+    if (!user) throw new AppError('unauthenticated', 'Your session has ended. Sign in again.');
+    return {
+      user: { id: user.id, email: user.email, name: user.name, totpEnabled: user.totp_enabled },
+      orgs: orgs.map((o) => ({ id: o.id, name: o.name, slug: o.slug, role: o.role })),
+      csrfToken: csrfTokenFor(sessionToken),
+    };
+  }
+
+  async function listSessions(principal: Principal & { kind: 'user' }) {
+    const rows = await store.listSessions(db, principal.userId, clock.now());
+    return rows.map((s) => ({
+      id: s.id,
+      current: s.id === principal.sessionId,
+      createdAt: new Date(s.created_at).toISOString(),
+      lastSeenAt: new Date(s.last_seen_at).toISOString(),
+      expiresAt: new Date(s.expires_at).toISOString(),
+      ip: s.ip,
+      userAgent: s.user_agent,
+    }));
+  }
+
+  async function revokeSession(principal: Principal & { kind: 'user' }, sessionId: string): Promise<void> {
+    if (!(await store.revokeSession(db, principal.userId, sessionId, clock.now()))) {
+      throw new AppError('not_found', 'This session does not exist.');
+    }
+  }
+
+  async function revokeOtherSessions(principal: Principal & { kind: 'user' }): Promise<number> {
+    return store.revokeOtherSessions(db, principal.userId, principal.sessionId, clock.now());
+  }
+
+  return {
+    signup,
+    login,
+    logout,
+    verifySession,
+    me,
+    listSessions,
+    revokeSession,
+    revokeOtherSessions,
+    csrfMatches: (token: string, header: string) => safeEqual(csrfTokenFor(token), header),
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

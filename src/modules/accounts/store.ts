@@ -1,0 +1,75 @@
+/** SQL for users and sessions (the account directory; not tenant-scoped). Nothing else. */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+
+type Executor = Kysely<DB>;
+
+export interface ActiveSession {
+  sessionId: string;
+  userId: string;
+  email: string;
+  lastSeenAt: Date;
+}
+
+export function createAccountStore() {
+  return {
+    insertUser: (x: Executor, user: { id: string; email: string; password_hash: string; name: string | null }) =>
+      x.insertInto('users').values(user).execute(),
+
+    findUserByEmail: (x: Executor, email: string) =>
+      x.selectFrom('users').select(['id', 'email', 'name', 'password_hash', 'totp_enabled']).where('email', '=', email).executeTakeFirst(),
+
+    findUserById: (x: Executor, id: string) =>
+      x.selectFrom('users').select(['id', 'email', 'name', 'totp_enabled', 'created_at']).where('id', '=', id).executeTakeFirst(),
+
+    insertSession: (
+      x: Executor,
+      s: { id: string; user_id: string; token_hash: string; expires_at: Date; ip: string | null; user_agent: string | null },
+    ) => x.insertInto('sessions').values(s).execute(),
+
+    /** The hot path of every dashboard request: one indexed look-up, revocation included. */
+    findActiveSession: async (x: Executor, tokenHash: string, now: Date): Promise<ActiveSession | undefined> => {
+      const row = await x
+        .selectFrom('sessions as s')
+        .innerJoin('users as u', 'u.id', 's.user_id')
+        .select(['s.id as sessionId', 's.user_id as userId', 'u.email', 's.last_seen_at as lastSeenAt'])
+        .where('s.token_hash', '=', tokenHash)
+        .where('s.revoked_at', 'is', null)
+        .where('s.expires_at', '>', now)
+        .executeTakeFirst();
+      return row ? { ...row, lastSeenAt: new Date(row.lastSeenAt) } : undefined;
+    },
+
+    touchSession: (x: Executor, sessionId: string, at: Date, ip: string | null) =>
+      x.updateTable('sessions').set({ last_seen_at: at, ip }).where('id', '=', sessionId).execute(),
+
+    listSessions: (x: Executor, userId: string, now: Date) =>
+      x
+        .selectFrom('sessions')
+        .select(['id', 'created_at', 'last_seen_at', 'expires_at', 'ip', 'user_agent'])
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .orderBy('last_seen_at', 'desc')
+        .execute(),
+
+    revokeSession: async (x: Executor, userId: string, sessionId: string, at: Date): Promise<boolean> => {
+      const r = await x
+        .updateTable('sessions')
+        .set({ revoked_at: at })
+        .where('id', '=', sessionId)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    revokeOtherSessions: async (x: Executor, userId: string, keepSessionId: string | null, at: Date): Promise<number> => {
+      let q = x.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+      if (keepSessionId) q = q.where('id', '!=', keepSessionId);
+      return Number((await q.executeTakeFirst()).numUpdatedRows);
+    },
+  };
+}
+
+export type AccountStore = ReturnType<typeof createAccountStore>;

@@ -1,0 +1,62 @@
+/**
+ * The audit log: every security-relevant action, written in the same transaction as the change
+ * it records (so a rolled-back change leaves no record, and a committed one always has one).
+ * Never stores secrets or message contents.
+ */
+import { newId } from '../../platform/ids.ts';
+import type { Tx } from '../../platform/db/tenant.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+
+export interface AuditEntry {
+  orgId: string;
+  actor: Principal | { kind: 'system' } | null;
+  action: string;
+  target?: { type: string; id: string };
+  ip?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export function createAuditService() {
+  async function record(tx: Tx, entry: AuditEntry): Promise<void> {
+    const actor = entry.actor;
+    await tx
+      .insertInto('audit_log')
+      .values({
+        id: newId('aud'),
+        org_id: entry.orgId,
+        actor_type: actor?.kind ?? 'anonymous',
+        actor_id: actor?.kind === 'user' ? actor.userId : actor?.kind === 'api_key' ? actor.keyId : null,
+        action: entry.action,
+        target_type: entry.target?.type ?? null,
+        target_id: entry.target?.id ?? null,
+        ip: entry.ip ?? null,
+        metadata: JSON.stringify(entry.metadata ?? {}),
+      })
+      .execute();
+  }
+
+  async function list(
+    tx: Tx,
+    filter: { action?: string | undefined; actorId?: string | undefined; since?: Date | undefined; until?: Date | undefined; limit: number },
+  ) {
+    let q = tx.selectFrom('audit_log').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit);
+    if (filter.action) q = q.where('action', '=', filter.action);
+    if (filter.actorId) q = q.where('actor_id', '=', filter.actorId);
+    if (filter.since) q = q.where('created_at', '>=', filter.since);
+    if (filter.until) q = q.where('created_at', '<', filter.until);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      action: r.action,
+      actor: { type: r.actor_type, id: r.actor_id },
+      target: r.target_type ? { type: r.target_type, id: r.target_id } : null,
+      ip: r.ip,
+      metadata: r.metadata,
+      createdAt: new Date(r.created_at).toISOString(),
+    }));
+  }
+
+  return { record, list };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

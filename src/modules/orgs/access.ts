@@ -1,0 +1,55 @@
+/**
+ * Authorisation: may this principal use this permission in this organisation? A user needs a
+ * membership whose role grants it; an API key must belong to the organisation and carry the
+ * scope. Another organisation's objects answer 404, so callers cannot probe what exists.
+ */
+import type { Kysely } from 'kysely';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import type { DB } from '../../platform/db/tables.ts';
+import { isRole, roleAllows, type Permission, type Role } from './permissions.ts';
+
+export interface Grant {
+  orgId: string;
+  role: Role | null;
+}
+
+export function createAccess(deps: { db: Kysely<DB> }) {
+  async function roleOf(userId: string, orgId: string): Promise<Role | null> {
+    const row = await deps.db
+      .selectFrom('memberships')
+      .select('role')
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row && isRole(row.role) ? row.role : null;
+  }
+
+  async function authorize(principal: Principal, orgId: string, permission: Permission, what = 'organisation'): Promise<Grant> {
+    if (principal.kind === 'api_key') {
+      if (principal.orgId !== orgId) throw new AppError('not_found', `This ${what} does not exist.`);
+      if (!principal.scopes.includes(permission)) {
+        throw new AppError('insufficient_scope', `This API key lacks the ${permission} scope.`);
+      }
+      return { orgId, role: null };
+    }
+    const role = await roleOf(principal.userId, orgId);
+    if (!role) throw new AppError('not_found', `This ${what} does not exist.`);
+    if (!roleAllows(role, permission)) throw new AppError('forbidden', `Your role (${role}) does not allow ${permission}.`);
+    return { orgId, role };
+  }
+
+  /** For routes addressed by a project id: find its organisation, then authorise there. */
+  async function authorizeProject(principal: Principal, projectId: string, permission: Permission): Promise<Grant> {
+    const project = await deps.db.selectFrom('projects').select('org_id').where('id', '=', projectId).executeTakeFirst();
+    if (!project) throw new AppError('not_found', 'This project does not exist.');
+    if (principal.kind === 'api_key' && principal.projectIds && !principal.projectIds.includes(projectId)) {
+      throw new AppError('not_found', 'This project does not exist.');
+    }
+    return authorize(principal, project.org_id, permission, 'project');
+  }
+
+  return { authorize, authorizeProject, roleOf };
+}
+
+export type Access = ReturnType<typeof createAccess>;

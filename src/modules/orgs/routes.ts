@@ -1,0 +1,114 @@
+/** HTTP for organisations, members and invitations. */
+import { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
+import type { App } from '../../platform/http/types.ts';
+import type { Authenticator } from '../../platform/http/authenticate.ts';
+import type { Access } from './access.ts';
+import { roles } from './permissions.ts';
+import type { OrgService } from './service.ts';
+
+export const regions = ['eu', 'us', 'uk', 'ch', 'ca', 'au'] as const;
+
+const orgId = z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)');
+const userId = z.string().regex(/^usr_[0-9A-Za-z]{1,40}$/, 'must be a user id (usr_…)');
+const orgParams = z.strictObject({ orgId });
+const memberParams = z.strictObject({ orgId, userId });
+
+export function orgRoutes(deps: { orgs: OrgService; access: Access; auth: Authenticator }) {
+  const { orgs, access, auth } = deps;
+
+  async function actorFor(request: FastifyRequest, org: string, permission: Parameters<Access['authorize']>[2]) {
+    const principal = await auth.require(request);
+    const grant = await access.authorize(principal, org, permission);
+    return { principal, role: grant.role, ip: request.ip };
+  }
+
+  return async function plugin(app: App): Promise<void> {
+    app.get('/v1/orgs', { schema: { operationId: 'listOrgs', tags: ['orgs'] } }, async (request) => {
+      const principal = await auth.require(request);
+      if (principal.kind === 'api_key') return { orgs: [await orgs.get(principal.orgId)] };
+      return { orgs: await orgs.listForUser(principal.userId) };
+    });
+
+    app.post('/v1/orgs', {
+      schema: {
+        operationId: 'createOrg',
+        tags: ['orgs'],
+        body: z.strictObject({ name: z.string().trim().min(1).max(100), region: z.enum(regions).optional() }),
+      },
+      handler: async (request, reply) => {
+        const principal = await auth.requireUser(request);
+        return reply.code(201).send({ org: await orgs.createOrgFor(principal, request.body, request.ip) });
+      },
+    });
+
+    app.get('/v1/orgs/:orgId', { schema: { operationId: 'getOrg', tags: ['orgs'], params: orgParams } }, async (request) => {
+      await actorFor(request, request.params.orgId, 'org:read');
+      return { org: await orgs.get(request.params.orgId) };
+    });
+
+    app.patch('/v1/orgs/:orgId', {
+      schema: {
+        operationId: 'updateOrg',
+        tags: ['orgs'],
+        params: orgParams,
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(100).optional(),
+          region: z.enum(regions).optional(),
+          require2fa: z.boolean().optional(),
+          improvementConsent: z.boolean().optional(),
+        }),
+      },
+      handler: async (request) => {
+        const actor = await actorFor(request, request.params.orgId, 'org:update');
+        return { org: await orgs.update(request.params.orgId, request.body, actor) };
+      },
+    });
+
+    app.get('/v1/orgs/:orgId/members', { schema: { operationId: 'listMembers', tags: ['orgs'], params: orgParams } }, async (request) => {
+      await actorFor(request, request.params.orgId, 'members:read');
+      return { members: await orgs.listMembers(request.params.orgId) };
+    });
+
+    app.post('/v1/orgs/:orgId/members', {
+      schema: {
+        operationId: 'addMember',
+        tags: ['orgs'],
+        params: orgParams,
+        body: z.strictObject({ email: z.email().max(254).transform((e) => e.toLowerCase()), role: z.enum(roles) }),
+      },
+      handler: async (request, reply) => {
+        const actor = await actorFor(request, request.params.orgId, 'members:manage');
+        const result = await orgs.addMember(request.params.orgId, request.body, actor);
+        if (result.kind === 'member') return reply.code(201).send({ member: result.member });
+        const { token: _token, ...invitation } = result.invitation;
+        return reply.code(201).send({ invitation });
+      },
+    });
+
+    app.patch('/v1/orgs/:orgId/members/:userId', {
+      schema: { operationId: 'changeMemberRole', tags: ['orgs'], params: memberParams, body: z.strictObject({ role: z.enum(roles) }) },
+      handler: async (request) => {
+        const actor = await actorFor(request, request.params.orgId, 'members:manage');
+        return { member: await orgs.changeRole(request.params.orgId, request.params.userId, request.body.role, actor) };
+      },
+    });
+
+    app.delete('/v1/orgs/:orgId/members/:userId', {
+      schema: { operationId: 'removeMember', tags: ['orgs'], params: memberParams },
+      handler: async (request, reply) => {
+        const actor = await actorFor(request, request.params.orgId, 'members:manage');
+        await orgs.removeMember(request.params.orgId, request.params.userId, actor);
+        return reply.code(204).send();
+      },
+    });
+
+    app.post('/v1/invitations/accept', {
+      schema: { operationId: 'acceptInvitation', tags: ['orgs'], body: z.strictObject({ token: z.string().min(10).max(128) }) },
+      handler: async (request) => {
+        const principal = await auth.requireUser(request);
+        return { membership: await orgs.acceptInvitation(request.body.token, principal, request.ip) };
+      },
+    });
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * Organisations and their members. Owns the rules of membership: only owners make owners,
+ * an organisation always keeps at least one owner, unknown e-mail addresses get an invitation.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import { enterTenant, withTenant } from '../../platform/db/tenant.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import { newId, newSecretToken, sha256Hex } from '../../platform/ids.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { UserDirectory } from '../accounts/directory.ts';
+import { canAssignRole, type Role } from './permissions.ts';
+import type { OrgRow, OrgStore } from './store.ts';
+
+const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export interface OrgView {
+  id: string;
+  name: string;
+  slug: string;
+  region: string;
+  require2fa: boolean;
+  improvementConsent: boolean;
+  createdAt: string;
+}
+
+export function toOrgView(o: OrgRow): OrgView {
+  return {
+    id: o.id,
+    name: o.name,
+    slug: o.slug,
+    region: o.region,
+    require2fa: o.require_2fa,
+    improvementConsent: o.improvement_consent,
+    createdAt: new Date(o.created_at).toISOString(),
+  };
+}
+
+function slugify(name: string): string {
+  const base = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  return base || 'org';
+}
+
+export interface Actor {
+  principal: Principal;
+  role: Role | null;
+  ip: string | null;
+}
+
+export function createOrgService(deps: {
+  db: Kysely<DB>;
+  store: OrgStore;
+  audit: Pick<AuditService, 'record'>;
+  users: Pick<UserDirectory, 'findIdByEmail'>;
+  clock: Clock;
+  publicUrl: string;
+}) {
+  const { db, store, audit } = deps;
+
+  /** Called inside the caller's transaction (signup creates user and organisation at once). */
+  async function createOrg(tx: Kysely<DB>, input: { name: string; ownerUserId: string; region?: string }): Promise<OrgView> {
+    let slug = slugify(input.name);
+    if (await store.slugTaken(tx, slug)) slug = `${slug}-${newId('org').slice(4, 10).toLowerCase()}`;
+    const id = newId('org');
+    await store.insertOrg(tx, { id, name: input.name, slug, region: input.region ?? 'eu' });
+    await store.insertMembership(tx, { org_id: id, user_id: input.ownerUserId, role: 'owner' });
+    const org = await store.getOrg(tx, id);
+    if (!org) throw new AppError('internal', 'Organisation vanished during creation.');
+    return toOrgView(org);
+  }
+
+  async function createOrgFor(principal: Principal & { kind: 'user' }, input: { name: string; region?: string | undefined }, ip: string | null) {
+    return db.transaction().execute(async (tx) => {
+      const org = await createOrg(tx, { name: input.name, ownerUserId: principal.userId, ...(input.region ? { region: input.region } : {}) });
+      await enterTenant(tx, org.id);
+      await audit.record(tx, { orgId: org.id, actor: principal, action: 'org.created', target: { type: 'org', id: org.id }, ip });
+      return org;
+    });
+  }
+
+  async function listForUser(userId: string) {
+    const rows = await store.orgsOfUser(db, userId);
+    return rows.map((r) => ({ ...toOrgView(r as OrgRow), role: r.role }));
+  }
+
+  async function get(orgId: string): Promise<OrgView> {
+    return withTenant(db, orgId, async (tx) => {
+      const org = await store.getOrg(tx, orgId);
+      if (!org) throw new AppError('not_found', 'This organisation does not exist.');
+      return toOrgView(org);
+    });
+  }
+
+  async function update(
+    orgId: string,
+    patch: { name?: string | undefined; region?: string | undefined; require2fa?: boolean | undefined; improvementConsent?: boolean | undefined },
+    actor: Actor,
+  ): Promise<OrgView> {
+    return withTenant(db, orgId, async (tx) => {
+      const changes = {
+        ...(patch.name !== undefined && { name: patch.name }),
+        ...(patch.region !== undefined && { region: patch.region }),
+        ...(patch.require2fa !== undefined && { require_2fa: patch.require2fa }),
+        ...(patch.improvementConsent !== undefined && { improvement_consent: patch.improvementConsent }),
+      };
+      if (Object.keys(changes).length > 0) {
+        await store.updateOrg(tx, orgId, changes);
+        await audit.record(tx, { orgId, actor: actor.principal, action: 'org.updated', target: { type: 'org', id: orgId }, ip: actor.ip, metadata: { fields: Object.keys(patch) } });
+      }
+      const org = await store.getOrg(tx, orgId);
+      if (!org) throw new AppError('not_found', 'This organisation does not exist.');
+      return toOrgView(org);
+    });
+  }
+
+  async function listMembers(orgId: string) {
+    return withTenant(db, orgId, async (tx) =>
+      (await store.listMembers(tx, orgId)).map((m) => ({ userId: m.userId, email: m.email, name: m.name, role: m.role, joinedAt: new Date(m.created_at).toISOString() })),
+    );
+  }
+
+  async function addMember(orgId: string, input: { email: string; role: Role }, actor: Actor) {
+    if (!actor.role || !canAssignRole(actor.role, input.role)) {
+      if (actor.principal.kind === 'user') throw new AppError('forbidden', 'Only an owner can add another owner.');
+    }
+    if (actor.principal.kind === 'api_key' && input.role === 'owner') throw new AppError('forbidden', 'An API key cannot add an owner.');
+    const userId = await deps.users.findIdByEmail(input.email);
+    return withTenant(db, orgId, async (tx) => {
+      if (userId) {
+        if (await store.getMembership(tx, orgId, userId)) throw new AppError('conflict', 'This person is already a member.');
+        await store.insertMembership(tx, { org_id: orgId, user_id: userId, role: input.role });
+        await audit.record(tx, { orgId, actor: actor.principal, action: 'member.added', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { role: input.role } });
+        return { kind: 'member' as const, member: { userId, email: input.email, role: input.role } };
+      }
+      const token = newSecretToken('inv');
+      const id = newId('inv');
+      const expiresAt = new Date(deps.clock.now().getTime() + INVITATION_TTL_MS);
+      const createdBy = actor.principal.kind === 'user' ? actor.principal.userId : actor.principal.keyId;
+      await store.insertInvitation(tx, { id, org_id: orgId, email: input.email, role: input.role, token_hash: sha256Hex(token), created_by: createdBy, expires_at: expiresAt });
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'invitation.created', target: { type: 'invitation', id }, ip: actor.ip, metadata: { role: input.role } });
+      return {
+        kind: 'invitation' as const,
+        invitation: { id, email: input.email, role: input.role, expiresAt: expiresAt.toISOString(), link: `${deps.publicUrl}/invite#${token}`, token },
+      };
+    });
+  }
+
+  async function changeRole(orgId: string, userId: string, role: Role, actor: Actor) {
+    return withTenant(db, orgId, async (tx) => {
+      const current = await store.getMembership(tx, orgId, userId);
+      if (!current) throw new AppError('not_found', 'This member does not exist.');
+      assertMayTouch(actor, current.role as Role, role);
+      if (current.role === 'owner' && role !== 'owner' && (await store.countOwners(tx, orgId)) <= 1) {
+        throw new AppError('conflict', 'An organisation needs at least one owner.');
+      }
+      await store.setRole(tx, orgId, userId, role);
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'member.role_changed', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { from: current.role, to: role } });
+      return { userId, role };
+    });
+  }
+
+  async function removeMember(orgId: string, userId: string, actor: Actor): Promise<void> {
+    await withTenant(db, orgId, async (tx) => {
+      const current = await store.getMembership(tx, orgId, userId);
+      if (!current) throw new AppError('not_found', 'This member does not exist.');
+      assertMayTouch(actor, current.role as Role, current.role as Role);
+      if (current.role === 'owner' && (await store.countOwners(tx, orgId)) <= 1) {
+        throw new AppError('conflict', 'An organisation needs at least one owner.');
+      }
+      await store.deleteMembership(tx, orgId, userId);
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'member.removed', target: { type: 'user', id: userId }, ip: actor.ip });
+    });
+  }
+
+  async function acceptInvitation(token: string, user: Principal & { kind: 'user' }, ip: string | null) {
+    const invitation = await store.findInvitation(db, sha256Hex(token));
+    const now = deps.clock.now();
+    if (!invitation || invitation.accepted_at || new Date(invitation.expires_at) <= now) {
+      throw new AppError('not_found', 'This invitation does not exist or has expired.');
+    }
+    if (invitation.email !== user.email) throw new AppError('forbidden', 'This invitation was sent to another e-mail address.');
+    return withTenant(db, invitation.org_id, async (tx) => {
+      const claimed = await store.markInvitationAccepted(tx, invitation.id, now);
+      if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('not_found', 'This invitation does not exist or has expired.');
+      if (await store.getMembership(tx, invitation.org_id, user.userId)) throw new AppError('conflict', 'You are already a member.');
+      await store.insertMembership(tx, { org_id: invitation.org_id, user_id: user.userId, role: invitation.role as Role });
+      await audit.record(tx, { orgId: invitation.org_id, actor: user, action: 'invitation.accepted', target: { type: 'invitation', id: invitation.id }, ip });
+      return { orgId: invitation.org_id, role: invitation.role };
+    });
+  }
+
+  return { createOrg, createOrgFor, listForUser, get, update, listMembers, addMember, changeRole, removeMember, acceptInvitation };
+}
+
+function assertMayTouch(actor: Actor, currentRole: Role, newRole: Role): void {
+  if (actor.principal.kind === 'api_key') {
+    if (currentRole === 'owner' || newRole === 'owner') throw new AppError('forbidden', 'An API key cannot change owners.');
+    return;
+  }
+  if (!actor.role || !canAssignRole(actor.role, currentRole) || !canAssignRole(actor.role, newRole)) {
+    throw new AppError('forbidden', 'Only an owner can change or remove an owner.');
+  }
+}
+
+export type OrgService = ReturnType<typeof createOrgService>;

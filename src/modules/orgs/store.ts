@@ -1,0 +1,91 @@
+/** SQL for organisations, memberships and invitations. Nothing else. */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import type { Role } from './permissions.ts';
+
+type Executor = Kysely<DB>;
+
+export interface OrgRow {
+  id: string;
+  name: string;
+  slug: string;
+  region: string;
+  require_2fa: boolean;
+  improvement_consent: boolean;
+  created_at: Date;
+}
+
+export function createOrgStore() {
+  return {
+    insertOrg: (x: Executor, org: { id: string; name: string; slug: string; region: string }) =>
+      x.insertInto('orgs').values(org).execute(),
+
+    slugTaken: async (x: Executor, slug: string): Promise<boolean> =>
+      Boolean(await x.selectFrom('orgs').select('id').where('slug', '=', slug).executeTakeFirst()),
+
+    getOrg: (x: Executor, orgId: string): Promise<OrgRow | undefined> =>
+      x.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirst() as Promise<OrgRow | undefined>,
+
+    updateOrg: (
+      x: Executor,
+      orgId: string,
+      patch: Partial<{ name: string; region: string; require_2fa: boolean; improvement_consent: boolean }>,
+    ) => x.updateTable('orgs').set(patch).where('id', '=', orgId).execute(),
+
+    /** Directory read (outside tenant scope): the organisations a user belongs to. */
+    orgsOfUser: (x: Executor, userId: string) =>
+      x
+        .selectFrom('memberships as m')
+        .innerJoin('orgs as o', 'o.id', 'm.org_id')
+        .select(['o.id', 'o.name', 'o.slug', 'o.region', 'o.require_2fa', 'o.improvement_consent', 'o.created_at', 'm.role'])
+        .where('m.user_id', '=', userId)
+        .orderBy('o.created_at')
+        .execute(),
+
+    insertMembership: (x: Executor, m: { org_id: string; user_id: string; role: Role }) =>
+      x.insertInto('memberships').values(m).execute(),
+
+    listMembers: (x: Executor, orgId: string) =>
+      x
+        .selectFrom('memberships as m')
+        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .select(['u.id as userId', 'u.email', 'u.name', 'm.role', 'm.created_at'])
+        .where('m.org_id', '=', orgId)
+        .orderBy('m.created_at')
+        .execute(),
+
+    getMembership: (x: Executor, orgId: string, userId: string) =>
+      x.selectFrom('memberships').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst(),
+
+    countOwners: async (x: Executor, orgId: string): Promise<number> => {
+      const row = await x
+        .selectFrom('memberships')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('org_id', '=', orgId)
+        .where('role', '=', 'owner')
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    setRole: (x: Executor, orgId: string, userId: string, role: Role) =>
+      x.updateTable('memberships').set({ role }).where('org_id', '=', orgId).where('user_id', '=', userId).execute(),
+
+    deleteMembership: (x: Executor, orgId: string, userId: string) =>
+      x.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute(),
+
+    insertInvitation: (
+      x: Executor,
+      inv: { id: string; org_id: string; email: string; role: Role; token_hash: string; created_by: string; expires_at: Date },
+    ) => x.insertInto('invitations').values(inv).execute(),
+
+    /** Directory read: an invitation by its token's hash (the invitee is not yet a member). */
+    findInvitation: (x: Executor, tokenHash: string) =>
+      x.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
+
+    markInvitationAccepted: (x: Executor, id: string, at: Date) =>
+      x.updateTable('invitations').set({ accepted_at: at }).where('id', '=', id).where('accepted_at', 'is', null).executeTakeFirst(),
+
+  };
+}
+
+export type OrgStore = ReturnType<typeof createOrgStore>;

@@ -1,0 +1,114 @@
+/**
+ * Projects (chatbots): create, read, change settings, delete. Settings are validated whole on
+ * every write; the public view never includes anything secret.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import { withTenant } from '../../platform/db/tenant.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import { newId } from '../../platform/ids.ts';
+import type { AuditService } from '../audit/service.ts';
+import { parseStoredSettings, projectSettingsSchema, type ProjectSettings } from './settings.ts';
+import type { ProjectRow, ProjectStore } from './store.ts';
+import type { z } from 'zod';
+import type { projectSettingsPatchSchema } from './settings.ts';
+
+export interface ProjectView {
+  id: string;
+  orgId: string;
+  name: string;
+  settings: ProjectSettings;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toView(row: ProjectRow): ProjectView {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    name: row.name,
+    settings: parseStoredSettings(row.settings),
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+interface Actor {
+  principal: Principal | { kind: 'system' };
+  ip: string | null;
+}
+
+export function createProjectService(deps: { db: Kysely<DB>; store: ProjectStore; audit: Pick<AuditService, 'record'>; clock: Clock }) {
+  const { db, store, audit } = deps;
+
+  async function create(orgId: string, input: { name: string; settings?: unknown }, actor: Actor): Promise<ProjectView> {
+    const settings = projectSettingsSchema.parse(input.settings ?? {});
+    const id = newId('prj');
+    return withTenant(db, orgId, async (tx) => {
+      await store.insert(tx, { id, org_id: orgId, name: input.name, settings: JSON.stringify(settings) });
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'project.created', target: { type: 'project', id }, ip: actor.ip });
+      const row = await store.get(tx, id);
+      if (!row) throw new AppError('internal', 'Project vanished during creation.');
+      return toView(row);
+    });
+  }
+
+  async function list(orgId: string): Promise<ProjectView[]> {
+    return withTenant(db, orgId, async (tx) => (await store.list(tx, orgId)).map(toView));
+  }
+
+  async function get(orgId: string, projectId: string): Promise<ProjectView> {
+    return withTenant(db, orgId, async (tx) => {
+      const row = await store.get(tx, projectId);
+      if (!row) throw new AppError('not_found', 'This project does not exist.');
+      return toView(row);
+    });
+  }
+
+  async function update(
+    orgId: string,
+    projectId: string,
+    patch: { name?: string | undefined; settings?: z.infer<typeof projectSettingsPatchSchema> | undefined },
+    actor: Actor,
+  ): Promise<ProjectView> {
+    return withTenant(db, orgId, async (tx) => {
+      const row = await store.get(tx, projectId);
+      if (!row) throw new AppError('not_found', 'This project does not exist.');
+      const current = parseStoredSettings(row.settings);
+      const settings = patch.settings ? projectSettingsSchema.parse({ ...current, ...definedOnly(patch.settings) }) : current;
+      await store.update(tx, projectId, {
+        ...(patch.name !== undefined && { name: patch.name }),
+        settings: JSON.stringify(settings),
+        updated_at: deps.clock.now(),
+      });
+      await audit.record(tx, {
+        orgId,
+        actor: actor.principal,
+        action: 'project.updated',
+        target: { type: 'project', id: projectId },
+        ip: actor.ip,
+        metadata: { fields: [...(patch.name !== undefined ? ['name'] : []), ...Object.keys(definedOnly(patch.settings ?? {})).map((k) => `settings.${k}`)] },
+      });
+      const updated = await store.get(tx, projectId);
+      if (!updated) throw new AppError('not_found', 'This project does not exist.');
+      return toView(updated);
+    });
+  }
+
+  async function remove(orgId: string, projectId: string, actor: Actor): Promise<void> {
+    await withTenant(db, orgId, async (tx) => {
+      if (!(await store.remove(tx, projectId))) throw new AppError('not_found', 'This project does not exist.');
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'project.deleted', target: { type: 'project', id: projectId }, ip: actor.ip });
+    });
+  }
+
+  return { create, list, get, update, remove };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export type ProjectService = ReturnType<typeof createProjectService>;

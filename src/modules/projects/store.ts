@@ -1,0 +1,31 @@
+/** SQL for projects. Tenant-scoped: every call runs inside withTenant. Nothing else. */
+import type { Tx } from '../../platform/db/tenant.ts';
+
+export interface ProjectRow {
+  id: string;
+  org_id: string;
+  name: string;
+  settings: unknown;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function createProjectStore() {
+  return {
+    insert: (tx: Tx, p: { id: string; org_id: string; name: string; settings: string }) => tx.insertInto('projects').values(p).execute(),
+
+    list: (tx: Tx, orgId: string) =>
+      tx.selectFrom('projects').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute() as Promise<ProjectRow[]>,
+
+    get: (tx: Tx, projectId: string) =>
+      tx.selectFrom('projects').selectAll().where('id', '=', projectId).executeTakeFirst() as Promise<ProjectRow | undefined>,
+
+    update: (tx: Tx, projectId: string, patch: { name?: string; settings?: string; updated_at: Date }) =>
+      tx.updateTable('projects').set(patch).where('id', '=', projectId).execute(),
+
+    remove: async (tx: Tx, projectId: string): Promise<boolean> =>
+      Number((await tx.deleteFrom('projects').where('id', '=', projectId).executeTakeFirst()).numDeletedRows) === 1,
+  };
+}
+
+export type ProjectStore = ReturnType<typeof createProjectStore>;

@@ -1,0 +1,59 @@
+/**
+ * One SQL dialect, two drivers: PostgreSQL (DATABASE_URL) or embedded PGlite (DATA_DIR).
+ * Both are reached through a node-postgres Pool so Kysely sees one code path.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { DB } from './tables.ts';
+
+// bigint counts arrive as strings by default; ours stay far below 2^53.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+export interface Database {
+  readonly kind: 'pglite' | 'postgres';
+  readonly db: Kysely<DB>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string | undefined;
+  dataDir?: string | undefined;
+  /** An already-open PGlite (tests start one from a snapshot). Closed with the Database. */
+  pglite?: PGlite;
+  poolSize?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    pool.on('error', () => {
+      /* an idle client died; the pool replaces it */
+    });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return { kind: 'postgres', db, close: () => db.destroy() };
+  }
+  let pglite = options.pglite;
+  if (!pglite) {
+    if (!options.dataDir) throw new Error('openDatabase: dataDir or databaseUrl is required');
+    const dir = join(options.dataDir, 'pglite');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    pglite = new PGlite(dir);
+  }
+  await pglite.waitReady;
+  const instance = pglite;
+  // PGlite is one connection: a pool of one serialises queries and transactions correctly.
+  const pool = new pg.Pool({ ...createPgConfig(instance), max: 1 });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: 'pglite',
+    db,
+    close: async () => {
+      await db.destroy();
+      await instance.close();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Runs the Postgres migrations in src/platform/db/migrations (one set for PGlite and
+ * PostgreSQL). Idempotent: applied migrations are recorded and skipped. After migrating, the
+ * application role that row-level-security policies bind gets its grants.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { APP_ROLE } from './tenant.ts';
+
+const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+const provider: MigrationProvider = {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = readdirSync(migrationsDir)
+      .filter((f) => /^\d{4}_[a-z0-9_]+\.ts$/.test(f))
+      .sort();
+    const migrations: Record<string, Migration> = {};
+    for (const file of files) {
+      migrations[file.replace(/\.ts$/, '')] = (await import(pathToFileURL(join(migrationsDir, file)).href)) as Migration;
+    }
+    return migrations;
+  },
+};
+
+export async function migrate(db: Kysely<any>): Promise<string[]> {
+  await ensureAppRole(db);
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  await sql
+    .raw(
+      `GRANT USAGE ON SCHEMA public TO ${APP_ROLE};
+       GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${APP_ROLE};
+       GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${APP_ROLE};`,
+    )
+    .execute(db);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Roles are cluster-wide in PostgreSQL, so several databases (tests run in parallel) may race
+ * to create it: both "already exists" errors are fine. The connecting user must be able to
+ * SET ROLE to it, hence the membership grant (a no-op for superusers).
+ */
+async function ensureAppRole(db: Kysely<any>): Promise<void> {
+  await sql
+    .raw(
+      `DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${APP_ROLE}') THEN
+           CREATE ROLE ${APP_ROLE} NOLOGIN NOINHERIT;
+         END IF;
+       EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+       END $$;`,
+    )
+    .execute(db);
+  const { rows } = await sql<{ super: boolean }>`SELECT rolsuper AS super FROM pg_roles WHERE rolname = current_user`.execute(db);
+  if (!rows[0]?.super) {
+    await sql.raw(`GRANT ${APP_ROLE} TO current_user`).execute(db);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Tenant scoping. Every tenant query runs inside withTenant(orgId, tx => …): one transaction
+ * that switches to the application role, which row-level-security policies bind, and sets the
+ * organisation the policies compare org_id with. A query that forgets its org_id filter still
+ * sees only this organisation's rows.
+ *
+ * Queries outside withTenant run as the connecting role (the tables' owner), which RLS does not
+ * bind: only the accounts directory (users, sessions, a user's own memberships) may do that.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from './tables.ts';
+
+export const APP_ROLE = 'palisade_app';
+export const TENANT_SETTING = 'palisade.org_id';
+
+export type Tx = Transaction<DB>;
+
+export async function withTenant<T>(db: Kysely<DB>, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    await enterTenant(tx, orgId);
+    return fn(tx);
+  });
+}
+
+/** Narrow an open transaction to one tenant for the rest of it (e.g. after creating the org). */
+export async function enterTenant(tx: Tx, orgId: string): Promise<void> {
+  await sql`SELECT set_config('role', ${APP_ROLE}, true), set_config(${TENANT_SETTING}, ${orgId}, true)`.execute(tx);
+}
+
+/** SQL for a table's policy: rows are visible and writable only within the current tenant. */
+export function tenantPolicySql(table: string): string {
+  return `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY tenant_isolation ON ${table} TO ${APP_ROLE}
+      USING (org_id = current_setting('${TENANT_SETTING}', true))
+      WITH CHECK (org_id = current_setting('${TENANT_SETTING}', true));`;
+}

@@ -1,0 +1,62 @@
+/**
+ * Turns a request's credentials into a Principal. One API surface, two credentials: the
+ * dashboard's session cookie (state-changing requests must also carry the CSRF token) or a
+ * Bearer API key. The verifiers come from the accounts and api-keys modules.
+ */
+import type { FastifyRequest } from 'fastify';
+import { AppError } from './errors.ts';
+import type { Principal } from './principal.ts';
+
+export interface SessionVerifier {
+  cookieName: string;
+  verify(token: string, request: FastifyRequest): Promise<(Principal & { kind: 'user' }) | null>;
+  csrfMatches(token: string, csrfHeader: string): boolean;
+}
+
+export interface ApiKeyVerifier {
+  verify(secret: string, request: FastifyRequest): Promise<Principal & { kind: 'api_key' }>;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface Authenticator {
+  /** The caller, or a 401. */
+  require(request: FastifyRequest): Promise<Principal>;
+  /** Only a signed-in dashboard user (e.g. changing their own sessions), or a 401. */
+  requireUser(request: FastifyRequest): Promise<Principal & { kind: 'user' }>;
+}
+
+export function createAuthenticator(deps: { sessions: SessionVerifier; apiKeys?: ApiKeyVerifier }): Authenticator {
+  async function resolve(request: FastifyRequest): Promise<Principal> {
+    if (request.principal) return request.principal;
+    const authorization = request.headers.authorization;
+    if (authorization !== undefined) {
+      const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(authorization);
+      if (!match?.[1] || !deps.apiKeys) throw new AppError('invalid_api_key', 'The API key is missing, malformed, expired or revoked.');
+      const keyPrincipal = await deps.apiKeys.verify(match[1], request);
+      request.principal = keyPrincipal;
+      return keyPrincipal;
+    }
+    const token = request.cookies[deps.sessions.cookieName];
+    if (!token) throw new AppError('unauthenticated', 'Sign in, or send an API key as a Bearer token.');
+    const principal = await deps.sessions.verify(token, request);
+    if (!principal) throw new AppError('unauthenticated', 'Your session has ended. Sign in again.');
+    if (!SAFE_METHODS.has(request.method)) {
+      const csrf = request.headers['x-csrf-token'];
+      if (typeof csrf !== 'string' || !deps.sessions.csrfMatches(token, csrf)) {
+        throw new AppError('csrf_failed', 'Missing or wrong X-CSRF-Token header for a cookie-authenticated request.');
+      }
+    }
+    request.principal = principal;
+    return principal;
+  }
+
+  return {
+    require: resolve,
+    async requireUser(request) {
+      const principal = await resolve(request);
+      if (principal.kind !== 'user') throw new AppError('forbidden', 'This route is for signed-in users, not API keys.');
+      return principal;
+    },
+  };
+}

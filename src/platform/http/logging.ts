@@ -1,0 +1,22 @@
+/** Logger options: structured JSON (pino), with credentials and personal data redacted. */
+import type { LoggerOptions } from 'pino';
+
+export const logRedactPaths = [
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  'headers.cookie',
+  'headers.authorization',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.csrfToken',
+  'password',
+  'token',
+  'secret',
+];
+
+export function loggerOptions(level: string): LoggerOptions {
+  return { level, redact: { paths: logRedactPaths, censor: '[redacted]' } };
+}

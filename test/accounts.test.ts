@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { countRows, signUp, startTestApp, strongPassword, uniqueEmail, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp({ loginThrottle: { perAccount: 3, perIp: 1000 } });
+});
+after(() => t.close());
+
+describe('signup and login', () => {
+  it('creates a user, an organisation they own, and an HttpOnly SameSite=Lax session cookie', async () => {
+    const c = t.client();
+    const email = uniqueEmail();
+    const r = await c.post('/v1/auth/signup', { email, password: strongPassword, orgName: 'Globex' });
+    assert.equal(r.status, 201);
+    assert.equal(r.body.user.email, email);
+    assert.match(r.body.org.id, /^org_/);
+    assert.ok(r.body.csrfToken);
+    const cookie = r.headers.getSetCookie()[0] ?? '';
+    assert.match(cookie, /HttpOnly/i);
+    assert.match(cookie, /SameSite=Lax/i);
+    assert.doesNotMatch(cookie, /Secure/i, 'no Secure flag over plain HTTP');
+    const me = await c.get('/v1/me');
+    assert.equal(me.status, 200);
+    assert.deepEqual(me.body.orgs.map((o: { role: string }) => o.role), ['owner']);
+    assert.equal(me.body.user.email, email);
+    assert.equal(JSON.stringify(me.body).includes('password'), false);
+  });
+
+  it('stores only a hash of the session token and an argon2id password hash', async () => {
+    const { client } = await signUp(t);
+    const token = [...client.cookies.values()][0] ?? '';
+    const { sql } = await import('kysely');
+    const rows = await sql<{ n: number }>`SELECT count(*)::int AS n FROM sessions WHERE token_hash = ${token}`.execute(t.database.db);
+    assert.equal(rows.rows[0]?.n, 0);
+    const users = await sql<{ h: string }>`SELECT password_hash AS h FROM users LIMIT 1`.execute(t.database.db);
+    assert.match(users.rows[0]?.h ?? '', /^\$argon2id\$/);
+  });
+
+  it('refuses an existing e-mail address, a short password and a common password without writing', async () => {
+    const { email } = await signUp(t);
+    const before = await countRows(t, 'users');
+    const dup = await t.client().post('/v1/auth/signup', { email: email.toUpperCase(), password: strongPassword, orgName: 'X' });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.code, 'conflict');
+    const short = await t.client().post('/v1/auth/signup', { email: uniqueEmail(), password: 'short', orgName: 'X' });
+    assert.equal(short.status, 400);
+    assert.equal(short.body.code, 'weak_password');
+    const common = await t.client().post('/v1/auth/signup', { email: uniqueEmail(), password: 'Password1234!', orgName: 'X' });
+    assert.equal(common.status, 400);
+    assert.equal(common.body.code, 'weak_password');
+    assert.equal(await countRows(t, 'users'), before);
+    assert.equal(await countRows(t, 'orgs'), before > 0 ? await countRows(t, 'orgs') : 0);
+  });
+
+  it('logs in with the right password and refuses a wrong one with invalid_credentials', async () => {
+    const { email } = await signUp(t);
+    const c = t.client();
+    const bad = await c.post('/v1/auth/login', { email, password: 'wrong-password-here' });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.body.code, 'invalid_credentials');
+    assert.equal(bad.headers.get('content-type')?.startsWith('application/problem+json'), true);
+    const unknown = await c.post('/v1/auth/login', { email: uniqueEmail(), password: strongPassword });
+    assert.equal(unknown.body.code, 'invalid_credentials', 'unknown accounts look the same as wrong passwords');
+    const ok = await c.post('/v1/auth/login', { email, password: strongPassword });
+    assert.equal(ok.status, 200);
+    assert.equal((await c.get('/v1/me')).status, 200);
+  });
+
+  it('throttles login after repeated failures for the account, even with the right password', async () => {
+    const { email } = await signUp(t);
+    const c = t.client();
+    for (let i = 0; i < 3; i++) assert.equal((await c.post('/v1/auth/login', { email, password: 'wrong-password-here' })).status, 401);
+    const blocked = await c.post('/v1/auth/login', { email, password: strongPassword });
+    assert.equal(blocked.status, 429);
+    assert.equal(blocked.body.code, 'too_many_attempts');
+    assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+  });
+
+  it('logout ends the session at once', async () => {
+    const { client } = await signUp(t);
+    assert.equal((await client.post('/v1/auth/logout')).status, 204);
+    const me = await client.get('/v1/me');
+    assert.equal(me.status, 401);
+    assert.equal(me.body.code, 'unauthenticated');
+  });
+});
+
+describe('sessions', () => {
+  it('lists sessions, revokes one, and the revoked one fails on its very next request', async () => {
+    const { client: first, email } = await signUp(t);
+    const second = t.client();
+    await second.post('/v1/auth/login', { email, password: strongPassword });
+    const list = await first.get('/v1/auth/sessions');
+    assert.equal(list.body.sessions.length, 2);
+    const other = list.body.sessions.find((s: { current: boolean }) => !s.current);
+    assert.equal((await second.get('/v1/me')).status, 200);
+    assert.equal((await first.delete(`/v1/auth/sessions/${other.id}`)).status, 204);
+    assert.equal((await second.get('/v1/me')).status, 401);
+    assert.equal((await first.get('/v1/me')).status, 200);
+  });
+
+  it('revokes all other sessions', async () => {
+    const { client: first, email } = await signUp(t);
+    const others = [t.client(), t.client()];
+    for (const c of others) await c.post('/v1/auth/login', { email, password: strongPassword });
+    const r = await first.delete('/v1/auth/sessions');
+    assert.equal(r.body.revoked, 2);
+    for (const c of others) assert.equal((await c.get('/v1/me')).status, 401);
+    assert.equal((await first.get('/v1/me')).status, 200);
+  });
+
+  it("cannot revoke another user's session (404)", async () => {
+    const a = await signUp(t);
+    const b = await signUp(t);
+    const bSessions = await b.client.get('/v1/auth/sessions');
+    const r = await a.client.delete(`/v1/auth/sessions/${bSessions.body.sessions[0].id}`);
+    assert.equal(r.status, 404);
+    assert.equal((await b.client.get('/v1/me')).status, 200);
+  });
+});
+
+describe('CSRF', () => {
+  it('refuses a cookie-authenticated state change without the CSRF token, and writes nothing', async () => {
+    const { client, orgId } = await signUp(t);
+    const before = await countRows(t, 'projects');
+    const missing = await client.post(`/v1/orgs/${orgId}/projects`, { name: 'x' }, { 'x-csrf-token': '' });
+    assert.equal(missing.status, 403);
+    assert.equal(missing.body.code, 'csrf_failed');
+    const wrong = await client.post(`/v1/orgs/${orgId}/projects`, { name: 'x' }, { 'x-csrf-token': 'forged-token-value' });
+    assert.equal(wrong.body.code, 'csrf_failed');
+    assert.equal(await countRows(t, 'projects'), before);
+    const ok = await client.post(`/v1/orgs/${orgId}/projects`, { name: 'x' });
+    assert.equal(ok.status, 201);
+  });
+
+  it("another session's CSRF token does not work", async () => {
+    const a = await signUp(t);
+    const b = await signUp(t);
+    const r = await a.client.post(`/v1/orgs/${a.orgId}/projects`, { name: 'x' }, { 'x-csrf-token': b.client.csrfToken ?? '' });
+    assert.equal(r.body.code, 'csrf_failed');
+  });
+});
