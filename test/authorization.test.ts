@@ -1,0 +1,120 @@
+/**
+ * The authorisation matrix: each role × each org, member and project route is allowed, or
+ * refused with the right code and nothing written. Plus: another organisation's objects are
+ * 404 (never 403), and anonymous callers get 401.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { roleAllows, roles, type Role } from '../src/modules/orgs/permissions.ts';
+import { countRows, memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { protectedRoutes } from './helpers/protected-routes.ts';
+
+let t: TestApp;
+let owner: SignedUp;
+let outsider: SignedUp;
+const members = new Map<Role, SignedUp>();
+
+before(async () => {
+  t = await startTestApp();
+  owner = await signUp(t, 'Matrix Org');
+  outsider = await signUp(t, 'Other Org', 'outsider');
+  members.set('owner', owner);
+  for (const role of roles.filter((r) => r !== 'owner')) members.set(role, await memberWithRole(t, owner.client, owner.orgId, role));
+});
+after(() => t.close());
+
+async function counts(tables: string[]): Promise<number[]> {
+  return Promise.all(tables.map((table) => countRows(t, table)));
+}
+
+describe('authorisation matrix', () => {
+  for (const route of protectedRoutes) {
+    for (const role of roles) {
+      const allowed = roleAllows(role, route.permission);
+      it(`${route.name} as ${role}: ${allowed ? 'allowed' : 'forbidden'}`, async () => {
+        const { path, body } = await route.prepare({ t, owner: owner.client, orgId: owner.orgId });
+        const before = await counts(route.writes);
+        const actor = members.get(role);
+        assert.ok(actor);
+        const r = await actor.client.request(route.method, path, body);
+        if (allowed) {
+          assert.ok(r.status >= 200 && r.status < 300, `${r.status} ${JSON.stringify(r.body)}`);
+        } else {
+          assert.equal(r.status, 403, JSON.stringify(r.body));
+          assert.equal(r.body.code, 'forbidden');
+          assert.deepEqual(await counts(route.writes), before, 'a refused request writes nothing');
+        }
+      });
+    }
+
+    it(`${route.name} from another organisation: 404 and nothing written`, async () => {
+      const { path, body } = await route.prepare({ t, owner: owner.client, orgId: owner.orgId });
+      const before = await counts(route.writes);
+      const r = await outsider.client.request(route.method, path, body);
+      assert.equal(r.status, 404, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'not_found');
+      assert.deepEqual(await counts(route.writes), before);
+    });
+
+    it(`${route.name} without credentials: 401`, async () => {
+      const { path, body } = await route.prepare({ t, owner: owner.client, orgId: owner.orgId });
+      const r = await t.client().request(route.method, path, body);
+      assert.equal(r.status, 401);
+      assert.equal(r.body.code, 'unauthenticated');
+    });
+  }
+});
+
+describe('cross-organisation isolation', () => {
+  it("a 404 for another organisation's project looks exactly like a 404 for a project that never existed", async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'secret' });
+    const foreign = await outsider.client.get(`/v1/projects/${p.body.project.id}`);
+    const missing = await outsider.client.get('/v1/projects/prj_doesnotexist000000000');
+    assert.equal(foreign.status, 404);
+    assert.equal(foreign.body.detail, missing.body.detail);
+  });
+
+  it("an org's lists never include another org's rows", async () => {
+    await outsider.client.post(`/v1/orgs/${outsider.orgId}/projects`, { name: 'theirs' });
+    const mine = await owner.client.get(`/v1/orgs/${owner.orgId}/projects`);
+    for (const p of mine.body.projects) assert.equal(p.orgId, owner.orgId);
+    const members = await owner.client.get(`/v1/orgs/${owner.orgId}/members`);
+    assert.ok(!members.body.members.some((m: { userId: string }) => m.userId === outsider.userId));
+  });
+});
+
+describe('membership rules', () => {
+  it('an admin cannot make someone an owner; an owner can', async () => {
+    const admin = members.get('admin');
+    assert.ok(admin);
+    const target = await memberWithRole(t, owner.client, owner.orgId, 'viewer');
+    const r = await admin.client.patch(`/v1/orgs/${owner.orgId}/members/${target.userId}`, { role: 'owner' });
+    assert.equal(r.status, 403);
+    const ok = await owner.client.patch(`/v1/orgs/${owner.orgId}/members/${target.userId}`, { role: 'owner' });
+    assert.equal(ok.status, 200);
+  });
+
+  it('the last owner cannot be demoted or removed', async () => {
+    const solo = await signUp(t, 'Solo');
+    const demote = await solo.client.patch(`/v1/orgs/${solo.orgId}/members/${solo.userId}`, { role: 'admin' });
+    assert.equal(demote.status, 409);
+    const remove = await solo.client.delete(`/v1/orgs/${solo.orgId}/members/${solo.userId}`);
+    assert.equal(remove.status, 409);
+  });
+
+  it('an unknown e-mail gets an invitation link that only that person can accept, once', async () => {
+    const invited = `invitee-${Date.now()}@example.test`;
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/members`, { email: invited, role: 'editor' });
+    assert.equal(r.status, 201);
+    const token = String(r.body.invitation.link).split('#')[1];
+    assert.ok(token);
+    const stranger = await signUp(t, 'Stranger');
+    assert.equal((await stranger.client.post('/v1/invitations/accept', { token })).status, 403);
+    const c = t.client();
+    await c.post('/v1/auth/signup', { email: invited, password: 'violet-harbour-quantum-47', orgName: 'Own' });
+    const accepted = await c.post('/v1/invitations/accept', { token });
+    assert.equal(accepted.status, 200);
+    assert.equal(accepted.body.membership.role, 'editor');
+    assert.equal((await c.post('/v1/invitations/accept', { token })).status, 404);
+  });
+});

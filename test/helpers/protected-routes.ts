@@ -1,0 +1,80 @@
+/**
+ * Every protected member/org/project route, with the permission it needs and how to build a
+ * valid request against fresh objects. Shared by the authorisation matrix, the cross-tenant
+ * test and the malformed-input test, so a new route added here is checked by all three.
+ */
+import type { Permission } from '../../src/modules/orgs/permissions.ts';
+import { memberWithRole, uniqueEmail, type Client, type TestApp } from './harness.ts';
+
+export interface RouteCase {
+  name: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  permission: Permission;
+  /** Creates what the request needs (with the owner's client) and returns path and body. */
+  prepare(ctx: { t: TestApp; owner: Client; orgId: string }): Promise<{ path: string; body?: unknown }>;
+  /** Tables this route writes, for "nothing written" checks. */
+  writes: string[];
+}
+
+async function newProject(owner: Client, orgId: string): Promise<string> {
+  const r = await owner.post(`/v1/orgs/${orgId}/projects`, { name: 'p' });
+  if (r.status !== 201) throw new Error(`project: ${r.status}`);
+  return r.body.project.id;
+}
+
+export const protectedRoutes: RouteCase[] = [
+  { name: 'get org', method: 'GET', permission: 'org:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}` }) },
+  { name: 'update org', method: 'PATCH', permission: 'org:update', writes: ['audit_log'], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}`, body: { name: 'Renamed' } }) },
+  { name: 'list members', method: 'GET', permission: 'members:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/members` }) },
+  {
+    name: 'add member',
+    method: 'POST',
+    permission: 'members:manage',
+    writes: ['memberships', 'invitations', 'audit_log'],
+    prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/members`, body: { email: uniqueEmail('invitee'), role: 'viewer' } }),
+  },
+  {
+    name: 'change member role',
+    method: 'PATCH',
+    permission: 'members:manage',
+    writes: ['audit_log'],
+    prepare: async ({ t, owner, orgId }) => {
+      const m = await memberWithRole(t, owner, orgId, 'viewer');
+      return { path: `/v1/orgs/${orgId}/members/${m.userId}`, body: { role: 'editor' } };
+    },
+  },
+  {
+    name: 'remove member',
+    method: 'DELETE',
+    permission: 'members:manage',
+    writes: ['memberships', 'audit_log'],
+    prepare: async ({ t, owner, orgId }) => {
+      const m = await memberWithRole(t, owner, orgId, 'viewer');
+      return { path: `/v1/orgs/${orgId}/members/${m.userId}` };
+    },
+  },
+  { name: 'list projects', method: 'GET', permission: 'projects:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/projects` }) },
+  {
+    name: 'create project',
+    method: 'POST',
+    permission: 'projects:write',
+    writes: ['projects', 'audit_log'],
+    prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/projects`, body: { name: 'New bot', settings: { allowedDomains: ['docs.example.com'] } } }),
+  },
+  { name: 'get project', method: 'GET', permission: 'projects:read', writes: [], prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}` }) },
+  {
+    name: 'update project',
+    method: 'PATCH',
+    permission: 'projects:write',
+    writes: ['audit_log'],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}`, body: { settings: { retentionDays: 30 } } }),
+  },
+  {
+    name: 'delete project',
+    method: 'DELETE',
+    permission: 'projects:delete',
+    writes: ['projects', 'audit_log'],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}` }),
+  },
+  { name: 'audit log', method: 'GET', permission: 'audit:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/audit-log` }) },
+];

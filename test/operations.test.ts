@@ -1,0 +1,104 @@
+/**
+ * Operations: health and readiness, OpenAPI, security headers, log redaction, configuration
+ * errors that name the variable, and a graceful stop on SIGTERM.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { loggerOptions } from '../src/platform/http/logging.ts';
+import { createTestDatabase } from './helpers/database.ts';
+import { startTestApp, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(() => t.close());
+
+describe('health and documentation', () => {
+  it('/healthz and /readyz answer', async () => {
+    const c = t.client();
+    assert.deepEqual((await c.get('/healthz')).body, { status: 'ok' });
+    assert.deepEqual((await c.get('/readyz')).body, { status: 'ready' });
+  });
+
+  it('serves OpenAPI at /docs/json with an operationId on every route', async () => {
+    const r = await t.client().get('/docs/json');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.info.title, 'Palisade API');
+    const operations = Object.values(r.body.paths as Record<string, Record<string, { operationId?: string }>>).flatMap((p) => Object.values(p));
+    assert.ok(operations.length > 15);
+    for (const op of operations) assert.ok(op.operationId, JSON.stringify(op).slice(0, 120));
+    assert.equal((await t.client().get('/docs')).status < 400, true);
+  });
+
+  it('sends security headers', async () => {
+    const r = await t.client().get('/healthz');
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(r.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
+  });
+});
+
+describe('logs', () => {
+  it('redacts cookies, authorization headers, passwords and tokens', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
+    const log = pino(loggerOptions('info'), sink);
+    log.info({ req: { headers: { cookie: 'palisade_session=SECRET1', authorization: 'Bearer SECRET2', 'x-csrf-token': 'SECRET3' } } }, 'request');
+    log.info({ body: { email: 'a@b.c', password: 'SECRET4' } }, 'signup');
+    log.info({ token: 'SECRET5', session: { token: 'SECRET6' } }, 'token');
+    const out = lines.join('');
+    for (const secret of ['SECRET1', 'SECRET2', 'SECRET3', 'SECRET4', 'SECRET5', 'SECRET6']) assert.equal(out.includes(secret), false, secret);
+    assert.match(out, /\[redacted\]/);
+  });
+});
+
+describe('configuration', () => {
+  it('a bad value stops start-up with a message naming the variable', () => {
+    assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message));
+    assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), (e: unknown) => e instanceof ConfigError && /DATABASE_URL/.test(e.message));
+    assert.throws(() => loadConfig({ TLS_CERT_FILE: '/x.pem' }), (e: unknown) => e instanceof ConfigError && /TLS_KEY_FILE/.test(e.message));
+  });
+
+  it('the CLI exits non-zero and names the variable', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'migrate'], { env: { ...process.env, PORT: '99999' }, stdio: 'pipe' });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(stderr, /PORT/);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('stops cleanly on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'palisade-stop-'));
+    const testDb = await createTestDatabase();
+    try {
+      const env = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: testDb.url ?? '', REDIS_URL: '' };
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--no-demo'], { env, stdio: 'pipe' });
+      let out = '';
+      child.stdout.on('data', (d) => (out += String(d)));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`did not start: ${out}`)), 60_000);
+        child.stdout.on('data', () => out.includes('listening on') && (clearTimeout(timer), resolve()));
+      });
+      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      assert.ok(url);
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.equal(code, 0);
+    } finally {
+      await testDb.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

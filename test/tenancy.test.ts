@@ -1,0 +1,76 @@
+/**
+ * Row-level security, not just careful queries: inside withTenant a query whose org filter is
+ * deliberately missing still sees (and may write) only its own organisation's rows.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { withTenant } from '../src/platform/db/tenant.ts';
+import { signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+let a: SignedUp;
+let b: SignedUp;
+
+before(async () => {
+  t = await startTestApp();
+  a = await signUp(t, 'Tenant A');
+  b = await signUp(t, 'Tenant B');
+  await a.client.post(`/v1/orgs/${a.orgId}/projects`, { name: 'A bot' });
+  await b.client.post(`/v1/orgs/${b.orgId}/projects`, { name: 'B bot' });
+});
+after(() => t.close());
+
+describe('row-level security', () => {
+  it('a query with its org filter missing sees only its own organisation', async () => {
+    const db = t.database.db;
+    const all = await db.selectFrom('projects').select('org_id').execute();
+    assert.ok(new Set(all.map((r) => r.org_id)).size >= 2, 'outside tenant scope both exist');
+    for (const table of ['projects', 'memberships', 'audit_log'] as const) {
+      const rows = await withTenant(db, a.orgId, (tx) => tx.selectFrom(table).select('org_id').execute());
+      assert.ok(rows.length > 0, `${table} has rows for A`);
+      assert.deepEqual([...new Set(rows.map((r) => r.org_id))], [a.orgId], `${table} leaks no other org`);
+    }
+    const orgs = await withTenant(db, a.orgId, (tx) => tx.selectFrom('orgs').select('id').execute());
+    assert.deepEqual(orgs.map((o) => o.id), [a.orgId]);
+  });
+
+  it("an update or delete without a filter cannot touch another organisation's rows", async () => {
+    const db = t.database.db;
+    await withTenant(db, a.orgId, (tx) => tx.updateTable('projects').set({ name: 'hijacked' }).execute());
+    const bRows = await db.selectFrom('projects').select('name').where('org_id', '=', b.orgId).execute();
+    assert.ok(bRows.every((r) => r.name !== 'hijacked'));
+    await withTenant(db, a.orgId, (tx) => tx.deleteFrom('audit_log').execute());
+    const bAudit = await db.selectFrom('audit_log').select('id').where('org_id', '=', b.orgId).execute();
+    assert.ok(bAudit.length > 0);
+  });
+
+  it("inserting a row for another organisation is refused by the policy's WITH CHECK", async () => {
+    const db = t.database.db;
+    await assert.rejects(
+      withTenant(db, a.orgId, (tx) =>
+        tx.insertInto('projects').values({ id: 'prj_smuggled', org_id: b.orgId, name: 'smuggled', settings: '{}' }).execute(),
+      ),
+      /row-level security/,
+    );
+    const smuggled = await db.selectFrom('projects').select('id').where('id', '=', 'prj_smuggled').execute();
+    assert.equal(smuggled.length, 0);
+  });
+
+  it('without a tenant set, the application role sees nothing at all', async () => {
+    const rows = await t.database.db.transaction().execute(async (tx) => {
+      await sql`SELECT set_config('role', 'palisade_app', true)`.execute(tx);
+      return tx.selectFrom('projects').select('id').execute();
+    });
+    assert.equal(rows.length, 0);
+  });
+
+  it('the application role cannot switch itself out of the policies', async () => {
+    await assert.rejects(
+      withTenant(t.database.db, a.orgId, async (tx) => {
+        await sql`SET LOCAL row_security = off`.execute(tx);
+        return tx.selectFrom('projects').select('id').execute();
+      }),
+    );
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * Bad input gets a clear 4xx problem+json naming the field — never a 500, never a partial write.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { countRows, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+let owner: SignedUp;
+const tables = ['users', 'orgs', 'memberships', 'projects', 'audit_log', 'invitations'];
+
+before(async () => {
+  t = await startTestApp();
+  owner = await signUp(t);
+});
+after(() => t.close());
+
+async function snapshot(): Promise<number[]> {
+  return Promise.all(tables.map((x) => countRows(t, x)));
+}
+
+function assertProblem(r: { status: number; headers: Headers; body: any }, status: number, code: string): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.match(r.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  assert.equal(r.body.code, code);
+  assert.equal(r.body.status, status);
+  assert.ok(r.body.requestId);
+  assert.equal(JSON.stringify(r.body).includes('    at '), false, 'no stack trace');
+}
+
+describe('malformed input', () => {
+  it('malformed JSON → 400 invalid_request, nothing written', async () => {
+    const before = await snapshot();
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, '{"name": "x",');
+    assertProblem(r, 400, 'invalid_request');
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('a wrong type names the field', async () => {
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 42 });
+    assertProblem(r, 400, 'invalid_request');
+    assert.equal(r.body.errors[0].field, 'body.name');
+  });
+
+  it('an unknown field is refused and named', async () => {
+    const before = await snapshot();
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'ok', isAdmin: true });
+    assertProblem(r, 400, 'invalid_request');
+    assert.equal(r.body.errors[0].field, 'body.isAdmin');
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('an unknown nested settings field is refused and named', async () => {
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'ok', settings: { rateLimits: { perIpPerMinute: 10, burst: 3 } } });
+    assertProblem(r, 400, 'invalid_request');
+    assert.equal(r.body.errors[0].field, 'body.settings.rateLimits.burst');
+  });
+
+  it('invalid project settings write nothing: bad domain, public-suffix wildcard, bad PII operator', async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    const before = await snapshot();
+    for (const settings of [
+      { allowedDomains: ['https://example.com/path'] },
+      { allowedDomains: ['*.co.uk'] },
+      { pii: { operators: { EMAIL: 'shred' } } },
+      { retentionDays: -1 },
+    ]) {
+      const r = await owner.client.patch(`/v1/projects/${p.body.project.id}`, { settings });
+      assertProblem(r, 400, 'invalid_request');
+      assert.match(r.body.errors[0].field, /^body\.settings\./);
+    }
+    assert.deepEqual(await snapshot(), before);
+    const unchanged = await owner.client.get(`/v1/projects/${p.body.project.id}`);
+    assert.deepEqual(unchanged.body.project.settings.allowedDomains, []);
+  });
+
+  it('an oversized body → 413 payload_too_large, nothing written', async () => {
+    const before = await snapshot();
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'x', settings: { answer: { provider: 'extractive', systemPrompt: 'a'.repeat(2 * 1024 * 1024) } } });
+    assertProblem(r, 413, 'payload_too_large');
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('an over-long string is refused by its bound', async () => {
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'x'.repeat(101) });
+    assertProblem(r, 400, 'invalid_request');
+    assert.equal(r.body.errors[0].field, 'body.name');
+  });
+
+  it('a malformed id in the path → 400 naming the parameter', async () => {
+    const r = await owner.client.get('/v1/projects/not-a-project-id');
+    assertProblem(r, 400, 'invalid_request');
+    assert.equal(r.body.errors[0].field, 'params.projectId');
+  });
+
+  it('a wrong content type → 415', async () => {
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, 'name=x', { 'content-type': 'application/x-www-form-urlencoded' });
+    assertProblem(r, 415, 'unsupported_media_type');
+  });
+
+  it('an unknown route → 404 problem+json', async () => {
+    assertProblem(await owner.client.get('/v1/nothing-here'), 404, 'not_found');
+  });
+
+  it('signup with a bad e-mail and a missing field writes nothing', async () => {
+    const before = await snapshot();
+    const r = await t.client().post('/v1/auth/signup', { email: 'not-an-email', password: 'violet-harbour-quantum-47' });
+    assertProblem(r, 400, 'invalid_request');
+    const fields = r.body.errors.map((e: { field: string }) => e.field).sort();
+    assert.deepEqual(fields, ['body.email', 'body.orgName']);
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('__proto__ in a body does not pollute and is refused as an unknown field', async () => {
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, '{"name":"x","__proto__":{"polluted":true}}');
+    assert.ok(r.status === 400, JSON.stringify(r.body));
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
