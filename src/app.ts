@@ -3,7 +3,6 @@
  * modules receive their dependencies and know nothing of each other's internals.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
@@ -14,7 +13,13 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Database } from './platform/db/driver.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
+import { createMemoryPubSub, createRedisPubSub, type PubSub } from './platform/cache/pubsub.ts';
+import { createInvalidationBus } from './platform/cache/invalidation.ts';
 import { createAuthenticator } from './platform/http/authenticate.ts';
+import { installConnectionCap } from './platform/http/connection-cap.ts';
+import { installFramingPolicy } from './platform/http/framing.ts';
+import { installJsonParser } from './platform/http/json-parser.ts';
+import { serverOptions } from './platform/http/limits.ts';
 import { installErrorHandler } from './platform/http/error-handler.ts';
 import { healthRoutes } from './platform/http/health.ts';
 import { loggerOptions } from './platform/http/logging.ts';
@@ -25,6 +30,9 @@ import { createLoginThrottle, defaultLoginThrottle } from './modules/accounts/lo
 import { accountRoutes, sessionCookie } from './modules/accounts/routes.ts';
 import { createAccountService } from './modules/accounts/service.ts';
 import { createAccountStore } from './modules/accounts/store.ts';
+import { createApiKeyModule, type ApiKeyModuleOptions } from './modules/api-keys/module.ts';
+import { apiKeyRoutes } from './modules/api-keys/routes.ts';
+import type { ApiKeyService } from './modules/api-keys/service.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { createAuditService } from './modules/audit/service.ts';
 import { createAccess } from './modules/orgs/access.ts';
@@ -34,6 +42,12 @@ import { createOrgStore } from './modules/orgs/store.ts';
 import { projectRoutes } from './modules/projects/routes.ts';
 import { createProjectService } from './modules/projects/service.ts';
 import { createProjectStore } from './modules/projects/store.ts';
+import { installRateLimitHeaders } from './modules/rate-limits/http.ts';
+import { createRateLimits } from './modules/rate-limits/module.ts';
+import type { PenaltyPolicy } from './modules/rate-limits/penalty-state.ts';
+import type { RefusalCounter } from './modules/rate-limits/refusals.ts';
+import { rateLimitRoutes } from './modules/rate-limits/routes.ts';
+import type { RateLimitService, RefusalEvent } from './modules/rate-limits/service.ts';
 
 export interface AppDeps {
   config: Config;
@@ -41,7 +55,15 @@ export interface AppDeps {
   redis?: Redis | undefined;
   clock?: Clock;
   /** Overrides for tests (e.g. a tighter login throttle). */
-  loginThrottle?: Partial<typeof defaultLoginThrottle>;
+  loginThrottle?: { perAccount?: number; perIp?: number; windowSeconds?: number };
+  /** Revocation fan-out; default: Redis pub/sub when config.redisUrl is set, else in memory. */
+  pubsub?: PubSub;
+  /** Called on every rate-limit refusal (the events module connects here). */
+  onRateLimitRefusal?: (event: RefusalEvent) => void;
+  apiKeys?: Partial<Omit<ApiKeyModuleOptions, 'requestsPerMinute'>>;
+  penaltyPolicy?: Partial<PenaltyPolicy>;
+  /** Redis key prefix of rate-limit counters and blocks (default `palisade:`). */
+  rateLimitPrefix?: string;
 }
 
 export interface Services {
@@ -49,6 +71,10 @@ export interface Services {
   orgs: ReturnType<typeof createOrgService>;
   projects: ReturnType<typeof createProjectService>;
   audit: ReturnType<typeof createAuditService>;
+  apiKeys: ApiKeyService;
+  /** checkMessage() for the chat path; memory or Redis (shared) counters. */
+  rateLimits: RateLimitService;
+  rateLimitRefusals: RefusalCounter;
 }
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services }> {
@@ -63,15 +89,17 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     return503OnClosing: true,
-    ...(config.tls && {
-      https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.3' as const },
-    }),
+    ...serverOptions(config.httpLimits, config.tls),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
   installErrorHandler(app);
+  installJsonParser(app as unknown as FastifyInstance, config.httpLimits.jsonMaxDepth);
+  installRateLimitHeaders(app as unknown as FastifyInstance);
+  installFramingPolicy(app as unknown as FastifyInstance);
+  installConnectionCap(app.server, config.httpLimits.maxConnectionsPerIp);
 
   await app.register(cookie);
   await app.register(helmet, {
@@ -94,6 +122,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
 
+  const ownPubsub = deps.pubsub ? undefined : config.redisUrl ? createRedisPubSub(config.redisUrl) : createMemoryPubSub();
+  const pubsub = deps.pubsub ?? ownPubsub ?? createMemoryPubSub();
+  const invalidation = createInvalidationBus(pubsub);
+  await invalidation.start();
+  app.addHook('onClose', async () => {
+    await invalidation.stop();
+    await ownPubsub?.close();
+  });
+
   const audit = createAuditService();
   const users = createUserDirectory({ db });
   const orgs = createOrgService({ db, store: createOrgStore(), audit, users, clock, publicUrl: config.publicUrl });
@@ -106,11 +143,33 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     throttle,
     clock,
     sessionTtlHours: config.sessionTtlHours,
+    invalidation,
   });
   const projects = createProjectService({ db, store: createProjectStore(), audit, clock });
   const access = createAccess({ db });
+  const rateLimits = createRateLimits({
+    redis: deps.redis,
+    clock,
+    onRefusal: deps.onRateLimitRefusal,
+    penaltyPolicy: deps.penaltyPolicy,
+    ...(deps.rateLimitPrefix ? { prefix: deps.rateLimitPrefix } : {}),
+  });
+  const apiKeyModule = createApiKeyModule({
+    db,
+    audit,
+    clock,
+    pubsub,
+    rateLimits: rateLimits.service,
+    options: { ...deps.apiKeys, requestsPerMinute: config.apiKeyRequestsPerMinute },
+    onError: (error) => app.log.error({ err: error }, 'api key usage flush failed'),
+  });
+  await apiKeyModule.start();
+  app.addHook('onClose', async () => {
+    await apiKeyModule.stop();
+  });
   const cookieConfig = sessionCookie(config.publicUrl);
   const auth = createAuthenticator({
+    apiKeys: apiKeyModule.verifier,
     sessions: {
       cookieName: cookieConfig.name,
       verify: (token, request) => accounts.verifySession(token, { ip: request.ip }),
@@ -123,6 +182,17 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(orgRoutes({ orgs, access, auth }));
   await app.register(projectRoutes({ projects, access, auth }));
   await app.register(auditRoutes({ db, audit, access, auth }));
+  await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
+  await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth }));
 
-  return { app: app as unknown as FastifyInstance, services: { accounts, orgs, projects, audit } };
+  return { app: app as unknown as FastifyInstance, services: {
+      accounts,
+      orgs,
+      projects,
+      audit,
+      apiKeys: apiKeyModule.service,
+      rateLimits: rateLimits.service,
+      rateLimitRefusals: rateLimits.refusals,
+    },
+  };
 }

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { defaultHttpLimits, type HttpLimits } from './platform/http/limits.ts';
 
 const booleanish = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -31,6 +32,15 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
+  // Transport limits (platform/http/limits.ts) and the per-key request limit (api-keys).
+  MAX_HEADER_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(defaultHttpLimits.maxHeaderBytes),
+  JSON_MAX_DEPTH: z.coerce.number().int().min(1).max(1000).default(defaultHttpLimits.jsonMaxDepth),
+  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).max(100_000).optional(),
+  CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(defaultHttpLimits.connectionTimeoutMs),
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(defaultHttpLimits.keepAliveTimeoutMs),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(defaultHttpLimits.requestTimeoutMs),
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(defaultHttpLimits.headersTimeoutMs),
+  API_KEY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(600),
 });
 
 export interface Config {
@@ -46,6 +56,8 @@ export interface Config {
   logLevel: string;
   bodyLimitBytes: number;
   sessionTtlHours: number;
+  httpLimits: HttpLimits;
+  apiKeyRequestsPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -77,5 +89,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     sessionTtlHours: e.SESSION_TTL_HOURS,
+    httpLimits: {
+      maxHeaderBytes: e.MAX_HEADER_BYTES,
+      jsonMaxDepth: e.JSON_MAX_DEPTH,
+      // Behind a proxy every connection comes from the proxy: no per-IP cap unless asked for.
+      maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP ?? (e.TRUST_PROXY ? 0 : defaultHttpLimits.maxConnectionsPerIp),
+      connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    },
+    apiKeyRequestsPerMinute: e.API_KEY_REQUESTS_PER_MINUTE,
   };
 }

@@ -4,7 +4,7 @@ import { countRows, signUp, startTestApp, strongPassword, uniqueEmail, type Test
 
 let t: TestApp;
 before(async () => {
-  t = await startTestApp({ loginThrottle: { perAccount: 3, perIp: 1000 } });
+  t = await startTestApp({ loginThrottle: { perAccount: 3 } });
 });
 after(() => t.close());
 

@@ -9,6 +9,8 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { enterTenant } from '../../platform/db/tenant.ts';
 import type { Clock } from '../../platform/clock.ts';
+import type { InvalidationBus } from '../../platform/cache/invalidation.ts';
+import { createTtlCache } from '../../platform/cache/ttl-cache.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { newId, newSecretToken, safeEqual, sha256Hex } from '../../platform/ids.ts';
@@ -20,6 +22,8 @@ import { burnVerifyTime, hashPassword, passwordProblem, verifyPassword } from '.
 import type { AccountStore } from './store.ts';
 
 const TOUCH_EVERY_MS = 5 * 60 * 1000;
+/** Safety net only: revocations evict cached sessions at once, on every instance. */
+const SESSION_CACHE_TTL_MS = 30_000;
 
 export interface ClientInfo {
   ip: string;
@@ -44,8 +48,25 @@ export function createAccountService(deps: {
   throttle: LoginThrottle;
   clock: Clock;
   sessionTtlHours: number;
+  invalidation: InvalidationBus;
 }) {
-  const { db, store, clock } = deps;
+  const { db, store, clock, invalidation } = deps;
+  type CachedSession = { principal: Principal & { kind: 'user' }; expiresAt: number };
+  const cache = createTtlCache<CachedSession>(10_000, SESSION_CACHE_TTL_MS);
+  // Bumped by every eviction: a look-up that raced with a revocation must not cache its result.
+  let generation = 0;
+  invalidation.on('sessions', (ids) => {
+    generation++;
+    cache.deleteWhere((_k, v) => ids.includes(v.principal.sessionId));
+  });
+  invalidation.on('sessions-of-user', (ids) => {
+    generation++;
+    cache.deleteWhere((_k, v) => ids.includes(v.principal.userId));
+  });
+  invalidation.on('*', () => {
+    generation++;
+    cache.clear();
+  });
 
   async function startSession(x: Kysely<DB>, userId: string, client: ClientInfo): Promise<NewSession> {
     const token = newSecretToken('ps');
@@ -97,21 +118,31 @@ export function createAccountService(deps: {
     return { user: { id: user.id, email: user.email, name: user.name }, session };
   }
 
-  /** Hot path: the principal behind a session token, or null if unknown, expired or revoked. */
+  /**
+   * Hot path: the principal behind a session token, or null if unknown, expired or revoked.
+   * Served from a short-lived cache that every revocation evicts before it returns.
+   */
   async function verifySession(token: string, client: { ip: string }): Promise<(Principal & { kind: 'user' }) | null> {
     if (token.length > 128) return null;
     const now = clock.now();
-    const session = await store.findActiveSession(db, sha256Hex(token), now);
+    const tokenHash = sha256Hex(token);
+    const cached = cache.get(tokenHash, now.getTime());
+    if (cached && cached.expiresAt > now.getTime()) return cached.principal;
+    const seen = generation;
+    const session = await store.findActiveSession(db, tokenHash, now);
     if (!session) return null;
     if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
       // Best effort, off the request's critical path: last-seen is informational.
       store.touchSession(db, session.sessionId, now, client.ip).catch(() => undefined);
     }
-    return { kind: 'user', userId: session.userId, sessionId: session.sessionId, email: session.email };
+    const principal = { kind: 'user' as const, userId: session.userId, sessionId: session.sessionId, email: session.email };
+    if (seen === generation) cache.set(tokenHash, { principal, expiresAt: session.expiresAt.getTime() }, now.getTime());
+    return principal;
   }
 
   async function logout(principal: Principal & { kind: 'user' }): Promise<void> {
     await store.revokeSession(db, principal.userId, principal.sessionId, clock.now());
+    await invalidation.publish('sessions', [principal.sessionId]);
   }
 
   async function me(principal: Principal & { kind: 'user' }, sessionToken: string) {
@@ -141,10 +172,13 @@ export function createAccountService(deps: {
     if (!(await store.revokeSession(db, principal.userId, sessionId, clock.now()))) {
       throw new AppError('not_found', 'This session does not exist.');
     }
+    await invalidation.publish('sessions', [sessionId]);
   }
 
   async function revokeOtherSessions(principal: Principal & { kind: 'user' }): Promise<number> {
-    return store.revokeOtherSessions(db, principal.userId, principal.sessionId, clock.now());
+    const revoked = await store.revokeOtherSessions(db, principal.userId, principal.sessionId, clock.now());
+    await invalidation.publish('sessions-of-user', [principal.userId]);
+    return revoked;
   }
 
   return {

@@ -9,6 +9,7 @@ export interface ActiveSession {
   userId: string;
   email: string;
   lastSeenAt: Date;
+  expiresAt: Date;
 }
 
 export function createAccountStore() {
@@ -32,12 +33,12 @@ export function createAccountStore() {
       const row = await x
         .selectFrom('sessions as s')
         .innerJoin('users as u', 'u.id', 's.user_id')
-        .select(['s.id as sessionId', 's.user_id as userId', 'u.email', 's.last_seen_at as lastSeenAt'])
+        .select(['s.id as sessionId', 's.user_id as userId', 'u.email', 's.last_seen_at as lastSeenAt', 's.expires_at as expiresAt'])
         .where('s.token_hash', '=', tokenHash)
         .where('s.revoked_at', 'is', null)
         .where('s.expires_at', '>', now)
         .executeTakeFirst();
-      return row ? { ...row, lastSeenAt: new Date(row.lastSeenAt) } : undefined;
+      return row ? { ...row, lastSeenAt: new Date(row.lastSeenAt), expiresAt: new Date(row.expiresAt) } : undefined;
     },
 
     touchSession: (x: Executor, sessionId: string, at: Date, ip: string | null) =>

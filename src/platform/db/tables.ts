@@ -89,3 +89,38 @@ export interface DB {
   projects: ProjectsTable;
   audit_log: AuditLogTable;
 }
+
+// --- api-keys (migration 0400) ---
+
+export interface ApiKeysTable {
+  id: string;
+  org_id: string;
+  name: string;
+  start: string;
+  secret_hash: string;
+  previous_hash: string | null;
+  previous_expires_at: Date | null;
+  scopes: Json<string[]>;
+  project_ids: ColumnType<string[] | null, string | null, string | null>;
+  expires_at: Date | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  rotated_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  last_ip: string | null;
+  last_user_agent: string | null;
+}
+
+export interface ApiKeyUsageTable {
+  org_id: string;
+  key_id: string;
+  day: ColumnType<string, string, string>;
+  route: string;
+  count: ColumnType<number, number, number>;
+}
+
+export interface DB {
+  api_keys: ApiKeysTable;
+  api_key_usage: ApiKeyUsageTable;
+}

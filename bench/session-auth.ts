@@ -1,0 +1,63 @@
+/**
+ * Issue 2: a session-authenticated GET /v1/me (session look-up on every request, so a
+ * revocation is effective at once) against a bare Fastify route returning the same JSON,
+ * side by side, on PGlite and on PostgreSQL. Also the server's resident memory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { load, ratio, type LoadResult } from './lib/load.ts';
+import { startProcess, tempPostgres } from './lib/processes.ts';
+
+async function signupCookie(url: string): Promise<string> {
+  const r = await fetch(`${url}/v1/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: `bench-${Date.now()}@example.test`, password: 'violet-harbour-quantum-47', orgName: 'Bench' }),
+  });
+  if (r.status !== 201) throw new Error(`signup failed: ${r.status}`);
+  return (r.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+}
+
+async function measure(env: Record<string, string>, bareResult: LoadResult) {
+  const server = await startProcess(['src/main.ts', 'serve', '--no-demo'], { PORT: '0', ...env });
+  try {
+    const cookie = await signupCookie(server.url);
+    await load({ url: `${server.url}/v1/me`, headers: { cookie }, durationSeconds: 2 }); // warm-up
+    const authed = await load({ url: `${server.url}/v1/me`, headers: { cookie } });
+    return { authenticated: authed, ratio: ratio(authed.requestsPerSecond, bareResult.requestsPerSecond), rssMb: server.rssMb() };
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function runSessionAuthBench(): Promise<Record<string, unknown>> {
+  const bare = await startProcess(['bench/servers/bare.ts'], {});
+  await load({ url: `${bare.url}/v1/me`, durationSeconds: 2 });
+  const bareResult = await load({ url: `${bare.url}/v1/me` });
+  await bare.stop();
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
+  const results: Record<string, unknown> = { connections: 10, durationSeconds: 5, bare: bareResult };
+  try {
+    results.pglite = await measure({ DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '' }, bareResult);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const pgDb = await tempPostgres();
+  if (pgDb) {
+    try {
+      results.postgres = await measure({ DATABASE_URL: pgDb.url, DATA_DIR: join(tmpdir(), 'unused'), REDIS_URL: '' }, bareResult);
+    } finally {
+      await pgDb.drop();
+    }
+  } else {
+    results.postgres = 'skipped: no PostgreSQL reachable';
+  }
+  results.targets = { postgresRatio: 0.35, pgliteRatio: 0.2, rssMb: 500 };
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(JSON.stringify(await runSessionAuthBench(), null, 2));
+}

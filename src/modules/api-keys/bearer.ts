@@ -1,0 +1,40 @@
+/**
+ * The ApiKeyVerifier the authenticator calls for `Authorization: Bearer`: verify the key, apply
+ * the per-key request limit (RateLimit-* headers on the reply), count the use (in memory, see
+ * usage.ts), and return the Principal. Every refusal of the key itself is the same 401
+ * `invalid_api_key`; only the log says why, and never with the secret.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { ApiKeyVerifier } from '../../platform/http/authenticate.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import { applyDecision } from '../rate-limits/http.ts';
+import type { RateLimitService } from '../rate-limits/service.ts';
+import type { ApiKeyService } from './service.ts';
+
+export function createApiKeyVerifier(deps: {
+  keys: Pick<ApiKeyService, 'verify' | 'recordUse'>;
+  rateLimits: Pick<RateLimitService, 'checkApiKey'>;
+  requestsPerMinute: number;
+}): ApiKeyVerifier {
+  return {
+    async verify(secret: string, request: FastifyRequest): Promise<Principal & { kind: 'api_key' }> {
+      const decision = await deps.keys.verify(secret);
+      if (!decision.ok) {
+        request.log.info({ apiKeyRefused: decision.reason }, 'API key refused');
+        throw new AppError('invalid_api_key', 'The API key is missing, malformed, expired or revoked.');
+      }
+      const key = decision.key;
+      applyDecision(request, await deps.rateLimits.checkApiKey(key.id, deps.requestsPerMinute));
+      const userAgent = request.headers['user-agent'];
+      deps.keys.recordUse({
+        orgId: key.orgId,
+        keyId: key.id,
+        route: `${request.method} ${request.routeOptions.url ?? '(unmatched)'}`,
+        ip: request.ip,
+        userAgent: typeof userAgent === 'string' ? userAgent : null,
+      });
+      return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes: key.scopes, projectIds: key.projectIds };
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * HTTP for API keys: list and create per organisation, rotate, revoke and usage per key. All
+ * need keys:manage; a key addressed by id is looked up in its own organisation (another
+ * organisation's key is 404).
+ */
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Authenticator } from '../../platform/http/authenticate.ts';
+import type { App } from '../../platform/http/types.ts';
+import type { Access } from '../orgs/access.ts';
+import { apiKeyScopeListSchema } from './scopes.ts';
+import { maxGraceSeconds, type ApiKeyService } from './service.ts';
+
+const orgParams = z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)') });
+const keyParams = z.strictObject({ keyId: z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'must be an API key id (key_…)') });
+const projectId = z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)');
+
+const createBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  scopes: apiKeyScopeListSchema,
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  projectIds: z.array(projectId).min(1).max(100).optional(),
+});
+
+export function apiKeyRoutes(deps: { keys: ApiKeyService; access: Access; auth: Authenticator }) {
+  const { keys, access, auth } = deps;
+
+  async function actorForKey(request: FastifyRequest, keyId: string) {
+    const principal = await auth.require(request);
+    const orgId = await keys.orgOfKey(keyId);
+    await access.authorize(principal, orgId, 'keys:manage', 'API key');
+    return { orgId, actor: { principal, ip: request.ip } };
+  }
+
+  return async function plugin(app: App): Promise<void> {
+    app.get('/v1/orgs/:orgId/api-keys', { schema: { operationId: 'listApiKeys', tags: ['api-keys'], params: orgParams } }, async (request) => {
+      await access.authorize(await auth.require(request), request.params.orgId, 'keys:manage');
+      return { apiKeys: await keys.list(request.params.orgId) };
+    });
+
+    app.post('/v1/orgs/:orgId/api-keys', {
+      schema: { operationId: 'createApiKey', tags: ['api-keys'], params: orgParams, body: createBody },
+      handler: async (request, reply) => {
+        const principal = await auth.require(request);
+        await access.authorize(principal, request.params.orgId, 'keys:manage');
+        const created = await keys.create(request.params.orgId, request.body, { principal, ip: request.ip });
+        reply.header('Cache-Control', 'no-store');
+        return reply.code(201).send({ apiKey: created.key, secret: created.secret });
+      },
+    });
+
+    app.post('/v1/api-keys/:keyId/rotate', {
+      schema: {
+        operationId: 'rotateApiKey',
+        tags: ['api-keys'],
+        params: keyParams,
+        body: z.strictObject({ graceSeconds: z.int().min(0).max(maxGraceSeconds).default(3600) }).optional(),
+      },
+      handler: async (request, reply) => {
+        const { orgId, actor } = await actorForKey(request, request.params.keyId);
+        const rotated = await keys.rotate(orgId, request.params.keyId, request.body?.graceSeconds ?? 3600, actor);
+        reply.header('Cache-Control', 'no-store');
+        return { apiKey: rotated.key, secret: rotated.secret };
+      },
+    });
+
+    app.delete('/v1/api-keys/:keyId', { schema: { operationId: 'revokeApiKey', tags: ['api-keys'], params: keyParams } }, async (request, reply) => {
+      const { orgId, actor } = await actorForKey(request, request.params.keyId);
+      await keys.revoke(orgId, request.params.keyId, actor);
+      return reply.code(204).send();
+    });
+
+    app.get('/v1/api-keys/:keyId/usage', {
+      schema: { operationId: 'getApiKeyUsage', tags: ['api-keys'], params: keyParams, querystring: z.strictObject({ days: z.coerce.number().int().min(1).max(90).default(30) }) },
+      handler: async (request) => {
+        const { orgId } = await actorForKey(request, request.params.keyId);
+        return { usage: await keys.usage(orgId, request.params.keyId, request.query.days) };
+      },
+    });
+  };
+}

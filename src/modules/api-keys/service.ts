@@ -1,0 +1,213 @@
+/**
+ * API keys: create (the secret is returned once), list, rotate with a grace period, revoke
+ * (instantly, on every instance), usage, and the hot-path verification of a Bearer secret.
+ *
+ * Owns: key lifecycle and verification. Must never: store or log a secret (only its SHA-256),
+ * let a key mint a key with more power than itself, or answer differently for another
+ * organisation's key than for a missing one.
+ */
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../platform/clock.ts';
+import type { DB } from '../../platform/db/tables.ts';
+import { withTenant } from '../../platform/db/tenant.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { KeyCache, KeyMetadata } from './cache.ts';
+import type { ApiKeyScope } from './scopes.ts';
+import type { ApiKeyRow, ApiKeyStore, UsageCell } from './store.ts';
+import { generateApiKeySecret, parseApiKeySecret } from './token.ts';
+import { toPublic, type ApiKeyView } from './types.ts';
+import type { UsageRecorder } from './usage.ts';
+import { decideKey, type KeyDecision } from './verify.ts';
+
+interface Actor {
+  principal: Principal;
+  ip: string | null;
+}
+
+export interface CreateKeyInput {
+  name: string;
+  scopes: ApiKeyScope[];
+  expiresAt?: string | undefined;
+  projectIds?: string[] | undefined;
+}
+
+export interface KeyUsage {
+  keyId: string;
+  lastUsedAt: string | null;
+  lastIp: string | null;
+  lastUserAgent: string | null;
+  days: { day: string; total: number; routes: { route: string; count: number }[] }[];
+}
+
+export const maxGraceSeconds = 7 * 24 * 3600;
+
+export function toMetadata(row: ApiKeyRow): KeyMetadata {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    secretHash: row.secret_hash,
+    previousHash: row.previous_hash,
+    previousExpiresAt: row.previous_expires_at ? new Date(row.previous_expires_at) : null,
+    scopes: row.scopes,
+    projectIds: row.project_ids,
+    expiresAt: row.expires_at ? new Date(row.expires_at) : null,
+    revoked: row.revoked_at !== null,
+  };
+}
+
+export function createApiKeyService(deps: {
+  db: Kysely<DB>;
+  store: ApiKeyStore;
+  audit: Pick<AuditService, 'record'>;
+  clock: Clock;
+  cache: KeyCache;
+  usage: UsageRecorder;
+  environment?: string;
+}) {
+  const { db, store, audit, clock, cache, usage } = deps;
+
+  /** A key acting on keys may hand out at most its own scopes and projects. */
+  function assertNoEscalation(principal: Principal, input: CreateKeyInput): void {
+    if (principal.kind !== 'api_key') return;
+    const extra = input.scopes.filter((s) => !principal.scopes.includes(s));
+    if (extra.length > 0) throw new AppError('insufficient_scope', `An API key cannot grant scopes it lacks: ${extra.join(', ')}.`);
+    if (principal.projectIds) {
+      const allowed = principal.projectIds;
+      if (!input.projectIds || input.projectIds.some((p) => !allowed.includes(p))) {
+        throw new AppError('insufficient_scope', 'An API key restricted to projects can only create keys restricted to those projects.');
+      }
+    }
+  }
+
+  async function orgOfKey(keyId: string): Promise<string> {
+    const orgId = await store.orgOf(db, keyId);
+    if (!orgId) throw new AppError('not_found', 'This API key does not exist.');
+    return orgId;
+  }
+
+  async function create(orgId: string, input: CreateKeyInput, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {
+    assertNoEscalation(actor.principal, input);
+    const now = clock.now();
+    const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
+    if (expiresAt && expiresAt <= now) throw new AppError('invalid_request', 'expiresAt must be in the future.');
+    const projectIds = input.projectIds ? [...new Set(input.projectIds)] : null;
+    const generated = generateApiKeySecret(deps.environment ? { environment: deps.environment } : {});
+    const row = await withTenant(db, orgId, async (tx) => {
+      if (projectIds) {
+        // RLS hides other organisations' projects, so they count as missing here.
+        const found = await tx.selectFrom('projects').select('id').where('id', 'in', projectIds).execute();
+        if (found.length !== projectIds.length) throw new AppError('invalid_request', 'projectIds names a project that does not exist.');
+      }
+      await store.insert(tx, {
+        id: generated.keyId,
+        org_id: orgId,
+        name: input.name,
+        start: generated.start,
+        secret_hash: generated.hash,
+        scopes: input.scopes,
+        project_ids: projectIds,
+        expires_at: expiresAt,
+        created_by: actor.principal.kind === 'user' ? actor.principal.userId : actor.principal.keyId,
+      });
+      await audit.record(tx, {
+        orgId,
+        actor: actor.principal,
+        action: 'api_key.created',
+        target: { type: 'api_key', id: generated.keyId },
+        ip: actor.ip,
+        metadata: { name: input.name, scopes: input.scopes, projectIds, expiresAt: expiresAt?.toISOString() ?? null },
+      });
+      return store.get(tx, generated.keyId);
+    });
+    if (!row) throw new AppError('internal', 'The API key vanished during creation.');
+    return { key: toPublic(row, now), secret: generated.secret };
+  }
+
+  async function list(orgId: string): Promise<ApiKeyView[]> {
+    const now = clock.now();
+    return withTenant(db, orgId, async (tx) => (await store.list(tx, orgId)).map((r) => toPublic(r, now)));
+  }
+
+  async function rotate(orgId: string, keyId: string, graceSeconds: number, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {
+    const now = clock.now();
+    const generated = generateApiKeySecret({ keyId, ...(deps.environment ? { environment: deps.environment } : {}) });
+    const row = await withTenant(db, orgId, async (tx) => {
+      const existing = await store.get(tx, keyId);
+      if (!existing) throw new AppError('not_found', 'This API key does not exist.');
+      if (existing.revoked_at) throw new AppError('conflict', 'A revoked key cannot be rotated.');
+      await store.rotate(tx, keyId, {
+        secretHash: generated.hash,
+        start: generated.start,
+        previousHash: existing.secret_hash,
+        previousExpiresAt: new Date(now.getTime() + graceSeconds * 1000),
+        at: now,
+      });
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'api_key.rotated', target: { type: 'api_key', id: keyId }, ip: actor.ip, metadata: { graceSeconds } });
+      return store.get(tx, keyId);
+    });
+    if (!row) throw new AppError('not_found', 'This API key does not exist.');
+    await cache.invalidate(keyId);
+    return { key: toPublic(row, now), secret: generated.secret };
+  }
+
+  async function revoke(orgId: string, keyId: string, actor: Actor): Promise<void> {
+    const now = clock.now();
+    await withTenant(db, orgId, async (tx) => {
+      const existing = await store.get(tx, keyId);
+      if (!existing) throw new AppError('not_found', 'This API key does not exist.');
+      if (await store.revoke(tx, keyId, now)) {
+        await audit.record(tx, { orgId, actor: actor.principal, action: 'api_key.revoked', target: { type: 'api_key', id: keyId }, ip: actor.ip });
+      }
+    });
+    // After commit, before the reply: no instance answers from a cache that predates this.
+    await cache.invalidate(keyId);
+  }
+
+  /** Incident response (organisation lockdown): revoke every key of the organisation. */
+  async function revokeAll(orgId: string, actor: Actor | { principal: { kind: 'system' }; ip: string | null }): Promise<number> {
+    const ids = await withTenant(db, orgId, async (tx) => {
+      const revoked = await store.revokeAll(tx, orgId, clock.now());
+      if (revoked.length > 0) {
+        await audit.record(tx, { orgId, actor: actor.principal, action: 'api_key.revoked_all', ip: actor.ip, metadata: { count: revoked.length } });
+      }
+      return revoked;
+    });
+    await Promise.all(ids.map((id) => cache.invalidate(id)));
+    return ids.length;
+  }
+
+  async function keyUsage(orgId: string, keyId: string, days = 30): Promise<KeyUsage> {
+    // Show this instance's not-yet-flushed counts too.
+    await usage.flush();
+    const since = new Date(clock.now().getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+    return withTenant(db, orgId, async (tx) => {
+      const row = await store.get(tx, keyId);
+      if (!row) throw new AppError('not_found', 'This API key does not exist.');
+      return { keyId, lastUsedAt: row.last_used_at ? new Date(row.last_used_at).toISOString() : null, lastIp: row.last_ip, lastUserAgent: row.last_user_agent, days: groupByDay(await store.usage(tx, keyId, since)) };
+    });
+  }
+
+  /** Hot path: parse → cache (a directory read on a miss) → constant-time compare → state. */
+  async function verify(secret: string): Promise<KeyDecision> {
+    const parsed = parseApiKeySecret(secret);
+    if (!parsed.ok) return { ok: false, reason: parsed.reason };
+    return decideKey(await cache.get(parsed.keyId), secret, clock.now());
+  }
+
+  return { create, list, rotate, revoke, revokeAll, usage: keyUsage, verify, orgOfKey, recordUse: usage.record };
+}
+
+function groupByDay(cells: UsageCell[]): KeyUsage['days'] {
+  const days = new Map<string, KeyUsage['days'][number]>();
+  for (const c of cells) {
+    let d = days.get(c.day);
+    if (!d) days.set(c.day, (d = { day: c.day, total: 0, routes: [] }));
+    d.total += c.count;
+    d.routes.push({ route: c.route, count: c.count });
+  }
+  return [...days.values()];
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;

@@ -1,0 +1,163 @@
+/**
+ * SQL for api_keys and api_key_usage, nothing else. Tenant queries take the `tx` of a
+ * withTenant() transaction. One exception, `findForVerification`, is a directory read outside
+ * tenant scope: the hot path knows only the key id (from the secret) and must find the key's
+ * organisation before it can enter it, exactly like accounts' session look-up. It returns the
+ * hashes for a constant-time comparison and is never exposed to a route.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import type { Tx } from '../../platform/db/tenant.ts';
+
+export interface ApiKeyRow {
+  id: string;
+  org_id: string;
+  name: string;
+  start: string;
+  secret_hash: string;
+  previous_hash: string | null;
+  previous_expires_at: Date | null;
+  scopes: string[];
+  project_ids: string[] | null;
+  expires_at: Date | null;
+  created_by: string | null;
+  created_at: Date;
+  rotated_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  last_ip: string | null;
+  last_user_agent: string | null;
+}
+
+export interface NewApiKey {
+  id: string;
+  org_id: string;
+  name: string;
+  start: string;
+  secret_hash: string;
+  scopes: string[];
+  project_ids: string[] | null;
+  expires_at: Date | null;
+  created_by: string | null;
+}
+
+/** One flushed usage cell: a key's requests on one route on one UTC day. */
+export interface UsageCell {
+  keyId: string;
+  day: string;
+  route: string;
+  count: number;
+}
+
+export interface LastUse {
+  keyId: string;
+  at: Date;
+  ip: string;
+  userAgent: string | null;
+}
+
+const columns = [
+  'id',
+  'org_id',
+  'name',
+  'start',
+  'secret_hash',
+  'previous_hash',
+  'previous_expires_at',
+  'scopes',
+  'project_ids',
+  'expires_at',
+  'created_by',
+  'created_at',
+  'rotated_at',
+  'revoked_at',
+  'last_used_at',
+  'last_ip',
+  'last_user_agent',
+] as const;
+
+export function createApiKeyStore() {
+  return {
+    insert: async (tx: Tx, key: NewApiKey): Promise<void> => {
+      await tx
+        .insertInto('api_keys')
+        .values({ ...key, scopes: JSON.stringify(key.scopes), project_ids: key.project_ids ? JSON.stringify(key.project_ids) : null })
+        .execute();
+    },
+
+    list: async (tx: Tx, orgId: string): Promise<ApiKeyRow[]> =>
+      (await tx.selectFrom('api_keys').select(columns).where('org_id', '=', orgId).orderBy('created_at', 'desc').execute()) as ApiKeyRow[],
+
+    get: async (tx: Tx, id: string): Promise<ApiKeyRow | undefined> =>
+      (await tx.selectFrom('api_keys').select(columns).where('id', '=', id).executeTakeFirst()) as ApiKeyRow | undefined,
+
+    /** Directory read (no tenant scope): the hot path's one look-up. See the header. */
+    findForVerification: async (db: Kysely<DB>, id: string): Promise<ApiKeyRow | undefined> =>
+      (await db.selectFrom('api_keys').select(columns).where('id', '=', id).executeTakeFirst()) as ApiKeyRow | undefined,
+
+    /** Directory read: which organisation owns a key (routes addressed by key id; 404 otherwise). */
+    orgOf: async (db: Kysely<DB>, id: string): Promise<string | undefined> =>
+      (await db.selectFrom('api_keys').select('org_id').where('id', '=', id).executeTakeFirst())?.org_id,
+
+    rotate: async (tx: Tx, id: string, change: { secretHash: string; start: string; previousHash: string; previousExpiresAt: Date; at: Date }): Promise<void> => {
+      await tx
+        .updateTable('api_keys')
+        .set({
+          secret_hash: change.secretHash,
+          start: change.start,
+          previous_hash: change.previousHash,
+          previous_expires_at: change.previousExpiresAt,
+          rotated_at: change.at,
+        })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
+    },
+
+    revoke: async (tx: Tx, id: string, at: Date): Promise<boolean> => {
+      const r = await tx.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+
+    revokeAll: async (tx: Tx, orgId: string, at: Date): Promise<string[]> =>
+      (await tx.updateTable('api_keys').set({ revoked_at: at }).where('org_id', '=', orgId).where('revoked_at', 'is', null).returning('id').execute()).map(
+        (r) => r.id,
+      ),
+
+    /** One statement for all of an organisation's usage cells of a flush. */
+    addUsage: async (tx: Tx, orgId: string, cells: readonly UsageCell[]): Promise<void> => {
+      if (cells.length === 0) return;
+      await tx
+        .insertInto('api_key_usage')
+        .values(cells.map((c) => ({ org_id: orgId, key_id: c.keyId, day: c.day, route: c.route, count: c.count })))
+        .onConflict((oc) => oc.columns(['key_id', 'day', 'route']).doUpdateSet({ count: sql<number>`api_key_usage.count + excluded.count` }))
+        .execute();
+    },
+
+    /** Newer-wins, so two instances flushing out of order never move last-used back in time. */
+    setLastUse: async (tx: Tx, uses: readonly LastUse[]): Promise<void> => {
+      for (const u of uses) {
+        await tx
+          .updateTable('api_keys')
+          .set({ last_used_at: u.at, last_ip: u.ip, last_user_agent: u.userAgent })
+          .where('id', '=', u.keyId)
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', u.at)]))
+          .execute();
+      }
+    },
+
+    usage: async (tx: Tx, keyId: string, since: string): Promise<UsageCell[]> => {
+      const rows = await tx
+        .selectFrom('api_key_usage')
+        .select([sql<string>`to_char(day, 'YYYY-MM-DD')`.as('day'), 'route', 'count'])
+        .where('key_id', '=', keyId)
+        .where('day', '>=', since)
+        .orderBy('day', 'desc')
+        .orderBy('route')
+        .execute();
+      return rows.map((r) => ({ keyId, day: r.day, route: r.route, count: Number(r.count) }));
+    },
+  };
+}
+
+export type ApiKeyStore = ReturnType<typeof createApiKeyStore>;

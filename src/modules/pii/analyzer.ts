@@ -1,0 +1,42 @@
+/** analyze(): runs every recogniser over the text once, scores, filters and resolves overlaps. */
+import type { EntityType } from './policy.ts';
+import type { Finding, Recognizer, ScanInput } from './types.ts';
+import { resolveOverlaps } from './overlaps.ts';
+import { recognizeNumbers } from './recognizers/numbers.ts';
+import { recognizeEmail } from './recognizers/email.ts';
+import { recognizeIban } from './recognizers/iban.ts';
+import { recognizeIpv6 } from './recognizers/ip.ts';
+import { recognizeUrlCredentials } from './recognizers/url-credentials.ts';
+import { recognizeSecrets } from './recognizers/secret.ts';
+import { recognizeCryptoWallets } from './recognizers/crypto-wallet.ts';
+import { recognizeTextDob } from './recognizers/dob.ts';
+import { recognizePassport } from './recognizers/passport.ts';
+import { recognizePersons } from './recognizers/person.ts';
+import { recognizeAddresses } from './recognizers/address.ts';
+
+export interface AnalyzeOptions {
+  /** Findings scoring below this are dropped (default 0.5). */
+  minScore?: number;
+  /** Only these types are reported (default: all). */
+  types?: readonly EntityType[];
+}
+
+const RECOGNIZERS: readonly Recognizer[] = [
+  recognizeNumbers, recognizeEmail, recognizeIban, recognizeIpv6, recognizeUrlCredentials, recognizeSecrets,
+  recognizeCryptoWallets, recognizeTextDob, recognizePassport, recognizePersons, recognizeAddresses,
+];
+
+/** Phone metadata look-ups allowed per call: enough for any real message, bounded for hostile ones. */
+const PHONE_CHECK_BUDGET = 2500;
+
+export function analyze(text: string, opts: AnalyzeOptions = {}): Finding[] {
+  const minScore = opts.minScore ?? 0.5;
+  const input: ScanInput = { text, lower: text.toLowerCase(), budget: { phoneChecks: PHONE_CHECK_BUDGET }, minScore };
+  // toLowerCase keeps UTF-16 offsets for the scripts we read except a few (e.g. "İ"); fall back if not.
+  if (input.lower.length !== text.length) input.lower = [...text].map((c) => (c.toLowerCase().length === c.length ? c.toLowerCase() : c)).join('');
+  const raw: Finding[] = [];
+  for (const r of RECOGNIZERS) r(input, raw);
+  const wanted = opts.types ? new Set(opts.types) : undefined;
+  const kept = raw.filter((f) => f.score >= minScore && f.end > f.start && (!wanted || wanted.has(f.type)));
+  return resolveOverlaps(kept).map((f) => ({ ...f, score: Math.round(f.score * 100) / 100 }));
+}

@@ -1,0 +1,73 @@
+/**
+ * anonymize(): applies each entity type's operator from the policy. It returns the new text and
+ * one Replacement per changed span, carrying the original value so the caller can store it in
+ * the encrypted vault. It never logs or keeps values itself.
+ */
+import type { EntityType, Operator, PiiPolicy } from './policy.ts';
+import type { Finding } from './types.ts';
+import { hashPlaceholder } from './hash.ts';
+import type { TokenVault } from './vault.ts';
+
+export interface AnonymizeContext {
+  tokenFor: TokenVault['tokenFor'];
+  /** Per-organisation HMAC key for the `hash` operator. */
+  hashKey: Buffer;
+}
+
+export interface Replacement {
+  type: EntityType;
+  /** Span in the original text. */
+  start: number;
+  end: number;
+  operator: Exclude<Operator, 'allow'>;
+  token?: string;
+  value: string;
+}
+
+export interface AnonymizeResult {
+  text: string;
+  replacements: Replacement[];
+}
+
+const KEEP_LAST_FOUR: ReadonlySet<EntityType> = new Set(['CREDIT_CARD', 'IBAN', 'PHONE', 'US_SSN', 'PASSPORT']);
+
+export function maskValue(type: EntityType, value: string): string {
+  if (type === 'EMAIL') {
+    const at = value.lastIndexOf('@');
+    return at > 0 ? `${value[0] ?? ''}***${value.slice(at)}` : '****';
+  }
+  if (KEEP_LAST_FOUR.has(type)) {
+    const alnum = value.replace(/[^A-Za-z0-9]/g, '');
+    return alnum.length >= 8 ? `****${alnum.slice(-4)}` : '****';
+  }
+  return '****';
+}
+
+export function operatorFor(policy: PiiPolicy, type: EntityType): Operator {
+  return policy.operators[type] ?? policy.defaultOperator;
+}
+
+export function anonymize(text: string, findings: readonly Finding[], policy: PiiPolicy, ctx: AnonymizeContext): AnonymizeResult {
+  if (!policy.enabled) return { text, replacements: [] };
+  const sorted = [...findings].sort((a, b) => a.start - b.start);
+  const parts: string[] = [];
+  const replacements: Replacement[] = [];
+  let cursor = 0;
+  for (const f of sorted) {
+    if (f.start < cursor || f.end > text.length) continue;
+    const op = operatorFor(policy, f.type);
+    if (op === 'allow') continue;
+    const value = text.slice(f.start, f.end);
+    let out: string;
+    let token: string | undefined;
+    if (op === 'tokenize') out = token = ctx.tokenFor(f.type, value);
+    else if (op === 'hash') out = token = hashPlaceholder(f.type, value, ctx.hashKey);
+    else if (op === 'mask') out = maskValue(f.type, value);
+    else out = '[REDACTED]';
+    parts.push(text.slice(cursor, f.start), out);
+    cursor = f.end;
+    replacements.push({ type: f.type, start: f.start, end: f.end, operator: op, ...(token ? { token } : {}), value });
+  }
+  parts.push(text.slice(cursor));
+  return { text: parts.join(''), replacements };
+}

@@ -1,0 +1,69 @@
+/**
+ * Street addresses: a street shape (number + name + suffix, compound street names, prefixed
+ * streets, PO boxes), then units, post code, city and country on the same or the next lines.
+ * A loose "number words number" shape needs address context or a post-code line after it.
+ */
+import type { Finding, ScanInput } from '../types.ts';
+import { clamp01, windowHas } from '../context.ts';
+import { ADDRESS_CORE_RE, ADDRESS_LOOSE_RE, CITY_LINE_RE, UNIT_RE } from './address-patterns.ts';
+
+const CONTEXT = [
+  'address', 'live', 'lives', 'living', 'drops you off', 'ship', 'deliver', 'located', 'located at', 'billing', 'mailing',
+  'moved', 'move to', 'visit', 'adresse', 'wohne', 'wohnhaft', 'anschrift', 'lieferadresse', 'habite', 'domicile', 'livraison',
+  'dirección', 'direccion', 'vivo', 'domicilio', 'envío', 'residence', 'street', 'stay at', 'apartment',
+];
+const POSTAL_RE = /(?<![\d-])(?:\d{4,6}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}|[A-Z]\d[A-Z] \d[A-Z]\d|\d{2}-\d{3})(?![\d-])/;
+const LONG_DIGITS_RE = /\d[\d ().-]{6,}\d/;
+
+/** Extends an address over a unit, then over up to three following city/post-code lines. */
+function extend(text: string, end: number): number {
+  const unit = UNIT_RE.exec(text.slice(end, end + 24));
+  if (unit) end += unit[0].length;
+  let best = end;
+  let cur = end;
+  for (let i = 0; i < 4; i++) {
+    const slice = text.slice(cur, cur + 64);
+    const u = UNIT_RE.exec(slice.replace(/^[ \t]*\n[ \t>?]*/, (s) => ' '.repeat(s.length)));
+    if (u && u[0].trim().length > 0 && slice.indexOf('\n') < u.index + u[0].length) {
+      cur += u[0].length;
+      best = cur;
+      continue;
+    }
+    const m = CITY_LINE_RE.exec(slice);
+    if (!m || m[0].trim().replace(/[ ,\n>?]/g, '').length === 0 || LONG_DIGITS_RE.test(m[0]) || /:/.test(m[0])) break;
+    const sameLine = !m[0].includes('\n');
+    if (sameLine && !/^[ \t]*,/.test(m[0])) break;
+    cur += m[0].length;
+    if (POSTAL_RE.test(m[0]) || sameLine) best = cur;
+  }
+  return best;
+}
+
+/** "Berlin." ends a sentence; "St." is an abbreviation and keeps its dot. */
+function trimEnd(text: string, start: number, end: number): number {
+  let e = end;
+  while (e > start && /[\s,]/.test(text[e - 1] ?? '')) e--;
+  if (text[e - 1] === '.' && /\p{L}{4}\.$/u.test(text.slice(Math.max(start, e - 5), e))) e--;
+  return e;
+}
+
+export function recognizeAddresses({ text, lower }: ScanInput, out: Finding[]): void {
+  ADDRESS_CORE_RE.lastIndex = 0;
+  for (let m = ADDRESS_CORE_RE.exec(text); m; m = ADDRESS_CORE_RE.exec(text)) {
+    const end = trimEnd(text, m.index, extend(text, m.index + m[0].length));
+    const ctx = windowHas(lower, m.index, end, CONTEXT, 60) ? 0.25 : 0;
+    const multi = end > m.index + m[0].length ? 0.1 : 0;
+    out.push({ type: 'ADDRESS', start: m.index, end, score: clamp01(0.6 + ctx + multi) });
+    ADDRESS_CORE_RE.lastIndex = Math.max(ADDRESS_CORE_RE.lastIndex, end);
+  }
+  if (!/\d/.test(text)) return;
+  ADDRESS_LOOSE_RE.lastIndex = 0;
+  for (let m = ADDRESS_LOOSE_RE.exec(text); m; m = ADDRESS_LOOSE_RE.exec(text)) {
+    const coreEnd = m.index + m[0].length;
+    const end = trimEnd(text, m.index, extend(text, coreEnd));
+    const ctx = windowHas(lower, m.index, coreEnd, CONTEXT, 60);
+    const lineStart = m.index === 0 || /\n[ \t>?]*$/.test(text.slice(Math.max(0, m.index - 8), m.index));
+    const score = (ctx ? 0.55 : 0.2) + (end > coreEnd ? 0.2 : 0) + (lineStart ? 0.1 : 0);
+    if (score >= 0.5) out.push({ type: 'ADDRESS', start: m.index, end, score: clamp01(score) });
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Dates of birth: a date only counts when birth context is near. Ordinary dates are hard
+ * negatives, so numeric dates are also recognised here to keep them away from the phone check.
+ */
+import type { NumberRun } from '../number-runs.ts';
+import type { Finding, ScanInput } from '../types.ts';
+import { hasAnyWord, wordsAround } from '../context.ts';
+
+const DOB_WORDS: ReadonlySet<string> = new Set([
+  'born', 'birthday', 'birth', 'dob', 'birthdate', 'bday', 'geboren', 'geburtsdatum', 'geburtstag', 'geb',
+  'né', 'née', 'naissance', 'nacido', 'nacida', 'nacimiento', 'cumpleaños', 'anniversaire',
+]);
+const DOB_STEMS: readonly string[] = ['born', 'birth', 'dob', 'geb', 'né', 'naissance', 'nac', 'cumple', 'bday', 'anniversaire'];
+
+function dayMonthOk(day: number, month: number): boolean {
+  return day >= 1 && day <= 31 && month >= 1 && month <= 12;
+}
+
+/** True when a number run reads as a calendar date (d.m.y, m/d/y, y-m-d). */
+export function isNumericDate(run: NumberRun): boolean {
+  const g = run.groups;
+  if (g.length !== 3 || run.plus) return false;
+  const s = run.seps;
+  if (s.length !== 2 || s[0] !== s[1] || !'./-'.includes(s[0] ?? ' ')) return false;
+  const d = run.digits;
+  const [a = 0, b = 0, c = 0] = g;
+  if (a === 4 && b <= 2 && c <= 2) return dayMonthOk(Number(d.slice(4 + b)), Number(d.slice(4, 4 + b)));
+  if (a <= 2 && b <= 2 && (c === 4 || c === 2)) {
+    const x = Number(d.slice(0, a));
+    const y = Number(d.slice(a, a + b));
+    return dayMonthOk(x, y) || dayMonthOk(y, x);
+  }
+  return false;
+}
+
+/** Birth words in the same sentence, before the date or just after it. */
+export function dobContext(lower: string, start: number, end: number): boolean {
+  const from = Math.max(0, start - 40);
+  const win = lower.slice(from, start);
+  const cut = Math.max(win.lastIndexOf('. '), win.lastIndexOf('\n'), win.lastIndexOf('? '), win.lastIndexOf('! '));
+  const before = cut >= 0 ? win.length - cut - 1 : 40;
+  return hasAnyWord(wordsAround(lower, start, end, before, 8), DOB_WORDS);
+}
+
+const MONTHS =
+  'january|february|march|april|may|june|july|august|september|october|november|december|' +
+  'jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|januar|februar|märz|mai|juni|juli|oktober|dezember|' +
+  'janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|' +
+  'enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre';
+const TEXT_DATE_RE = new RegExp(
+  `(?<![\\p{L}\\d])(?:\\d{1,2}(?:st|nd|rd|th|er|\\.)? (?:de )?(?:${MONTHS})\\.?,? (?:de )?\\d{4}|(?:${MONTHS})\\.? \\d{1,2}(?:st|nd|rd|th)?,? \\d{4})(?![\\p{L}\\d])`,
+  'gu',
+);
+
+/** Written-out dates near birth context ("born on 3 March 1985", "né le 12 mars 1990"). */
+export function recognizeTextDob({ lower }: ScanInput, out: Finding[]): void {
+  if (!DOB_STEMS.some((s) => lower.includes(s))) return;
+  TEXT_DATE_RE.lastIndex = 0;
+  for (let m = TEXT_DATE_RE.exec(lower); m; m = TEXT_DATE_RE.exec(lower)) {
+    const end = m.index + m[0].length;
+    if (dobContext(lower, m.index, end)) out.push({ type: 'DATE_OF_BIRTH', start: m.index, end, score: 0.85 });
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The HTTP edge of rate limiting: a request carries the tightest admitted Decision of the
+ * checks it passed, and an onSend hook writes RateLimit-Limit / -Remaining / -Reset from it.
+ * A refusal becomes the 429 `rate_limited` problem (with Retry-After) via rateLimitedError.
+ *
+ * Must never: decide a limit (the service does), or reveal which dimension refused.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { rateLimitedError, rateLimitHeaders } from './headers.ts';
+import type { Decision } from './types.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rateLimit: Extract<Decision, { ok: true }> | null;
+  }
+}
+
+/** Throws the 429 for a refusal; otherwise keeps the decision with the fewest remaining. */
+export function applyDecision(request: FastifyRequest, decision: Decision): void {
+  if (!decision.ok) throw rateLimitedError(decision);
+  const current = request.rateLimit;
+  if (!current || decision.remaining < current.remaining) request.rateLimit = decision;
+}
+
+export function installRateLimitHeaders(app: FastifyInstance): void {
+  app.decorateRequest('rateLimit', null);
+  app.addHook('onSend', async (request, reply, payload) => {
+    const decision = request.rateLimit;
+    if (decision && !reply.hasHeader('RateLimit-Limit')) reply.headers(rateLimitHeaders(decision));
+    return payload;
+  });
+}

@@ -1,0 +1,104 @@
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createMemoryRateLimiter, createRedisRateLimiter } from './limiter.ts';
+import type { RateLimiter } from './types.ts';
+import { openTestRedis, testRedisUrl } from './redis-test-helper.ts';
+
+function behaviour(name: string, make: () => RateLimiter): void {
+  describe(name, () => {
+    test('admits up to the limit, then refuses with Retry-After', async () => {
+      const limiter = make();
+      const limit = { points: 3, durationSeconds: 60 };
+      const remaining: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const d = await limiter.consume('b', 'k', limit);
+        assert.equal(d.ok, true);
+        remaining.push(d.remaining);
+      }
+      assert.deepEqual(remaining, [2, 1, 0]);
+      const refused = await limiter.consume('b', 'k', limit);
+      assert.equal(refused.ok, false);
+      if (refused.ok) return;
+      assert.equal(refused.limit, 3);
+      assert.equal(refused.remaining, 0);
+      assert.ok(refused.retryAfterSeconds >= 59 && refused.retryAfterSeconds <= 60);
+      assert.equal((await limiter.consume('b', 'other', limit)).ok, true, 'keys are independent');
+      assert.equal((await limiter.consume('other', 'k', limit)).ok, true, 'buckets are independent');
+    });
+
+    test('cost counts several points', async () => {
+      const limiter = make();
+      const limit = { points: 5, durationSeconds: 60 };
+      assert.equal((await limiter.consume('b', 'cost', limit, 4)).remaining, 1);
+      assert.equal((await limiter.consume('b', 'cost', limit, 2)).ok, false);
+      await assert.rejects(limiter.consume('b', 'cost', limit, 0), RangeError);
+      await assert.rejects(limiter.consume('b', 'cost', { points: 1.5, durationSeconds: 60 }), RangeError);
+    });
+
+    test('reset clears the counter', async () => {
+      const limiter = make();
+      const limit = { points: 1, durationSeconds: 60 };
+      await limiter.consume('b', 'reset', limit);
+      assert.equal((await limiter.consume('b', 'reset', limit)).ok, false);
+      await limiter.reset('b', 'reset');
+      assert.equal((await limiter.consume('b', 'reset', limit)).ok, true);
+    });
+
+    test('a changed limit applies on the next request', async () => {
+      const limiter = make();
+      for (let i = 0; i < 2; i++) await limiter.consume('b', 'change', { points: 2, durationSeconds: 60 });
+      assert.equal((await limiter.consume('b', 'change', { points: 2, durationSeconds: 60 })).ok, false);
+      assert.equal((await limiter.consume('b', 'change', { points: 10, durationSeconds: 60 })).ok, true);
+    });
+
+    test('the window ends', async () => {
+      const limiter = make();
+      const limit = { points: 1, durationSeconds: 1 };
+      assert.equal((await limiter.consume('b', 'window', limit)).ok, true);
+      assert.equal((await limiter.consume('b', 'window', limit)).ok, false);
+      await new Promise((r) => setTimeout(r, 1_100));
+      assert.equal((await limiter.consume('b', 'window', limit)).ok, true);
+    });
+  });
+}
+
+behaviour('memory limiter', () => createMemoryRateLimiter());
+
+test('memory limiter cache stays bounded', async () => {
+  const limiter = createMemoryRateLimiter({ maxLimiters: 2 });
+  for (let points = 1; points <= 50; points++) {
+    assert.equal((await limiter.consume('b', 'k', { points, durationSeconds: 60 })).ok, true);
+  }
+});
+
+if (testRedisUrl) {
+  const r = openTestRedis(testRedisUrl);
+  after(() => r.cleanup());
+  let n = 0;
+  behaviour('redis limiter', () => createRedisRateLimiter(r.redis, { prefix: `${r.prefix}${n++}:` }));
+
+  test('redis: two instances, 500 concurrent requests, limit 100: exactly 100 admitted', async () => {
+    const limit = { points: 100, durationSeconds: 60 };
+    const a = createRedisRateLimiter(r.redis, { prefix: r.prefix });
+    const b = createRedisRateLimiter(r.second(), { prefix: r.prefix });
+    const decisions = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => (i % 2 === 0 ? a : b).consume('conc', 'project-1', limit)),
+    );
+    assert.equal(decisions.filter((d) => d.ok).length, 100);
+    const remainders = decisions.filter((d) => d.ok).map((d) => d.remaining).sort((x, y) => x - y);
+    assert.deepEqual(remainders, Array.from({ length: 100 }, (_, i) => i), 'each admitted request saw a distinct count');
+  });
+
+  test('redis: counters are shared between instances', async () => {
+    const limit = { points: 2, durationSeconds: 60 };
+    const a = createRedisRateLimiter(r.redis, { prefix: r.prefix });
+    const b = createRedisRateLimiter(r.second(), { prefix: r.prefix });
+    assert.equal((await a.consume('shared', 'k', limit)).ok, true);
+    assert.equal((await b.consume('shared', 'k', limit)).ok, true);
+    assert.equal((await a.consume('shared', 'k', limit)).ok, false);
+    await b.reset('shared', 'k');
+    assert.equal((await a.consume('shared', 'k', limit)).ok, true);
+  });
+} else {
+  test('redis limiter', { skip: 'REDIS_URL not set' }, () => {});
+}

@@ -1,0 +1,32 @@
+/**
+ * Builds the rate-limit service for this process: memory counters and penalty box by default,
+ * Redis (shared by all instances) when a connection is given. Refusals are counted and passed
+ * to `onRefusal` (the events module's hook).
+ */
+import type { Redis } from 'ioredis';
+import type { Clock } from '../../platform/clock.ts';
+import { createMemoryRateLimiter, createRedisRateLimiter } from './limiter.ts';
+import { createMemoryPenaltyBox } from './penalty-box.ts';
+import { createRedisPenaltyBox } from './penalty-box-redis.ts';
+import type { PenaltyPolicy } from './penalty-state.ts';
+import { createRefusalCounter, type RefusalCounter } from './refusals.ts';
+import { createRateLimitService, type RateLimitService, type RefusalEvent } from './service.ts';
+
+export const redisKeyPrefix = 'palisade:';
+
+export function createRateLimits(deps: {
+  redis?: Redis | undefined;
+  clock: Clock;
+  onRefusal?: ((event: RefusalEvent) => void) | undefined;
+  penaltyPolicy?: Partial<PenaltyPolicy> | undefined;
+  /** Redis key prefix (tests isolate themselves with their own). */
+  prefix?: string;
+}): { service: RateLimitService; refusals: RefusalCounter; backend: 'memory' | 'redis' } {
+  const prefix = deps.prefix ?? redisKeyPrefix;
+  const options = { clock: deps.clock, ...(deps.penaltyPolicy ? { policy: deps.penaltyPolicy } : {}) };
+  const limiter = deps.redis ? createRedisRateLimiter(deps.redis, { prefix }) : createMemoryRateLimiter();
+  const penaltyBox = deps.redis ? createRedisPenaltyBox(deps.redis, { ...options, prefix }) : createMemoryPenaltyBox(options);
+  const refusals = createRefusalCounter({ onRefusal: deps.onRefusal });
+  const service = createRateLimitService({ limiter, penaltyBox, clock: deps.clock, onRefusal: refusals.record });
+  return { service, refusals, backend: deps.redis ? 'redis' : 'memory' };
+}

@@ -1,0 +1,131 @@
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Clock } from '../../platform/clock.ts';
+import { createMemoryPenaltyBox } from './penalty-box.ts';
+import type { PenaltyBox, PenaltyBoxOptions } from './penalty-box.ts';
+import { createRedisPenaltyBox } from './penalty-box-redis.ts';
+import { blockSeconds, defaultPenaltyPolicy } from './penalty-state.ts';
+import { openTestRedis, testRedisUrl } from './redis-test-helper.ts';
+
+function manualClock(start = Date.UTC(2030, 0, 1)): Clock & { advance(seconds: number): void } {
+  let now = start;
+  return { now: () => new Date(now), advance: (seconds) => (now += seconds * 1000) };
+}
+
+const policy = { refusalsBeforeBlock: 3, windowSeconds: 60, baseBlockSeconds: 60, maxBlockSeconds: 3_600, levelDecaySeconds: 86_400 };
+
+async function refuse(box: PenaltyBox, times: number, key: string): Promise<Awaited<ReturnType<PenaltyBox['recordRefusal']>>> {
+  let last;
+  for (let i = 0; i < times; i++) last = await box.recordRefusal('ip', key);
+  return last;
+}
+
+function behaviour(name: string, make: (options: PenaltyBoxOptions) => PenaltyBox): void {
+  describe(name, () => {
+    test('blocks after N refusals, for a growing period, capped', async () => {
+      const clock = manualClock();
+      const box = make({ clock, policy });
+      assert.equal(await refuse(box, 2, 'p1:1.2.3.4'), undefined);
+      assert.equal(await box.isBlocked('ip', 'p1:1.2.3.4'), undefined);
+
+      const lengths: number[] = [];
+      for (let level = 1; level <= 8; level++) {
+        const start = clock.now().getTime();
+        const block = await refuse(box, level === 1 ? 1 : 3, 'p1:1.2.3.4');
+        assert.ok(block, `block at level ${level}`);
+        assert.equal(block.level, level);
+        lengths.push((block.until.getTime() - start) / 1000);
+        assert.equal((await box.isBlocked('ip', 'p1:1.2.3.4'))?.level, level);
+        // Refusals while boxed do not extend or escalate the block.
+        assert.equal(await refuse(box, 5, 'p1:1.2.3.4'), undefined);
+        clock.advance(lengths[lengths.length - 1] ?? 0);
+        assert.equal(await box.isBlocked('ip', 'p1:1.2.3.4'), undefined, 'block ends on time');
+      }
+      assert.deepEqual(lengths, [60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    });
+
+    test('refusals spread beyond the window do not block', async () => {
+      const clock = manualClock();
+      const box = make({ clock, policy });
+      for (let i = 0; i < 10; i++) {
+        assert.equal(await box.recordRefusal('session', 'p1:s1'), undefined);
+        clock.advance(31);
+      }
+    });
+
+    test('the level decays after a quiet period', async () => {
+      const clock = manualClock();
+      const box = make({ clock, policy });
+      assert.equal((await refuse(box, 3, 'p1:decay'))?.level, 1);
+      clock.advance(60);
+      assert.equal((await refuse(box, 3, 'p1:decay'))?.level, 2);
+      clock.advance(policy.levelDecaySeconds + 1);
+      assert.equal((await refuse(box, 3, 'p1:decay'))?.level, 1);
+    });
+
+    test('list by prefix and lift', async () => {
+      const clock = manualClock();
+      const box = make({ clock, policy });
+      await refuse(box, 3, 'p1:1.1.1.1');
+      await refuse(box, 3, 'p1:2001:db8::/64');
+      await refuse(box, 3, 'p10:1.1.1.1');
+      await refuse(box, 2, 'p1:3.3.3.3');
+      for (let i = 0; i < 3; i++) await box.recordRefusal('session', 'p1:sess_a');
+
+      const listed = await box.list('p1:');
+      assert.deepEqual(
+        listed.map((b) => `${b.dimension} ${b.key} ${b.level}`).sort(),
+        ['ip p1:1.1.1.1 1', 'ip p1:2001:db8::/64 1', 'session p1:sess_a 1'],
+      );
+      assert.equal((await box.list('')).length, 4);
+      assert.equal((await box.list('p1:', 2)).length, 2);
+
+      assert.equal(await box.lift('ip', 'p1:1.1.1.1'), true);
+      assert.equal(await box.lift('ip', 'p1:1.1.1.1'), false);
+      assert.equal(await box.isBlocked('ip', 'p1:1.1.1.1'), undefined);
+      assert.equal((await box.list('p1:')).length, 2);
+      // Lifting forgets the history: the next block starts at level 1 again.
+      assert.equal((await refuse(box, 3, 'p1:1.1.1.1'))?.level, 1);
+
+      clock.advance(61);
+      assert.deepEqual(await box.list('p1:'), [], 'ended blocks are not listed');
+      assert.deepEqual(await box.list('p10:'), []);
+    });
+  });
+}
+
+test('block lengths follow base × 2^(level-1), capped', () => {
+  assert.deepEqual([1, 2, 3, 7, 8, 50].map((l) => blockSeconds(l, defaultPenaltyPolicy)), [60, 120, 240, 3600, 3600, 3600]);
+});
+
+behaviour('memory penalty box', (options) => createMemoryPenaltyBox(options));
+
+test('memory penalty box forgets stale entries when full', async () => {
+  const clock = manualClock();
+  const box = createMemoryPenaltyBox({ clock, policy, maxEntries: 10 });
+  for (let i = 0; i < 10; i++) await box.recordRefusal('ip', `p:${i}`);
+  clock.advance(120);
+  await box.recordRefusal('ip', 'p:new');
+  assert.equal((await refuse(box, 2, 'p:new'))?.level, 1);
+});
+
+if (testRedisUrl) {
+  const r = openTestRedis(testRedisUrl);
+  after(() => r.cleanup());
+  let n = 0;
+  behaviour('redis penalty box', (options) => createRedisPenaltyBox(r.redis, { ...options, prefix: `${r.prefix}${n++}:` }));
+
+  test('redis penalty box is shared between instances', async () => {
+    const clock = manualClock();
+    const a = createRedisPenaltyBox(r.redis, { clock, policy, prefix: r.prefix });
+    const b = createRedisPenaltyBox(r.second(), { clock, policy, prefix: r.prefix });
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).recordRefusal('ip', 'p1:9.9.9.9')));
+    assert.equal(results.filter(Boolean).length, 1, 'exactly one refusal starts the block');
+    assert.equal((await a.isBlocked('ip', 'p1:9.9.9.9'))?.level, 1);
+    assert.equal((await b.list('p1:')).length, 1);
+    assert.equal(await b.lift('ip', 'p1:9.9.9.9'), true);
+    assert.equal(await a.isBlocked('ip', 'p1:9.9.9.9'), undefined);
+  });
+} else {
+  test('redis penalty box', { skip: 'REDIS_URL not set' }, () => {});
+}

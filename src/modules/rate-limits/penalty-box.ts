@@ -1,0 +1,74 @@
+/**
+ * Escalating blocks for clients that keep hitting a limit ("penalty box"), per IP and per visitor
+ * session. Keys are namespaced by the caller (`<projectId>:<client>`), so a project's blocks are
+ * a prefix listing. Memory store here; the shared Redis store is in penalty-box-redis.ts.
+ */
+import type { Clock } from '../../platform/clock.ts';
+import { systemClock } from '../../platform/clock.ts';
+import { assertPenaltyKey, decideRefusal, defaultPenaltyPolicy, stateExpiresAtMs } from './penalty-state.ts';
+import type { PenaltyBlock, PenaltyDimension, PenaltyPolicy, PenaltyState } from './penalty-state.ts';
+
+export interface PenaltyBox {
+  /** The current block, if any. */
+  isBlocked(dimension: PenaltyDimension, key: string): Promise<PenaltyBlock | undefined>;
+  /** Counts one refusal; returns the block when this refusal starts one. */
+  recordRefusal(dimension: PenaltyDimension, key: string): Promise<PenaltyBlock | undefined>;
+  /** Current blocks whose key starts with `keyPrefix`, at most `limit` of them. */
+  list(keyPrefix: string, limit?: number): Promise<PenaltyBlock[]>;
+  /** Ends the block and forgets the history; false when there was no block. */
+  lift(dimension: PenaltyDimension, key: string): Promise<boolean>;
+}
+
+export interface PenaltyBoxOptions {
+  policy?: Partial<PenaltyPolicy>;
+  clock?: Clock;
+}
+
+export const defaultListLimit = 1_000;
+
+export function createMemoryPenaltyBox(options: PenaltyBoxOptions & { maxEntries?: number } = {}): PenaltyBox {
+  const policy: PenaltyPolicy = { ...defaultPenaltyPolicy, ...options.policy };
+  const clock = options.clock ?? systemClock;
+  const maxEntries = options.maxEntries ?? 100_000;
+  const states = new Map<string, { dimension: PenaltyDimension; key: string; state: PenaltyState }>();
+  const id = (dimension: PenaltyDimension, key: string): string => `${dimension}\u0000${key}`;
+
+  const sweep = (nowMs: number): void => {
+    for (const [k, entry] of states) if (stateExpiresAtMs(entry.state, policy) <= nowMs) states.delete(k);
+  };
+  const asBlock = (dimension: PenaltyDimension, key: string, s: PenaltyState): PenaltyBlock => ({
+    dimension,
+    key,
+    until: new Date(s.untilMs),
+    level: s.level,
+  });
+
+  return {
+    async isBlocked(dimension, key) {
+      const entry = states.get(id(dimension, key));
+      return entry && entry.state.untilMs > clock.now().getTime() ? asBlock(dimension, key, entry.state) : undefined;
+    },
+    async recordRefusal(dimension, key) {
+      assertPenaltyKey(key);
+      const nowMs = clock.now().getTime();
+      if (states.size >= maxEntries) sweep(nowMs);
+      const { state, blockedNow } = decideRefusal(states.get(id(dimension, key))?.state, nowMs, policy);
+      states.set(id(dimension, key), { dimension, key, state });
+      return blockedNow ? asBlock(dimension, key, state) : undefined;
+    },
+    async list(keyPrefix, limit = defaultListLimit) {
+      const nowMs = clock.now().getTime();
+      const blocks: PenaltyBlock[] = [];
+      for (const { dimension, key, state } of states.values()) {
+        if (blocks.length >= limit) break;
+        if (state.untilMs > nowMs && key.startsWith(keyPrefix)) blocks.push(asBlock(dimension, key, state));
+      }
+      return blocks.sort((a, b) => a.key.localeCompare(b.key) || a.dimension.localeCompare(b.dimension));
+    },
+    async lift(dimension, key) {
+      const entry = states.get(id(dimension, key));
+      states.delete(id(dimension, key));
+      return entry !== undefined && entry.state.untilMs > clock.now().getTime();
+    },
+  };
+}

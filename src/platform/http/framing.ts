@@ -1,0 +1,42 @@
+/**
+ * Who may frame a page. Helmet sends `X-Frame-Options: SAMEORIGIN`-style refusals and CSP
+ * `frame-ancestors 'none'` everywhere; the widget's pages must be framed by the customer's own
+ * sites. A route opts out with `config: { framable: true }` (any ancestor) or, better, calls
+ * `allowFraming(reply, ['https://docs.example.com'])` with the project's allowed origins.
+ *
+ * Must never: loosen framing for a route that did not ask.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** This route's pages may be framed by any site (prefer allowFraming with a list). */
+    framable?: boolean;
+  }
+  interface FastifyReply {
+    frameAncestors: string[] | null;
+  }
+}
+
+const sourcePattern = /^(\*|'self'|https?:\/\/[A-Za-z0-9.*-]+(:\d{1,5})?)$/;
+
+/** Lets these origins (CSP source expressions such as `https://*.example.com`) frame this reply. */
+export function allowFraming(reply: FastifyReply, ancestors: readonly string[]): void {
+  const safe = ancestors.filter((a) => sourcePattern.test(a));
+  reply.frameAncestors = safe.length > 0 ? safe : ["'none'"];
+}
+
+export function installFramingPolicy(app: FastifyInstance): void {
+  app.decorateReply('frameAncestors', null);
+  app.addHook('onSend', async (request, reply, payload) => {
+    const ancestors = reply.frameAncestors ?? (request.routeOptions.config.framable ? ['*'] : null);
+    if (!ancestors) return payload;
+    reply.removeHeader('X-Frame-Options');
+    const csp = reply.getHeader('Content-Security-Policy');
+    if (typeof csp === 'string') {
+      const directives = csp.split(';').map((d) => d.trim()).filter((d) => d && !d.startsWith('frame-ancestors'));
+      reply.header('Content-Security-Policy', [...directives, `frame-ancestors ${ancestors.join(' ')}`].join(';'));
+    }
+    return payload;
+  });
+}

@@ -1,0 +1,255 @@
+/**
+ * API keys end to end on the real app: creation (secret once, hash only at rest), Bearer on /v1
+ * routes, every way a key can be refused (401 invalid_api_key + RFC 6750 header), scopes (403
+ * insufficient_scope), project restriction, no privilege escalation, rotation with a grace
+ * period, revocation, other organisations' keys (404), and batched usage counting.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import type { Clock } from '../src/platform/clock.ts';
+import { countRows, signUp, startTestApp, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+let offsetMs = 0;
+const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
+let t: TestApp;
+let owner: SignedUp;
+let outsider: SignedUp;
+let projectA: string;
+let projectB: string;
+
+before(async () => {
+  // Usage is flushed only on demand here, so "no write per request" is observable.
+  t = await startTestApp({ clock, apiKeys: { usageFlushMs: 600_000 } });
+  owner = await signUp(t, 'Keys Org');
+  outsider = await signUp(t, 'Other Org', 'outsider');
+  projectA = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'A' })).body.project.id;
+  projectB = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'B' })).body.project.id;
+});
+after(() => t.close());
+
+async function createKey(body: Record<string, unknown>, by: Client = owner.client, orgId = owner.orgId): Promise<{ id: string; secret: string }> {
+  const r = await by.post(`/v1/orgs/${orgId}/api-keys`, { name: 'k', ...body });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return { id: r.body.apiKey.id, secret: r.body.secret };
+}
+
+function bearer(secret: string): Client {
+  const c = t.client();
+  c.bearer = secret;
+  return c;
+}
+
+function assertInvalidKey(r: { status: number; headers: Headers; body: { code?: string } }): void {
+  assert.equal(r.status, 401, JSON.stringify(r.body));
+  assert.equal(r.body.code, 'invalid_api_key');
+  assert.equal(r.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
+  assert.match(r.headers.get('content-type') ?? '', /application\/problem\+json/);
+}
+
+describe('creating and listing keys', () => {
+  it('returns the secret once, in the documented format; the list and the database hold no secret', async () => {
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'CI', scopes: ['projects:read'] });
+    assert.equal(r.status, 201);
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+    const secret: string = r.body.secret;
+    assert.match(secret, /^pal_live_[0-9A-Za-z]{16}_[0-9A-Za-z]{30}$/);
+    assert.equal(r.body.apiKey.id, `key_${secret.split('_')[2]}`);
+    assert.ok(secret.startsWith(r.body.apiKey.start));
+    assert.equal(r.body.apiKey.status, 'active');
+    const list = await owner.client.get(`/v1/orgs/${owner.orgId}/api-keys`);
+    assert.equal(list.status, 200);
+    const text = JSON.stringify(list.body);
+    assert.ok(list.body.apiKeys.some((k: { id: string }) => k.id === r.body.apiKey.id));
+    assert.ok(!text.includes(secret.slice(-30)) && !/hash/i.test(text), 'no secret or hash in the list');
+    const rows = await sql<{ j: string }>`SELECT row_to_json(k)::text AS j FROM api_keys k`.execute(t.database.db);
+    const audit = await sql<{ j: string }>`SELECT row_to_json(a)::text AS j FROM audit_log a`.execute(t.database.db);
+    for (const row of [...rows.rows, ...audit.rows]) assert.ok(!row.j.includes(secret.slice(-30)), 'the secret is never stored');
+  });
+
+  it('validates scopes, expiry and projects', async () => {
+    const bad = [
+      { name: 'x', scopes: [] },
+      { name: 'x', scopes: ['root'] },
+      { name: 'x', scopes: ['chat:read', 'chat:read'] },
+      { name: 'x', scopes: ['chat:read'], expiresAt: 'tomorrow' },
+      { name: 'x', scopes: ['chat:read'], expiresAt: new Date(Date.now() - 60_000).toISOString() },
+      { name: 'x', scopes: ['chat:read'], projectIds: ['prj_doesnotexist'] },
+    ];
+    for (const body of bad) {
+      const r = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(r.body.code, 'invalid_request');
+    }
+    const foreign = (await outsider.client.post(`/v1/orgs/${outsider.orgId}/projects`, { name: 'theirs' })).body.project.id;
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'x', scopes: ['chat:read'], projectIds: [foreign] });
+    assert.equal(r.status, 400, 'another organisation’s project cannot be named');
+  });
+
+  it('an editor may not manage keys; another organisation sees 404', async () => {
+    const r = await outsider.client.get(`/v1/orgs/${owner.orgId}/api-keys`);
+    assert.equal(r.status, 404);
+    const key = await createKey({ scopes: ['projects:read'] });
+    for (const res of [
+      await outsider.client.post(`/v1/api-keys/${key.id}/rotate`, {}),
+      await outsider.client.delete(`/v1/api-keys/${key.id}`),
+      await outsider.client.get(`/v1/api-keys/${key.id}/usage`),
+    ]) {
+      assert.equal(res.status, 404);
+      assert.equal(res.body.code, 'not_found');
+    }
+    assert.equal((await bearer(key.secret).get('/v1/orgs/' + owner.orgId + '/projects')).status, 200, 'still works');
+  });
+});
+
+describe('Bearer authentication', () => {
+  it('works on /v1 routes with the matching scope and sends RateLimit headers', async () => {
+    const key = await createKey({ scopes: ['projects:read'] });
+    const r = await bearer(key.secret).get(`/v1/orgs/${owner.orgId}/projects`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.projects.length, 2);
+    assert.equal(r.headers.get('ratelimit-limit'), String(t.config.apiKeyRequestsPerMinute));
+    assert.ok(Number(r.headers.get('ratelimit-remaining')) < t.config.apiKeyRequestsPerMinute);
+    assert.ok(r.headers.get('ratelimit-reset'));
+  });
+
+  it('refuses a missing scope with 403 insufficient_scope and writes nothing', async () => {
+    const key = await createKey({ scopes: ['projects:read'] });
+    const before = await countRows(t, 'projects');
+    const r = await bearer(key.secret).post(`/v1/orgs/${owner.orgId}/projects`, { name: 'nope' });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.code, 'insufficient_scope');
+    assert.equal(await countRows(t, 'projects'), before);
+  });
+
+  it('refuses malformed, mistyped, unknown and wrong secrets alike', async () => {
+    const key = await createKey({ scopes: ['projects:read'] });
+    const last = key.secret.at(-1) === 'A' ? 'B' : 'A';
+    const parts = key.secret.split('_');
+    const unknownId = `pal_live_${'Z'.repeat(16)}_${parts[3]}`;
+    const cases = [
+      'not-a-key',
+      key.secret.slice(0, -1) + last, // checksum mismatch: refused before any look-up
+      unknownId,
+      'x'.repeat(600),
+    ];
+    for (const secret of cases) assertInvalidKey(await bearer(secret).get(`/v1/orgs/${owner.orgId}/projects`));
+    assertInvalidKey(await t.client().get(`/v1/orgs/${owner.orgId}/projects`, { authorization: 'Basic abc' }));
+    assertInvalidKey(await t.client().get(`/v1/orgs/${owner.orgId}/projects`, { authorization: `Bearer ${key.secret} extra` }));
+  });
+
+  it('refuses a correctly formed key with a valid checksum but a wrong secret', async () => {
+    const { generateApiKeySecret } = await import('../src/modules/api-keys/token.ts');
+    const key = await createKey({ scopes: ['projects:read'] });
+    const forged = generateApiKeySecret({ keyId: key.id }).secret;
+    assertInvalidKey(await bearer(forged).get(`/v1/orgs/${owner.orgId}/projects`));
+  });
+
+  it('restricts a key to its projects (others are 404)', async () => {
+    const key = await createKey({ scopes: ['projects:read'], projectIds: [projectA] });
+    const c = bearer(key.secret);
+    assert.equal((await c.get(`/v1/projects/${projectA}`)).status, 200);
+    const r = await c.get(`/v1/projects/${projectB}`);
+    assert.equal(r.status, 404);
+    const list = await c.get(`/v1/orgs/${owner.orgId}/projects`);
+    assert.deepEqual(list.body.projects.map((p: { id: string }) => p.id), [projectA]);
+  });
+
+  it('a key never reaches another organisation (404)', async () => {
+    const key = await createKey({ scopes: ['projects:read'] });
+    const r = await bearer(key.secret).get(`/v1/orgs/${outsider.orgId}/projects`);
+    assert.equal(r.status, 404);
+  });
+
+  it('an expired key is refused', async () => {
+    const key = await createKey({ scopes: ['projects:read'], expiresAt: new Date(clock.now().getTime() + 60_000).toISOString() });
+    assert.equal((await bearer(key.secret).get(`/v1/orgs/${owner.orgId}/projects`)).status, 200);
+    offsetMs += 61_000;
+    try {
+      assertInvalidKey(await bearer(key.secret).get(`/v1/orgs/${owner.orgId}/projects`));
+    } finally {
+      offsetMs -= 61_000;
+    }
+  });
+
+  it('a key cannot mint a more powerful key', async () => {
+    const manager = await createKey({ scopes: ['keys:manage', 'projects:read'], projectIds: [projectA] });
+    const c = bearer(manager.secret);
+    const wider = await c.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'wider', scopes: ['projects:write'], projectIds: [projectA] });
+    assert.equal(wider.status, 403);
+    assert.equal(wider.body.code, 'insufficient_scope');
+    const unrestricted = await c.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'all projects', scopes: ['projects:read'] });
+    assert.equal(unrestricted.status, 403);
+    const ok = await c.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'narrower', scopes: ['projects:read'], projectIds: [projectA] });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+  });
+});
+
+describe('revocation and rotation', () => {
+  it('revocation takes effect on the very next request', async () => {
+    const key = await createKey({ scopes: ['projects:read'] });
+    const c = bearer(key.secret);
+    assert.equal((await c.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200); // now cached
+    assert.equal((await owner.client.delete(`/v1/api-keys/${key.id}`)).status, 204);
+    assertInvalidKey(await c.get(`/v1/orgs/${owner.orgId}/projects`));
+    const list = await owner.client.get(`/v1/orgs/${owner.orgId}/api-keys`);
+    assert.equal(list.body.apiKeys.find((k: { id: string }) => k.id === key.id).status, 'revoked');
+    assert.equal((await owner.client.post(`/v1/api-keys/${key.id}/rotate`, {})).status, 409, 'a revoked key cannot be rotated');
+  });
+
+  it('rotation issues a new secret; the old one works for the grace period, then fails', async () => {
+    const key = await createKey({ scopes: ['projects:read'] });
+    const old = bearer(key.secret);
+    assert.equal((await old.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200);
+    const r = await owner.client.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 120 });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.notEqual(r.body.secret, key.secret);
+    assert.equal(r.body.apiKey.id, key.id, 'same key, new secret');
+    assert.ok(r.body.apiKey.previousSecretExpiresAt);
+    const fresh = bearer(r.body.secret);
+    assert.equal((await fresh.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200);
+    assert.equal((await old.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200, 'old secret within grace');
+    offsetMs += 121_000;
+    try {
+      assertInvalidKey(await old.get(`/v1/orgs/${owner.orgId}/projects`));
+      assert.equal((await fresh.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200);
+    } finally {
+      offsetMs -= 121_000;
+    }
+  });
+
+  it('rotation with no grace period ends the old secret at once', async () => {
+    const key = await createKey({ scopes: ['projects:read'] });
+    await bearer(key.secret).get(`/v1/orgs/${owner.orgId}/projects`);
+    const r = await owner.client.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 0 });
+    assert.equal(r.status, 200);
+    assertInvalidKey(await bearer(key.secret).get(`/v1/orgs/${owner.orgId}/projects`));
+  });
+});
+
+describe('usage', () => {
+  it('counts per day and route in memory (no write per request) and reports last use', async () => {
+    const key = await createKey({ scopes: ['projects:read', 'keys:manage'] });
+    const c = bearer(key.secret);
+    const rowsBefore = await countRows(t, 'api_key_usage');
+    for (let i = 0; i < 3; i++) await c.get(`/v1/orgs/${owner.orgId}/projects`, { 'user-agent': 'usage-test/1.0' });
+    await c.get(`/v1/projects/${projectA}`, { 'user-agent': 'usage-test/1.0' });
+    assert.equal(await countRows(t, 'api_key_usage'), rowsBefore, 'nothing written on the hot path');
+    const r = await owner.client.get(`/v1/api-keys/${key.id}/usage`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const u = r.body.usage;
+    assert.equal(u.lastIp, '127.0.0.1');
+    assert.equal(u.lastUserAgent, 'usage-test/1.0');
+    assert.ok(u.lastUsedAt);
+    assert.equal(u.days.length, 1);
+    assert.equal(u.days[0].total, 4);
+    assert.deepEqual(
+      Object.fromEntries(u.days[0].routes.map((x: { route: string; count: number }) => [x.route, x.count])),
+      { 'GET /v1/orgs/:orgId/projects': 3, 'GET /v1/projects/:projectId': 1 },
+    );
+    // A key with keys:manage reads its own usage; counts keep adding up across flushes.
+    await c.get(`/v1/projects/${projectA}`);
+    const again = await c.get(`/v1/api-keys/${key.id}/usage`);
+    assert.equal(again.body.usage.days[0].total, 6);
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * Hardening: security headers (and the framing exception the widget uses), JSON nesting depth
+ * and prototype-pollution keys, body and header size limits, timeouts against slow clients,
+ * and the cap on concurrent connections per IP.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { allowFraming } from '../src/platform/http/framing.ts';
+import { startCustomApp, type CustomApp } from './helpers/custom-app.ts';
+
+let t: CustomApp;
+
+function routes(app: FastifyInstance): void {
+  app.post('/test/echo', async (request) => ({ body: request.body }));
+  app.get('/test/framable', { config: { framable: true } }, async () => ({ ok: true }));
+  app.get('/test/framed-by', async (_request, reply) => {
+    allowFraming(reply, ['https://docs.example.com', 'javascript:alert(1)']);
+    return { ok: true };
+  });
+}
+
+before(async () => {
+  t = await startCustomApp({
+    env: {
+      BODY_LIMIT_BYTES: '4096',
+      JSON_MAX_DEPTH: '32',
+      MAX_HEADER_BYTES: '8192',
+      MAX_CONNECTIONS_PER_IP: '4',
+      HEADERS_TIMEOUT_MS: '400',
+      REQUEST_TIMEOUT_MS: '1000',
+      KEEP_ALIVE_TIMEOUT_MS: '300',
+      CONNECTION_TIMEOUT_MS: '5000',
+    },
+    routes,
+  });
+});
+after(() => t.close());
+
+const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(t.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+function nested(depth: number): string {
+  return '['.repeat(depth) + ']'.repeat(depth);
+}
+
+describe('security headers', () => {
+  it('sends CSP, nosniff, referrer policy and frame refusal; no HSTS over plain HTTP', async () => {
+    const r = await fetch(`${t.url}/healthz`);
+    const csp = r.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(r.headers.get('x-frame-options'), 'SAMEORIGIN');
+    assert.equal(r.headers.get('strict-transport-security'), null);
+  });
+
+  it('a framable route (the widget) may be framed; allowFraming names who, and drops junk sources', async () => {
+    const any = await fetch(`${t.url}/test/framable`);
+    assert.equal(any.headers.get('x-frame-options'), null);
+    assert.match(any.headers.get('content-security-policy') ?? '', /frame-ancestors \*$/);
+    assert.match(any.headers.get('content-security-policy') ?? '', /default-src 'self'/, 'the rest of the policy stays');
+    const some = await fetch(`${t.url}/test/framed-by`);
+    assert.equal(some.headers.get('x-frame-options'), null);
+    const csp = some.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /frame-ancestors https:\/\/docs\.example\.com$/);
+    assert.doesNotMatch(csp, /javascript/);
+  });
+});
+
+describe('request body', () => {
+  it('accepts JSON nested up to the limit and refuses deeper nesting with 400', async () => {
+    assert.equal((await post('/test/echo', nested(32))).status, 200);
+    const r = await post('/test/echo', nested(33));
+    assert.equal(r.status, 400);
+    const body = (await r.json()) as { code: string; detail: string };
+    assert.equal(body.code, 'invalid_request');
+    assert.match(body.detail, /nested deeper than 32/);
+    // Brackets inside strings are not nesting.
+    assert.equal((await post('/test/echo', JSON.stringify({ s: '['.repeat(100) }))).status, 200);
+  });
+
+  it('refuses __proto__ and constructor.prototype keys', async () => {
+    for (const body of ['{"__proto__":{"admin":true}}', '{"a":{"\\u005f_proto__":{}}}', '{"constructor":{"prototype":{"admin":true}}}']) {
+      const r = await post('/test/echo', body);
+      assert.equal(r.status, 400, body);
+      assert.equal(((await r.json()) as { code: string }).code, 'invalid_request');
+    }
+  });
+
+  it('refuses invalid JSON and oversized bodies', async () => {
+    assert.equal((await post('/test/echo', '{"a":')).status, 400);
+    const big = await post('/test/echo', JSON.stringify({ s: 'x'.repeat(5000) }));
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as { code: string }).code, 'payload_too_large');
+  });
+});
+
+describe('connections', () => {
+  function open(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: t.port }, () => resolve(s));
+      s.once('error', reject);
+    });
+  }
+  function rawRequest(socket: Socket, text: string): Promise<string> {
+    return new Promise((resolve) => {
+      let data = '';
+      socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
+      socket.once('close', () => resolve(data));
+      socket.write(text);
+    });
+  }
+
+  it('refuses request heads larger than the limit (431)', async () => {
+    const r = await fetch(`${t.url}/healthz`, { headers: { 'x-big': 'a'.repeat(9000) } });
+    assert.equal(r.status, 431);
+  });
+
+  it('closes a connection that sends its headers too slowly', async () => {
+    const s = await open();
+    const started = Date.now();
+    s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    const timer = setInterval(() => s.writable && s.write('X-Slow: 1\r\n'), 100);
+    const reply = await new Promise<string>((resolve) => {
+      let data = '';
+      s.on('data', (c: Buffer) => (data += c.toString('latin1')));
+      s.once('close', () => resolve(data));
+      s.on('error', () => undefined);
+    });
+    clearInterval(timer);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 3_000, `closed after ${elapsed} ms`);
+    assert.match(reply, /^HTTP\/1\.1 408|^$/);
+  });
+
+  it('closes an idle keep-alive connection after the keep-alive timeout', async () => {
+    const s = await open();
+    const started = Date.now();
+    const reply = await rawRequest(s, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 200/);
+    assert.match(reply, /Keep-Alive: timeout=0|Keep-Alive: timeout=\d/i);
+    assert.ok(Date.now() - started < 3_000);
+  });
+
+  it('caps concurrent connections per IP', async () => {
+    const held = await Promise.all([open(), open(), open(), open()]);
+    await new Promise((r) => setTimeout(r, 50));
+    const extra = await open();
+    const closed = await Promise.race([once(extra, 'close').then(() => true), new Promise((r) => setTimeout(() => r(false), 1_000))]);
+    assert.equal(closed, true, 'the fifth connection is dropped');
+    for (const s of held) s.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await fetch(`${t.url}/healthz`, { headers: { connection: 'close' } })).status, 200, 'below the cap again');
+  });
+});

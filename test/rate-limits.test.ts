@@ -1,0 +1,145 @@
+/**
+ * Rate limits on the real app: the per-key request limit (429 rate_limited, Retry-After,
+ * RateLimit-* headers), message limits from the project's `rateLimits` settings through the
+ * service the chat path calls, refusals counted and passed to the events hook, the penalty box
+ * escalating, and the owner routes that list and lift blocks (permission projects:write).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { RefusalEvent } from '../src/modules/rate-limits/service.ts';
+import type { Clock } from '../src/platform/clock.ts';
+import { memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+const events: RefusalEvent[] = [];
+let offsetMs = 0;
+const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
+let t: TestApp;
+let owner: SignedUp;
+let projectId: string;
+
+before(async () => {
+  t = await startTestApp({
+    clock,
+    config: { apiKeyRequestsPerMinute: 3 },
+    onRateLimitRefusal: (e) => events.push(e),
+    penaltyPolicy: { refusalsBeforeBlock: 3, baseBlockSeconds: 60 },
+  });
+  owner = await signUp(t, 'Limits Org');
+  const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, {
+    name: 'Bot',
+    settings: { rateLimits: { perIpPerMinute: 2, perSessionPerHour: 100, messagesPerHour: 1000 } },
+  });
+  projectId = r.body.project.id;
+});
+after(() => t.close());
+
+async function settings() {
+  return (await t.services.projects.get(owner.orgId, projectId)).settings.rateLimits;
+}
+
+describe('per API key', () => {
+  it('admits the limit, then 429 problem+json with Retry-After and RateLimit headers', async () => {
+    const created = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'k', scopes: ['projects:read'] });
+    const c = t.client();
+    c.bearer = created.body.secret;
+    const remaining: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await c.get(`/v1/orgs/${owner.orgId}/projects`);
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('ratelimit-limit'), '3');
+      remaining.push(r.headers.get('ratelimit-remaining') ?? '');
+    }
+    assert.deepEqual(remaining, ['2', '1', '0']);
+    const r = await c.get(`/v1/orgs/${owner.orgId}/projects`);
+    assert.equal(r.status, 429);
+    assert.match(r.headers.get('content-type') ?? '', /application\/problem\+json/);
+    assert.equal(r.body.code, 'rate_limited');
+    const retry = Number(r.headers.get('retry-after'));
+    assert.ok(retry >= 1 && retry <= 60, String(retry));
+    assert.equal(r.headers.get('ratelimit-remaining'), '0');
+    assert.ok(!JSON.stringify(r.body).includes('api_key'), 'the reply does not say which dimension refused');
+    assert.equal(events.at(-1)?.dimension, 'api_key');
+    assert.ok((t.services.rateLimitRefusals.snapshot()['api_key:limit'] ?? 0) >= 1);
+  });
+});
+
+describe('messages (the service the chat path calls)', () => {
+  it('uses the project’s settings; IPv6 clients are grouped by /64', async () => {
+    const base = { projectId, orgId: owner.orgId, settings: await settings() };
+    assert.equal((await t.services.rateLimits.checkMessage({ ...base, ip: '2001:db8:1:2::1' })).ok, true);
+    assert.equal((await t.services.rateLimits.checkMessage({ ...base, ip: '2001:db8:1:2:ffff::9' })).ok, true);
+    const third = await t.services.rateLimits.checkMessage({ ...base, ip: '2001:db8:1:2:abcd::1' });
+    assert.equal(third.ok, false, 'a third address of the same /64 is the same client');
+    assert.equal((await t.services.rateLimits.checkMessage({ ...base, ip: '2001:db8:1:3::1' })).ok, true, 'another /64 is another client');
+  });
+
+  it('the organisation-wide ceiling applies whatever the project allows', async () => {
+    const base = { projectId, orgId: owner.orgId, settings: { ...(await settings()), perIpPerMinute: 1000 }, orgCeilingPerHour: 2 };
+    await t.services.rateLimits.checkMessage({ ...base, ip: '198.51.100.1' });
+    await t.services.rateLimits.checkMessage({ ...base, ip: '198.51.100.2' });
+    const r = await t.services.rateLimits.checkMessage({ ...base, ip: '198.51.100.3' });
+    assert.equal(r.ok, false);
+    assert.equal(events.at(-1)?.dimension, 'org');
+  });
+});
+
+describe('penalty box and its owner routes', () => {
+  const ip = '203.0.113.7';
+
+  async function hammer(times: number): Promise<void> {
+    const base = { projectId, orgId: owner.orgId, settings: await settings(), orgCeilingPerHour: 1_000_000 };
+    for (let i = 0; i < times; i++) await t.services.rateLimits.checkMessage({ ...base, ip });
+  }
+
+  it('a client that keeps hitting the limit is blocked; the owner lists and lifts the block', async () => {
+    await hammer(2 + 3); // 2 admitted, 3 refusals → blocked
+    const listed = await owner.client.get(`/v1/projects/${projectId}/rate-limit-blocks`);
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    const block = listed.body.blocks.find((b: { key: string }) => b.key === ip);
+    assert.ok(block, JSON.stringify(listed.body));
+    assert.equal(block.dimension, 'ip');
+    assert.equal(block.level, 1);
+    const seconds = (Date.parse(block.until) - Date.now()) / 1000;
+    assert.ok(seconds > 50 && seconds <= 60, String(seconds));
+    const boxed = await t.services.rateLimits.checkMessage({ projectId, orgId: owner.orgId, settings: await settings(), ip });
+    assert.equal(boxed.ok, false);
+    assert.ok(!boxed.ok && boxed.blocked);
+    assert.ok(events.some((e) => e.cause === 'penalty_box'));
+
+    assert.equal((await owner.client.delete(`/v1/projects/${projectId}/rate-limit-blocks/ip/${encodeURIComponent(ip)}`)).status, 204);
+    const after = await owner.client.get(`/v1/projects/${projectId}/rate-limit-blocks`);
+    assert.ok(!after.body.blocks.some((b: { key: string }) => b.key === ip));
+    const gone = await owner.client.delete(`/v1/projects/${projectId}/rate-limit-blocks/ip/${encodeURIComponent(ip)}`);
+    assert.equal(gone.status, 404);
+  });
+
+  it('repeat offenders get longer blocks', async () => {
+    const repeat = '203.0.113.8';
+    const base = { projectId, orgId: owner.orgId, settings: await settings(), orgCeilingPerHour: 1_000_000, ip: repeat };
+    for (let i = 0; i < 5; i++) await t.services.rateLimits.checkMessage(base);
+    const first = (await t.services.rateLimits.listBlocks(projectId)).find((b) => b.key === repeat);
+    assert.equal(first?.level, 1);
+    offsetMs += 61_000; // the first block is served; the client carries on hitting the limit
+    try {
+      for (let i = 0; i < 3; i++) await t.services.rateLimits.checkMessage(base);
+      const second = (await t.services.rateLimits.listBlocks(projectId)).find((b) => b.key === repeat);
+      assert.equal(second?.level, 2);
+      const seconds = ((second?.until.getTime() ?? 0) - clock.now().getTime()) / 1000;
+      assert.ok(seconds > 110 && seconds <= 120, `second block lasts twice as long (${seconds} s)`);
+    } finally {
+      offsetMs -= 61_000;
+    }
+  });
+
+  it('listing and lifting need projects:write; other organisations see 404', async () => {
+    const viewer = await memberWithRole(t, owner.client, owner.orgId, 'viewer');
+    const r = await viewer.client.get(`/v1/projects/${projectId}/rate-limit-blocks`);
+    assert.equal(r.status, 403);
+    const outsider = await signUp(t, 'Elsewhere', 'outsider');
+    assert.equal((await outsider.client.get(`/v1/projects/${projectId}/rate-limit-blocks`)).status, 404);
+    assert.equal((await outsider.client.delete(`/v1/projects/${projectId}/rate-limit-blocks/ip/1.2.3.4`)).status, 404);
+    assert.equal((await t.client().get(`/v1/projects/${projectId}/rate-limit-blocks`)).status, 401);
+    const bad = await owner.client.delete(`/v1/projects/${projectId}/rate-limit-blocks/project/x`);
+    assert.equal(bad.status, 400);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Transport: HTTPS refuses anything below TLS 1.3 and sends HSTS; plain HTTP sends no HSTS.
+ * X-Forwarded-For is honoured only with TRUST_PROXY, so without it a client cannot spoof the
+ * address that rate limits and usage records see.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect, type TLSSocket } from 'node:tls';
+import { Client } from './helpers/harness.ts';
+import { startCustomApp, type CustomApp } from './helpers/custom-app.ts';
+import { strongPassword, uniqueEmail } from './helpers/harness.ts';
+
+describe('HTTPS', () => {
+  let dir: string;
+  let t: CustomApp;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'palisade-tls-'));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    t = await startCustomApp({ env: { TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') } });
+  });
+  after(async () => {
+    await t?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function handshake(options: { minVersion?: 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1.2' | 'TLSv1.3' }): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket: TLSSocket = connect({ host: '127.0.0.1', port: t.port, rejectUnauthorized: false, ...options }, () => {
+        const protocol = socket.getProtocol() ?? '';
+        socket.end();
+        resolve(protocol);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  it('accepts TLS 1.3', async () => {
+    assert.equal(await handshake({ minVersion: 'TLSv1.3' }), 'TLSv1.3');
+  });
+
+  it('refuses a client that speaks at most TLS 1.2', async () => {
+    await assert.rejects(handshake({ maxVersion: 'TLSv1.2' }), (error: Error & { code?: string }) => {
+      assert.match(`${error.code} ${error.message}`, /alert|protocol|version|ECONNRESET/i);
+      return true;
+    });
+  });
+
+  it('sends HSTS and the security headers over HTTPS', async () => {
+    const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: t.port, path: '/healthz', rejectUnauthorized: false, minVersion: 'TLSv1.3' }, (res) => {
+        res.resume();
+        resolve(res.headers);
+      });
+      req.once('error', reject);
+      req.end();
+    });
+    assert.match(String(headers['strict-transport-security']), /max-age=31536000; includeSubDomains/);
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+  });
+});
+
+describe('trustProxy', () => {
+  async function lastIpSeen(trustProxy: boolean): Promise<string> {
+    const t = await startCustomApp({ env: { TRUST_PROXY: String(trustProxy) } });
+    try {
+      const owner = new Client(t.url);
+      const s = await owner.post('/v1/auth/signup', { email: uniqueEmail(), password: strongPassword, orgName: 'Proxy' });
+      const created = await owner.post(`/v1/orgs/${s.body.org.id}/api-keys`, { name: 'k', scopes: ['projects:read'] });
+      const c = new Client(t.url);
+      c.bearer = created.body.secret;
+      const r = await c.get(`/v1/orgs/${s.body.org.id}/projects`, { 'x-forwarded-for': '198.51.100.99' });
+      assert.equal(r.status, 200);
+      const usage = await owner.get(`/v1/api-keys/${created.body.apiKey.id}/usage`);
+      return usage.body.usage.lastIp;
+    } finally {
+      await t.close();
+    }
+  }
+
+  it('ignores X-Forwarded-For by default (it cannot be spoofed)', async () => {
+    assert.equal(await lastIpSeen(false), '127.0.0.1');
+  });
+
+  it('honours X-Forwarded-For when TRUST_PROXY is set', async () => {
+    assert.equal(await lastIpSeen(true), '198.51.100.99');
+  });
+});
