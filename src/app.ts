@@ -11,10 +11,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
+import { wireChat, type ChatServices } from './wiring/chat.ts';
+import type { OriginRefusal } from './modules/widget/origin-guard.ts';
 import type { Database } from './platform/db/driver.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './platform/cache/pubsub.ts';
 import { createInvalidationBus } from './platform/cache/invalidation.ts';
+import { createCryptoService, type CryptoService } from './platform/crypto/service.ts';
+import { createCrypto, type Crypto } from './platform/crypto/setup.ts';
 import { createAuthenticator } from './platform/http/authenticate.ts';
 import { installConnectionCap } from './platform/http/connection-cap.ts';
 import { installFramingPolicy } from './platform/http/framing.ts';
@@ -50,6 +54,8 @@ import { rateLimitRoutes } from './modules/rate-limits/routes.ts';
 import type { RateLimitService, RefusalEvent } from './modules/rate-limits/service.ts';
 
 export interface AppDeps {
+  /** Called on every refused widget request (the events module connects webhooks here). */
+  onOriginRefused?: (refusal: OriginRefusal) => void;
   config: Config;
   database: Database;
   redis?: Redis | undefined;
@@ -64,6 +70,8 @@ export interface AppDeps {
   penaltyPolicy?: Partial<PenaltyPolicy>;
   /** Redis key prefix of rate-limit counters and blocks (default `palisade:`). */
   rateLimitPrefix?: string;
+  /** A crypto layer built elsewhere (server start-up, tests); default: built from config. */
+  crypto?: Crypto;
 }
 
 export interface Services {
@@ -75,6 +83,14 @@ export interface Services {
   /** checkMessage() for the chat path; memory or Redis (shared) counters. */
   rateLimits: RateLimitService;
   rateLimitRefusals: RefusalCounter;
+  /** Encryption at rest: cipher.encrypt/decrypt, keyring, shred(orgId, subjectId). */
+  crypto: CryptoService;
+  knowledge: ChatServices['knowledge'];
+  chat: ChatServices['chat'];
+  pii: ChatServices['pii'];
+  visitors: ChatServices['visitors'];
+  projectDirectory: ChatServices['projectDirectory'];
+  originGuard: ChatServices['originGuard'];
 }
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services }> {
@@ -122,10 +138,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
 
+  // Before anything opens a connection: a missing or bad master key must stop start-up here.
+  const cryptoParts = deps.crypto ?? (await createCrypto({ db, config, log: app.log, clock }));
   const ownPubsub = deps.pubsub ? undefined : config.redisUrl ? createRedisPubSub(config.redisUrl) : createMemoryPubSub();
   const pubsub = deps.pubsub ?? ownPubsub ?? createMemoryPubSub();
   const invalidation = createInvalidationBus(pubsub);
   await invalidation.start();
+  const crypto = createCryptoService({ db, cipher: cryptoParts.cipher, keyring: cryptoParts.keyring, invalidation, clock });
   app.addHook('onClose', async () => {
     await invalidation.stop();
     await ownPubsub?.close();
@@ -145,7 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     sessionTtlHours: config.sessionTtlHours,
     invalidation,
   });
-  const projects = createProjectService({ db, store: createProjectStore(), audit, clock });
+  const projects = createProjectService({ db, store: createProjectStore(), audit, clock, invalidation });
   const access = createAccess({ db });
   const rateLimits = createRateLimits({
     redis: deps.redis,
@@ -184,6 +203,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(auditRoutes({ db, audit, access, auth }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth }));
+  const chatSide = await wireChat(app, { config, db, clock, crypto, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused });
 
   return { app: app as unknown as FastifyInstance, services: {
       accounts,
@@ -193,6 +213,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
       apiKeys: apiKeyModule.service,
       rateLimits: rateLimits.service,
       rateLimitRefusals: rateLimits.refusals,
+      crypto,
+      ...chatSide,
     },
   };
 }

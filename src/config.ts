@@ -25,10 +25,13 @@ const envSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   PALISADE_MASTER_KEY: z.string().optional(),
+  // Comma-separated old master keys that only unwrap (for `palisade keys rotate-master`).
+  PALISADE_MASTER_KEY_PREVIOUS: z.string().optional(),
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   TRUST_PROXY: booleanish.default(false),
+  ANSWER_API_KEY: z.string().max(500).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
@@ -50,6 +53,8 @@ export interface Config {
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   masterKey: string | undefined;
+  /** Old master keys, unwrap only (base64, validated by platform/crypto). */
+  masterKeyPrevious: string[];
   tls: { certFile: string; keyFile: string } | undefined;
   publicUrl: string;
   trustProxy: boolean;
@@ -58,6 +63,8 @@ export interface Config {
   sessionTtlHours: number;
   httpLimits: HttpLimits;
   apiKeyRequestsPerMinute: number;
+  /** The key sent to OpenAI-compatible answer endpoints (server configuration, never project settings). */
+  answerApiKey: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     masterKey: e.PALISADE_MASTER_KEY,
+    masterKeyPrevious: (e.PALISADE_MASTER_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== ''),
     tls,
     publicUrl: (e.PUBLIC_URL ?? `${scheme}://${e.HOST}:${e.PORT}`).replace(/\/$/, ''),
     trustProxy: e.TRUST_PROXY,
@@ -100,5 +108,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     },
     apiKeyRequestsPerMinute: e.API_KEY_REQUESTS_PER_MINUTE,
+    answerApiKey: e.ANSWER_API_KEY,
   };
 }

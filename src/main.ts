@@ -1,5 +1,5 @@
 /**
- * The `palisade` command line: serve | migrate | admin create-user.
+ * The `palisade` command line: serve | migrate | admin create-user | keys … | backup ….
  */
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
@@ -8,6 +8,8 @@ import { buildApp } from './app.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { closeOnSignals, openStorage, startServer } from './server.ts';
 import { seedDemo } from './modules/demo/seed.ts';
+import { registerBackupCommands } from './modules/backups/cli.ts';
+import { registerKeyCommands } from './modules/keys/cli.ts';
 
 function config(): Config {
   try {
@@ -81,6 +83,9 @@ admin
       await database.close();
     }
   });
+
+registerKeyCommands(program, { config, openStorage });
+registerBackupCommands(program, { config, openStorage });
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));

@@ -14,6 +14,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { loggerOptions } from '../src/platform/http/logging.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
+import { TEST_MASTER_KEY } from './helpers/test-keys.ts';
 
 let t: TestApp;
 before(async () => {
@@ -82,7 +83,9 @@ describe('graceful shutdown', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'palisade-stop-'));
     const testDb = await createTestDatabase();
     try {
-      const env = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: testDb.url ?? '', REDIS_URL: '' };
+      const env = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: testDb.url ?? '', REDIS_URL: '',
+        // An external database needs a master key; the embedded one creates its key file in DATA_DIR.
+        PALISADE_MASTER_KEY: testDb.url ? TEST_MASTER_KEY : '' };
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--no-demo'], { env, stdio: 'pipe' });
       let out = '';
       child.stdout.on('data', (d) => (out += String(d)));

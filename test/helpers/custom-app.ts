@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps, type Services } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createTestDatabase } from './database.ts';
+import { TEST_MASTER_KEY } from './test-keys.ts';
 
 export interface CustomApp {
   url: string;
@@ -21,7 +22,7 @@ export async function startCustomApp(
   options: { env?: Record<string, string>; config?: Partial<Config>; deps?: Partial<Omit<AppDeps, 'config' | 'database'>>; routes?: (app: FastifyInstance) => void } = {},
 ): Promise<CustomApp> {
   const testDb = await createTestDatabase();
-  const config: Config = { ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', ...options.env }), ...options.config };
+  const config: Config = { ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY, ...options.env }), ...options.config };
   const { app, services } = await buildApp({ config, database: testDb.database, ...options.deps });
   options.routes?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createRedis } from '../../src/platform/cache/redis.ts';
 import type { Database } from '../../src/platform/db/driver.ts';
 import { createTestDatabase, type Backend } from './database.ts';
+import { TEST_MASTER_KEY } from './test-keys.ts';
 
 export interface TestApp {
   url: string;
@@ -27,7 +28,7 @@ export async function startTestApp(overrides: Partial<Omit<AppDeps, 'config' | '
   const redis: Redis | undefined =
     testDb.backend === 'postgres' && process.env.REDIS_URL ? createRedis(process.env.REDIS_URL, { connectionName: 'palisade-test' }) : undefined;
   const config: Config = {
-    ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent' }),
+    ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY }),
     ...overrides.config,
   };
   const { config: _c, ...rest } = overrides;

@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createRedis } from '../../src/platform/cache/redis.ts';
 import { Client } from './harness.ts';
 import { createTestDatabase, testBackend } from './database.ts';
+import { TEST_MASTER_KEY } from './test-keys.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -30,7 +31,7 @@ export async function startTwoInstances(env: Record<string, string> = {}): Promi
   const redisUrl = process.env.REDIS_URL ?? '';
   const testDb = await createTestDatabase();
   const dbUrl = testDb.url ?? '';
-  const shared = { DATABASE_URL: dbUrl, REDIS_URL: redisUrl, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', ...env };
+  const shared = { DATABASE_URL: dbUrl, REDIS_URL: redisUrl, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY, ...env };
 
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/helpers/instance-process.ts')], {
     cwd: root,

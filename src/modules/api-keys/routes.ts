@@ -6,6 +6,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Access } from '../orgs/access.ts';
 import { apiKeyScopeListSchema } from './scopes.ts';
@@ -47,6 +48,13 @@ export function apiKeyRoutes(deps: { keys: ApiKeyService; access: Access; auth: 
         reply.header('Cache-Control', 'no-store');
         return reply.code(201).send({ apiKey: created.key, secret: created.secret });
       },
+    });
+
+    // The calling key itself (no database read): lets a client check which key and scopes it uses.
+    app.get('/v1/api-keys/current', { schema: { operationId: 'currentApiKey', tags: ['api-keys'] } }, async (request) => {
+      const principal = await auth.require(request);
+      if (principal.kind !== 'api_key') throw new AppError('invalid_request', 'This route describes the calling API key; send one as a Bearer token.');
+      return { apiKey: { id: principal.keyId, orgId: principal.orgId, scopes: principal.scopes, projectIds: principal.projectIds } };
     });
 
     app.post('/v1/api-keys/:keyId/rotate', {

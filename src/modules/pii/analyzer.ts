@@ -3,6 +3,7 @@ import type { EntityType } from './policy.ts';
 import type { Finding, Recognizer, ScanInput } from './types.ts';
 import { resolveOverlaps } from './overlaps.ts';
 import { recognizeNumbers } from './recognizers/numbers.ts';
+import { newPhoneChecks } from './recognizers/phone.ts';
 import { recognizeEmail } from './recognizers/email.ts';
 import { recognizeIban } from './recognizers/iban.ts';
 import { recognizeIpv6 } from './recognizers/ip.ts';
@@ -21,7 +22,7 @@ export interface AnalyzeOptions {
   types?: readonly EntityType[];
 }
 
-const RECOGNIZERS: readonly Recognizer[] = [
+export const RECOGNIZERS: readonly Recognizer[] = [
   recognizeNumbers, recognizeEmail, recognizeIban, recognizeIpv6, recognizeUrlCredentials, recognizeSecrets,
   recognizeCryptoWallets, recognizeTextDob, recognizePassport, recognizePersons, recognizeAddresses,
 ];
@@ -31,7 +32,7 @@ const PHONE_CHECK_BUDGET = 2500;
 
 export function analyze(text: string, opts: AnalyzeOptions = {}): Finding[] {
   const minScore = opts.minScore ?? 0.5;
-  const input: ScanInput = { text, lower: text.toLowerCase(), budget: { phoneChecks: PHONE_CHECK_BUDGET }, minScore };
+  const input: ScanInput = { text, lower: text.toLowerCase(), phone: newPhoneChecks(PHONE_CHECK_BUDGET), minScore };
   // toLowerCase keeps UTF-16 offsets for the scripts we read except a few (e.g. "İ"); fall back if not.
   if (input.lower.length !== text.length) input.lower = [...text].map((c) => (c.toLowerCase().length === c.length ? c.toLowerCase() : c)).join('');
   const raw: Finding[] = [];

@@ -38,4 +38,5 @@ export const NEGATIVE_NUMBER_WORDS: ReadonlySet<string> = new Set([
   'bestellung', 'bestellnummer', 'rechnung', 'rechnungsnummer', 'sendung', 'sendungsnummer', 'auftrag',
   'commande', 'facture', 'colis', 'suivi', 'référence', 'pedido', 'factura', 'envío', 'seguimiento',
   'referencia', 'usd', 'eur', 'gbp', 'price', 'total', 'preis', 'prix', 'precio', 'qty', 'quantity',
+  'license', 'licence', 'driver', 'zip', 'postcode', 'postal', 'plz', 'führerschein', 'permis', 'licencia',
 ]);

@@ -27,10 +27,17 @@ export function resolveOverlaps(findings: Finding[]): Finding[] {
   const ranked = mergeSameType(findings).sort(
     (a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || PRIORITY[b.type] - PRIORITY[a.type],
   );
+  let size = 0;
+  for (const f of ranked) size = Math.max(size, f.end);
+  // One flag per code unit taken by a kept span: each check costs the span's length, not the number of kept spans.
+  const taken = new Uint8Array(size);
   const kept: Finding[] = [];
   for (const f of ranked) {
-    // Kept spans are few per message; a linear check keeps this simple.
-    if (!kept.some((k) => f.start < k.end && k.start < f.end)) kept.push(f);
+    let free = true;
+    for (let i = f.start; i < f.end && free; i++) free = taken[i] === 0;
+    if (!free) continue;
+    taken.fill(1, f.start, f.end);
+    kept.push(f);
   }
   return kept.sort((a, b) => a.start - b.start);
 }

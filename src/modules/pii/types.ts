@@ -12,10 +12,17 @@ export interface Finding {
 export interface ScanInput {
   text: string;
   lower: string;
-  /** Shared budget for expensive validation (phone metadata look-ups), so no input can run away. */
-  budget: { phoneChecks: number };
+  /** Per-call memo and shared budget for phone validation, so no input can run away. */
+  phone: PhoneChecks;
   /** The caller's threshold: recognisers may skip costly checks that could not reach it. */
   minScore: number;
 }
 
 export type Recognizer = (input: ScanInput, out: Finding[]) => void;
+
+/** Phone validation results memoised per digit string within one call, and the checks left. */
+export interface PhoneChecks {
+  left: number;
+  intl: Map<string, 'valid' | 'possible' | 'invalid'>;
+  national: Map<string, boolean>;
+}

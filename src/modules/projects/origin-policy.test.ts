@@ -225,6 +225,8 @@ describe('matchOrigin', () => {
 describe('frameAncestors', () => {
   it("is 'none' for an empty list", () => {
     assert.equal(frameAncestors([]), "'none'");
+    assert.deepEqual(compileAllowList([]).sources, []);
+    assert.deepEqual(compileAllowList(['*.example.com', 'localhost:4100']).sources, ['https://*.example.com', 'http://localhost:4100']);
   });
 
   it('lists one source per pattern with the same scheme and port meaning', () => {

@@ -49,6 +49,8 @@ export interface OriginMatcher {
   match(origin: string | undefined): OriginDecision;
   /** The CSP `frame-ancestors` source list for the same patterns. */
   readonly frameAncestors: string;
+  /** The same sources one by one (empty when nothing is allowed), e.g. for `allowFraming`. */
+  readonly sources: readonly string[];
 }
 
 export function parseAllowedDomain(input: string): ParseAllowedDomainResult {
@@ -110,7 +112,7 @@ export function compileAllowList(allowed: readonly string[]): OriginMatcher {
     return { ok: false, reason: 'not_allowed' };
   }
 
-  return { match, frameAncestors: empty ? "'none'" : [...sources].join(' ') };
+  return { match, frameAncestors: empty ? "'none'" : [...sources].join(' '), sources: [...sources] };
 }
 
 export function matchOrigin(origin: string | undefined, allowed: readonly string[]): OriginDecision {

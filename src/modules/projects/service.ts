@@ -9,7 +9,9 @@ import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { newId } from '../../platform/ids.ts';
+import type { InvalidationBus } from '../../platform/cache/invalidation.ts';
 import type { AuditService } from '../audit/service.ts';
+import { PROJECTS_TOPIC } from './directory.ts';
 import { parseStoredSettings, projectSettingsSchema, type ProjectSettings } from './settings.ts';
 import type { ProjectRow, ProjectStore } from './store.ts';
 import type { z } from 'zod';
@@ -40,7 +42,13 @@ interface Actor {
   ip: string | null;
 }
 
-export function createProjectService(deps: { db: Kysely<DB>; store: ProjectStore; audit: Pick<AuditService, 'record'>; clock: Clock }) {
+export function createProjectService(deps: {
+  db: Kysely<DB>;
+  store: ProjectStore;
+  audit: Pick<AuditService, 'record'>;
+  clock: Clock;
+  invalidation: Pick<InvalidationBus, 'publish'>;
+}) {
   const { db, store, audit } = deps;
 
   async function create(orgId: string, input: { name: string; settings?: unknown }, actor: Actor): Promise<ProjectView> {
@@ -73,7 +81,7 @@ export function createProjectService(deps: { db: Kysely<DB>; store: ProjectStore
     patch: { name?: string | undefined; settings?: z.infer<typeof projectSettingsPatchSchema> | undefined },
     actor: Actor,
   ): Promise<ProjectView> {
-    return withTenant(db, orgId, async (tx) => {
+    const view = await withTenant(db, orgId, async (tx) => {
       const row = await store.get(tx, projectId);
       if (!row) throw new AppError('not_found', 'This project does not exist.');
       const current = parseStoredSettings(row.settings);
@@ -95,6 +103,8 @@ export function createProjectService(deps: { db: Kysely<DB>; store: ProjectStore
       if (!updated) throw new AppError('not_found', 'This project does not exist.');
       return toView(updated);
     });
+    await deps.invalidation.publish(PROJECTS_TOPIC, [projectId]);
+    return view;
   }
 
   async function remove(orgId: string, projectId: string, actor: Actor): Promise<void> {
@@ -102,6 +112,7 @@ export function createProjectService(deps: { db: Kysely<DB>; store: ProjectStore
       if (!(await store.remove(tx, projectId))) throw new AppError('not_found', 'This project does not exist.');
       await audit.record(tx, { orgId, actor: actor.principal, action: 'project.deleted', target: { type: 'project', id: projectId }, ip: actor.ip });
     });
+    await deps.invalidation.publish(PROJECTS_TOPIC, [projectId]);
   }
 
   return { create, list, get, update, remove };

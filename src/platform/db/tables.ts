@@ -80,6 +80,54 @@ export interface AuditLogTable {
   created_at: Timestamp;
 }
 
+export interface VisitorsTable {
+  id: string;
+  org_id: string;
+  project_id: string;
+  external_ref: string | null;
+  verified: Generated<boolean>;
+  created_at: Timestamp;
+}
+
+export interface ConversationsTable {
+  id: string;
+  org_id: string;
+  project_id: string;
+  visitor_id: string | null;
+  api_key_id: string | null;
+  origin: string | null;
+  created_at: Timestamp;
+  last_message_at: Timestamp;
+}
+
+export interface MessagesTable {
+  id: string;
+  org_id: string;
+  conversation_id: string;
+  role: 'user' | 'assistant';
+  content: string;
+  citations: Json<{ title: string; url: string | null }[]>;
+  created_at: Timestamp;
+}
+
+export interface PiiVaultTable {
+  id: string;
+  org_id: string;
+  conversation_id: string;
+  token: string;
+  type: string;
+  value: string;
+  value_hash: string;
+  created_at: Timestamp;
+}
+
+export interface ProjectIdentitySecretsTable {
+  project_id: string;
+  org_id: string;
+  secret: string;
+  created_at: Timestamp;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -88,6 +136,11 @@ export interface DB {
   invitations: InvitationsTable;
   projects: ProjectsTable;
   audit_log: AuditLogTable;
+  visitors: VisitorsTable;
+  conversations: ConversationsTable;
+  messages: MessagesTable;
+  pii_vault: PiiVaultTable;
+  project_identity_secrets: ProjectIdentitySecretsTable;
 }
 
 // --- api-keys (migration 0400) ---
@@ -123,4 +176,62 @@ export interface ApiKeyUsageTable {
 export interface DB {
   api_keys: ApiKeysTable;
   api_key_usage: ApiKeyUsageTable;
+}
+
+// --- knowledge (migration 0300) ---
+
+export interface DocumentsTable {
+  id: string;
+  org_id: string;
+  project_id: string;
+  title: string;
+  url: string | null;
+  content_type: string;
+  chars: number;
+  created_at: Timestamp;
+}
+
+export interface KnowledgeChunksTable {
+  id: string;
+  org_id: string;
+  project_id: string;
+  document_id: string;
+  ord: number;
+  heading: string | null;
+  text: string;
+  /** GENERATED ALWAYS from heading and text: never written. */
+  tsv: ColumnType<string, never, never>;
+}
+
+export interface DB {
+  documents: DocumentsTable;
+  knowledge_chunks: KnowledgeChunksTable;
+}
+
+// --- crypto (migration 0100): platform-only key tables, no RLS policy for the tenant role ---
+
+export interface DataKeysTable {
+  scope: string;
+  version: number;
+  wrapped: Buffer;
+  kek_id: string;
+  created_at: Timestamp;
+}
+
+export interface KeyErasuresTable {
+  scope: string;
+  erased_at: Timestamp;
+}
+
+export interface ReencryptionCheckpointsTable {
+  job_id: string;
+  last_id: string;
+  updated_at: Timestamp;
+}
+
+export interface DB {
+  data_keys: DataKeysTable;
+  'keystore.subject_keys': DataKeysTable;
+  key_erasures: KeyErasuresTable;
+  reencryption_checkpoints: ReencryptionCheckpointsTable;
 }

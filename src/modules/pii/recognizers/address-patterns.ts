@@ -19,21 +19,45 @@ const PREFIX =
   'Via|Viale|Piazza|Piazzale|Corso|Largo|Rua|Travessa|Praça|Estrada|ul\\.|Ulica|Aleja|Am|An der|Auf der|Im|In der|Strada|Calea|Trg|Ulitsa';
 const FR_NUM_PREFIX = '(?:[Rr]ue|[Aa]venue|[Bb]oulevard|bd|[Pp]lace|[Cc]hemin|[Aa]llée|[Ii]mpasse|[Qq]uai|[Rr]oute|[Cc]ours)';
 
-export const ADDRESS_CORE_RE = new RegExp(
+
+/**
+ * Shapes that start with the house number; matched sticky at a digit that follows no letter or
+ * digit (the caller checks that), so no leading lookbehind is needed.
+ */
+export const ADDRESS_NUM_FIRST_RE = new RegExp(
   [
-    `(?<![\\p{L}\\d])${NUM} (?:${W} ){0,4}(?:${EN_SUFFIX})\\.?(?![\\p{L}])`,
+    `${NUM} (?:${W} ){0,4}(?:${EN_SUFFIX})\\.?(?![\\p{L}])`,
+    `${NUM}(?: bis| ter)?,? ${FR_NUM_PREFIX} (?:${w} ){0,5}${w}`,
+  ].join('|'),
+  'uy',
+);
+
+/** Shapes that end with the house number: run on a short window that ends just after a number. */
+export const ADDRESS_NUM_LAST_RE = new RegExp(
+  [
     `(?<![\\p{L}\\d])(?:${NUM} )?(?:${W} ){0,3}\\p{Lu}[\\p{L}-]{0,24}${COMPOUND} ${NUM}(?![\\p{L}\\d])`,
     `(?<![\\p{L}\\d])(?:${NUM},? )?(?:${PREFIX}) (?:${w} ){0,5}${w},? ${NUM}(?![\\p{L}\\d])`,
-    `(?<![\\p{L}\\d])${NUM}(?: bis| ter)?,? ${FR_NUM_PREFIX} (?:${w} ){0,5}${w}`,
     `(?<![\\p{L}\\d])(?:${W} ){1,3}(?:Str\\.|Straße|Strasse|Weg|Platz|Allee|Gasse|Ring|Damm) ${NUM}(?![\\p{L}\\d])`,
+  ].join('|'),
+  'gu',
+);
+
+/** The word right before a house number that may end a NUM_LAST shape ("Hauptstraße", "Str."). */
+export const STREET_WORD_END_RE = new RegExp(`(?:${COMPOUND}|Str\\.|Straße|Strasse|Weg|Platz|Allee|Gasse|Ring|Damm)$`, 'u');
+/** First words of the street prefixes ("Rue", "Calle", "An"): one may precede the number by a few words. */
+export const STREET_PREFIX_WORDS: ReadonlySet<string> = new Set(PREFIX.replace(/\\/g, '').split('|').map((p) => p.split(' ')[0] ?? p));
+
+/** Military and post-office boxes: they start with a keyword, so a global scan is cheap. */
+export const ADDRESS_BOX_RE = new RegExp(
+  [
     `(?<![\\p{L}\\d])(?:PSC|Psc|psc|Unit|unit|USNS|USNV|USS|USCGC) \\d{1,5},? (?:Box|box) \\d{1,5}(?:,? ?\\n? ?(?:APO|FPO|DPO|apo|fpo|dpo) (?:AA|AE|AP|aa|ae|ap) \\d{5})?`,
     `(?<![\\p{L}\\d])(?:P\\.? ?O\\.? Box|PO box|Postfach|Apartado(?: de correos)?|BP) \\d{1,6}`,
   ].join('|'),
   'gu',
 );
 
-/** A weaker shape, "12 Word Word 34", that counts only with address context. */
-export const ADDRESS_LOOSE_RE = new RegExp(`(?<![\\p{L}\\d])${NUM} (?:${W} ){0,3}${W} ${NUM}(?![\\p{L}\\d])`, 'gu');
+/** A weaker shape, "12 Word Word 34", that counts only with address context (sticky at a number). */
+export const ADDRESS_LOOSE_RE = new RegExp(`${NUM} (?:${W} ){0,3}${W} ${NUM}(?![\\p{L}\\d])`, 'uy');
 
 /** Pieces that may follow a street: unit, post code and city, state and ZIP, country. */
 export const UNIT_RE = /^[ ,]{0,3}(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Floor|Fl\.|Room|Wohnung|Whg\.?|Étage|Piso|Puerta|Bte|Box) ?#?\d{1,5}[A-Za-z]?/iu;

@@ -5,7 +5,8 @@
  */
 import type { Finding, ScanInput } from '../types.ts';
 import { clamp01, windowHas } from '../context.ts';
-import { ADDRESS_CORE_RE, ADDRESS_LOOSE_RE, CITY_LINE_RE, UNIT_RE } from './address-patterns.ts';
+import { CITY_LINE_RE, UNIT_RE } from './address-patterns.ts';
+import { addressCores, looseCores, numberStarts } from './address-candidates.ts';
 
 const CONTEXT = [
   'address', 'live', 'lives', 'living', 'drops you off', 'ship', 'deliver', 'located', 'located at', 'billing', 'mailing',
@@ -48,22 +49,22 @@ function trimEnd(text: string, start: number, end: number): number {
 }
 
 export function recognizeAddresses({ text, lower }: ScanInput, out: Finding[]): void {
-  ADDRESS_CORE_RE.lastIndex = 0;
-  for (let m = ADDRESS_CORE_RE.exec(text); m; m = ADDRESS_CORE_RE.exec(text)) {
-    const end = trimEnd(text, m.index, extend(text, m.index + m[0].length));
-    const ctx = windowHas(lower, m.index, end, CONTEXT, 60) ? 0.25 : 0;
-    const multi = end > m.index + m[0].length ? 0.1 : 0;
-    out.push({ type: 'ADDRESS', start: m.index, end, score: clamp01(0.6 + ctx + multi) });
-    ADDRESS_CORE_RE.lastIndex = Math.max(ADDRESS_CORE_RE.lastIndex, end);
+  const starts = numberStarts(text);
+  if (starts.length === 0) return;
+  let floor = 0;
+  for (const core of addressCores(text, starts)) {
+    if (core.start < floor) continue;
+    const end = trimEnd(text, core.start, extend(text, core.end));
+    const ctx = windowHas(lower, core.start, end, CONTEXT, 60) ? 0.25 : 0;
+    const multi = end > core.end ? 0.1 : 0;
+    out.push({ type: 'ADDRESS', start: core.start, end, score: clamp01(0.6 + ctx + multi) });
+    floor = Math.max(core.end, end);
   }
-  if (!/\d/.test(text)) return;
-  ADDRESS_LOOSE_RE.lastIndex = 0;
-  for (let m = ADDRESS_LOOSE_RE.exec(text); m; m = ADDRESS_LOOSE_RE.exec(text)) {
-    const coreEnd = m.index + m[0].length;
-    const end = trimEnd(text, m.index, extend(text, coreEnd));
-    const ctx = windowHas(lower, m.index, coreEnd, CONTEXT, 60);
-    const lineStart = m.index === 0 || /\n[ \t>?]*$/.test(text.slice(Math.max(0, m.index - 8), m.index));
-    const score = (ctx ? 0.55 : 0.2) + (end > coreEnd ? 0.2 : 0) + (lineStart ? 0.1 : 0);
-    if (score >= 0.5) out.push({ type: 'ADDRESS', start: m.index, end, score: clamp01(score) });
+  for (const core of looseCores(text, starts)) {
+    const end = trimEnd(text, core.start, extend(text, core.end));
+    const ctx = windowHas(lower, core.start, core.end, CONTEXT, 60);
+    const lineStart = core.start === 0 || /\n[ \t>?]*$/.test(text.slice(Math.max(0, core.start - 8), core.start));
+    const score = (ctx ? 0.55 : 0.2) + (end > core.end ? 0.2 : 0) + (lineStart ? 0.1 : 0);
+    if (score >= 0.5) out.push({ type: 'ADDRESS', start: core.start, end, score: clamp01(score) });
   }
 }

@@ -27,6 +27,8 @@ const BRANDS: readonly { re: RegExp; lengths: readonly number[] }[] = [
   { re: /^(5018|5020|5038|56|57|58|6304|6759|676[1-3])/, lengths: [12, 13, 14, 15, 16, 17, 18, 19] },
 ];
 
+const MAESTRO_RE = /^(?:5018|5020|5038|5[6-8]|6304|6759|676[1-3])/;
+
 function cardGrouping(run: NumberRun): boolean {
   if (run.groups.length === 1) return true;
   if (/[^ -]/.test(run.seps)) return false;
@@ -39,8 +41,10 @@ function cardGrouping(run: NumberRun): boolean {
 /** Base score before context, or 0 when the run cannot be a card. */
 export function cardScore(run: NumberRun): number {
   const d = run.digits;
-  if (run.plus || d.length < 13 || d.length > 19 || !cardGrouping(run) || !luhnValid(d)) return 0;
+  if (run.plus || d.length < 12 || d.length > 19 || !cardGrouping(run) || !luhnValid(d)) return 0;
   if (/^(\d)\1+$/.test(d)) return 0;
+  // Twelve digits only for Maestro ranges, and then only with card context.
+  if (d.length === 12) return MAESTRO_RE.test(d) ? 0.25 : 0;
   for (const b of BRANDS) if (b.re.test(d) && b.lengths.includes(d.length)) return 0.75;
   return 0.4;
 }

@@ -9,7 +9,9 @@ function ibanValid(compact: string): boolean {
 import type { Finding, ScanInput } from '../types.ts';
 import { clamp01, windowHas } from '../context.ts';
 
-const IBAN_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)(?![A-Za-z0-9])/g;
+const IBAN_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)(?![A-Za-z0-9])/gi;
+/** Letters all upper-case or all lower-case: "gb82west1234..." counts, "Ab12CdEf..." does not. */
+const MIXED_CASE_RE = /[a-z][^a-z]*[A-Z]|[A-Z][^A-Z]*[a-z]/;
 const CONTEXT = ['iban', 'bank', 'account', 'transfer', 'konto', 'überweis', 'compte', 'virement', 'cuenta', 'transferencia', 'sepa'];
 
 function mod97(iban: string): number {
@@ -28,8 +30,9 @@ export function recognizeIban({ text, lower }: ScanInput, out: Finding[]): void 
   for (let m = IBAN_RE.exec(text); m; m = IBAN_RE.exec(text)) {
     // Try the longest group-aligned prefix first: a trailing word ("BIC") may have been swallowed.
     let s = m[0];
+    if (MIXED_CASE_RE.test(s)) continue;
     for (;;) {
-      const compact = s.replace(/ /g, '');
+      const compact = s.replace(/ /g, '').toUpperCase();
       if (compact.length >= 15 && mod97(compact) === 1 && ibanValid(compact)) {
         const ctx = windowHas(lower, m.index, m.index + s.length, CONTEXT) ? 0.1 : 0;
         out.push({ type: 'IBAN', start: m.index, end: m.index + s.length, score: clamp01(0.9 + ctx) });

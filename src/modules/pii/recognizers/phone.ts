@@ -1,12 +1,16 @@
 /**
- * Phone numbers. International forms are validated directly; a number written without a country
- * code counts when it is valid in at least one region on a plausibility list. Each region check
- * spends from a shared budget so an input full of digit runs cannot become slow.
+ * Phone numbers. International forms ("+", "00", "011") are checked against the calling code's
+ * plans; a number written without a country code must first look like a phone number (digit
+ * grouping, no date or time shape) and then be valid in at least one region on a plausibility
+ * list. Results are cached per digit string within one call, and the number of distinct strings
+ * checked is bounded by a shared budget so no input can become slow.
  */
-import { Metadata, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { NumberRun } from '../number-runs.ts';
+import type { PhoneChecks } from '../types.ts';
+import { internationalCheck, nationalValid, planFor, type IntlCheck } from '../phone-plans.ts';
+import { phoneShapeOk } from './phone-shape.ts';
 
-const REGIONS: readonly CountryCode[] = [
+const REGIONS: readonly string[] = [
   'US', 'GB', 'DE', 'FR', 'ES', 'IT', 'NL', 'BE', 'CH', 'AT', 'SE', 'NO', 'DK', 'FI', 'IS', 'PL',
   'PT', 'IE', 'AU', 'NZ', 'CA', 'ZA', 'BR', 'MX', 'AR', 'IN', 'HU', 'CZ', 'SK', 'GR', 'CY', 'RO',
   'HR', 'SI', 'EE', 'LV', 'LT', 'LU', 'GL', 'JP', 'RU', 'UA', 'TR', 'IL', 'SG', 'HK', 'PH', 'CO',
@@ -20,57 +24,62 @@ export const PHONE_CONTEXT: ReadonlySet<string> = new Set([
   'llamar', 'llámame', 'llame', 'número', 'telf', 'tlf', 'mob', 'ph', 'rufen', 'ruf', 'erreichen', 'rückruf', 'rappeler', 'llamen',
 ]);
 
-function validInternational(digits: string, budget: { phoneChecks: number }): boolean {
-  if (budget.phoneChecks <= 0) return digits.length >= 8;
-  budget.phoneChecks--;
-  return parsePhoneNumberFromString('+' + digits)?.isValid() === true;
+export function newPhoneChecks(budget: number): PhoneChecks {
+  return { left: budget, intl: new Map(), national: new Map() };
 }
 
-interface Plan { region: CountryCode; lengths: ReadonlySet<number>; prefix: string; nsn: RegExp }
-let plans: Plan[] | undefined;
-
-/** Possible national lengths per region, read once from the metadata: a cheap filter before parsing. */
-function regionPlans(): Plan[] {
-  if (plans) return plans;
-  const meta = new Metadata();
-  plans = REGIONS.map((region) => {
-    meta.selectNumberingPlan(region);
-    // These two accessors exist at run time but are missing from the published typings.
-    const plan = meta.numberingPlan as (typeof meta.numberingPlan & { nationalPrefixForParsing: () => string | undefined; nationalNumberPattern: () => string }) | undefined;
-    const prefix = plan?.nationalPrefixForParsing() ?? '';
-    const pattern = plan?.nationalNumberPattern() ?? '\\d+';
-    return { region, lengths: new Set(plan?.possibleLengths() ?? []), prefix: /^\d{1,3}$/.test(prefix) ? prefix : '', nsn: new RegExp(`^(?:${pattern})$`) };
-  });
-  return plans;
+function intl(digits: string, checks: PhoneChecks): IntlCheck {
+  let r = checks.intl.get(digits);
+  if (r !== undefined) return r;
+  if (checks.left <= 0) return digits.length >= 8 ? 'possible' : 'invalid';
+  checks.left--;
+  r = internationalCheck(digits);
+  checks.intl.set(digits, r);
+  return r;
 }
 
-/** True when the run is a valid number somewhere plausible; stops at the first region that agrees. */
-function validNational(digits: string, budget: { phoneChecks: number }): boolean {
-  for (const { region: r, lengths, prefix, nsn } of regionPlans()) {
-    // The region's general number pattern is a cheap necessary condition; the full parse confirms.
-    const stripped = prefix !== '' && digits.startsWith(prefix) ? digits.slice(prefix.length) : '';
-    const fits = (lengths.has(digits.length) && nsn.test(digits)) || (stripped !== '' && lengths.has(stripped.length) && nsn.test(stripped));
-    if (!fits) continue;
-    if (budget.phoneChecks <= 0) return digits.length >= 8 && digits.length <= 12;
-    budget.phoneChecks--;
-    if (parsePhoneNumberFromString(digits, r)?.isValid() === true) return true;
-  }
-  return false;
+function national(digits: string, checks: PhoneChecks): boolean {
+  let r = checks.national.get(digits);
+  if (r !== undefined) return r;
+  if (checks.left <= 0) return digits.length >= 8 && digits.length <= 12;
+  checks.left--;
+  r = REGIONS.some((region) => nationalValid(planFor(region), digits));
+  checks.national.set(digits, r);
+  return r;
 }
 
-/** Base score before context, or 0 when the run cannot be a phone number. */
-export function phoneScore(run: NumberRun, raw: string, budget: { phoneChecks: number }, ceiling: number): number {
+/** The digits with an "(0)" trunk prefix written after the country code removed. */
+function intlDigits(run: NumberRun, raw: string): string {
+  const i = raw.indexOf('(0)');
+  if (i < 0) return run.digits;
+  const before = raw.slice(0, i).replace(/\D/g, '').length;
+  return run.digits.slice(0, before) + run.digits.slice(before + 1);
+}
+
+/**
+ * Base score before context, or 0 when the run cannot be a phone number. `ceiling` is the most
+ * that context could still add: when even that cannot reach the threshold, validation is skipped.
+ */
+export function phoneScore(run: NumberRun, raw: string, checks: PhoneChecks, ceiling: number, hasContext: boolean): number {
   const d = run.digits;
-  if (d.length < 7 || d.length > 15) return 0;
-  if (run.plus) return validInternational(d, budget) ? 0.85 : 0;
+  if (d.length > 15) return 0;
+  if (d.length < 7) return d.length === 6 && hasContext && !run.plus && run.groups.length === 3 && run.groups.every((g) => g === 2) ? 0.25 : 0;
   if (/^(\d)\1+$/.test(d)) return 0;
-  if (d.startsWith('00') && d.length >= 10 && validInternational(d.slice(2), budget)) return 0.75;
-  if (d.startsWith('011') && d.length >= 11 && validInternational(d.slice(3), budget)) return 0.7;
+  if (run.plus) {
+    const r = intl(intlDigits(run, raw), checks);
+    return r === 'valid' ? 0.85 : r === 'possible' && run.groups.length >= 2 ? 0.6 : 0;
+  }
   const grouped = run.groups.length >= 2;
-  // Separators other than space, dash, dot and a parenthesised area code are not phone style.
-  if (/[/]/.test(run.seps) && !raw.includes('(')) return 0;
+  for (const [prefix, score] of [['00', 0.75], ['011', 0.7]] as const) {
+    if (d.startsWith(prefix) && d.length >= 10) {
+      const r = intl(d.slice(prefix.length), checks);
+      if (r === 'valid') return score;
+      if (r === 'possible' && grouped && (run.groups[0] ?? 0) === prefix.length) return score - 0.15;
+    }
+  }
+  if (!phoneShapeOk(run, raw)) return 0;
   const base = raw.startsWith('(') ? 0.6 : grouped ? 0.5 : 0.3;
-  // Skip the costly region checks when context could not lift the run over the threshold anyway.
+  // Skip the region checks when context could not lift the run over the threshold anyway.
   if (base + ceiling < 0) return 0;
-  return validNational(d, budget) ? base : 0;
+  return national(d, checks) ? base : 0;
 }

@@ -1,0 +1,62 @@
+/**
+ * The `palisade backup …` commands: create (data), keystore (the subject key store's own
+ * backup), restore (either kind, detected from the file), verify. Owns argument parsing and
+ * output; must never print key material or row contents.
+ */
+import { createReadStream } from 'node:fs';
+import type { Command } from 'commander';
+import type { Config } from '../../config.ts';
+import { verifyBackup } from '../../platform/crypto/backup-stream.ts';
+import { withCliContext, type OpenStorage } from '../keys/cli-context.ts';
+import { createBackupFile, restoreBackupFile } from './service.ts';
+
+export function registerBackupCommands(program: Command, deps: { config: () => Config; openStorage: OpenStorage }): void {
+  const backup = program.command('backup').description('encrypted backups (AES-256-GCM, key wrapped by the master key)');
+
+  backup
+    .command('create')
+    .description('stream a consistent, compressed, encrypted snapshot of all data tables (not the subject key store)')
+    .requiredOption('--out <file>', 'backup file to write (must not exist)')
+    .action(async (options: { out: string }) => {
+      await withCliContext(deps.config(), deps.openStorage, async (ctx) => {
+        const started = performance.now();
+        const result = await createBackupFile({ db: ctx.database.db, kind: ctx.database.kind, kms: ctx.crypto.kms }, options.out, 'data');
+        const seconds = (performance.now() - started) / 1000;
+        console.log(`Wrote ${options.out}: ${result.bytes} bytes (${(result.snapshotBytes / 1e6 / seconds).toFixed(1)} MB/s of snapshot), key ${ctx.crypto.kms.keyId}.`);
+      });
+    });
+
+  backup
+    .command('keystore')
+    .description("back up the subject key store (keep these briefly: erasures reach them only on restore)")
+    .requiredOption('--out <file>', 'backup file to write (must not exist)')
+    .action(async (options: { out: string }) => {
+      await withCliContext(deps.config(), deps.openStorage, async (ctx) => {
+        const result = await createBackupFile({ db: ctx.database.db, kind: ctx.database.kind, kms: ctx.crypto.kms }, options.out, 'keystore');
+        console.log(`Wrote ${options.out}: ${result.bytes} bytes (key store).`);
+      });
+    });
+
+  backup
+    .command('restore')
+    .description('restore a data backup into an empty database, or merge a key-store backup (honouring later erasures)')
+    .requiredOption('--in <file>', 'backup file to read')
+    .action(async (options: { in: string }) => {
+      await withCliContext(deps.config(), deps.openStorage, async (ctx) => {
+        const result = await restoreBackupFile({ db: ctx.database.db, kms: ctx.crypto.kms }, options.in);
+        const dropped = result.scope === 'keystore' ? `, ${result.erasedKeysDropped} erased keys dropped again` : '';
+        console.log(`Restored ${result.scope} backup: ${result.tables} tables, ${result.rows} rows${dropped}.`);
+      });
+    });
+
+  backup
+    .command('verify')
+    .description('check every chunk of a backup without restoring it')
+    .requiredOption('--in <file>', 'backup file to read')
+    .action(async (options: { in: string }) => {
+      await withCliContext(deps.config(), deps.openStorage, async (ctx) => {
+        const { bytes } = await verifyBackup(createReadStream(options.in), { kms: ctx.crypto.kms });
+        console.log(`${options.in} is intact (${bytes} bytes of snapshot).`);
+      });
+    });
+}

@@ -1,0 +1,120 @@
+/**
+ * Answers from any endpoint speaking the OpenAI Chat Completions protocol (OpenAI, Azure, vLLM,
+ * Ollama, llama.cpp server), streamed. Bounded in time (a total timeout and an idle timeout that
+ * also covers the first byte) and in size. Failures become AppError('provider_error') with a
+ * message that never includes the API key or the provider's reply.
+ */
+import { AppError } from '../../../platform/http/errors.ts';
+import { buildMessages } from './prompt.ts';
+import { sseData } from './sse.ts';
+import { citationsOf, type AnswerEvent, type AnswerInput, type AnswerProvider } from './types.ts';
+
+export interface OpenAiCompatibleOptions {
+  baseUrl: string;
+  model: string;
+  apiKey?: string | undefined;
+  /** The whole answer, first byte to last. */
+  timeoutMs: number;
+  /** Longest silence before the first byte or between two chunks (default: min(timeoutMs, 15 s)). */
+  idleTimeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+const maxReplyBytes = 1_000_000;
+const timedOut = (): AppError => new AppError('provider_error', 'The answer provider did not respond in time.');
+
+interface StreamChunk {
+  choices?: { delta?: { content?: unknown }; message?: { content?: unknown }; finish_reason?: unknown }[];
+  error?: unknown;
+}
+
+function parseChunk(data: string): StreamChunk {
+  try {
+    const value: unknown = JSON.parse(data);
+    if (value && typeof value === 'object') return value as StreamChunk;
+  } catch {
+    /* reported below */
+  }
+  throw new AppError('provider_error', 'The answer provider sent a reply that is not Chat Completions.');
+}
+
+async function* decoded(body: ReadableStream<Uint8Array>, onChunk: () => void): AsyncGenerator<string> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      onChunk();
+      yield decoder.decode(value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions): AnswerProvider {
+  const doFetch = options.fetch ?? fetch;
+  const url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  const idleMs = options.idleTimeoutMs ?? Math.min(options.timeoutMs, 15_000);
+
+  return {
+    async *answer(input: AnswerInput): AsyncGenerator<AnswerEvent> {
+      const idle = new AbortController();
+      const total = AbortSignal.timeout(options.timeoutMs);
+      const signal = AbortSignal.any([idle.signal, total, ...(input.signal ? [input.signal] : [])]);
+      let timer: NodeJS.Timeout | undefined;
+      const pause = (): void => clearTimeout(timer);
+      const restart = (): void => {
+        pause();
+        timer = setTimeout(() => idle.abort(), idleMs);
+      };
+      restart();
+      try {
+        const response = await doFetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'text/event-stream',
+            ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+          },
+          body: JSON.stringify({ model: options.model, stream: true, messages: buildMessages(input) }),
+          // A redirect could carry the key to another host.
+          redirect: 'error',
+          signal,
+        });
+        if (!response.ok || !response.body) {
+          await response.body?.cancel().catch(() => undefined);
+          throw new AppError('provider_error', `The answer provider replied with HTTP ${response.status}.`);
+        }
+        let finished = false;
+        for await (const data of sseData(decoded(response.body, restart), maxReplyBytes)) {
+          if (data.trim() === '[DONE]') {
+            finished = true;
+            break;
+          }
+          const chunk = parseChunk(data);
+          if (chunk.error !== undefined) throw new AppError('provider_error', 'The answer provider reported an error.');
+          const choice = chunk.choices?.[0];
+          const text = choice?.delta?.content ?? choice?.message?.content;
+          if (typeof text === 'string' && text.length > 0) {
+            pause();
+            yield { type: 'delta', text };
+            restart();
+          }
+          if (typeof choice?.finish_reason === 'string') finished = true;
+        }
+        if (!finished) throw new AppError('provider_error', 'The answer provider ended the answer early.');
+      } catch (error) {
+        if (input.signal?.aborted) return; // the caller went away: nothing to report
+        if (idle.signal.aborted || total.aborted) throw timedOut();
+        if (error instanceof AppError) throw error;
+        throw new AppError('provider_error', 'The answer provider could not be reached.');
+      } finally {
+        pause();
+        idle.abort(); // releases the connection if the stream is left early
+      }
+      if (input.passages.length > 0) yield { type: 'citations', citations: citationsOf(input.passages) };
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Turns a message exchange (a stream of ChatEvents) into an HTTP reply: server-sent events when
+ * the client accepts them, otherwise one JSON document once the answer is complete. Errors that
+ * happen before the first event (unknown conversation, …) are ordinary problem+json replies.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type ErrorCode } from '../../platform/http/errors.ts';
+import { openEventStream, wantsEventStream } from '../../platform/http/sse.ts';
+import type { ChatEvent, Citation } from './types.ts';
+
+export async function replyWithAnswer(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  start: (signal: AbortSignal) => AsyncGenerator<ChatEvent>,
+): Promise<unknown> {
+  const abort = new AbortController();
+  const events = start(abort.signal);
+  const first = await events.next(); // throws before anything is sent: a normal problem reply
+
+  if (wantsEventStream(request.headers.accept)) {
+    const stream = openEventStream(reply);
+    stream.signal.addEventListener('abort', () => abort.abort());
+    try {
+      for (let item = first; !item.done; item = await events.next()) {
+        const { type, ...data } = item.value;
+        stream.send(type, data);
+      }
+    } catch (error) {
+      request.log.error({ err: error }, 'answer stream failed');
+      stream.send('error', { code: 'internal', message: 'The answer could not be completed.' });
+    } finally {
+      stream.end();
+    }
+    return reply;
+  }
+
+  let conversationId = '';
+  let messageId = '';
+  let content = '';
+  let citations: Citation[] = [];
+  for (let item = first; !item.done; item = await events.next()) {
+    const e = item.value;
+    if (e.type === 'meta') ({ conversationId, messageId } = e);
+    else if (e.type === 'delta') content += e.text;
+    else if (e.type === 'citations') citations = e.citations;
+    else if (e.type === 'error') throw new AppError(e.code as ErrorCode, e.message);
+  }
+  return reply.send({ conversationId, message: { id: messageId, role: 'assistant', content, citations } });
+}

@@ -1,0 +1,79 @@
+/**
+ * Server-side chat (session cookie or Bearer API key): start a conversation, send a message
+ * (JSON, or SSE with Accept: text/event-stream), read the history. Conversations are found by
+ * id first, then authorised in their organisation (404 across tenants).
+ */
+import { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
+import type { App } from '../../platform/http/types.ts';
+import type { Authenticator } from '../../platform/http/authenticate.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Access } from '../orgs/access.ts';
+import type { Permission } from '../orgs/permissions.ts';
+import type { ProjectDirectory } from '../projects/directory.ts';
+import { rateLimitedError, rateLimitHeaders } from '../rate-limits/headers.ts';
+import type { RateLimitService } from '../rate-limits/service.ts';
+import { replyWithAnswer } from './reply.ts';
+import type { ChatService } from './service.ts';
+
+const projectParams = z.strictObject({ projectId: z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)') });
+const conversationParams = z.strictObject({ conversationId: z.string().regex(/^conv_[0-9A-Za-z]{1,40}$/, 'must be a conversation id (conv_…)') });
+
+export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory; access: Access; auth: Authenticator; rateLimits: RateLimitService }) {
+  const { chat, projects, access, auth } = deps;
+
+  async function authorisedProject(request: FastifyRequest, projectId: string, permission: Permission) {
+    const principal = await auth.require(request);
+    await access.authorizeProject(principal, projectId, permission);
+    const project = await projects.get(projectId);
+    if (!project) throw new AppError('not_found', 'This project does not exist.');
+    return { principal, project };
+  }
+
+  async function authorisedConversation(request: FastifyRequest, conversationId: string, permission: Permission) {
+    const conversation = await chat.findConversation(conversationId);
+    if (!conversation) throw new AppError('not_found', 'This conversation does not exist.');
+    const { principal, project } = await authorisedProject(request, conversation.projectId, permission).catch((error: unknown) => {
+      throw error instanceof AppError && error.code === 'not_found' ? new AppError('not_found', 'This conversation does not exist.') : error;
+    });
+    return { principal, project, conversation };
+  }
+
+  return async function plugin(app: App): Promise<void> {
+    app.post('/v1/projects/:projectId/conversations', {
+      schema: { operationId: 'createConversation', tags: ['chat'], params: projectParams },
+      handler: async (request, reply) => {
+        const { principal, project } = await authorisedProject(request, request.params.projectId, 'chat:write');
+        const conversation = await chat.startConversation(project, { kind: 'api', principal });
+        return reply.code(201).send({ conversation: { id: conversation.id, projectId: conversation.projectId } });
+      },
+    });
+
+    app.post('/v1/conversations/:conversationId/messages', {
+      schema: { operationId: 'sendMessage', tags: ['chat'], params: conversationParams, body: z.strictObject({ content: z.string().trim().min(1).max(8000) }) },
+      handler: async (request, reply) => {
+        const { principal, project, conversation } = await authorisedConversation(request, request.params.conversationId, 'chat:write');
+        const decision = await deps.rateLimits.checkMessage({
+          projectId: project.id,
+          orgId: project.orgId,
+          ip: request.ip,
+          ...(principal.kind === 'api_key' ? { apiKeyId: principal.keyId } : { sessionId: principal.sessionId }),
+          settings: project.settings.rateLimits,
+        });
+        if (!decision.ok) throw rateLimitedError(decision);
+        reply.headers(rateLimitHeaders(decision));
+        return replyWithAnswer(request, reply, (signal) =>
+          chat.sendMessage({ project, caller: { kind: 'api', principal }, conversationId: conversation.id, content: request.body.content, signal }),
+        );
+      },
+    });
+
+    app.get('/v1/conversations/:conversationId/messages', {
+      schema: { operationId: 'listMessages', tags: ['chat'], params: conversationParams },
+      handler: async (request) => {
+        const { conversation } = await authorisedConversation(request, request.params.conversationId, 'chat:read');
+        return { messages: await chat.history(conversation) };
+      },
+    });
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * What a one-shot key or backup command needs: the migrated database, the crypto layer built
+ * from the same configuration as the server, and a way to tell running instances (over Redis,
+ * when configured) to drop cached keys. Owns opening and closing these; must never print a key.
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config.ts';
+import { createInvalidationBus } from '../../platform/cache/invalidation.ts';
+import { createRedisPubSub } from '../../platform/cache/pubsub.ts';
+import { KEY_EVICTION_TOPIC } from '../../platform/crypto/service.ts';
+import { createCrypto, type Crypto } from '../../platform/crypto/setup.ts';
+import type { CryptoLogger, Scope } from '../../platform/crypto/types.ts';
+import type { Database } from '../../platform/db/driver.ts';
+import { migrate } from '../../platform/db/migrate.ts';
+
+export type OpenStorage = (config: Config) => Promise<{ database: Database; redis: Redis | undefined }>;
+
+export interface CliContext {
+  config: Config;
+  database: Database;
+  crypto: Crypto;
+  announce(scopes: Scope[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const cliLog: CryptoLogger = {
+  warn: (message) => console.error(message),
+  info: (message) => console.error(message),
+};
+
+export async function openCliContext(config: Config, openStorage: OpenStorage): Promise<CliContext> {
+  const { database, redis } = await openStorage(config);
+  try {
+    await migrate(database.db);
+    const crypto = await createCrypto({ db: database.db, config, log: cliLog });
+    return {
+      config,
+      database,
+      crypto,
+      async announce(scopes) {
+        if (config.redisUrl === undefined || scopes.length === 0) return;
+        const pubsub = createRedisPubSub(config.redisUrl);
+        try {
+          await createInvalidationBus(pubsub).publish(KEY_EVICTION_TOPIC, scopes);
+        } finally {
+          await pubsub.close();
+        }
+      },
+      async close() {
+        await redis?.quit().catch(() => undefined);
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await redis?.quit().catch(() => undefined);
+    await database.close();
+    throw error;
+  }
+}
+
+/** Runs a command body with a context and always closes it; errors become exit code 1. */
+export async function withCliContext(config: Config, openStorage: OpenStorage, body: (ctx: CliContext) => Promise<void>): Promise<void> {
+  let ctx: CliContext | undefined;
+  try {
+    ctx = await openCliContext(config, openStorage);
+    await body(ctx);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  } finally {
+    await ctx?.close();
+  }
+}

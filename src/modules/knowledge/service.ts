@@ -1,0 +1,124 @@
+/**
+ * The knowledge base of each project: add documents (reduced to plain text and chunked), list
+ * and delete them, and search their chunks with Postgres full-text search. Every tenant read and
+ * write runs inside withTenant. It never stores markup and never logs document contents.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import { withTenant } from '../../platform/db/tenant.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import { newId } from '../../platform/ids.ts';
+import type { AuditService } from '../audit/service.ts';
+import { extractChunks } from './extract.ts';
+import { anyOfTerms } from './query.ts';
+import { documentInputSchema, maxSearchLimit, type DocumentInput, type DocumentView, type Passage } from './schemas.ts';
+import { createKnowledgeStore, type DocumentRow, type KnowledgeStore } from './store.ts';
+
+export interface KnowledgeActor {
+  principal: Principal | { kind: 'system' };
+  ip: string | null;
+}
+
+function toView(row: DocumentRow): DocumentView {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    title: row.title,
+    url: row.url,
+    contentType: row.content_type as DocumentView['contentType'],
+    chars: row.chars,
+    chunks: Number(row.chunks),
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}
+
+const noProject = (): AppError => new AppError('not_found', 'This project does not exist.');
+const noDocument = (): AppError => new AppError('not_found', 'This document does not exist.');
+
+export function createKnowledgeService(deps: { db: Kysely<DB>; audit: Pick<AuditService, 'record'>; store?: KnowledgeStore }) {
+  const { db, audit } = deps;
+  const store = deps.store ?? createKnowledgeStore();
+
+  async function addDocument(orgId: string, projectId: string, raw: DocumentInput, actor: KnowledgeActor): Promise<DocumentView> {
+    const parsed = documentInputSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new AppError('invalid_request', `The document is invalid: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'check its fields'}.`);
+    }
+    const input = parsed.data;
+    // Extraction is CPU work: done before the transaction opens.
+    const chunks = extractChunks(input.content, input.contentType);
+    if (chunks.length === 0) throw new AppError('invalid_request', 'This document has no text to index.');
+    const id = newId('doc');
+    return withTenant(db, orgId, async (tx) => {
+      if (!(await store.projectVisible(tx, projectId))) throw noProject();
+      await store.insertDocument(tx, {
+        id,
+        org_id: orgId,
+        project_id: projectId,
+        title: input.title,
+        url: input.url ?? null,
+        content_type: input.contentType,
+        chars: input.content.length,
+      });
+      await store.insertChunks(
+        tx,
+        chunks.map((c, ord) => ({ id: `${id}_${ord}`, org_id: orgId, project_id: projectId, document_id: id, ord, heading: c.heading, text: c.text })),
+      );
+      await audit.record(tx, {
+        orgId,
+        actor: actor.principal,
+        action: 'document.created',
+        target: { type: 'document', id },
+        ip: actor.ip,
+        metadata: { projectId, contentType: input.contentType, chars: input.content.length, chunks: chunks.length },
+      });
+      const row = (await store.listDocuments(tx, projectId)).find((d) => d.id === id);
+      if (!row) throw new AppError('internal', 'The document vanished while it was being added.');
+      return toView(row);
+    });
+  }
+
+  async function listDocuments(orgId: string, projectId: string): Promise<DocumentView[]> {
+    return withTenant(db, orgId, async (tx) => {
+      if (!(await store.projectVisible(tx, projectId))) throw noProject();
+      return (await store.listDocuments(tx, projectId)).map(toView);
+    });
+  }
+
+  async function deleteDocument(orgId: string, documentId: string, actor: KnowledgeActor): Promise<void> {
+    await withTenant(db, orgId, async (tx) => {
+      if (!(await store.deleteDocument(tx, documentId))) throw noDocument();
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'document.deleted', target: { type: 'document', id: documentId }, ip: actor.ip });
+    });
+  }
+
+  /** Ranked passages of one project; an empty list when nothing matches. */
+  async function search(orgId: string, projectId: string, q: string, limit = 5): Promise<Passage[]> {
+    const capped = Math.max(1, Math.min(maxSearchLimit, Math.floor(limit)));
+    const text = q.slice(0, 500);
+    const rows = await withTenant(db, orgId, async (tx) => {
+      const all = await store.search(tx, projectId, text, capped);
+      if (all.length > 0) return all;
+      const any = anyOfTerms(text);
+      return any ? store.search(tx, projectId, any, capped) : all;
+    });
+    return rows.map((r) => ({ documentId: r.document_id, title: r.title, url: r.url, heading: r.heading, text: r.text, score: Number(r.score) }));
+  }
+
+  /** Directory read by id, for routes addressed by a document id: null when there is none. */
+  async function locateDocument(documentId: string): Promise<{ orgId: string; projectId: string } | null> {
+    const row = await store.locateDocument(db, documentId);
+    return row ? { orgId: row.org_id, projectId: row.project_id } : null;
+  }
+
+  /** Directory read: the organisation of a project (command-line ingestion), null when none. */
+  async function locateProject(projectId: string): Promise<string | null> {
+    return (await store.locateProject(db, projectId))?.org_id ?? null;
+  }
+
+  return { addDocument, listDocuments, deleteDocument, search, locateDocument, locateProject };
+}
+
+export type KnowledgeService = ReturnType<typeof createKnowledgeService>;

@@ -1,0 +1,97 @@
+/**
+ * The message path's PII step: tokenise a visitor's message with the project's policy, keeping
+ * each original in the conversation's encrypted vault (the same value keeps its token for the
+ * whole conversation), and give back a restorer that puts the visitor's own values back into
+ * the streamed answer. Never logs values; never stores a value unencrypted.
+ */
+import { hkdfSync } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import { withTenant, type Tx } from '../../platform/db/tenant.ts';
+import { newId } from '../../platform/ids.ts';
+import type { Keyring } from '../../platform/crypto/keyring.ts';
+import { orgScope } from '../../platform/crypto/types.ts';
+import type { ContentCipher } from '../chat/content-cipher.ts';
+import { createMemoryTokenVault, hashIdentifier, protect, type Finding } from './index.ts';
+import type { EntityType, PiiPolicy } from './policy.ts';
+import { createStreamRestorer, type StreamRestorer } from './stream-restore.ts';
+
+export interface Shielded {
+  /** The message as stored and as the answer provider sees it. */
+  text: string;
+  findings: Finding[];
+  /** Writes the new vault entries inside the caller's transaction. */
+  persist(tx: Tx): Promise<void>;
+  restorer(): StreamRestorer;
+}
+
+export interface PiiService {
+  protect(input: { orgId: string; conversationId: string; subjectId: string; text: string; policy: PiiPolicy }): Promise<Shielded>;
+  /** The per-organisation HMAC key of the `hash` operator and of erasure look-ups. */
+  hashKey(orgId: string): Promise<Buffer>;
+}
+
+const tokenNumber = (token: string): number => Number(/_(\d+)>$/.exec(token)?.[1] ?? 0);
+
+export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; keyring: Pick<Keyring, 'keyFor' | 'currentKey'> }): PiiService {
+  const { db, cipher } = deps;
+  const aad = (orgId: string, rowId: string) => ({ orgId, table: 'pii_vault', column: 'value', rowId });
+  const hashKeys = new Map<string, Buffer>();
+
+  // Derived from the organisation's first data-key version, so hashes stay stable across key
+  // rotations (they are look-up keys, not secrecy).
+  async function hashKey(orgId: string): Promise<Buffer> {
+    const cached = hashKeys.get(orgId);
+    if (cached) return cached;
+    await deps.keyring.currentKey(orgScope(orgId));
+    const base = await deps.keyring.keyFor(orgScope(orgId), 1);
+    const key = Buffer.from(hkdfSync('sha256', base.key, Buffer.alloc(0), 'palisade pii hash v1', 32));
+    hashKeys.set(orgId, key);
+    return key;
+  }
+
+  return {
+    hashKey,
+    async protect({ orgId, conversationId, subjectId, text, policy }) {
+      const [key, rows] = await Promise.all([
+        hashKey(orgId),
+        policy.enabled ? withTenant(db, orgId, (tx) => tx.selectFrom('pii_vault').select(['id', 'token', 'type', 'value']).where('conversation_id', '=', conversationId).execute()) : [],
+      ]);
+      const vault = createMemoryTokenVault();
+      const known = new Set<string>();
+      const existing = await Promise.all(rows.map(async (r) => ({ ...r, value: await cipher.decrypt(r.value, aad(orgId, r.id)) })));
+      // Replaying the originals in token order reproduces the same numbering.
+      for (const r of existing.sort((a, b) => tokenNumber(a.token) - tokenNumber(b.token))) {
+        vault.tokenFor(r.type as EntityType, r.value);
+        known.add(r.token);
+      }
+      const result = protect(text, policy, { tokenFor: vault.tokenFor, hashKey: key });
+      // Encrypted now, so the caller's transaction only writes.
+      const fresh = await Promise.all(
+        vault
+          .entries()
+          .filter((e) => !known.has(e.token))
+          .map(async (e) => {
+            const id = newId('ent');
+            return {
+              id,
+              org_id: orgId,
+              conversation_id: conversationId,
+              token: e.token,
+              type: e.type,
+              value: await cipher.encrypt(e.value, aad(orgId, id), { orgId, subjectId }),
+              value_hash: hashIdentifier(e.type, e.value, key),
+            };
+          }),
+      );
+      return {
+        text: result.text,
+        findings: result.findings,
+        async persist(tx) {
+          if (fresh.length) await tx.insertInto('pii_vault').values(fresh).execute();
+        },
+        restorer: () => createStreamRestorer(vault.lookup),
+      };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The public side of projects: what the widget path needs to know about a project id (its
+ * organisation, settings and compiled origin allow-list), cached briefly in process. Any
+ * project change publishes an invalidation, so every instance drops it at once.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import type { InvalidationBus } from '../../platform/cache/invalidation.ts';
+import { createTtlCache } from '../../platform/cache/ttl-cache.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { compileAllowList, type OriginMatcher } from './origin-policy.ts';
+import { parseStoredSettings, type ProjectSettings } from './settings.ts';
+
+export interface PublicProject {
+  id: string;
+  orgId: string;
+  name: string;
+  settings: ProjectSettings;
+  origins: OriginMatcher;
+}
+
+export const PROJECTS_TOPIC = 'projects';
+
+export function createProjectDirectory(deps: { db: Kysely<DB>; invalidation: InvalidationBus; clock: Clock }) {
+  const cache = createTtlCache<PublicProject | null>(5_000, 30_000);
+  let generation = 0;
+  deps.invalidation.on(PROJECTS_TOPIC, (ids) => {
+    generation++;
+    for (const id of ids) cache.delete(id);
+  });
+  deps.invalidation.on('*', () => {
+    generation++;
+    cache.clear();
+  });
+
+  /** Directory read by public id (outside tenant scope): the widget does not know the org yet. */
+  async function get(projectId: string): Promise<PublicProject | undefined> {
+    const now = deps.clock.now().getTime();
+    const hit = cache.get(projectId, now);
+    if (hit !== undefined) return hit ?? undefined;
+    const seen = generation;
+    const row = await deps.db.selectFrom('projects').select(['id', 'org_id', 'name', 'settings']).where('id', '=', projectId).executeTakeFirst();
+    const project = row
+      ? (() => {
+          const settings = parseStoredSettings(row.settings);
+          return { id: row.id, orgId: row.org_id, name: row.name, settings, origins: compileAllowList(settings.allowedDomains) };
+        })()
+      : null;
+    if (seen === generation) cache.set(projectId, project, now);
+    return project ?? undefined;
+  }
+
+  return { get };
+}
+
+export type ProjectDirectory = ReturnType<typeof createProjectDirectory>;

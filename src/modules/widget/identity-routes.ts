@@ -1,0 +1,25 @@
+/** Management of a project's identity secret (the host site signs its users' ids with it). */
+import { z } from 'zod';
+import type { App } from '../../platform/http/types.ts';
+import type { Authenticator } from '../../platform/http/authenticate.ts';
+import type { Access } from '../orgs/access.ts';
+import type { VisitorService } from './visitors.ts';
+
+export function identityRoutes(deps: { visitors: VisitorService; access: Access; auth: Authenticator }) {
+  return async function plugin(app: App): Promise<void> {
+    app.post('/v1/projects/:projectId/identity-secret', {
+      schema: {
+        operationId: 'rotateIdentitySecret',
+        tags: ['widget'],
+        description: 'A new identity secret, shown once; the previous one stops working at once.',
+        params: z.strictObject({ projectId: z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)') }),
+      },
+      handler: async (request, reply) => {
+        const principal = await deps.auth.require(request);
+        const grant = await deps.access.authorizeProject(principal, request.params.projectId, 'projects:write');
+        const secret = await deps.visitors.rotateIdentitySecret(grant.orgId, request.params.projectId, { principal, ip: request.ip });
+        return reply.code(201).header('Cache-Control', 'no-store').send({ secret });
+      },
+    });
+  };
+}

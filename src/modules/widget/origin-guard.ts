@@ -1,0 +1,43 @@
+/**
+ * The widget routes' first gate: the project exists and the request's Origin is on its allow
+ * list. A refusal is 403 origin_not_allowed, logged, counted, and reported to onRefusal (the
+ * events module connects webhooks there); allowed origins get CORS headers for that origin only.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../platform/http/errors.ts';
+import type { ProjectDirectory, PublicProject } from '../projects/directory.ts';
+
+export interface OriginRefusal {
+  projectId: string;
+  orgId: string | null;
+  origin: string | null;
+  reason: string;
+  ip: string;
+}
+
+export function createOriginGuard(deps: { projects: ProjectDirectory; onRefusal: (refusal: OriginRefusal) => void }) {
+  const counts = { allowed: 0, refused: 0 };
+
+  async function check(request: FastifyRequest, reply: FastifyReply, projectId: string): Promise<{ project: PublicProject; origin: string }> {
+    const project = await deps.projects.get(projectId);
+    const header = request.headers.origin;
+    const decision = project ? project.origins.match(header) : ({ ok: false, reason: 'unknown_project' } as const);
+    if (!project || !decision.ok) {
+      counts.refused++;
+      const refusal = { projectId, orgId: project?.orgId ?? null, origin: header ?? null, reason: decision.ok ? 'unknown_project' : decision.reason, ip: request.ip };
+      request.log.warn({ widgetRefusal: refusal }, 'widget request refused: origin not allowed');
+      deps.onRefusal(refusal);
+      // An unknown project looks exactly like a refused origin: ids cannot be probed.
+      throw new AppError('origin_not_allowed', 'This site is not allowed to use this chatbot.');
+    }
+    counts.allowed++;
+    reply.header('Access-Control-Allow-Origin', decision.origin);
+    reply.header('Vary', 'Origin');
+    reply.header('Access-Control-Expose-Headers', 'Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset');
+    return { project, origin: decision.origin };
+  }
+
+  return { check, counts };
+}
+
+export type OriginGuard = ReturnType<typeof createOriginGuard>;

@@ -1,0 +1,61 @@
+/**
+ * Visitor session tokens: short-lived JWTs (HS256) that bind a visitor to one project and the
+ * origin that asked for them. A token used from another origin or for another project is refused.
+ */
+import { SignJWT, jwtVerify } from 'jose';
+import { AppError } from '../../platform/http/errors.ts';
+
+export const VISITOR_TOKEN_TTL_SECONDS = 3600;
+
+export interface VisitorClaims {
+  visitorId: string;
+  sessionId: string;
+  projectId: string;
+  origin: string;
+  verified: boolean;
+}
+
+export function createVisitorTokens(secret: Uint8Array, issuer: string) {
+  async function issue(claims: VisitorClaims, now: Date): Promise<{ token: string; expiresAt: Date }> {
+    const iat = Math.floor(now.getTime() / 1000);
+    const exp = iat + VISITOR_TOKEN_TTL_SECONDS;
+    const token = await new SignJWT({ sid: claims.sessionId, pid: claims.projectId, orn: claims.origin, vfd: claims.verified })
+      .setProtectedHeader({ alg: 'HS256', typ: 'palisade-visitor+jwt' })
+      .setSubject(claims.visitorId)
+      .setIssuer(issuer)
+      .setAudience('palisade-widget')
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(secret);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  const refused = (): AppError => new AppError('invalid_visitor_token', 'The visitor session is missing, expired or not valid here. Start a new one.');
+
+  async function verify(token: string, expect: { projectId: string; origin: string }, now: Date): Promise<VisitorClaims> {
+    try {
+      const { payload } = await jwtVerify(token, secret, {
+        algorithms: ['HS256'],
+        issuer,
+        audience: 'palisade-widget',
+        currentDate: now,
+        typ: 'palisade-visitor+jwt',
+      });
+      const claims = {
+        visitorId: String(payload.sub ?? ''),
+        sessionId: String(payload.sid ?? ''),
+        projectId: String(payload.pid ?? ''),
+        origin: String(payload.orn ?? ''),
+        verified: payload.vfd === true,
+      };
+      if (claims.projectId !== expect.projectId || claims.origin !== expect.origin || !claims.visitorId) throw refused();
+      return claims;
+    } catch {
+      throw refused();
+    }
+  }
+
+  return { issue, verify };
+}
+
+export type VisitorTokens = ReturnType<typeof createVisitorTokens>;

@@ -1,0 +1,93 @@
+/**
+ * SQL implementations of the crypto layer's stores: data keys (organisation keys in
+ * `data_keys`, subject keys in `keystore.subject_keys`) and re-encryption checkpoints. Runs as
+ * the tables' owner outside withTenant (the tenant role has no access). Owns these queries only;
+ * must never read or write any other table, nor store an unwrapped key.
+ *
+ * PGlite is a single connection: never call into these stores (i.e. never encrypt or decrypt
+ * with an uncached key) from inside an open transaction on the same database, or the query waits
+ * for the connection the transaction holds. Encrypt before the transaction, decrypt after it.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../db/tables.ts';
+import type { CheckpointStore } from './reencrypt.ts';
+import { createSplitDataKeyStore } from './split-store.ts';
+import type { DataKeyRecord, DataKeyStore, Scope } from './types.ts';
+
+export type KeyTable = 'data_keys' | 'keystore.subject_keys';
+
+interface KeyRow {
+  scope: string;
+  version: number;
+  wrapped: Buffer;
+  kek_id: string;
+  created_at: Date;
+}
+
+const toRecord = (row: KeyRow): DataKeyRecord => ({
+  scope: row.scope as Scope,
+  version: Number(row.version),
+  wrapped: Buffer.from(row.wrapped),
+  kekId: row.kek_id,
+  createdAt: new Date(row.created_at),
+});
+
+export function createSqlDataKeyStore(db: Kysely<DB>, table: KeyTable): DataKeyStore {
+  const t = sql.table(table);
+  return {
+    async get(scope, version) {
+      const { rows } = await sql<KeyRow>`SELECT * FROM ${t} WHERE scope = ${scope} AND version = ${version}`.execute(db);
+      return rows[0] === undefined ? undefined : toRecord(rows[0]);
+    },
+    async listByScope(scope) {
+      const { rows } = await sql<KeyRow>`SELECT * FROM ${t} WHERE scope = ${scope} ORDER BY version DESC`.execute(db);
+      return rows.map(toRecord);
+    },
+    async insert(record) {
+      const { rows } = await sql<{ scope: string }>`
+        INSERT INTO ${t} (scope, version, wrapped, kek_id, created_at)
+        VALUES (${record.scope}, ${record.version}, ${record.wrapped}, ${record.kekId}, ${record.createdAt})
+        ON CONFLICT (scope, version) DO NOTHING RETURNING scope`.execute(db);
+      return rows.length === 1;
+    },
+    async deleteScope(scope) {
+      const result = await sql`DELETE FROM ${t} WHERE scope = ${scope}`.execute(db);
+      return Number(result.numAffectedRows ?? 0n);
+    },
+    async listNotWrappedBy(kekId, limit) {
+      const { rows } = await sql<KeyRow>`
+        SELECT * FROM ${t} WHERE kek_id <> ${kekId} ORDER BY scope, version LIMIT ${limit}`.execute(db);
+      return rows.map(toRecord);
+    },
+    async updateWrapped(scope, version, wrapped, kekId, expectedKekId) {
+      const result = await sql`
+        UPDATE ${t} SET wrapped = ${wrapped}, kek_id = ${kekId}
+        WHERE scope = ${scope} AND version = ${version} AND kek_id = ${expectedKekId}`.execute(db);
+      return Number(result.numAffectedRows ?? 0n) === 1;
+    },
+  };
+}
+
+/** Organisation keys in `data_keys`, subject keys in the separate `keystore` schema. */
+export function createSqlKeyStores(db: Kysely<DB>): DataKeyStore {
+  return createSplitDataKeyStore({
+    org: createSqlDataKeyStore(db, 'data_keys'),
+    subject: createSqlDataKeyStore(db, 'keystore.subject_keys'),
+  });
+}
+
+export function createSqlCheckpointStore(db: Kysely<DB>): CheckpointStore {
+  return {
+    async get(jobId) {
+      const row = await db.selectFrom('reencryption_checkpoints').select('last_id').where('job_id', '=', jobId).executeTakeFirst();
+      return row?.last_id;
+    },
+    async set(jobId, lastId) {
+      await db
+        .insertInto('reencryption_checkpoints')
+        .values({ job_id: jobId, last_id: lastId, updated_at: new Date() })
+        .onConflict((oc) => oc.column('job_id').doUpdateSet({ last_id: lastId, updated_at: new Date() }))
+        .execute();
+    },
+  };
+}

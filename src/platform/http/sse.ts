@@ -1,0 +1,42 @@
+/**
+ * Server-sent events over a hijacked reply. The headers Fastify would have sent (security
+ * headers, CORS) are carried over; a client that goes away aborts the work behind the stream.
+ */
+import type { FastifyReply } from 'fastify';
+
+export interface EventStream {
+  send(event: string, data: unknown): void;
+  end(): void;
+  readonly signal: AbortSignal;
+}
+
+export function wantsEventStream(accept: string | undefined): boolean {
+  return typeof accept === 'string' && accept.includes('text/event-stream');
+}
+
+export function openEventStream(reply: FastifyReply): EventStream {
+  const abort = new AbortController();
+  reply.hijack();
+  const raw = reply.raw;
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value : String(value);
+  }
+  raw.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+    connection: 'keep-alive',
+  });
+  raw.on('close', () => abort.abort());
+  return {
+    send(event, data) {
+      if (!raw.writableEnded) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    end() {
+      if (!raw.writableEnded) raw.end();
+    },
+    signal: abort.signal,
+  };
+}

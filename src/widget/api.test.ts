@@ -1,0 +1,175 @@
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApiClient, type ApiClient, type Citation } from './api.ts';
+import { createSessionStore } from './session-store.ts';
+
+/** A Storage backed by a Map: the same contract as the browser's localStorage. */
+function memoryStorage(): Storage {
+  const map = new Map<string, string>();
+  return {
+    get length() {
+      return map.size;
+    },
+    clear: () => map.clear(),
+    getItem: (key) => map.get(key) ?? null,
+    key: (index) => [...map.keys()][index] ?? null,
+    removeItem: (key) => void map.delete(key),
+    setItem: (key, value) => void map.set(key, value),
+  };
+}
+
+interface Seen {
+  method: string;
+  path: string;
+  auth: string | undefined;
+  body: Record<string, unknown>;
+}
+
+type Handler = (req: Seen, res: ServerResponse) => void;
+
+let handler: Handler = (_req, res) => res.end();
+let seen: Seen[] = [];
+let base = '';
+const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  let raw = '';
+  req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+  req.on('end', () => {
+    const entry = { method: req.method ?? '', path: req.url ?? '', auth: req.headers.authorization, body: raw ? JSON.parse(raw) : {} };
+    seen.push(entry);
+    handler(entry, res);
+  });
+});
+
+function problem(res: ServerResponse, status: number, code: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'application/problem+json', ...headers });
+  res.end(JSON.stringify({ type: 'about:blank', title: code, status, code, detail: code }));
+}
+
+function session(res: ServerResponse, token: string): void {
+  res.writeHead(201, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ token, expiresAt: new Date(Date.now() + 3600_000).toISOString(), visitorId: 'vis_1' }));
+}
+
+function stream(res: ServerResponse, events: ReadonlyArray<[string, unknown]>): void {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+  for (const [event, data] of events) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  res.end();
+}
+
+function client(storage: Storage): ApiClient {
+  return createApiClient({ base, projectId: 'prj_1', store: createSessionStore('prj_1', storage), identity: null, now: Date.now });
+}
+
+async function send(api: ApiClient, content: string): Promise<{ text: string; citations: Citation[]; ok: boolean; code: string; retry: number | null }> {
+  let text = '';
+  let citations: Citation[] = [];
+  const result = await api.send(
+    content,
+    { onDelta: (delta) => (text += delta), onCitations: (list) => (citations = [...list]) },
+    new AbortController().signal,
+  );
+  return {
+    text,
+    citations,
+    ok: result.ok,
+    code: result.ok ? '' : result.failure.code,
+    retry: result.ok ? null : result.failure.retryAfterSeconds,
+  };
+}
+
+describe('widget api client', () => {
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => server.close());
+  beforeEach(() => {
+    seen = [];
+  });
+
+  it('reads the config and reports a refusal by its code', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ projectId: 'prj_1', name: 'Docs', greeting: 'Hi', color: '#123456', requireIdentity: true }));
+    };
+    assert.deepEqual(await client(memoryStorage()).config(), {
+      ok: true,
+      value: { name: 'Docs', greeting: 'Hi', color: '#123456', requireIdentity: true },
+    });
+    handler = (_req, res) => problem(res, 403, 'origin_not_allowed');
+    const refused = await client(memoryStorage()).config();
+    assert.equal(refused.ok ? '' : refused.failure.code, 'origin_not_allowed');
+  });
+
+  it('streams an answer, keeps the conversation and reuses the session across page loads', async () => {
+    handler = (req, res) => {
+      if (req.path.endsWith('/sessions')) return session(res, 'vt_1');
+      stream(res, [
+        ['meta', { conversationId: 'conv_1', messageId: 'msg_1' }],
+        ['delta', { text: 'Hello ' }],
+        ['delta', { text: 'there' }],
+        ['citations', { citations: [{ title: 'Guide', url: 'https://x.example/g' }, { title: 'Untitled' }] }],
+        ['done', {}],
+      ]);
+    };
+    const storage = memoryStorage();
+    const first = await send(client(storage), 'hi');
+    assert.deepEqual(first, {
+      text: 'Hello there',
+      citations: [
+        { title: 'Guide', url: 'https://x.example/g' },
+        { title: 'Untitled', url: null },
+      ],
+      ok: true,
+      code: '',
+      retry: null,
+    });
+    // A new client on the same storage is the next page load.
+    await send(client(storage), 'again');
+    assert.deepEqual(
+      seen.map((s) => [s.path.replace('/v1/widget/prj_1', ''), s.auth ?? '', s.body['conversationId'] ?? '']),
+      [
+        ['/sessions', '', ''],
+        ['/messages', 'Bearer vt_1', ''],
+        ['/messages', 'Bearer vt_1', 'conv_1'],
+      ],
+    );
+  });
+
+  it('re-creates the session once on invalid_visitor_token', async () => {
+    let tokens = 0;
+    handler = (req, res) => {
+      if (req.path.endsWith('/sessions')) return session(res, `vt_${++tokens}`);
+      if (req.auth === 'Bearer vt_1') return problem(res, 401, 'invalid_visitor_token');
+      stream(res, [['delta', { text: 'ok' }], ['done', {}]]);
+    };
+    const result = await send(client(memoryStorage()), 'hi');
+    assert.equal(result.text, 'ok');
+    assert.equal(tokens, 2);
+  });
+
+  it('passes on Retry-After when rate limited', async () => {
+    handler = (req, res) => {
+      if (req.path.endsWith('/sessions')) return session(res, 'vt_1');
+      problem(res, 429, 'rate_limited', { 'Retry-After': '17' });
+    };
+    const result = await send(client(memoryStorage()), 'hi');
+    assert.deepEqual([result.ok, result.code, result.retry], [false, 'rate_limited', 17]);
+  });
+
+  it('reports a stream error event and a stream cut short', async () => {
+    handler = (req, res) => {
+      if (req.path.endsWith('/sessions')) return session(res, 'vt_1');
+      stream(res, [['delta', { text: 'par' }], ['error', { code: 'provider_error', message: 'The model is down.' }]]);
+    };
+    const failed = await send(client(memoryStorage()), 'hi');
+    assert.deepEqual([failed.text, failed.code], ['par', 'provider_error']);
+    handler = (req, res) => {
+      if (req.path.endsWith('/sessions')) return session(res, 'vt_1');
+      stream(res, [['delta', { text: 'par' }]]);
+    };
+    assert.equal((await send(client(memoryStorage()), 'hi')).code, 'interrupted');
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * Entry of widget.js. Reads its own <script> tag (project id, optional identity), takes the API
+ * base from the script's own origin, mounts <palisade-chat> and exposes window.Palisade.
+ *
+ *   <script src="https://palisade.example/widget.js" data-project-id="prj_…" async></script>
+ */
+import { createApiClient, type Identity } from './api.ts';
+import { PalisadeChat } from './chat-element.ts';
+import { checkIdentity, startWidget, type PalisadeApi } from './controller.ts';
+import { createSessionStore } from './session-store.ts';
+
+declare global {
+  interface Window {
+    Palisade?: PalisadeApi;
+  }
+}
+
+const tag = 'palisade-chat';
+
+function ownScript(): HTMLScriptElement | null {
+  // currentScript is only set while this file first runs, which is now (also for async scripts).
+  const current = document.currentScript;
+  if (current instanceof HTMLScriptElement) return current;
+  return document.querySelector<HTMLScriptElement>('script[data-project-id][src*="widget.js"]');
+}
+
+function identityFrom(script: HTMLScriptElement): Identity | null {
+  const { userId, userSignature, userToken } = script.dataset;
+  if (!userToken && !(userId && userSignature)) return null;
+  try {
+    return checkIdentity(userToken ? { token: userToken } : { userId, signature: userSignature });
+  } catch {
+    console.warn('Palisade: ignoring a malformed data-user-* identity');
+    return null;
+  }
+}
+
+function localStore(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+function boot(script: HTMLScriptElement): void {
+  const projectId = script.dataset.projectId ?? '';
+  let base: URL;
+  try {
+    base = new URL(script.src);
+  } catch {
+    return;
+  }
+  if (!/^prj_[\w-]{1,100}$/.test(projectId) || (base.protocol !== 'https:' && base.protocol !== 'http:')) {
+    console.error('Palisade: widget.js needs data-project-id="prj_…"');
+    return;
+  }
+  if (!customElements.get(tag)) customElements.define(tag, PalisadeChat);
+  const view = document.createElement(tag) as PalisadeChat;
+  const identity = identityFrom(script);
+  const api = createApiClient({
+    base: base.origin,
+    projectId,
+    store: createSessionStore(projectId, localStore()),
+    identity,
+    now: () => Date.now(),
+  });
+  window.Palisade = startWidget(view, api, identity !== null);
+  const mount = (): void => void document.body.append(view);
+  if (document.body) mount();
+  else document.addEventListener('DOMContentLoaded', mount, { once: true });
+}
+
+const script = ownScript();
+// A second copy of the script on the same page leaves the first one in charge.
+if (script && !window.Palisade) boot(script);

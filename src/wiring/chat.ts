@@ -1,0 +1,88 @@
+/**
+ * Wiring of the chatbot side: knowledge, PII, chat, and the public widget routes. Split from
+ * app.ts by area; like app.ts it only connects modules.
+ */
+import { hkdfSync } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.ts';
+import type { InvalidationBus } from '../platform/cache/invalidation.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { CryptoService } from '../platform/crypto/service.ts';
+import { orgScope } from '../platform/crypto/types.ts';
+import type { DB } from '../platform/db/tables.ts';
+import type { Authenticator } from '../platform/http/authenticate.ts';
+import type { App } from '../platform/http/types.ts';
+import type { AuditService } from '../modules/audit/service.ts';
+import { createAnswerProvider } from '../modules/chat/answer-providers/index.ts';
+import { contentCipher } from '../modules/chat/content-cipher.ts';
+import { chatRoutes } from '../modules/chat/routes.ts';
+import { createChatService } from '../modules/chat/service.ts';
+import { createChatStore } from '../modules/chat/store.ts';
+import { knowledgeRoutes } from '../modules/knowledge/routes.ts';
+import { createKnowledgeService } from '../modules/knowledge/service.ts';
+import type { Access } from '../modules/orgs/access.ts';
+import { createPiiService } from '../modules/pii/service.ts';
+import { createProjectDirectory } from '../modules/projects/directory.ts';
+import type { RateLimitService } from '../modules/rate-limits/service.ts';
+import { createOriginGuard, type OriginRefusal } from '../modules/widget/origin-guard.ts';
+import { createRefusalRecorder } from '../modules/widget/refusals.ts';
+import { identityRoutes } from '../modules/widget/identity-routes.ts';
+import { widgetRoutes } from '../modules/widget/routes.ts';
+import { widgetScriptRoute } from '../modules/widget/static.ts';
+import { createVisitorTokens } from '../modules/widget/visitor-token.ts';
+import { createVisitorService } from '../modules/widget/visitors.ts';
+
+const rootDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export async function wireChat(
+  app: App,
+  deps: {
+    config: Config;
+    db: Kysely<DB>;
+    clock: Clock;
+    crypto: CryptoService;
+    invalidation: InvalidationBus;
+    audit: AuditService;
+    access: Access;
+    auth: Authenticator;
+    rateLimits: RateLimitService;
+    onOriginRefused?: ((refusal: OriginRefusal) => void) | undefined;
+  },
+) {
+  const { db, clock, crypto } = deps;
+  const projectDirectory = createProjectDirectory({ db, invalidation: deps.invalidation, clock });
+  const knowledge = createKnowledgeService({ db, audit: deps.audit });
+  const cipher = contentCipher(crypto.cipher);
+  const pii = createPiiService({ db, cipher, keyring: crypto.keyring });
+  const chat = createChatService({
+    db,
+    store: createChatStore(),
+    cipher,
+    retriever: knowledge,
+    providerFor: (project) => createAnswerProvider(project.settings.answer, { apiKey: deps.config.answerApiKey }),
+    pii,
+    clock,
+  });
+
+  // One platform-wide key (wrapped by the master key like every data key) signs visitor tokens,
+  // so every instance agrees and a restart keeps sessions valid.
+  await crypto.keyring.currentKey(orgScope('platform'));
+  const platformKey = await crypto.keyring.keyFor(orgScope('platform'), 1);
+  const tokenSecret = new Uint8Array(hkdfSync('sha256', platformKey.key, Buffer.alloc(0), 'palisade visitor tokens v1', 32));
+  const tokens = createVisitorTokens(tokenSecret, deps.config.publicUrl);
+  const visitors = createVisitorService({ db, cipher: crypto.cipher, hashKey: pii.hashKey, audit: deps.audit, clock });
+  const recordRefusal = createRefusalRecorder({ db, audit: deps.audit, clock, onRefusal: deps.onOriginRefused, log: (error) => app.log.error({ err: error }, 'recording a widget refusal failed') });
+  const guard = createOriginGuard({ projects: projectDirectory, onRefusal: recordRefusal });
+
+  await app.register(knowledgeRoutes({ knowledge, access: deps.access, auth: deps.auth }));
+  await app.register(chatRoutes({ chat, projects: projectDirectory, access: deps.access, auth: deps.auth, rateLimits: deps.rateLimits }));
+  await app.register(widgetRoutes({ guard, tokens, visitors, chat, rateLimits: deps.rateLimits, clock }));
+  await app.register(widgetScriptRoute({ rootDir }));
+  await app.register(identityRoutes({ visitors, access: deps.access, auth: deps.auth }));
+
+  return { knowledge, chat, pii, visitors, projectDirectory, originGuard: guard };
+}
+
+export type ChatServices = Awaited<ReturnType<typeof wireChat>>;

@@ -1,0 +1,216 @@
+/**
+ * The public widget path end to end over real HTTP: origin checks on every route, visitor
+ * tokens bound to project and origin, streamed answers with citations from the knowledge base,
+ * identity verification, and refusals recorded.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { signUserId } from '../src/modules/widget/identity.ts';
+import { countRows, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+let owner: SignedUp;
+let projectId: string;
+const allowed = 'https://docs.example.com';
+const refusals: { reason: string; origin: string | null }[] = [];
+
+before(async () => {
+  t = await startTestApp({ onOriginRefused: (r) => refusals.push(r) });
+  owner = await signUp(t, 'Widget Org');
+  const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Docs bot', settings: { allowedDomains: ['docs.example.com', '*.example.org'] } });
+  projectId = p.body.project.id;
+  const doc = await owner.client.post(`/v1/projects/${projectId}/documents`, {
+    title: 'Running on PostgreSQL',
+    url: 'https://docs.example.com/postgres',
+    contentType: 'markdown',
+    content: '# Running on PostgreSQL\n\nSet DATABASE_URL to a postgres:// URL and Palisade uses PostgreSQL instead of the embedded PGlite database. Migrations run at start-up.\n\n# Rate limits\n\nEach project has per-IP and per-session message limits.',
+  });
+  assert.equal(doc.status, 201, JSON.stringify(doc.body));
+});
+after(() => t.close());
+
+async function session(origin: string, body: unknown = {}) {
+  return t.client().post(`/v1/widget/${projectId}/sessions`, body, { origin });
+}
+
+function parseSse(text: string): { event: string; data: any }[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim())
+    .map((block) => {
+      const event = /^event: (.*)$/m.exec(block)?.[1] ?? '';
+      const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
+      return { event, data };
+    });
+}
+
+describe('origin policy on widget routes', () => {
+  it('serves config to an allowed origin with CORS for that origin only', async () => {
+    const r = await t.client().get(`/v1/widget/${projectId}/config`, { origin: allowed });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.projectId, projectId);
+    assert.equal(r.headers.get('access-control-allow-origin'), allowed);
+    const sub = await t.client().get(`/v1/widget/${projectId}/config`, { origin: 'https://a.b.example.org' });
+    assert.equal(sub.status, 200);
+  });
+
+  for (const [name, headers] of [
+    ['a foreign origin', { origin: 'https://evil.example.net' }],
+    ['a look-alike origin', { origin: 'https://docs.example.com.evil.net' }],
+    ['the apex of a wildcard', { origin: 'https://example.org' }],
+    ['http instead of https', { origin: 'http://docs.example.com' }],
+    ['Origin: null', { origin: 'null' }],
+    ['no Origin header', {}],
+  ] as const) {
+    it(`refuses ${name} with 403 origin_not_allowed on every route, writing nothing`, async () => {
+      const before = await countRows(t, 'visitors');
+      const c = t.client();
+      const config = await c.get(`/v1/widget/${projectId}/config`, headers);
+      assert.equal(config.status, 403);
+      assert.equal(config.body.code, 'origin_not_allowed');
+      assert.equal(config.headers.get('access-control-allow-origin'), null);
+      const s = await c.post(`/v1/widget/${projectId}/sessions`, {}, headers);
+      assert.equal(s.body.code, 'origin_not_allowed');
+      const m = await c.post(`/v1/widget/${projectId}/messages`, { content: 'hi' }, headers);
+      assert.equal(m.body.code, 'origin_not_allowed');
+      assert.equal(await countRows(t, 'visitors'), before);
+    });
+  }
+
+  it('an unknown project is refused exactly like a foreign origin', async () => {
+    const r = await t.client().get('/v1/widget/prj_0000000000000000000000/config', { origin: allowed });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.code, 'origin_not_allowed');
+  });
+
+  it('a project with no allowed domains refuses every origin', async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Closed' });
+    const r = await t.client().get(`/v1/widget/${p.body.project.id}/config`, { origin: allowed });
+    assert.equal(r.body.code, 'origin_not_allowed');
+  });
+
+  it('records refusals: the hook fires and the audit log has an entry', async () => {
+    assert.ok(refusals.some((r) => r.origin === 'https://evil.example.net' && r.reason === 'not_allowed'));
+    const log = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=widget.origin_refused`);
+    assert.ok(log.body.entries.length >= 1);
+    assert.ok(t.services.originGuard.counts.refused > 0);
+  });
+
+  it('answers a preflight for an allowed origin and refuses it for a foreign one', async () => {
+    const ok = await t.client().request('OPTIONS', `/v1/widget/${projectId}/messages`, undefined, { origin: allowed, 'access-control-request-method': 'POST' });
+    assert.equal(ok.status, 204);
+    assert.match(ok.headers.get('access-control-allow-headers') ?? '', /authorization/);
+    const bad = await t.client().request('OPTIONS', `/v1/widget/${projectId}/messages`, undefined, { origin: 'https://evil.example.net', 'access-control-request-method': 'POST' });
+    assert.equal(bad.status, 403);
+  });
+
+  it('a settings change takes effect at once (no stale allow-list)', async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Moving', settings: { allowedDomains: ['old.example.com'] } });
+    const id = p.body.project.id;
+    assert.equal((await t.client().get(`/v1/widget/${id}/config`, { origin: 'https://old.example.com' })).status, 200);
+    await owner.client.patch(`/v1/projects/${id}`, { settings: { allowedDomains: ['new.example.com'] } });
+    assert.equal((await t.client().get(`/v1/widget/${id}/config`, { origin: 'https://old.example.com' })).status, 403);
+    assert.equal((await t.client().get(`/v1/widget/${id}/config`, { origin: 'https://new.example.com' })).status, 200);
+  });
+});
+
+describe('visitor sessions and messages', () => {
+  it('answers a question with a citation from the knowledge base (JSON)', async () => {
+    const s = await session(allowed);
+    assert.equal(s.status, 201);
+    const m = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'How do I use PostgreSQL?' }, { origin: allowed, authorization: `Bearer ${s.body.token}` });
+    assert.equal(m.status, 200, JSON.stringify(m.body));
+    assert.match(m.body.message.content, /DATABASE_URL/);
+    assert.deepEqual(m.body.message.citations[0], { title: 'Running on PostgreSQL', url: 'https://docs.example.com/postgres' });
+    assert.ok(m.headers.get('ratelimit-limit'));
+  });
+
+  it('streams the answer over SSE: meta, deltas, citations, done', async () => {
+    const s = await session(allowed);
+    const res = await fetch(`${t.url}/v1/widget/${projectId}/messages`, {
+      method: 'POST',
+      headers: { origin: allowed, authorization: `Bearer ${s.body.token}`, accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'What about rate limits?' }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    assert.equal(res.headers.get('access-control-allow-origin'), allowed);
+    const events = parseSse(await res.text());
+    assert.equal(events[0]?.event, 'meta');
+    assert.ok(events.some((e) => e.event === 'delta'));
+    assert.ok(events.some((e) => e.event === 'citations'));
+    assert.equal(events.at(-1)?.event, 'done');
+  });
+
+  it('says plainly when the knowledge base has no answer', async () => {
+    const s = await session(allowed);
+    const m = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'What is the airspeed of an unladen swallow?' }, { origin: allowed, authorization: `Bearer ${s.body.token}` });
+    assert.match(m.body.message.content, /could not find/i);
+    assert.deepEqual(m.body.message.citations, []);
+  });
+
+  it('continues a conversation, but not another visitor’s', async () => {
+    const a = await session(allowed);
+    const first = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'PostgreSQL?' }, { origin: allowed, authorization: `Bearer ${a.body.token}` });
+    const conversationId = first.body.conversationId;
+    const again = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'And migrations?', conversationId }, { origin: allowed, authorization: `Bearer ${a.body.token}` });
+    assert.equal(again.body.conversationId, conversationId);
+    const b = await session(allowed);
+    const hijack = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'hi', conversationId }, { origin: allowed, authorization: `Bearer ${b.body.token}` });
+    assert.equal(hijack.status, 404);
+  });
+
+  it('refuses a visitor token used from another allowed origin, another project, or tampered with', async () => {
+    const s = await session(allowed);
+    const other = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'hi' }, { origin: 'https://x.example.org', authorization: `Bearer ${s.body.token}` });
+    assert.equal(other.status, 401);
+    assert.equal(other.body.code, 'invalid_visitor_token');
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Other', settings: { allowedDomains: ['docs.example.com'] } });
+    const cross = await t.client().post(`/v1/widget/${p.body.project.id}/messages`, { content: 'hi' }, { origin: allowed, authorization: `Bearer ${s.body.token}` });
+    assert.equal(cross.body.code, 'invalid_visitor_token');
+    const tampered = s.body.token.slice(0, -3) + (s.body.token.endsWith('AAA') ? 'BBB' : 'AAA');
+    const bad = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'hi' }, { origin: allowed, authorization: `Bearer ${tampered}` });
+    assert.equal(bad.body.code, 'invalid_visitor_token');
+    const none = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'hi' }, { origin: allowed });
+    assert.equal(none.body.code, 'invalid_visitor_token');
+  });
+
+  it('refuses malformed messages with 400 and writes nothing', async () => {
+    const s = await session(allowed);
+    const before = await countRows(t, 'messages');
+    for (const body of [{}, { content: '' }, { content: 'x'.repeat(4001) }, { content: 'hi', extra: 1 }, { content: 'hi', conversationId: 'nope' }]) {
+      const r = await t.client().post(`/v1/widget/${projectId}/messages`, body, { origin: allowed, authorization: `Bearer ${s.body.token}` });
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(r.body.code, 'invalid_request');
+    }
+    assert.equal(await countRows(t, 'messages'), before);
+  });
+});
+
+describe('visitor identity verification', () => {
+  it('verifies an HMAC-signed user id, gives a stable visitor id, and refuses a wrong signature', async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Members only', settings: { allowedDomains: ['docs.example.com'], widget: { requireIdentity: true } } });
+    const id = p.body.project.id;
+    const secretReply = await owner.client.post(`/v1/projects/${id}/identity-secret`);
+    assert.equal(secretReply.status, 201);
+    const secret = secretReply.body.secret as string;
+    const anonymous = await t.client().post(`/v1/widget/${id}/sessions`, {}, { origin: allowed });
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.body.code, 'invalid_identity');
+    const identity = { userId: 'user-42', signature: signUserId(secret, 'user-42') };
+    const one = await t.client().post(`/v1/widget/${id}/sessions`, { identity }, { origin: allowed });
+    const two = await t.client().post(`/v1/widget/${id}/sessions`, { identity }, { origin: allowed });
+    assert.equal(one.status, 201);
+    assert.equal(one.body.verified, true);
+    assert.equal(one.body.visitorId, two.body.visitorId);
+    const wrong = await t.client().post(`/v1/widget/${id}/sessions`, { identity: { userId: 'user-43', signature: identity.signature } }, { origin: allowed });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.code, 'invalid_identity');
+  });
+
+  it('only project editors may rotate the identity secret; another org gets 404', async () => {
+    const outsider = await signUp(t, 'Outsider');
+    const r = await outsider.client.post(`/v1/projects/${projectId}/identity-secret`);
+    assert.equal(r.status, 404);
+  });
+});
