@@ -7,7 +7,13 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { buildApp } from './app.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { closeOnSignals, openStorage, startServer } from './server.ts';
-import { seedDemo } from './modules/demo/seed.ts';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEMO_EMAIL, allowDemoOrigin, ensureDemo } from './modules/demo/seed.ts';
+import { startDemoSite } from './modules/demo/demo-site.ts';
+import { addPath } from './modules/knowledge/ingest-files.ts';
+
+const rootDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 import { registerBackupCommands } from './modules/backups/cli.ts';
 import { registerKeyCommands } from './modules/keys/cli.ts';
 
@@ -27,20 +33,47 @@ const program = new Command().name('palisade').description('Self-hostable, secur
 
 program
   .command('serve', { isDefault: true })
-  .description('migrate the database and serve the API (creates the demo data once unless --no-demo)')
-  .option('--no-demo', 'do not create the demo organisation and project')
+  .description('migrate the database and serve the API (creates the demo data and demo site unless --no-demo)')
+  .option('--no-demo', 'do not create the demo organisation, project and site')
   .action(async (options: { demo: boolean }) => {
     const cfg = config();
     const running = await startServer(cfg);
-    closeOnSignals(running, (msg) => running.app.log.info(msg));
+    let stopDemo = async (): Promise<void> => undefined;
     if (options.demo) {
-      const host = new URL(running.url).host;
-      const demo = await seedDemo(running.services, { allowedDomains: [host, host.replace(/^127\.0\.0\.1/, 'localhost')] });
-      if (demo.created) {
-        console.log(`\n  Demo owner created — shown once, store it now:\n    e-mail:   ${demo.email}\n    password: ${demo.password}\n    project:  ${demo.projectId}\n`);
+      const demo = await ensureDemo(running.services, running.database.db, { rootDir });
+      const site = await startDemoSite({ host: cfg.host, port: cfg.port === 0 ? 0 : cfg.port + 1, apiUrl: running.url, projectId: demo.projectId });
+      await allowDemoOrigin(running.services, demo, site.url);
+      stopDemo = site.close;
+      if (demo.password) {
+        console.log(`\n  Demo owner created — shown once, store it now:\n    e-mail:   ${DEMO_EMAIL}\n    password: ${demo.password}`);
       }
+      console.log(`\n  Demo project ${demo.projectId}: open the demo site at ${site.url}/`);
     }
+    closeOnSignals({ close: async () => (await stopDemo(), await running.close()) }, (msg) => running.app.log.info(msg));
     console.log(`  Palisade is listening on ${running.url}  (API docs: ${running.url}/docs)\n`);
+  });
+
+program
+  .command('kb')
+  .description('knowledge base')
+  .command('add <projectId> <path>')
+  .description('add a file, or every .md/.txt/.html file of a folder, to a project\'s knowledge base')
+  .action(async (projectId: string, path: string) => {
+    const cfg = config();
+    const { database, redis } = await openStorage(cfg);
+    try {
+      await migrate(database.db);
+      const { services, app } = await buildApp({ config: { ...cfg, logLevel: 'warn' }, database, redis });
+      const result = await addPath({ knowledge: services.knowledge }, projectId, path);
+      console.log(`Added ${result.added} document(s).${result.skipped.length ? ` Skipped: ${result.skipped.join(', ')}` : ''}`);
+      await app.close();
+    } catch (error) {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    } finally {
+      await redis?.quit();
+      await database.close();
+    }
   });
 
 program

@@ -45,7 +45,7 @@ export async function startServer(config: Config, options: { database?: Database
   return { app, services, database, url, close };
 }
 
-export function closeOnSignals(running: Running, log: (msg: string) => void): void {
+export function closeOnSignals(running: { close(): Promise<void> }, log: (msg: string) => void): void {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       log(`${signal} received: finishing in-flight requests, then stopping.`);

@@ -11,21 +11,9 @@ import { newPhoneChecks } from '../../src/modules/pii/recognizers/phone.ts';
 import { loadOwnCorpus } from './corpora.ts';
 import { sparseMessages } from './sparse.ts';
 import { adversarialInputs } from './perf.ts';
+import { toMessages } from './profile-messages.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-function messages(texts: readonly string[]): string[] {
-  const out: string[] = [];
-  let cur = '';
-  for (const t of texts) {
-    cur += (cur ? '\n' : '') + t;
-    if (cur.length >= 1024) {
-      out.push(cur.slice(0, 1024));
-      cur = '';
-    }
-  }
-  return out;
-}
 
 function profile(title: string, msgs: readonly string[], rounds = 5): void {
   const times = new Map<string, number>();
@@ -54,7 +42,7 @@ function profile(title: string, msgs: readonly string[], rounds = 5): void {
   }
 }
 
-profile('own corpus', messages(loadOwnCorpus(repoRoot).map((d) => d.text)));
+profile('own corpus', toMessages(loadOwnCorpus(repoRoot).map((d) => d.text)));
 profile('sparse prose', sparseMessages(repoRoot));
 
 /** Per-recogniser milliseconds on each hostile 100 KB input, largest first. */

@@ -41,7 +41,7 @@ function wordsBefore(text: string, d: number, max: number): string[] {
   let e = d;
   while (words.length < max && e > 0 && text[e - 1] === ' ') {
     let s = e - 1;
-    while (s > 0 && e - 1 - s < 30 && !/[\s]/.test(text[s - 1] ?? ' ')) s--;
+    while (s > 0 && e - 1 - s < 30 && text.charCodeAt(s - 1) > 32) s--;
     if (s === e - 1) break;
     words.push(text.slice(s, e - 1).replace(/,$/, ''));
     e = s;

@@ -52,12 +52,23 @@ const TEXT_DATE_RE = new RegExp(
   'gu',
 );
 
-/** Written-out dates near birth context ("born on 3 March 1985", "né le 12 mars 1990"). */
+/** Written-out dates near birth context ("born on 3 March 1985", "né le 12 mars 1990"): only windows around birth words are scanned. */
 export function recognizeTextDob({ lower }: ScanInput, out: Finding[]): void {
-  if (!DOB_STEMS.some((s) => lower.includes(s))) return;
-  TEXT_DATE_RE.lastIndex = 0;
-  for (let m = TEXT_DATE_RE.exec(lower); m; m = TEXT_DATE_RE.exec(lower)) {
-    const end = m.index + m[0].length;
-    if (dobContext(lower, m.index, end)) out.push({ type: 'DATE_OF_BIRTH', start: m.index, end, score: 0.85 });
+  const seen = new Set<number>();
+  for (const stem of DOB_STEMS) {
+    for (let i = lower.indexOf(stem); i !== -1; i = lower.indexOf(stem, i + stem.length)) {
+      // A date ends at most 8 characters before the birth word or starts at most 40 after it.
+      let from = Math.max(0, i - 48);
+      while (from > 0 && from < i && /[\p{L}\d]/u.test(lower[from - 1] ?? '')) from++;
+      const win = lower.slice(from, Math.min(lower.length, i + stem.length + 80));
+      TEXT_DATE_RE.lastIndex = 0;
+      for (let m = TEXT_DATE_RE.exec(win); m; m = TEXT_DATE_RE.exec(win)) {
+        const start = from + m.index;
+        const end = start + m[0].length;
+        if (seen.has(start) || (end === from + win.length && end < lower.length)) continue;
+        seen.add(start);
+        if (dobContext(lower, start, end)) out.push({ type: 'DATE_OF_BIRTH', start, end, score: 0.85 });
+      }
+    }
   }
 }

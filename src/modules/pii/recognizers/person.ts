@@ -7,7 +7,8 @@ import type { Finding, ScanInput } from '../types.ts';
 import { nameLexicon, type NameLexicon } from '../name-lexicon.ts';
 import { clamp01 } from '../context.ts';
 
-const CAP_RE = /(?<![\p{L}\p{N}_@.])\p{Lu}[\p{L}'’-]{0,30}\.?/gu;
+// The lookbehind follows the first letter so the engine can skip ahead to capitals quickly.
+const CAP_RE = /\p{Lu}(?<![\p{L}\p{N}_@.]\p{Lu})[\p{L}'’-]{0,30}\.?/gu;
 const PARTICLES = new Set(['van', 'von', 'der', 'den', 'de', 'la', 'le', 'du', 'di', 'da', 'dos', 'das', 'del', 'zu', 'y', 'ten', 'ter', 'bin', 'al']);
 const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'sir', 'herr', 'herrn', 'frau', 'monsieur', 'madame', 'mme', 'mlle', 'm', 'señor', 'señora', 'sr', 'sra', 'srta', 'don', 'doña', 'dear', 'liebe', 'lieber', 'chère', 'cher', 'estimado', 'estimada']);
 const CUES = [
