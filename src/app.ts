@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { wireChat, type ChatServices } from './wiring/chat.ts';
 import type { OriginRefusal } from './modules/widget/origin-guard.ts';
+import type { PiiDetectedEvent } from './modules/pii/events.ts';
 import type { Database } from './platform/db/driver.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './platform/cache/pubsub.ts';
@@ -56,6 +57,8 @@ import type { RateLimitService, RefusalEvent } from './modules/rate-limits/servi
 export interface AppDeps {
   /** Called on every refused widget request (the events module connects webhooks here). */
   onOriginRefused?: (refusal: OriginRefusal) => void;
+  /** Called when a visitor's message contained PII: counts per type, never values (`pii.detected`). */
+  onPiiDetected?: (event: PiiDetectedEvent) => void;
   config: Config;
   database: Database;
   redis?: Redis | undefined;
@@ -203,7 +206,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(auditRoutes({ db, audit, access, auth }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth }));
-  const chatSide = await wireChat(app, { config, db, clock, crypto, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused });
+  const chatSide = await wireChat(app, { config, db, clock, crypto, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected });
 
   return { app: app as unknown as FastifyInstance, services: {
       accounts,

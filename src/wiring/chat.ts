@@ -23,6 +23,9 @@ import { createChatStore } from '../modules/chat/store.ts';
 import { knowledgeRoutes } from '../modules/knowledge/routes.ts';
 import { createKnowledgeService } from '../modules/knowledge/service.ts';
 import type { Access } from '../modules/orgs/access.ts';
+import { createPiiEntities } from '../modules/pii/entities.ts';
+import type { PiiDetectedEvent } from '../modules/pii/events.ts';
+import { piiRoutes } from '../modules/pii/routes.ts';
 import { createPiiService } from '../modules/pii/service.ts';
 import { createProjectDirectory } from '../modules/projects/directory.ts';
 import type { RateLimitService } from '../modules/rate-limits/service.ts';
@@ -49,6 +52,7 @@ export async function wireChat(
     auth: Authenticator;
     rateLimits: RateLimitService;
     onOriginRefused?: ((refusal: OriginRefusal) => void) | undefined;
+    onPiiDetected?: ((event: PiiDetectedEvent) => void) | undefined;
   },
 ) {
   const { db, clock, crypto } = deps;
@@ -64,6 +68,7 @@ export async function wireChat(
     providerFor: (project) => createAnswerProvider(project.settings.answer, { apiKey: deps.config.answerApiKey }),
     pii,
     clock,
+    onPiiDetected: deps.onPiiDetected,
   });
 
   // One platform-wide key (wrapped by the master key like every data key) signs visitor tokens,
@@ -81,6 +86,8 @@ export async function wireChat(
   await app.register(widgetRoutes({ guard, tokens, visitors, chat, rateLimits: deps.rateLimits, clock }));
   await app.register(widgetScriptRoute({ rootDir }));
   await app.register(identityRoutes({ visitors, access: deps.access, auth: deps.auth }));
+  const entities = createPiiEntities({ db, cipher, audit: deps.audit });
+  await app.register(piiRoutes({ entities, pii, conversations: chat, projects: projectDirectory, access: deps.access, auth: deps.auth }));
 
   return { knowledge, chat, pii, visitors, projectDirectory, originGuard: guard };
 }

@@ -77,4 +77,35 @@ export const protectedRoutes: RouteCase[] = [
     prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}` }),
   },
   { name: 'audit log', method: 'GET', permission: 'audit:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/audit-log` }) },
+  {
+    name: 'list conversation entities',
+    method: 'GET',
+    permission: 'chat:read',
+    writes: [],
+    prepare: async ({ owner, orgId }) => {
+      const c = await owner.post(`/v1/projects/${await newProject(owner, orgId)}/conversations`);
+      await owner.post(`/v1/conversations/${c.body.conversation.id}/messages`, { content: 'Write to pat.doe@example.com please' });
+      return { path: `/v1/conversations/${c.body.conversation.id}/entities` };
+    },
+  },
+  {
+    name: 'reveal entity',
+    method: 'POST',
+    permission: 'pii:reveal',
+    writes: ['audit_log'],
+    prepare: async ({ owner, orgId }) => {
+      const c = await owner.post(`/v1/projects/${await newProject(owner, orgId)}/conversations`);
+      await owner.post(`/v1/conversations/${c.body.conversation.id}/messages`, { content: 'Write to pat.doe@example.com please' });
+      const list = await owner.get(`/v1/conversations/${c.body.conversation.id}/entities`);
+      if (!list.body.entities?.[0]) throw new Error(`entities: ${list.status}`);
+      return { path: `/v1/entities/${list.body.entities[0].id}/reveal` };
+    },
+  },
+  {
+    name: 'analyze PII with a project policy',
+    method: 'POST',
+    permission: 'projects:read',
+    writes: [],
+    prepare: async ({ owner, orgId }) => ({ path: '/v1/pii/analyze', body: { text: 'call +44 20 7946 0958', projectId: await newProject(owner, orgId) } }),
+  },
 ];

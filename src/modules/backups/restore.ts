@@ -38,15 +38,27 @@ export async function restoreLines(tx: Tx, source: AsyncIterable<Buffer | string
   let ended = false;
   const result: RestoreResult = { scope: 'data', tables: 0, rows: 0, erasedKeysDropped: 0 };
 
-  async function flushRows(): Promise<void> {
-    if (current === undefined || pending.length === 0) return;
+  // One INSERT in flight while the next batch is decrypted and split: Node's work and the
+  // database's overlap. Awaited before the next statement, so its error is never lost.
+  let inflight: Promise<void> = Promise.resolve();
+
+  async function flushRows(wait = false): Promise<void> {
+    if (current === undefined || pending.length === 0) {
+      if (wait) await inflight;
+      return;
+    }
     const target = qualified(current);
     const columns = current.columns.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
     const conflict = result.scope === 'keystore' ? ' ON CONFLICT DO NOTHING' : '';
     const payload = `[${pending.join(',')}]`;
     pending = [];
     pendingBytes = 0;
-    await sql`${sql.raw(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM json_populate_recordset(NULL::${target}, `)}${payload}::json)${sql.raw(conflict)}`.execute(tx);
+    await inflight;
+    inflight = sql`${sql.raw(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM json_populate_recordset(NULL::${target}, `)}${payload}::json)${sql.raw(conflict)}`
+      .execute(tx)
+      .then(() => undefined);
+    inflight.catch(() => undefined); // observed by the next await
+    if (wait) await inflight;
   }
 
   async function onHeader(m: BackupManifest): Promise<void> {
@@ -95,14 +107,14 @@ export async function restoreLines(tx: Tx, source: AsyncIterable<Buffer | string
     } else if (control.kind === 'table') {
       await onTable(control.table);
     } else if (control.kind === 'sequences') {
-      await flushRows();
+      await flushRows(true);
       current = undefined;
       for (const s of control.sequences) {
         if (s.value === null || result.scope !== 'data') continue;
         await sql`SELECT setval(${`"public"."${s.name.replaceAll('"', '""')}"`}::regclass, ${s.value}, true)`.execute(tx);
       }
     } else {
-      await flushRows();
+      await flushRows(true);
       if (control.tables !== tables || control.rows !== rows) throw new RestoreRefused('The backup is incomplete.');
       ended = true;
     }
@@ -115,6 +127,7 @@ export async function restoreLines(tx: Tx, source: AsyncIterable<Buffer | string
     for (const line of lines) await onLine(line);
   }
   await onLine(carry + decoder.end());
+  await inflight;
   if (!ended) throw new RestoreRefused('The backup ends before its end marker; nothing was restored.');
 
   if (result.scope === 'keystore') {

@@ -15,6 +15,7 @@ import type { AnswerProvider, Passage } from './answer-providers/types.ts';
 import type { ChatStore } from './store.ts';
 import type { ContentCipher } from './content-cipher.ts';
 import type { PiiService } from '../pii/service.ts';
+import { countTypes, type PiiDetectedEvent } from '../pii/events.ts';
 import type { Caller, ChatEvent, Citation, ConversationRef } from './types.ts';
 
 const HISTORY_MESSAGES = 10;
@@ -32,6 +33,8 @@ export function createChatService(deps: {
   providerFor: (project: PublicProject) => AnswerProvider;
   pii: Pick<PiiService, 'protect'>;
   clock: Clock;
+  /** The `pii.detected` hook: counts per entity type after the message is stored, never values. */
+  onPiiDetected?: ((event: PiiDetectedEvent) => void) | undefined;
 }) {
   const { db, store, cipher } = deps;
 
@@ -100,6 +103,14 @@ export function createChatService(deps: {
       await shielded.persist(tx);
       await store.touchConversation(tx, conversation.id, deps.clock.now());
     });
+    if (shielded.findings.length && deps.onPiiDetected) {
+      const event = { orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) };
+      try {
+        deps.onPiiDetected(event);
+      } catch {
+        // A listener's failure must not fail the visitor's message.
+      }
+    }
 
     const answerId = newId('msg');
     yield { type: 'meta', conversationId: conversation.id, messageId: answerId };

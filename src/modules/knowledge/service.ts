@@ -11,7 +11,7 @@ import type { Principal } from '../../platform/http/principal.ts';
 import { newId } from '../../platform/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import { extractChunks } from './extract.ts';
-import { anyOfTerms } from './query.ts';
+import { relaxedQueries } from './query.ts';
 import { documentInputSchema, maxSearchLimit, type DocumentInput, type DocumentView, type Passage } from './schemas.ts';
 import { createKnowledgeStore, type DocumentRow, type KnowledgeStore } from './store.ts';
 
@@ -99,10 +99,12 @@ export function createKnowledgeService(deps: { db: Kysely<DB>; audit: Pick<Audit
     const capped = Math.max(1, Math.min(maxSearchLimit, Math.floor(limit)));
     const text = q.slice(0, 500);
     const rows = await withTenant(db, orgId, async (tx) => {
-      const all = await store.search(tx, projectId, text, capped);
-      if (all.length > 0) return all;
-      const any = anyOfTerms(text);
-      return any ? store.search(tx, projectId, any, capped) : all;
+      let found = await store.search(tx, projectId, text, capped);
+      for (const relaxed of relaxedQueries(text)) {
+        if (found.length > 0) break;
+        found = await store.search(tx, projectId, relaxed, capped);
+      }
+      return found;
     });
     return rows.map((r) => ({ documentId: r.document_id, title: r.title, url: r.url, heading: r.heading, text: r.text, score: Number(r.score) }));
   }

@@ -33,7 +33,7 @@ export interface OrgsTable {
   id: string;
   name: string;
   slug: string;
-  region: string;
+  region: Generated<string>;
   require_2fa: Generated<boolean>;
   improvement_consent: Generated<boolean>;
   created_at: Timestamp;

@@ -1,0 +1,93 @@
+/**
+ * A conversation's PII entities (the rows of its encrypted vault) for people who manage the
+ * organisation: list them as type, token and how often each token occurs, and reveal one
+ * original value. A reveal is written to the audit log before the value leaves this module,
+ * with the entity's id and type and never the value. Never logs values.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import { withTenant } from '../../platform/db/tenant.ts';
+import { CryptoError } from '../../platform/crypto/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { ContentCipher } from '../chat/content-cipher.ts';
+import { entityTypes, type EntityType } from './policy.ts';
+import type { PublicEntity, RevealedEntity } from './schemas.ts';
+
+export interface EntityLocation {
+  orgId: string;
+  projectId: string;
+  conversationId: string;
+}
+
+const TOKEN = /<[A-Z][A-Z_]*_\d+>/g;
+const tokenNumber = (token: string): number => Number(/_(\d+)>$/.exec(token)?.[1] ?? 0);
+const isEntityType = (value: string): value is EntityType => (entityTypes as readonly string[]).includes(value);
+const erased = (error: unknown): boolean => error instanceof CryptoError && error.reason === 'key_not_found';
+
+export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher; audit: Pick<AuditService, 'record'> }) {
+  const { db, cipher } = deps;
+
+  /** Directory read by id (outside tenant scope): the caller does not know the organisation yet. */
+  async function locate(entityId: string): Promise<EntityLocation | undefined> {
+    const row = await db
+      .selectFrom('pii_vault')
+      .innerJoin('conversations', 'conversations.id', 'pii_vault.conversation_id')
+      .select(['pii_vault.org_id as orgId', 'conversations.project_id as projectId', 'pii_vault.conversation_id as conversationId'])
+      .where('pii_vault.id', '=', entityId)
+      .executeTakeFirst();
+    return row;
+  }
+
+  /** Every entity of the conversation; `count` = occurrences of its token across all its messages. */
+  async function list(conversation: { id: string; orgId: string }): Promise<PublicEntity[]> {
+    const { orgId } = conversation;
+    const [entities, messages] = await withTenant(db, orgId, (tx) =>
+      Promise.all([
+        tx.selectFrom('pii_vault').select(['id', 'type', 'token']).where('conversation_id', '=', conversation.id).execute(),
+        tx.selectFrom('messages').select(['id', 'content']).where('conversation_id', '=', conversation.id).execute(),
+      ]),
+    );
+    // Decrypted outside the transaction; an erased subject's messages simply count nothing.
+    const counts = new Map<string, number>();
+    for (const m of messages) {
+      const text = await cipher.decrypt(m.content, { orgId, table: 'messages', column: 'content', rowId: m.id }).catch((error: unknown) => {
+        if (erased(error)) return '';
+        throw error;
+      });
+      for (const token of text.match(TOKEN) ?? []) counts.set(token, (counts.get(token) ?? 0) + 1);
+    }
+    return entities
+      .filter((e): e is typeof e & { type: EntityType } => isEntityType(e.type))
+      .sort((a, b) => a.type.localeCompare(b.type) || tokenNumber(a.token) - tokenNumber(b.token))
+      .map((e) => ({ id: e.id, type: e.type, token: e.token, count: counts.get(e.token) ?? 0 }));
+  }
+
+  /** The original value; the audit record is committed before it is returned. */
+  async function reveal(entityId: string, orgId: string, actor: { principal: Principal; ip: string }): Promise<RevealedEntity> {
+    const row = await withTenant(db, orgId, (tx) =>
+      tx.selectFrom('pii_vault').select(['id', 'conversation_id', 'type', 'token', 'value']).where('id', '=', entityId).executeTakeFirst(),
+    );
+    if (!row || !isEntityType(row.type)) throw new AppError('not_found', 'This entity does not exist.');
+    const type = row.type;
+    const value = await cipher.decrypt(row.value, { orgId, table: 'pii_vault', column: 'value', rowId: row.id }).catch((error: unknown) => {
+      throw erased(error) ? new AppError('not_found', 'This entity does not exist.') : error;
+    });
+    await withTenant(db, orgId, (tx) =>
+      deps.audit.record(tx, {
+        orgId,
+        actor: actor.principal,
+        action: 'pii.revealed',
+        target: { type: 'pii_entity', id: row.id },
+        ip: actor.ip,
+        metadata: { entityType: type, conversationId: row.conversation_id },
+      }),
+    );
+    return { id: row.id, type, token: row.token, value };
+  }
+
+  return { locate, list, reveal };
+}
+
+export type PiiEntities = ReturnType<typeof createPiiEntities>;

@@ -1,0 +1,197 @@
+/**
+ * Encrypted backups end to end: PGlite → PostgreSQL → PGlite (PGlite → PGlite without a server)
+ * with every value identical; a changed, truncated, reordered or extended file and a wrong
+ * master key are refused with the target left empty; a data backup taken before an erasure
+ * cannot decrypt the erased subject, and a key-store backup does not bring the key back.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'kysely';
+import { createInvalidationBus } from '../src/platform/cache/invalidation.ts';
+import { createMemoryPubSub } from '../src/platform/cache/pubsub.ts';
+import { systemClock } from '../src/platform/clock.ts';
+import { isCryptoError } from '../src/platform/crypto/errors.ts';
+import { createLocalKms } from '../src/platform/crypto/kms.ts';
+import { createCryptoService, type CryptoService } from '../src/platform/crypto/service.ts';
+import { createCrypto, type Crypto } from '../src/platform/crypto/setup.ts';
+import { subjectScope } from '../src/platform/crypto/types.ts';
+import { openDatabase, type Database } from '../src/platform/db/driver.ts';
+import { migrate } from '../src/platform/db/migrate.ts';
+import { listTables, qualified } from '../src/modules/backups/catalog.ts';
+import { createBackupFile, restoreBackupFile } from '../src/modules/backups/service.ts';
+import { createTestDatabase, testBackend, type TestDatabase } from './helpers/database.ts';
+import { TEST_MASTER_KEY, TEST_MASTER_KEY_2 } from './helpers/test-keys.ts';
+
+const quiet = { warn: () => undefined, info: () => undefined };
+const cryptoConfig = { masterKey: TEST_MASTER_KEY, masterKeyPrevious: [], dataDir: '/nonexistent', databaseUrl: 'postgres://unused' };
+const ORG = 'org_backup1';
+const noteAad = (projectId: string) => ({ orgId: ORG, table: 'projects', column: 'settings.note', rowId: projectId });
+
+async function cryptoFor(database: Database): Promise<Crypto & { service: CryptoService }> {
+  const crypto = await createCrypto({ db: database.db, config: cryptoConfig, log: quiet });
+  const invalidation = createInvalidationBus(createMemoryPubSub());
+  return { ...crypto, service: createCryptoService({ db: database.db, cipher: crypto.cipher, keyring: crypto.keyring, invalidation, clock: systemClock }) };
+}
+
+/** Every row of every data table as text, sorted: equal dumps mean an exact round trip. */
+async function dump(database: Database): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const table of await listTables(database.db, 'data')) {
+    const { rows } = await sql.raw<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM ${qualified(table)} t ORDER BY 1`).execute(database.db);
+    out[table.name] = rows.map((r) => r.j);
+  }
+  return out;
+}
+
+async function rowCount(database: Database): Promise<number> {
+  let n = 0;
+  for (const rows of Object.values(await dump(database))) n += rows.length;
+  return n;
+}
+
+async function seed(database: Database, crypto: Crypto): Promise<void> {
+  const db = database.db;
+  await db.insertInto('orgs').values({ id: ORG, name: 'Zoë & Co — “quotes”', slug: 'zoe-co', region: 'eu', created_at: new Date('2024-02-29T23:59:59.123Z') }).execute();
+  await db.insertInto('users').values({ id: 'usr_b1', email: 'b1@example.test', password_hash: 'x', name: 'Ünïcode 🚀\nnew line', created_at: new Date() }).execute();
+  await db.insertInto('memberships').values({ org_id: ORG, user_id: 'usr_b1', role: 'owner' }).execute();
+  for (const [id, subject] of [['prj_1', 'vis_1'], ['prj_2', 'vis_2'], ['prj_3', undefined]] as const) {
+    const scope = subject === undefined ? undefined : subjectScope(ORG, subject);
+    const note = await crypto.cipher.encrypt(`secret note of ${id}`, noteAad(id), scope);
+    const settings = { note, nested: { list: [1, 2.5, null, 'x'], flag: true, big: 12345678901234 } };
+    await db.insertInto('projects').values({ id, org_id: ORG, name: id, settings: JSON.stringify(settings) }).execute();
+  }
+}
+
+async function notes(database: Database, crypto: Crypto): Promise<Record<string, string>> {
+  const rows = await database.db.selectFrom('projects').select(['id', 'settings']).orderBy('id').execute();
+  const out: Record<string, string> = {};
+  for (const row of rows) {
+    const note = (row.settings as { note: string }).note;
+    out[row.id] = await crypto.cipher.decrypt(note, noteAad(row.id)).catch((e: unknown) => (isCryptoError(e) ? `<${e.reason}>` : 'error'));
+  }
+  return out;
+}
+
+/** A migrated PGlite and a reusable snapshot of it (creating one costs seconds). */
+async function pgliteFactory(): Promise<{ open(): Promise<Database> }> {
+  const fresh = new PGlite();
+  const first = await openDatabase({ pglite: fresh });
+  await migrate(first.db);
+  const snapshot = await fresh.dumpDataDir('none');
+  await first.close();
+  return { open: () => openDatabase({ pglite: new PGlite({ loadDataDir: snapshot }) }) };
+}
+
+describe('encrypted backups', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-backup-'));
+  const closers: Array<() => Promise<void>> = [];
+  let source: Database;
+  let sourceCrypto: Crypto & { service: CryptoService };
+  let openPglite: () => Promise<Database>;
+  const file = (name: string): string => join(dir, name);
+  const track = (database: Database): Database => (closers.push(() => database.close()), database);
+  const backendDb = async (): Promise<Database> => {
+    const t: TestDatabase = await createTestDatabase();
+    closers.push(() => t.drop());
+    return t.database;
+  };
+
+  before(async () => {
+    openPglite = (await pgliteFactory()).open;
+    source = track(await openPglite());
+    sourceCrypto = await cryptoFor(source);
+    await seed(source, sourceCrypto);
+  });
+  after(async () => {
+    for (const close of closers.reverse()) await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`round-trips PGlite → ${testBackend() === 'postgres' ? 'PostgreSQL' : 'PGlite'} → PGlite exactly`, async () => {
+    const original = await dump(source);
+    await createBackupFile({ db: source.db, kind: source.kind, kms: sourceCrypto.kms }, file('a.bak'));
+    assert.ok(!readFileSync(file('a.bak')).includes(Buffer.from('Zoë')), 'the file is not plaintext');
+
+    const middle = await backendDb();
+    const restored = await restoreBackupFile({ db: middle.db, kms: sourceCrypto.kms }, file('a.bak'));
+    assert.equal(restored.scope, 'data');
+    assert.deepEqual(await dump(middle), original);
+
+    const middleCrypto = await cryptoFor(middle);
+    await createBackupFile({ db: middle.db, kind: middle.kind, kms: middleCrypto.kms }, file('b.bak'));
+    const last = track(await openPglite());
+    await restoreBackupFile({ db: last.db, kms: middleCrypto.kms }, file('b.bak'));
+    assert.deepEqual(await dump(last), original);
+    // Organisation keys travel with the data; subject keys do not (they stay in the key store).
+    const lastNotes = await notes(last, await cryptoFor(last));
+    assert.equal(lastNotes.prj_3, 'secret note of prj_3');
+    assert.equal(lastNotes.prj_1, '<key_not_found>');
+
+    await assert.rejects(restoreBackupFile({ db: last.db, kms: middleCrypto.kms }, file('b.bak')), /not empty/);
+  });
+
+  it('refuses a changed, truncated, reordered or extended file and a wrong key, leaving the target empty', async () => {
+    await createBackupFile({ db: source.db, kind: source.kind, kms: sourceCrypto.kms, chunkSize: 256 }, file('c.bak'));
+    const good = readFileSync(file('c.bak'));
+    const headerLength = 7 + 1 + 4 + 7 + 1 + good.readUInt8(19) + 2 + good.readUInt16BE(20 + good.readUInt8(19));
+    const chunk = 5 + 256 + 16;
+    assert.ok(good.length > headerLength + 3 * chunk, 'several chunks');
+    const flipped = Buffer.from(good);
+    flipped[headerLength + chunk + 40] = (flipped[headerLength + chunk + 40] ?? 0) ^ 1;
+    const reordered = Buffer.concat([
+      good.subarray(0, headerLength),
+      good.subarray(headerLength + chunk, headerLength + 2 * chunk),
+      good.subarray(headerLength, headerLength + chunk),
+      good.subarray(headerLength + 2 * chunk),
+    ]);
+    const cases: Record<string, Buffer> = {
+      flipped,
+      reordered,
+      truncatedMidChunk: good.subarray(0, good.length - 7),
+      truncatedAtChunk: good.subarray(0, headerLength + 2 * chunk),
+      extended: Buffer.concat([good, Buffer.from([0])]),
+      headerEdited: Buffer.concat([good.subarray(0, 8), Buffer.from([0, 0, 2, 0]), good.subarray(12)]),
+    };
+    const target = await backendDb();
+    for (const [name, bytes] of Object.entries(cases)) {
+      writeFileSync(file(`${name}.bak`), bytes);
+      await assert.rejects(restoreBackupFile({ db: target.db, kms: sourceCrypto.kms }, file(`${name}.bak`)),
+        (e: unknown) => isCryptoError(e, 'backup_corrupt') || isCryptoError(e, 'backup_truncated'), name);
+      assert.equal(await rowCount(target), 0, `${name}: nothing written`);
+    }
+    const wrongKms = createLocalKms(Buffer.from(TEST_MASTER_KEY_2, 'base64'));
+    await assert.rejects(restoreBackupFile({ db: target.db, kms: wrongKms }, file('c.bak')), (e: unknown) => isCryptoError(e, 'unknown_kek'));
+    const sameIdWrongKey = createLocalKms(Buffer.from(TEST_MASTER_KEY_2, 'base64'), sourceCrypto.kms.keyId);
+    await assert.rejects(restoreBackupFile({ db: target.db, kms: sameIdWrongKey }, file('c.bak')), (e: unknown) => isCryptoError(e, 'unwrap_failed'));
+    assert.equal(await rowCount(target), 0);
+    await restoreBackupFile({ db: target.db, kms: sourceCrypto.kms }, file('c.bak'));
+    assert.deepEqual(await dump(target), await dump(source), 'the untouched file restores');
+  });
+
+  it('a backup from before an erasure cannot decrypt the erased subject after restore', async () => {
+    const kmsDeps = { db: source.db, kind: source.kind, kms: sourceCrypto.kms };
+    await createBackupFile(kmsDeps, file('data-before.bak'));
+    await createBackupFile(kmsDeps, file('keys-before.bak'), 'keystore');
+    assert.deepEqual(await notes(source, sourceCrypto), { prj_1: 'secret note of prj_1', prj_2: 'secret note of prj_2', prj_3: 'secret note of prj_3' });
+
+    assert.equal(await sourceCrypto.service.shred(ORG, 'vis_1'), 1);
+    await createBackupFile(kmsDeps, file('keys-after.bak'), 'keystore');
+
+    // Disaster: the data is restored from before the erasure, the key store from its own backup.
+    const target = await backendDb();
+    await restoreBackupFile({ db: target.db, kms: sourceCrypto.kms }, file('data-before.bak'));
+    const keys = await restoreBackupFile({ db: target.db, kms: sourceCrypto.kms }, file('keys-after.bak'));
+    assert.equal(keys.scope, 'keystore');
+    assert.deepEqual(await notes(target, await cryptoFor(target)),
+      { prj_1: '<key_not_found>', prj_2: 'secret note of prj_2', prj_3: 'secret note of prj_3' });
+
+    // A key-store backup from before the erasure does not resurrect the key: the tombstone wins.
+    const merged = await restoreBackupFile({ db: source.db, kms: sourceCrypto.kms }, file('keys-before.bak'));
+    assert.equal(merged.erasedKeysDropped, 1);
+    assert.equal((await notes(source, await cryptoFor(source))).prj_1, '<key_not_found>');
+  });
+});

@@ -1,0 +1,176 @@
+/**
+ * The knowledge base on a real database (PGlite, or PostgreSQL when configured): reducing
+ * Markdown and HTML to text, chunking, indexing, ranked search with its any-word fallback,
+ * tenant isolation, deletion, and ingestion of files from disk.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { createAuditService } from '../src/modules/audit/service.ts';
+import { chunkBlocks } from '../src/modules/knowledge/chunk.ts';
+import { extractChunks } from '../src/modules/knowledge/extract.ts';
+import { addPath } from '../src/modules/knowledge/ingest-files.ts';
+import { createKnowledgeService, type KnowledgeService } from '../src/modules/knowledge/service.ts';
+import { newId } from '../src/platform/ids.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+
+const system = { principal: { kind: 'system' as const }, ip: null };
+
+describe('reducing documents to text', () => {
+  it('Markdown keeps headings and visible text, drops syntax, link targets and raw HTML', () => {
+    const chunks = extractChunks(
+      '---\nlayout: x\n---\n# Install\n\nRun **npm start** and open [the dashboard](http://evil.test/x).\n\n<script>alert(1)</script>\n\n## Docker\n\n```sh\ndocker run palisade\n```\n- one\n- two',
+      'markdown',
+    );
+    const all = chunks.map((c) => `${c.heading}|${c.text}`).join('\n');
+    assert.match(all, /Run npm start and open the dashboard\./);
+    assert.match(all, /docker run palisade/);
+    assert.match(all, /Docker\n/);
+    assert.doesNotMatch(all, /evil\.test|<|>|\*\*|```|layout/);
+    assert.equal(chunks[0]?.heading, 'Install');
+  });
+
+  it('HTML is parsed, never kept: scripts, styles and navigation dropped, headings kept', () => {
+    const chunks = extractChunks(
+      '<html><head><title>T</title><style>p{color:red}</style></head><body><nav>Home | Pricing</nav><h1>Billing</h1>' +
+        '<p onclick="x()">Invoices are sent <a href="https://x.test/secret">monthly</a>. &lt;b&gt;Escaped&lt;/b&gt; stays text.</p>' +
+        '<script>steal()</script><img src=x onerror=alert(1)><ul><li>Card</li><li>Bank transfer</li></ul></body></html>',
+      'html',
+    );
+    const all = chunks.map((c) => c.text).join('\n');
+    assert.equal(chunks[0]?.heading, 'Billing');
+    assert.match(all, /Invoices are sent monthly\./);
+    assert.match(all, /Card\nBank transfer/);
+    assert.doesNotMatch(all, /steal|color|Pricing|x\.test|onerror|onclick|<|>/);
+  });
+
+  it('chunks hold 800–1,200 characters, cut at sentence boundaries, under their heading', () => {
+    const sentence = (i: number): string => `Sentence number ${i} explains one more detail of the product in plain words.`;
+    const paragraph = Array.from({ length: 60 }, (_, i) => sentence(i)).join(' ');
+    const chunks = chunkBlocks([{ heading: 'Guide', text: paragraph }]);
+    assert.ok(chunks.length >= 3);
+    for (const c of chunks.slice(0, -1)) {
+      assert.ok(c.text.length >= 800 && c.text.length <= 1200, `${c.text.length}`);
+      assert.match(c.text, /\.$/);
+      assert.equal(c.heading, 'Guide');
+    }
+    assert.equal(chunks.map((c) => c.text).join(' '), paragraph);
+  });
+});
+
+describe('knowledge service', () => {
+  let tdb: TestDatabase;
+  let knowledge: KnowledgeService;
+  const orgA = newId('org');
+  const orgB = newId('org');
+  const projectA = newId('prj');
+  const projectB = newId('prj');
+
+  before(async () => {
+    tdb = await createTestDatabase();
+    const db = tdb.database.db;
+    await db.insertInto('orgs').values([
+      { id: orgA, name: 'A', slug: orgA.toLowerCase() },
+      { id: orgB, name: 'B', slug: orgB.toLowerCase() },
+    ]).execute();
+    await db.insertInto('projects').values([
+      { id: projectA, org_id: orgA, name: 'a', settings: '{}' },
+      { id: projectB, org_id: orgB, name: 'b', settings: '{}' },
+    ]).execute();
+    knowledge = createKnowledgeService({ db, audit: createAuditService() });
+  });
+  after(() => tdb.drop());
+
+  it('adds, lists, searches with ranking and deletes documents', async () => {
+    const refunds = await knowledge.addDocument(orgA, projectA, {
+      title: 'Refund policy',
+      url: 'https://acme.test/refunds',
+      contentType: 'markdown',
+      content: '# Refunds\n\nWe refund any purchase within 30 days. Refunds reach your card in a week.\n\n# Shipping\n\nParcels ship from Lisbon.',
+    }, system);
+    assert.match(refunds.id, /^doc_/);
+    assert.equal(refunds.chunks, 1);
+    await knowledge.addDocument(orgA, projectA, { title: 'Pricing', contentType: 'text', content: 'Plans start at 10 euros. Refund requests go to billing.' }, system);
+
+    const list = await knowledge.listDocuments(orgA, projectA);
+    assert.deepEqual(list.map((d) => d.title).sort(), ['Pricing', 'Refund policy']);
+
+    const hits = await knowledge.search(orgA, projectA, 'refund card');
+    assert.equal(hits[0]?.documentId, refunds.id, 'both words beat one');
+    assert.deepEqual(Object.keys(hits[0] ?? {}).sort(), ['documentId', 'heading', 'score', 'text', 'title', 'url']);
+    assert.equal(hits[0]?.url, 'https://acme.test/refunds');
+    assert.ok((hits[0]?.score ?? 0) > 0);
+
+    const natural = await knowledge.search(orgA, projectA, 'How quickly will my refunds arrive on the card?');
+    assert.equal(natural[0]?.documentId, refunds.id, 'a natural question falls back to any of its words');
+    assert.deepEqual(await knowledge.search(orgA, projectA, 'kubernetes helm'), []);
+    assert.equal((await knowledge.search(orgA, projectA, 'refund', 1)).length, 1);
+
+    await knowledge.deleteDocument(orgA, refunds.id, system);
+    assert.equal((await knowledge.listDocuments(orgA, projectA)).length, 1);
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM knowledge_chunks WHERE document_id = ${refunds.id}`.execute(tdb.database.db);
+    assert.equal(rows[0]?.n, 0, 'chunks go with their document');
+    await assert.rejects(knowledge.deleteDocument(orgA, refunds.id, system), { code: 'not_found' });
+  });
+
+  it('a question matching no passage in full prefers the passage holding most of its words', async () => {
+    for (let i = 0; i < 5; i += 1) {
+      await knowledge.addDocument(orgA, projectA, { title: `Account ${i}`, contentType: 'text', content: `Your account page ${i} shows the plan.` }, system);
+    }
+    const reset = await knowledge.addDocument(orgA, projectA, { title: 'Reset', contentType: 'text', content: 'To reset a forgotten password, use the link on the sign-in page.' }, system);
+    const hits = await knowledge.search(orgA, projectA, 'How do I reset the password of my account?', 3);
+    assert.equal(hits[0]?.documentId, reset.id);
+    assert.equal(hits.length, 1, 'all words but one: the account pages, holding one word, are not needed');
+  });
+
+  it("never reads or writes another organisation's knowledge", async () => {
+    const secret = await knowledge.addDocument(orgB, projectB, { title: 'B secret', contentType: 'text', content: 'The vault code is zebra.' }, system);
+    assert.deepEqual(await knowledge.search(orgA, projectB, 'vault zebra'), [], 'RLS hides it even when the query names the project');
+    await assert.rejects(knowledge.listDocuments(orgA, projectB), { code: 'not_found' });
+    await assert.rejects(knowledge.addDocument(orgA, projectB, { title: 'x', contentType: 'text', content: 'x' }, system), { code: 'not_found' });
+    await assert.rejects(knowledge.deleteDocument(orgA, secret.id, system), { code: 'not_found' });
+    assert.deepEqual(await knowledge.locateDocument(secret.id), { orgId: orgB, projectId: projectB });
+    assert.equal((await knowledge.search(orgB, projectB, 'vault zebra')).length, 1);
+  });
+
+  it('refuses documents with no text, and records an audit entry without content', async () => {
+    await assert.rejects(knowledge.addDocument(orgA, projectA, { title: 'empty', contentType: 'html', content: '<script>x()</script>' }, system), { code: 'invalid_request' });
+    const { rows } = await sql<{ metadata: Record<string, unknown> }>`SELECT metadata FROM audit_log WHERE action = 'document.created' AND org_id = ${orgA}`.execute(tdb.database.db);
+    assert.ok(rows.length >= 1);
+    assert.doesNotMatch(JSON.stringify(rows), /refund|Lisbon/i);
+  });
+
+  it('ingests a folder of Markdown, text and HTML files, skipping the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-kb-'));
+    try {
+      mkdirSync(join(dir, 'guides'));
+      writeFileSync(join(dir, 'README.md'), '# Getting started\n\nInstall the quasar plugin first.');
+      writeFileSync(join(dir, 'guides', 'faq.html'), '<title>FAQ</title><h1>Questions</h1><p>The quasar plugin is free.</p>');
+      writeFileSync(join(dir, 'guides', 'notes.txt'), 'Plain quasar notes.');
+      writeFileSync(join(dir, 'guides', 'empty.md'), '<!-- nothing -->');
+      writeFileSync(join(dir, 'image.png'), 'binary');
+      symlinkSync('/etc', join(dir, 'guides', 'link'));
+      const result = await addPath({ knowledge }, projectA, dir);
+      assert.equal(result.added, 3);
+      assert.equal(result.skipped.length, 1);
+      assert.match(result.skipped[0] ?? '', /empty\.md/);
+      const titles = (await knowledge.listDocuments(orgA, projectA)).map((d) => d.title).sort();
+      for (const title of ['FAQ', 'Getting started', 'notes']) assert.ok(titles.includes(title), title);
+      assert.ok(!titles.includes('empty'));
+      assert.equal((await knowledge.search(orgA, projectA, 'quasar', 20)).length, 3);
+      await assert.rejects(addPath({ knowledge }, 'prj_missing', dir), { code: 'not_found' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a deleted project takes its knowledge with it', async () => {
+    const db = tdb.database.db;
+    await db.deleteFrom('projects').where('id', '=', projectB).execute();
+    const { rows } = await sql<{ d: number; c: number }>`SELECT (SELECT count(*)::int FROM documents WHERE project_id = ${projectB}) AS d, (SELECT count(*)::int FROM knowledge_chunks WHERE project_id = ${projectB}) AS c`.execute(db);
+    assert.deepEqual(rows[0], { d: 0, c: 0 });
+  });
+});

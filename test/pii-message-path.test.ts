@@ -1,0 +1,178 @@
+/**
+ * PII on the message path, end to end over real HTTP with a real OpenAI-compatible provider
+ * (a stub server that records what it is sent): the provider sees only tokens, the visitor sees
+ * their own values restored, stored rows hold tokens and ciphertext, tokens are stable within a
+ * conversation and restart in the next, `hash` differs per organisation, and `pii.detected`
+ * fires with counts and no values.
+ */
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { after, before, describe, it } from 'node:test';
+import type { PiiDetectedEvent } from '../src/modules/pii/events.ts';
+import { signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { startOpenAiStub, type OpenAiStub } from './helpers/openai-stub.ts';
+import { scanForPlaintext } from './helpers/raw-scan.ts';
+
+const origin = 'https://docs.example.com';
+const raw = {
+  email: 'jane.roe@example.com',
+  phone: '+44 20 7946 0958',
+  iban: 'GB82 WEST 1234 5698 7654 32',
+  card: '4111 1111 1111 1111',
+};
+/** The raw values and the compact forms a careless path might produce. */
+const needles = [...Object.values(raw), 'jane.roe', '2079460958', 'GB82WEST12345698765432', '4111111111111111'];
+const message = `Hi, I am reachable at ${raw.email} or ${raw.phone}. My IBAN is ${raw.iban} and card ${raw.card}.`;
+const echo = 'Noted: I will write to <EMAIL_1>, call <PHONE_1>, pay into <IBAN_1> and never charge <CREDIT_CARD_1>.';
+
+let t: TestApp;
+let stub: OpenAiStub;
+let owner: SignedUp;
+let projectId: string;
+let firstConversation = '';
+const events: PiiDetectedEvent[] = [];
+
+async function project(by: SignedUp, pii?: unknown): Promise<string> {
+  const r = await by.client.post(`/v1/orgs/${by.orgId}/projects`, {
+    name: 'PII bot',
+    settings: { allowedDomains: ['docs.example.com'], answer: { provider: 'openai-compatible', baseUrl: stub.baseUrl, model: 'stub' }, ...(pii ? { pii } : {}) },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.project.id;
+}
+
+async function visitor(prj: string): Promise<string> {
+  const s = await t.client().post(`/v1/widget/${prj}/sessions`, {}, { origin });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  return s.body.token;
+}
+
+async function send(prj: string, token: string, content: string, conversationId?: string): Promise<{ conversationId: string; content: string }> {
+  const r = await t.client().post(`/v1/widget/${prj}/messages`, { content, ...(conversationId ? { conversationId } : {}) }, { origin, authorization: `Bearer ${token}` });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return { conversationId: r.body.conversationId, content: r.body.message.content };
+}
+
+/** What the provider was sent last: the whole request, and the question (last message). */
+function lastSent(): { all: string; question: string } {
+  const body = stub.requests.at(-1)?.body;
+  assert.ok(body);
+  return { all: JSON.stringify(body), question: body.messages?.at(-1)?.content ?? '' };
+}
+
+function assertNoRaw(text: string, where: string): void {
+  for (const needle of needles) assert.ok(!text.includes(needle), `${where} holds ${needle}`);
+}
+
+before(async () => {
+  stub = await startOpenAiStub({ reply: echo });
+  t = await startTestApp({ onPiiDetected: (e) => events.push(e) });
+  owner = await signUp(t, 'PII Org');
+  projectId = await project(owner);
+});
+after(async () => {
+  await t.close();
+  await stub.close();
+});
+
+describe('the provider sees tokens, the visitor sees their own values', () => {
+
+  it('sends the provider no raw PII, only tokens, and restores the values in the JSON answer', async () => {
+    const token = await visitor(projectId);
+    const r = await send(projectId, token, message);
+    firstConversation = r.conversationId;
+    const sent = lastSent();
+    assertNoRaw(sent.all, 'the provider request');
+    for (const tok of ['<EMAIL_1>', '<PHONE_1>', '<IBAN_1>', '<CREDIT_CARD_1>']) assert.ok(sent.question.includes(tok), `question lacks ${tok}`);
+    assert.equal(r.content, `Noted: I will write to ${raw.email}, call ${raw.phone}, pay into ${raw.iban} and never charge ${raw.card}.`);
+  });
+
+  it('restores the values in a streamed answer too, and the next turn sends only tokens (history included)', async () => {
+    const token = await visitor(projectId);
+    const first = await send(projectId, token, message);
+    const res = await fetch(`${t.url}/v1/widget/${projectId}/messages`, {
+      method: 'POST',
+      headers: { origin, authorization: `Bearer ${token}`, accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ content: `Did you get ${raw.email}?`, conversationId: first.conversationId }),
+    });
+    assert.equal(res.status, 200);
+    const stream = await res.text();
+    const deltas = [...stream.matchAll(/^event: delta\ndata: (.*)$/gm)].map((m) => (JSON.parse(m[1] ?? '{}') as { text: string }).text).join('');
+    assert.ok(deltas.includes(raw.email) && deltas.includes(raw.card), deltas);
+    assert.ok(!deltas.includes('<EMAIL_1>'));
+    const sent = lastSent();
+    assertNoRaw(sent.all, 'the second provider request');
+    assert.ok(sent.all.includes('<EMAIL_1>') && sent.all.includes('<CREDIT_CARD_1>'));
+  });
+
+  it('fires pii.detected after storing, with counts per type and no values', async () => {
+    const conversationId = firstConversation;
+    const event = events.find((e) => e.conversationId === conversationId);
+    assert.ok(event, 'no pii.detected event');
+    assert.deepEqual(event, { orgId: owner.orgId, projectId, conversationId, types: { EMAIL: 1, PHONE: 1, IBAN: 1, CREDIT_CARD: 1 } });
+    for (const e of events) assertNoRaw(JSON.stringify(e), 'an event');
+  });
+
+  it('stores tokens: the history (decrypted, as the owner) shows tokens, not values', async () => {
+    const h = await owner.client.get(`/v1/conversations/${firstConversation}/messages`);
+    assert.equal(h.status, 200);
+    const [question, answer] = h.body.messages as { role: string; content: string }[];
+    assert.equal(question?.role, 'user');
+    assert.ok(question?.content.includes('<EMAIL_1>') && question.content.includes('<IBAN_1>'));
+    assert.equal(answer?.content, echo);
+    assertNoRaw(JSON.stringify(h.body), 'the history');
+  });
+});
+
+describe('token consistency', () => {
+  it('the same value keeps its token in a conversation; a new value gets the next number', async () => {
+    const token = await visitor(projectId);
+    const first = await send(projectId, token, `Mail ${raw.email}`);
+    assert.match(lastSent().question, /^Mail <EMAIL_1>$/);
+    await send(projectId, token, `Again ${raw.email}, and also sam.poe@example.org`, first.conversationId);
+    assert.equal(lastSent().question, 'Again <EMAIL_1>, and also <EMAIL_2>');
+  });
+
+  it('a new conversation starts its tokens at 1 again', async () => {
+    const token = await visitor(projectId);
+    await send(projectId, token, 'Only sam.poe@example.org this time');
+    assert.equal(lastSent().question, 'Only <EMAIL_1> this time');
+  });
+
+  it('hash: the same value hashes alike across conversations of one organisation, differently in another', async () => {
+    const hashPolicy = { operators: { EMAIL: 'hash' } };
+    const other = await signUp(t, 'Other PII Org', 'other');
+    const mine = await project(owner, hashPolicy);
+    const theirs = await project(other, hashPolicy);
+    const hashOf = async (prj: string): Promise<string> => {
+      await send(prj, await visitor(prj), `Mail ${raw.email}`);
+      const m = /^Mail (<EMAIL_HASH_[0-9a-f]{12}>)$/.exec(lastSent().question);
+      assert.ok(m?.[1], lastSent().question);
+      return m[1];
+    };
+    const a1 = await hashOf(mine);
+    const a2 = await hashOf(mine);
+    const b = await hashOf(theirs);
+    assert.equal(a1, a2);
+    assert.notEqual(a1, b);
+    assertNoRaw(lastSent().all, 'a hashed request');
+  });
+});
+
+describe('storage', () => {
+  // Last: the PGlite file scan blocks the event loop for seconds, which can race a keep-alive socket.
+  it('stores no raw PII anywhere: every table read as text, and the raw storage files', async () => {
+    const { rows: tables } = await sql<{ schema: string; name: string }>`
+      SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+      WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`.execute(t.database.db);
+    assert.ok(tables.some((x) => x.name === 'pii_vault') && tables.some((x) => x.name === 'messages'));
+    for (const table of tables) {
+      const { rows } = await sql<{ row: string }>`SELECT t::text AS row FROM ${sql.table(`${table.schema}.${table.name}`)} t`.execute(t.database.db);
+      assertNoRaw(rows.map((r) => r.row).join('\n'), `${table.schema}.${table.name}`);
+    }
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pii_vault WHERE conversation_id = ${firstConversation}`.execute(t.database.db);
+    assert.equal(Number(rows[0]?.n), 4);
+    // Bytes on disk (PGlite: every file, WAL included; PostgreSQL: the tables again). One probe: it is slow.
+    assert.deepEqual(await scanForPlaintext(t, raw.card), [], 'the card number is in raw storage');
+  });
+});
