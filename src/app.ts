@@ -33,7 +33,7 @@ import type { App } from './platform/http/types.ts';
 import { createUserDirectory } from './modules/accounts/directory.ts';
 import { createLoginThrottle, defaultLoginThrottle } from './modules/accounts/login-throttle.ts';
 import { accountRoutes, sessionCookie } from './modules/accounts/routes.ts';
-import { createAccountService } from './modules/accounts/service.ts';
+import { DIRECTORY_TOPIC, createAccountService } from './modules/accounts/service.ts';
 import { createAccountStore } from './modules/accounts/store.ts';
 import { createApiKeyModule, type ApiKeyModuleOptions } from './modules/api-keys/module.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
@@ -155,7 +155,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
 
   const audit = createAuditService();
   const users = createUserDirectory({ db });
-  const orgs = createOrgService({ db, store: createOrgStore(), audit, users, clock, publicUrl: config.publicUrl });
+  const orgs = createOrgService({
+    db,
+    store: createOrgStore(),
+    audit,
+    users,
+    clock,
+    publicUrl: config.publicUrl,
+    directoryChanged: (userIds) => invalidation.publish(DIRECTORY_TOPIC, userIds),
+  });
   const throttle = createLoginThrottle({ ...defaultLoginThrottle, ...deps.loginThrottle, redis: deps.redis });
   const accounts = createAccountService({
     db,

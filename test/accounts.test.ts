@@ -121,6 +121,23 @@ describe('sessions', () => {
   });
 });
 
+describe('GET /v1/me stays true', () => {
+  it('shows a new membership, a role change and a removal on the very next request', async () => {
+    const a = await signUp(t, 'Home A');
+    const b = await signUp(t, 'Home B');
+    assert.equal((await b.client.get('/v1/me')).body.orgs.length, 1);
+    await a.client.post(`/v1/orgs/${a.orgId}/members`, { email: b.email, role: 'viewer' });
+    const added = await b.client.get('/v1/me');
+    assert.deepEqual(added.body.orgs.find((o: { id: string }) => o.id === a.orgId)?.role, 'viewer');
+    await a.client.patch(`/v1/orgs/${a.orgId}/members/${b.userId}`, { role: 'editor' });
+    assert.equal((await b.client.get('/v1/me')).body.orgs.find((o: { id: string }) => o.id === a.orgId)?.role, 'editor');
+    await a.client.patch(`/v1/orgs/${a.orgId}`, { name: 'Renamed A' });
+    assert.equal((await b.client.get('/v1/me')).body.orgs.find((o: { id: string }) => o.id === a.orgId)?.name, 'Renamed A');
+    await a.client.delete(`/v1/orgs/${a.orgId}/members/${b.userId}`);
+    assert.equal((await b.client.get('/v1/me')).body.orgs.some((o: { id: string }) => o.id === a.orgId), false);
+  });
+});
+
 describe('CSRF', () => {
   it('refuses a cookie-authenticated state change without the CSRF token, and writes nothing', async () => {
     const { client, orgId } = await signUp(t);

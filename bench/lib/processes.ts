@@ -12,7 +12,7 @@ export interface ServerProcess {
 }
 
 export async function startProcess(args: string[], env: Record<string, string>, pattern = /listening on (https?:\/\/\S+)/): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, LOG_LEVEL: 'warn', PALISADE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 90_000);

@@ -108,4 +108,70 @@ export const protectedRoutes: RouteCase[] = [
     writes: [],
     prepare: async ({ owner, orgId }) => ({ path: '/v1/pii/analyze', body: { text: 'call +44 20 7946 0958', projectId: await newProject(owner, orgId) } }),
   },
+  {
+    name: 'add document',
+    method: 'POST',
+    permission: 'knowledge:write',
+    writes: ['documents', 'knowledge_chunks', 'audit_log'],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/documents`, body: { title: 'Doc', contentType: 'text', content: 'Palisade keeps chat private.' } }),
+  },
+  { name: 'list documents', method: 'GET', permission: 'projects:read', writes: [], prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/documents` }) },
+  {
+    name: 'delete document',
+    method: 'DELETE',
+    permission: 'knowledge:write',
+    writes: ['documents', 'knowledge_chunks', 'audit_log'],
+    prepare: async ({ owner, orgId }) => {
+      const d = await owner.post(`/v1/projects/${await newProject(owner, orgId)}/documents`, { title: 'Doc', contentType: 'text', content: 'Palisade keeps chat private.' });
+      return { path: `/v1/documents/${d.body.document.id}` };
+    },
+  },
+  { name: 'search knowledge', method: 'GET', permission: 'projects:read', writes: [], prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/search?q=private` }) },
+  { name: 'start conversation', method: 'POST', permission: 'chat:write', writes: ['conversations'], prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/conversations` }) },
+  {
+    name: 'send message',
+    method: 'POST',
+    permission: 'chat:write',
+    writes: ['messages'],
+    prepare: async ({ owner, orgId }) => {
+      const c = await owner.post(`/v1/projects/${await newProject(owner, orgId)}/conversations`);
+      return { path: `/v1/conversations/${c.body.conversation.id}/messages`, body: { content: 'hello' } };
+    },
+  },
+  {
+    name: 'conversation history',
+    method: 'GET',
+    permission: 'chat:read',
+    writes: [],
+    prepare: async ({ owner, orgId }) => {
+      const c = await owner.post(`/v1/projects/${await newProject(owner, orgId)}/conversations`);
+      return { path: `/v1/conversations/${c.body.conversation.id}/messages` };
+    },
+  },
+  {
+    name: 'rotate identity secret',
+    method: 'POST',
+    permission: 'projects:write',
+    writes: ['project_identity_secrets', 'audit_log'],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/identity-secret` }),
+  },
+  { name: 'list API keys', method: 'GET', permission: 'keys:manage', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/api-keys` }) },
+  {
+    name: 'create API key',
+    method: 'POST',
+    permission: 'keys:manage',
+    writes: ['api_keys', 'audit_log'],
+    prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/api-keys`, body: { name: 'ci', scopes: ['projects:read'] } }),
+  },
+  {
+    name: 'revoke API key',
+    method: 'DELETE',
+    permission: 'keys:manage',
+    writes: ['audit_log'],
+    prepare: async ({ owner, orgId }) => {
+      const k = await owner.post(`/v1/orgs/${orgId}/api-keys`, { name: 'ci', scopes: ['projects:read'] });
+      return { path: `/v1/api-keys/${k.body.apiKey.id}` };
+    },
+  },
+  { name: 'rate-limit blocks', method: 'GET', permission: 'projects:write', writes: [], prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/rate-limit-blocks` }) },
 ];

@@ -24,6 +24,8 @@ import type { AccountStore } from './store.ts';
 const TOUCH_EVERY_MS = 5 * 60 * 1000;
 /** Safety net only: revocations evict cached sessions at once, on every instance. */
 const SESSION_CACHE_TTL_MS = 30_000;
+/** Invalidation topic: user ids whose memberships or organisations changed ('*': all). */
+export const DIRECTORY_TOPIC = 'user-directory';
 
 export interface ClientInfo {
   ip: string;
@@ -66,6 +68,17 @@ export function createAccountService(deps: {
   invalidation.on('*', () => {
     generation++;
     cache.clear();
+    profileGeneration++;
+    profiles.clear();
+  });
+  // A user's profile and memberships (GET /v1/me), evicted by every membership or org change.
+  type Profile = { user: { id: string; email: string; name: string | null; totpEnabled: boolean }; orgs: { id: string; name: string; slug: string; role: string }[] };
+  const profiles = createTtlCache<Profile>(10_000, SESSION_CACHE_TTL_MS);
+  let profileGeneration = 0;
+  invalidation.on(DIRECTORY_TOPIC, (ids) => {
+    profileGeneration++;
+    if (ids.includes('*')) profiles.clear();
+    else for (const id of ids) profiles.delete(id);
   });
 
   async function startSession(x: Kysely<DB>, userId: string, client: ClientInfo): Promise<NewSession> {
@@ -146,13 +159,19 @@ export function createAccountService(deps: {
   }
 
   async function me(principal: Principal & { kind: 'user' }, sessionToken: string) {
-    const [user, orgs] = await Promise.all([store.findUserById(db, principal.userId), deps.orgs.listForUser(principal.userId)]);
-    if (!user) throw new AppError('unauthenticated', 'Your session has ended. Sign in again.');
-    return {
-      user: { id: user.id, email: user.email, name: user.name, totpEnabled: user.totp_enabled },
-      orgs: orgs.map((o) => ({ id: o.id, name: o.name, slug: o.slug, role: o.role })),
-      csrfToken: csrfTokenFor(sessionToken),
-    };
+    const now = clock.now().getTime();
+    let profile = profiles.get(principal.userId, now);
+    if (!profile) {
+      const seen = profileGeneration;
+      const [user, orgs] = await Promise.all([store.findUserById(db, principal.userId), deps.orgs.listForUser(principal.userId)]);
+      if (!user) throw new AppError('unauthenticated', 'Your session has ended. Sign in again.');
+      profile = {
+        user: { id: user.id, email: user.email, name: user.name, totpEnabled: user.totp_enabled },
+        orgs: orgs.map((o) => ({ id: o.id, name: o.name, slug: o.slug, role: o.role })),
+      };
+      if (seen === profileGeneration) profiles.set(principal.userId, profile, now);
+    }
+    return { ...profile, csrfToken: csrfTokenFor(sessionToken) };
   }
 
   async function listSessions(principal: Principal & { kind: 'user' }) {

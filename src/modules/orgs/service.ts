@@ -59,6 +59,8 @@ export function createOrgService(deps: {
   store: OrgStore;
   audit: Pick<AuditService, 'record'>;
   users: Pick<UserDirectory, 'findIdByEmail'>;
+  /** Tells every instance whose cached memberships changed (user ids, or '*'). */
+  directoryChanged: (userIds: string[]) => Promise<void>;
   clock: Clock;
   publicUrl: string;
 }) {
@@ -82,7 +84,7 @@ export function createOrgService(deps: {
       await enterTenant(tx, org.id);
       await audit.record(tx, { orgId: org.id, actor: principal, action: 'org.created', target: { type: 'org', id: org.id }, ip });
       return org;
-    });
+    }).then(async (org) => (await deps.directoryChanged([principal.userId]), org));
   }
 
   async function listForUser(userId: string) {
@@ -117,7 +119,7 @@ export function createOrgService(deps: {
       const org = await store.getOrg(tx, orgId);
       if (!org) throw new AppError('not_found', 'This organisation does not exist.');
       return toOrgView(org);
-    });
+    }).then(async (org) => (await deps.directoryChanged(['*']), org));
   }
 
   async function listMembers(orgId: string) {
@@ -132,7 +134,7 @@ export function createOrgService(deps: {
     }
     if (actor.principal.kind === 'api_key' && input.role === 'owner') throw new AppError('forbidden', 'An API key cannot add an owner.');
     const userId = await deps.users.findIdByEmail(input.email);
-    return withTenant(db, orgId, async (tx) => {
+    const result = await withTenant(db, orgId, async (tx) => {
       if (userId) {
         if (await store.getMembership(tx, orgId, userId)) throw new AppError('conflict', 'This person is already a member.');
         await store.insertMembership(tx, { org_id: orgId, user_id: userId, role: input.role });
@@ -150,10 +152,12 @@ export function createOrgService(deps: {
         invitation: { id, email: input.email, role: input.role, expiresAt: expiresAt.toISOString(), link: `${deps.publicUrl}/invite#${token}`, token },
       };
     });
+    if (userId) await deps.directoryChanged([userId]);
+    return result;
   }
 
   async function changeRole(orgId: string, userId: string, role: Role, actor: Actor) {
-    return withTenant(db, orgId, async (tx) => {
+    const changed = await withTenant(db, orgId, async (tx) => {
       const current = await store.getMembership(tx, orgId, userId);
       if (!current) throw new AppError('not_found', 'This member does not exist.');
       assertMayTouch(actor, current.role as Role, role);
@@ -164,6 +168,8 @@ export function createOrgService(deps: {
       await audit.record(tx, { orgId, actor: actor.principal, action: 'member.role_changed', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { from: current.role, to: role } });
       return { userId, role };
     });
+    await deps.directoryChanged([userId]);
+    return changed;
   }
 
   async function removeMember(orgId: string, userId: string, actor: Actor): Promise<void> {
@@ -177,6 +183,7 @@ export function createOrgService(deps: {
       await store.deleteMembership(tx, orgId, userId);
       await audit.record(tx, { orgId, actor: actor.principal, action: 'member.removed', target: { type: 'user', id: userId }, ip: actor.ip });
     });
+    await deps.directoryChanged([userId]);
   }
 
   async function acceptInvitation(token: string, user: Principal & { kind: 'user' }, ip: string | null) {
@@ -186,7 +193,7 @@ export function createOrgService(deps: {
       throw new AppError('not_found', 'This invitation does not exist or has expired.');
     }
     if (invitation.email !== user.email) throw new AppError('forbidden', 'This invitation was sent to another e-mail address.');
-    return withTenant(db, invitation.org_id, async (tx) => {
+    const membership = await withTenant(db, invitation.org_id, async (tx) => {
       const claimed = await store.markInvitationAccepted(tx, invitation.id, now);
       if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('not_found', 'This invitation does not exist or has expired.');
       if (await store.getMembership(tx, invitation.org_id, user.userId)) throw new AppError('conflict', 'You are already a member.');
@@ -194,6 +201,8 @@ export function createOrgService(deps: {
       await audit.record(tx, { orgId: invitation.org_id, actor: user, action: 'invitation.accepted', target: { type: 'invitation', id: invitation.id }, ip });
       return { orgId: invitation.org_id, role: invitation.role };
     });
+    await deps.directoryChanged([user.userId]);
+    return membership;
   }
 
   return { createOrg, createOrgFor, listForUser, get, update, listMembers, addMember, changeRole, removeMember, acceptInvitation };
