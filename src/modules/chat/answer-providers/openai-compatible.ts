@@ -38,18 +38,28 @@ function parseChunk(data: string): StreamChunk {
   throw new AppError('provider_error', 'The answer provider sent a reply that is not Chat Completions.');
 }
 
-async function* decoded(body: ReadableStream<Uint8Array>, onChunk: () => void): AsyncGenerator<string> {
+/**
+ * The body as text chunks. Each read races the abort signal itself rather than trusting the
+ * fetch implementation to fail a pending read on abort (it does not always, on Node 20).
+ */
+async function* decoded(body: ReadableStream<Uint8Array>, onChunk: () => void, signal: AbortSignal): AsyncGenerator<string> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
+  const aborted = new Promise<never>((_resolve, reject) => {
+    const fail = (): void => reject(new Error('aborted'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+  aborted.catch(() => undefined);
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await Promise.race([reader.read(), aborted]);
       if (done) break;
       onChunk();
       yield decoder.decode(value, { stream: true });
     }
   } finally {
-    reader.releaseLock();
+    reader.cancel().catch(() => undefined);
   }
 }
 
@@ -60,14 +70,25 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions)
 
   return {
     async *answer(input: AnswerInput): AsyncGenerator<AnswerEvent> {
-      const idle = new AbortController();
-      const total = AbortSignal.timeout(options.timeoutMs);
-      const signal = AbortSignal.any([idle.signal, total, ...(input.signal ? [input.signal] : [])]);
+      // One controller, aborted by the idle timer, the total timer or the caller. (Not
+      // AbortSignal.any: on Node 20 a composed signal can be garbage-collected mid-request, and
+      // its abort then never reaches fetch.)
+      const controller = new AbortController();
+      const signal = controller.signal;
+      let timedOutFlag = false;
+      const expire = (): void => {
+        timedOutFlag = true;
+        controller.abort();
+      };
+      const totalTimer = setTimeout(expire, options.timeoutMs);
+      const onCallerAbort = (): void => controller.abort();
+      input.signal?.addEventListener('abort', onCallerAbort, { once: true });
+      if (input.signal?.aborted) controller.abort();
       let timer: NodeJS.Timeout | undefined;
       const pause = (): void => clearTimeout(timer);
       const restart = (): void => {
         pause();
-        timer = setTimeout(() => idle.abort(), idleMs);
+        timer = setTimeout(expire, idleMs);
       };
       restart();
       try {
@@ -88,7 +109,7 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions)
           throw new AppError('provider_error', `The answer provider replied with HTTP ${response.status}.`);
         }
         let finished = false;
-        for await (const data of sseData(decoded(response.body, restart), maxReplyBytes)) {
+        for await (const data of sseData(decoded(response.body, restart, signal), maxReplyBytes)) {
           if (data.trim() === '[DONE]') {
             finished = true;
             break;
@@ -107,12 +128,14 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions)
         if (!finished) throw new AppError('provider_error', 'The answer provider ended the answer early.');
       } catch (error) {
         if (input.signal?.aborted) return; // the caller went away: nothing to report
-        if (idle.signal.aborted || total.aborted) throw timedOut();
+        if (timedOutFlag) throw timedOut();
         if (error instanceof AppError) throw error;
         throw new AppError('provider_error', 'The answer provider could not be reached.');
       } finally {
         pause();
-        idle.abort(); // releases the connection if the stream is left early
+        clearTimeout(totalTimer);
+        input.signal?.removeEventListener('abort', onCallerAbort);
+        controller.abort(); // releases the connection if the stream is left early
       }
       if (input.passages.length > 0) yield { type: 'citations', citations: citationsOf(input.passages) };
     },
