@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -25,6 +24,7 @@ import { installConnectionCap } from './platform/http/connection-cap.ts';
 import { installFramingPolicy } from './platform/http/framing.ts';
 import { installJsonParser } from './platform/http/json-parser.ts';
 import { serverOptions } from './platform/http/limits.ts';
+import { installSecurityHeaders } from './platform/http/security-headers.ts';
 import { installErrorHandler } from './platform/http/error-handler.ts';
 import { healthRoutes } from './platform/http/health.ts';
 import { loggerOptions } from './platform/http/logging.ts';
@@ -121,7 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   installConnectionCap(app.server, config.httpLimits.maxConnectionsPerIp);
 
   await app.register(cookie);
-  await app.register(helmet, {
+  installSecurityHeaders(app as unknown as FastifyInstance, {
     hsts: config.tls || config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: true } : false,
     contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },
     referrerPolicy: { policy: 'no-referrer' },

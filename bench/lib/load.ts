@@ -37,3 +37,13 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
 }
 
 export const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
+
+/** The median of several runs by requests per second: one noisy run on a shared machine does not decide. */
+export async function loadMedian(options: LoadOptions, runs = 3): Promise<LoadResult & { runs: number[] }> {
+  const results: LoadResult[] = [];
+  for (let i = 0; i < runs; i++) results.push(await load(options));
+  const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? results[0];
+  if (!median) throw new Error('no runs');
+  return { ...median, runs: results.map((r) => r.requestsPerSecond) };
+}

@@ -24,9 +24,9 @@ export function applyDecision(request: FastifyRequest, decision: Decision): void
 
 export function installRateLimitHeaders(app: FastifyInstance): void {
   app.decorateRequest('rateLimit', null);
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const decision = request.rateLimit;
     if (decision && !reply.hasHeader('RateLimit-Limit')) reply.headers(rateLimitHeaders(decision));
-    return payload;
+    done(null, payload);
   });
 }

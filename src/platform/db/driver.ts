@@ -41,7 +41,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     if (!options.dataDir) throw new Error('openDatabase: dataDir or databaseUrl is required');
     const dir = join(options.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    pglite = new PGlite(dir);
+    // PostgreSQL's default 128 MB of shared buffers lives inside the WASM heap and never
+    // shrinks; 32 MB keeps the embedded server's memory well under 500 MB.
+    pglite = new PGlite(dir, { postgresqlconf: ['shared_buffers=32MB'] });
   }
   await pglite.waitReady;
   const instance = pglite;

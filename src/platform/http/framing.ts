@@ -28,15 +28,15 @@ export function allowFraming(reply: FastifyReply, ancestors: readonly string[]):
 
 export function installFramingPolicy(app: FastifyInstance): void {
   app.decorateReply('frameAncestors', null);
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const ancestors = reply.frameAncestors ?? (request.routeOptions.config.framable ? ['*'] : null);
-    if (!ancestors) return payload;
+    if (!ancestors) return done(null, payload);
     reply.removeHeader('X-Frame-Options');
     const csp = reply.getHeader('Content-Security-Policy');
     if (typeof csp === 'string') {
       const directives = csp.split(';').map((d) => d.trim()).filter((d) => d && !d.startsWith('frame-ancestors'));
       reply.header('Content-Security-Policy', [...directives, `frame-ancestors ${ancestors.join(' ')}`].join(';'));
     }
-    return payload;
+    done(null, payload);
   });
 }
