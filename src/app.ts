@@ -41,6 +41,7 @@ import type { ApiKeyService } from './modules/api-keys/service.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { createAuditService } from './modules/audit/service.ts';
 import { createAccess } from './modules/orgs/access.ts';
+import { lockdownRoutes } from './modules/orgs/lockdown.ts';
 import { orgRoutes } from './modules/orgs/routes.ts';
 import { createOrgService } from './modules/orgs/service.ts';
 import { createOrgStore } from './modules/orgs/store.ts';
@@ -212,6 +213,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(orgRoutes({ orgs, access, auth }));
   await app.register(projectRoutes({ projects, access, auth }));
   await app.register(auditRoutes({ db, audit, access, auth }));
+  await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, audit, access, auth }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth }));
   const chatSide = await wireChat(app, { config, db, clock, crypto, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected });

@@ -200,8 +200,16 @@ export function createAccountService(deps: {
     return revoked;
   }
 
+  /** Incident response: every session of these users ends now, on every instance. */
+  async function revokeAllSessionsOf(userIds: string[]): Promise<number> {
+    const revoked = await store.revokeSessionsOfUsers(db, userIds, clock.now());
+    await invalidation.publish('sessions-of-user', userIds);
+    return revoked;
+  }
+
   return {
     signup,
+    revokeAllSessionsOf,
     login,
     logout,
     verifySession,

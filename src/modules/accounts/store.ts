@@ -65,6 +65,12 @@ export function createAccountStore() {
       return Number(r.numUpdatedRows) === 1;
     },
 
+    revokeSessionsOfUsers: async (x: Executor, userIds: string[], at: Date): Promise<number> => {
+      if (userIds.length === 0) return 0;
+      const r = await x.updateTable('sessions').set({ revoked_at: at }).where('user_id', 'in', userIds).where('revoked_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
+
     revokeOtherSessions: async (x: Executor, userId: string, keepSessionId: string | null, at: Date): Promise<number> => {
       let q = x.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null);
       if (keepSessionId) q = q.where('id', '!=', keepSessionId);

@@ -1,0 +1,50 @@
+/**
+ * Incident response for one organisation: every API key of the organisation and every session
+ * of its members is revoked at once, on every instance, and the lockdown is audited. (Webhook
+ * secrets join this list when webhooks exist.)
+ */
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import { withTenant } from '../../platform/db/tenant.ts';
+import type { App } from '../../platform/http/types.ts';
+import type { Authenticator } from '../../platform/http/authenticate.ts';
+import type { AccountService } from '../accounts/service.ts';
+import type { ApiKeyService } from '../api-keys/service.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { Access } from './access.ts';
+import type { OrgService } from './service.ts';
+
+export function lockdownRoutes(deps: {
+  db: Kysely<DB>;
+  orgs: Pick<OrgService, 'listMembers'>;
+  accounts: Pick<AccountService, 'revokeAllSessionsOf'>;
+  apiKeys: Pick<ApiKeyService, 'revokeAll'>;
+  audit: Pick<AuditService, 'record'>;
+  access: Access;
+  auth: Authenticator;
+}) {
+  return async function plugin(app: App): Promise<void> {
+    app.post('/v1/orgs/:orgId/lockdown', {
+      schema: {
+        operationId: 'lockdownOrg',
+        tags: ['orgs'],
+        description: 'Revoke every API key of the organisation and every session of its members, at once.',
+        params: z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)') }),
+      },
+      handler: async (request) => {
+        const { orgId } = request.params;
+        const principal = await deps.auth.require(request);
+        await deps.access.authorize(principal, orgId, 'org:lockdown');
+        const actor = { principal, ip: request.ip };
+        const members = await deps.orgs.listMembers(orgId);
+        const revokedApiKeys = await deps.apiKeys.revokeAll(orgId, actor);
+        const revokedSessions = await deps.accounts.revokeAllSessionsOf(members.map((m) => m.userId));
+        await withTenant(deps.db, orgId, (tx) =>
+          deps.audit.record(tx, { orgId, actor: principal, action: 'org.lockdown', target: { type: 'org', id: orgId }, ip: request.ip, metadata: { revokedApiKeys, revokedSessions } }),
+        );
+        return { revokedApiKeys, revokedSessions, rotatedWebhookSecrets: 0 };
+      },
+    });
+  };
+}
