@@ -25,6 +25,7 @@ function run(cmd, cmdArgs, env) {
 const files = (only.length ? only : [...findTests('src'), ...findTests('test')]).sort();
 if (!args.includes('--no-build')) {
   run('npx', ['tsc', '--noEmit']);
+  run('npx', ['tsc', '--noEmit', '-p', 'src/widget']);
   if (existsSync('scripts/build.mjs')) run('node', ['scripts/build.mjs']);
 }
 

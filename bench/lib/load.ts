@@ -16,9 +16,12 @@ export interface LoadOptions {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
+  /** Cycled through, one per request (instead of one fixed body). */
+  bodies?: string[];
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
+  let next = -1;
   const result = await autocannon({
     url: options.url,
     connections: options.connections ?? 10,
@@ -26,6 +29,17 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     method: options.method ?? 'GET',
     headers: options.headers ?? {},
     ...(options.body !== undefined && { body: options.body }),
+    ...(options.bodies && {
+      requests: [
+        {
+          setupRequest: (request: autocannon.Request): autocannon.Request => {
+            const bodies = options.bodies ?? [];
+            next = (next + 1) % bodies.length;
+            return { ...request, body: bodies[next] ?? '' };
+          },
+        },
+      ],
+    }),
   });
   return {
     requestsPerSecond: Math.round(result.requests.average),

@@ -40,20 +40,29 @@ export function createChatService(deps: {
 
   const subjectOf = (c: { id: string; visitorId: string | null }): string => c.visitorId ?? c.id;
 
-  async function startConversation(project: PublicProject, caller: Caller): Promise<ConversationRef> {
+  function newConversation(project: PublicProject, caller: Caller): ConversationRef & { row: Parameters<ChatStore['insertConversation']>[1] } {
     const id = newId('conv');
     const visitorId = caller.kind === 'visitor' ? caller.visitorId : null;
-    await withTenant(db, project.orgId, (tx) =>
-      store.insertConversation(tx, {
+    return {
+      id,
+      orgId: project.orgId,
+      projectId: project.id,
+      visitorId,
+      row: {
         id,
         org_id: project.orgId,
         project_id: project.id,
         visitor_id: visitorId,
         api_key_id: caller.kind === 'api' && caller.principal.kind === 'api_key' ? caller.principal.keyId : null,
         origin: caller.kind === 'visitor' ? caller.origin : null,
-      }),
-    );
-    return { id, orgId: project.orgId, projectId: project.id, visitorId };
+      },
+    };
+  }
+
+  async function startConversation(project: PublicProject, caller: Caller): Promise<ConversationRef> {
+    const { row, ...conversation } = newConversation(project, caller);
+    await withTenant(db, project.orgId, (tx) => store.insertConversation(tx, row));
+    return conversation;
   }
 
   /** A conversation this caller may continue: same project, and for visitors the same visitor. */
@@ -87,21 +96,29 @@ export function createChatService(deps: {
   }): AsyncGenerator<ChatEvent> {
     const { project, caller } = input;
     const orgId = project.orgId;
-    const conversation = input.conversationId
-      ? await conversationFor(project, caller, input.conversationId)
-      : await startConversation(project, caller);
+    // A new conversation is written in the same transaction as its first message.
+    const fresh = input.conversationId ? undefined : newConversation(project, caller);
+    const conversation = fresh ?? (await conversationFor(project, caller, input.conversationId ?? ''));
     const subject = subjectOf(conversation);
     const aad = (rowId: string) => ({ orgId, table: 'messages', column: 'content', rowId });
 
     const past = input.conversationId ? await history(conversation, HISTORY_MESSAGES) : [];
-    const shielded = await deps.pii.protect({ orgId, conversationId: conversation.id, subjectId: subject, text: input.content, policy: project.settings.pii });
+    const shielded = await deps.pii.protect({
+      orgId,
+      conversationId: conversation.id,
+      subjectId: subject,
+      text: input.content,
+      policy: project.settings.pii,
+      newConversation: Boolean(fresh),
+    });
 
     const userMessageId = newId('msg');
     const userCiphertext = await cipher.encrypt(shielded.text, aad(userMessageId), { orgId, subjectId: subject });
     await withTenant(db, orgId, async (tx) => {
+      if (fresh) await store.insertConversation(tx, fresh.row);
       await store.insertMessage(tx, { id: userMessageId, org_id: orgId, conversation_id: conversation.id, role: 'user', content: userCiphertext, citations: [] });
       await shielded.persist(tx);
-      await store.touchConversation(tx, conversation.id, deps.clock.now());
+      if (!fresh) await store.touchConversation(tx, conversation.id, deps.clock.now());
     });
     if (shielded.findings.length && deps.onPiiDetected) {
       const event = { orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) };

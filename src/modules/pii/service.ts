@@ -26,7 +26,7 @@ export interface Shielded {
 }
 
 export interface PiiService {
-  protect(input: { orgId: string; conversationId: string; subjectId: string; text: string; policy: PiiPolicy }): Promise<Shielded>;
+  protect(input: { orgId: string; conversationId: string; subjectId: string; text: string; policy: PiiPolicy; newConversation?: boolean }): Promise<Shielded>;
   /** The per-organisation HMAC key of the `hash` operator and of erasure look-ups. */
   hashKey(orgId: string): Promise<Buffer>;
 }
@@ -52,10 +52,11 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
 
   return {
     hashKey,
-    async protect({ orgId, conversationId, subjectId, text, policy }) {
+    async protect({ orgId, conversationId, subjectId, text, policy, newConversation }) {
       const [key, rows] = await Promise.all([
         hashKey(orgId),
-        policy.enabled ? withTenant(db, orgId, (tx) => tx.selectFrom('pii_vault').select(['id', 'token', 'type', 'value']).where('conversation_id', '=', conversationId).execute()) : [],
+        // A conversation that does not exist yet has no vault to read.
+        policy.enabled && !newConversation ? withTenant(db, orgId, (tx) => tx.selectFrom('pii_vault').select(['id', 'token', 'type', 'value']).where('conversation_id', '=', conversationId).execute()) : [],
       ]);
       const vault = createMemoryTokenVault();
       const known = new Set<string>();
