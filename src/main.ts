@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { buildApp } from './app.ts';
+import { buildApp, type Services } from './app.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { closeOnSignals, openStorage, startServer } from './server.ts';
 import { dirname, join } from 'node:path';
@@ -26,6 +26,27 @@ function config(): Config {
       process.exit(2);
     }
     throw error;
+  }
+}
+
+/** Runs one command against a migrated database with the full set of services, then closes everything. */
+async function withServices(fn: (services: Services) => Promise<void>): Promise<void> {
+  const cfg = config();
+  const { database, redis } = await openStorage(cfg);
+  try {
+    await migrate(database.db);
+    const { services, app } = await buildApp({ config: { ...cfg, logLevel: 'warn' }, database, redis });
+    try {
+      await fn(services);
+    } finally {
+      await app.close();
+    }
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  } finally {
+    await redis?.quit();
+    await database.close();
   }
 }
 
@@ -58,23 +79,12 @@ program
   .description('knowledge base')
   .command('add <projectId> <path>')
   .description('add a file, or every .md/.txt/.html file of a folder, to a project\'s knowledge base')
-  .action(async (projectId: string, path: string) => {
-    const cfg = config();
-    const { database, redis } = await openStorage(cfg);
-    try {
-      await migrate(database.db);
-      const { services, app } = await buildApp({ config: { ...cfg, logLevel: 'warn' }, database, redis });
+  .action((projectId: string, path: string) =>
+    withServices(async (services) => {
       const result = await addPath({ knowledge: services.knowledge }, projectId, path);
       console.log(`Added ${result.added} document(s).${result.skipped.length ? ` Skipped: ${result.skipped.join(', ')}` : ''}`);
-      await app.close();
-    } catch (error) {
-      console.error(error instanceof Error ? error.message : String(error));
-      process.exitCode = 1;
-    } finally {
-      await redis?.quit();
-      await database.close();
-    }
-  });
+    }),
+  );
 
 program
   .command('migrate')
@@ -94,28 +104,17 @@ admin
   .requiredOption('--email <email>', 'e-mail address')
   .requiredOption('--org <name>', 'name of the organisation to create')
   .option('--name <name>', 'display name')
-  .action(async (options: { email: string; org: string; name?: string }) => {
-    const cfg = config();
-    const { database, redis } = await openStorage(cfg);
-    try {
-      await migrate(database.db);
-      const { services, app } = await buildApp({ config: { ...cfg, logLevel: 'warn' }, database, redis });
-      const password = process.env.PALISADE_NEW_PASSWORD ?? randomBytes(18).toString('base64url');
+  .action((options: { email: string; org: string; name?: string }) =>
+    withServices(async (services) => {
+      const password = randomBytes(18).toString('base64url');
       const { user, org } = await services.accounts.signup(
         { email: options.email, password, orgName: options.org, name: options.name },
         { ip: '127.0.0.1', userAgent: 'palisade-cli' },
       );
       console.log(`Created ${user.email} (${user.id}), owner of ${org.name} (${org.id}).`);
-      if (!process.env.PALISADE_NEW_PASSWORD) console.log(`Password (shown once): ${password}`);
-      await app.close();
-    } catch (error) {
-      console.error(error instanceof Error ? error.message : String(error));
-      process.exitCode = 1;
-    } finally {
-      await redis?.quit();
-      await database.close();
-    }
-  });
+      console.log(`Password (shown once; change it after signing in): ${password}`);
+    }),
+  );
 
 registerKeyCommands(program, { config, openStorage });
 registerBackupCommands(program, { config, openStorage });

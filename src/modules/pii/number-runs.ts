@@ -47,6 +47,7 @@ export function scanNumberRuns(text: string): NumberRun[] {
     // "a456-426614174000" or "AB-1234567": a digit group glued by a hyphen to a word is an identifier.
     if (i > 1 && '-_/'.includes(text[i - 1] ?? ' ') && isWordChar(text.charCodeAt(i - 2))) {
       while (i < n && (isWordChar(text.charCodeAt(i)) || '-_'.includes(text[i] ?? ' '))) i++;
+      if (i === start) i++; // a "+" or "(" after the glue: always move on
       continue;
     }
     let digits = '';

@@ -30,3 +30,9 @@ test('hostile 100 KB inputs finish quickly', () => {
     assert.ok(ms < 1500, `${JSON.stringify(u)} took ${ms.toFixed(0)} ms`);
   }
 });
+
+// Found by fuzzing: a "+" or "(" right after a word glued by "_", "-" or "/" once stopped the
+// number scanner from advancing (an endless loop).
+test('a plus or parenthesis after a glued word never stalls the scanner', () => {
+  for (const text of ['b_+0_', 'a_+1', 'x-(5', 'id/+44 20', 'a_(1)_+2']) assert.ok(Array.isArray(analyze(text, { minScore: 0 })));
+});

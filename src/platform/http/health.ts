@@ -1,8 +1,9 @@
 /** Liveness and readiness. /readyz answers 503 while the database cannot be reached. */
 import { sql, type Kysely } from 'kysely';
+import type { DB } from '../db/tables.ts';
 import type { App } from './types.ts';
 
-export function healthRoutes(deps: { db: Kysely<any> }) {
+export function healthRoutes(deps: { db: Kysely<DB> }) {
   return async function plugin(app: App): Promise<void> {
     app.get('/healthz', { schema: { operationId: 'healthz', tags: ['operations'] } }, async () => ({ status: 'ok' }));
     app.get('/readyz', { schema: { operationId: 'readyz', tags: ['operations'] } }, async (_request, reply) => {
