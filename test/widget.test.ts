@@ -187,6 +187,17 @@ describe('visitor sessions and messages', () => {
   });
 });
 
+describe('anonymous sessions', () => {
+  it('opening a session writes nothing; the visitor is recorded with their first message', async () => {
+    const before = await countRows(t, 'visitors');
+    const s = await session(allowed);
+    assert.equal(s.status, 201);
+    assert.equal(await countRows(t, 'visitors'), before);
+    await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'PostgreSQL?' }, { origin: allowed, authorization: `Bearer ${s.body.token}` });
+    assert.equal(await countRows(t, 'visitors'), before + 1);
+  });
+});
+
 describe('visitor identity verification', () => {
   it('verifies an HMAC-signed user id, gives a stable visitor id, and refuses a wrong signature', async () => {
     const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Members only', settings: { allowedDomains: ['docs.example.com'], widget: { requireIdentity: true } } });

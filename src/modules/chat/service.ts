@@ -61,7 +61,10 @@ export function createChatService(deps: {
 
   async function startConversation(project: PublicProject, caller: Caller): Promise<ConversationRef> {
     const { row, ...conversation } = newConversation(project, caller);
-    await withTenant(db, project.orgId, (tx) => store.insertConversation(tx, row));
+    await withTenant(db, project.orgId, async (tx) => {
+      if (row.visitor_id) await store.ensureVisitor(tx, { id: row.visitor_id, org_id: project.orgId, project_id: project.id });
+      await store.insertConversation(tx, row);
+    });
     return conversation;
   }
 
@@ -115,6 +118,7 @@ export function createChatService(deps: {
     const userMessageId = newId('msg');
     const userCiphertext = await cipher.encrypt(shielded.text, aad(userMessageId), { orgId, subjectId: subject });
     await withTenant(db, orgId, async (tx) => {
+      if (fresh?.row.visitor_id) await store.ensureVisitor(tx, { id: fresh.row.visitor_id, org_id: orgId, project_id: project.id });
       if (fresh) await store.insertConversation(tx, fresh.row);
       await store.insertMessage(tx, { id: userMessageId, org_id: orgId, conversation_id: conversation.id, role: 'user', content: userCiphertext, citations: [] });
       await shielded.persist(tx);

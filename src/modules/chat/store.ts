@@ -12,11 +12,13 @@ export function createChatStore() {
       return row ? { id: row.id, orgId: row.org_id, projectId: row.project_id, visitorId: row.visitor_id } : undefined;
     },
 
-    findVisitorByRef: (tx: Tx, projectId: string, externalRef: string) =>
-      tx.selectFrom('visitors').select('id').where('project_id', '=', projectId).where('external_ref', '=', externalRef).executeTakeFirst(),
-
-    insertVisitor: (tx: Tx, v: { id: string; org_id: string; project_id: string; external_ref: string | null; verified: boolean }) =>
-      tx.insertInto('visitors').values(v).onConflict((oc) => oc.columns(['project_id', 'external_ref']).doNothing()).execute(),
+    /** An anonymous visitor's row, written with their first conversation (verified ones exist already). */
+    ensureVisitor: (tx: Tx, v: { id: string; org_id: string; project_id: string }) =>
+      tx
+        .insertInto('visitors')
+        .values({ ...v, external_ref: null, verified: false })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute(),
 
     insertConversation: (
       tx: Tx,

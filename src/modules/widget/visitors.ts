@@ -1,5 +1,6 @@
 /**
- * Visitors of a project's widget. Anonymous visitors get a fresh id per session; verified
+ * Visitors of a project's widget. Anonymous visitors get a fresh id per session (stored with
+ * their first message); verified
  * visitors (identity signed by the host site) get one stable id per host user, found by a keyed
  * hash of their user id — never the raw id — so erasure and export can find them later.
  */
@@ -36,9 +37,9 @@ export function createVisitorService(deps: {
   async function resolve(project: PublicProject, claim: IdentityClaim | undefined): Promise<{ id: string; verified: boolean }> {
     if (!claim) {
       if (project.settings.widget.requireIdentity) throw new AppError('invalid_identity', 'This chatbot needs a verified visitor identity.');
-      const id = newId('vis');
-      await withTenant(db, project.orgId, (tx) => tx.insertInto('visitors').values({ id, org_id: project.orgId, project_id: project.id, external_ref: null, verified: false }).execute());
-      return { id, verified: false };
+      // No write: an anonymous visitor is recorded with their first message (chat), so opening
+      // sessions, which anyone can do from an allowed origin, costs the database nothing.
+      return { id: newId('vis'), verified: false };
     }
     const secret = await identitySecret(project);
     if (!secret) throw new AppError('invalid_identity', 'This chatbot has no identity secret configured.');
