@@ -20,7 +20,7 @@ async function signupCookie(url: string): Promise<string> {
 }
 
 async function measure(env: Record<string, string>, bareResult: LoadResult) {
-  // Create and migrate the database first, as any start after the first one finds it: the
+  // Create and migrate the database first, the way every start after the first finds it: the
   // server's memory is then its steady state, not the one-off cost of initdb.
   const migrate = await startProcess(['src/main.ts', 'migrate'], env, /(up to date|Applied)/);
   await new Promise((resolve) => (migrate.child.exitCode !== null ? resolve(null) : migrate.child.once('exit', resolve)));

@@ -6,28 +6,12 @@
  * hashes for a constant-time comparison and is never exposed to a route.
  */
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../../platform/db/tables.ts';
+import type { Selectable } from 'kysely';
+import type { ApiKeysTable, DB } from '../../platform/db/tables.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
 
-export interface ApiKeyRow {
-  id: string;
-  org_id: string;
-  name: string;
-  start: string;
-  secret_hash: string;
-  previous_hash: string | null;
-  previous_expires_at: Date | null;
-  scopes: string[];
-  project_ids: string[] | null;
-  expires_at: Date | null;
-  created_by: string | null;
-  created_at: Date;
-  rotated_at: Date | null;
-  revoked_at: Date | null;
-  last_used_at: Date | null;
-  last_ip: string | null;
-  last_user_agent: string | null;
-}
+/** A row as read: the table's select types (tables.ts is the one description of the columns). */
+export type ApiKeyRow = Selectable<ApiKeysTable>;
 
 export interface NewApiKey {
   id: string;
