@@ -66,6 +66,25 @@ describe('HTTPS', () => {
     assert.match(String(headers['strict-transport-security']), /max-age=31536000; includeSubDomains/);
     assert.equal(headers['x-content-type-options'], 'nosniff');
   });
+
+  it('marks the session cookie Secure (and __Host-) under TLS', async () => {
+    const cookies = await new Promise<string[]>((resolve, reject) => {
+      const body = JSON.stringify({ email: `tls-${Date.now()}@example.test`, password: 'violet-harbour-quantum-47', orgName: 'TLS' });
+      const req = httpsRequest(
+        { host: '127.0.0.1', port: t.port, path: '/v1/auth/signup', method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          resolve(res.headers['set-cookie'] ?? []);
+        },
+      );
+      req.once('error', reject);
+      req.end(body);
+    });
+    const session = cookies.find((c) => c.startsWith('__Host-palisade_session=')) ?? '';
+    assert.match(session, /; Secure/i);
+    assert.match(session, /; HttpOnly/i);
+    assert.match(session, /SameSite=Lax/i);
+  });
 });
 
 describe('trustProxy', () => {
