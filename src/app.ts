@@ -189,7 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     db,
     audit,
     clock,
-    pubsub,
+    invalidation,
     rateLimits: rateLimits.service,
     options: { ...deps.apiKeys, requestsPerMinute: config.apiKeyRequestsPerMinute },
     onError: (error) => app.log.error({ err: error }, 'api key usage flush failed'),

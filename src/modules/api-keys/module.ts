@@ -1,10 +1,10 @@
 /**
- * Builds the api-keys module for this process: store, metadata cache with pub/sub
- * invalidation, batched usage counting, the service, the Bearer verifier and the routes.
- * start() subscribes and starts the flush timer; stop() flushes the last usage batch.
+ * Builds the api-keys module for this process: store, metadata cache (evicted through the shared
+ * invalidation bus), batched usage counting, the service, the Bearer verifier and the routes.
+ * start() starts the flush timer; stop() flushes the last usage batch.
  */
 import type { Kysely } from 'kysely';
-import type { PubSub } from '../../platform/cache/pubsub.ts';
+import type { InvalidationBus } from '../../platform/cache/invalidation.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
@@ -29,7 +29,7 @@ export function createApiKeyModule(deps: {
   db: Kysely<DB>;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
-  pubsub: PubSub;
+  invalidation: Pick<InvalidationBus, 'publish' | 'on'>;
   rateLimits: Pick<RateLimitService, 'checkApiKey'>;
   options: ApiKeyModuleOptions;
   onError?: (error: unknown) => void;
@@ -41,7 +41,7 @@ export function createApiKeyModule(deps: {
       const row = await store.findForVerification(db, id);
       return row ? toMetadata(row) : null;
     },
-    pubsub: deps.pubsub,
+    invalidation: deps.invalidation,
     clock,
     ...(deps.options.cacheTtlMs !== undefined ? { ttlMs: deps.options.cacheTtlMs } : {}),
   });
@@ -72,12 +72,10 @@ export function createApiKeyModule(deps: {
     service,
     verifier,
     async start() {
-      await cache.start();
       usage.start();
     },
     async stop() {
       await usage.stop();
-      await cache.stop();
     },
   };
 }

@@ -1,10 +1,12 @@
 /**
- * Cache invalidation fan-out. A change (a revoked session, a revoked API key, a changed
- * membership) is published on one channel; every instance — this one synchronously, before
- * publish() returns, and the others through Redis pub/sub — evicts what it cached.
- * Delivery to other instances is at-most-once, so caches also keep a short safety TTL, and all
- * of them are cleared when the subscriber reconnects (messages may have been missed).
+ * Cache invalidation fan-out. A change that must take effect at once (a revoked session or API
+ * key, changed allowed domains, a shredded key) is published on one channel; this instance
+ * applies it synchronously, and publish() resolves only once its own message has come back
+ * through the channel — Redis delivers a message to every subscriber in one step, so by then
+ * every other instance's connection has it too. Delivery is at-most-once (a subscriber that is
+ * disconnected misses messages), so caches also keep a short safety TTL.
  */
+import { randomBytes } from 'node:crypto';
 import type { PubSub } from './pubsub.ts';
 
 export type InvalidationHandler = (ids: readonly string[]) => void;
@@ -19,19 +21,42 @@ export interface InvalidationBus {
 }
 
 const CHANNEL = 'palisade:invalidate';
+const ECHO_TIMEOUT_MS = 2_000;
 
-export function createInvalidationBus(pubsub: PubSub): InvalidationBus {
+export function createInvalidationBus(pubsub: PubSub, options: { echoTimeoutMs?: number } = {}): InvalidationBus {
   const handlers = new Map<string, Set<InvalidationHandler>>();
+  const instance = randomBytes(6).toString('hex');
+  const waiting = new Map<string, () => void>();
+  let sequence = 0;
   let unsubscribe: (() => Promise<void>) | undefined;
 
   function dispatch(topic: string, ids: readonly string[]): void {
     for (const handler of handlers.get(topic) ?? []) handler(ids);
   }
 
+  function echoOf(token: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        waiting.delete(token);
+        resolve();
+      }, options.echoTimeoutMs ?? ECHO_TIMEOUT_MS);
+      timer.unref();
+      waiting.set(token, () => {
+        clearTimeout(timer);
+        waiting.delete(token);
+        resolve();
+      });
+    });
+  }
+
   return {
     async publish(topic, ids) {
       dispatch(topic, ids);
-      await pubsub.publish(CHANNEL, JSON.stringify({ topic, ids }));
+      if (!unsubscribe) return; // not started: a single instance with nobody to tell
+      const token = `${instance}:${++sequence}`;
+      const echoed = echoOf(token);
+      await pubsub.publish(CHANNEL, JSON.stringify({ topic, ids, token }));
+      await echoed;
     },
     on(topic, handler) {
       const set = handlers.get(topic) ?? new Set();
@@ -41,19 +66,25 @@ export function createInvalidationBus(pubsub: PubSub): InvalidationBus {
       dispatch('*', []);
     },
     async start() {
-      unsubscribe = await pubsub.subscribe(CHANNEL, (message) => {
+      unsubscribe ??= await pubsub.subscribe(CHANNEL, (message) => {
+        let parsed: { topic?: unknown; ids?: unknown; token?: unknown };
         try {
-          const parsed = JSON.parse(message) as { topic?: unknown; ids?: unknown };
-          if (typeof parsed.topic === 'string' && Array.isArray(parsed.ids)) {
-            dispatch(parsed.topic, parsed.ids.filter((id): id is string => typeof id === 'string'));
-          }
+          parsed = JSON.parse(message) as typeof parsed;
         } catch {
-          /* not ours */
+          return; // not ours
+        }
+        if (typeof parsed.token === 'string' && waiting.has(parsed.token)) {
+          waiting.get(parsed.token)?.(); // our own message: applied already, and now everywhere
+          return;
+        }
+        if (typeof parsed.topic === 'string' && Array.isArray(parsed.ids)) {
+          dispatch(parsed.topic, parsed.ids.filter((id): id is string => typeof id === 'string'));
         }
       });
     },
     async stop() {
       await unsubscribe?.();
+      unsubscribe = undefined;
     },
   };
 }

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createInvalidationBus } from './invalidation.ts';
+import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.ts';
+
+const redisUrl = process.env.REDIS_URL;
+
+async function fansOut(makePubSub: () => PubSub): Promise<void> {
+  const [pa, pb] = [makePubSub(), makePubSub()];
+  const a = createInvalidationBus(pa);
+  const b = createInvalidationBus(pb);
+  const seenA: string[] = [];
+  const seenB: string[] = [];
+  a.on('sessions', (ids) => seenA.push(...ids));
+  b.on('sessions', (ids) => seenB.push(...ids));
+  await a.start();
+  await b.start();
+  try {
+    await a.publish('sessions', ['ses_1']);
+    // Applied here at once, and — because publish waits for its own echo — everywhere by now.
+    assert.deepEqual(seenA, ['ses_1']);
+    assert.deepEqual(seenB, ['ses_1']);
+    await b.publish('other-topic', ['x']);
+    assert.deepEqual(seenA, ['ses_1']);
+  } finally {
+    await a.stop();
+    await b.stop();
+    await pa.close();
+    await pb.close();
+  }
+}
+
+test('an invalidation reaches every instance before publish resolves (memory)', async () => {
+  const shared = createMemoryPubSub();
+  await fansOut(() => ({ ...shared, close: async () => undefined }));
+  await shared.close();
+});
+
+test('an invalidation reaches every instance before publish resolves (Redis)', { skip: !redisUrl && 'REDIS_URL is not set' }, async () => {
+  await fansOut(() => createRedisPubSub(redisUrl ?? ''));
+});
