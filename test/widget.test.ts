@@ -135,6 +135,7 @@ describe('visitor sessions and messages', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     assert.equal(res.headers.get('access-control-allow-origin'), allowed);
+    assert.ok(res.headers.get('ratelimit-limit'), 'a streamed reply carries the rate-limit headers too');
     const events = parseSse(await res.text());
     assert.equal(events[0]?.event, 'meta');
     assert.ok(events.some((e) => e.event === 'delta'));

@@ -174,4 +174,24 @@ export const protectedRoutes: RouteCase[] = [
     },
   },
   { name: 'rate-limit blocks', method: 'GET', permission: 'projects:write', writes: [], prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/rate-limit-blocks` }) },
+  {
+    name: 'rotate API key',
+    method: 'POST',
+    permission: 'keys:manage',
+    writes: ['audit_log'],
+    prepare: async ({ owner, orgId }) => {
+      const k = await owner.post(`/v1/orgs/${orgId}/api-keys`, { name: 'ci', scopes: ['projects:read'] });
+      return { path: `/v1/api-keys/${k.body.apiKey.id}/rotate`, body: { graceSeconds: 0 } };
+    },
+  },
+  {
+    name: 'API key usage',
+    method: 'GET',
+    permission: 'keys:manage',
+    writes: [],
+    prepare: async ({ owner, orgId }) => {
+      const k = await owner.post(`/v1/orgs/${orgId}/api-keys`, { name: 'ci', scopes: ['projects:read'] });
+      return { path: `/v1/api-keys/${k.body.apiKey.id}/usage` };
+    },
+  },
 ];

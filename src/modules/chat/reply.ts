@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode } from '../../platform/http/errors.ts';
 import { openEventStream, wantsEventStream } from '../../platform/http/sse.ts';
+import { writeRateLimitHeaders } from '../rate-limits/http.ts';
 import type { ChatEvent, Citation } from './types.ts';
 
 export async function replyWithAnswer(
@@ -18,6 +19,7 @@ export async function replyWithAnswer(
   const first = await events.next(); // throws before anything is sent: a normal problem reply
 
   if (wantsEventStream(request.headers.accept)) {
+    writeRateLimitHeaders(request, reply); // a streamed reply skips the onSend hook
     const stream = openEventStream(reply);
     stream.signal.addEventListener('abort', () => abort.abort());
     try {

@@ -11,7 +11,7 @@ import { AppError } from '../../platform/http/errors.ts';
 import type { Access } from '../orgs/access.ts';
 import type { Permission } from '../orgs/permissions.ts';
 import type { ProjectDirectory } from '../projects/directory.ts';
-import { rateLimitedError, rateLimitHeaders } from '../rate-limits/headers.ts';
+import { applyDecision } from '../rate-limits/http.ts';
 import type { RateLimitService } from '../rate-limits/service.ts';
 import { replyWithAnswer } from './reply.ts';
 import type { ChatService } from './service.ts';
@@ -60,8 +60,7 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
           ...(principal.kind === 'api_key' ? { apiKeyId: principal.keyId } : { sessionId: principal.sessionId }),
           settings: project.settings.rateLimits,
         });
-        if (!decision.ok) throw rateLimitedError(decision);
-        reply.headers(rateLimitHeaders(decision));
+        applyDecision(request, decision);
         return replyWithAnswer(request, reply, (signal) =>
           chat.sendMessage({ project, caller: { kind: 'api', principal }, conversationId: conversation.id, content: request.body.content, signal }),
         );

@@ -5,7 +5,7 @@
  *
  * Must never: decide a limit (the service does), or reveal which dimension refused.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimitedError, rateLimitHeaders } from './headers.ts';
 import type { Decision } from './types.ts';
 
@@ -22,11 +22,17 @@ export function applyDecision(request: FastifyRequest, decision: Decision): void
   if (!current || decision.remaining < current.remaining) request.rateLimit = decision;
 }
 
+/** Writes the kept decision's headers now (the onSend hook does it for ordinary replies; a
+ * reply that is taken over for streaming calls this before it sends its head). */
+export function writeRateLimitHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  const decision = request.rateLimit;
+  if (decision && !reply.hasHeader('RateLimit-Limit')) reply.headers(rateLimitHeaders(decision));
+}
+
 export function installRateLimitHeaders(app: FastifyInstance): void {
   app.decorateRequest('rateLimit', null);
   app.addHook('onSend', (request, reply, payload, done) => {
-    const decision = request.rateLimit;
-    if (decision && !reply.hasHeader('RateLimit-Limit')) reply.headers(rateLimitHeaders(decision));
+    writeRateLimitHeaders(request, reply);
     done(null, payload);
   });
 }

@@ -8,7 +8,7 @@ import type { App } from '../../platform/http/types.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { newId } from '../../platform/ids.ts';
-import { rateLimitedError, rateLimitHeaders } from '../rate-limits/headers.ts';
+import { applyDecision } from '../rate-limits/http.ts';
 import type { RateLimitService } from '../rate-limits/service.ts';
 import type { ChatService } from '../chat/service.ts';
 import { replyWithAnswer } from '../chat/reply.ts';
@@ -46,9 +46,8 @@ export function widgetRoutes(deps: {
   }
 
   return async function plugin(app: App): Promise<void> {
-    app.options('/v1/widget/:projectId/*', { schema: { hide: true } }, async (request, reply) => {
-      const { projectId } = request.params as { projectId: string };
-      await guard.check(request, reply, projectId);
+    app.options('/v1/widget/:projectId/*', { schema: { hide: true, params: params.extend({ '*': z.string().max(64) }) } }, async (request, reply) => {
+      await guard.check(request, reply, request.params.projectId);
       return preflight(request, reply);
     });
 
@@ -89,8 +88,7 @@ export function widgetRoutes(deps: {
           sessionId: visitor.verified ? visitor.visitorId : visitor.sessionId,
           settings: project.settings.rateLimits,
         });
-        if (!decision.ok) throw rateLimitedError(decision);
-        reply.headers(rateLimitHeaders(decision));
+        applyDecision(request, decision);
         const caller = { kind: 'visitor' as const, visitorId: visitor.visitorId, sessionId: visitor.sessionId, origin };
         return replyWithAnswer(request, reply, (signal) =>
           deps.chat.sendMessage({ project, caller, conversationId: request.body.conversationId, content: request.body.content, signal }),

@@ -7,7 +7,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { CryptoError, isCryptoError } from './errors.ts';
 import type { Kms } from './kms.ts';
-import { createLru } from './lru.ts';
+import { createTtlCache } from '../cache/ttl-cache.ts';
 import { parseScope, type DataKeyRecord, type DataKeyStore, type Scope } from './types.ts';
 
 export interface DataKey {
@@ -55,8 +55,8 @@ export interface Keyring {
 export function createKeyring(options: KeyringOptions): Keyring {
   const { store, clock } = options;
   let kms = options.kms;
-  const keys = createLru<DataKey>(options.cacheSize ?? 10_000, options.cacheTtlMs ?? 300_000);
-  const current = createLru<number>(options.cacheSize ?? 10_000, options.currentTtlMs ?? 30_000);
+  const keys = createTtlCache<DataKey>(options.cacheSize ?? 10_000, options.cacheTtlMs ?? 300_000);
+  const current = createTtlCache<number>(options.cacheSize ?? 10_000, options.currentTtlMs ?? 30_000);
   const loading = new Map<Scope, Promise<DataKey>>();
   const now = (): number => clock.now().getTime();
   // Set only while rewrapAll runs, so keys it already moved to the new KEK stay readable.

@@ -15,31 +15,28 @@
  */
 import { sql, type Kysely } from 'kysely';
 
+/** Organisation keys and subject keys have the same shape; they differ in where they live. */
+function keyTable(name: string, kekIndex: string): string {
+  return `CREATE TABLE ${name} (
+      scope text NOT NULL,
+      version integer NOT NULL CHECK (version > 0),
+      wrapped bytea NOT NULL,
+      kek_id text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (scope, version)
+    );
+    CREATE INDEX ${kekIndex} ON ${name} (kek_id, scope, version);`;
+}
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql
     .raw(
       `
-    CREATE TABLE data_keys (
-      scope text NOT NULL,
-      version integer NOT NULL CHECK (version > 0),
-      wrapped bytea NOT NULL,
-      kek_id text NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (scope, version)
-    );
-    CREATE INDEX data_keys_kek_id ON data_keys (kek_id, scope, version);
+    ${keyTable('data_keys', 'data_keys_kek_id')}
     ALTER TABLE data_keys ENABLE ROW LEVEL SECURITY;
 
     CREATE SCHEMA IF NOT EXISTS keystore;
-    CREATE TABLE keystore.subject_keys (
-      scope text NOT NULL,
-      version integer NOT NULL CHECK (version > 0),
-      wrapped bytea NOT NULL,
-      kek_id text NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (scope, version)
-    );
-    CREATE INDEX subject_keys_kek_id ON keystore.subject_keys (kek_id, scope, version);
+    ${keyTable('keystore.subject_keys', 'subject_keys_kek_id')}
     REVOKE ALL ON SCHEMA keystore FROM PUBLIC;
 
     CREATE TABLE key_erasures (
