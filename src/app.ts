@@ -144,7 +144,12 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
 
   // Before anything opens a connection: a missing or bad master key must stop start-up here.
   const cryptoParts = deps.crypto ?? (await createCrypto({ db, config, log: app.log, clock }));
-  const ownPubsub = deps.pubsub ? undefined : config.redisUrl ? createRedisPubSub(config.redisUrl) : createMemoryPubSub();
+  // After a dropped Redis connection, invalidations may have been missed: every cache starts over.
+  const ownPubsub = deps.pubsub
+    ? undefined
+    : config.redisUrl
+      ? createRedisPubSub(config.redisUrl, { onReconnect: () => invalidation.flushAll() })
+      : createMemoryPubSub();
   const pubsub = deps.pubsub ?? ownPubsub ?? createMemoryPubSub();
   const invalidation = createInvalidationBus(pubsub);
   await invalidation.start();

@@ -20,6 +20,8 @@ export interface PubSub {
 export interface PubSubOptions {
   /** Called when a handler throws; one failing handler never stops the others. */
   onHandlerError?: (error: unknown, channel: string) => void;
+  /** Called when the subscriber connection comes back after a drop: messages may have been missed. */
+  onReconnect?: () => void;
 }
 
 function deliver(handlers: Iterable<MessageHandler>, channel: string, message: string, options: PubSubOptions): void {
@@ -69,6 +71,11 @@ export function createRedisPubSub(url: string, options: PubSubOptions = {}): Pub
   subscriber.on('message', (channel: string, message: string) => {
     const set = handlers.get(channel);
     if (set) deliver([...set], channel, message, options);
+  });
+  let connectedBefore = false;
+  subscriber.on('ready', () => {
+    if (connectedBefore) options.onReconnect?.();
+    connectedBefore = true;
   });
   return {
     async publish(channel, message) {
