@@ -112,7 +112,7 @@ admin
         { ip: '127.0.0.1', userAgent: 'palisade-cli' },
       );
       console.log(`Created ${user.email} (${user.id}), owner of ${org.name} (${org.id}).`);
-      console.log(`Password (shown once; change it after signing in): ${password}`);
+      console.log(`Password (shown once, store it now): ${password}`);
     }),
   );
 
