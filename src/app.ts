@@ -28,6 +28,7 @@ import { installSecurityHeaders } from './platform/http/security-headers.ts';
 import { installErrorHandler } from './platform/http/error-handler.ts';
 import { healthRoutes } from './platform/http/health.ts';
 import { loggerOptions } from './platform/http/logging.ts';
+import { lazyChildLogger } from './platform/http/request-logger.ts';
 import './platform/http/principal.ts';
 import type { App } from './platform/http/types.ts';
 import { createUserDirectory } from './modules/accounts/directory.ts';
@@ -108,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     trustProxy: config.trustProxy,
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    childLoggerFactory: lazyChildLogger,
     return503OnClosing: true,
     ...serverOptions(config.httpLimits, config.tls),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
@@ -121,7 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   installFramingPolicy(app as unknown as FastifyInstance);
   installConnectionCap(app.server, config.httpLimits.maxConnectionsPerIp);
 
-  await app.register(cookie);
+  await app.register(cookie, { hook: false }); // parsed on first read: platform/http/cookies.ts
   installSecurityHeaders(app as unknown as FastifyInstance, {
     hsts: config.tls || config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: true } : false,
     contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },

@@ -11,8 +11,11 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+// BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers (NODE_OPTIONS refuses these flags).
+const nodeArgs = (): string[] => (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export async function startProcess(args: string[], env: Record<string, string>, pattern = /listening on (https?:\/\/\S+)/): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, LOG_LEVEL: 'warn', PALISADE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs(), '--import', 'tsx', ...args], { env: { ...process.env, LOG_LEVEL: 'warn', PALISADE_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 90_000);

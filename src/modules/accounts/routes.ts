@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
+import { readCookie } from '../../platform/http/cookies.ts';
 import type { AccountService, NewSession } from './service.ts';
 import { PASSWORD_MAX } from './passwords.ts';
 
@@ -69,7 +70,7 @@ export function accountRoutes(deps: { accounts: AccountService; auth: Authentica
 
     app.get('/v1/me', { schema: { operationId: 'getMe', tags: ['accounts'] } }, async (request) => {
       const principal = await auth.requireUser(request);
-      return accounts.me(principal, request.cookies[cookie.name] ?? '');
+      return accounts.me(principal, readCookie(request, cookie.name) ?? '');
     });
 
     app.get('/v1/auth/sessions', { schema: { operationId: 'listSessions', tags: ['accounts'] } }, async (request) => ({

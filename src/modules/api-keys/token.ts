@@ -10,7 +10,7 @@
  * Owns: generating, parsing and hashing secrets. Must never: log a secret, store it, or compare
  * hashes with `===`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { bitsPerBase62Char, encodeBase62Fixed, randomBase62 } from './token-base62.ts';
 import { crc32 } from './token-crc32.ts';
 
@@ -75,13 +75,13 @@ export function parseApiKeySecret(input: string): ParsedApiKeySecret {
  * verification cheap on every request.
  */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** Constant-time comparison of `secret`'s hash with a stored hash. */
 export function verifySecretHash(secret: string, storedHash: string): boolean {
   if (!/^[0-9a-f]{64}$/.test(storedHash)) return false;
-  const actual = createHash('sha256').update(secret, 'utf8').digest();
+  const actual = hash('sha256', secret, 'buffer');
   return timingSafeEqual(actual, Buffer.from(storedHash, 'hex'));
 }
 

@@ -31,6 +31,15 @@ interface Pending {
 
 const empty = (): Pending => ({ counts: new Map(), lastUses: new Map() });
 
+const DAY_MS = 86_400_000;
+let cachedDay = { start: 0, text: '1970-01-01' };
+/** `YYYY-MM-DD` (UTC) of a time, formatted once per day rather than once per request. */
+function utcDay(at: Date): string {
+  const start = Math.floor(at.getTime() / DAY_MS) * DAY_MS;
+  if (start !== cachedDay.start) cachedDay = { start, text: new Date(start).toISOString().slice(0, 10) };
+  return cachedDay.text;
+}
+
 export function createUsageRecorder(deps: {
   /** Writes the batches; returns those that failed and should be retried with the next flush. */
   write: (batches: UsageBatch[]) => Promise<UsageBatch[]>;
@@ -93,7 +102,7 @@ export function createUsageRecorder(deps: {
   return {
     record({ orgId, keyId, route, ip, userAgent }) {
       const at = deps.clock.now();
-      const day = at.toISOString().slice(0, 10);
+      const day = utcDay(at);
       const k = `${keyId}\u0000${day}\u0000${route}`;
       const existing = current.counts.get(k);
       if (existing) existing.cell.count += 1;

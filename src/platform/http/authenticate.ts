@@ -4,6 +4,7 @@
  * Bearer API key. The verifiers come from the accounts and api-keys modules.
  */
 import type { FastifyRequest } from 'fastify';
+import { readCookie } from './cookies.ts';
 import { AppError } from './errors.ts';
 import type { Principal } from './principal.ts';
 
@@ -37,7 +38,7 @@ export function createAuthenticator(deps: { sessions: SessionVerifier; apiKeys?:
       request.principal = keyPrincipal;
       return keyPrincipal;
     }
-    const token = request.cookies[deps.sessions.cookieName];
+    const token = readCookie(request, deps.sessions.cookieName);
     if (!token) throw new AppError('unauthenticated', 'Sign in, or send an API key as a Bearer token.');
     const principal = await deps.sessions.verify(token, request);
     if (!principal) throw new AppError('unauthenticated', 'Your session has ended. Sign in again.');
