@@ -126,8 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(cookie, { hook: false }); // parsed on first read: platform/http/cookies.ts
   installSecurityHeaders(app as unknown as FastifyInstance, {
     hsts: config.tls || config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },
-    referrerPolicy: { policy: 'no-referrer' },
+    pagePrefixes: ['/docs'],
   });
   await app.register(swagger, {
     openapi: {

@@ -50,19 +50,33 @@ describe('security headers', () => {
   it('sends CSP, nosniff, referrer policy and frame refusal; no HSTS over plain HTTP', async () => {
     const r = await fetch(`${t.url}/healthz`);
     const csp = r.headers.get('content-security-policy') ?? '';
-    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /default-src 'none'/, 'a JSON reply is never rendered: its policy allows nothing');
     assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /'self'|unsafe/);
     assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
-    assert.equal(r.headers.get('x-frame-options'), 'SAMEORIGIN');
+    assert.equal(r.headers.get('x-frame-options'), 'DENY');
     assert.equal(r.headers.get('strict-transport-security'), null);
+  });
+
+  it('the API reference pages get a policy that lets them load their own scripts and styles, and nothing else', async () => {
+    for (const path of ['/docs', '/docs/', '/docs/static/index.html']) {
+      const r = await fetch(`${t.url}${path}`);
+      const csp = r.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /default-src 'self'/, path);
+      assert.match(csp, /frame-ancestors 'none'/, path);
+      assert.match(csp, /object-src 'none'/, path);
+      assert.equal(r.headers.get('x-frame-options'), 'DENY', path);
+    }
+    const lookalike = await fetch(`${t.url}/docsx`);
+    assert.match(lookalike.headers.get('content-security-policy') ?? '', /default-src 'none'/, 'only the /docs prefix itself');
   });
 
   it('a framable route (the widget) may be framed; allowFraming names who, and drops junk sources', async () => {
     const any = await fetch(`${t.url}/test/framable`);
     assert.equal(any.headers.get('x-frame-options'), null);
     assert.match(any.headers.get('content-security-policy') ?? '', /frame-ancestors \*$/);
-    assert.match(any.headers.get('content-security-policy') ?? '', /default-src 'self'/, 'the rest of the policy stays');
+    assert.match(any.headers.get('content-security-policy') ?? '', /default-src 'none'/, 'the rest of the policy stays');
     const some = await fetch(`${t.url}/test/framed-by`);
     assert.equal(some.headers.get('x-frame-options'), null);
     const csp = some.headers.get('content-security-policy') ?? '';

@@ -94,8 +94,9 @@ function toDecision(res: RateLimiterRes, limit: number, ok: boolean): Decision {
   return { ok, limit, remaining: 0, resetSeconds, retryAfterSeconds: Math.max(1, resetSeconds) };
 }
 
+const positiveInt = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
+
 function assertLimit(limit: Limit, cost: number): void {
-  const positiveInt = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
   if (!positiveInt(limit.points) || !positiveInt(limit.durationSeconds) || !positiveInt(cost)) {
     throw new RangeError('rate limit points, duration and cost must be positive integers');
   }

@@ -1,7 +1,13 @@
 /**
- * Security headers (CSP, HSTS under TLS, nosniff, referrer policy, frame options, …), as helmet
- * decides them — computed once at start-up and set on every reply with one call, instead of
- * running helmet's middleware (which re-parses its directives) on every request.
+ * Security headers, as helmet decides them, in two profiles computed once at start-up and set on
+ * every reply with one call (instead of running helmet's middleware, which re-parses its
+ * directives, on every request):
+ *   - API: the JSON API and everything else. Nothing in a JSON reply is ever rendered, so the
+ *     policy allows nothing (`default-src 'none'`, OWASP's advice for REST APIs) and framing is
+ *     refused twice (`frame-ancestors 'none'`, `X-Frame-Options: DENY`).
+ *   - pages: the HTML the server itself renders (the API reference under /docs), which needs
+ *     its own scripts, styles and images.
+ * Routes that must be framed loosen frame-ancestors with platform/http/framing.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
@@ -25,10 +31,38 @@ export function computeSecurityHeaders(options: HelmetOptions): Record<string, s
   return headers;
 }
 
-export function installSecurityHeaders(app: FastifyInstance, options: HelmetOptions): void {
-  const headers = computeSecurityHeaders(options);
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
+export interface SecurityHeaderOptions {
+  /** HSTS, sent only when the server is reached over HTTPS. */
+  hsts: HelmetOptions['strictTransportSecurity'];
+  /** URL prefixes of server-rendered HTML pages (they get the pages profile). */
+  pagePrefixes: readonly string[];
+}
+
+export function securityHeaderProfiles(options: Pick<SecurityHeaderOptions, 'hsts'>): { api: Record<string, string>; pages: Record<string, string> } {
+  const common: HelmetOptions = { strictTransportSecurity: options.hsts, referrerPolicy: { policy: 'no-referrer' } };
+  return {
+    api: computeSecurityHeaders({
+      ...common,
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+      },
+      xFrameOptions: { action: 'deny' },
+    }),
+    pages: computeSecurityHeaders({
+      ...common,
+      contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },
+      xFrameOptions: { action: 'deny' },
+    }),
+  };
+}
+
+export function installSecurityHeaders(app: FastifyInstance, options: SecurityHeaderOptions): void {
+  const { api, pages } = securityHeaderProfiles(options);
+  const isPage = (url: string): boolean =>
+    options.pagePrefixes.some((prefix) => url.startsWith(prefix) && (url.length === prefix.length || url[prefix.length] === '/' || url[prefix.length] === '?'));
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(isPage(request.url) ? pages : api);
     done();
   });
 }
