@@ -8,18 +8,20 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString } from 'pino';
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+/** Fastify's logger is pino, which can say whether a level is on. */
+type Logger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
 
 class LazyRequestLogger {
-  #child: FastifyBaseLogger | undefined;
+  #child: Logger | undefined;
 
   constructor(
-    private readonly parent: FastifyBaseLogger,
+    private readonly parent: Logger,
     private readonly bindings: Bindings,
     private readonly options: ChildLoggerOptions,
   ) {}
 
-  private get real(): FastifyBaseLogger {
-    return (this.#child ??= this.parent.child(this.bindings, this.options));
+  private get real(): Logger {
+    return (this.#child ??= this.parent.child(this.bindings, this.options) as Logger);
   }
 
   private write(level: Level, args: unknown[]): void {
@@ -66,5 +68,5 @@ class LazyRequestLogger {
 
 /** Fastify's `childLoggerFactory` option. */
 export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  return new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
+  return new LazyRequestLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger;
 }

@@ -33,26 +33,27 @@ export function computeSecurityHeaders(options: HelmetOptions): Record<string, s
 
 export interface SecurityHeaderOptions {
   /** HSTS, sent only when the server is reached over HTTPS. */
-  hsts: HelmetOptions['strictTransportSecurity'];
+  hsts: { maxAge: number; includeSubDomains: boolean } | false;
   /** URL prefixes of server-rendered HTML pages (they get the pages profile). */
   pagePrefixes: readonly string[];
 }
 
 export function securityHeaderProfiles(options: Pick<SecurityHeaderOptions, 'hsts'>): { api: Record<string, string>; pages: Record<string, string> } {
-  const common: HelmetOptions = { strictTransportSecurity: options.hsts, referrerPolicy: { policy: 'no-referrer' } };
   return {
     api: computeSecurityHeaders({
-      ...common,
+      strictTransportSecurity: options.hsts,
+      referrerPolicy: { policy: 'no-referrer' },
+      xFrameOptions: { action: 'deny' },
       contentSecurityPolicy: {
         useDefaults: false,
         directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
       },
-      xFrameOptions: { action: 'deny' },
     }),
     pages: computeSecurityHeaders({
-      ...common,
-      contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },
+      strictTransportSecurity: options.hsts,
+      referrerPolicy: { policy: 'no-referrer' },
       xFrameOptions: { action: 'deny' },
+      contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },
     }),
   };
 }
