@@ -6,13 +6,13 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
-import { withTenant } from '../../platform/db/tenant.ts';
+import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { PublicProject } from '../projects/directory.ts';
 import type { AnswerProvider, Passage } from './answer-providers/types.ts';
-import type { ChatStore } from './store.ts';
+import type { ChatStore, ConversationRow } from './store.ts';
 import type { ContentCipher } from './content-cipher.ts';
 import type { PiiService } from '../pii/service.ts';
 import { countTypes, type PiiDetectedEvent } from '../pii/events.ts';
@@ -22,7 +22,8 @@ const HISTORY_MESSAGES = 10;
 const PASSAGES = 5;
 
 export interface Retriever {
-  search(orgId: string, projectId: string, query: string, limit: number): Promise<Passage[]>;
+  /** Inside the message's own tenant transaction: one transaction writes and retrieves. */
+  searchWithin(tx: Tx, projectId: string, query: string, limit: number): Promise<Passage[]>;
 }
 
 export function createChatService(deps: {
@@ -40,7 +41,7 @@ export function createChatService(deps: {
 
   const subjectOf = (c: { id: string; visitorId: string | null }): string => c.visitorId ?? c.id;
 
-  function newConversation(project: PublicProject, caller: Caller): ConversationRef & { row: Parameters<ChatStore['insertConversation']>[1] } {
+  function newConversation(project: PublicProject, caller: Caller): ConversationRef & { row: ConversationRow } {
     const id = newId('conv');
     const visitorId = caller.kind === 'visitor' ? caller.visitorId : null;
     return {
@@ -117,12 +118,16 @@ export function createChatService(deps: {
 
     const userMessageId = newId('msg');
     const userCiphertext = await cipher.encrypt(shielded.text, aad(userMessageId), { orgId, subjectId: subject });
-    await withTenant(db, orgId, async (tx) => {
-      if (fresh?.row.visitor_id) await store.ensureVisitor(tx, { id: fresh.row.visitor_id, org_id: orgId, project_id: project.id });
-      if (fresh) await store.insertConversation(tx, fresh.row);
-      await store.insertMessage(tx, { id: userMessageId, org_id: orgId, conversation_id: conversation.id, role: 'user', content: userCiphertext, citations: [] });
+    const userMessage = { id: userMessageId, org_id: orgId, conversation_id: conversation.id, role: 'user' as const, content: userCiphertext, citations: [] };
+    // One transaction stores the visitor's (tokenised) message and retrieves the passages.
+    const passages = await withTenant(db, orgId, async (tx) => {
+      if (fresh) await store.openConversation(tx, fresh.row, userMessage);
+      else {
+        await store.insertMessage(tx, userMessage);
+        await store.touchConversation(tx, conversation.id, deps.clock.now());
+      }
       await shielded.persist(tx);
-      if (!fresh) await store.touchConversation(tx, conversation.id, deps.clock.now());
+      return deps.retriever.searchWithin(tx, project.id, shielded.text, PASSAGES);
     });
     if (shielded.findings.length && deps.onPiiDetected) {
       const event = { orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) };
@@ -136,7 +141,6 @@ export function createChatService(deps: {
     const answerId = newId('msg');
     yield { type: 'meta', conversationId: conversation.id, messageId: answerId };
 
-    const passages = await deps.retriever.search(orgId, project.id, shielded.text, PASSAGES);
     const provider = deps.providerFor(project);
     const restorer = shielded.restorer();
     let answer = '';

@@ -4,12 +4,47 @@ import type { DB } from '../../platform/db/tables.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
 import type { Citation, ConversationRef } from './types.ts';
 
+export interface ConversationRow {
+  id: string;
+  org_id: string;
+  project_id: string;
+  visitor_id: string | null;
+  api_key_id: string | null;
+  origin: string | null;
+}
+
+export interface MessageRow {
+  id: string;
+  org_id: string;
+  conversation_id: string;
+  role: 'user' | 'assistant';
+  content: string;
+  citations: Citation[];
+}
+
 export function createChatStore() {
   return {
     /** Directory read by public id: which organisation and project a conversation belongs to. */
     findConversation: async (db: Kysely<DB>, id: string): Promise<ConversationRef | undefined> => {
       const row = await db.selectFrom('conversations').select(['id', 'org_id', 'project_id', 'visitor_id']).where('id', '=', id).executeTakeFirst();
       return row ? { id: row.id, orgId: row.org_id, projectId: row.project_id, visitorId: row.visitor_id } : undefined;
+    },
+
+    /**
+     * A new conversation with its first message, in one statement: the anonymous visitor's row
+     * (verified visitors exist already; a known one is left as it is), the conversation, the
+     * message. Foreign keys are checked at the end of the statement, so the order holds.
+     */
+    openConversation: (tx: Tx, c: ConversationRow, first: MessageRow) => {
+      const message = { ...first, citations: JSON.stringify(first.citations) };
+      if (!c.visitor_id) return tx.with('conversation', (q) => q.insertInto('conversations').values(c)).insertInto('messages').values(message).execute();
+      const visitor = { id: c.visitor_id, org_id: c.org_id, project_id: c.project_id, external_ref: null, verified: false };
+      return tx
+        .with('visitor', (q) => q.insertInto('visitors').values(visitor).onConflict((oc) => oc.column('id').doNothing()))
+        .with('conversation', (q) => q.insertInto('conversations').values(c))
+        .insertInto('messages')
+        .values(message)
+        .execute();
     },
 
     /** An anonymous visitor's row, written with their first conversation (verified ones exist already). */
@@ -20,14 +55,11 @@ export function createChatStore() {
         .onConflict((oc) => oc.column('id').doNothing())
         .execute(),
 
-    insertConversation: (
-      tx: Tx,
-      c: { id: string; org_id: string; project_id: string; visitor_id: string | null; api_key_id: string | null; origin: string | null },
-    ) => tx.insertInto('conversations').values(c).execute(),
+    insertConversation: (tx: Tx, c: ConversationRow) => tx.insertInto('conversations').values(c).execute(),
 
     touchConversation: (tx: Tx, id: string, at: Date) => tx.updateTable('conversations').set({ last_message_at: at }).where('id', '=', id).execute(),
 
-    insertMessage: (tx: Tx, m: { id: string; org_id: string; conversation_id: string; role: 'user' | 'assistant'; content: string; citations: Citation[] }) =>
+    insertMessage: (tx: Tx, m: MessageRow) =>
       tx
         .insertInto('messages')
         .values({ ...m, citations: JSON.stringify(m.citations) })

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
-import { withTenant } from '../../platform/db/tenant.ts';
+import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { newId } from '../../platform/ids.ts';
@@ -96,16 +96,18 @@ export function createKnowledgeService(deps: { db: Kysely<DB>; audit: Pick<Audit
 
   /** Ranked passages of one project; an empty list when nothing matches. */
   async function search(orgId: string, projectId: string, q: string, limit = 5): Promise<Passage[]> {
+    return withTenant(db, orgId, (tx) => searchWithin(tx, projectId, q, limit));
+  }
+
+  /** The same search inside a tenant transaction the caller holds (the message path's). */
+  async function searchWithin(tx: Tx, projectId: string, q: string, limit = 5): Promise<Passage[]> {
     const capped = Math.max(1, Math.min(maxSearchLimit, Math.floor(limit)));
     const text = q.slice(0, 500);
-    const rows = await withTenant(db, orgId, async (tx) => {
-      let found = await store.search(tx, projectId, text, capped);
-      for (const relaxed of relaxedQueries(text)) {
-        if (found.length > 0) break;
-        found = await store.search(tx, projectId, relaxed, capped);
-      }
-      return found;
-    });
+    let rows = await store.search(tx, projectId, text, capped);
+    for (const relaxed of relaxedQueries(text)) {
+      if (rows.length > 0) break;
+      rows = await store.search(tx, projectId, relaxed, capped);
+    }
     return rows.map((r) => ({ documentId: r.document_id, title: r.title, url: r.url, heading: r.heading, text: r.text, score: Number(r.score) }));
   }
 
@@ -120,7 +122,7 @@ export function createKnowledgeService(deps: { db: Kysely<DB>; audit: Pick<Audit
     return (await store.locateProject(db, projectId))?.org_id ?? null;
   }
 
-  return { addDocument, listDocuments, deleteDocument, search, locateDocument, locateProject };
+  return { addDocument, listDocuments, deleteDocument, search, searchWithin, locateDocument, locateProject };
 }
 
 export type KnowledgeService = ReturnType<typeof createKnowledgeService>;
