@@ -30,11 +30,25 @@ export const RECOGNIZERS: readonly Recognizer[] = [
 /** Phone metadata look-ups allowed per call: enough for any real message, bounded for hostile ones. */
 const PHONE_CHECK_BUDGET = 2500;
 
+/** One code point lower-cased, or kept when lower-casing would change its length. */
+function lowerCodePoint(c: string): string {
+  const l = c.toLowerCase();
+  return l.length === c.length ? l : c;
+}
+
+/**
+ * Lower-cases code point by code point, keeping those whose lower case has another length, so
+ * offsets stay valid. ASCII runs are lower-cased in one go (same result, no per-character work).
+ */
+function lowerKeepingOffsets(text: string): string {
+  return text.replace(/[A-Z]+|[^\0-\x7f]+/g, (run) => (run.charCodeAt(0) < 128 ? run.toLowerCase() : [...run].map(lowerCodePoint).join('')));
+}
+
 export function analyze(text: string, opts: AnalyzeOptions = {}): Finding[] {
   const minScore = opts.minScore ?? 0.5;
   const input: ScanInput = { text, lower: text.toLowerCase(), phone: newPhoneChecks(PHONE_CHECK_BUDGET), minScore };
   // toLowerCase keeps UTF-16 offsets for the scripts we read except a few (e.g. "İ"); fall back if not.
-  if (input.lower.length !== text.length) input.lower = [...text].map((c) => (c.toLowerCase().length === c.length ? c.toLowerCase() : c)).join('');
+  if (input.lower.length !== text.length) input.lower = lowerKeepingOffsets(text);
   const raw: Finding[] = [];
   for (const r of RECOGNIZERS) r(input, raw);
   const wanted = opts.types ? new Set(opts.types) : undefined;

@@ -3,20 +3,82 @@
  * lower) its score. Windows are bounded so the cost stays linear in the number of matches.
  */
 
-const WORD_RE = /[\p{L}\p{N}]+/gu;
+import { isLetterOrNumber } from './char-class.ts';
 
-/** Lower-cased words in a window before (and optionally after) a span. */
-export function wordsAround(lower: string, start: number, end: number, before = 48, after = 16): string[] {
-  const from = Math.max(0, start - before);
-  const to = Math.min(lower.length, end + after);
-  const left = lower.slice(from, start);
-  const right = lower.slice(end, to);
-  return [...(left.match(WORD_RE) ?? []), ...(right.match(WORD_RE) ?? [])];
+/** Context words of several sets in one map: each word carries the bits of the sets it belongs to. */
+export interface WordIndex {
+  flags: ReadonlyMap<string, number>;
+  maxLength: number;
+  /** Whether any word holds an ASCII digit: if none does, words with digits are not looked up. */
+  digits: boolean;
+  /** The ASCII pairs that open a word of the index (c1 * 128 + c2): other words are not looked up. */
+  openings: Uint8Array;
 }
 
-export function hasAnyWord(words: readonly string[], set: ReadonlySet<string>): boolean {
-  for (const w of words) if (set.has(w)) return true;
-  return false;
+export function wordIndex(sets: readonly (readonly [ReadonlySet<string>, number])[]): WordIndex {
+  const flags = new Map<string, number>();
+  for (const [set, bit] of sets) for (const w of set) flags.set(w, (flags.get(w) ?? 0) | bit);
+  const words = [...flags.keys()];
+  const openings = new Uint8Array(128 * 128);
+  for (const w of words) {
+    const c1 = w.charCodeAt(0);
+    const c2 = w.charCodeAt(1);
+    if (c1 < 128 && c2 < 128) openings[c1 * 128 + c2] = 1;
+  }
+  return { flags, maxLength: Math.max(0, ...words.map((w) => w.length)), digits: words.some((w) => /[0-9]/.test(w)), openings };
+}
+
+/** The code point at i, not reading past `limit` (a pair cut by the limit counts as a lone surrogate). */
+function codePointIn(s: string, i: number, limit: number): number {
+  const c = s.charCodeAt(i);
+  if (c >= 0xd800 && c <= 0xdbff && i + 1 < limit) {
+    const d = s.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) return (c - 0xd800) * 0x400 + (d - 0xdc00) + 0x10000;
+  }
+  return c;
+}
+
+/** OR of the index bits of the words ([\p{L}\p{N}]+ runs) in lower[from, to). */
+function flagsIn(lower: string, from: number, to: number, index: WordIndex): number {
+  let flags = 0;
+  let i = from;
+  while (i < to) {
+    const c = lower.charCodeAt(i);
+    // Skip ASCII separators without a call; everything else goes through codePointIn and the class table.
+    if (c < 128 && !((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122))) {
+      i++;
+      continue;
+    }
+    let cp = codePointIn(lower, i, to);
+    if (!isLetterOrNumber(cp)) {
+      i += cp > 0xffff ? 2 : 1;
+      continue;
+    }
+    const start = i;
+    let digit = false;
+    do {
+      if (cp >= 48 && cp <= 57) digit = true;
+      i += cp > 0xffff ? 2 : 1;
+      if (i >= to) break;
+      cp = codePointIn(lower, i, to);
+    } while (isLetterOrNumber(cp));
+    if (i - start > index.maxLength || (digit && !index.digits)) continue;
+    // Two ASCII characters that open no word of the index: no need to cut the word out and look it up.
+    const c1 = lower.charCodeAt(start);
+    const c2 = i - start > 1 ? lower.charCodeAt(start + 1) : 128;
+    if (c1 < 128 && c2 < 128 && index.openings[c1 * 128 + c2] === 0) continue;
+    flags |= index.flags.get(lower.slice(start, i)) ?? 0;
+  }
+  return flags;
+}
+
+/**
+ * The index bits of the words in a window before (and after) a span: the maximal runs of letters
+ * and numbers inside each window (a word cut by the window's edge counts as its visible part),
+ * each looked up once, without building a list of words.
+ */
+export function flagsAround(lower: string, start: number, end: number, index: WordIndex, before = 48, after = 16): number {
+  return flagsIn(lower, Math.max(0, start - before), start, index) | flagsIn(lower, end, Math.min(lower.length, end + after), index);
 }
 
 /** True when one of the phrases (lower-case, may contain spaces) occurs in the window. */

@@ -1,6 +1,9 @@
 /**
  * A linear scanner for number-like runs ("+49 (0)30 1234-567", "4111 1111 1111 1111",
  * "849-66-3189", "10.0.0.1"). Hand-written rather than a regex so no input can backtrack.
+ * Text without digits, "+" or "(" is skipped by one native search instead of a loop per
+ * character; the positions the scanner stops at are exactly those a character-by-character
+ * walk would reach (it never stands inside a word, so a digit glued to a word is skipped with it).
  */
 
 export interface NumberRun {
@@ -16,6 +19,9 @@ export interface NumberRun {
 }
 
 const MAX_RUN = 48;
+/** Where a run may start: a digit, "+" or "(". */
+const CANDIDATE_RE = /[0-9+(]/g;
+const EXT_RE = /^ ?(?:x|ext\.?|extension) ?\d{1,5}(?![\w])/i;
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
@@ -25,73 +31,102 @@ function isWordChar(c: number): boolean {
   return isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127;
 }
 
-const EXT_RE = /^ ?(?:x|ext\.?|extension) ?\d{1,5}(?![\w])/i;
+/** Space, "-", ".", "/", "(", ")" or a no-break space. */
+function isSep(c: number): boolean {
+  return c === 32 || c === 45 || c === 46 || c === 47 || c === 40 || c === 41 || c === 0xa0;
+}
 
-const SEP = new Set([' ', '-', '.', '/', '(', ')', '\u00a0']);
+function skipWord(text: string, i: number): number {
+  while (i < text.length && isWordChar(text.charCodeAt(i))) i++;
+  return i;
+}
 
-export function scanNumberRuns(text: string): NumberRun[] {
+/** The next position at or after i that the character walk would examine as a possible start. */
+function nextCandidate(text: string, i: number): number {
+  for (;;) {
+    CANDIDATE_RE.lastIndex = i;
+    if (!CANDIDATE_RE.exec(text)) return text.length;
+    const q = CANDIDATE_RE.lastIndex - 1;
+    // A digit inside a word that starts after i: the walk skips the whole word.
+    if (q > i && isDigit(text.charCodeAt(q)) && isWordChar(text.charCodeAt(q - 1))) {
+      i = skipWord(text, q);
+      continue;
+    }
+    return q;
+  }
+}
+
+/** Number runs with at least `minDigits` digits (shorter ones are scanned past but not returned). */
+export function scanNumberRuns(text: string, minDigits = 0): NumberRun[] {
   const runs: NumberRun[] = [];
   const n = text.length;
-  let i = 0;
+  let i = nextCandidate(text, 0);
   while (i < n) {
     const c = text.charCodeAt(i);
     const startsHere = isDigit(c) || ((c === 43 || c === 40) && i + 1 < n && isDigit(text.charCodeAt(i + 1)));
     if (!startsHere || (i > 0 && isWordChar(text.charCodeAt(i - 1)) && !(c === 43 || c === 40))) {
       // Skip the rest of an alphanumeric word so "abc123" or "v1.2" is not a number run.
-      if (isWordChar(c)) {
-        while (i < n && isWordChar(text.charCodeAt(i))) i++;
-      } else i++;
+      i = nextCandidate(text, isWordChar(c) ? skipWord(text, i) : i + 1);
       continue;
     }
     const start = i;
     // "a456-426614174000" or "AB-1234567": a digit group glued by a hyphen to a word is an identifier.
-    if (i > 1 && '-_/'.includes(text[i - 1] ?? ' ') && isWordChar(text.charCodeAt(i - 2))) {
-      while (i < n && (isWordChar(text.charCodeAt(i)) || '-_'.includes(text[i] ?? ' '))) i++;
+    const before = i > 1 ? text.charCodeAt(i - 1) : 32;
+    if ((before === 45 || before === 95 || before === 47) && isWordChar(text.charCodeAt(i - 2))) {
+      while (i < n && (isWordChar(text.charCodeAt(i)) || text.charCodeAt(i) === 45)) i++;
       if (i === start) i++; // a "+" or "(" after the glue: always move on
+      i = nextCandidate(text, i);
       continue;
     }
     let digits = '';
     let seps = '';
     const groups: number[] = [];
-    let group = 0;
+    let groupStart = -1;
     const plus = c === 43;
     if (c === 43 || c === 40) i++;
     let end = i;
     while (i < n && i - start < MAX_RUN) {
-      const ch = text.charCodeAt(i);
-      if (isDigit(ch)) {
-        digits += text[i];
-        group++;
+      if (isDigit(text.charCodeAt(i))) {
+        if (groupStart < 0) groupStart = i;
         i++;
         end = i;
         continue;
       }
       // Up to two separator characters ("- ", ") ") may join digit groups.
       let j = i;
-      let sep = '';
-      while (j < n && j - i < 3 && SEP.has(text[j] ?? '')) sep += text[j++];
-      if (sep.length > 0 && j < n && isDigit(text.charCodeAt(j)) && !sep.includes('..')) {
-        if (group > 0) groups.push(group);
-        group = 0;
-        seps += sep.trim() === '' ? ' ' : sep.trim();
+      while (j < n && j - i < 3 && isSep(text.charCodeAt(j))) j++;
+      const sep = text.slice(i, j);
+      if (j > i && j < n && isDigit(text.charCodeAt(j)) && !sep.includes('..')) {
+        if (groupStart >= 0) {
+          groups.push(i - groupStart);
+          digits += text.slice(groupStart, i);
+        }
+        groupStart = -1;
+        const trimmed = sep.trim();
+        seps += trimmed === '' ? ' ' : trimmed;
         i = j;
         continue;
       }
-      if (sep === ')' || (sep.length > 0 && sep.trim() === ')')) end = i + 1;
+      if (sep === ')' || (j > i && sep.trim() === ')')) end = i + 1;
       break;
     }
-    if (group > 0) groups.push(group);
-    const ext = EXT_RE.exec(text.slice(end, end + 16));
-    if (ext && digits.length >= 7) end += ext[0].length;
+    if (groupStart >= 0) {
+      groups.push(i - groupStart);
+      digits += text.slice(groupStart, i);
+    }
+    if (digits.length >= 7 && end < n) {
+      const ext = EXT_RE.exec(text.slice(end, end + 16));
+      if (ext) end += ext[0].length;
+    }
     // A run glued to letters ("123abc") is an identifier, not a number.
     const next = end < n ? text.charCodeAt(end) : 32;
     if (i - start >= MAX_RUN) {
-      while (i < n && (isDigit(text.charCodeAt(i)) || SEP.has(text[i] ?? ''))) i++;
-    } else if (!isWordChar(next) || next > 127) {
+      while (i < n && (isDigit(text.charCodeAt(i)) || isSep(text.charCodeAt(i)))) i++;
+    } else if ((!isWordChar(next) || next > 127) && digits.length >= minDigits) {
       runs.push({ start, end, digits, seps, groups, plus });
     }
     i = Math.max(i, end);
-    while (i < n && isWordChar(text.charCodeAt(i))) i++;
+    i = nextCandidate(text, skipWord(text, i));
   }
   return runs;
 }

@@ -23,7 +23,16 @@ function mergeSameType(findings: Finding[]): Finding[] {
   return merged;
 }
 
+/** The usual case, no two findings overlapping: the result is just the findings sorted by start. */
+function disjointSorted(findings: readonly Finding[]): Finding[] | undefined {
+  const sorted = [...findings].sort((a, b) => a.start - b.start);
+  for (let i = 1; i < sorted.length; i++) if ((sorted[i]?.start ?? 0) < (sorted[i - 1]?.end ?? 0)) return undefined;
+  return sorted.map((f) => ({ ...f }));
+}
+
 export function resolveOverlaps(findings: Finding[]): Finding[] {
+  const disjoint = disjointSorted(findings);
+  if (disjoint) return disjoint;
   const ranked = mergeSameType(findings).sort(
     (a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || PRIORITY[b.type] - PRIORITY[a.type],
   );

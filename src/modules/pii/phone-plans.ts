@@ -11,6 +11,8 @@ export interface PhonePlan {
   lengths: ReadonlySet<number>;
   /** "^(?:national prefix for parsing)", when the region has a national (trunk) prefix. */
   prefix: RegExp | undefined;
+  /** The prefix itself when it is a plain digit string ("0", "06"): checked without the regex. */
+  prefixDigits: string | undefined;
   nsn: RegExp;
   /** Union of the number-type patterns (fixed line, mobile, toll free, ...). */
   types: RegExp;
@@ -35,6 +37,7 @@ function compile(meta: Metadata, region: string): PhonePlan {
     region,
     lengths: new Set(plan.possibleLengths() ?? []),
     prefix: npfp ? new RegExp(`^(?:${npfp})`) : undefined,
+    prefixDigits: npfp && /^\d+$/.test(npfp) ? npfp : undefined,
     nsn: new RegExp(`^(?:${plan.nationalNumberPattern()})$`),
     types: new RegExp(`^(?:${typePatterns.map((p) => `(?:${p})`).join('|') || '(?!)'})$`),
   };
@@ -74,6 +77,10 @@ export function nsnValid(plan: PhonePlan, nsn: string): boolean {
 /** A number as dialled inside the region, with or without its trunk prefix. */
 export function nationalValid(plan: PhonePlan, digits: string): boolean {
   if (nsnValid(plan, digits)) return true;
+  if (plan.prefixDigits !== undefined) {
+    const k = plan.prefixDigits.length;
+    return digits.startsWith(plan.prefixDigits) && plan.lengths.has(digits.length - k) && nsnValid(plan, digits.slice(k));
+  }
   const m = plan.prefix?.exec(digits);
   return m !== null && m !== undefined && m[0].length > 0 && nsnValid(plan, digits.slice(m[0].length));
 }

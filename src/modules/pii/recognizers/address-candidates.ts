@@ -7,10 +7,10 @@
 import {
   ADDRESS_BOX_RE, ADDRESS_LOOSE_RE, ADDRESS_NUM_FIRST_RE, ADDRESS_NUM_LAST_RE, STREET_PREFIX_WORDS, STREET_WORD_END_RE,
 } from './address-patterns.ts';
+import { codePointAt, isLetter, isUpper } from '../char-class.ts';
 
 export interface Core { start: number; end: number }
 
-const LETTER_RE = /\p{L}/u;
 /** How far before a number a NUM_LAST shape may start (six words of up to 25 letters). */
 const BACK = 170;
 
@@ -18,42 +18,118 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/** [\p{L}\d] for the code unit at i (a lone surrogate half is neither). */
 function isLetterOrDigit(text: string, i: number): boolean {
   const c = text.charCodeAt(i);
-  if (isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)) return true;
-  return c > 127 && LETTER_RE.test(text[i] ?? '');
+  return isDigit(c) || isLetter(c);
 }
+
+const DIGIT_RE = /[0-9]/g;
 
 /** Starts of digit groups not glued to a preceding letter or digit. */
 export function numberStarts(text: string): number[] {
   const out: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    if (!isDigit(text.charCodeAt(i))) continue;
+  DIGIT_RE.lastIndex = 0;
+  while (DIGIT_RE.exec(text)) {
+    const i = DIGIT_RE.lastIndex - 1;
     if (i === 0 || !isLetterOrDigit(text, i - 1)) out.push(i);
-    while (i + 1 < text.length && isDigit(text.charCodeAt(i + 1))) i++;
+    let j = i + 1;
+    while (j < text.length && isDigit(text.charCodeAt(j))) j++;
+    DIGIT_RE.lastIndex = j;
   }
   return out;
 }
 
-/** The words (space-separated, same line) before position d, nearest first, at most `max`. */
-function wordsBefore(text: string, d: number, max: number): string[] {
-  const words: string[] = [];
-  let e = d;
-  while (words.length < max && e > 0 && text[e - 1] === ' ') {
-    let s = e - 1;
-    while (s > 0 && e - 1 - s < 30 && text.charCodeAt(s - 1) > 32) s--;
-    if (s === e - 1) break;
-    words.push(text.slice(s, e - 1).replace(/,$/, ''));
-    e = s;
-  }
-  return words;
+/** First letters of the French prefixes a number may precede in lower case ("12 rue ...", "3 bd ..."). */
+const LOWER_PREFIX_INITIALS = new Set([...'rabpciq'].map((c) => c.charCodeAt(0)));
+
+function digitsFrom(text: string, i: number): number {
+  let j = i;
+  while (j < text.length && isDigit(text.charCodeAt(j))) j++;
+  return j;
 }
 
-function numLastPossible(text: string, d: number): boolean {
-  const words = wordsBefore(text, d, 7);
-  const first = words[0];
-  if (first !== undefined && STREET_WORD_END_RE.test(first)) return true;
-  return words.some((w) => STREET_PREFIX_WORDS.has(w));
+/** After a house number: " Main", ", rue", " bis rue" — a space, then a word that may open a street. */
+function streetWordFollows(text: string, e: number): boolean {
+  if (text.startsWith(' bis', e) || text.startsWith(' ter', e)) e += 4;
+  if (text.charCodeAt(e) === 44) e++;
+  if (text.charCodeAt(e) !== 32 || e + 1 >= text.length) return false;
+  const cp = codePointAt(text, e + 1);
+  return isUpper(cp) || LOWER_PREFIX_INITIALS.has(cp);
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** "-12" or "/3" after a house number: where it ends, or -1. */
+function suffixEnd(text: string, e: number): number {
+  const sep = text.charCodeAt(e);
+  if (sep !== 45 && sep !== 47) return -1;
+  const k = digitsFrom(text, e + 1);
+  return k > e + 1 && k - e - 1 <= 4 ? k : -1;
+}
+
+/**
+ * A cheap necessary condition for the shapes that start with the house number
+ * ("\d{1,5}[A-Za-z]?(?:[-/]\d{1,4})?" then a street word), checked before any pattern runs.
+ */
+export function mayStartStreet(text: string, d: number): boolean {
+  const j = digitsFrom(text, d);
+  if (j - d > 5) return false;
+  if (streetWordFollows(text, j)) return true;
+  const k = suffixEnd(text, j);
+  if (k >= 0 && streetWordFollows(text, k)) return true;
+  if (!isAsciiLetter(text.charCodeAt(j))) return false;
+  if (streetWordFollows(text, j + 1)) return true;
+  const l = suffixEnd(text, j + 1);
+  return l >= 0 && streetWordFollows(text, l);
+}
+
+/** Longest first word of a street prefix ("Carretera"): longer words need no look-up. */
+const MAX_PREFIX_WORD = Math.max(...[...STREET_PREFIX_WORDS].map((w) => w.length));
+const escape = (w: string): string => w.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** A street-prefix word standing alone before a space somewhere in the text (checked once per text). */
+const PREFIX_TOKEN_RE = new RegExp(`(?:^|[\\x00-\\x20])(?:${[...STREET_PREFIX_WORDS].map(escape).join('|')}),? `);
+
+/** Where the word that ends just before a space at e - 1 starts (words are cut at 30 characters); -1 if none. */
+function wordStartBefore(text: string, e: number): number {
+  let s = e - 1;
+  while (s > 0 && e - 1 - s < 30 && text.charCodeAt(s - 1) > 32) s--;
+  return s === e - 1 ? -1 : s;
+}
+
+/** That word without one trailing comma. */
+function wordBefore(text: string, s: number, e: number): string {
+  return text.slice(s, text.charCodeAt(e - 2) === 44 ? e - 2 : e - 1);
+}
+
+/** Street prefixes start with a capital, except "ul.": other words need no look-up. */
+function mayBePrefixWord(c: number): boolean {
+  return (c >= 65 && c <= 90) || c === 117 || c > 127;
+}
+
+/**
+ * True when the word right before position d could end a street name ("Hauptstraße 12"), or one
+ * of the (at most seven, same-line) words before it opens a street prefix ("Rue de la Paix 3").
+ * `prefixes` is false when no street-prefix word occurs anywhere in the text.
+ */
+function numLastPossible(text: string, d: number, prefixes: boolean): boolean {
+  const s0 = wordStartBefore(text, d);
+  if (s0 < 0) return false;
+  const first = wordBefore(text, s0, d);
+  // Every street-name ending ends in a letter or a dot ("-weg", "Str.").
+  const lastChar = first.length > 0 ? first.charCodeAt(first.length - 1) : 0;
+  if ((lastChar === 46 || isLetter(lastChar)) && STREET_WORD_END_RE.test(first)) return true;
+  if (!prefixes) return false;
+  let e = d;
+  for (let n = 0; n < 7 && e > 0 && text.charCodeAt(e - 1) === 32; n++) {
+    const s = wordStartBefore(text, e);
+    if (s < 0) break;
+    if (e - 1 - s <= MAX_PREFIX_WORD + 1 && mayBePrefixWord(text.charCodeAt(s)) && STREET_PREFIX_WORDS.has(wordBefore(text, s, e))) return true;
+    e = s;
+  }
+  return false;
 }
 
 function windowMatches(text: string, d: number, into: Core[]): void {
@@ -75,14 +151,20 @@ function windowMatches(text: string, d: number, into: Core[]): void {
   }
 }
 
-/** Address cores, sorted by start; overlapping candidates keep the earliest (then longest). */
-export function addressCores(text: string, starts: readonly number[]): Core[] {
+/**
+ * Address cores, sorted by start; overlapping candidates keep the earliest (then longest).
+ * `streetStarts` are the starts that pass mayStartStreet().
+ */
+export function addressCores(text: string, starts: readonly number[], streetStarts: readonly number[]): Core[] {
   const found: Core[] = [];
-  for (const d of starts) {
+  for (const d of streetStarts) {
     ADDRESS_NUM_FIRST_RE.lastIndex = d;
     const m = ADDRESS_NUM_FIRST_RE.exec(text);
     if (m) found.push({ start: d, end: d + m[0].length });
-    if (d > 1 && text[d - 1] === ' ' && numLastPossible(text, d)) windowMatches(text, d, found);
+  }
+  const prefixes = PREFIX_TOKEN_RE.test(text);
+  for (const d of starts) {
+    if (d > 1 && text.charCodeAt(d - 1) === 32 && numLastPossible(text, d, prefixes)) windowMatches(text, d, found);
   }
   if (/box|postfach|apartado|BP /i.test(text)) {
     ADDRESS_BOX_RE.lastIndex = 0;
@@ -97,11 +179,11 @@ export function addressCores(text: string, starts: readonly number[]): Core[] {
   return out;
 }
 
-/** "12 Word Word 34" shapes, sticky at each number. */
-export function looseCores(text: string, starts: readonly number[]): Core[] {
+/** "12 Word Word 34" shapes, sticky at each number that passes mayStartStreet(). */
+export function looseCores(text: string, streetStarts: readonly number[]): Core[] {
   const out: Core[] = [];
   let floor = 0;
-  for (const d of starts) {
+  for (const d of streetStarts) {
     if (d < floor) continue;
     ADDRESS_LOOSE_RE.lastIndex = d;
     const m = ADDRESS_LOOSE_RE.exec(text);

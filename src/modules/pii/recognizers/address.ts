@@ -6,7 +6,7 @@
 import type { Finding, ScanInput } from '../types.ts';
 import { clamp01, windowHas } from '../context.ts';
 import { CITY_LINE_RE, UNIT_RE } from './address-patterns.ts';
-import { addressCores, looseCores, numberStarts } from './address-candidates.ts';
+import { addressCores, looseCores, mayStartStreet, numberStarts } from './address-candidates.ts';
 
 const CONTEXT = [
   'address', 'live', 'lives', 'living', 'drops you off', 'ship', 'deliver', 'located', 'located at', 'billing', 'mailing',
@@ -52,7 +52,8 @@ export function recognizeAddresses({ text, lower }: ScanInput, out: Finding[]): 
   const starts = numberStarts(text);
   if (starts.length === 0) return;
   let floor = 0;
-  for (const core of addressCores(text, starts)) {
+  const streetStarts = starts.filter((d) => mayStartStreet(text, d));
+  for (const core of addressCores(text, starts, streetStarts)) {
     if (core.start < floor) continue;
     const end = trimEnd(text, core.start, extend(text, core.end));
     const ctx = windowHas(lower, core.start, end, CONTEXT, 60) ? 0.25 : 0;
@@ -60,10 +61,12 @@ export function recognizeAddresses({ text, lower }: ScanInput, out: Finding[]): 
     out.push({ type: 'ADDRESS', start: core.start, end, score: clamp01(0.6 + ctx + multi) });
     floor = Math.max(core.end, end);
   }
-  for (const core of looseCores(text, starts)) {
-    const end = trimEnd(text, core.start, extend(text, core.end));
+  for (const core of looseCores(text, streetStarts)) {
     const ctx = windowHas(lower, core.start, core.end, CONTEXT, 60);
     const lineStart = core.start === 0 || /\n[ \t>?]*$/.test(text.slice(Math.max(0, core.start - 8), core.start));
+    // Without context or a line of its own the score stays below 0.5 even with a city line.
+    if (!ctx && !lineStart) continue;
+    const end = trimEnd(text, core.start, extend(text, core.end));
     const score = (ctx ? 0.55 : 0.2) + (end > core.end ? 0.2 : 0) + (lineStart ? 0.1 : 0);
     if (score >= 0.5) out.push({ type: 'ADDRESS', start: core.start, end, score: clamp01(score) });
   }

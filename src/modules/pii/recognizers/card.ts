@@ -32,8 +32,8 @@ const MAESTRO_RE = /^(?:5018|5020|5038|5[6-8]|6304|6759|676[1-3])/;
 function cardGrouping(run: NumberRun): boolean {
   if (run.groups.length === 1) return true;
   if (/[^ -]/.test(run.seps)) return false;
-  const g = run.groups.join(',');
-  if (g === '4,6,5' || g === '4,6,4') return true;
+  const [a, b, c] = run.groups;
+  if (run.groups.length === 3 && a === 4 && b === 6 && (c === 5 || c === 4)) return true;
   for (let i = 0; i < run.groups.length - 1; i++) if (run.groups[i] !== 4) return false;
   return true;
 }

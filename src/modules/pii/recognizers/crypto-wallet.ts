@@ -1,28 +1,36 @@
 /** Crypto-wallet addresses: Bitcoin (Base58Check, bech32/bech32m, checksums verified) and Ethereum. */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Finding, ScanInput } from '../types.ts';
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 const BECH = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
-const BTC_RE = /(?<![\w])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![\w])/g;
-const BECH_RE = /(?<![\w])(?:bc|tb)1[02-9ac-hj-np-z]{11,71}(?![\w])/gi;
-const ETH_RE = /(?<![\w])0x[0-9a-fA-F]{40}(?![\w])/g;
+// Each pattern opens with fixed characters (so the engine skips quickly to them) and checks
+// that no word character comes before them, which the usual leading lookbehind would not allow.
+const BTC_RE = /[13](?<!\w[13])[1-9A-HJ-NP-Za-km-z]{25,34}(?!\w)/g;
+const BECH_RE = /(?:bc|tb)1(?<!\w(?:bc|tb)1)[02-9ac-hj-np-z]{11,71}(?!\w)/gi;
+const ETH_RE = /0x(?<!\w0x)[0-9a-fA-F]{40}(?!\w)/g;
+
+/** Base58 decoding with small integers (bytes, least significant first) instead of a BigInt. */
+function base58Bytes(s: string): number[] {
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    let carry = B58.indexOf(s[i] ?? '');
+    for (let j = 0; j < bytes.length; j++) {
+      carry += (bytes[j] ?? 0) * 58;
+      bytes[j] = carry & 0xff;
+      carry >>= 8;
+    }
+    for (; carry > 0; carry >>= 8) bytes.push(carry & 0xff);
+  }
+  // Each leading "1" stands for a zero byte.
+  for (let i = 0; i < s.length && s[i] === '1'; i++) bytes.push(0);
+  return bytes.reverse();
+}
 
 function base58CheckValid(s: string): boolean {
-  let n = 0n;
-  for (const ch of s) n = n * 58n + BigInt(B58.indexOf(ch));
-  const bytes: number[] = [];
-  while (n > 0n) {
-    bytes.unshift(Number(n % 256n));
-    n /= 256n;
-  }
-  for (const ch of s) {
-    if (ch !== '1') break;
-    bytes.unshift(0);
-  }
+  const bytes = base58Bytes(s);
   if (bytes.length !== 25) return false;
-  const body = Buffer.from(bytes.slice(0, 21));
-  const sum = createHash('sha256').update(createHash('sha256').update(body).digest()).digest();
+  const sum = hash('sha256', hash('sha256', Buffer.from(bytes.slice(0, 21)), 'buffer'), 'buffer');
   return sum.subarray(0, 4).equals(Buffer.from(bytes.slice(21)));
 }
 

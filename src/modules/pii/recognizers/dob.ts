@@ -4,12 +4,14 @@
  */
 import type { NumberRun } from '../number-runs.ts';
 import type { Finding, ScanInput } from '../types.ts';
-import { hasAnyWord, wordsAround } from '../context.ts';
+import { flagsAround, wordIndex } from '../context.ts';
+import { isLetter } from '../char-class.ts';
 
 const DOB_WORDS: ReadonlySet<string> = new Set([
   'born', 'birthday', 'birth', 'dob', 'birthdate', 'bday', 'geboren', 'geburtsdatum', 'geburtstag', 'geb',
   'né', 'née', 'naissance', 'nacido', 'nacida', 'nacimiento', 'cumpleaños', 'anniversaire',
 ]);
+const DOB_INDEX = wordIndex([[DOB_WORDS, 1]]);
 const DOB_STEMS: readonly string[] = ['born', 'birth', 'dob', 'geb', 'né', 'naissance', 'nac', 'cumple', 'bday', 'anniversaire'];
 
 function dayMonthOk(day: number, month: number): boolean {
@@ -39,7 +41,7 @@ export function dobContext(lower: string, start: number, end: number): boolean {
   const win = lower.slice(from, start);
   const cut = Math.max(win.lastIndexOf('. '), win.lastIndexOf('\n'), win.lastIndexOf('? '), win.lastIndexOf('! '));
   const before = cut >= 0 ? win.length - cut - 1 : 40;
-  return hasAnyWord(wordsAround(lower, start, end, before, 8), DOB_WORDS);
+  return flagsAround(lower, start, end, DOB_INDEX, before, 8) !== 0;
 }
 
 const MONTHS =
@@ -52,23 +54,35 @@ const TEXT_DATE_RE = new RegExp(
   'gu',
 );
 
+/** Every birth stem in one search; a position holds at most one stem, so none is missed. */
+const STEM_RE = new RegExp(DOB_STEMS.join('|'), 'g');
+const YEAR_RE = /\d{4}/;
+
+/** [\p{L}\d] for one code unit, as /[\p{L}\d]/u tests a one-character string. */
+function isLetterOrDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || isLetter(c);
+}
+
 /** Written-out dates near birth context ("born on 3 March 1985", "né le 12 mars 1990"): only windows around birth words are scanned. */
 export function recognizeTextDob({ lower }: ScanInput, out: Finding[]): void {
   const seen = new Set<number>();
-  for (const stem of DOB_STEMS) {
-    for (let i = lower.indexOf(stem); i !== -1; i = lower.indexOf(stem, i + stem.length)) {
-      // A date ends at most 8 characters before the birth word or starts at most 40 after it.
-      let from = Math.max(0, i - 48);
-      while (from > 0 && from < i && /[\p{L}\d]/u.test(lower[from - 1] ?? '')) from++;
-      const win = lower.slice(from, Math.min(lower.length, i + stem.length + 80));
-      TEXT_DATE_RE.lastIndex = 0;
-      for (let m = TEXT_DATE_RE.exec(win); m; m = TEXT_DATE_RE.exec(win)) {
-        const start = from + m.index;
-        const end = start + m[0].length;
-        if (seen.has(start) || (end === from + win.length && end < lower.length)) continue;
-        seen.add(start);
-        if (dobContext(lower, start, end)) out.push({ type: 'DATE_OF_BIRTH', start, end, score: 0.85 });
-      }
+  STEM_RE.lastIndex = 0;
+  for (let s = STEM_RE.exec(lower); s; s = STEM_RE.exec(lower)) {
+    const i = s.index;
+    STEM_RE.lastIndex = i + 1;
+    // A date ends at most 8 characters before the birth word or starts at most 40 after it.
+    let from = Math.max(0, i - 48);
+    while (from > 0 && from < i && isLetterOrDigit(lower.charCodeAt(from - 1))) from++;
+    const win = lower.slice(from, Math.min(lower.length, i + s[0].length + 80));
+    // Every written-out date has a four-digit year.
+    if (!YEAR_RE.test(win)) continue;
+    TEXT_DATE_RE.lastIndex = 0;
+    for (let m = TEXT_DATE_RE.exec(win); m; m = TEXT_DATE_RE.exec(win)) {
+      const start = from + m.index;
+      const end = start + m[0].length;
+      if (seen.has(start) || (end === from + win.length && end < lower.length)) continue;
+      seen.add(start);
+      if (dobContext(lower, start, end)) out.push({ type: 'DATE_OF_BIRTH', start, end, score: 0.85 });
     }
   }
 }

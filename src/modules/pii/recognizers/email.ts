@@ -2,8 +2,19 @@
 import type { Finding, ScanInput } from '../types.ts';
 import { clamp01, windowHas } from '../context.ts';
 
-const LOCAL = /[A-Za-z0-9._%+\-']/;
-const DOMAIN = /[A-Za-z0-9.\-]/;
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** [A-Za-z0-9._%+\-'] */
+function isLocalChar(c: number): boolean {
+  return isAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45 || c === 39;
+}
+
+/** [A-Za-z0-9.\-] */
+function isDomainChar(c: number): boolean {
+  return isAlnum(c) || c === 46 || c === 45;
+}
 const CONTEXT = ['mail', 'courriel', 'correo', 'contact', 'write', 'send'];
 
 export function recognizeEmail({ text, lower }: ScanInput, out: Finding[]): void {
@@ -11,10 +22,10 @@ export function recognizeEmail({ text, lower }: ScanInput, out: Finding[]): void
   let floor = 0;
   while (at !== -1) {
     let s = at;
-    while (s > floor && at - s < 64 && LOCAL.test(text[s - 1] ?? '')) s--;
+    while (s > floor && at - s < 64 && isLocalChar(text.charCodeAt(s - 1))) s--;
     while (s < at && (text[s] === '.' || text[s] === "'")) s++;
     let e = at + 1;
-    while (e < text.length && e - at < 253 && DOMAIN.test(text[e] ?? '')) e++;
+    while (e < text.length && e - at < 253 && isDomainChar(text.charCodeAt(e))) e++;
     while (e > at + 1 && (text[e - 1] === '.' || text[e - 1] === '-')) e--;
     const domain = text.slice(at + 1, e);
     const dot = domain.lastIndexOf('.');

@@ -4,11 +4,10 @@
  * by itself; a known first name or a cue is needed.
  */
 import type { Finding, ScanInput } from '../types.ts';
-import { nameLexicon, type NameLexicon } from '../name-lexicon.ts';
+import { nameLexicon, type NameLexicon, type NameWeight } from '../name-lexicon.ts';
 import { clamp01 } from '../context.ts';
+import { nextCapitalised, type CapitalisedWord } from './capitalised.ts';
 
-// The lookbehind follows the first letter so the engine can skip ahead to capitals quickly.
-const CAP_RE = /\p{Lu}(?<![\p{L}\p{N}_@.]\p{Lu})[\p{L}'’-]{0,30}\.?/gu;
 const PARTICLES = new Set(['van', 'von', 'der', 'den', 'de', 'la', 'le', 'du', 'di', 'da', 'dos', 'das', 'del', 'zu', 'y', 'ten', 'ter', 'bin', 'al']);
 const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'sir', 'herr', 'herrn', 'frau', 'monsieur', 'madame', 'mme', 'mlle', 'm', 'señor', 'señora', 'sr', 'sra', 'srta', 'don', 'doña', 'dear', 'liebe', 'lieber', 'chère', 'cher', 'estimado', 'estimada']);
 const CUES = [
@@ -18,41 +17,64 @@ const CUES = [
   'me llamo ', 'mi nombre es ', 'soy ', 'nombre: ', 'saludos,\n', 'cordialement,\n',
 ];
 
+type Kind = NameWeight | 'initial' | 'unknown';
+
 interface Tok {
   start: number;
   end: number;
   key: string;
+  kind: Kind;
 }
 
-function isInitial(t: Tok): boolean {
-  return t.key.length === 1;
+function tokenWeight(key: string, lex: NameLexicon): Kind {
+  if (key.length === 1) return 'initial';
+  return lex.weight.get(key) ?? 'unknown';
 }
 
-function tokenWeight(t: Tok, lex: NameLexicon): 'first' | 'last' | 'weak' | 'common' | 'initial' | 'unknown' {
-  if (isInitial(t)) return 'initial';
-  if (lex.ambiguous.has(t.key)) return 'weak';
-  if (lex.common.has(t.key)) return 'common';
-  if (lex.first.has(t.key)) return 'first';
-  if (lex.last.has(t.key)) return 'last';
-  return 'unknown';
-}
+/** Every cue phrase, bucketed by its last two characters so a check looks at a handful, not all. */
+const CUE_BUCKETS: ReadonlyMap<string, readonly string[]> = (() => {
+  const all = [...CUES, ...[...TITLES].flatMap((t) => (t.length > 1 ? [`${t} `, `${t}. `] : [`${t}. `]))];
+  const buckets = new Map<string, string[]>();
+  // Only the 16 characters before a name are looked at, so longer cues could never match.
+  for (const cue of all.filter((c) => c.length <= 16)) {
+    const key = cue.slice(-2);
+    buckets.set(key, [...(buckets.get(key) ?? []), cue]);
+  }
+  return buckets;
+})();
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const CUE_RE = new RegExp(
-  `(?:${[...CUES, ...[...TITLES].flatMap((t) => (t.length > 1 ? [`${t} `, `${t}. `] : [`${t}. `]))].map(escape).join('|')})$`,
-);
-
+/** True when a cue phrase ends right where the name starts. */
 function hasCue(lower: string, start: number): boolean {
-  return CUE_RE.test(lower.slice(Math.max(0, start - 16), start));
+  if (start < 2) return false;
+  const cues = CUE_BUCKETS.get(lower.slice(start - 2, start));
+  if (!cues) return false;
+  for (const cue of cues) if (lower.endsWith(cue, start)) return true;
+  return false;
+}
+
+/** A sentence-initial single word is often just a capitalised word. */
+function sentenceInitial(text: string, start: number): boolean {
+  return start === 0 || /[.!?]\s$/.test(text.slice(Math.max(0, start - 2), start));
+}
+
+/** scoreGroup() for the most frequent group, a single word, without building any arrays. */
+function scoreSingle(t: Tok, input: ScanInput, out: Finding[]): void {
+  if (t.kind === 'common' || t.kind === 'initial' || TITLES.has(t.key)) return;
+  const cue = hasCue(input.lower, t.start);
+  let score = cue ? 0.85 : t.kind === 'first' ? 0.55 : t.kind === 'last' ? 0.3 : 0;
+  if (score === 0) return;
+  if (!cue && sentenceInitial(input.text, t.start)) score -= 0.15;
+  out.push({ type: 'PERSON', start: t.start, end: t.end, score: clamp01(score) });
 }
 
 function scoreGroup(toks: Tok[], input: ScanInput, lex: NameLexicon, out: Finding[]): void {
+  if (toks.length === 1 && toks[0]) return scoreSingle(toks[0], input, out);
   let cue = false;
   while (toks.length > 0 && TITLES.has(toks[0]?.key ?? '')) {
     toks = toks.slice(1);
     cue = true;
   }
-  const kinds = toks.map((t) => tokenWeight(t, lex));
+  const kinds = toks.map((t) => t.kind);
   let a = 0;
   let b = toks.length;
   while (a < b && (kinds[a] === 'common' || kinds[a] === 'initial')) a++;
@@ -78,35 +100,41 @@ function scoreGroup(toks: Tok[], input: ScanInput, lex: NameLexicon, out: Findin
   else if (n === 1 && k[0] === 'first') score = 0.55;
   else if (n === 1 && k[0] === 'last') score = 0.3;
   if (score === 0) return;
-  // A sentence-initial single word is often just a capitalised word.
-  const prev = input.text.slice(Math.max(0, head.start - 2), head.start);
-  if (n === 1 && !cue && (head.start === 0 || /[.!?]\s$/.test(prev))) score -= 0.15;
+  if (n === 1 && !cue && sentenceInitial(input.text, head.start)) score -= 0.15;
   out.push({ type: 'PERSON', start: head.start, end: tail.end, score: clamp01(score) });
 }
 
+/** Particles between two capitalised words ("Ludwig van Beethoven") keep them in one name. */
+function joinedByParticles(text: string, from: number, to: number): boolean {
+  if (to - from === 1) return text.charCodeAt(from) === 32;
+  if (to - from >= 12 || text.charCodeAt(from) !== 32 || text.charCodeAt(to - 1) !== 32) return false;
+  const gap = text.slice(from, to);
+  return gap.startsWith(' ') && gap.endsWith(' ') && gap.trim().split(' ').every((p) => PARTICLES.has(p));
+}
+
 export function recognizePersons(input: ScanInput, out: Finding[]): void {
-  const { text } = input;
+  const { text, lower } = input;
   const lex = nameLexicon();
   let group: Tok[] = [];
   const flush = (): void => {
     if (group.length > 0) scoreGroup(group, input, lex, out);
     group = [];
   };
-  CAP_RE.lastIndex = 0;
-  for (let m = CAP_RE.exec(text); m; m = CAP_RE.exec(text)) {
-    let word = m[0];
-    const dotted = word.endsWith('.');
-    if (dotted) word = word.slice(0, -1);
-    const tok: Tok = { start: m.index, end: m.index + (dotted && word.length === 1 ? 2 : word.length), key: word.toLowerCase() };
+  const m: CapitalisedWord = { start: 0, end: 0, ascii: true };
+  for (let from = 0; nextCapitalised(text, from, m); from = m.end) {
+    const dotted = text.charCodeAt(m.end - 1) === 46;
+    const wordEnd = dotted ? m.end - 1 : m.end;
+    // ASCII lower-cases the same in the whole text as in the word alone.
+    const key = m.ascii ? lower.slice(m.start, wordEnd) : text.slice(m.start, wordEnd).toLowerCase();
+    const tok: Tok = { start: m.start, end: dotted && wordEnd - m.start === 1 ? m.end : wordEnd, key, kind: tokenWeight(key, lex) };
     const last = group[group.length - 1];
     if (last) {
-      const gap = text.slice(last.end, tok.start);
-      const joined = gap === ' ' || (gap.length < 12 && gap.startsWith(' ') && gap.endsWith(' ') && gap.trim().split(' ').every((p) => PARTICLES.has(p)));
-      const afterTitle = text[last.end] === '.' && gap === '. ' && TITLES.has(last.key);
+      const joined = joinedByParticles(text, last.end, tok.start);
+      const afterTitle = tok.start - last.end === 2 && text.charCodeAt(last.end) === 46 && text.charCodeAt(last.end + 1) === 32 && TITLES.has(last.key);
       if (!(joined || afterTitle) || group.length >= 5) flush();
     }
     group.push(tok);
-    if (dotted && word.length > 1 && !TITLES.has(tok.key)) flush();
+    if (dotted && wordEnd - m.start > 1 && !TITLES.has(tok.key)) flush();
   }
   flush();
 }

@@ -7,7 +7,7 @@
  */
 import type { NumberRun } from '../number-runs.ts';
 import type { PhoneChecks } from '../types.ts';
-import { internationalCheck, nationalValid, planFor, type IntlCheck } from '../phone-plans.ts';
+import { internationalCheck, nationalValid, planFor, type IntlCheck, type PhonePlan } from '../phone-plans.ts';
 import { phoneShapeOk } from './phone-shape.ts';
 
 const REGIONS: readonly string[] = [
@@ -23,6 +23,9 @@ export const PHONE_CONTEXT: ReadonlySet<string> = new Set([
   'téléphone', 'portable', 'appeler', 'appelez', 'numéro', 'joindre', 'teléfono', 'móvil', 'celular',
   'llamar', 'llámame', 'llame', 'número', 'telf', 'tlf', 'mob', 'ph', 'rufen', 'ruf', 'erreichen', 'rückruf', 'rappeler', 'llamen',
 ]);
+
+/** The plans of REGIONS, compiled on first use. */
+let plans: PhonePlan[] | undefined;
 
 export function newPhoneChecks(budget: number): PhoneChecks {
   return { left: budget, intl: new Map(), national: new Map() };
@@ -43,7 +46,14 @@ function national(digits: string, checks: PhoneChecks): boolean {
   if (r !== undefined) return r;
   if (checks.left <= 0) return digits.length >= 8 && digits.length <= 12;
   checks.left--;
-  r = REGIONS.some((region) => nationalValid(planFor(region), digits));
+  plans ??= REGIONS.map(planFor);
+  r = false;
+  for (const plan of plans) {
+    if (nationalValid(plan, digits)) {
+      r = true;
+      break;
+    }
+  }
   checks.national.set(digits, r);
   return r;
 }
@@ -54,6 +64,15 @@ function intlDigits(run: NumberRun, raw: string): string {
   if (i < 0) return run.digits;
   const before = raw.slice(0, i).replace(/\D/g, '').length;
   return run.digits.slice(0, before) + run.digits.slice(before + 1);
+}
+
+/** False when phoneScore() is 0 whatever the context: lets the caller skip reading the context. */
+export function phoneMayScore(run: NumberRun, raw: string): boolean {
+  const d = run.digits;
+  if (d.length > 15) return false;
+  if (d.length < 7) return d.length === 6 && !run.plus && run.groups.length === 3 && run.groups.every((g) => g === 2);
+  if (/^(\d)\1+$/.test(d)) return false;
+  return run.plus || (d.length >= 10 && (d.startsWith('00') || d.startsWith('011'))) || phoneShapeOk(run, raw);
 }
 
 /**

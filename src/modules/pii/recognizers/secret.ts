@@ -22,11 +22,18 @@ const KNOWN_RE = new RegExp(
   ].join('|'),
   'g',
 );
-const KNOWN_FULL_RE = new RegExp(`(?<![\\w-])(?:${KNOWN_RE.source})(?![\\w-])`, 'g');
+/** Sticky: tried only where a vendor prefix starts a word (see KNOWN_PREFIX_RE). */
+const KNOWN_AT_RE = new RegExp(`(?:${KNOWN_RE.source})(?![\\w-])`, 'y');
+/** The fixed openings of the vendor formats above: a cheap native search for where to try them. */
+const KNOWN_PREFIX_RE = /AKIA|ASIA|gh[pousr]_|github_pat_|sk-|xox[abposr]-|glpat-|AIza|[sr]k_|SG\.|npm_|hf_|eyJ/g;
 const PEM_RE = /^-----BEGIN [A-Z ]{0,24}PRIVATE KEY-----[\s\S]{0,8000}-----END [A-Z ]{0,24}PRIVATE KEY-----/;
+/** Sticky: tried only where PASSWORD_CUE_RE finds a cue in the lower-cased text. */
 const PASSWORD_RE =
-  /(?:password|passwort|kennwort|passwd|pwd|mot de passe|contraseña|clave|pin)\s{0,3}(?:is|:|=|ist|est|es|lautet)\s{0,3}["'`]?([^\s"'`]{4,128})/gi;
-const TOKEN_RE = /(?<![\w\-+/=.])[A-Za-z0-9_\-+/=]{24,512}(?![\w\-+/=])/g;
+  /(?:password|passwort|kennwort|passwd|pwd|mot de passe|contraseña|clave|pin)\s{0,3}(?:is|:|=|ist|est|es|lautet)\s{0,3}["'`]?([^\s"'`]{4,128})/iy;
+const PASSWORD_CUE_RE = /passw|kennwort|pwd|mot de passe|contraseña|clave|pin/g;
+/** Generic tokens: maximal runs of [A-Za-z0-9_\-+/=] of 24 to 512 characters not right after a ".". */
+const TOKEN_MIN = 24;
+const TOKEN_MAX = 512;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_WORDS = ['key', 'token', 'secret', 'bearer', 'password', 'credential', 'auth', 'apikey', 'api_key', 'schlüssel', 'clé', 'clave'];
 
@@ -54,9 +61,77 @@ function push(out: Finding[], start: number, end: number, score: number): void {
   out.push({ type: 'SECRET', start, end, score });
 }
 
+function isWordOrDash(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45;
+}
+
+/** Vendor formats, as a global search of (?<![\w-])(?:KNOWN)(?![\w-]) would find them. */
+function knownSecrets(text: string, out: Finding[]): void {
+  let floor = 0;
+  KNOWN_PREFIX_RE.lastIndex = 0;
+  for (let m = KNOWN_PREFIX_RE.exec(text); m; m = KNOWN_PREFIX_RE.exec(text)) {
+    const at = m.index;
+    KNOWN_PREFIX_RE.lastIndex = at + 1;
+    if (at < floor || (at > 0 && isWordOrDash(text.charCodeAt(at - 1)))) continue;
+    KNOWN_AT_RE.lastIndex = at;
+    const k = KNOWN_AT_RE.exec(text);
+    if (!k) continue;
+    push(out, at, at + k[0].length, 0.95);
+    floor = at + k[0].length;
+  }
+}
+
+/** Values after a password cue ("password: hunter2"), tried only where a cue occurs. */
+function passwords(text: string, lower: string, out: Finding[]): void {
+  let floor = 0;
+  PASSWORD_CUE_RE.lastIndex = 0;
+  for (let c = PASSWORD_CUE_RE.exec(lower); c; c = PASSWORD_CUE_RE.exec(lower)) {
+    const at = c.index;
+    PASSWORD_CUE_RE.lastIndex = at + 1;
+    if (at < floor) continue;
+    PASSWORD_RE.lastIndex = at;
+    const m = PASSWORD_RE.exec(text);
+    if (!m) continue;
+    const v = m[1] ?? '';
+    const start = at + m[0].length - v.length;
+    push(out, start, start + v.length, 0.8);
+    floor = at + m[0].length;
+  }
+}
+
+function isTokenChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 43 || c === 47 || c === 61;
+}
+
+/** True when text[from, to) are all token characters. */
+function allTokenChars(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isTokenChar(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * Token runs as /(?<![\w\-+/=.])[A-Za-z0-9_\-+/=]{24,512}(?![\w\-+/=])/g finds them, looking at
+ * every twelfth character only: a run of 24 or more covers two neighbouring samples and all the
+ * characters between them, so a run is measured only where that holds.
+ */
+export function tokenRuns(text: string): [number, number][] {
+  const runs: [number, number][] = [];
+  const step = TOKEN_MIN / 2;
+  for (let p = step - 1; p + step < text.length; p += step) {
+    if (!isTokenChar(text.charCodeAt(p)) || !isTokenChar(text.charCodeAt(p + step)) || !allTokenChars(text, p + 1, p + step)) continue;
+    let e = p + step + 1;
+    while (e < text.length && isTokenChar(text.charCodeAt(e))) e++;
+    let s = p;
+    while (s > 0 && isTokenChar(text.charCodeAt(s - 1))) s--;
+    if (e - s >= TOKEN_MIN && e - s <= TOKEN_MAX && text.charCodeAt(s - 1) !== 46) runs.push([s, e]);
+    // The next pair of samples starts after this run.
+    while (p + step < e) p += step;
+  }
+  return runs;
+}
+
 export function recognizeSecrets({ text, lower }: ScanInput, out: Finding[]): void {
-  KNOWN_FULL_RE.lastIndex = 0;
-  for (let m = KNOWN_FULL_RE.exec(text); m; m = KNOWN_FULL_RE.exec(text)) push(out, m.index, m.index + m[0].length, 0.95);
+  knownSecrets(text, out);
   for (let b = text.indexOf('-----BEGIN'); b !== -1; ) {
     const e = text.indexOf('-----END', b);
     if (e === -1) break;
@@ -67,18 +142,11 @@ export function recognizeSecrets({ text, lower }: ScanInput, out: Finding[]): vo
     if (m && m.index === 0) push(out, last, last + m[0].length, 1);
     b = text.indexOf('-----BEGIN', e);
   }
-  PASSWORD_RE.lastIndex = 0;
-  for (let m = PASSWORD_RE.exec(text); m; m = PASSWORD_RE.exec(text)) {
-    const v = m[1] ?? '';
-    const start = m.index + m[0].length - v.length;
-    push(out, start, start + v.length, 0.8);
-  }
-  TOKEN_RE.lastIndex = 0;
-  for (let m = TOKEN_RE.exec(text); m; m = TOKEN_RE.exec(text)) {
-    const base = genericScore(m[0]);
+  passwords(text, lower, out);
+  for (const [start, end] of tokenRuns(text)) {
+    const base = genericScore(text.slice(start, end));
     if (base === 0) continue;
-    const end = m.index + m[0].length;
-    const ctx = windowHas(lower, m.index, end, KEY_WORDS, 40) ? 0.35 : 0;
-    if (base + ctx >= 0.5) push(out, m.index, end, clamp01(base + ctx));
+    const ctx = windowHas(lower, start, end, KEY_WORDS, 40) ? 0.35 : 0;
+    if (base + ctx >= 0.5) push(out, start, end, clamp01(base + ctx));
   }
 }

@@ -12,9 +12,9 @@ export function ssnValid(d: string): boolean {
 /** Base score before context; a bare nine-digit run only counts with context. */
 export function ssnScore(run: NumberRun): number {
   if (run.plus || !ssnValid(run.digits)) return 0;
-  const g = run.groups.join(',');
-  if (g === '3,2,4' && (run.seps === '--' || run.seps === '  ')) return 0.6;
-  if (g === '9') return 0.2;
+  const g = run.groups;
+  if (g.length === 3 && g[0] === 3 && g[1] === 2 && g[2] === 4 && (run.seps === '--' || run.seps === '  ')) return 0.6;
+  if (g.length === 1 && g[0] === 9) return 0.2;
   return 0;
 }
 
