@@ -56,6 +56,9 @@ describe('security headers', () => {
     assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
     assert.equal(r.headers.get('x-frame-options'), 'DENY');
+    assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin');
+    assert.equal(r.headers.get('cache-control'), 'no-store', 'API replies are never cached');
+    assert.equal(r.headers.get('x-powered-by'), null);
     assert.equal(r.headers.get('strict-transport-security'), null);
   });
 

@@ -3,8 +3,8 @@
  * every reply with one call (instead of running helmet's middleware, which re-parses its
  * directives, on every request):
  *   - API: the JSON API and everything else. Nothing in a JSON reply is ever rendered, so the
- *     policy allows nothing (`default-src 'none'`, OWASP's advice for REST APIs) and framing is
- *     refused twice (`frame-ancestors 'none'`, `X-Frame-Options: DENY`).
+ *     policy allows nothing (`default-src 'none'`, OWASP's advice for REST APIs), framing is
+ *     refused twice (`frame-ancestors 'none'`, `X-Frame-Options: DENY`), and nothing is cached.
  *   - pages: the HTML the server itself renders (the API reference under /docs), which needs
  *     its own scripts, styles and images.
  * Routes that must be framed loosen frame-ancestors with platform/http/framing.ts.
@@ -40,15 +40,33 @@ export interface SecurityHeaderOptions {
 
 export function securityHeaderProfiles(options: Pick<SecurityHeaderOptions, 'hsts'>): { api: Record<string, string>; pages: Record<string, string> } {
   return {
-    api: computeSecurityHeaders({
-      strictTransportSecurity: options.hsts,
-      referrerPolicy: { policy: 'no-referrer' },
-      xFrameOptions: { action: 'deny' },
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
-      },
-    }),
+    // OWASP's REST Security Cheat Sheet: the headers that mean something on a JSON reply. Helmet's
+    // document-only headers (COOP, Origin-Agent-Cluster, X-DNS-Prefetch-Control, X-Download-
+    // Options, X-Permitted-Cross-Domain-Policies, X-XSS-Protection) are left to the pages.
+    api: {
+      ...computeSecurityHeaders({
+        contentSecurityPolicy: {
+          useDefaults: false,
+          directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+        },
+        crossOriginEmbedderPolicy: false,
+        crossOriginOpenerPolicy: false,
+        crossOriginResourcePolicy: { policy: 'same-origin' },
+        originAgentCluster: false,
+        referrerPolicy: { policy: 'no-referrer' },
+        strictTransportSecurity: options.hsts,
+        xContentTypeOptions: true,
+        xDnsPrefetchControl: false,
+        xDownloadOptions: false,
+        xFrameOptions: { action: 'deny' },
+        xPermittedCrossDomainPolicies: false,
+        xPoweredBy: true,
+        xXssProtection: false,
+      }),
+      // API replies carry tenants' data: no browser or proxy may keep a copy (a route that
+      // serves something public, such as /widget.js, sets its own Cache-Control).
+      'cache-control': 'no-store',
+    },
     pages: computeSecurityHeaders({
       strictTransportSecurity: options.hsts,
       referrerPolicy: { policy: 'no-referrer' },
