@@ -1,8 +1,12 @@
 /**
  * Backup and restore throughput: `palisade backup create` and `restore` (snapshot → gzip →
  * AES-256-GCM chunks → file, and back into an empty database in one transaction) over a database
- * filled with ~60 MB of message-like rows (BENCH_BACKUP_DB_MB). MB/s counts the uncompressed
- * snapshot (JSON lines). PGlite always; PostgreSQL too when DATABASE_URL is reachable.
+ * filled with ~60 MB of message-like rows (BENCH_BACKUP_DB_MB). MB/s counts the logical table
+ * data: the uncompressed snapshot, which is the rows in PostgreSQL's COPY text format (what
+ * `pg_dump --data-only` writes), not the file (compressed) nor the disk (heap and indexes).
+ * PGlite runs on a data directory on disk, as the CLI does.
+ * `jsonLinesMB` is the same rows as JSON lines, the unit of the format-1 backups measured before,
+ * so older figures can be compared. PGlite always; PostgreSQL too when DATABASE_URL is reachable.
  * `npx tsx bench/backup.ts`, or `runBackupBench()`. Never fails on a timing.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,20 +17,32 @@ import { pathToFileURL } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createBackupFile, restoreBackupFile } from '../src/modules/backups/service.ts';
+import { createBackupFile, restoreBackupFile, type BackupConnection } from '../src/modules/backups/service.ts';
 import { createLocalKms } from '../src/platform/crypto/kms.ts';
 import { openDatabase, type Database } from '../src/platform/db/driver.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 
 const TARGET_MB = Number(process.env.BENCH_BACKUP_DB_MB ?? 60);
 const ROW_BYTES = 640;
+const ROUNDS = Math.max(1, Number(process.env.BENCH_BACKUP_ROUNDS ?? 3));
 
 export interface BackupBenchResult {
   backend: 'pglite' | 'postgres';
+  /** Logical table data: the snapshot's COPY text (rows) plus a few control lines. */
   snapshotMB: number;
+  /** The same rows as JSON lines (row_to_json), the unit of earlier measurements. */
+  jsonLinesMB: number;
   fileMB: number;
+  createSeconds: number;
+  restoreSeconds: number;
   createMBps: number;
   restoreMBps: number;
+}
+
+interface Opened {
+  database: Database;
+  connection: BackupConnection;
+  drop(): Promise<void>;
 }
 
 async function fill(database: Database): Promise<void> {
@@ -44,42 +60,73 @@ async function fill(database: Database): Promise<void> {
   }
 }
 
-async function measure(backend: BackupBenchResult['backend'], open: () => Promise<{ database: Database; drop(): Promise<void> }>): Promise<BackupBenchResult> {
+async function measure(backend: BackupBenchResult['backend'], open: () => Promise<Opened>): Promise<BackupBenchResult> {
   const kms = createLocalKms(randomBytes(32));
   const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-backup-'));
   const source = await open();
-  const target = await open();
   try {
     await fill(source.database);
-    const file = join(dir, 'bench.bak');
-    let started = performance.now();
-    const created = await createBackupFile({ db: source.database.db, kind: source.database.kind, kms }, file);
-    const createSeconds = (performance.now() - started) / 1000;
-    started = performance.now();
-    await restoreBackupFile({ db: target.database.db, kms }, file);
-    const restoreSeconds = (performance.now() - started) / 1000;
+    const { rows } = await sql<{ bytes: number }>`SELECT sum(octet_length(row_to_json(t)::text) + 1)::float8 AS bytes FROM audit_log t`.execute(source.database.db);
+    const expected = await auditRows(source.database);
+    // The machine is shared: each round is timed alone and the best one kept (ROUNDS, default 3).
+    let createSeconds = Infinity;
+    let restoreSeconds = Infinity;
+    let created = { bytes: 0, snapshotBytes: 0 };
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const file = join(dir, `bench-${round}.bak`);
+      let started = performance.now();
+      created = await createBackupFile({ connection: source.connection, kms }, file);
+      createSeconds = Math.min(createSeconds, (performance.now() - started) / 1000);
+      const target = await open();
+      try {
+        started = performance.now();
+        await restoreBackupFile({ connection: target.connection, kms }, file);
+        restoreSeconds = Math.min(restoreSeconds, (performance.now() - started) / 1000);
+        if ((await auditRows(target.database)) !== expected) throw new Error('The restore lost rows.');
+      } finally {
+        await target.drop();
+      }
+    }
     const mb = created.snapshotBytes / 1e6;
     return {
       backend,
       snapshotMB: Math.round(mb),
+      jsonLinesMB: Math.round((rows[0]?.bytes ?? 0) / 1e6),
       fileMB: Math.round(created.bytes / 1e5) / 10,
+      createSeconds: Math.round(createSeconds * 10) / 10,
+      restoreSeconds: Math.round(restoreSeconds * 10) / 10,
       createMBps: Math.round(mb / createSeconds),
       restoreMBps: Math.round(mb / restoreSeconds),
     };
   } finally {
     await source.drop();
-    await target.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function openPglite(): Promise<{ database: Database; drop(): Promise<void> }> {
-  const database = await openDatabase({ pglite: new PGlite() });
-  await migrate(database.db);
-  return { database, drop: () => database.close() };
+async function auditRows(database: Database): Promise<number> {
+  const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_log`.execute(database.db);
+  return rows[0]?.n ?? -1;
 }
 
-async function openPostgres(baseUrl: string): Promise<{ database: Database; drop(): Promise<void> }> {
+// On disk, as `palisade backup` runs it (DATA_DIR/pglite, the driver's settings): an in-memory
+// PGlite spends much of a restore growing its in-memory files, which no deployment does.
+async function openPglite(): Promise<Opened> {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-pglite-'));
+  const pglite = new PGlite(dir, { postgresqlconf: ['shared_buffers=32MB'] });
+  const database = await openDatabase({ pglite });
+  await migrate(database.db);
+  return {
+    database,
+    connection: { kind: 'pglite', db: database.db, pglite },
+    async drop() {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function openPostgres(baseUrl: string): Promise<Opened> {
   const name = `palisade_bench_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
@@ -91,6 +138,7 @@ async function openPostgres(baseUrl: string): Promise<{ database: Database; drop
   await migrate(database.db);
   return {
     database,
+    connection: { kind: 'postgres', connectionString: url.toString() },
     async drop() {
       await database.close();
       const c = new pg.Client({ connectionString: baseUrl });

@@ -3,7 +3,7 @@
  * and encrypted backup throughput. Prints ratios measured side by side in one run; never fails
  * on a timing. `npx tsx bench/crypto.ts`, or `runCryptoBench()` from `npm run bench`.
  */
-import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, randomFillSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
@@ -19,6 +19,7 @@ import { orgScope, type CipherAad } from '../src/platform/crypto/types.ts';
 const MESSAGE_BYTES = 1024;
 const BACKUP_MB = Number(process.env.BENCH_BACKUP_MB ?? 100);
 const ROUNDS = 12;
+const GZIP_LEVEL = 1;
 
 // The machine is shared: time is counted in this process's CPU time, not wall time, variants run
 // interleaved in short rounds, and each keeps its best round, so someone else's burst of work
@@ -59,8 +60,13 @@ async function messageBench(): Promise<Record<string, number>> {
   const dataKey = await keyring.currentKey(orgScope(aad.orgId));
   const text = 'x'.repeat(MESSAGE_BYTES);
   const plaintext = Buffer.from(text);
-  const rawKey = randomBytes(32);
-  const rawAad = Buffer.from(`${aad.orgId}|${aad.table}|${aad.column}|${aad.rowId}`);
+  // The raw baseline gets the same key kind as the wrapper (a KeyObject: keys live in memory as
+  // KeyObjects, never as plain buffers) and what any real call site must do per message: a fresh
+  // IV, associated data naming the row (built per message, since the row changes), the tag kept
+  // beside the ciphertext. It does not encode to text: storing bytes is possible, so the wrapper's
+  // base64url (its format is text) counts against it.
+  const rawKey = createSecretKey(randomBytes(32));
+  const rawAad = (a: CipherAad): Buffer => Buffer.from(`${a.orgId}|${a.table}|${a.column}|${a.rowId}`);
 
   const pool = Buffer.alloc(12 * 256);
   let poolOffset = pool.length;
@@ -73,22 +79,31 @@ async function messageBench(): Promise<Record<string, number>> {
     return pool.subarray(poolOffset - 12, poolOffset);
   };
 
-  const rawRoundTrip = (iv: Buffer): void => {
+  interface Sealed { iv: Buffer; body: Buffer; tag: Buffer }
+  const rawEncrypt = (iv: Buffer): Sealed => {
     const c = createCipheriv('aes-256-gcm', rawKey, iv);
-    c.setAAD(rawAad);
+    c.setAAD(rawAad(aad));
     const body = Buffer.concat([c.update(plaintext), c.final()]);
-    const tag = c.getAuthTag();
-    const d = createDecipheriv('aes-256-gcm', rawKey, iv);
-    d.setAAD(rawAad);
-    d.setAuthTag(tag);
-    Buffer.concat([d.update(body), d.final()]);
+    return { iv: Buffer.from(iv), body, tag: c.getAuthTag() };
   };
+  const rawDecrypt = ({ iv, body, tag }: Sealed): Buffer => {
+    const d = createDecipheriv('aes-256-gcm', rawKey, iv);
+    d.setAAD(rawAad(aad));
+    d.setAuthTag(tag);
+    return Buffer.concat([d.update(body), d.final()]);
+  };
+  const sealed = rawEncrypt(randomBytes(12));
+  const stored = encryptWith(dataKey, plaintext, aad);
 
   const ops = await bestOf({
-    // What a careful hand-written call site would do: fresh IV, AAD, Buffer in and out.
-    raw: () => rawRoundTrip(randomBytes(12)),
+    // What a careful hand-written call site does: randomBytes(12) per message.
+    raw: () => void rawDecrypt(rawEncrypt(randomBytes(12))),
     // The same with IVs drawn from a pool, as the wrapper does: isolates the wrapper's own cost.
-    rawPooledIv: () => rawRoundTrip(pooledIv()),
+    rawPooledIv: () => void rawDecrypt(rawEncrypt(pooledIv())),
+    rawEncrypt: () => void rawEncrypt(randomBytes(12)),
+    rawDecrypt: () => void rawDecrypt(sealed),
+    encrypt: () => void encryptWith(dataKey, plaintext, aad),
+    decrypt: () => void decryptWith(dataKey, parseCiphertext(stored, aad.orgId), aad),
     syncBytes: () => {
       const ct = encryptWith(dataKey, plaintext, aad);
       decryptWith(dataKey, parseCiphertext(ct, aad.orgId), aad);
@@ -102,17 +117,24 @@ async function messageBench(): Promise<Record<string, number>> {
     },
   });
   const raw = ops.raw ?? 1;
+  const ratio = (name: string, base = raw): number => round2((ops[name] ?? 0) / base);
   return {
     rawOpsPerSec: Math.round(raw),
     rawPooledIvOpsPerSec: Math.round(ops.rawPooledIv ?? 0),
+    rawEncryptOpsPerSec: Math.round(ops.rawEncrypt ?? 0),
+    rawDecryptOpsPerSec: Math.round(ops.rawDecrypt ?? 0),
+    wrapperEncryptOpsPerSec: Math.round(ops.encrypt ?? 0),
+    wrapperDecryptOpsPerSec: Math.round(ops.decrypt ?? 0),
     wrapperSyncBytesOpsPerSec: Math.round(ops.syncBytes ?? 0),
     wrapperSyncTextOpsPerSec: Math.round(ops.syncText ?? 0),
     wrapperAsyncTextOpsPerSec: Math.round(ops.asyncText ?? 0),
-    rawPooledIvRatio: round2((ops.rawPooledIv ?? 0) / raw),
-    syncBytesRatio: round2((ops.syncBytes ?? 0) / raw),
-    syncBytesVsPooledRawRatio: round2((ops.syncBytes ?? 0) / (ops.rawPooledIv ?? 1)),
-    syncTextRatio: round2((ops.syncText ?? 0) / raw),
-    asyncTextRatio: round2((ops.asyncText ?? 0) / raw),
+    encryptRatio: ratio('encrypt', ops.rawEncrypt ?? 1),
+    decryptRatio: ratio('decrypt', ops.rawDecrypt ?? 1),
+    rawPooledIvRatio: ratio('rawPooledIv'),
+    syncBytesRatio: ratio('syncBytes'),
+    syncBytesVsPooledRawRatio: ratio('syncBytes', ops.rawPooledIv ?? 1),
+    syncTextRatio: ratio('syncText'),
+    asyncTextRatio: ratio('asyncText'),
   };
 }
 
@@ -155,12 +177,14 @@ async function backupBench(): Promise<Record<string, number>> {
   const mb = plainBytes / 1e6;
 
   let start = performance.now();
-  await pipeline(Readable.from(data), createGzip({ level: 4 }), (s: AsyncIterable<Buffer>) => drain(s));
+  // The baseline: one gzip stream at the level backups use (1), on one zlib thread.
+  await pipeline(Readable.from(data), createGzip({ level: GZIP_LEVEL }), (s: AsyncIterable<Buffer>) => drain(s));
   const gzipSeconds = (performance.now() - start) / 1000;
 
   const encrypted: Buffer[] = [];
   start = performance.now();
-  await pipeline(Readable.from(data), encryptBackup({ kms }), (s: AsyncIterable<Buffer>) => drain(s, encrypted));
+  // As `backup create` runs it: gzip members compressed in parallel, sealed in 1 MiB chunks.
+  await pipeline(Readable.from(data), encryptBackup({ kms, gzipLevel: GZIP_LEVEL }), (s: AsyncIterable<Buffer>) => drain(s, encrypted));
   const encryptSeconds = (performance.now() - start) / 1000;
   const encryptedBytes = encrypted.reduce((sum, b) => sum + b.length, 0);
 
@@ -195,11 +219,13 @@ function printTable(result: Record<string, unknown>): void {
   const rows: [string, string, string][] = [
     ['raw node:crypto AES-256-GCM enc+dec, 1 KB', `${m.rawOpsPerSec} ops/s`, '100%'],
     ['raw, IVs from a pool like the wrapper', `${m.rawPooledIvOpsPerSec} ops/s`, pct(m.rawPooledIvRatio)],
+    ['wrapper encryptWith vs raw encrypt', `${m.wrapperEncryptOpsPerSec} ops/s`, pct(m.encryptRatio)],
+    ['wrapper parse+decryptWith vs raw decrypt', `${m.wrapperDecryptOpsPerSec} ops/s`, pct(m.decryptRatio)],
     ['wrapper encryptWith+decryptWith, bytes', `${m.wrapperSyncBytesOpsPerSec} ops/s`, pct(m.syncBytesRatio)],
     ['wrapper encryptWith+decryptWith, text', `${m.wrapperSyncTextOpsPerSec} ops/s`, pct(m.syncTextRatio)],
     ['wrapper cipher.encrypt+decrypt (async), text', `${m.wrapperAsyncTextOpsPerSec} ops/s`, pct(m.asyncTextRatio)],
-    [`gzip level 4 alone, ${b.plaintextMB} MB`, `${b.gzipOnlyMBps} MB/s`, ''],
-    [`backup encrypt (gzip+seal) -> ${b.compressedMB} MB`, `${b.encryptMBps} MB/s`, ''],
+    [`gzip level 1 alone (one stream), ${b.plaintextMB} MB`, `${b.gzipOnlyMBps} MB/s`, ''],
+    [`backup encrypt (parallel gzip+seal) -> ${b.compressedMB} MB`, `${b.encryptMBps} MB/s`, ''],
     ['backup decrypt (open+gunzip)', `${b.decryptMBps} MB/s`, ''],
   ];
   for (const [name, value, ratio] of rows) console.log(`${name.padEnd(46)} ${value.padStart(14)} ${ratio.padStart(6)}`);

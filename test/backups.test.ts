@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
@@ -21,8 +22,10 @@ import { createCrypto, type Crypto } from '../src/platform/crypto/setup.ts';
 import { subjectScope } from '../src/platform/crypto/types.ts';
 import { openDatabase, type Database } from '../src/platform/db/driver.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
-import { listTables, qualified } from '../src/modules/backups/catalog.ts';
-import { createBackupFile, restoreBackupFile } from '../src/modules/backups/service.ts';
+import { appliedMigrations, listTables, qualified, sequences } from '../src/modules/backups/catalog.ts';
+import { endLine, headerLine, sequencesLine, tableLine } from '../src/modules/backups/format.ts';
+import { encryptBackup } from '../src/platform/crypto/backup-stream.ts';
+import { createBackupFile, restoreBackupFile, type BackupConnection } from '../src/modules/backups/service.ts';
 import { createTestDatabase, testBackend, type TestDatabase } from './helpers/database.ts';
 import { TEST_MASTER_KEY, TEST_MASTER_KEY_2 } from './helpers/test-keys.ts';
 
@@ -45,6 +48,15 @@ async function dump(database: Database): Promise<Record<string, string[]>> {
     out[table.name] = rows.map((r) => r.j);
   }
   return out;
+}
+
+/** The foreign keys of the data tables: a restore drops them while it loads and adds them back. */
+async function foreignKeys(database: Database): Promise<string[]> {
+  const { rows } = await sql<{ fk: string }>`
+    SELECT t.relname || ' ' || c.conname || ' ' || pg_get_constraintdef(c.oid) AS fk
+    FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+    WHERE c.contype = 'f' AND n.nspname = 'public' ORDER BY 1`.execute(database.db);
+  return rows.map((r) => r.fk);
 }
 
 async function rowCount(database: Database): Promise<number> {
@@ -76,28 +88,41 @@ async function notes(database: Database, crypto: Crypto): Promise<Record<string,
   return out;
 }
 
+/** A database and how a backup reaches it (PGlite: the instance, for COPY via /dev/blob). */
+interface Target extends Database {
+  readonly connection: BackupConnection;
+}
+
 /** A migrated PGlite and a reusable snapshot of it (creating one costs seconds). */
-async function pgliteFactory(): Promise<{ open(): Promise<Database> }> {
+async function pgliteFactory(): Promise<{ open(): Promise<Target> }> {
   const fresh = new PGlite();
   const first = await openDatabase({ pglite: fresh });
   await migrate(first.db);
   const snapshot = await fresh.dumpDataDir('none');
   await first.close();
-  return { open: () => openDatabase({ pglite: new PGlite({ loadDataDir: snapshot }) }) };
+  return {
+    async open() {
+      const pglite = new PGlite({ loadDataDir: snapshot });
+      const database = await openDatabase({ pglite });
+      return { ...database, connection: { kind: 'pglite', db: database.db, pglite } };
+    },
+  };
 }
 
 describe('encrypted backups', () => {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-backup-'));
   const closers: Array<() => Promise<void>> = [];
-  let source: Database;
+  let source: Target;
   let sourceCrypto: Crypto & { service: CryptoService };
-  let openPglite: () => Promise<Database>;
+  let openPglite: () => Promise<Target>;
   const file = (name: string): string => join(dir, name);
-  const track = (database: Database): Database => (closers.push(() => database.close()), database);
-  const backendDb = async (): Promise<Database> => {
+  const track = (database: Target): Target => (closers.push(() => database.close()), database);
+  /** A fresh migrated database of the backend under test. */
+  const backendDb = async (): Promise<Target> => {
+    if (testBackend() === 'pglite') return track(await openPglite());
     const t: TestDatabase = await createTestDatabase();
     closers.push(() => t.drop());
-    return t.database;
+    return { ...t.database, connection: { kind: 'postgres', connectionString: t.url ?? '' } };
   };
 
   before(async () => {
@@ -113,29 +138,32 @@ describe('encrypted backups', () => {
 
   it(`round-trips PGlite → ${testBackend() === 'postgres' ? 'PostgreSQL' : 'PGlite'} → PGlite exactly`, async () => {
     const original = await dump(source);
-    await createBackupFile({ db: source.db, kind: source.kind, kms: sourceCrypto.kms }, file('a.bak'));
+    await createBackupFile({ connection: source.connection, kms: sourceCrypto.kms }, file('a.bak'));
     assert.ok(!readFileSync(file('a.bak')).includes(Buffer.from('Zoë')), 'the file is not plaintext');
 
     const middle = await backendDb();
-    const restored = await restoreBackupFile({ db: middle.db, kms: sourceCrypto.kms }, file('a.bak'));
+    const restored = await restoreBackupFile({ connection: middle.connection, kms: sourceCrypto.kms }, file('a.bak'));
     assert.equal(restored.scope, 'data');
     assert.deepEqual(await dump(middle), original);
+    const keys = await foreignKeys(source);
+    assert.ok(keys.length > 5, 'the schema has foreign keys');
+    assert.deepEqual(await foreignKeys(middle), keys, 'every foreign key is back after the restore');
 
     const middleCrypto = await cryptoFor(middle);
-    await createBackupFile({ db: middle.db, kind: middle.kind, kms: middleCrypto.kms }, file('b.bak'));
+    await createBackupFile({ connection: middle.connection, kms: middleCrypto.kms }, file('b.bak'));
     const last = track(await openPglite());
-    await restoreBackupFile({ db: last.db, kms: middleCrypto.kms }, file('b.bak'));
+    await restoreBackupFile({ connection: last.connection, kms: middleCrypto.kms }, file('b.bak'));
     assert.deepEqual(await dump(last), original);
     // Organisation keys travel with the data; subject keys do not (they stay in the key store).
     const lastNotes = await notes(last, await cryptoFor(last));
     assert.equal(lastNotes.prj_3, 'secret note of prj_3');
     assert.equal(lastNotes.prj_1, '<key_not_found>');
 
-    await assert.rejects(restoreBackupFile({ db: last.db, kms: middleCrypto.kms }, file('b.bak')), /not empty/);
+    await assert.rejects(restoreBackupFile({ connection: last.connection, kms: middleCrypto.kms }, file('b.bak')), /not empty/);
   });
 
   it('refuses a changed, truncated, reordered or extended file and a wrong key, leaving the target empty', async () => {
-    await createBackupFile({ db: source.db, kind: source.kind, kms: sourceCrypto.kms, chunkSize: 256 }, file('c.bak'));
+    await createBackupFile({ connection: source.connection, kms: sourceCrypto.kms, chunkSize: 256 }, file('c.bak'));
     const good = readFileSync(file('c.bak'));
     const headerLength = 7 + 1 + 4 + 7 + 1 + good.readUInt8(19) + 2 + good.readUInt16BE(20 + good.readUInt8(19));
     const chunk = 5 + 256 + 16;
@@ -159,21 +187,44 @@ describe('encrypted backups', () => {
     const target = await backendDb();
     for (const [name, bytes] of Object.entries(cases)) {
       writeFileSync(file(`${name}.bak`), bytes);
-      await assert.rejects(restoreBackupFile({ db: target.db, kms: sourceCrypto.kms }, file(`${name}.bak`)),
+      await assert.rejects(restoreBackupFile({ connection: target.connection, kms: sourceCrypto.kms }, file(`${name}.bak`)),
         (e: unknown) => isCryptoError(e, 'backup_corrupt') || isCryptoError(e, 'backup_truncated'), name);
       assert.equal(await rowCount(target), 0, `${name}: nothing written`);
     }
+    assert.deepEqual(await foreignKeys(target), await foreignKeys(source), 'refused restores leave the constraints in place');
     const wrongKms = createLocalKms(Buffer.from(TEST_MASTER_KEY_2, 'base64'));
-    await assert.rejects(restoreBackupFile({ db: target.db, kms: wrongKms }, file('c.bak')), (e: unknown) => isCryptoError(e, 'unknown_kek'));
+    await assert.rejects(restoreBackupFile({ connection: target.connection, kms: wrongKms }, file('c.bak')), (e: unknown) => isCryptoError(e, 'unknown_kek'));
     const sameIdWrongKey = createLocalKms(Buffer.from(TEST_MASTER_KEY_2, 'base64'), sourceCrypto.kms.keyId);
-    await assert.rejects(restoreBackupFile({ db: target.db, kms: sameIdWrongKey }, file('c.bak')), (e: unknown) => isCryptoError(e, 'unwrap_failed'));
+    await assert.rejects(restoreBackupFile({ connection: target.connection, kms: sameIdWrongKey }, file('c.bak')), (e: unknown) => isCryptoError(e, 'unwrap_failed'));
     assert.equal(await rowCount(target), 0);
-    await restoreBackupFile({ db: target.db, kms: sourceCrypto.kms }, file('c.bak'));
+    await restoreBackupFile({ connection: target.connection, kms: sourceCrypto.kms }, file('c.bak'));
     assert.deepEqual(await dump(target), await dump(source), 'the untouched file restores');
   });
 
+  it('still restores a format-1 (JSON lines) backup of an earlier version', async () => {
+    // What earlier versions wrote: row_to_json lines, sealed by the same encrypted container.
+    const lines = [headerLine({ format: 1, scope: 'data', createdAt: new Date().toISOString(), source: 'pglite', migrations: await appliedMigrations(source.db) })];
+    let rows = 0;
+    const tables = await listTables(source.db, 'data');
+    for (const table of tables) {
+      lines.push(tableLine(table));
+      const { rows: found } = await sql.raw<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM ${qualified(table)} t`).execute(source.db);
+      for (const row of found) lines.push(`${row.j}\n`);
+      rows += found.length;
+    }
+    lines.push(sequencesLine(await sequences(source.db, 'data')), endLine(tables.length, rows));
+    const sealed: Buffer[] = [];
+    for await (const piece of encryptBackup({ kms: sourceCrypto.kms, chunkSize: 4096 })(Readable.from([Buffer.from(lines.join(''))]))) sealed.push(piece);
+    const old = Buffer.concat(sealed);
+    writeFileSync(file('format1.bak'), old);
+    const target = await backendDb();
+    const result = await restoreBackupFile({ connection: target.connection, kms: sourceCrypto.kms }, file('format1.bak'));
+    assert.equal(result.rows, rows);
+    assert.deepEqual(await dump(target), await dump(source));
+  });
+
   it('a backup from before an erasure cannot decrypt the erased subject after restore', async () => {
-    const kmsDeps = { db: source.db, kind: source.kind, kms: sourceCrypto.kms };
+    const kmsDeps = { connection: source.connection, kms: sourceCrypto.kms };
     await createBackupFile(kmsDeps, file('data-before.bak'));
     await createBackupFile(kmsDeps, file('keys-before.bak'), 'keystore');
     assert.deepEqual(await notes(source, sourceCrypto), { prj_1: 'secret note of prj_1', prj_2: 'secret note of prj_2', prj_3: 'secret note of prj_3' });
@@ -183,14 +234,14 @@ describe('encrypted backups', () => {
 
     // Disaster: the data is restored from before the erasure, the key store from its own backup.
     const target = await backendDb();
-    await restoreBackupFile({ db: target.db, kms: sourceCrypto.kms }, file('data-before.bak'));
-    const keys = await restoreBackupFile({ db: target.db, kms: sourceCrypto.kms }, file('keys-after.bak'));
+    await restoreBackupFile({ connection: target.connection, kms: sourceCrypto.kms }, file('data-before.bak'));
+    const keys = await restoreBackupFile({ connection: target.connection, kms: sourceCrypto.kms }, file('keys-after.bak'));
     assert.equal(keys.scope, 'keystore');
     assert.deepEqual(await notes(target, await cryptoFor(target)),
       { prj_1: '<key_not_found>', prj_2: 'secret note of prj_2', prj_3: 'secret note of prj_3' });
 
     // A key-store backup from before the erasure does not resurrect the key: the tombstone wins.
-    const merged = await restoreBackupFile({ db: source.db, kms: sourceCrypto.kms }, file('keys-before.bak'));
+    const merged = await restoreBackupFile({ connection: source.connection, kms: sourceCrypto.kms }, file('keys-before.bak'));
     assert.equal(merged.erasedKeysDropped, 1);
     assert.equal((await notes(source, await cryptoFor(source))).prj_1, '<key_not_found>');
   });

@@ -1,6 +1,7 @@
 /**
- * Writes the JSON lines of a backup (already decrypted and authenticated chunk by chunk) into
- * the database inside the caller's transaction. A data backup goes only into an empty database
+ * Writes the JSON lines of a format-1 backup (already decrypted and authenticated chunk by chunk)
+ * into the database inside the caller's transaction (format 2 is restore-copy.ts; both share the
+ * checks below). A data backup goes only into an empty database
  * with the same migrations; a key-store backup is merged, then every key erased after it was
  * taken (a tombstone in key_erasures) is dropped again. Owns this writing; must never commit —
  * the caller commits only after the final chunk has been verified.
@@ -9,7 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { sql } from 'kysely';
 import type { Tx } from '../../platform/db/tenant.ts';
 import { appliedMigrations, listTables, qualified, type Scope, type TableInfo } from './catalog.ts';
-import { BACKUP_FORMAT, parseControl, type BackupManifest, type TableMarker } from './format.ts';
+import { JSON_LINES_FORMAT, parseControl, type BackupManifest, type TableMarker } from './format.ts';
 
 const BATCH_BYTES = 4 * 1024 * 1024;
 
@@ -62,28 +63,14 @@ export async function restoreLines(tx: Tx, source: AsyncIterable<Buffer | string
   }
 
   async function onHeader(m: BackupManifest): Promise<void> {
-    if (m.format !== BACKUP_FORMAT || (m.scope !== 'data' && m.scope !== 'keystore')) throw new RestoreRefused('This backup format is not supported.');
     manifest = m;
     result.scope = m.scope;
-    targetTables = new Map((await listTables(tx, m.scope)).map((t) => [t.name, t]));
-    const migrations = await appliedMigrations(tx);
-    if (m.migrations.join(',') !== migrations.join(',')) {
-      throw new RestoreRefused('The backup was made at another schema version than this database; upgrade or downgrade Palisade to match.');
-    }
-    if (m.scope === 'data') {
-      for (const t of targetTables.values()) {
-        const { rows: found } = await sql.raw<{ x: number }>(`SELECT 1 AS x FROM ${qualified(t)} LIMIT 1`).execute(tx);
-        if (found.length > 0) throw new RestoreRefused(`The target database is not empty (table ${t.name}); restore only into a new database.`);
-      }
-    }
+    targetTables = await acceptHeader(tx, m, JSON_LINES_FORMAT);
   }
 
   async function onTable(marker: TableMarker): Promise<void> {
     await flushRows();
-    const target = targetTables.get(marker.name);
-    if (target === undefined || target.schema !== marker.schema || !marker.columns.every((c) => target.columns.includes(c))) {
-      throw new RestoreRefused(`The backup's table ${marker.name} does not match this database.`);
-    }
+    targetFor(targetTables, marker);
     current = marker;
     tables += 1;
   }
@@ -109,14 +96,13 @@ export async function restoreLines(tx: Tx, source: AsyncIterable<Buffer | string
     } else if (control.kind === 'sequences') {
       await flushRows(true);
       current = undefined;
-      for (const s of control.sequences) {
-        if (s.value === null || result.scope !== 'data') continue;
-        await sql`SELECT setval(${`"public"."${s.name.replaceAll('"', '""')}"`}::regclass, ${s.value}, true)`.execute(tx);
-      }
-    } else {
+      if (result.scope === 'data') await setSequences(tx, control.sequences);
+    } else if (control.kind === 'end') {
       await flushRows(true);
       if (control.tables !== tables || control.rows !== rows) throw new RestoreRefused('The backup is incomplete.');
       ended = true;
+    } else {
+      throw new RestoreRefused('The backup contains a line this format does not have.');
     }
   }
 
@@ -130,12 +116,51 @@ export async function restoreLines(tx: Tx, source: AsyncIterable<Buffer | string
   await inflight;
   if (!ended) throw new RestoreRefused('The backup ends before its end marker; nothing was restored.');
 
-  if (result.scope === 'keystore') {
-    // Honour erasures made after the key-store backup was taken.
-    const dropped = await sql`
-      DELETE FROM keystore.subject_keys k USING key_erasures e
-      WHERE k.scope = e.scope AND k.created_at <= e.erased_at`.execute(tx);
-    result.erasedKeysDropped = Number(dropped.numAffectedRows ?? 0n);
-  }
+  if (result.scope === 'keystore') result.erasedKeysDropped = await dropErasedKeys(tx);
   return { ...result, tables, rows };
+}
+
+/**
+ * Checks a backup's header against the target inside the restore transaction: a known format
+ * and scope, the same migrations, and for a data backup an empty database. Returns the target's
+ * tables by name.
+ */
+export async function acceptHeader(tx: Tx, m: BackupManifest, format: number): Promise<Map<string, TableInfo>> {
+  if (m.format !== format || (m.scope !== 'data' && m.scope !== 'keystore')) throw new RestoreRefused('This backup format is not supported.');
+  const targetTables = new Map((await listTables(tx, m.scope)).map((t) => [t.name, t]));
+  const migrations = await appliedMigrations(tx);
+  if (!Array.isArray(m.migrations) || m.migrations.join(',') !== migrations.join(',')) {
+    throw new RestoreRefused('The backup was made at another schema version than this database; upgrade or downgrade Palisade to match.');
+  }
+  if (m.scope === 'data') {
+    for (const t of targetTables.values()) {
+      const { rows: found } = await sql.raw<{ x: number }>(`SELECT 1 AS x FROM ${qualified(t)} LIMIT 1`).execute(tx);
+      if (found.length > 0) throw new RestoreRefused(`The target database is not empty (table ${t.name}); restore only into a new database.`);
+    }
+  }
+  return targetTables;
+}
+
+/** A backup's table must exist here with every column it carries. */
+export function targetFor(targetTables: Map<string, TableInfo>, marker: TableMarker): TableInfo {
+  const target = targetTables.get(marker.name);
+  if (target === undefined || target.schema !== marker.schema || !marker.columns.every((c) => target.columns.includes(c))) {
+    throw new RestoreRefused(`The backup's table ${marker.name} does not match this database.`);
+  }
+  return target;
+}
+
+/** Key-store restores: honour erasures made after the backup was taken. */
+export async function dropErasedKeys(tx: Tx): Promise<number> {
+  const dropped = await sql`
+    DELETE FROM keystore.subject_keys k USING key_erasures e
+    WHERE k.scope = e.scope AND k.created_at <= e.erased_at`.execute(tx);
+  return Number(dropped.numAffectedRows ?? 0n);
+}
+
+export async function setSequences(tx: Tx, values: ReadonlyArray<{ name: string; value: number | null }>): Promise<void> {
+  for (const s of values) {
+    if (s.value === null) continue;
+    await sql`SELECT setval(${`"public"."${s.name.replaceAll('"', '""')}"`}::regclass, ${s.value}, true)`.execute(tx);
+  }
 }

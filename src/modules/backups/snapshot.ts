@@ -1,80 +1,80 @@
 /**
- * A consistent snapshot of a database as a stream of JSON lines (see format.ts): one
- * REPEATABLE READ, READ ONLY transaction on one connection (PostgreSQL), which on PGlite's single
- * connection is trivially consistent too. Rows leave through a server-side cursor in batches, so
- * memory stays flat. Owns reading; must never write, nor include the key store in a data backup.
+ * A consistent snapshot of a database as a byte stream (format 2, see format.ts): one
+ * REPEATABLE READ, READ ONLY transaction (session.ts), each table leaving as COPY text in blocks
+ * of about 1 MiB. Memory stays flat: backpressure from the encryption reaches the COPY.
+ * Owns reading; must never write, nor include the key store in a data backup.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import { sql, type Kysely } from 'kysely';
-import type { DB } from '../../platform/db/tables.ts';
 import { appliedMigrations, listTables, qualified, sequences, type Scope } from './catalog.ts';
-import { BACKUP_FORMAT, endLine, headerLine, sequencesLine, tableLine } from './format.ts';
+import { BACKUP_FORMAT, copyLine, endLine, headerLine, sequencesLine, tableEndLine, tableLine } from './format.ts';
+import { withBackupSession, type BackupConnection } from './session.ts';
 
-const FETCH_ROWS = 2000;
-const FLUSH_BYTES = 256 * 1024;
+const BLOCK_BYTES = 1024 * 1024;
 
 export interface SnapshotOptions {
   scope: Scope;
-  source: 'pglite' | 'postgres';
   now?: () => Date;
 }
 
-export function snapshotStream(db: Kysely<DB>, options: SnapshotOptions): Readable {
-  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
-  let buffered: string[] = [];
-  let bufferedBytes = 0;
+export const quoteColumns = (columns: readonly string[]): string => columns.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
 
-  async function flush(): Promise<void> {
-    if (buffered.length === 0) return;
-    const chunk = Buffer.from(buffered.join(''), 'utf8');
-    buffered = [];
-    bufferedBytes = 0;
+export function snapshotStream(connection: BackupConnection, options: SnapshotOptions): Readable {
+  const out = new PassThrough({ highWaterMark: 4 * BLOCK_BYTES });
+
+  async function write(bytes: Buffer): Promise<void> {
     if (out.destroyed) throw new Error('The backup output closed early.');
-    if (!out.write(chunk)) {
-      await new Promise<void>((resolve, reject) => {
-        const done = (): void => { out.off('drain', done); out.off('close', closed); resolve(); };
-        const closed = (): void => { out.off('drain', done); reject(new Error('The backup output closed early.')); };
-        out.once('drain', done);
-        out.once('close', closed);
-      });
+    if (out.write(bytes)) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => { out.off('close', closed); resolve(); };
+      const closed = (): void => { out.off('drain', done); reject(new Error('The backup output closed early.')); };
+      out.once('drain', done);
+      out.once('close', closed);
+    });
+  }
+  const line = (text: string): Promise<void> => write(Buffer.from(text, 'utf8'));
+
+  // COPY data arrives in pieces of any size (64 KiB from a socket, 16 MiB from PGlite): framed as
+  // blocks of about BLOCK_BYTES, so there are few frames and few writes downstream.
+  let block: Buffer[] = [];
+  let blockBytes = 0;
+  async function flushBlock(): Promise<void> {
+    if (blockBytes === 0) return;
+    const frame = Buffer.from(copyLine(blockBytes), 'latin1');
+    const bytes = Buffer.concat([frame, ...block], frame.length + blockBytes);
+    block = [];
+    blockBytes = 0;
+    await write(bytes);
+  }
+  async function data(piece: Buffer): Promise<void> {
+    for (let offset = 0; offset < piece.length; ) {
+      const take = Math.min(piece.length - offset, BLOCK_BYTES - blockBytes);
+      block.push(offset === 0 && take === piece.length ? piece : piece.subarray(offset, offset + take));
+      blockBytes += take;
+      offset += take;
+      if (blockBytes >= BLOCK_BYTES) await flushBlock();
     }
   }
 
-  async function push(text: string): Promise<void> {
-    buffered.push(text);
-    bufferedBytes += text.length;
-    if (bufferedBytes >= FLUSH_BYTES) await flush();
-  }
-
-  const run = db
-    .transaction()
-    .setIsolationLevel('repeatable read')
-    .setAccessMode('read only')
-    .execute(async (tx) => {
-      const tables = await listTables(tx, options.scope);
-      await push(headerLine({
-        format: BACKUP_FORMAT,
-        scope: options.scope,
-        createdAt: (options.now?.() ?? new Date()).toISOString(),
-        source: options.source,
-        migrations: await appliedMigrations(tx),
-      }));
-      let rows = 0;
-      for (const table of tables) {
-        await push(tableLine(table));
-        await sql.raw(`DECLARE palisade_backup NO SCROLL CURSOR FOR SELECT row_to_json(t)::text AS j FROM ${qualified(table)} t`).execute(tx);
-        for (;;) {
-          const batch = await sql.raw<{ j: string }>(`FETCH ${FETCH_ROWS} FROM palisade_backup`).execute(tx);
-          for (const row of batch.rows) await push(row.j + '\n');
-          rows += batch.rows.length;
-          if (batch.rows.length < FETCH_ROWS) break;
-        }
-        await sql.raw('CLOSE palisade_backup').execute(tx);
-      }
-      await push(sequencesLine(await sequences(tx, options.scope)));
-      await push(endLine(tables.length, rows));
-      await flush();
-    });
+  const run = withBackupSession(connection, 'snapshot', async ({ tx, copyOut }) => {
+    const tables = await listTables(tx, options.scope);
+    await line(headerLine({
+      format: BACKUP_FORMAT,
+      scope: options.scope,
+      createdAt: (options.now?.() ?? new Date()).toISOString(),
+      source: connection.kind,
+      migrations: await appliedMigrations(tx),
+    }));
+    let rows = 0;
+    for (const table of tables) {
+      await line(tableLine(table));
+      const count = await copyOut(qualified(table), quoteColumns(table.columns), data);
+      await flushBlock();
+      await line(tableEndLine(count));
+      rows += count;
+    }
+    await line(sequencesLine(await sequences(tx, options.scope)));
+    await line(endLine(tables.length, rows));
+  });
   run.then(
     () => out.end(),
     (error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))),

@@ -82,9 +82,10 @@ export function openChunk(key: KeyObject, prefix: Buffer, aad: Buffer, index: nu
   }
 }
 
-/** Exact-length reads over an async byte source. */
+/** Exact-length reads over an async byte source; each byte is copied at most once. */
 export class ByteReader {
-  private buffer: Buffer = Buffer.alloc(0);
+  private pieces: Buffer[] = [];
+  private buffered = 0;
   private ended = false;
   private readonly iterator: AsyncIterator<Buffer | Uint8Array | string>;
 
@@ -94,18 +95,37 @@ export class ByteReader {
 
   /** Exactly `length` bytes, or undefined when the source ends first. */
   async read(length: number): Promise<Buffer | undefined> {
-    while (this.buffer.length < length && !this.ended) {
+    while (this.buffered < length && !this.ended) {
       const next = await this.iterator.next();
       if (next.done === true) {
         this.ended = true;
         break;
       }
       const piece = typeof next.value === 'string' ? Buffer.from(next.value, 'latin1') : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
-      this.buffer = this.buffer.length === 0 ? piece : Buffer.concat([this.buffer, piece]);
+      if (piece.length === 0) continue;
+      this.pieces.push(piece);
+      this.buffered += piece.length;
     }
-    if (this.buffer.length < length) return undefined;
-    const out = this.buffer.subarray(0, length);
-    this.buffer = this.buffer.subarray(length);
+    if (this.buffered < length) return undefined;
+    const first = this.pieces[0];
+    if (first !== undefined && first.length >= length) {
+      // The common case once chunks are smaller than reads: no copy at all.
+      if (first.length === length) this.pieces.shift();
+      else this.pieces[0] = first.subarray(length);
+      this.buffered -= length;
+      return first.subarray(0, length);
+    }
+    const out = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const piece = this.pieces[0] as Buffer;
+      const take = Math.min(piece.length, length - filled);
+      piece.copy(out, filled, 0, take);
+      filled += take;
+      if (take === piece.length) this.pieces.shift();
+      else this.pieces[0] = piece.subarray(take);
+    }
+    this.buffered -= length;
     return out;
   }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCipher, decryptWith, encryptWith, parseCiphertext } from './envelope.ts';
+import { createSecretKey } from 'node:crypto';
+import { createCipher, decryptWith, encryptWith, isCanonicalBase64url, parseCiphertext } from './envelope.ts';
 import { isCryptoError } from './errors.ts';
 import { orgScope, subjectScope, type CipherAad } from './types.ts';
 import { fixture } from './test-helpers.ts';
@@ -102,4 +103,31 @@ test('sync hot path matches the async API once the key is cached', async () => {
   assert.throws(() => cipher.tryDecryptSync(ct, { ...row, rowId: 'msg_2' }), (e) => isCryptoError(e, 'decrypt_failed'));
   const direct = encryptWith(key, 'direct', row);
   assert.equal(decryptWith(key, parseCiphertext(direct, row.orgId), row).toString(), 'direct');
+});
+
+test('the canonical base64url check refuses exactly what re-encoding would refuse', () => {
+  // Node's decoder skips stray characters, accepts + / = and ignores spare bits: every text that
+  // decodes to bytes whose canonical encoding differs from it must be refused, and only those.
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const odd = `${alphabet}+/= .\n%é\u0000*`;
+  let seed = 7;
+  const next = (n: number): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+  for (let i = 0; i < 50_000; i += 1) {
+    let text = Buffer.from(Array.from({ length: next(14) }, () => next(256))).toString('base64url');
+    const at = next(text.length + 1);
+    const ch = odd[next(odd.length)] ?? 'A';
+    const edit = next(4);
+    if (edit === 0) text = text.slice(0, at) + ch + text.slice(at);
+    else if (edit === 1) text = text.slice(0, at) + ch + text.slice(at + 1);
+    else if (edit === 2) text = text.slice(0, at) + text.slice(at + 1);
+    const decoded = Buffer.from(text, 'base64url');
+    assert.equal(isCanonicalBase64url(text, decoded.length), decoded.toString('base64url') === text, JSON.stringify(text));
+  }
+});
+
+test('values written before the hot-path rewrite still decrypt (format unchanged)', () => {
+  const key = { scope: orgScope('org_a'), version: 1, key: createSecretKey(Buffer.alloc(32, 7)) };
+  // Sealed by hand the way the previous implementation did (template-string AAD, Buffer.concat).
+  const stored = 'v1.o.1.AAECAwQFBgcICQoLcOSFHHLy4Xeltx3Skbw7E90GAjO1';
+  assert.equal(decryptWith(key, parseCiphertext(stored, 'org_a'), row).toString(), 'hello');
 });
