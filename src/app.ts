@@ -22,6 +22,7 @@ import { createCrypto, type Crypto } from './platform/crypto/setup.ts';
 import { createAuthenticator } from './platform/http/authenticate.ts';
 import { installConnectionCap } from './platform/http/connection-cap.ts';
 import { installFramingPolicy } from './platform/http/framing.ts';
+import { installRouteLabels } from './platform/http/route-label.ts';
 import { installJsonParser } from './platform/http/json-parser.ts';
 import { serverOptions } from './platform/http/limits.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   installJsonParser(app as unknown as FastifyInstance, config.httpLimits.jsonMaxDepth);
   installRateLimitHeaders(app as unknown as FastifyInstance);
   installFramingPolicy(app as unknown as FastifyInstance);
+  installRouteLabels(app as unknown as FastifyInstance, '/v1/');
   installConnectionCap(app.server, config.httpLimits.maxConnectionsPerIp);
 
   await app.register(cookie, { hook: false }); // parsed on first read: platform/http/cookies.ts

@@ -30,7 +30,7 @@ export function createApiKeyVerifier(deps: {
       deps.keys.recordUse({
         orgId: key.orgId,
         keyId: key.id,
-        route: `${request.method} ${request.routeOptions.url ?? '(unmatched)'}`,
+        route: request.routeLabel,
         ip: request.ip,
         userAgent: typeof userAgent === 'string' ? userAgent : null,
       });

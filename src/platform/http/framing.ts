@@ -6,7 +6,7 @@
  *
  * Must never: loosen framing for a route that did not ask.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -28,8 +28,20 @@ export function allowFraming(reply: FastifyReply, ancestors: readonly string[]):
 
 export function installFramingPolicy(app: FastifyInstance): void {
   app.decorateReply('frameAncestors', null);
-  app.addHook('onSend', (request, reply, payload, done) => {
-    const ancestors = reply.frameAncestors ?? (request.routeOptions.config.framable ? ['*'] : null);
+  // Decided per route when it is added, so no request pays for reading its route's options.
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.framable) return;
+    const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [
+      ...existing,
+      (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+        reply.frameAncestors ??= ['*'];
+        done();
+      },
+    ];
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    const ancestors = reply.frameAncestors;
     if (!ancestors) return done(null, payload);
     reply.removeHeader('X-Frame-Options');
     const csp = reply.getHeader('Content-Security-Policy');
