@@ -16,6 +16,8 @@ pg.types.setTypeParser(20, (v: string) => Number(v));
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Kysely<DB>;
+  /** The embedded engine itself (kind 'pglite'), for what only it can do, such as COPY to a blob. */
+  readonly pglite?: PGlite;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return {
     kind: 'pglite',
     db,
+    pglite: instance,
     close: async () => {
       await db.destroy();
       await instance.close();
