@@ -54,33 +54,42 @@ const questions = [
   'How do I rotate api keys when webhooks fail?',
 ];
 
-async function measurePath(env: Record<string, string>): Promise<LoadResult> {
-  const server = await startWidgetServer(env);
-  try {
-    const { url, projectId, token, origin } = server.ready;
-    const options = {
-      url: `${url}/v1/widget/${projectId}/messages`,
-      method: 'POST' as const,
-      connections: 10,
-      headers: { origin, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      bodies: questions.map((content) => JSON.stringify({ content })),
-    };
-    await load({ ...options, durationSeconds: 1 });
-    return await load({ ...options, durationSeconds: 4 });
-  } finally {
-    await server.stop();
-  }
+function messageLoad(ready: Ready) {
+  return {
+    url: `${ready.url}/v1/widget/${ready.projectId}/messages`,
+    method: 'POST' as const,
+    connections: 10,
+    headers: { origin: ready.origin, authorization: `Bearer ${ready.token}`, 'content-type': 'application/json' },
+    bodies: questions.map((content) => JSON.stringify({ content })),
+  };
 }
 
-async function backend(env: Record<string, string>, bare: LoadResult) {
-  const encrypted = await measurePath({ ...env, PLAINTEXT: '0' });
-  const plaintext = await measurePath({ ...env, PLAINTEXT: '1' });
-  return {
-    encrypted,
-    plaintext,
-    ratioToBareEcho: ratio(encrypted.requestsPerSecond, bare.requestsPerSecond),
-    encryptionCost: Math.round((1 - encrypted.requestsPerSecond / plaintext.requestsPerSecond) * 1000) / 1000,
-  };
+// Encrypted and plaintext servers run side by side and are measured in alternating short rounds,
+// each keeping its best: a burst of someone else's work on this shared machine then lands on
+// one round, not on one side of the comparison.
+const ROUNDS = 3;
+const ROUND_SECONDS = 3;
+
+async function backend(envFor: (variant: 'encrypted' | 'plaintext') => Record<string, string>) {
+  const encryptedServer = await startWidgetServer({ ...envFor('encrypted'), PLAINTEXT: '0' });
+  const plaintextServer = await startWidgetServer({ ...envFor('plaintext'), PLAINTEXT: '1' });
+  try {
+    const loads = { encrypted: messageLoad(encryptedServer.ready), plaintext: messageLoad(plaintextServer.ready) };
+    for (const options of Object.values(loads)) await load({ ...options, durationSeconds: 1 });
+    const best: Partial<Record<keyof typeof loads, LoadResult>> = {};
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const [name, options] of Object.entries(loads) as [keyof typeof loads, ReturnType<typeof messageLoad>][]) {
+        const result = await load({ ...options, durationSeconds: ROUND_SECONDS });
+        if (!best[name] || result.requestsPerSecond > best[name].requestsPerSecond) best[name] = result;
+      }
+    }
+    const encrypted = best.encrypted as LoadResult;
+    const plaintext = best.plaintext as LoadResult;
+    return { encrypted, plaintext, encryptionCost: Math.round((1 - encrypted.requestsPerSecond / plaintext.requestsPerSecond) * 1000) / 1000 };
+  } finally {
+    await encryptedServer.stop();
+    await plaintextServer.stop();
+  }
 }
 
 export async function runWidgetPathBench(): Promise<Record<string, unknown>> {
@@ -90,17 +99,19 @@ export async function runWidgetPathBench(): Promise<Record<string, unknown>> {
   const bare = await load({ ...echo, durationSeconds: 4 });
   await bareServer.stop();
 
-  const results: Record<string, unknown> = { connections: 10, bareEcho: bare };
+  const results: Record<string, unknown> = { connections: 10, runs: `best of ${ROUNDS} alternating ${ROUND_SECONDS}-second rounds`, bareEcho: bare };
   const dir = mkdtempSync(join(tmpdir(), 'palisade-widget-bench-'));
   try {
-    results.pglite = await backend({ DATA_DIR: dir, DATABASE_URL: '', REDIS_URL: '' }, bare);
+    const measured = await backend((variant) => ({ DATA_DIR: join(dir, variant), DATABASE_URL: '', REDIS_URL: '' }));
+    results.pglite = { ...measured, ratioToBareEcho: ratio(measured.encrypted.requestsPerSecond, bare.requestsPerSecond) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   const pg = await tempPostgres();
   if (pg) {
     try {
-      results.postgres = await backend({ DATABASE_URL: pg.url, REDIS_URL: '' }, bare);
+      const measured = await backend(() => ({ DATABASE_URL: pg.url, REDIS_URL: '' }));
+      results.postgres = { ...measured, ratioToBareEcho: ratio(measured.encrypted.requestsPerSecond, bare.requestsPerSecond) };
     } finally {
       await pg.drop();
     }
