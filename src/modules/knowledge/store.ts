@@ -63,21 +63,15 @@ export function createKnowledgeStore() {
       Number((await tx.deleteFrom('documents').where('id', '=', documentId).executeTakeFirst()).numDeletedRows) === 1,
 
     /**
-     * Ranked chunks of one project matching a websearch-syntax query. The candidates come from
-     * knowledge_search_candidates() (the GIN index, limited to the tenant: see migration 0300);
-     * at most `maxCandidates` of them are ranked, so a query broad enough to match more (common
-     * words only) stays bounded in time, at the cost of ranking a sample (docs/knowledge.md).
+     * Ranked chunks of one project matching a websearch-syntax query, with their documents.
+     * knowledge_search_ranked() finds and ranks them in one pass of the GIN index, limited to the
+     * tenant (migrations 0300, 0701); at most `maxCandidates` matches are ranked, so a query broad
+     * enough to match more (common words only) stays bounded in time, at the cost of ranking a
+     * sample (docs/knowledge.md).
      */
     search: async (tx: Tx, projectId: string, websearch: string, limit: number): Promise<SearchRow[]> => {
       const { rows } = await sql<SearchRow>`
-        WITH q AS (SELECT websearch_to_tsquery('english', ${websearch}) AS q)
-        SELECT c.document_id, d.title, d.url, c.heading, c.text, ts_rank_cd(c.tsv, q.q, 32)::float8 AS score
-        FROM q
-        CROSS JOIN LATERAL knowledge_search_candidates(${projectId}, q.q, ${maxCandidates}) AS m
-        JOIN knowledge_chunks c ON c.id = m.id
-        JOIN documents d ON d.id = c.document_id
-        ORDER BY score DESC, c.document_id, c.ord
-        LIMIT ${limit}`.execute(tx);
+        SELECT * FROM knowledge_search_ranked(${projectId}, websearch_to_tsquery('english', ${websearch}), ${maxCandidates}, ${limit})`.execute(tx);
       return rows;
     },
 
