@@ -2,7 +2,8 @@
  * Issue 4: a Bearer-authenticated, rate-limited route (GET /v1/api-keys/current: key parse,
  * checksum, cached metadata, constant-time hash compare, per-key rate limit with RateLimit-*
  * headers, usage counting) against the bare Fastify route, with the memory and the Redis
- * rate-limit backend, in one run. Servers run in their own processes; 50 connections.
+ * rate-limit backend, in one run. Servers run in their own processes, side by side, measured in
+ * alternating rounds; 50 connections.
  * Targets: ≥ 60 % of bare req/s (memory), ≥ 30 % (Redis), p99 < 5 ms.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { load, ratio, type LoadResult } from './lib/load.ts';
 import { startProcess } from './lib/processes.ts';
 
 const connections = 50;
-const durationSeconds = 5;
+const durationSeconds = 3;
 
 async function bearerSecret(url: string): Promise<string> {
   const signup = await fetch(`${url}/v1/auth/signup`, {
@@ -32,7 +33,13 @@ async function bearerSecret(url: string): Promise<string> {
   return ((await created.json()) as { secret: string }).secret;
 }
 
-async function measure(env: Record<string, string>, bare: LoadResult): Promise<Record<string, unknown>> {
+interface Prepared {
+  url: string;
+  secret: string;
+  stop(): Promise<void>;
+}
+
+async function startPalisade(env: Record<string, string>): Promise<Prepared> {
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-bench-keys-'));
   // A limit far above what the run can reach, so every request takes the admitted path.
   const server = await startProcess(['src/main.ts', 'serve', '--no-demo'], {
@@ -44,45 +51,72 @@ async function measure(env: Record<string, string>, bare: LoadResult): Promise<R
     ...env,
   });
   try {
-    const secret = await bearerSecret(server.url);
-    const options = { url: `${server.url}/v1/api-keys/current`, headers: { authorization: `Bearer ${secret}` }, connections };
-    await load({ ...options, durationSeconds: 2 }); // warm-up
-    const result = await load({ ...options, durationSeconds });
-    // The same server's cheapest route (no auth, no limit): separates the platform's own cost
-    // (helmet headers, request ids, hooks) from the key check itself.
-    const healthz = await load({ url: `${server.url}/healthz`, connections, durationSeconds: 3 });
     return {
-      bearer: result,
-      ratio: ratio(result.requestsPerSecond, bare.requestsPerSecond),
-      p99UnderTarget: result.p99Ms < 5,
-      sameServerHealthz: healthz,
-      ratioToSameServerHealthz: ratio(result.requestsPerSecond, healthz.requestsPerSecond),
+      url: server.url,
+      secret: await bearerSecret(server.url),
+      stop: async () => {
+        await server.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
     };
-  } finally {
+  } catch (error) {
     await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
   }
 }
 
+// All servers run at once and are measured in alternating rounds, each keeping its best: on a
+// shared machine a slow spell then hits one round, not one side of the comparison.
+const ROUNDS = 3;
+
 export async function runApiKeyBench(): Promise<Record<string, unknown>> {
   const bareServer = await startProcess(['bench/servers/bare.ts'], {});
-  let bare: LoadResult;
+  const memory = await startPalisade({ REDIS_URL: '' });
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  let redis: Prepared | string;
   try {
-    await load({ url: `${bareServer.url}/v1/me`, connections, durationSeconds: 2 });
-    bare = await load({ url: `${bareServer.url}/v1/me`, connections, durationSeconds });
+    redis = await startPalisade({ REDIS_URL: redisUrl });
+  } catch (error) {
+    redis = `skipped: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`;
+  }
+  try {
+    const bearer = (p: Prepared) => ({ url: `${p.url}/v1/api-keys/current`, headers: { authorization: `Bearer ${p.secret}` }, connections });
+    const loads: Record<string, Parameters<typeof load>[0]> = {
+      bare: { url: `${bareServer.url}/v1/me`, connections },
+      memory: bearer(memory),
+      // The same server's cheapest route (no auth, no limit): separates the platform's own cost
+      // (security headers, request ids, hooks) from the key check itself.
+      memoryHealthz: { url: `${memory.url}/healthz`, connections },
+      ...(typeof redis === 'string' ? {} : { redis: bearer(redis) }),
+    };
+    for (const options of Object.values(loads)) await load({ ...options, durationSeconds: 1 });
+    const best: Record<string, LoadResult> = {};
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const [name, options] of Object.entries(loads)) {
+        const result = await load({ ...options, durationSeconds });
+        const kept = best[name];
+        if (!kept || result.requestsPerSecond > kept.requestsPerSecond) best[name] = result;
+      }
+    }
+    const bare = best.bare as LoadResult;
+    const summary = (name: string) => {
+      const result = best[name] as LoadResult;
+      return { bearer: result, ratio: ratio(result.requestsPerSecond, bare.requestsPerSecond), p99UnderTarget: result.p99Ms < 5 };
+    };
+    return {
+      connections,
+      durationSeconds,
+      runs: `best of ${ROUNDS} alternating rounds`,
+      bare,
+      memory: { ...summary('memory'), sameServerHealthz: best.memoryHealthz },
+      redis: typeof redis === 'string' ? redis : summary('redis'),
+      targets: { memoryRatio: 0.6, redisRatio: 0.3, p99Ms: 5 },
+    };
   } finally {
     await bareServer.stop();
+    await memory.stop();
+    if (typeof redis !== 'string') await redis.stop();
   }
-  const results: Record<string, unknown> = { connections, durationSeconds, bare };
-  results.memory = await measure({ REDIS_URL: '' }, bare);
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  try {
-    results.redis = await measure({ REDIS_URL: redisUrl }, bare);
-  } catch (error) {
-    results.redis = `skipped: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`;
-  }
-  results.targets = { memoryRatio: 0.6, redisRatio: 0.3, p99Ms: 5 };
-  return results;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

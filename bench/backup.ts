@@ -6,7 +6,7 @@
  * `pg_dump --data-only` writes), not the file (compressed) nor the disk (heap and indexes).
  * PGlite runs on a data directory on disk, as the CLI does.
  * `jsonLinesMB` is the same rows as JSON lines, the unit of the format-1 backups measured before,
- * so older figures can be compared. PGlite always; PostgreSQL too when DATABASE_URL is reachable.
+ * so older figures can be compared. PGlite always; PostgreSQL too when reachable (DATABASE_URL, or the local server).
  * `npx tsx bench/backup.ts`, or `runBackupBench()`. Never fails on a timing.
  */
 import { randomBytes } from 'node:crypto';
@@ -162,8 +162,9 @@ async function reachable(url: string): Promise<boolean> {
 
 export async function runBackupBench(): Promise<BackupBenchResult[]> {
   const results = [await measure('pglite', openPglite)];
-  const url = process.env.DATABASE_URL;
-  if (url && (await reachable(url))) results.push(await measure('postgres', () => openPostgres(url)));
+  // Like the other benchmarks: the local PostgreSQL when DATABASE_URL does not name one.
+  const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  if (await reachable(url)) results.push(await measure('postgres', () => openPostgres(url)));
   return results;
 }
 

@@ -3,7 +3,7 @@
  * run, written to bench/results.json. Benchmarks never fail on a timing; they report.
  * `npm run bench -- session widget` runs only the named ones.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { runApiKeyBench } from './api-keys.ts';
 import { runBackupBench } from './backup.ts';
@@ -39,13 +39,18 @@ function calibrate(): number {
 }
 
 const only = process.argv.slice(2);
+// A partial run (`npm run bench -- widget`) replaces only its own sections of the last results.
+const previous: Record<string, unknown> = only.length && existsSync('bench/results.json') ? JSON.parse(readFileSync('bench/results.json', 'utf8')) : {};
+const sectionsRanAt: Record<string, string> = { ...((previous.sectionsRanAt as Record<string, string> | undefined) ?? {}) };
 const results: Record<string, unknown> = {
+  ...previous,
   ranAt: new Date().toISOString(),
   machine: { loopMopsPerSecond: calibrate(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
 };
 for (const [name, run] of Object.entries(benches)) {
   if (only.length && !only.includes(name)) continue;
   console.log(`\n== ${name} ==`);
+  sectionsRanAt[name] = new Date().toISOString();
   try {
     results[name] = await run();
   } catch (error) {
@@ -53,5 +58,6 @@ for (const [name, run] of Object.entries(benches)) {
   }
   console.log(JSON.stringify(results[name], null, 2));
 }
+results.sectionsRanAt = sectionsRanAt;
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
 console.log('\nWrote bench/results.json');
