@@ -68,5 +68,8 @@ class LazyRequestLogger {
 
 /** Fastify's `childLoggerFactory` option. */
 export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+  // A route with a logLevel of its own gets its child at once: the parent's level cannot say
+  // which of its lines would be written.
+  if (options.level !== undefined) return logger.child(bindings, options);
   return new LazyRequestLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger;
 }
