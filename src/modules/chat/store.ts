@@ -1,26 +1,14 @@
 /** SQL for visitors, conversations and messages. Tenant-scoped (withTenant), except the directory look-up by id. */
 import type { Kysely } from 'kysely';
-import type { DB } from '../../platform/db/tables.ts';
+import type { ConversationsTable, DB, MessagesTable } from '../../platform/db/tables.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
 import type { Citation, ConversationRef } from './types.ts';
 
-export interface ConversationRow {
-  id: string;
-  org_id: string;
-  project_id: string;
-  visitor_id: string | null;
-  api_key_id: string | null;
-  origin: string | null;
-}
+/** A new conversation's row, as the message path writes it (timestamps are the database's). */
+export type ConversationRow = Omit<ConversationsTable, 'created_at' | 'last_message_at'>;
 
-export interface MessageRow {
-  id: string;
-  org_id: string;
-  conversation_id: string;
-  role: 'user' | 'assistant';
-  content: string;
-  citations: Citation[];
-}
+/** A message's row, with its citations as objects (stored as JSON). */
+export type MessageRow = Omit<MessagesTable, 'created_at' | 'citations'> & { citations: Citation[] };
 
 export function createChatStore() {
   return {
