@@ -11,20 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load, ratio, type LoadResult } from './lib/load.ts';
 import { startProcess } from './lib/processes.ts';
+import { signup } from './lib/signup.ts';
 
 const connections = 50;
 const durationSeconds = 3;
 
 async function bearerSecret(url: string): Promise<string> {
-  const signup = await fetch(`${url}/v1/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `bench-${Date.now()}@example.test`, password: 'violet-harbour-quantum-47', orgName: 'Bench' }),
-  });
-  if (signup.status !== 201) throw new Error(`signup failed: ${signup.status}`);
-  const { org, csrfToken } = (await signup.json()) as { org: { id: string }; csrfToken: string };
-  const cookie = (signup.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
-  const created = await fetch(`${url}/v1/orgs/${org.id}/api-keys`, {
+  const { cookie, csrfToken, orgId } = await signup(url);
+  const created = await fetch(`${url}/v1/orgs/${orgId}/api-keys`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
     body: JSON.stringify({ name: 'bench', scopes: ['projects:read'] }),

@@ -8,16 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load, loadMedian, ratio, type LoadResult } from './lib/load.ts';
 import { startProcess, tempPostgres } from './lib/processes.ts';
-
-async function signupCookie(url: string): Promise<string> {
-  const r = await fetch(`${url}/v1/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `bench-${Date.now()}@example.test`, password: 'violet-harbour-quantum-47', orgName: 'Bench' }),
-  });
-  if (r.status !== 201) throw new Error(`signup failed: ${r.status}`);
-  return (r.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
-}
+import { signup } from './lib/signup.ts';
 
 async function measure(env: Record<string, string>, bareResult: LoadResult) {
   // Create and migrate the database first, the way every start after the first finds it: the
@@ -26,7 +17,7 @@ async function measure(env: Record<string, string>, bareResult: LoadResult) {
   await new Promise((resolve) => (migrate.child.exitCode !== null ? resolve(null) : migrate.child.once('exit', resolve)));
   const server = await startProcess(['src/main.ts', 'serve', '--no-demo'], { PORT: '0', ...env });
   try {
-    const cookie = await signupCookie(server.url);
+    const { cookie } = await signup(server.url);
     await load({ url: `${server.url}/v1/me`, headers: { cookie }, durationSeconds: 2 }); // warm-up
     const authed = await loadMedian({ url: `${server.url}/v1/me`, headers: { cookie }, durationSeconds: 3 });
     return { authenticated: authed, ratio: ratio(authed.requestsPerSecond, bareResult.requestsPerSecond), rssMb: server.rssMb() };

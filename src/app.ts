@@ -122,7 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   installJsonParser(app as unknown as FastifyInstance, config.httpLimits.jsonMaxDepth);
   installRateLimitHeaders(app as unknown as FastifyInstance);
   installFramingPolicy(app as unknown as FastifyInstance);
-  installRouteLabels(app as unknown as FastifyInstance, '/v1/');
+  // Usage counting of API keys needs them; the public widget routes (visitor tokens) do not.
+  installRouteLabels(app as unknown as FastifyInstance, '/v1/', ['/v1/widget/']);
   installConnectionCap(app.server, config.httpLimits.maxConnectionsPerIp);
 
   await app.register(cookie, { hook: false }); // parsed on first read: platform/http/cookies.ts

@@ -12,10 +12,11 @@ declare module 'fastify' {
   }
 }
 
-export function installRouteLabels(app: FastifyInstance, prefix: string): void {
+/** Labels the routes under `prefix`, except those under `except` (routes no API key can call). */
+export function installRouteLabels(app: FastifyInstance, prefix: string, except: readonly string[] = []): void {
   app.decorateRequest('routeLabel', '(unmatched)');
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith(prefix)) return;
+    if (!route.url.startsWith(prefix) || except.some((e) => route.url.startsWith(e))) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const labels = new Map(methods.map((m) => [m, `${m} ${route.url}`]));
     const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
