@@ -66,6 +66,19 @@ describe('authorisation matrix', () => {
 });
 
 describe('cross-organisation isolation', () => {
+  it('without credentials, an existing and an unknown conversation id get the same 401 (existence is not revealed)', async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'chat' });
+    const c = await owner.client.post(`/v1/projects/${p.body.project.id}/conversations`, {});
+    assert.equal(c.status, 201, JSON.stringify(c.body));
+    for (const id of [c.body.conversation.id, 'conv_doesnotexist0000000000']) {
+      for (const [method, body] of [['GET', undefined], ['POST', { content: 'hello' }]] as const) {
+        const r = await t.client().request(method, `/v1/conversations/${id}/messages`, body);
+        assert.equal(r.status, 401, `${method} ${id}`);
+        assert.equal(r.body.code, 'unauthenticated');
+      }
+    }
+  });
+
   it("a 404 for another organisation's project looks exactly like a 404 for a project that never existed", async () => {
     const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'secret' });
     const foreign = await outsider.client.get(`/v1/projects/${p.body.project.id}`);

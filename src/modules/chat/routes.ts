@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
 import type { Access } from '../orgs/access.ts';
 import type { Permission } from '../orgs/permissions.ts';
 import type { ProjectDirectory } from '../projects/directory.ts';
@@ -24,16 +25,22 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
 
   async function authorisedProject(request: FastifyRequest, projectId: string, permission: Permission) {
     const principal = await auth.require(request);
+    return { principal, project: await projectFor(principal, projectId, permission) };
+  }
+
+  async function projectFor(principal: Principal, projectId: string, permission: Permission) {
     await access.authorizeProject(principal, projectId, permission);
     const project = await projects.get(projectId);
     if (!project) throw new AppError('not_found', 'This project does not exist.');
-    return { principal, project };
+    return project;
   }
 
+  // Credentials first: an anonymous caller must not learn whether a conversation id exists.
   async function authorisedConversation(request: FastifyRequest, conversationId: string, permission: Permission) {
+    const principal = await auth.require(request);
     const conversation = await chat.findConversation(conversationId);
     if (!conversation) throw new AppError('not_found', 'This conversation does not exist.');
-    const { principal, project } = await authorisedProject(request, conversation.projectId, permission).catch((error: unknown) => {
+    const project = await projectFor(principal, conversation.projectId, permission).catch((error: unknown) => {
       throw error instanceof AppError && error.code === 'not_found' ? new AppError('not_found', 'This conversation does not exist.') : error;
     });
     return { principal, project, conversation };
