@@ -43,12 +43,33 @@ describe('lockdown', () => {
     assert.equal(log.body.entries.length, 1);
   });
 
-  it('an editor cannot lock down; another organisation gets 404', async () => {
+  it('editors, viewers, another organisation, an API key and no credentials are refused, and nothing is revoked', async () => {
     const owner = await signUp(t, 'Guarded');
-    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
-    assert.equal((await editor.client.post(`/v1/orgs/${owner.orgId}/lockdown`)).status, 403);
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'ci', scopes: ['projects:read', 'projects:write', 'keys:manage'] });
+    const keyClient = t.client();
+    keyClient.bearer = key.body.secret;
+    const path = `/v1/orgs/${owner.orgId}/lockdown`;
+    for (const role of ['editor', 'viewer'] as const) {
+      const member = await memberWithRole(t, owner.client, owner.orgId, role);
+      const r = await member.client.post(path);
+      assert.equal(r.status, 403, role);
+      assert.equal(r.body.code, 'forbidden', role);
+      assert.equal((await member.client.get('/v1/me')).status, 200, `${role}: still signed in`);
+    }
     const stranger = await signUp(t, 'Stranger');
-    assert.equal((await stranger.client.post(`/v1/orgs/${owner.orgId}/lockdown`)).status, 404);
-    assert.equal((await owner.client.get('/v1/me')).status, 200);
+    const foreign = await stranger.client.post(path);
+    assert.equal(foreign.status, 404);
+    assert.equal(foreign.body.code, 'not_found');
+    const anonymous = await t.client().post(path);
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.body.code, 'unauthenticated');
+    const byKey = await keyClient.post(path);
+    assert.equal(byKey.status, 403, 'no API key scope grants a lockdown');
+    assert.equal(byKey.body.code, 'insufficient_scope');
+
+    assert.equal((await owner.client.get('/v1/me')).status, 200, 'no session was revoked');
+    assert.equal((await keyClient.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200, 'no key was revoked');
+    const log = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.lockdown`);
+    assert.equal(log.body.entries.length, 0, 'no lockdown was recorded');
   });
 });
