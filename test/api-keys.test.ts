@@ -113,6 +113,22 @@ describe('Bearer authentication', () => {
     assert.ok(r.headers.get('ratelimit-reset'));
   });
 
+  it('GET /v1/api-keys/current describes only the calling key; a session or no credentials is refused', async () => {
+    const key = await createKey({ scopes: ['projects:read'], projectIds: [projectA] });
+    const r = await bearer(key.secret).get('/v1/api-keys/current');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body, { apiKey: { id: key.id, orgId: owner.orgId, scopes: ['projects:read'], projectIds: [projectA] } });
+    assert.doesNotMatch(JSON.stringify(r.body), new RegExp(key.secret), 'never the secret');
+    const bySession = await owner.client.get('/v1/api-keys/current');
+    assert.equal(bySession.status, 400);
+    assert.equal(bySession.body.code, 'invalid_request');
+    const anonymous = await t.client().get('/v1/api-keys/current');
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.body.code, 'unauthenticated');
+    const mistyped = `${key.secret.slice(0, -1)}${key.secret.endsWith('x') ? 'y' : 'x'}`;
+    assertInvalidKey(await bearer(mistyped).get('/v1/api-keys/current'));
+  });
+
   it('refuses a missing scope with 403 insufficient_scope and writes nothing', async () => {
     const key = await createKey({ scopes: ['projects:read'] });
     const before = await countRows(t, 'projects');
