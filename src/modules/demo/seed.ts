@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Services } from '../../app.ts';
+import { withTenant } from '../../platform/db/tenant.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { addPath } from '../knowledge/ingest-files.ts';
 
@@ -23,15 +24,16 @@ export interface DemoProject {
 }
 
 async function findDemoProject(db: Kysely<DB>): Promise<DemoProject | undefined> {
-  const row = await db
-    .selectFrom('projects as p')
-    .innerJoin('memberships as m', 'm.org_id', 'p.org_id')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['p.id as projectId', 'p.org_id as orgId', 'u.id as ownerUserId'])
+  // Directory read: the demo owner's own membership; then the project, inside its tenant.
+  const owner = await db
+    .selectFrom('users as u')
+    .innerJoin('memberships as m', 'm.user_id', 'u.id')
+    .select(['u.id as ownerUserId', 'm.org_id as orgId'])
     .where('u.email', '=', DEMO_EMAIL)
-    .orderBy('p.created_at')
     .executeTakeFirst();
-  return row ?? undefined;
+  if (!owner) return undefined;
+  const project = await withTenant(db, owner.orgId, (tx) => tx.selectFrom('projects').select('id').orderBy('created_at').executeTakeFirst());
+  return project ? { orgId: owner.orgId, projectId: project.id, ownerUserId: owner.ownerUserId } : undefined;
 }
 
 export async function ensureDemo(services: Services, db: Kysely<DB>, options: { rootDir: string }): Promise<DemoProject> {
