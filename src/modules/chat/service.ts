@@ -60,12 +60,10 @@ export function createChatService(deps: {
     };
   }
 
-  async function startConversation(project: PublicProject, caller: Caller): Promise<ConversationRef> {
+  /** An empty conversation, for the API (a visitor's starts with their first message). */
+  async function startConversation(project: PublicProject, caller: Extract<Caller, { kind: 'api' }>): Promise<ConversationRef> {
     const { row, ...conversation } = newConversation(project, caller);
-    await withTenant(db, project.orgId, async (tx) => {
-      if (row.visitor_id) await store.ensureVisitor(tx, { id: row.visitor_id, org_id: project.orgId, project_id: project.id });
-      await store.insertConversation(tx, row);
-    });
+    await withTenant(db, project.orgId, (tx) => store.insertConversation(tx, row));
     return conversation;
   }
 

@@ -35,14 +35,6 @@ export function createChatStore() {
         .execute();
     },
 
-    /** An anonymous visitor's row, written with their first conversation (verified ones exist already). */
-    ensureVisitor: (tx: Tx, v: { id: string; org_id: string; project_id: string }) =>
-      tx
-        .insertInto('visitors')
-        .values({ ...v, external_ref: null, verified: false })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute(),
-
     insertConversation: (tx: Tx, c: ConversationRow) => tx.insertInto('conversations').values(c).execute(),
 
     touchConversation: (tx: Tx, id: string, at: Date) => tx.updateTable('conversations').set({ last_message_at: at }).where('id', '=', id).execute(),
