@@ -32,6 +32,7 @@ const envSchema = z.object({
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   TRUST_PROXY: booleanish.default(false),
   ANSWER_API_KEY: z.string().max(500).optional(),
+  ANSWER_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
@@ -63,8 +64,12 @@ export interface Config {
   sessionTtlHours: number;
   httpLimits: HttpLimits;
   apiKeyRequestsPerMinute: number;
-  /** The key sent to OpenAI-compatible answer endpoints (server configuration, never project settings). */
-  answerApiKey: string | undefined;
+  /**
+   * The operator's own OpenAI-compatible endpoint and its key: the key is sent only to projects
+   * whose base URL is that endpoint (a project cannot point it elsewhere and receive the key).
+   * Projects may instead store their own key (modules/answer-keys), encrypted.
+   */
+  operatorAnswerEndpoint: { baseUrl: string; apiKey: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -80,6 +85,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
     throw new ConfigError('Invalid configuration:\n  TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  }
+  if (e.ANSWER_API_KEY && !e.ANSWER_BASE_URL) {
+    throw new ConfigError('Invalid configuration:\n  ANSWER_API_KEY needs ANSWER_BASE_URL: the key is only ever sent to that endpoint');
   }
   const tls = e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE } : undefined;
   const scheme = tls ? 'https' : 'http';
@@ -108,6 +116,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     },
     apiKeyRequestsPerMinute: e.API_KEY_REQUESTS_PER_MINUTE,
-    answerApiKey: e.ANSWER_API_KEY,
+    operatorAnswerEndpoint: e.ANSWER_API_KEY && e.ANSWER_BASE_URL ? { baseUrl: e.ANSWER_BASE_URL, apiKey: e.ANSWER_API_KEY } : undefined,
   };
 }

@@ -17,6 +17,9 @@ import type { App } from '../platform/http/types.ts';
 import type { AuditService } from '../modules/audit/service.ts';
 import { createAnswerProvider } from '../modules/chat/answer-providers/index.ts';
 import { contentCipher } from '../modules/chat/content-cipher.ts';
+import { createEndpointKeyResolver } from '../modules/answer-keys/endpoint-key.ts';
+import { answerKeyRoutes } from '../modules/answer-keys/routes.ts';
+import { createAnswerKeyService } from '../modules/answer-keys/service.ts';
 import { chatRoutes } from '../modules/chat/routes.ts';
 import { createChatService } from '../modules/chat/service.ts';
 import { createChatStore } from '../modules/chat/store.ts';
@@ -60,12 +63,15 @@ export async function wireChat(
   const knowledge = createKnowledgeService({ db, audit: deps.audit });
   const cipher = contentCipher(crypto.cipher);
   const pii = createPiiService({ db, cipher, keyring: crypto.keyring });
+  const answerKeys = createAnswerKeyService({ db, cipher: crypto.cipher, audit: deps.audit, clock });
+  const endpointKey = createEndpointKeyResolver({ keys: answerKeys, operator: deps.config.operatorAnswerEndpoint });
   const chat = createChatService({
     db,
     store: createChatStore(),
     cipher,
     retriever: knowledge,
-    providerFor: (project) => createAnswerProvider(project.settings.answer, { apiKey: deps.config.answerApiKey }),
+    providerFor: (project) =>
+      createAnswerProvider(project.settings.answer, project.settings.answer.provider === 'openai-compatible' ? { apiKey: endpointKey(project, project.settings.answer.baseUrl) } : {}),
     pii,
     clock,
     onPiiDetected: deps.onPiiDetected,
@@ -86,6 +92,7 @@ export async function wireChat(
   await app.register(widgetRoutes({ guard, tokens, visitors, chat, rateLimits: deps.rateLimits, clock }));
   await app.register(widgetScriptRoute({ rootDir }));
   await app.register(identityRoutes({ visitors, access: deps.access, auth: deps.auth }));
+  await app.register(answerKeyRoutes({ answerKeys, access: deps.access, auth: deps.auth }));
   const entities = createPiiEntities({ db, cipher, audit: deps.audit });
   await app.register(piiRoutes({ entities, pii, conversations: chat, projects: projectDirectory, access: deps.access, auth: deps.auth }));
 

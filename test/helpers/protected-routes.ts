@@ -155,6 +155,32 @@ export const protectedRoutes: RouteCase[] = [
     writes: ['project_identity_secrets', 'audit_log'],
     prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/identity-secret` }),
   },
+  {
+    name: 'answer key status',
+    method: 'GET',
+    permission: 'projects:read',
+    writes: [],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/answer-key` }),
+  },
+  {
+    name: 'set answer key',
+    method: 'POST',
+    permission: 'projects:write',
+    writes: ['project_answer_keys', 'audit_log'],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/answer-key`, body: { apiKey: 'sk-test-123' } }),
+  },
+  {
+    name: 'remove answer key',
+    method: 'DELETE',
+    permission: 'projects:write',
+    writes: ['project_answer_keys', 'audit_log'],
+    prepare: async ({ owner, orgId }) => {
+      const projectId = await newProject(owner, orgId);
+      const r = await owner.post(`/v1/projects/${projectId}/answer-key`, { apiKey: 'sk-test-123' });
+      if (r.status !== 204) throw new Error(`answer key: ${r.status}`);
+      return { path: `/v1/projects/${projectId}/answer-key` };
+    },
+  },
   { name: 'list API keys', method: 'GET', permission: 'keys:manage', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/api-keys` }) },
   {
     name: 'create API key',

@@ -17,6 +17,7 @@ export const encryptedColumns: EncryptedColumn[] = [
   { table: 'messages', column: 'content', idColumn: 'id', orgColumn: 'org_id' },
   { table: 'pii_vault', column: 'value', idColumn: 'id', orgColumn: 'org_id' },
   { table: 'project_identity_secrets', column: 'secret', idColumn: 'project_id', orgColumn: 'org_id' },
+  { table: 'project_answer_keys', column: 'api_key', idColumn: 'project_id', orgColumn: 'org_id' },
 ];
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/;

@@ -16,7 +16,7 @@ export const answerSettingsSchema = z.discriminatedUnion('provider', [
   }),
   z.strictObject({
     provider: z.literal('openai-compatible'),
-    // The endpoint's API key is server configuration (ANSWER_API_KEY), never project settings.
+    // The endpoint's API key is never a setting: see modules/answer-keys (stored encrypted).
     baseUrl: httpUrl,
     model: z.string().min(1).max(200),
     systemPrompt: z.string().max(4000).default(''),

@@ -235,3 +235,17 @@ export interface DB {
   key_erasures: KeyErasuresTable;
   reencryption_checkpoints: ReencryptionCheckpointsTable;
 }
+
+// --- answer-keys (migration 0720) ---
+
+export interface ProjectAnswerKeysTable {
+  project_id: string;
+  org_id: string;
+  /** Ciphertext (platform/crypto), AAD bound to org, table, column and project. */
+  api_key: string;
+  updated_at: Timestamp;
+}
+
+export interface DB {
+  project_answer_keys: ProjectAnswerKeysTable;
+}

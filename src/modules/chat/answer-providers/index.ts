@@ -1,10 +1,10 @@
 /**
- * Chooses a project's answer provider from its settings. The endpoint's API key comes from
- * server configuration, never from project settings.
+ * Chooses a project's answer provider from its settings. The endpoint's API key never comes
+ * from project settings: the caller passes it, or how to read it (modules/answer-keys).
  */
 import type { ProjectSettings } from '../../projects/settings.ts';
 import { createExtractiveProvider } from './extractive.ts';
-import { createOpenAiCompatibleProvider } from './openai-compatible.ts';
+import { createOpenAiCompatibleProvider, type OpenAiCompatibleOptions } from './openai-compatible.ts';
 import type { AnswerProvider } from './types.ts';
 
 export type { AnswerEvent, AnswerInput, AnswerProvider, Citation, HistoryTurn, Passage } from './types.ts';
@@ -12,7 +12,7 @@ export { noAnswer } from './extractive.ts';
 
 export function createAnswerProvider(
   settings: ProjectSettings['answer'],
-  config: { apiKey?: string | undefined; fetch?: typeof fetch } = {},
+  config: { apiKey?: OpenAiCompatibleOptions['apiKey']; fetch?: typeof fetch } = {},
 ): AnswerProvider {
   if (settings.provider === 'extractive') return createExtractiveProvider();
   return createOpenAiCompatibleProvider({

@@ -12,7 +12,8 @@ import { citationsOf, type AnswerEvent, type AnswerInput, type AnswerProvider } 
 export interface OpenAiCompatibleOptions {
   baseUrl: string;
   model: string;
-  apiKey?: string | undefined;
+  /** The key, or how to fetch it when a request is made (a project's stored key is read then). */
+  apiKey?: string | (() => Promise<string | undefined>) | undefined;
   /** The whole answer, first byte to last. */
   timeoutMs: number;
   /** Longest silence before the first byte or between two chunks (default: min(timeoutMs, 15 s)). */
@@ -92,12 +93,13 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions)
       };
       restart();
       try {
+        const apiKey = typeof options.apiKey === 'function' ? await options.apiKey() : options.apiKey;
         const response = await doFetch(url, {
           method: 'POST',
           headers: {
             'content-type': 'application/json',
             accept: 'text/event-stream',
-            ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+            ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
           },
           body: JSON.stringify({ model: options.model, stream: true, messages: buildMessages(input) }),
           // A redirect could carry the key to another host.

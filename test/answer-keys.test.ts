@@ -1,0 +1,132 @@
+/**
+ * A project's own answer-endpoint key: stored encrypted (never in the clear, never returned),
+ * sent only to that project's endpoint; the operator's key (ANSWER_API_KEY) only ever goes to the
+ * operator's own endpoint (ANSWER_BASE_URL), so an editor cannot point a project at a server of
+ * theirs and collect it. Real HTTP, a real Chat Completions stub, both storage tiers.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../src/config.ts';
+import { countRows, memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { startOpenAiStub, type OpenAiStub } from './helpers/openai-stub.ts';
+import { scanForPlaintext } from './helpers/raw-scan.ts';
+import { TEST_MASTER_KEY } from './helpers/test-keys.ts';
+
+const origin = 'https://docs.example.com';
+const operatorKey = 'sk-operator-0123456789abcdefOPERATOR';
+const projectKey = 'sk-project-9876543210zyxwvuPROJECTKEY';
+
+let t: TestApp;
+let operatorStub: OpenAiStub;
+let otherStub: OpenAiStub;
+let owner: SignedUp;
+
+async function project(baseUrl: string): Promise<string> {
+  const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, {
+    name: 'LLM bot',
+    settings: { allowedDomains: ['docs.example.com'], answer: { provider: 'openai-compatible', baseUrl, model: 'stub' } },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.project.id;
+}
+
+/** Sends a visitor message and returns the Authorization header the endpoint received. */
+async function authorizationSeenBy(stub: OpenAiStub, projectId: string): Promise<string | undefined> {
+  const before = stub.requests.length;
+  const s = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  const r = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'How do refunds work?' }, { origin, authorization: `Bearer ${s.body.token}` });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(stub.requests.length, before + 1, 'the endpoint was called once');
+  const header = stub.requests.at(-1)?.headers.authorization;
+  return typeof header === 'string' ? header : undefined;
+}
+
+before(async () => {
+  operatorStub = await startOpenAiStub({ reply: 'From the operator endpoint.' });
+  otherStub = await startOpenAiStub({ reply: 'From somewhere else.' });
+  t = await startTestApp({ config: { operatorAnswerEndpoint: { baseUrl: operatorStub.baseUrl, apiKey: operatorKey } } });
+  owner = await signUp(t, 'Answer Keys Org');
+});
+after(async () => {
+  await t.close();
+  await operatorStub.close();
+  await otherStub.close();
+});
+
+describe("the operator's key", () => {
+  it("is sent to the operator's own endpoint", async () => {
+    assert.equal(await authorizationSeenBy(operatorStub, await project(operatorStub.baseUrl)), `Bearer ${operatorKey}`);
+  });
+
+  it('is never sent to an endpoint a project chose (another port on the same host)', async () => {
+    assert.equal(await authorizationSeenBy(otherStub, await project(otherStub.baseUrl)), undefined);
+  });
+
+  it('needs ANSWER_BASE_URL: a key with no endpoint to send it to is a configuration error', () => {
+    const env = { PALISADE_MASTER_KEY: TEST_MASTER_KEY, ANSWER_API_KEY: 'sk-x' };
+    assert.throws(() => loadConfig(env), /ANSWER_API_KEY needs ANSWER_BASE_URL/);
+    assert.equal(loadConfig({ ...env, ANSWER_BASE_URL: 'https://llm.internal.example/v1' }).operatorAnswerEndpoint?.apiKey, 'sk-x');
+  });
+});
+
+describe("a project's own key", () => {
+  it('is write-only, encrypted at rest, audited, and sent to its endpoint', async () => {
+    const projectId = await project(otherStub.baseUrl);
+    const path = `/v1/projects/${projectId}/answer-key`;
+    assert.deepEqual((await owner.client.get(path)).body, { answerKey: { configured: false, updatedAt: null } });
+
+    const set = await owner.client.post(path, { apiKey: projectKey });
+    assert.equal(set.status, 204);
+    const status = await owner.client.get(path);
+    assert.equal(status.body.answerKey.configured, true);
+    assert.ok(!JSON.stringify(status.body).includes(projectKey), 'the key is never returned');
+    const settings = await owner.client.get(`/v1/projects/${projectId}`);
+    assert.ok(!JSON.stringify(settings.body).includes(projectKey), 'nor is it part of the settings');
+
+    assert.equal(await authorizationSeenBy(otherStub, projectId), `Bearer ${projectKey}`);
+    assert.deepEqual(await scanForPlaintext(t, projectKey), [], 'no plaintext of the key in raw storage');
+
+    assert.equal((await owner.client.delete(path)).status, 204);
+    assert.equal(await authorizationSeenBy(otherStub, projectId), undefined, 'removed: nothing is sent');
+    assert.equal((await owner.client.delete(path)).status, 204, 'removing twice is fine');
+
+    const audit = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log`);
+    const actions = (audit.body.entries as { action: string; target: { id: string } | null }[]).filter((e) => e.target?.id === projectId && e.action.startsWith('project.answer_key')).map((e) => e.action);
+    assert.deepEqual(actions.sort(), ['project.answer_key_removed', 'project.answer_key_set'], JSON.stringify(audit.body).slice(0, 500));
+  });
+
+  it('takes precedence over the operator key on the operator endpoint', async () => {
+    const projectId = await project(operatorStub.baseUrl);
+    assert.equal((await owner.client.post(`/v1/projects/${projectId}/answer-key`, { apiKey: projectKey })).status, 204);
+    assert.equal(await authorizationSeenBy(operatorStub, projectId), `Bearer ${projectKey}`);
+  });
+
+  it('refuses a key that could not travel in a header, and writes nothing', async () => {
+    const projectId = await project(otherStub.baseUrl);
+    const rows = await countRows(t, 'project_answer_keys');
+    for (const apiKey of ['sk with space', 'sk-x\r\nX-Injected: 1', '', 'é'.repeat(10), 'x'.repeat(501), 42]) {
+      const r = await owner.client.post(`/v1/projects/${projectId}/answer-key`, { apiKey });
+      assert.equal(r.status, 400, `${JSON.stringify(apiKey)} → ${r.status}`);
+      assert.equal(r.body.code, 'invalid_request');
+    }
+    assert.equal(await countRows(t, 'project_answer_keys'), rows);
+  });
+
+  it('is refused to a viewer, another organisation and a read-only API key, with nothing written', async () => {
+    const projectId = await project(otherStub.baseUrl);
+    const path = `/v1/projects/${projectId}/answer-key`;
+    const viewer = await memberWithRole(t, owner.client, owner.orgId, 'viewer');
+    const outsider = await signUp(t, 'Elsewhere', 'outsider');
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'ro', scopes: ['projects:read'] });
+    const bearer = { authorization: `Bearer ${key.body.secret}` };
+    const rows = await countRows(t, 'project_answer_keys');
+    assert.equal((await viewer.client.post(path, { apiKey: projectKey })).status, 403);
+    assert.equal((await outsider.client.post(path, { apiKey: projectKey })).status, 404);
+    assert.equal((await t.client().post(path, { apiKey: projectKey }, bearer)).status, 403);
+    assert.equal((await t.client().post(path, { apiKey: projectKey })).status, 401);
+    assert.equal((await viewer.client.delete(path)).status, 403);
+    assert.equal((await outsider.client.get(path)).status, 404);
+    assert.equal(await countRows(t, 'project_answer_keys'), rows);
+  });
+});
