@@ -53,5 +53,8 @@ export function analyze(text: string, opts: AnalyzeOptions = {}): Finding[] {
   for (const r of RECOGNIZERS) r(input, raw);
   const wanted = opts.types ? new Set(opts.types) : undefined;
   const kept = raw.filter((f) => f.score >= minScore && f.end > f.start && (!wanted || wanted.has(f.type)));
-  return resolveOverlaps(kept).map((f) => ({ ...f, score: Math.round(f.score * 100) / 100 }));
+  // resolveOverlaps() returns copies, so rounding in place leaves the recognisers' findings alone.
+  const resolved = resolveOverlaps(kept);
+  for (const f of resolved) f.score = Math.round(f.score * 100) / 100;
+  return resolved;
 }

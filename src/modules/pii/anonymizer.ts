@@ -47,9 +47,15 @@ export function operatorFor(policy: PiiPolicy, type: EntityType): Operator {
   return policy.operators[type] ?? policy.defaultOperator;
 }
 
+/** analyze() already returns findings sorted by start: then no copy needs sorting. */
+function sortedByStart(findings: readonly Finding[]): boolean {
+  for (let i = 1; i < findings.length; i++) if ((findings[i]?.start ?? 0) < (findings[i - 1]?.start ?? 0)) return false;
+  return true;
+}
+
 export function anonymize(text: string, findings: readonly Finding[], policy: PiiPolicy, ctx: AnonymizeContext): AnonymizeResult {
   if (!policy.enabled) return { text, replacements: [] };
-  const sorted = [...findings].sort((a, b) => a.start - b.start);
+  const sorted = sortedByStart(findings) ? findings : [...findings].sort((a, b) => a.start - b.start);
   const parts: string[] = [];
   const replacements: Replacement[] = [];
   let cursor = 0;
@@ -66,7 +72,7 @@ export function anonymize(text: string, findings: readonly Finding[], policy: Pi
     else out = '[REDACTED]';
     parts.push(text.slice(cursor, f.start), out);
     cursor = f.end;
-    replacements.push({ type: f.type, start: f.start, end: f.end, operator: op, ...(token ? { token } : {}), value });
+    replacements.push(token ? { type: f.type, start: f.start, end: f.end, operator: op, token, value } : { type: f.type, start: f.start, end: f.end, operator: op, value });
   }
   parts.push(text.slice(cursor));
   return { text: parts.join(''), replacements };

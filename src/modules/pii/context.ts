@@ -11,21 +11,28 @@ export interface WordIndex {
   maxLength: number;
   /** Whether any word holds an ASCII digit: if none does, words with digits are not looked up. */
   digits: boolean;
-  /** The ASCII pairs that open a word of the index (c1 * 128 + c2): other words are not looked up. */
-  openings: Uint8Array;
+  /** A filter on wordHash() of the index's words: a word whose slot is 0 is not looked up. */
+  hashed: Uint8Array;
+}
+
+const HASH_SLOTS = 4096;
+
+/** Polynomial hash of code units, accumulated as a scanner walks a word (slot = hash & (HASH_SLOTS - 1)). */
+function hashStep(h: number, unit: number): number {
+  return (Math.imul(h, 31) + unit) | 0;
 }
 
 export function wordIndex(sets: readonly (readonly [ReadonlySet<string>, number])[]): WordIndex {
   const flags = new Map<string, number>();
   for (const [set, bit] of sets) for (const w of set) flags.set(w, (flags.get(w) ?? 0) | bit);
   const words = [...flags.keys()];
-  const openings = new Uint8Array(128 * 128);
+  const hashed = new Uint8Array(HASH_SLOTS);
   for (const w of words) {
-    const c1 = w.charCodeAt(0);
-    const c2 = w.charCodeAt(1);
-    if (c1 < 128 && c2 < 128) openings[c1 * 128 + c2] = 1;
+    let h = 0;
+    for (let i = 0; i < w.length; i++) h = hashStep(h, w.charCodeAt(i));
+    hashed[h & (HASH_SLOTS - 1)] = 1;
   }
-  return { flags, maxLength: Math.max(0, ...words.map((w) => w.length)), digits: words.some((w) => /[0-9]/.test(w)), openings };
+  return { flags, maxLength: Math.max(0, ...words.map((w) => w.length)), digits: words.some((w) => /[0-9]/.test(w)), hashed };
 }
 
 /** The code point at i, not reading past `limit` (a pair cut by the limit counts as a lone surrogate). */
@@ -38,35 +45,50 @@ function codePointIn(s: string, i: number, limit: number): number {
   return c;
 }
 
+/** [0-9a-z] (the text is lower-cased, but upper-case ASCII counts too) by code unit. */
+const ASCII_WORD = new Uint8Array(128);
+for (let c = 0; c < 128; c++) ASCII_WORD[c] = (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122) ? 1 : 0;
+
 /** OR of the index bits of the words ([\p{L}\p{N}]+ runs) in lower[from, to). */
 function flagsIn(lower: string, from: number, to: number, index: WordIndex): number {
   let flags = 0;
   let i = from;
   while (i < to) {
-    const c = lower.charCodeAt(i);
-    // Skip ASCII separators without a call; everything else goes through codePointIn and the class table.
-    if (c < 128 && !((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122))) {
-      i++;
-      continue;
-    }
-    let cp = codePointIn(lower, i, to);
-    if (!isLetterOrNumber(cp)) {
-      i += cp > 0xffff ? 2 : 1;
-      continue;
+    let c = lower.charCodeAt(i);
+    // ASCII is classified by table; everything else goes through codePointIn and the class table.
+    if (c < 128) {
+      if (ASCII_WORD[c] === 0) {
+        i++;
+        continue;
+      }
+    } else {
+      const cp = codePointIn(lower, i, to);
+      if (!isLetterOrNumber(cp)) {
+        i += cp > 0xffff ? 2 : 1;
+        continue;
+      }
     }
     const start = i;
     let digit = false;
-    do {
-      if (cp >= 48 && cp <= 57) digit = true;
-      i += cp > 0xffff ? 2 : 1;
+    let h = 0;
+    for (;;) {
+      if (c < 128) {
+        if (ASCII_WORD[c] === 0) break;
+        if (c <= 57) digit = true;
+        h = hashStep(h, c);
+        i++;
+      } else {
+        const cp = codePointIn(lower, i, to);
+        if (!isLetterOrNumber(cp)) break;
+        h = hashStep(h, c);
+        if (cp > 0xffff) h = hashStep(h, lower.charCodeAt(i + 1));
+        i += cp > 0xffff ? 2 : 1;
+      }
       if (i >= to) break;
-      cp = codePointIn(lower, i, to);
-    } while (isLetterOrNumber(cp));
-    if (i - start > index.maxLength || (digit && !index.digits)) continue;
-    // Two ASCII characters that open no word of the index: no need to cut the word out and look it up.
-    const c1 = lower.charCodeAt(start);
-    const c2 = i - start > 1 ? lower.charCodeAt(start + 1) : 128;
-    if (c1 < 128 && c2 < 128 && index.openings[c1 * 128 + c2] === 0) continue;
+      c = lower.charCodeAt(i);
+    }
+    // The hash filter spares cutting out and looking up words that are not in the index.
+    if (i - start > index.maxLength || (digit && !index.digits) || index.hashed[h & (HASH_SLOTS - 1)] === 0) continue;
     flags |= index.flags.get(lower.slice(start, i)) ?? 0;
   }
   return flags;

@@ -16,18 +16,18 @@ export interface MemoryTokenVault extends TokenVault {
 }
 
 export function createMemoryTokenVault(): MemoryTokenVault {
-  const byKey = new Map<string, string>();
+  // Keyed by type, then by normalised value: no composite key string to build and hash per call.
+  const byValue = new Map<EntityType, Map<string, string>>();
   const byToken = new Map<string, { type: EntityType; value: string }>();
-  const counters = new Map<EntityType, number>();
   return {
     tokenFor(type, value) {
-      const key = `${type}\u0000${normalizeValue(type, value)}`;
-      const existing = byKey.get(key);
+      let tokens = byValue.get(type);
+      if (!tokens) byValue.set(type, (tokens = new Map()));
+      const normalized = normalizeValue(type, value);
+      const existing = tokens.get(normalized);
       if (existing) return existing;
-      const n = (counters.get(type) ?? 0) + 1;
-      counters.set(type, n);
-      const token = `<${type}_${n}>`;
-      byKey.set(key, token);
+      const token = `<${type}_${tokens.size + 1}>`;
+      tokens.set(normalized, token);
       byToken.set(token, { type, value });
       return token;
     },

@@ -109,19 +109,18 @@ function mayBePrefixWord(c: number): boolean {
   return (c >= 65 && c <= 90) || c === 117 || c > 127;
 }
 
-/**
- * True when the word right before position d could end a street name ("Hauptstraße 12"), or one
- * of the (at most seven, same-line) words before it opens a street prefix ("Rue de la Paix 3").
- * `prefixes` is false when no street-prefix word occurs anywhere in the text.
- */
-function numLastPossible(text: string, d: number, prefixes: boolean): boolean {
+/** True when the word right before position d could end a street name ("Hauptstraße 12"). */
+function streetWordBefore(text: string, d: number): boolean {
   const s0 = wordStartBefore(text, d);
   if (s0 < 0) return false;
   const first = wordBefore(text, s0, d);
   // Every street-name ending ends in a letter or a dot ("-weg", "Str.").
   const lastChar = first.length > 0 ? first.charCodeAt(first.length - 1) : 0;
-  if ((lastChar === 46 || isLetter(lastChar)) && STREET_WORD_END_RE.test(first)) return true;
-  if (!prefixes) return false;
+  return (lastChar === 46 || isLetter(lastChar)) && STREET_WORD_END_RE.test(first);
+}
+
+/** True when one of the (at most seven, same-line) words before position d opens a street prefix ("Rue de la Paix 3"). */
+function prefixWordBefore(text: string, d: number): boolean {
   let e = d;
   for (let n = 0; n < 7 && e > 0 && text.charCodeAt(e - 1) === 32; n++) {
     const s = wordStartBefore(text, e);
@@ -153,20 +152,22 @@ function windowMatches(text: string, d: number, into: Core[]): void {
 
 /**
  * Address cores, sorted by start; overlapping candidates keep the earliest (then longest).
- * `streetStarts` are the starts that pass mayStartStreet().
+ * `streetStarts` are the starts that pass mayStartStreet(); `lower` is the lower-cased text.
  */
-export function addressCores(text: string, starts: readonly number[], streetStarts: readonly number[]): Core[] {
+export function addressCores(text: string, lower: string, starts: readonly number[], streetStarts: readonly number[]): Core[] {
   const found: Core[] = [];
   for (const d of streetStarts) {
     ADDRESS_NUM_FIRST_RE.lastIndex = d;
     const m = ADDRESS_NUM_FIRST_RE.exec(text);
     if (m) found.push({ start: d, end: d + m[0].length });
   }
-  const prefixes = PREFIX_TOKEN_RE.test(text);
+  // Whether a street-prefix word occurs anywhere in the text: asked once, and only when needed.
+  let prefixes: boolean | undefined;
   for (const d of starts) {
-    if (d > 1 && text.charCodeAt(d - 1) === 32 && numLastPossible(text, d, prefixes)) windowMatches(text, d, found);
+    if (d <= 1 || text.charCodeAt(d - 1) !== 32) continue;
+    if (streetWordBefore(text, d) || ((prefixes ??= PREFIX_TOKEN_RE.test(text)) && prefixWordBefore(text, d))) windowMatches(text, d, found);
   }
-  if (/box|postfach|apartado|BP /i.test(text)) {
+  if (lower.includes('box') || lower.includes('postfach') || lower.includes('apartado') || lower.includes('bp ')) {
     ADDRESS_BOX_RE.lastIndex = 0;
     for (let m = ADDRESS_BOX_RE.exec(text); m; m = ADDRESS_BOX_RE.exec(text)) found.push({ start: m.index, end: m.index + m[0].length });
   }

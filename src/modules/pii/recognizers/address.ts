@@ -52,8 +52,9 @@ export function recognizeAddresses({ text, lower }: ScanInput, out: Finding[]): 
   const starts = numberStarts(text);
   if (starts.length === 0) return;
   let floor = 0;
-  const streetStarts = starts.filter((d) => mayStartStreet(text, d));
-  for (const core of addressCores(text, starts, streetStarts)) {
+  const streetStarts: number[] = [];
+  for (const d of starts) if (mayStartStreet(text, d)) streetStarts.push(d);
+  for (const core of addressCores(text, lower, starts, streetStarts)) {
     if (core.start < floor) continue;
     const end = trimEnd(text, core.start, extend(text, core.end));
     const ctx = windowHas(lower, core.start, end, CONTEXT, 60) ? 0.25 : 0;

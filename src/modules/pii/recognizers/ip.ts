@@ -11,10 +11,14 @@ export const VERSION_WORDS: ReadonlySet<string> = new Set(['version', 'v', 'rele
 
 export function ipv4Score(run: NumberRun, text: string): number {
   if (run.seps !== '...' || run.groups.length !== 4) return 0;
-  const parts = text.slice(run.start, run.end).split('.');
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3 || Number(p) > 255) return 0;
-    if (p.length > 1 && p[0] === '0') return 0;
+  // Four dot-separated parts of digits (the run has no other characters): each 0-255, no leading zero.
+  let from = run.start;
+  for (let i = run.start; i <= run.end; i++) {
+    if (i < run.end && text.charCodeAt(i) !== 46) continue;
+    const len = i - from;
+    if (len === 0 || len > 3 || Number(text.slice(from, i)) > 255) return 0;
+    if (len > 1 && text.charCodeAt(from) === 48) return 0;
+    from = i + 1;
   }
   return 0.6;
 }

@@ -52,6 +52,11 @@ function afterUnitWord(text: string, start: number): boolean {
   return UNIT_WORD.test(text.slice(Math.max(0, start - 14), start));
 }
 
+/** Business-identifier words near the run lower every score. */
+function negativeOf(ctx: number): number {
+  return ctx & NEGATIVE ? 0.45 : 0;
+}
+
 /** "12:30" right after the run: the run ends in the hour of a time stamp. */
 function followedByTime(text: string, end: number): boolean {
   const c = text.charCodeAt(end + 1);
@@ -71,24 +76,18 @@ export function recognizeNumbers(input: ScanInput, out: Finding[]): void {
     const raw = text.slice(start, end);
     // Context words are read only once some shape could use them (many runs are rejected first).
     let ctx = -1;
-    let negative = 0;
-    const readContext = (): void => {
-      if (ctx >= 0) return;
-      ctx = flagsAround(lower, start, end, CONTEXT);
-      negative = ctx & NEGATIVE ? 0.45 : 0;
-    };
 
     const ip = ipv4Score(run, text);
     if (ip > 0) {
-      readContext();
+      ctx = flagsAround(lower, start, end, CONTEXT);
       const ipCtx = ipv4Context((ctx & IP) !== 0, (ctx & VERSION) !== 0);
       if (ipCtx >= 0) out.push({ type: 'IP_ADDRESS', start, end, score: clamp01(ip + ipCtx) });
       continue;
     }
     const ssn = ssnScore(run);
     if (ssn > 0) {
-      readContext();
-      const score = clamp01(ssn + (ctx & SSN ? 0.35 : 0) - negative);
+      ctx = flagsAround(lower, start, end, CONTEXT);
+      const score = clamp01(ssn + (ctx & SSN ? 0.35 : 0) - negativeOf(ctx));
       if (score >= 0.3) {
         out.push({ type: 'US_SSN', start, end, score });
         continue;
@@ -96,8 +95,8 @@ export function recognizeNumbers(input: ScanInput, out: Finding[]): void {
     }
     const card = cardScore(run);
     if (card > 0) {
-      readContext();
-      const score = clamp01(card + (ctx & CARD ? 0.3 : 0) - negative);
+      if (ctx < 0) ctx = flagsAround(lower, start, end, CONTEXT);
+      const score = clamp01(card + (ctx & CARD ? 0.3 : 0) - negativeOf(ctx));
       // A twelve-digit run without card context may still be a phone number.
       if (run.digits.length >= 13 || score >= input.minScore) {
         out.push({ type: 'CREDIT_CARD', start, end, score });
@@ -105,7 +104,8 @@ export function recognizeNumbers(input: ScanInput, out: Finding[]): void {
       }
     }
     if (!phoneMayScore(run, raw) || followedByTime(text, end) || afterUnitWord(text, start)) continue;
-    readContext();
+    if (ctx < 0) ctx = flagsAround(lower, start, end, CONTEXT);
+    const negative = negativeOf(ctx);
     const hasCtx = (ctx & PHONE) !== 0;
     const phoneCtx = hasCtx ? 0.35 : 0;
     const phone = phoneScore(run, raw, input.phone, phoneCtx - negative - input.minScore, hasCtx);

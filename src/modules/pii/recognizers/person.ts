@@ -31,13 +31,18 @@ function tokenWeight(key: string, lex: NameLexicon): Kind {
   return lex.weight.get(key) ?? 'unknown';
 }
 
+/** The two code units before a name, as one number: the key of the cue buckets. */
+function pairKey(s: string, end: number): number {
+  return s.charCodeAt(end - 2) * 65536 + s.charCodeAt(end - 1);
+}
+
 /** Every cue phrase, bucketed by its last two characters so a check looks at a handful, not all. */
-const CUE_BUCKETS: ReadonlyMap<string, readonly string[]> = (() => {
+const CUE_BUCKETS: ReadonlyMap<number, readonly string[]> = (() => {
   const all = [...CUES, ...[...TITLES].flatMap((t) => (t.length > 1 ? [`${t} `, `${t}. `] : [`${t}. `]))];
-  const buckets = new Map<string, string[]>();
+  const buckets = new Map<number, string[]>();
   // Only the 16 characters before a name are looked at, so longer cues could never match.
   for (const cue of all.filter((c) => c.length <= 16)) {
-    const key = cue.slice(-2);
+    const key = pairKey(cue, cue.length);
     buckets.set(key, [...(buckets.get(key) ?? []), cue]);
   }
   return buckets;
@@ -46,7 +51,7 @@ const CUE_BUCKETS: ReadonlyMap<string, readonly string[]> = (() => {
 /** True when a cue phrase ends right where the name starts. */
 function hasCue(lower: string, start: number): boolean {
   if (start < 2) return false;
-  const cues = CUE_BUCKETS.get(lower.slice(start - 2, start));
+  const cues = CUE_BUCKETS.get(pairKey(lower, start));
   if (!cues) return false;
   for (const cue of cues) if (lower.endsWith(cue, start)) return true;
   return false;
@@ -108,8 +113,13 @@ function scoreGroup(toks: Tok[], input: ScanInput, lex: NameLexicon, out: Findin
 function joinedByParticles(text: string, from: number, to: number): boolean {
   if (to - from === 1) return text.charCodeAt(from) === 32;
   if (to - from >= 12 || text.charCodeAt(from) !== 32 || text.charCodeAt(to - 1) !== 32) return false;
+  // Every particle is lower-case ASCII: another ASCII character that trim() keeps rules the gap out before it is split.
+  for (let i = from + 1; i < to - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128 && c !== 32 && (c < 97 || c > 122) && (c < 9 || c > 13)) return false;
+  }
   const gap = text.slice(from, to);
-  return gap.startsWith(' ') && gap.endsWith(' ') && gap.trim().split(' ').every((p) => PARTICLES.has(p));
+  return gap.trim().split(' ').every((p) => PARTICLES.has(p));
 }
 
 export function recognizePersons(input: ScanInput, out: Finding[]): void {

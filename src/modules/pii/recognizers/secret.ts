@@ -37,12 +37,19 @@ const TOKEN_MAX = 512;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_WORDS = ['key', 'token', 'secret', 'bearer', 'password', 'credential', 'auth', 'apikey', 'api_key', 'schlüssel', 'clé', 'clave'];
 
+/** Shannon entropy per character of a token run (ASCII only), summed in order of first occurrence. */
 function entropy(s: string): number {
-  const counts = new Map<string, number>();
-  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  const counts = new Uint16Array(128);
+  const seen: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) & 127;
+    const n = counts[c] ?? 0;
+    if (n === 0) seen.push(c);
+    counts[c] = n + 1;
+  }
   let h = 0;
-  for (const c of counts.values()) {
-    const p = c / s.length;
+  for (const c of seen) {
+    const p = (counts[c] ?? 0) / s.length;
     h -= p * Math.log2(p);
   }
   return h;
@@ -99,8 +106,14 @@ function passwords(text: string, lower: string, out: Finding[]): void {
   }
 }
 
+/** [A-Za-z0-9_\-+/=] by ASCII code unit. */
+const TOKEN_CHARS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  TOKEN_CHARS[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 43 || c === 47 || c === 61 ? 1 : 0;
+}
+
 function isTokenChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 43 || c === 47 || c === 61;
+  return c < 128 && TOKEN_CHARS[c] === 1;
 }
 
 /** True when text[from, to) are all token characters. */
