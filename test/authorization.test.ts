@@ -27,13 +27,18 @@ async function counts(tables: string[]): Promise<number[]> {
   return Promise.all(tables.map((table) => countRows(t, table)));
 }
 
+/** What a refused request must leave as it was: its tables' row counts and any other state. */
+async function snapshot(route: (typeof protectedRoutes)[number], path: string): Promise<unknown> {
+  return { rows: await counts(route.writes), state: await route.stateOf?.(t, path) };
+}
+
 describe('authorisation matrix', () => {
   for (const route of protectedRoutes) {
     for (const role of roles) {
       const allowed = roleAllows(role, route.permission);
       it(`${route.name} as ${role}: ${allowed ? 'allowed' : 'forbidden'}`, async () => {
         const { path, body } = await route.prepare({ t, owner: owner.client, orgId: owner.orgId });
-        const before = await counts(route.writes);
+        const before = await snapshot(route, path);
         const actor = members.get(role);
         assert.ok(actor);
         const r = await actor.client.request(route.method, path, body);
@@ -42,25 +47,27 @@ describe('authorisation matrix', () => {
         } else {
           assert.equal(r.status, 403, JSON.stringify(r.body));
           assert.equal(r.body.code, 'forbidden');
-          assert.deepEqual(await counts(route.writes), before, 'a refused request writes nothing');
+          assert.deepEqual(await snapshot(route, path), before, 'a refused request writes nothing');
         }
       });
     }
 
     it(`${route.name} from another organisation: 404 and nothing written`, async () => {
       const { path, body } = await route.prepare({ t, owner: owner.client, orgId: owner.orgId });
-      const before = await counts(route.writes);
+      const before = await snapshot(route, path);
       const r = await outsider.client.request(route.method, path, body);
       assert.equal(r.status, 404, JSON.stringify(r.body));
       assert.equal(r.body.code, 'not_found');
-      assert.deepEqual(await counts(route.writes), before);
+      assert.deepEqual(await snapshot(route, path), before);
     });
 
     it(`${route.name} without credentials: 401`, async () => {
       const { path, body } = await route.prepare({ t, owner: owner.client, orgId: owner.orgId });
+      const before = await snapshot(route, path);
       const r = await t.client().request(route.method, path, body);
       assert.equal(r.status, 401);
       assert.equal(r.body.code, 'unauthenticated');
+      assert.deepEqual(await snapshot(route, path), before);
     });
   }
 });

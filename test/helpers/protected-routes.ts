@@ -14,6 +14,8 @@ export interface RouteCase {
   prepare(ctx: { t: TestApp; owner: Client; orgId: string }): Promise<{ path: string; body?: unknown }>;
   /** Tables this route writes, for "nothing written" checks. */
   writes: string[];
+  /** State it changes outside those tables (memory, Redis), compared before and after a refusal. */
+  stateOf?(t: TestApp, path: string): Promise<unknown>;
 }
 
 async function newProject(owner: Client, orgId: string): Promise<string> {
@@ -197,6 +199,27 @@ export const protectedRoutes: RouteCase[] = [
     prepare: async ({ owner, orgId }) => {
       const k = await owner.post(`/v1/orgs/${orgId}/api-keys`, { name: 'ci', scopes: ['projects:read'] });
       return { path: `/v1/api-keys/${k.body.apiKey.id}` };
+    },
+  },
+  {
+    name: 'lift a rate-limit block',
+    method: 'DELETE',
+    permission: 'projects:write',
+    writes: [],
+    prepare: async ({ t, owner, orgId }) => {
+      const r = await owner.post(`/v1/orgs/${orgId}/projects`, { name: 'p', settings: { rateLimits: { perIpPerMinute: 1 } } });
+      if (r.status !== 201) throw new Error(`project: ${r.status}`);
+      const projectId: string = r.body.project.id;
+      const settings = r.body.project.settings.rateLimits;
+      const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+      // One admitted, then enough refusals for the penalty box to block this IP.
+      for (let i = 0; i < 12; i += 1) await t.services.rateLimits.checkMessage({ projectId, orgId, settings, ip });
+      if (!(await t.services.rateLimits.listBlocks(projectId)).some((b) => b.key === ip)) throw new Error('no block to lift');
+      return { path: `/v1/projects/${projectId}/rate-limit-blocks/ip/${ip}` };
+    },
+    stateOf: async (t, path) => {
+      const projectId = path.split('/')[3] ?? '';
+      return (await t.services.rateLimits.listBlocks(projectId)).map((b) => `${b.dimension}:${b.key}`).sort();
     },
   },
   { name: 'rate-limit blocks', method: 'GET', permission: 'projects:write', writes: [], prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/rate-limit-blocks` }) },
