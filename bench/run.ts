@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { runApiKeyBench } from './api-keys.ts';
 import { runBackupBench } from './backup.ts';
 import { runCryptoBench } from './crypto.ts';
+import { runEncryptionCostBench } from './encryption-cost.ts';
 import { runRetrievalBench } from './retrieval.ts';
 import { runSessionAuthBench } from './session-auth.ts';
 import { runWidgetPathBench } from './widget-path.ts';
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   widget: runWidgetPathBench,
   retrieval: runRetrievalBench,
   crypto: runCryptoBench,
+  encryptionCost: runEncryptionCostBench,
   backup: runBackupBench,
 };
 
