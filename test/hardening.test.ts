@@ -16,8 +16,12 @@ let t: CustomApp;
 function routes(app: FastifyInstance): void {
   app.post('/test/echo', async (request) => ({ body: request.body }));
   app.get('/test/framable', { config: { framable: true } }, async () => ({ ok: true }));
-  app.get('/test/framed-by', async (_request, reply) => {
+  app.get('/test/framed-by', { config: { framable: true } }, async (_request, reply) => {
     allowFraming(reply, ['https://docs.example.com', 'javascript:alert(1)']);
+    return { ok: true };
+  });
+  app.get('/test/not-framable', async (_request, reply) => {
+    allowFraming(reply, ['https://docs.example.com']);
     return { ok: true };
   });
 }
@@ -85,6 +89,12 @@ describe('security headers', () => {
     const csp = some.headers.get('content-security-policy') ?? '';
     assert.match(csp, /frame-ancestors https:\/\/docs\.example\.com$/);
     assert.doesNotMatch(csp, /javascript/);
+  });
+
+  it('allowFraming on a route that did not opt in changes nothing: framing stays denied', async () => {
+    const r = await fetch(`${t.url}/test/not-framable`);
+    assert.equal(r.headers.get('x-frame-options'), 'DENY');
+    assert.match(r.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
   });
 });
 

@@ -17,8 +17,9 @@ import type { Clock } from '../../platform/clock.ts';
 export interface KeyMetadata {
   id: string;
   orgId: string;
-  secretHash: string;
-  previousHash: string | null;
+  /** SHA-256 of the secret (decoded once, when loaded); null for a malformed stored hash. */
+  secretDigest: Buffer | null;
+  previousDigest: Buffer | null;
   previousExpiresAt: Date | null;
   scopes: readonly string[];
   projectIds: readonly string[] | null;
@@ -29,6 +30,8 @@ export interface KeyMetadata {
 export interface KeyCache {
   /** The key's metadata, or null when no key has this id. */
   get(id: string): Promise<KeyMetadata | null>;
+  /** The cached answer without waiting: undefined when get() would have to load. */
+  peek(id: string): KeyMetadata | null | undefined;
   /** Evicts here, then on every instance; resolves once the fan-out has gone round. */
   invalidate(id: string): Promise<void>;
 }
@@ -55,6 +58,7 @@ export function createKeyCache(deps: {
   });
 
   return {
+    peek: (id) => entries.get(id, deps.clock.now().getTime()),
     async get(id) {
       const hit = entries.get(id, deps.clock.now().getTime());
       if (hit !== undefined) return hit;

@@ -16,7 +16,7 @@ import type { AuditService } from '../audit/service.ts';
 import type { KeyCache, KeyMetadata } from './cache.ts';
 import type { ApiKeyScope } from './scopes.ts';
 import type { ApiKeyRow, ApiKeyStore, UsageCell } from './store.ts';
-import { generateApiKeySecret, parseApiKeySecret } from './token.ts';
+import { digestOf, generateApiKeySecret, parseApiKeySecret } from './token.ts';
 import { toPublic, type ApiKeyView } from './types.ts';
 import type { UsageRecorder } from './usage.ts';
 import { decideKey, type KeyDecision } from './verify.ts';
@@ -47,8 +47,8 @@ export function toMetadata(row: ApiKeyRow): KeyMetadata {
   return {
     id: row.id,
     orgId: row.org_id,
-    secretHash: row.secret_hash,
-    previousHash: row.previous_hash,
+    secretDigest: digestOf(row.secret_hash),
+    previousDigest: row.previous_hash === null ? null : digestOf(row.previous_hash),
     previousExpiresAt: row.previous_expires_at ? new Date(row.previous_expires_at) : null,
     scopes: row.scopes,
     projectIds: row.project_ids,
@@ -193,7 +193,8 @@ export function createApiKeyService(deps: {
   async function verify(secret: string): Promise<KeyDecision> {
     const parsed = parseApiKeySecret(secret);
     if (!parsed.ok) return { ok: false, reason: parsed.reason };
-    return decideKey(await cache.get(parsed.keyId), secret, clock.now());
+    const cached = cache.peek(parsed.keyId);
+    return decideKey(cached === undefined ? await cache.get(parsed.keyId) : cached, secret, clock.now());
   }
 
   return { create, list, rotate, revoke, revokeAll, usage: keyUsage, verify, orgOfKey, recordUse: usage.record };

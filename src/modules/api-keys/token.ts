@@ -78,11 +78,20 @@ export function hashSecret(secret: string): string {
   return hash('sha256', secret, 'hex');
 }
 
+/** A stored hash as the 32 bytes verifySecretDigest compares with, or null if it is not one. */
+export function digestOf(storedHash: string): Buffer | null {
+  return /^[0-9a-f]{64}$/.test(storedHash) ? Buffer.from(storedHash, 'hex') : null;
+}
+
+/** Constant-time comparison of `secret`'s SHA-256 with a stored digest (see digestOf). */
+export function verifySecretDigest(secret: string, storedDigest: Buffer | null): boolean {
+  if (storedDigest === null) return false;
+  return timingSafeEqual(hash('sha256', secret, 'buffer'), storedDigest);
+}
+
 /** Constant-time comparison of `secret`'s hash with a stored hash. */
 export function verifySecretHash(secret: string, storedHash: string): boolean {
-  if (!/^[0-9a-f]{64}$/.test(storedHash)) return false;
-  const actual = hash('sha256', secret, 'buffer');
-  return timingSafeEqual(actual, Buffer.from(storedHash, 'hex'));
+  return verifySecretDigest(secret, digestOf(storedHash));
 }
 
 function checksumOf(body: string): string {

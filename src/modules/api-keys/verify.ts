@@ -5,7 +5,7 @@
  *
  * Must never: compare hashes with `===`, or tell the caller which check failed (only the log may).
  */
-import { verifySecretHash } from './token.ts';
+import { verifySecretDigest } from './token.ts';
 import type { KeyMetadata } from './cache.ts';
 import type { VerifyFailure } from './types.ts';
 
@@ -13,10 +13,10 @@ export type KeyDecision = { ok: true; key: KeyMetadata } | { ok: false; reason: 
 
 export function decideKey(key: KeyMetadata | null, secret: string, now: Date): KeyDecision {
   if (!key) return { ok: false, reason: 'unknown' };
-  const current = verifySecretHash(secret, key.secretHash);
+  const current = verifySecretDigest(secret, key.secretDigest);
   // Always compute both comparisons so timing does not reveal which secret matched.
   const previous =
-    key.previousHash !== null && verifySecretHash(secret, key.previousHash) && key.previousExpiresAt !== null && key.previousExpiresAt > now;
+    key.previousDigest !== null && verifySecretDigest(secret, key.previousDigest) && key.previousExpiresAt !== null && key.previousExpiresAt > now;
   if (!current && !previous) return { ok: false, reason: 'wrong_secret' };
   if (key.revoked) return { ok: false, reason: 'revoked' };
   if (key.expiresAt !== null && key.expiresAt <= now) return { ok: false, reason: 'expired' };
