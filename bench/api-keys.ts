@@ -3,7 +3,9 @@
  * checksum, cached metadata, constant-time hash compare, per-key rate limit with RateLimit-*
  * headers, usage counting) against the bare Fastify route, with the memory and the Redis
  * rate-limit backend, in one run. Servers run in their own processes, side by side, measured in
- * alternating rounds; 50 connections.
+ * alternating rounds; 50 connections. p99 is reported twice: at saturation (closed loop: each
+ * connection sends its next request as soon as the last is answered, so p99 there is mostly the
+ * client's own queue), and at the throughput target (open loop, 60 % of the bare route's rate).
  * Targets: ≥ 60 % of bare req/s (memory), ≥ 30 % (Redis), p99 < 5 ms.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -93,15 +95,33 @@ export async function runApiKeyBench(): Promise<Record<string, unknown>> {
       }
     }
     const bare = best.bare as LoadResult;
+    // Latency at the throughput target: 50 connections offered 60 % of the bare route's rate
+    // (open loop), so p99 is the server's own latency, not the queue a saturating client builds.
+    const targetRate = Math.round(0.6 * bare.requestsPerSecond);
+    const atTarget: Record<string, LoadResult> = {};
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const [name, options] of Object.entries(loads)) {
+        if (name === 'memoryHealthz') continue;
+        const result = await load({ ...options, durationSeconds, overallRate: targetRate });
+        const kept = atTarget[name];
+        if (!kept || result.p99Ms < kept.p99Ms) atTarget[name] = result;
+      }
+    }
     const summary = (name: string) => {
       const result = best[name] as LoadResult;
-      return { bearer: result, ratio: ratio(result.requestsPerSecond, bare.requestsPerSecond), p99UnderTarget: result.p99Ms < 5 };
+      const offered = atTarget[name] as LoadResult;
+      return {
+        bearer: result,
+        ratio: ratio(result.requestsPerSecond, bare.requestsPerSecond),
+        p99UnderTarget: result.p99Ms < 5,
+        atTargetRate: { offeredPerSecond: targetRate, ...offered, p99UnderTarget: offered.p99Ms < 5 },
+      };
     };
     return {
       connections,
       durationSeconds,
       runs: `best of ${ROUNDS} alternating rounds`,
-      bare,
+      bare: { ...bare, atTargetRate: atTarget.bare },
       memory: { ...summary('memory'), sameServerHealthz: best.memoryHealthz },
       redis: typeof redis === 'string' ? redis : summary('redis'),
       targets: { memoryRatio: 0.6, redisRatio: 0.3, p99Ms: 5 },

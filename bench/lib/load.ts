@@ -18,6 +18,8 @@ export interface LoadOptions {
   body?: string;
   /** Cycled through, one per request (instead of one fixed body). */
   bodies?: string[];
+  /** Offer this many requests per second in all (open loop) instead of as many as are answered. */
+  overallRate?: number;
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
@@ -28,6 +30,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     duration: options.durationSeconds ?? 5,
     method: options.method ?? 'GET',
     headers: options.headers ?? {},
+    ...(options.overallRate !== undefined && { overallRate: options.overallRate }),
     ...(options.body !== undefined && { body: options.body }),
     ...(options.bodies && {
       requests: [
