@@ -8,10 +8,10 @@
  * authenticated, so a refused restore leaves nothing behind.
  */
 import { sql } from 'kysely';
-import { qualified, scopeSchema } from './catalog.ts';
+import { qualified, type TableInfo } from './catalog.ts';
+import { bulkLoad, LARGE_TABLE_BYTES } from './bulk-load.ts';
 import { BACKUP_FORMAT, JSON_LINES_FORMAT, parseControl, type BackupManifest, type ControlLine } from './format.ts';
 import { acceptHeader, dropErasedKeys, restoreLines, RestoreRefused, setSequences, targetFor, type RestoreResult } from './restore.ts';
-import type { Tx } from '../../platform/db/tenant.ts';
 import type { BackupSession, CopySink } from './session.ts';
 import { quoteColumns } from './snapshot.ts';
 
@@ -96,65 +96,51 @@ export async function restorePlaintext(session: BackupSession, source: AsyncIter
   return restoreCopy(session, reader, header.manifest);
 }
 
-/**
- * Data restores load an empty database: like pg_restore, foreign keys are dropped before the
- * COPYs and added back after them, so each is checked once over the whole table instead of once
- * per row (a third of the time or more). All in the restore transaction: a violation, or any
- * other error, rolls the constraints back with the data. Returns the step that adds them back.
- */
-async function suspendForeignKeys(tx: Tx, schema: string): Promise<() => Promise<void>> {
-  const { rows } = await sql<{ table: string; name: string; definition: string }>`
-    SELECT format('%I.%I', n.nspname, t.relname) AS table, quote_ident(c.conname) AS name,
-           pg_get_constraintdef(c.oid) AS definition
-    FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-    WHERE c.contype = 'f' AND n.nspname = ${schema}
-    ORDER BY 1, 2`.execute(tx);
-  for (const fk of rows) await sql.raw(`ALTER TABLE ${fk.table} DROP CONSTRAINT ${fk.name}`).execute(tx);
-  return async () => {
-    for (const fk of rows) await sql.raw(`ALTER TABLE ${fk.table} ADD CONSTRAINT ${fk.name} ${fk.definition}`).execute(tx);
-  };
-}
-
 async function restoreCopy(session: BackupSession, reader: PlainReader, manifest: BackupManifest): Promise<RestoreResult> {
   const { tx } = session;
   const targetTables = await acceptHeader(tx, manifest, BACKUP_FORMAT);
   const merge = manifest.scope === 'keystore';
-  // Key-store merges go into a live table: its constraints stay in place.
-  const restoreForeignKeys = merge ? async (): Promise<void> => undefined : await suspendForeignKeys(tx, scopeSchema('data'));
+  // A data restore fills empty tables: large ones load without their indexes and foreign keys.
+  // Key-store merges go into live tables: their constraints stay in place.
+  const load = bulkLoad(tx);
   let tables = 0;
   let rows = 0;
-  let sink: CopySink | undefined;
-  let mergeInto: { target: string; columns: string } | undefined;
+  // The table being restored; its COPY opens at its first block, once its size is known.
+  let current: { target: TableInfo; columns: string; sink?: CopySink } | undefined;
+
+  async function openSink(table: NonNullable<typeof current>, firstBlock: number): Promise<CopySink> {
+    if (merge) {
+      // Merge: keys already here win, like INSERT … ON CONFLICT DO NOTHING row by row.
+      await sql.raw(`CREATE TEMPORARY TABLE ${MERGE_TABLE} (LIKE ${qualified(table.target)} INCLUDING DEFAULTS) ON COMMIT DROP`).execute(tx);
+      return session.copyIn(MERGE_TABLE, table.columns);
+    }
+    if (firstBlock >= LARGE_TABLE_BYTES) await load.suspend(table.target);
+    return session.copyIn(qualified(table.target), table.columns);
+  }
 
   async function onControl(control: ControlLine): Promise<boolean> {
     if (control.kind === 'copy') {
-      if (sink === undefined) throw new RestoreRefused('The backup has data outside any table.');
+      if (current === undefined) throw new RestoreRefused('The backup has data outside any table.');
+      const sink = current.sink ?? (current.sink = await openSink(current, control.bytes));
       for await (const bytes of reader.block(control.bytes)) await sink.write(bytes);
       return false;
     }
-    if (sink !== undefined && control.kind !== 'tableEnd') throw new RestoreRefused('The backup has a table without its end.');
+    if (current !== undefined && control.kind !== 'tableEnd') throw new RestoreRefused('The backup has a table without its end.');
     if (control.kind === 'table') {
-      const target = targetFor(targetTables, control.table);
-      const columns = quoteColumns(control.table.columns);
-      if (merge) {
-        // Merge: keys already here win, like INSERT … ON CONFLICT DO NOTHING row by row.
-        await sql.raw(`CREATE TEMPORARY TABLE ${MERGE_TABLE} (LIKE ${qualified(target)} INCLUDING DEFAULTS) ON COMMIT DROP`).execute(tx);
-        mergeInto = { target: qualified(target), columns };
-        sink = session.copyIn(MERGE_TABLE, columns);
-      } else {
-        sink = session.copyIn(qualified(target), columns);
-      }
+      current = { target: targetFor(targetTables, control.table), columns: quoteColumns(control.table.columns) };
       tables += 1;
     } else if (control.kind === 'tableEnd') {
-      if (sink === undefined) throw new RestoreRefused('The backup ends a table it did not start.');
-      const copied = await sink.end();
-      sink = undefined;
+      if (current === undefined) throw new RestoreRefused('The backup ends a table it did not start.');
+      const { target, columns, sink } = current;
+      const copied = sink === undefined ? 0 : await sink.end();
+      current = undefined;
       if (copied !== control.rows) throw new RestoreRefused('The backup is incomplete.');
       rows += copied;
-      if (mergeInto !== undefined) {
-        await sql.raw(`INSERT INTO ${mergeInto.target} (${mergeInto.columns}) SELECT ${mergeInto.columns} FROM ${MERGE_TABLE} ON CONFLICT DO NOTHING`).execute(tx);
+      if (!merge) {
+        await load.rebuild(target);
+      } else if (sink !== undefined) {
+        await sql.raw(`INSERT INTO ${qualified(target)} (${columns}) SELECT ${columns} FROM ${MERGE_TABLE} ON CONFLICT DO NOTHING`).execute(tx);
         await sql.raw(`DROP TABLE ${MERGE_TABLE}`).execute(tx);
-        mergeInto = undefined;
       }
     } else if (control.kind === 'sequences') {
       if (!merge) await setSequences(tx, control.sequences);
@@ -182,10 +168,10 @@ async function restoreCopy(session: BackupSession, reader: PlainReader, manifest
     }
   } catch (error) {
     // A COPY left open would hold the connection; the caller's rollback must be able to run.
-    sink?.abort();
+    current?.sink?.abort();
     throw error;
   }
-  await restoreForeignKeys();
+  await load.finish();
   const erasedKeysDropped = merge ? await dropErasedKeys(tx) : 0;
   return { scope: manifest.scope, tables, rows, erasedKeysDropped };
 }

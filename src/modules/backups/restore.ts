@@ -132,7 +132,9 @@ export async function acceptHeader(tx: Tx, m: BackupManifest, format: number): P
   if (!Array.isArray(m.migrations) || m.migrations.join(',') !== migrations.join(',')) {
     throw new RestoreRefused('The backup was made at another schema version than this database; upgrade or downgrade Palisade to match.');
   }
-  if (m.scope === 'data') {
+  if (m.scope === 'data' && targetTables.size > 0) {
+    // Nobody else writes to these tables from this check until the restore commits.
+    await sql.raw(`LOCK TABLE ${[...targetTables.values()].map(qualified).join(', ')} IN ACCESS EXCLUSIVE MODE`).execute(tx);
     for (const t of targetTables.values()) {
       const { rows: found } = await sql.raw<{ x: number }>(`SELECT 1 AS x FROM ${qualified(t)} LIMIT 1`).execute(tx);
       if (found.length > 0) throw new RestoreRefused(`The target database is not empty (table ${t.name}); restore only into a new database.`);

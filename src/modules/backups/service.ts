@@ -1,5 +1,5 @@
 /**
- * Encrypted backup files: `create` streams a consistent snapshot → gzip → AES-256-GCM chunks
+ * Encrypted backup files: `create` streams a consistent snapshot → Brotli → AES-256-GCM chunks
  * (platform/crypto/backup-stream.ts) into a private temporary file that is renamed into place
  * only when complete; `restore` decrypts and writes inside ONE transaction that commits only
  * after the final chunk has been authenticated, so a changed, truncated or reordered byte leaves
@@ -18,8 +18,6 @@ import type { RestoreResult } from './restore.ts';
 import { withBackupSession, type BackupConnection } from './session.ts';
 import { snapshotStream } from './snapshot.ts';
 
-// Level 1: most of the size win at about twice level 4's speed (bench/backup.ts, 50 MB/s target).
-const GZIP_LEVEL = 1;
 // Big authenticated chunks: fewer frames, tags and writes; memory per chunk stays small.
 const CHUNK_SIZE = 1024 * 1024;
 const FILE_BUFFER = 1024 * 1024;
@@ -55,7 +53,7 @@ export async function createBackupFile(deps: BackupDeps, path: string, scope: Sc
     await pipeline(
       snapshot,
       counted,
-      encryptBackup({ kms: deps.kms, gzipLevel: GZIP_LEVEL, chunkSize: deps.chunkSize ?? CHUNK_SIZE }),
+      encryptBackup({ kms: deps.kms, chunkSize: deps.chunkSize ?? CHUNK_SIZE }),
       createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: FILE_BUFFER }),
     );
     await rename(temp, path);

@@ -5,7 +5,7 @@
  *
  *   PostgreSQL  its own connection; COPY … TO STDOUT / FROM STDIN through pg-copy-streams
  *   PGlite      the embedded instance (one session: Kysely's single connection and the instance
- *               are the same backend); COPY … TO / FROM '/dev/blob'
+ *               are the same backend); COPY … TO / FROM a device of its own (pglite-copy-device.ts)
  *
  * Every setting that shapes COPY text (date, interval and float output, bytea, encoding) is pinned
  * with SET LOCAL on both sides, so a backup reads the same into any server version or backend.
@@ -19,6 +19,7 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { DB } from '../../platform/db/tables.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
+import { copyDevice } from './pglite-copy-device.ts';
 
 export type BackupConnection =
   | { readonly kind: 'pglite'; readonly db: Kysely<DB>; readonly pglite: PGlite }
@@ -45,11 +46,11 @@ const COPY_SETTINGS = sql`SELECT set_config('datestyle', 'ISO, YMD', true), set_
   set_config('timezone', 'UTC', true), set_config('extra_float_digits', '3', true), set_config('bytea_output', 'hex', true),
   set_config('client_encoding', 'UTF8', true)`;
 
-// PGlite returns a COPY … TO '/dev/blob' whole: big tables leave in slices of pages (TID range
-// scans, PostgreSQL 14+, which PGlite always is) so memory stays bounded.
+// JavaScript sees a PGlite COPY only whole, once the statement is done: big tables leave in slices
+// of pages (TID range scans, PostgreSQL 14+, which PGlite always is) and come back in batches of
+// complete rows, so memory stays bounded.
 const PGLITE_PAGES_PER_COPY = 2048; // 16 MiB of heap
-// PGlite reads a COPY … FROM '/dev/blob' whole: restore in batches of complete rows.
-const PGLITE_COPY_IN_BYTES = 8 * 1024 * 1024;
+const PGLITE_COPY_IN_BYTES = 16 * 1024 * 1024;
 const NEWLINE = 0x0a;
 const COPY_IN_BUFFER = 8 * 1024 * 1024;
 
@@ -148,6 +149,7 @@ function postgresSession(tx: Tx, client: pg.Client): BackupSession {
 }
 
 function pgliteSession(tx: Tx, pglite: PGlite): BackupSession {
+  const device = copyDevice(pglite);
   return {
     tx,
     async copyOut(target, columns, onData) {
@@ -159,19 +161,18 @@ function pgliteSession(tx: Tx, pglite: PGlite): BackupSession {
         // The last slice is open-ended: whatever the snapshot sees past the size read above.
         const last = first + PGLITE_PAGES_PER_COPY >= pages;
         const range = `ctid >= '(${first},0)'::tid` + (last ? '' : ` AND ctid < '(${first + PGLITE_PAGES_PER_COPY},0)'::tid`);
-        const result = await pglite.query(`COPY (SELECT ${columns} FROM ${target} WHERE ${range}) TO '/dev/blob'`);
+        const { result, pieces } = await device.collect(() => pglite.query(`COPY (SELECT ${columns} FROM ${target} WHERE ${range}) TO '${device.path}'`));
         count += result.affectedRows ?? 0;
-        if (result.blob !== undefined && result.blob.size > 0) await onData(Buffer.from(await result.blob.arrayBuffer()));
+        for (const piece of pieces) await onData(piece);
         if (last) return count;
       }
     },
     copyIn(target, columns) {
-      const statement = `COPY ${target} (${columns}) FROM '/dev/blob'`;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       let count = 0;
-      async function load(bytes: Buffer[]): Promise<void> {
-        const result = await pglite.query(statement, [], { blob: new Blob(bytes as Uint8Array<ArrayBuffer>[]) });
+      async function load(pieces: Buffer[]): Promise<void> {
+        const result = await device.feed(pieces, () => pglite.query(`COPY ${target} (${columns}) FROM '${device.path}'`));
         count += result.affectedRows ?? 0;
       }
       return {

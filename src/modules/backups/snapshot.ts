@@ -33,17 +33,19 @@ export function snapshotStream(connection: BackupConnection, options: SnapshotOp
   }
   const line = (text: string): Promise<void> => write(Buffer.from(text, 'utf8'));
 
-  // COPY data arrives in pieces of any size (64 KiB from a socket, 16 MiB from PGlite): framed as
-  // blocks of about BLOCK_BYTES, so there are few frames and few writes downstream.
+  // COPY data arrives in pieces of any size (64 KiB from a socket, 1 MiB from PGlite): framed as
+  // blocks of about BLOCK_BYTES, so there are few frames.
   let block: Buffer[] = [];
   let blockBytes = 0;
   async function flushBlock(): Promise<void> {
     if (blockBytes === 0) return;
+    const pieces = block;
     const frame = Buffer.from(copyLine(blockBytes), 'latin1');
-    const bytes = Buffer.concat([frame, ...block], frame.length + blockBytes);
     block = [];
     blockBytes = 0;
-    await write(bytes);
+    await write(frame);
+    // Handed on as they came: compression cuts the stream into blocks of its own, copying once.
+    for (const piece of pieces) await write(piece);
   }
   async function data(piece: Buffer): Promise<void> {
     for (let offset = 0; offset < piece.length; ) {

@@ -1,9 +1,13 @@
 /**
  * The byte layout of an encrypted backup, and sealing/opening of one chunk:
  *
- *   header  "PLSDBAK" | format u8 = 1 | chunkSize u32 | noncePrefix 7 B
+ *   header  "PLSDBAK" | format u8 | chunkSize u32 | noncePrefix 7 B
  *           | kekId length u8 | kekId | wrapped key length u16 | wrapped backup key
  *   chunk   final u8 (0|1) | length u32 | AES-256-GCM ciphertext | tag 16 B
+ *
+ * The chunks' plaintexts, joined, are the compressed payload. Format 2 (written now): blocks of
+ * `length u32 | one Brotli stream`, each inflating to at most BLOCK_BYTES, so blocks compress and
+ * inflate in parallel. Format 1 (still read): one gzip stream.
  *
  * Chunk i uses nonce noncePrefix | u32 i | final, and SHA-256(header) as associated data, so a
  * chunk moved, dropped, duplicated, or taken from another backup fails, and so does a stream
@@ -13,7 +17,14 @@ import { createCipheriv, createDecipheriv, createHash, type KeyObject } from 'no
 import { CryptoError } from './errors.ts';
 
 export const MAGIC = Buffer.from('PLSDBAK', 'latin1');
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Backups written before Brotli blocks: the payload is one gzip stream. */
+export const GZIP_FORMAT_VERSION = 1;
+/** Plaintext per compressed block (format 2); a block that inflates to more is refused. */
+export const BLOCK_BYTES = 1024 * 1024;
+export const BLOCK_HEADER_BYTES = 4;
+// Brotli never grows a block by more than a few bytes; anything near this is not ours.
+export const MAX_COMPRESSED_BLOCK = BLOCK_BYTES + 64 * 1024;
 export const NONCE_PREFIX_BYTES = 7;
 export const FRAME_HEADER_BYTES = 5;
 export const TAG_BYTES = 16;
@@ -101,10 +112,7 @@ export class ByteReader {
         this.ended = true;
         break;
       }
-      const piece = typeof next.value === 'string' ? Buffer.from(next.value, 'latin1') : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
-      if (piece.length === 0) continue;
-      this.pieces.push(piece);
-      this.buffered += piece.length;
+      this.push(next.value);
     }
     if (this.buffered < length) return undefined;
     const first = this.pieces[0];
@@ -129,7 +137,20 @@ export class ByteReader {
     return out;
   }
 
+  /** True once the source has ended and every byte was read; consumes nothing. */
   async atEnd(): Promise<boolean> {
-    return (await this.read(1)) === undefined;
+    while (this.buffered === 0 && !this.ended) {
+      const next = await this.iterator.next();
+      if (next.done === true) this.ended = true;
+      else this.push(next.value);
+    }
+    return this.buffered === 0;
+  }
+
+  private push(value: Buffer | Uint8Array | string): void {
+    const piece = typeof value === 'string' ? Buffer.from(value, 'latin1') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    if (piece.length === 0) return;
+    this.pieces.push(piece);
+    this.buffered += piece.length;
   }
 }

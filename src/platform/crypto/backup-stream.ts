@@ -4,17 +4,16 @@
  *   await pipeline(snapshotReadable, encryptBackup({ kms }), createWriteStream(file))
  *   await pipeline(createReadStream(file), decryptBackup({ kms }), restoreWriter)
  *
- * The payload is gzip-compressed, then sealed chunk by chunk (see backup-format.ts) under a
- * fresh backup key wrapped by the KEK. Decryption yields only authenticated bytes, but it can
- * only know that nothing was cut off once the final chunk has arrived: the caller must restore
+ * The payload is compressed in Brotli blocks (see backup-format.ts), then sealed chunk by chunk
+ * under a fresh backup key wrapped by the KEK. Decryption yields only authenticated bytes, but it
+ * can only know that nothing was cut off once the final chunk has arrived: the caller must restore
  * inside one transaction and commit only after the pipeline resolves; any error means roll back.
  * Owns the streaming; must never yield plaintext from a chunk that failed authentication.
  */
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
-import { createGunzip, gzip, type ZlibOptions } from 'node:zlib';
+import { brotliCompress, brotliDecompress, constants, createGunzip, type BrotliOptions } from 'node:zlib';
 import * as format from './backup-format.ts';
 import { CryptoError, isCryptoError } from './errors.ts';
 import type { Kms } from './kms.ts';
@@ -23,10 +22,14 @@ import type { Kms } from './kms.ts';
 const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 // zlib's output pieces (default 16 KiB): larger ones mean fewer round trips to its thread.
 const ZLIB_CHUNK = 256 * 1024;
-const COMPRESS_BLOCK = 1024 * 1024;
-// At least two, so compression overlaps with sealing even on one core; libuv's pool has four.
-const COMPRESS_PARALLEL = Math.max(2, Math.min(4, availableParallelism()));
-const gzipAsync = promisify(gzip) as (input: Buffer, options: ZlibOptions) => Promise<Buffer>;
+// Blocks are (de)compressed on libuv's thread pool. The database side often holds the main thread
+// for a whole batch (PGlite runs COPY in it, 16 MiB at a time): this many blocks queued keeps the
+// pool busy meanwhile, so compression overlaps the database instead of following it.
+const BLOCKS_IN_FLIGHT = 16;
+// Quality 1: several times gzip -1's speed at a smaller size on table data (bench/backup.ts).
+const DEFAULT_QUALITY = 1;
+const brotliCompressAsync = promisify(brotliCompress) as (input: Buffer, options: BrotliOptions) => Promise<Buffer>;
+const brotliDecompressAsync = promisify(brotliDecompress) as (input: Buffer, options: BrotliOptions) => Promise<Buffer>;
 
 export type ByteSource = AsyncIterable<Buffer | Uint8Array | string>;
 export type BackupTransform = (source: ByteSource) => AsyncGenerator<Buffer>;
@@ -35,8 +38,8 @@ export interface EncryptBackupOptions {
   kms: Kms;
   /** Plaintext bytes per sealed chunk (default 1 MiB). */
   chunkSize?: number;
-  /** gzip level 1..9 (default 4: most of level 6's ratio at roughly twice the speed). */
-  gzipLevel?: number;
+  /** Brotli quality 0..11 (default 1). */
+  quality?: number;
 }
 
 export function encryptBackup(options: EncryptBackupOptions): BackupTransform {
@@ -57,7 +60,7 @@ export function encryptBackup(options: EncryptBackupOptions): BackupTransform {
     let index = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
-    for await (const piece of compress(source, options.gzipLevel ?? 4)) {
+    for await (const piece of compress(source, options.quality ?? DEFAULT_QUALITY)) {
       pending.push(piece);
       pendingBytes += piece.length;
       // Strictly greater: the last full chunk is held back until we know whether it is final.
@@ -75,42 +78,92 @@ export function encryptBackup(options: EncryptBackupOptions): BackupTransform {
   };
 }
 
-/**
- * gzip, several blocks at once: the input is cut into blocks of about COMPRESS_BLOCK bytes, each
- * compressed as its own gzip member on libuv's thread pool (COMPRESS_PARALLEL at a time) while
- * this thread seals and writes. Concatenated members are one gzip stream (RFC 1952, 2.2) that
- * any gunzip reads, the one in decryptBackup included. Members come out in input order.
- */
-async function* compress(source: ByteSource, level: number): AsyncGenerator<Buffer> {
-  const inFlight: Array<Promise<Buffer>> = [];
-  let block: Buffer[] = [];
-  let blockBytes = 0;
-  let members = 0;
-  const submit = (): void => {
-    const input = block.length === 1 ? (block[0] as Buffer) : Buffer.concat(block, blockBytes);
-    const member = gzipAsync(input, { level, chunkSize: ZLIB_CHUNK });
-    member.catch(() => undefined); // awaited below, in order
-    inFlight.push(member);
-    members += 1;
-    block = [];
-    blockBytes = 0;
-  };
+/** Exactly BLOCK_BYTES at a time (the last block shorter), without copying where a piece allows. */
+async function* blocks(source: ByteSource): AsyncGenerator<Buffer> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
   for await (const value of source) {
-    const piece = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    if (piece.length === 0) continue;
-    block.push(piece);
-    blockBytes += piece.length;
-    if (blockBytes >= COMPRESS_BLOCK) submit();
-    while (inFlight.length >= COMPRESS_PARALLEL) yield await (inFlight.shift() as Promise<Buffer>);
+    let piece = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    while (heldBytes + piece.length >= format.BLOCK_BYTES) {
+      const take = format.BLOCK_BYTES - heldBytes;
+      yield heldBytes === 0 ? piece.subarray(0, take) : Buffer.concat([...held, piece.subarray(0, take)], format.BLOCK_BYTES);
+      held = [];
+      heldBytes = 0;
+      piece = piece.subarray(take);
+    }
+    if (piece.length > 0) {
+      held.push(piece);
+      heldBytes += piece.length;
+    }
   }
-  if (blockBytes > 0 || members === 0) submit(); // an empty snapshot is still one (empty) member
+  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
+}
+
+/** Format 2's payload: each block a Brotli stream behind its length, in input order. */
+async function* compress(source: ByteSource, quality: number): AsyncGenerator<Buffer> {
+  const inFlight: Array<Promise<Buffer>> = [];
+  for await (const block of blocks(source)) {
+    const compressed = brotliCompressAsync(block, {
+      chunkSize: ZLIB_CHUNK,
+      // A window of one block (2^20) covers it whole and sets up faster than the default 4 MiB.
+      params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_LGWIN]: 20, [constants.BROTLI_PARAM_SIZE_HINT]: block.length },
+    });
+    compressed.catch(() => undefined); // awaited below, in order
+    inFlight.push(compressed);
+    while (inFlight.length >= BLOCKS_IN_FLIGHT) yield* framed(await (inFlight.shift() as Promise<Buffer>));
+  }
+  while (inFlight.length > 0) yield* framed(await (inFlight.shift() as Promise<Buffer>));
+}
+
+function* framed(compressed: Buffer): Generator<Buffer> {
+  const length = Buffer.alloc(format.BLOCK_HEADER_BYTES);
+  length.writeUInt32BE(compressed.length);
+  yield length;
+  yield compressed;
+}
+
+/** Inverse of compress(): blocks inflate on the thread pool, several at once, yielded in order. */
+async function* decompress(payload: ByteSource): AsyncGenerator<Buffer> {
+  const reader = new format.ByteReader(payload);
+  const inFlight: Array<Promise<Buffer>> = [];
+  while (!(await reader.atEnd())) {
+    const header = await reader.read(format.BLOCK_HEADER_BYTES);
+    const length = header?.readUInt32BE(0) ?? 0;
+    if (length < 1 || length > format.MAX_COMPRESSED_BLOCK) throw format.corrupt();
+    const compressed = await reader.read(length);
+    if (compressed === undefined) throw format.corrupt();
+    // Authenticated bytes that do not inflate to one block at most were written by a bad writer.
+    // One output buffer as large as a block can be: zlib then hands it over without joining pieces.
+    const block = brotliDecompressAsync(compressed, { chunkSize: format.BLOCK_BYTES, maxOutputLength: format.BLOCK_BYTES }).catch(() => {
+      throw format.corrupt();
+    });
+    block.catch(() => undefined); // awaited below, in order
+    inFlight.push(block);
+    while (inFlight.length >= BLOCKS_IN_FLIGHT) yield await (inFlight.shift() as Promise<Buffer>);
+  }
   while (inFlight.length > 0) yield await (inFlight.shift() as Promise<Buffer>);
+}
+
+/** Format 1's payload: one gzip stream (concatenated members). */
+async function* gunzip(payload: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const inflater = createGunzip({ chunkSize: ZLIB_CHUNK });
+  const feeding = pipeline(payload, inflater);
+  feeding.catch(() => undefined); // surfaces through the iteration below
+  try {
+    for await (const piece of inflater as AsyncIterable<Buffer>) yield piece;
+    await feeding;
+  } catch (err) {
+    // zlib only ever sees authenticated bytes, so its errors mean a bad writer, still corrupt.
+    throw isCryptoError(err) ? err : format.corrupt();
+  } finally {
+    inflater.destroy();
+  }
 }
 
 export function decryptBackup(options: { kms: Kms }): BackupTransform {
   return async function* decrypt(source: ByteSource): AsyncGenerator<Buffer> {
     const reader = new format.ByteReader(source);
-    const { key, header, chunkSize, noncePrefix } = await readHeader(reader, options.kms);
+    const { key, header, chunkSize, noncePrefix, version } = await readHeader(reader, options.kms);
     const aad = format.headerDigest(header);
 
     async function* chunks(): AsyncGenerator<Buffer> {
@@ -130,18 +183,7 @@ export function decryptBackup(options: { kms: Kms }): BackupTransform {
       }
     }
 
-    const gunzip = createGunzip({ chunkSize: ZLIB_CHUNK });
-    const feeding = pipeline(chunks(), gunzip);
-    feeding.catch(() => undefined); // surfaces through the iteration below
-    try {
-      for await (const piece of gunzip as AsyncIterable<Buffer>) yield piece;
-      await feeding;
-    } catch (err) {
-      // zlib only ever sees authenticated bytes, so its errors mean a bad writer, still corrupt.
-      throw isCryptoError(err) ? err : format.corrupt();
-    } finally {
-      gunzip.destroy();
-    }
+    yield* version === format.GZIP_FORMAT_VERSION ? gunzip(chunks()) : decompress(chunks());
   };
 }
 
@@ -155,14 +197,15 @@ export async function verifyBackup(source: ByteSource, options: { kms: Kms }): P
 }
 
 async function readHeader(reader: format.ByteReader, kms: Kms): Promise<{
-  key: KeyObject; header: Buffer; chunkSize: number; noncePrefix: Buffer;
+  key: KeyObject; header: Buffer; chunkSize: number; noncePrefix: Buffer; version: number;
 }> {
   const fixedLength = format.MAGIC.length + 1 + 4 + format.NONCE_PREFIX_BYTES + 1;
   const fixed = await reader.read(fixedLength);
   if (fixed === undefined || !fixed.subarray(0, format.MAGIC.length).equals(format.MAGIC)) {
     throw format.corrupt('This is not a Palisade backup.');
   }
-  if (fixed.readUInt8(format.MAGIC.length) !== format.FORMAT_VERSION) throw format.corrupt('This backup format version is not supported.');
+  const version = fixed.readUInt8(format.MAGIC.length);
+  if (version !== format.FORMAT_VERSION && version !== format.GZIP_FORMAT_VERSION) throw format.corrupt('This backup format version is not supported.');
   const chunkSize = fixed.readUInt32BE(format.MAGIC.length + 1);
   if (chunkSize < 1 || chunkSize > format.MAX_CHUNK_SIZE) throw format.corrupt();
   const noncePrefix = Buffer.from(fixed.subarray(format.MAGIC.length + 5, format.MAGIC.length + 5 + format.NONCE_PREFIX_BYTES));
@@ -177,5 +220,5 @@ async function readHeader(reader: format.ByteReader, kms: Kms): Promise<{
   const raw = await kms.unwrap(wrappedKey, format.backupKeyContext(noncePrefix));
   const key = createSecretKey(raw);
   raw.fill(0);
-  return { key, header, chunkSize, noncePrefix };
+  return { key, header, chunkSize, noncePrefix, version };
 }
