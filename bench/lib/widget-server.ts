@@ -52,24 +52,42 @@ export async function startWidgetServer(env: Record<string, string>): Promise<Wi
   };
 }
 
-// Visitors' questions: most match a document directly, some only by their more common words.
-export const visitorQuestions = [
-  'How do I rotate webhooks?',
-  'How can I enable encryption?',
-  'Where do I configure billing?',
-  'How do I restore exports?',
-  'Can I audit the widget?',
-  'How do I migrate regions?',
-  'What if security fails?',
-  'How do I rotate api keys when webhooks fail?',
+// Visitors' questions, varied as a real widget's are: the knowledge base's verbs and topics in
+// several phrasings (most match a document directly, some only by their more common words),
+// some questions it cannot answer, and some carrying personal data for the PII step to tokenise.
+const verbs = ['configure', 'rotate', 'enable', 'disable', 'inspect', 'audit', 'restore', 'migrate'];
+const topics = ['installation', 'billing', 'security', 'webhooks', 'rate limits', 'widget', 'api keys', 'encryption', 'exports', 'regions'];
+const phrasings = [
+  (v: string, t: string) => `How do I ${v} ${t}?`,
+  (v: string, t: string) => `Can I ${v} the ${t} from the dashboard?`,
+  (v: string, t: string) => `what happens to ${t} if I ${v} it`,
+  (v: string, t: string) => `Where are the settings to ${v} ${t}? I tried twice and it failed.`,
+  (v: string, t: string) => `${t} ${v}`,
 ];
+const unanswerable = ['Do you ship to Portugal?', 'What is your refund policy for annual plans?', 'Is there a discount for students?'];
+const personal = [(i: number) => `I am visitor${i}@example.com, how do I restore exports?`, (i: number) => `Call me on +44 20 7946 ${String(1000 + i).slice(-4)} about billing, please.`];
 
+/** Distinct questions (up to 400), deterministic. */
+function visitorQuestions(count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < count; i += 1) {
+    const phrase = phrasings[(i + Math.floor(i / 80)) % phrasings.length];
+    out.push(phrase ? phrase(verbs[i % verbs.length] ?? 'use', topics[Math.floor(i / verbs.length) % topics.length] ?? 'widget') : '');
+    if (i % 10 === 4) out.push(unanswerable[i % unanswerable.length] ?? '');
+    if (i % 10 === 9) out.push(personal[Math.floor(i / 10) % personal.length]?.(i) ?? '');
+  }
+  return out.slice(0, count);
+}
+const questions = visitorQuestions(240);
+
+/** Visitors sending messages on `connections` connections, one question after another. */
 export function messageLoad(ready: WidgetReady, connections = 10) {
   return {
     url: `${ready.url}/v1/widget/${ready.projectId}/messages`,
     method: 'POST' as const,
     connections,
     headers: { origin: ready.origin, authorization: `Bearer ${ready.token}`, 'content-type': 'application/json' },
-    bodies: visitorQuestions.map((content) => JSON.stringify({ content })),
+    bodies: questions.map((content) => JSON.stringify({ content })),
   };
 }
+

@@ -11,8 +11,9 @@ import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { PublicProject } from '../projects/directory.ts';
-import type { AnswerProvider, Passage } from './answer-providers/types.ts';
-import type { ChatStore, ConversationRow } from './store.ts';
+import { collectAnswer } from './answer-providers/collect.ts';
+import type { AnswerInput, AnswerProvider, HistoryTurn, Passage } from './answer-providers/types.ts';
+import type { ChatStore, ConversationRow, MessageRow, MessageTarget } from './store.ts';
 import type { ContentCipher } from './content-cipher.ts';
 import type { PiiService } from '../pii/service.ts';
 import { countTypes, type PiiDetectedEvent } from '../pii/events.ts';
@@ -40,6 +41,8 @@ export function createChatService(deps: {
   const { db, store, cipher } = deps;
 
   const subjectOf = (c: { id: string; visitorId: string | null }): string => c.visitorId ?? c.id;
+  const mayContinue = (project: PublicProject, caller: Caller, c: ConversationRef): boolean =>
+    c.projectId === project.id && (caller.kind === 'api' || c.visitorId === caller.visitorId);
 
   function newConversation(project: PublicProject, caller: Caller): ConversationRef & { row: ConversationRow } {
     const id = newId('conv');
@@ -70,23 +73,43 @@ export function createChatService(deps: {
   /** A conversation this caller may continue: same project, and for visitors the same visitor. */
   async function conversationFor(project: PublicProject, caller: Caller, conversationId: string): Promise<ConversationRef> {
     const found = await store.findConversation(db, conversationId);
-    const mine = found && found.projectId === project.id && (caller.kind === 'api' || found.visitorId === caller.visitorId);
-    if (!found || !mine) throw new AppError('not_found', 'This conversation does not exist.');
+    if (!found || !mayContinue(project, caller, found)) throw new AppError('not_found', 'This conversation does not exist.');
     return found;
   }
 
-  async function history(conversation: ConversationRef, limit = 100) {
-    const rows = await withTenant(db, conversation.orgId, (tx) => store.recentMessages(tx, conversation.id, limit));
-    const messages = await Promise.all(
+  type StoredMessage = Awaited<ReturnType<ChatStore['recentMessages']>>[number];
+
+  /** Oldest first, decrypted. */
+  function readable(orgId: string, rows: StoredMessage[]) {
+    return Promise.all(
       rows.reverse().map(async (m) => ({
         id: m.id,
         role: m.role,
-        content: await cipher.decrypt(m.content, { orgId: conversation.orgId, table: 'messages', column: 'content', rowId: m.id }),
+        content: await cipher.decrypt(m.content, { orgId, table: 'messages', column: 'content', rowId: m.id }),
         citations: m.citations,
         createdAt: new Date(m.created_at).toISOString(),
       })),
     );
-    return messages;
+  }
+
+  async function history(conversation: ConversationRef, limit = 100) {
+    const rows = await withTenant(db, conversation.orgId, (tx) => store.recentMessages(tx, conversation.id, limit));
+    return readable(conversation.orgId, rows);
+  }
+
+  /**
+   * A conversation this caller may continue, with its recent turns, in one tenant transaction:
+   * another organisation's conversation is invisible there, so it is as missing as any other.
+   */
+  async function continuation(project: PublicProject, caller: Caller, conversationId: string): Promise<{ conversation: ConversationRef; past: HistoryTurn[] }> {
+    const found = await withTenant(db, project.orgId, async (tx) => {
+      const conversation = await store.findConversationWithin(tx, conversationId);
+      if (!conversation || !mayContinue(project, caller, conversation)) return undefined;
+      return { conversation, rows: await store.recentMessages(tx, conversation.id, HISTORY_MESSAGES) };
+    });
+    if (!found) throw new AppError('not_found', 'This conversation does not exist.');
+    const past = (await readable(project.orgId, found.rows)).map((m) => ({ role: m.role, content: m.content }));
+    return { conversation: found.conversation, past };
   }
 
   async function* sendMessage(input: {
@@ -98,13 +121,14 @@ export function createChatService(deps: {
   }): AsyncGenerator<ChatEvent> {
     const { project, caller } = input;
     const orgId = project.orgId;
-    // A new conversation is written in the same transaction as its first message.
+    // A new conversation is written in the same statement as its first message.
     const fresh = input.conversationId ? undefined : newConversation(project, caller);
-    const conversation = fresh ?? (await conversationFor(project, caller, input.conversationId ?? ''));
+    const { conversation, past } = fresh ? { conversation: fresh, past: [] } : await continuation(project, caller, input.conversationId ?? '');
+    const target: MessageTarget = fresh ? { open: fresh.row } : { touch: { conversationId: conversation.id, at: deps.clock.now() } };
     const subject = subjectOf(conversation);
     const aad = (rowId: string) => ({ orgId, table: 'messages', column: 'content', rowId });
+    const sealed = (rowId: string, text: string) => cipher.encrypt(text, aad(rowId), { orgId, subjectId: subject });
 
-    const past = input.conversationId ? await history(conversation, HISTORY_MESSAGES) : [];
     const shielded = await deps.pii.protect({
       orgId,
       conversationId: conversation.id,
@@ -113,44 +137,77 @@ export function createChatService(deps: {
       policy: project.settings.pii,
       newConversation: Boolean(fresh),
     });
-
-    const userMessageId = newId('msg');
-    const userCiphertext = await cipher.encrypt(shielded.text, aad(userMessageId), { orgId, subjectId: subject });
-    const userMessage = { id: userMessageId, org_id: orgId, conversation_id: conversation.id, role: 'user' as const, content: userCiphertext, citations: [] };
-    // One transaction stores the visitor's (tokenised) message and retrieves the passages.
-    const passages = await withTenant(db, orgId, async (tx) => {
-      if (fresh) await store.openConversation(tx, fresh.row, userMessage);
-      else {
-        await store.insertMessage(tx, userMessage);
-        await store.touchConversation(tx, conversation.id, deps.clock.now());
-      }
-      await shielded.persist(tx);
-      return deps.retriever.searchWithin(tx, project.id, shielded.text, PASSAGES);
+    const questionId = newId('msg');
+    const question: MessageRow = { id: questionId, org_id: orgId, conversation_id: conversation.id, role: 'user', content: await sealed(questionId, shielded.text), citations: [] };
+    const answerId = newId('msg');
+    const answerRow = async (text: string, citations: Citation[]): Promise<MessageRow> => ({
+      id: answerId,
+      org_id: orgId,
+      conversation_id: conversation.id,
+      role: 'assistant',
+      content: await sealed(answerId, text),
+      citations,
     });
-    if (shielded.findings.length && deps.onPiiDetected) {
-      const event = { orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) };
+    const provider = deps.providerFor(project);
+    const answerInput = (passages: Passage[]): AnswerInput => ({
+      question: shielded.text,
+      history: past,
+      passages,
+      systemPrompt: project.settings.answer.systemPrompt,
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+    const reportPii = (): void => {
+      if (!shielded.findings.length || !deps.onPiiDetected) return;
       try {
-        deps.onPiiDetected(event);
+        deps.onPiiDetected({ orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) });
       } catch {
         // A listener's failure must not fail the visitor's message.
       }
+    };
+
+    if (provider.local) {
+      // An in-process answer is CPU work: one transaction retrieves, answers, and stores the
+      // question with its answer (one statement), instead of a transaction on each side of it.
+      const answer = await withTenant(db, orgId, async (tx) => {
+        const passages = await deps.retriever.searchWithin(tx, project.id, shielded.text, PASSAGES);
+        const collected = await collectAnswer(provider, answerInput(passages));
+        await store.recordMessages(tx, target, collected.ok ? [question, await answerRow(collected.text, collected.citations)] : [question]);
+        await shielded.persist(tx);
+        return collected;
+      });
+      reportPii();
+      yield { type: 'meta', conversationId: conversation.id, messageId: answerId };
+      if (!answer.ok) {
+        yield { type: 'error', code: answer.error.code, message: answer.error.message };
+        return;
+      }
+      const restorer = shielded.restorer();
+      for (const text of answer.deltas) {
+        const visible = restorer.push(text);
+        if (visible) yield { type: 'delta', text: visible };
+      }
+      const tail = restorer.flush();
+      if (tail) yield { type: 'delta', text: tail };
+      if (answer.citations.length) yield { type: 'citations', citations: answer.citations };
+      yield { type: 'done', messageId: answerId };
+      return;
     }
 
-    const answerId = newId('msg');
+    // A remote provider streams for seconds and may fail: the question is stored first, in the
+    // transaction that retrieves its passages, and the answer once it is complete.
+    const passages = await withTenant(db, orgId, async (tx) => {
+      await store.recordMessages(tx, target, [question]);
+      await shielded.persist(tx);
+      return deps.retriever.searchWithin(tx, project.id, shielded.text, PASSAGES);
+    });
+    reportPii();
     yield { type: 'meta', conversationId: conversation.id, messageId: answerId };
 
-    const provider = deps.providerFor(project);
     const restorer = shielded.restorer();
     let answer = '';
     let citations: Citation[] = [];
     try {
-      for await (const event of provider.answer({
-        question: shielded.text,
-        history: past.map((m) => ({ role: m.role, content: m.content })),
-        passages,
-        systemPrompt: project.settings.answer.systemPrompt,
-        ...(input.signal ? { signal: input.signal } : {}),
-      })) {
+      for await (const event of provider.answer(answerInput(passages))) {
         if (event.type === 'delta') {
           answer += event.text;
           const visible = restorer.push(event.text);
@@ -167,10 +224,8 @@ export function createChatService(deps: {
     const tail = restorer.flush();
     if (tail) yield { type: 'delta', text: tail };
 
-    const answerCiphertext = await cipher.encrypt(answer, aad(answerId), { orgId, subjectId: subject });
-    await withTenant(db, orgId, (tx) =>
-      store.insertMessage(tx, { id: answerId, org_id: orgId, conversation_id: conversation.id, role: 'assistant', content: answerCiphertext, citations }),
-    );
+    const stored = await answerRow(answer, citations);
+    await withTenant(db, orgId, (tx) => store.recordMessages(tx, { touch: { conversationId: conversation.id, at: deps.clock.now() } }, [stored]));
     if (citations.length) yield { type: 'citations', citations };
     yield { type: 'done', messageId: answerId };
   }

@@ -1,5 +1,5 @@
 /** SQL for visitors, conversations and messages. Tenant-scoped (withTenant), except the directory look-up by id. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ConversationsTable, DB, MessagesTable } from '../../platform/db/tables.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
 import type { Citation, ConversationRef } from './types.ts';
@@ -10,40 +10,62 @@ export type ConversationRow = Omit<ConversationsTable, 'created_at' | 'last_mess
 /** A message's row, with its citations as objects (stored as JSON). */
 export type MessageRow = Omit<MessagesTable, 'created_at' | 'citations'> & { citations: Citation[] };
 
+/** Where new messages go: a conversation opened with them, or an existing one they bring up to date. */
+export type MessageTarget = { open: ConversationRow } | { touch: { conversationId: string; at: Date } };
+
+const toRef = (row: { id: string; org_id: string; project_id: string; visitor_id: string | null }): ConversationRef => ({
+  id: row.id,
+  orgId: row.org_id,
+  projectId: row.project_id,
+  visitorId: row.visitor_id,
+});
+
+/** The anonymous visitor's row (verified visitors exist already; a known one is left as it is), then the conversation. */
+function openingCtes(c: ConversationRow): RawBuilder<unknown>[] {
+  const conversation = sql`conversation AS (
+    INSERT INTO conversations (id, org_id, project_id, visitor_id, api_key_id, origin)
+    VALUES (${c.id}, ${c.org_id}, ${c.project_id}, ${c.visitor_id}, ${c.api_key_id}, ${c.origin}))`;
+  if (!c.visitor_id) return [conversation];
+  const visitor = sql`visitor AS (
+    INSERT INTO visitors (id, org_id, project_id, external_ref, verified)
+    VALUES (${c.visitor_id}, ${c.org_id}, ${c.project_id}, NULL, false) ON CONFLICT (id) DO NOTHING)`;
+  return [visitor, conversation];
+}
+
 export function createChatStore() {
   return {
     /** Directory read by public id: which organisation and project a conversation belongs to. */
     findConversation: async (db: Kysely<DB>, id: string): Promise<ConversationRef | undefined> => {
       const row = await db.selectFrom('conversations').select(['id', 'org_id', 'project_id', 'visitor_id']).where('id', '=', id).executeTakeFirst();
-      return row ? { id: row.id, orgId: row.org_id, projectId: row.project_id, visitorId: row.visitor_id } : undefined;
+      return row ? toRef(row) : undefined;
     },
 
-    /**
-     * A new conversation with its first message, in one statement: the anonymous visitor's row
-     * (verified visitors exist already; a known one is left as it is), the conversation, the
-     * message. Foreign keys are checked at the end of the statement, so the order holds.
-     */
-    openConversation: (tx: Tx, c: ConversationRow, first: MessageRow) => {
-      const message = { ...first, citations: JSON.stringify(first.citations) };
-      if (!c.visitor_id) return tx.with('conversation', (q) => q.insertInto('conversations').values(c)).insertInto('messages').values(message).execute();
-      const visitor = { id: c.visitor_id, org_id: c.org_id, project_id: c.project_id, external_ref: null, verified: false };
-      return tx
-        .with('visitor', (q) => q.insertInto('visitors').values(visitor).onConflict((oc) => oc.column('id').doNothing()))
-        .with('conversation', (q) => q.insertInto('conversations').values(c))
-        .insertInto('messages')
-        .values(message)
-        .execute();
+    /** The same look-up inside a tenant transaction: another organisation's conversation is not there. */
+    findConversationWithin: async (tx: Tx, id: string): Promise<ConversationRef | undefined> => {
+      const row = await tx.selectFrom('conversations').select(['id', 'org_id', 'project_id', 'visitor_id']).where('id', '=', id).executeTakeFirst();
+      return row ? toRef(row) : undefined;
     },
 
     insertConversation: (tx: Tx, c: ConversationRow) => tx.insertInto('conversations').values(c).execute(),
 
-    touchConversation: (tx: Tx, id: string, at: Date) => tx.updateTable('conversations').set({ last_message_at: at }).where('id', '=', id).execute(),
-
-    insertMessage: (tx: Tx, m: MessageRow) =>
-      tx
-        .insertInto('messages')
-        .values({ ...m, citations: JSON.stringify(m.citations) })
-        .execute(),
+    /**
+     * Messages, in one statement with whatever their conversation needs: opening it (visitor and
+     * conversation rows) or touching its last_message_at. Foreign keys are checked at the end of
+     * the statement, so the order holds. Messages written together get increasing created_at in
+     * the order given, so a question always sorts before the answer stored with it.
+     */
+    recordMessages: async (tx: Tx, target: MessageTarget, messages: readonly MessageRow[]): Promise<void> => {
+      const ctes =
+        'open' in target
+          ? openingCtes(target.open)
+          : [sql`touched AS (UPDATE conversations SET last_message_at = ${target.touch.at} WHERE id = ${target.touch.conversationId})`];
+      const rows = messages.map(
+        (m, i) =>
+          sql`(${m.id}, ${m.org_id}, ${m.conversation_id}, ${m.role}, ${m.content}, ${JSON.stringify(m.citations)}::jsonb, clock_timestamp() + ${i}::integer * interval '1 microsecond')`,
+      );
+      await sql`WITH ${sql.join(ctes)}
+        INSERT INTO messages (id, org_id, conversation_id, role, content, citations, created_at) VALUES ${sql.join(rows)}`.execute(tx);
+    },
 
     recentMessages: (tx: Tx, conversationId: string, limit: number) =>
       tx

@@ -103,11 +103,7 @@ export function createKnowledgeService(deps: { db: Kysely<DB>; audit: Pick<Audit
   async function searchWithin(tx: Tx, projectId: string, q: string, limit = 5): Promise<Passage[]> {
     const capped = Math.max(1, Math.min(maxSearchLimit, Math.floor(limit)));
     const text = q.slice(0, 500);
-    let rows = await store.search(tx, projectId, text, capped);
-    for (const relaxed of relaxedQueries(text)) {
-      if (rows.length > 0) break;
-      rows = await store.search(tx, projectId, relaxed, capped);
-    }
+    const rows = await store.search(tx, projectId, [text, ...relaxedQueries(text)], capped);
     return rows.map((r) => ({ documentId: r.document_id, title: r.title, url: r.url, heading: r.heading, text: r.text, score: Number(r.score) }));
   }
 

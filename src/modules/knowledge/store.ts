@@ -63,15 +63,16 @@ export function createKnowledgeStore() {
       Number((await tx.deleteFrom('documents').where('id', '=', documentId).executeTakeFirst()).numDeletedRows) === 1,
 
     /**
-     * Ranked chunks of one project matching a websearch-syntax query, with their documents.
-     * knowledge_search_ranked() finds and ranks them in one pass of the GIN index, limited to the
-     * tenant (migrations 0300, 0701); at most `maxCandidates` matches are ranked, so a query broad
-     * enough to match more (common words only) stays bounded in time, at the cost of ranking a
-     * sample (docs/knowledge.md).
+     * Ranked chunks of one project for the first of `websearches` (websearch syntax, strictest
+     * first) that matches anything, with their documents: one round trip. knowledge_search_first()
+     * finds and ranks them in one pass of the GIN index, limited to the tenant (migrations 0300,
+     * 0701, 0702); at most `maxCandidates` matches are ranked, so a query broad enough to match
+     * more (common words only) stays bounded in time, at the cost of ranking a sample
+     * (docs/knowledge.md).
      */
-    search: async (tx: Tx, projectId: string, websearch: string, limit: number): Promise<SearchRow[]> => {
+    search: async (tx: Tx, projectId: string, websearches: readonly string[], limit: number): Promise<SearchRow[]> => {
       const { rows } = await sql<SearchRow>`
-        SELECT * FROM knowledge_search_ranked(${projectId}, websearch_to_tsquery('english', ${websearch}), ${maxCandidates}, ${limit})`.execute(tx);
+        SELECT * FROM knowledge_search_first(${projectId}, ${websearches}::text[], ${maxCandidates}, ${limit})`.execute(tx);
       return rows;
     },
 

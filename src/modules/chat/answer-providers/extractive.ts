@@ -28,9 +28,9 @@ function sentencesOf(text: string): string[] {
     .filter((s) => /[\p{L}\p{N}]/u.test(s));
 }
 
-function overlap(question: ReadonlySet<string>, text: string): number {
+function overlap(question: ReadonlySet<string>, terms: ReadonlySet<string>): number {
   let hits = 0;
-  for (const term of termsOf(text)) if (question.has(term)) hits += 1;
+  for (const term of terms) if (question.has(term)) hits += 1;
   return hits;
 }
 
@@ -41,10 +41,15 @@ export function selectSentences(question: string, passages: readonly Passage[]):
   const need = Math.max(1, Math.ceil(q.size / 2));
   const candidates: Candidate[] = [];
   passages.slice(0, maxPassages).forEach((passage, rank) => {
-    const titleHits = overlap(q, `${passage.title} ${passage.heading ?? ''}`);
-    if (overlap(q, `${passage.title} ${passage.heading ?? ''} ${passage.text}`) < need) return;
-    sentencesOf(passage.text).forEach((text, position) => {
-      const hits = overlap(q, text);
+    const titleTerms = termsOf(`${passage.title} ${passage.heading ?? ''}`);
+    const titleHits = overlap(q, titleTerms);
+    // Each sentence's words are found once; the passage's are their union with the title's.
+    const sentences = sentencesOf(passage.text).map((text) => ({ text, terms: termsOf(text) }));
+    const passageTerms = new Set(titleTerms);
+    for (const s of sentences) for (const term of s.terms) passageTerms.add(term);
+    if (overlap(q, passageTerms) < need) return;
+    sentences.forEach(({ text, terms }, position) => {
+      const hits = overlap(q, terms);
       if (hits === 0 && titleHits < need) return;
       const score = (hits + 0.5 * titleHits) / q.size - 0.05 * rank - 0.01 * position;
       candidates.push({ text, score, passage, rank, position });
@@ -62,6 +67,7 @@ export function selectSentences(question: string, passages: readonly Passage[]):
 
 export function createExtractiveProvider(): AnswerProvider {
   return {
+    local: true,
     async *answer(input: AnswerInput): AsyncGenerator<AnswerEvent> {
       const chosen = selectSentences(input.question, input.passages);
       if (chosen.length === 0) {

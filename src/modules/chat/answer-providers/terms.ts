@@ -12,10 +12,12 @@ const stopWords = new Set(
   take takes make makes thing things something anything there kind sort`.split(/\s+/),
 );
 
+const suffixes = [['ies', 'y'], ['ing', ''], ['ed', ''], ['ly', ''], ['s', '']] as const;
+
 export function stem(word: string): string {
   if (word.length <= 3) return word;
   let base = word;
-  for (const [suffix, keep] of [['ies', 'y'], ['ing', ''], ['ed', ''], ['ly', ''], ['s', '']] as const) {
+  for (const [suffix, keep] of suffixes) {
     if (word.endsWith(suffix) && !word.endsWith('ss') && word.length - suffix.length >= 3) {
       base = word.slice(0, word.length - suffix.length) + keep;
       // "resetting" → "reset", but "stalled" stays "stall" (as Porter's stemmer does).

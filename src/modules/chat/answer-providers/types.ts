@@ -34,6 +34,11 @@ export interface Citation {
 export type AnswerEvent = { type: 'delta'; text: string } | { type: 'citations'; citations: Citation[] };
 
 export interface AnswerProvider {
+  /**
+   * True when the answer is CPU work in this process (no network, no waiting): the message path
+   * then answers inside its transaction and writes question and answer together.
+   */
+  readonly local?: boolean;
   answer(input: AnswerInput): AsyncIterable<AnswerEvent>;
 }
 
