@@ -1,7 +1,7 @@
 /** Steady-state µs per ~1 KB message for each recogniser alone (many rounds, so JIT-warm). Run: npx tsx bench/pii/micro.ts [rounds] */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RECOGNIZERS } from '../../src/modules/pii/analyzer.ts';
+import { RECOGNIZERS, scanInput } from '../../src/modules/pii/analyzer.ts';
 import { newPhoneChecks } from '../../src/modules/pii/recognizers/phone.ts';
 import type { Finding, ScanInput } from '../../src/modules/pii/types.ts';
 import { loadOwnCorpus } from './corpora.ts';
@@ -12,7 +12,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const rounds = Number(process.argv[2] ?? 30);
 
 for (const [title, msgs] of [['own corpus', toMessages(loadOwnCorpus(repoRoot).map((d) => d.text))], ['sparse prose', sparseMessages(repoRoot)]] as const) {
-  const inputs: ScanInput[] = msgs.map((text) => ({ text, lower: text.toLowerCase(), phone: newPhoneChecks(2500), minScore: 0.5 }));
+  const inputs: ScanInput[] = msgs.map((text) => scanInput(text, 0.5));
   const row: string[] = [];
   let sum = 0;
   for (const rec of RECOGNIZERS) {

@@ -5,9 +5,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RECOGNIZERS, analyze } from '../../src/modules/pii/analyzer.ts';
+import { RECOGNIZERS, analyze, scanInput } from '../../src/modules/pii/analyzer.ts';
 import type { Finding, ScanInput } from '../../src/modules/pii/types.ts';
-import { newPhoneChecks } from '../../src/modules/pii/recognizers/phone.ts';
 import { loadOwnCorpus } from './corpora.ts';
 import { sparseMessages } from './sparse.ts';
 import { adversarialInputs } from './perf.ts';
@@ -21,7 +20,7 @@ function profile(title: string, msgs: readonly string[], rounds = 5): void {
   let whole = 0;
   for (let r = 0; r < rounds; r++) {
     for (const text of msgs) {
-      const input: ScanInput = { text, lower: text.toLowerCase(), phone: newPhoneChecks(2500), minScore: 0.5 };
+      const input: ScanInput = scanInput(text, 0.5);
       const out: Finding[] = [];
       for (const rec of RECOGNIZERS) {
         const s = process.hrtime.bigint();
@@ -50,7 +49,7 @@ function adversarial(): void {
   const inputs = adversarialInputs(loadOwnCorpus(repoRoot).slice(0, 40).map((d) => d.text).join(' '));
   const rows: [string, number, string][] = [];
   for (const [name, text] of Object.entries(inputs)) {
-    const input: ScanInput = { text, lower: text.toLowerCase(), phone: newPhoneChecks(2500), minScore: 0.5 };
+    const input: ScanInput = scanInput(text, 0.5);
     const out: Finding[] = [];
     const per: [string, number][] = [];
     for (const rec of RECOGNIZERS) {

@@ -2,6 +2,7 @@
 import type { EntityType } from './policy.ts';
 import type { Finding, Recognizer, ScanInput } from './types.ts';
 import { resolveOverlaps } from './overlaps.ts';
+import { scanText } from './text-scan.ts';
 import { recognizeNumbers } from './recognizers/numbers.ts';
 import { newPhoneChecks } from './recognizers/phone.ts';
 import { recognizeEmail } from './recognizers/email.ts';
@@ -44,11 +45,17 @@ function lowerKeepingOffsets(text: string): string {
   return text.replace(/[A-Z]+|[^\0-\x7f]+/g, (run) => (run.charCodeAt(0) < 128 ? run.toLowerCase() : [...run].map(lowerCodePoint).join('')));
 }
 
+/** Everything the recognisers share for one text, computed once per call and never kept. */
+export function scanInput(text: string, minScore: number): ScanInput {
+  let lower = text.toLowerCase();
+  // toLowerCase keeps UTF-16 offsets for the scripts we read except a few (e.g. "İ"); fall back if not.
+  if (lower.length !== text.length) lower = lowerKeepingOffsets(text);
+  return { text, lower, scan: scanText(text), phone: newPhoneChecks(PHONE_CHECK_BUDGET), minScore };
+}
+
 export function analyze(text: string, opts: AnalyzeOptions = {}): Finding[] {
   const minScore = opts.minScore ?? 0.5;
-  const input: ScanInput = { text, lower: text.toLowerCase(), phone: newPhoneChecks(PHONE_CHECK_BUDGET), minScore };
-  // toLowerCase keeps UTF-16 offsets for the scripts we read except a few (e.g. "İ"); fall back if not.
-  if (input.lower.length !== text.length) input.lower = lowerKeepingOffsets(text);
+  const input = scanInput(text, minScore);
   const raw: Finding[] = [];
   for (const r of RECOGNIZERS) r(input, raw);
   const wanted = opts.types ? new Set(opts.types) : undefined;

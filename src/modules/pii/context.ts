@@ -103,11 +103,21 @@ export function flagsAround(lower: string, start: number, end: number, index: Wo
   return flagsIn(lower, Math.max(0, start - before), start, index) | flagsIn(lower, end, Math.min(lower.length, end + after), index);
 }
 
-/** True when one of the phrases (lower-case, may contain spaces) occurs in the window. */
-export function windowHas(lower: string, start: number, end: number, phrases: readonly string[], before = 48, after = 0): boolean {
-  const win = lower.slice(Math.max(0, start - before), Math.min(lower.length, end + after));
-  for (const p of phrases) if (win.includes(p)) return true;
-  return false;
+/** Phrases (lower-case, may contain spaces) compiled into one alternation of literals. */
+export interface PhraseSet {
+  pattern: RegExp;
+}
+
+export function phraseSet(phrases: readonly string[]): PhraseSet {
+  const escaped = phrases.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+  // One search of the window instead of one String#includes per phrase (several times faster); no flags, so
+  // it matches exactly where some phrase occurs as a substring.
+  return { pattern: new RegExp(escaped.join('|')) };
+}
+
+/** True when one of the phrases occurs in the window. */
+export function windowHas(lower: string, start: number, end: number, phrases: PhraseSet, before = 48, after = 0): boolean {
+  return phrases.pattern.test(lower.slice(Math.max(0, start - before), Math.min(lower.length, end + after)));
 }
 
 export function clamp01(x: number): number {

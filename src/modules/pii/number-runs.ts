@@ -1,9 +1,9 @@
 /**
  * A linear scanner for number-like runs ("+49 (0)30 1234-567", "4111 1111 1111 1111",
  * "849-66-3189", "10.0.0.1"). Hand-written rather than a regex so no input can backtrack.
- * Text without digits, "+" or "(" is skipped by one native search instead of a loop per
- * character; the positions the scanner stops at are exactly those a character-by-character
- * walk would reach (it never stands inside a word, so a digit glued to a word is skipped with it).
+ * It jumps between the digit runs of the shared TextScan instead of walking every character; the
+ * positions it stops at are exactly those a character-by-character walk would reach (it never
+ * stands inside a word, so a digit glued to a word is skipped with it).
  */
 
 export interface NumberRun {
@@ -19,8 +19,6 @@ export interface NumberRun {
 }
 
 const MAX_RUN = 48;
-/** Where a run may start: a digit, "+" or "(". */
-const CANDIDATE_RE = /[0-9+(]/g;
 const EXT_RE = /^ ?(?:x|ext\.?|extension) ?\d{1,5}(?![\w])/i;
 
 function isDigit(c: number): boolean {
@@ -36,37 +34,62 @@ function isSep(c: number): boolean {
   return c === 32 || c === 45 || c === 46 || c === 47 || c === 40 || c === 41 || c === 0xa0;
 }
 
+/** The digits of the groups starting at `starts` with lengths `lengths`, joined. */
+function digitsOf(text: string, starts: readonly number[], lengths: readonly number[]): string {
+  let digits = '';
+  for (let k = 0; k < starts.length; k++) {
+    const g = starts[k] ?? 0;
+    digits += text.slice(g, g + (lengths[k] ?? 0));
+  }
+  return digits;
+}
+
+/** EXT_RE's first letter, "x" or "e" (after at most one space), is at `end`: only then is it run. */
+function mayOpenExtension(text: string, end: number): boolean {
+  const c = text.charCodeAt(text.charCodeAt(end) === 32 ? end + 1 : end) | 32;
+  return c === 120 || c === 101;
+}
+
 function skipWord(text: string, i: number): number {
   while (i < text.length && isWordChar(text.charCodeAt(i))) i++;
   return i;
 }
 
-/** The next position at or after i that the character walk would examine as a possible start. */
-function nextCandidate(text: string, i: number): number {
+/**
+ * The next position at or after i that the character walk would examine as a possible start:
+ * a digit, or a "+" or "(" right before one (any other "+" or "(" starts nothing and is passed
+ * by the walk). Reads TextScan's digit runs from `cursor.k` on, so each call's i must be at least
+ * the previous call's answer (as the scanner's are).
+ */
+export function nextCandidate(text: string, i: number, runs: readonly number[], cursor: { k: number }): number {
   for (;;) {
-    CANDIDATE_RE.lastIndex = i;
-    if (!CANDIDATE_RE.exec(text)) return text.length;
-    const q = CANDIDATE_RE.lastIndex - 1;
+    while (cursor.k < runs.length && (runs[cursor.k + 1] ?? 0) <= i) cursor.k += 2;
+    if (cursor.k >= runs.length) return text.length;
+    const s = runs[cursor.k] ?? 0;
+    if (s <= i) return i;
+    const opener = text.charCodeAt(s - 1);
+    if (s - 1 >= i && (opener === 43 || opener === 40)) return s - 1;
     // A digit inside a word that starts after i: the walk skips the whole word.
-    if (q > i && isDigit(text.charCodeAt(q)) && isWordChar(text.charCodeAt(q - 1))) {
-      i = skipWord(text, q);
+    if (isWordChar(opener)) {
+      i = skipWord(text, s);
       continue;
     }
-    return q;
+    return s;
   }
 }
 
 /** Number runs with at least `minDigits` digits (shorter ones are scanned past but not returned). */
-export function scanNumberRuns(text: string, minDigits = 0): NumberRun[] {
+export function scanNumberRuns(text: string, digitRuns: readonly number[], minDigits = 0): NumberRun[] {
   const runs: NumberRun[] = [];
   const n = text.length;
-  let i = nextCandidate(text, 0);
+  const cursor = { k: 0 };
+  let i = nextCandidate(text, 0, digitRuns, cursor);
   while (i < n) {
     const c = text.charCodeAt(i);
     const startsHere = isDigit(c) || ((c === 43 || c === 40) && i + 1 < n && isDigit(text.charCodeAt(i + 1)));
     if (!startsHere || (i > 0 && isWordChar(text.charCodeAt(i - 1)) && !(c === 43 || c === 40))) {
       // Skip the rest of an alphanumeric word so "abc123" or "v1.2" is not a number run.
-      i = nextCandidate(text, isWordChar(c) ? skipWord(text, i) : i + 1);
+      i = nextCandidate(text, isWordChar(c) ? skipWord(text, i) : i + 1, digitRuns, cursor);
       continue;
     }
     const start = i;
@@ -75,12 +98,14 @@ export function scanNumberRuns(text: string, minDigits = 0): NumberRun[] {
     if ((before === 45 || before === 95 || before === 47) && isWordChar(text.charCodeAt(i - 2))) {
       while (i < n && (isWordChar(text.charCodeAt(i)) || text.charCodeAt(i) === 45)) i++;
       if (i === start) i++; // a "+" or "(" after the glue: always move on
-      i = nextCandidate(text, i);
+      i = nextCandidate(text, i, digitRuns, cursor);
       continue;
     }
-    let digits = '';
     let seps = '';
     const groups: number[] = [];
+    // Where each group starts: the digit string is only cut out for runs that are returned.
+    const groupStarts: number[] = [];
+    let digitCount = 0;
     let groupStart = -1;
     const plus = c === 43;
     if (c === 43 || c === 40) i++;
@@ -95,11 +120,12 @@ export function scanNumberRuns(text: string, minDigits = 0): NumberRun[] {
       // Up to two separator characters ("- ", ") ") may join digit groups.
       let j = i;
       while (j < n && j - i < 3 && isSep(text.charCodeAt(j))) j++;
-      const sep = text.slice(i, j);
+      const sep = j - i === 1 ? (text[i] ?? '') : text.slice(i, j);
       if (j > i && j < n && isDigit(text.charCodeAt(j)) && !sep.includes('..')) {
         if (groupStart >= 0) {
           groups.push(i - groupStart);
-          digits += text.slice(groupStart, i);
+          groupStarts.push(groupStart);
+          digitCount += i - groupStart;
         }
         groupStart = -1;
         const trimmed = sep.trim();
@@ -112,9 +138,10 @@ export function scanNumberRuns(text: string, minDigits = 0): NumberRun[] {
     }
     if (groupStart >= 0) {
       groups.push(i - groupStart);
-      digits += text.slice(groupStart, i);
+      groupStarts.push(groupStart);
+      digitCount += i - groupStart;
     }
-    if (digits.length >= 7 && end < n) {
+    if (digitCount >= 7 && end < n && mayOpenExtension(text, end)) {
       const ext = EXT_RE.exec(text.slice(end, end + 16));
       if (ext) end += ext[0].length;
     }
@@ -122,11 +149,11 @@ export function scanNumberRuns(text: string, minDigits = 0): NumberRun[] {
     const next = end < n ? text.charCodeAt(end) : 32;
     if (i - start >= MAX_RUN) {
       while (i < n && (isDigit(text.charCodeAt(i)) || isSep(text.charCodeAt(i)))) i++;
-    } else if ((!isWordChar(next) || next > 127) && digits.length >= minDigits) {
-      runs.push({ start, end, digits, seps, groups, plus });
+    } else if ((!isWordChar(next) || next > 127) && digitCount >= minDigits) {
+      runs.push({ start, end, digits: digitsOf(text, groupStarts, groups), seps, groups, plus });
     }
     i = Math.max(i, end);
-    i = nextCandidate(text, skipWord(text, i));
+    i = nextCandidate(text, skipWord(text, i), digitRuns, cursor);
   }
   return runs;
 }

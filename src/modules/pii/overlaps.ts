@@ -23,30 +23,43 @@ function mergeSameType(findings: Finding[]): Finding[] {
   return merged;
 }
 
-/** The usual case, no two findings overlapping: the result is just the findings sorted by start. */
-function disjointSorted(findings: readonly Finding[]): Finding[] | undefined {
-  const sorted = [...findings].sort((a, b) => a.start - b.start);
-  for (let i = 1; i < sorted.length; i++) if ((sorted[i]?.start ?? 0) < (sorted[i - 1]?.end ?? 0)) return undefined;
-  return sorted.map((f) => ({ ...f }));
-}
-
-export function resolveOverlaps(findings: Finding[]): Finding[] {
-  const disjoint = disjointSorted(findings);
-  if (disjoint) return disjoint;
+function resolveCluster(findings: Finding[]): Finding[] {
   const ranked = mergeSameType(findings).sort(
     (a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || PRIORITY[b.type] - PRIORITY[a.type],
   );
+  const from = findings.reduce((m, f) => Math.min(m, f.start), Infinity);
   let size = 0;
   for (const f of ranked) size = Math.max(size, f.end);
   // One flag per code unit taken by a kept span: each check costs the span's length, not the number of kept spans.
-  const taken = new Uint8Array(size);
+  const taken = new Uint8Array(size - from);
   const kept: Finding[] = [];
   for (const f of ranked) {
     let free = true;
-    for (let i = f.start; i < f.end && free; i++) free = taken[i] === 0;
+    for (let i = f.start; i < f.end && free; i++) free = taken[i - from] === 0;
     if (!free) continue;
-    taken.fill(1, f.start, f.end);
+    taken.fill(1, f.start - from, f.end - from);
     kept.push(f);
   }
   return kept.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * Findings that do not overlap anything are kept as they are; each cluster of transitively
+ * overlapping findings is resolved on its own, which keeps what resolving them all at once
+ * would keep, since a kept span can only block spans of its own cluster.
+ */
+export function resolveOverlaps(findings: Finding[]): Finding[] {
+  const sorted = [...findings].sort((a, b) => a.start - b.start);
+  const out: Finding[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    const first = sorted[i];
+    if (!first) break;
+    let end = first.end;
+    let j = i + 1;
+    for (; j < sorted.length && (sorted[j]?.start ?? 0) < end; j++) end = Math.max(end, sorted[j]?.end ?? 0);
+    if (j === i + 1) out.push({ ...first });
+    else for (const f of resolveCluster(sorted.slice(i, j))) out.push(f);
+    i = j;
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import type { EntityType } from './policy.ts';
+import type { TextScan } from './text-scan.ts';
 
 /** One detected PII span: [start, end) in UTF-16 code units of the analysed text. */
 export interface Finding {
@@ -8,10 +9,12 @@ export interface Finding {
   score: number;
 }
 
-/** What a recogniser sees: the text and a lower-cased copy made once per analysis. */
+/** What a recogniser sees: the text, a lower-cased copy and the shared tokenisation, made once per analysis. */
 export interface ScanInput {
   text: string;
   lower: string;
+  /** The shared tokenisation: candidate positions found once for every recogniser. */
+  scan: TextScan;
   /** Per-call memo and shared budget for phone validation, so no input can run away. */
   phone: PhoneChecks;
   /** The caller's threshold: recognisers may skip costly checks that could not reach it. */

@@ -1,7 +1,7 @@
 /**
  * Finds street-address cores without running the address patterns over the whole text: every
- * shape contains a house or box number, so one linear scan finds the numbers and the patterns run
- * only there — sticky at the number for shapes that start with it, and on a short window before
+ * shape contains a house or box number, so the patterns run only at the digit runs of the shared
+ * TextScan — sticky at the number for shapes that start with it, and on a short window before
  * it, once a cheap check on the preceding words passes, for shapes that end with it.
  */
 import {
@@ -18,24 +18,13 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-/** [\p{L}\d] for the code unit at i (a lone surrogate half is neither). */
-function isLetterOrDigit(text: string, i: number): boolean {
-  const c = text.charCodeAt(i);
-  return isDigit(c) || isLetter(c);
-}
-
-const DIGIT_RE = /[0-9]/g;
-
-/** Starts of digit groups not glued to a preceding letter or digit. */
-export function numberStarts(text: string): number[] {
+/** Starts of digit groups not glued to a preceding letter; `digitRuns` are TextScan's. */
+export function numberStarts(text: string, digitRuns: readonly number[]): number[] {
   const out: number[] = [];
-  DIGIT_RE.lastIndex = 0;
-  while (DIGIT_RE.exec(text)) {
-    const i = DIGIT_RE.lastIndex - 1;
-    if (i === 0 || !isLetterOrDigit(text, i - 1)) out.push(i);
-    let j = i + 1;
-    while (j < text.length && isDigit(text.charCodeAt(j))) j++;
-    DIGIT_RE.lastIndex = j;
+  for (let k = 0; k < digitRuns.length; k += 2) {
+    const i = digitRuns[k] ?? 0;
+    // A run is maximal, so the code unit before it is no digit.
+    if (i === 0 || !isLetter(text.charCodeAt(i - 1))) out.push(i);
   }
   return out;
 }
@@ -49,9 +38,18 @@ function digitsFrom(text: string, i: number): number {
   return j;
 }
 
+/** " bis" or " ter" at e, compared by code unit (String#startsWith costs more than the whole check). */
+function bisOrTerAt(text: string, e: number): boolean {
+  if (text.charCodeAt(e) !== 32) return false;
+  const a = text.charCodeAt(e + 1);
+  const b = text.charCodeAt(e + 2);
+  const c = text.charCodeAt(e + 3);
+  return (a === 98 && b === 105 && c === 115) || (a === 116 && b === 101 && c === 114);
+}
+
 /** After a house number: " Main", ", rue", " bis rue" — a space, then a word that may open a street. */
 function streetWordFollows(text: string, e: number): boolean {
-  if (text.startsWith(' bis', e) || text.startsWith(' ter', e)) e += 4;
+  if (bisOrTerAt(text, e)) e += 4;
   if (text.charCodeAt(e) === 44) e++;
   if (text.charCodeAt(e) !== 32 || e + 1 >= text.length) return false;
   const cp = codePointAt(text, e + 1);
@@ -77,6 +75,9 @@ function suffixEnd(text: string, e: number): number {
 export function mayStartStreet(text: string, d: number): boolean {
   const j = digitsFrom(text, d);
   if (j - d > 5) return false;
+  // Every shape continues with a space, ",", "-", "/" or a letter after the digits.
+  const c = text.charCodeAt(j);
+  if (c !== 32 && c !== 44 && c !== 45 && c !== 47 && !isAsciiLetter(c)) return false;
   if (streetWordFollows(text, j)) return true;
   const k = suffixEnd(text, j);
   if (k >= 0 && streetWordFollows(text, k)) return true;
@@ -85,6 +86,9 @@ export function mayStartStreet(text: string, d: number): boolean {
   const l = suffixEnd(text, j + 1);
   return l >= 0 && streetWordFollows(text, l);
 }
+
+/** Words every box shape contains (lower-cased): one search instead of four String#includes. */
+const BOX_HINT_RE = /box|postfach|apartado|bp /;
 
 /** Longest first word of a street prefix ("Carretera"): longer words need no look-up. */
 const MAX_PREFIX_WORD = Math.max(...[...STREET_PREFIX_WORDS].map((w) => w.length));
@@ -167,7 +171,7 @@ export function addressCores(text: string, lower: string, starts: readonly numbe
     if (d <= 1 || text.charCodeAt(d - 1) !== 32) continue;
     if (streetWordBefore(text, d) || ((prefixes ??= PREFIX_TOKEN_RE.test(text)) && prefixWordBefore(text, d))) windowMatches(text, d, found);
   }
-  if (lower.includes('box') || lower.includes('postfach') || lower.includes('apartado') || lower.includes('bp ')) {
+  if (BOX_HINT_RE.test(lower)) {
     ADDRESS_BOX_RE.lastIndex = 0;
     for (let m = ADDRESS_BOX_RE.exec(text); m; m = ADDRESS_BOX_RE.exec(text)) found.push({ start: m.index, end: m.index + m[0].length });
   }

@@ -4,15 +4,15 @@
  * A loose "number words number" shape needs address context or a post-code line after it.
  */
 import type { Finding, ScanInput } from '../types.ts';
-import { clamp01, windowHas } from '../context.ts';
+import { clamp01, phraseSet, windowHas } from '../context.ts';
 import { CITY_LINE_RE, UNIT_RE } from './address-patterns.ts';
 import { addressCores, looseCores, mayStartStreet, numberStarts } from './address-candidates.ts';
 
-const CONTEXT = [
+const CONTEXT = phraseSet([
   'address', 'live', 'lives', 'living', 'drops you off', 'ship', 'deliver', 'located', 'located at', 'billing', 'mailing',
   'moved', 'move to', 'visit', 'adresse', 'wohne', 'wohnhaft', 'anschrift', 'lieferadresse', 'habite', 'domicile', 'livraison',
   'dirección', 'direccion', 'vivo', 'domicilio', 'envío', 'residence', 'street', 'stay at', 'apartment',
-];
+]);
 const POSTAL_RE = /(?<![\d-])(?:\d{4,6}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}|[A-Z]\d[A-Z] \d[A-Z]\d|\d{2}-\d{3})(?![\d-])/;
 const LONG_DIGITS_RE = /\d[\d ().-]{6,}\d/;
 
@@ -48,8 +48,8 @@ function trimEnd(text: string, start: number, end: number): number {
   return e;
 }
 
-export function recognizeAddresses({ text, lower }: ScanInput, out: Finding[]): void {
-  const starts = numberStarts(text);
+export function recognizeAddresses({ text, lower, scan }: ScanInput, out: Finding[]): void {
+  const starts = numberStarts(text, scan.digitRuns);
   if (starts.length === 0) return;
   let floor = 0;
   const streetStarts: number[] = [];

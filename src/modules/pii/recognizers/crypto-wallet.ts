@@ -4,11 +4,12 @@ import type { Finding, ScanInput } from '../types.ts';
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 const BECH = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
-// Each pattern opens with fixed characters (so the engine skips quickly to them) and checks
-// that no word character comes before them, which the usual leading lookbehind would not allow.
-const BTC_RE = /[13](?<!\w[13])[1-9A-HJ-NP-Za-km-z]{25,34}(?!\w)/g;
-const BECH_RE = /(?:bc|tb)1(?<!\w(?:bc|tb)1)[02-9ac-hj-np-z]{11,71}(?!\w)/gi;
-const ETH_RE = /0x(?<!\w0x)[0-9a-fA-F]{40}(?!\w)/g;
+// Every address holds a digit that starts a run of TextScan's digits ("1" or "3", the "1" of
+// "bc1", the "0" of "0x") and no word character comes before the address: the patterns run
+// sticky only there, as a global search with a leading (?<!\w) would find them.
+const BTC_RE = /[13][1-9A-HJ-NP-Za-km-z]{25,34}(?!\w)/y;
+const BECH_RE = /(?:bc|tb)1[02-9ac-hj-np-z]{11,71}(?!\w)/iy;
+const ETH_RE = /0x[0-9a-fA-F]{40}(?!\w)/y;
 
 /** Base58 decoding with small integers (bytes, least significant first) instead of a BigInt. */
 function base58Bytes(s: string): number[] {
@@ -55,15 +56,40 @@ function bech32Valid(s: string): boolean {
   return pm === 1 || pm === 0x2bc830a3;
 }
 
-export function recognizeCryptoWallets({ text }: ScanInput, out: Finding[]): void {
-  for (const [re, valid, score] of [
-    [BTC_RE, base58CheckValid, 0.9],
-    [BECH_RE, bech32Valid, 0.9],
-    [ETH_RE, (): boolean => true, 0.75],
-  ] as const) {
-    re.lastIndex = 0;
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      if (valid(m[0])) out.push({ type: 'CRYPTO_WALLET', start: m.index, end: m.index + m[0].length, score });
-    }
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/** "bc1" or "tb1" (any case) ends at s: ASCII letters only, since "| 32" maps nothing else onto "b", "c" or "t". */
+function bechOpening(text: string, s: number): boolean {
+  const a = text.charCodeAt(s - 2) | 32;
+  const b = text.charCodeAt(s - 1) | 32;
+  return (a === 98 && b === 99) || (a === 116 && b === 98);
+}
+
+function runMatches(text: string, starts: readonly number[], re: RegExp, valid: (s: string) => boolean, score: number, out: Finding[]): void {
+  for (const at of starts) {
+    if (at > 0 && isWordChar(text.charCodeAt(at - 1))) continue;
+    re.lastIndex = at;
+    const m = re.exec(text);
+    if (m && valid(m[0])) out.push({ type: 'CRYPTO_WALLET', start: at, end: at + m[0].length, score });
   }
+}
+
+export function recognizeCryptoWallets({ text, scan }: ScanInput, out: Finding[]): void {
+  const btc: number[] = [];
+  const bech: number[] = [];
+  const eth: number[] = [];
+  const runs = scan.digitRuns;
+  for (let k = 0; k < runs.length; k += 2) {
+    const s = runs[k] ?? 0;
+    const c = text.charCodeAt(s);
+    if (c === 49 || c === 51) btc.push(s);
+    if (c === 49 && s >= 2 && bechOpening(text, s)) bech.push(s - 2);
+    if (c === 48 && text.charCodeAt(s + 1) === 120) eth.push(s);
+  }
+  // Bitcoin first, then bech32, then Ethereum, as the three global searches ran before.
+  runMatches(text, btc, BTC_RE, base58CheckValid, 0.9, out);
+  runMatches(text, bech, BECH_RE, bech32Valid, 0.9, out);
+  runMatches(text, eth, ETH_RE, () => true, 0.75, out);
 }

@@ -63,26 +63,57 @@ function isLetterOrDigit(c: number): boolean {
   return (c >= 48 && c <= 57) || isLetter(c);
 }
 
-/** Written-out dates near birth context ("born on 3 March 1985", "né le 12 mars 1990"): only windows around birth words are scanned. */
-export function recognizeTextDob({ lower }: ScanInput, out: Finding[]): void {
+/** Longest birth stem ("anniversaire"). */
+const MAX_STEM = Math.max(...DOB_STEMS.map((s) => s.length));
+
+/**
+ * Where a birth stem has to start for its window (48 characters before it, 80 after it) to hold
+ * a year: every written-out date ends in a run of exactly four digits. Merged [from, to] ranges,
+ * flattened; empty when the text has no such run.
+ */
+function stemRanges(digitRuns: readonly number[]): number[] {
+  const ranges: number[] = [];
+  for (let k = 0; k < digitRuns.length; k += 2) {
+    const y = digitRuns[k] ?? 0;
+    if ((digitRuns[k + 1] ?? 0) - y !== 4) continue;
+    const from = Math.max(0, y + 4 - 80 - MAX_STEM);
+    const to = y + 48;
+    if (ranges.length > 0 && from <= (ranges[ranges.length - 1] ?? 0) + 1) ranges[ranges.length - 1] = to;
+    else ranges.push(from, to);
+  }
+  return ranges;
+}
+
+/** Written-out dates near birth context ("born on 3 March 1985", "né le 12 mars 1990"): only windows around birth words near a year are scanned. */
+export function recognizeTextDob({ lower, scan }: ScanInput, out: Finding[]): void {
+  const ranges = stemRanges(scan.digitRuns);
   const seen = new Set<number>();
-  STEM_RE.lastIndex = 0;
-  for (let s = STEM_RE.exec(lower); s; s = STEM_RE.exec(lower)) {
-    const i = s.index;
-    STEM_RE.lastIndex = i + 1;
-    // A date ends at most 8 characters before the birth word or starts at most 40 after it.
-    let from = Math.max(0, i - 48);
-    while (from > 0 && from < i && isLetterOrDigit(lower.charCodeAt(from - 1))) from++;
-    const win = lower.slice(from, Math.min(lower.length, i + s[0].length + 80));
-    // Every written-out date has a four-digit year.
-    if (!YEAR_RE.test(win)) continue;
-    TEXT_DATE_RE.lastIndex = 0;
-    for (let m = TEXT_DATE_RE.exec(win); m; m = TEXT_DATE_RE.exec(win)) {
-      const start = from + m.index;
-      const end = start + m[0].length;
-      if (seen.has(start) || (end === from + win.length && end < lower.length)) continue;
-      seen.add(start);
-      if (dobContext(lower, start, end)) out.push({ type: 'DATE_OF_BIRTH', start, end, score: 0.85 });
+  let next = 0;
+  for (let r = 0; r < ranges.length; r += 2) {
+    STEM_RE.lastIndex = Math.max(next, ranges[r] ?? 0);
+    const to = ranges[r + 1] ?? 0;
+    for (let s = STEM_RE.exec(lower); s && s.index <= to; s = STEM_RE.exec(lower)) {
+      const i = s.index;
+      STEM_RE.lastIndex = next = i + 1;
+      datesAround(lower, i, s[0].length, seen, out);
     }
+  }
+}
+
+/** The written-out dates in the window around the birth stem at i, each start reported once. */
+function datesAround(lower: string, i: number, stemLength: number, seen: Set<number>, out: Finding[]): void {
+  // A date ends at most 8 characters before the birth word or starts at most 40 after it.
+  let from = Math.max(0, i - 48);
+  while (from > 0 && from < i && isLetterOrDigit(lower.charCodeAt(from - 1))) from++;
+  const win = lower.slice(from, Math.min(lower.length, i + stemLength + 80));
+  // Every written-out date has a four-digit year.
+  if (!YEAR_RE.test(win)) return;
+  TEXT_DATE_RE.lastIndex = 0;
+  for (let m = TEXT_DATE_RE.exec(win); m; m = TEXT_DATE_RE.exec(win)) {
+    const start = from + m.index;
+    const end = start + m[0].length;
+    if (seen.has(start) || (end === from + win.length && end < lower.length)) continue;
+    seen.add(start);
+    if (dobContext(lower, start, end)) out.push({ type: 'DATE_OF_BIRTH', start, end, score: 0.85 });
   }
 }

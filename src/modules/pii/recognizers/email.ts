@@ -1,6 +1,6 @@
 /** E-mail addresses: found from each "@" by a bounded expansion to both sides (no regex backtracking). */
 import type { Finding, ScanInput } from '../types.ts';
-import { clamp01, windowHas } from '../context.ts';
+import { clamp01, phraseSet, windowHas } from '../context.ts';
 
 function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -15,7 +15,7 @@ function isLocalChar(c: number): boolean {
 function isDomainChar(c: number): boolean {
   return isAlnum(c) || c === 46 || c === 45;
 }
-const CONTEXT = ['mail', 'courriel', 'correo', 'contact', 'write', 'send'];
+const CONTEXT = phraseSet(['mail', 'courriel', 'correo', 'contact', 'write', 'send']);
 
 export function recognizeEmail({ text, lower }: ScanInput, out: Finding[]): void {
   let at = text.indexOf('@');

@@ -1,21 +1,13 @@
-/** IBANs, compact or in groups of four: country length and mod-97 checked by ibantools. */
-import { ValidationErrorsIBAN, validateIBAN } from 'ibantools';
-
-/** Country length, structure and mod-97 must hold; a failed national check digit alone still counts (fail closed). */
-function ibanValid(compact: string): boolean {
-  const { errorCodes } = validateIBAN(compact);
-  return errorCodes.every((e) => e === ValidationErrorsIBAN.WrongAccountBankBranchChecksum);
-}
+/** IBANs, compact or in groups of four: mod-97 here, then country length and structure as ibantools decides them. */
 import type { Finding, ScanInput } from '../types.ts';
-import { clamp01, windowHas } from '../context.ts';
+import { ibanValidGivenMod97 } from './iban-check.ts';
+import { clamp01, phraseSet, windowHas } from '../context.ts';
 
-/** Sticky at a candidate from IBAN_START_RE that no letter or digit precedes. */
+/** Sticky at a candidate (two letters, two digits) that no letter or digit precedes. */
 const IBAN_RE = /[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)(?![A-Za-z0-9])/iy;
-/** Two letters and two digits: where an IBAN can start, found by one native search. */
-const IBAN_START_RE = /[A-Z]{2}\d{2}/gi;
 /** Letters all upper-case or all lower-case: "gb82west1234..." counts, "Ab12CdEf..." does not. */
 const MIXED_CASE_RE = /[a-z][^a-z]*[A-Z]|[A-Z][^A-Z]*[a-z]/;
-const CONTEXT = ['iban', 'bank', 'account', 'transfer', 'konto', 'überweis', 'compte', 'virement', 'cuenta', 'transferencia', 'sepa'];
+const CONTEXT = phraseSet(['iban', 'bank', 'account', 'transfer', 'konto', 'überweis', 'compte', 'virement', 'cuenta', 'transferencia', 'sepa']);
 
 function digitValue(c: number): number {
   return c <= 57 ? c - 48 : c - 55;
@@ -45,14 +37,21 @@ function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
-/** IBAN-shaped strings, as a global search of (?<![A-Za-z0-9])IBAN_RE would find them. */
-function ibanShapes(text: string): RegExpExecArray[] {
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/**
+ * IBAN-shaped strings, as a global search of (?<![A-Za-z0-9])IBAN_RE would find them. An IBAN
+ * opens with two letters and two digits, so it starts two letters before a digit run of TextScan.
+ */
+function ibanShapes(text: string, digitRuns: readonly number[]): RegExpExecArray[] {
   const found: RegExpExecArray[] = [];
   let floor = 0;
-  IBAN_START_RE.lastIndex = 0;
-  for (let c = IBAN_START_RE.exec(text); c; c = IBAN_START_RE.exec(text)) {
-    const at = c.index;
-    IBAN_START_RE.lastIndex = at + 1;
+  for (let k = 0; k < digitRuns.length; k += 2) {
+    const s = digitRuns[k] ?? 0;
+    if (s < 2 || (digitRuns[k + 1] ?? 0) - s < 2 || !isAsciiLetter(text.charCodeAt(s - 1)) || !isAsciiLetter(text.charCodeAt(s - 2))) continue;
+    const at = s - 2;
     if (at < floor || (at > 0 && isAlnum(text.charCodeAt(at - 1)))) continue;
     IBAN_RE.lastIndex = at;
     const m = IBAN_RE.exec(text);
@@ -76,15 +75,15 @@ function candidateLengths(shape: string): number[] {
   return lengths.reverse();
 }
 
-export function recognizeIban({ text, lower }: ScanInput, out: Finding[]): void {
-  for (const m of ibanShapes(text)) {
+export function recognizeIban({ text, lower, scan }: ScanInput, out: Finding[]): void {
+  for (const m of ibanShapes(text, scan.digitRuns)) {
     // Try the longest group-aligned prefix first: a trailing word ("BIC") may have been swallowed.
     const shape = m[0];
     if (MIXED_CASE_RE.test(shape)) continue;
     const compact = shape.replace(/ /g, '').toUpperCase();
     const mod97 = prefixMod97(compact);
     for (const length of candidateLengths(shape)) {
-      if (length < 15 || mod97(length) !== 1 || !ibanValid(compact.slice(0, length))) continue;
+      if (length < 15 || mod97(length) !== 1 || !ibanValidGivenMod97(compact.slice(0, length))) continue;
       // The span ends after the length-th non-space character of the shape.
       let end = 0;
       for (let n = 0; n < length; end++) if (shape.charCodeAt(end) !== 32) n++;

@@ -65,7 +65,7 @@ function followedByTime(text: string, end: number): boolean {
 
 export function recognizeNumbers(input: ScanInput, out: Finding[]): void {
   const { text, lower } = input;
-  for (const run of scanNumberRuns(text, 6)) {
+  for (const run of scanNumberRuns(text, input.scan.digitRuns, 6)) {
     const { start, end } = run;
     if (run.digits.length < 7 && run.groups.length < 3) continue;
     if (isNumericDate(run)) {

@@ -4,11 +4,14 @@
  * by itself; a known first name or a cue is needed.
  */
 import type { Finding, ScanInput } from '../types.ts';
-import { nameLexicon, type NameLexicon, type NameWeight } from '../name-lexicon.ts';
+import { nameLexicon, type NameWeight } from '../name-lexicon.ts';
+import { wordTable, type WordTable } from '../word-table.ts';
 import { clamp01 } from '../context.ts';
 import { nextCapitalised, type CapitalisedWord } from './capitalised.ts';
 
 const PARTICLES = new Set(['van', 'von', 'der', 'den', 'de', 'la', 'le', 'du', 'di', 'da', 'dos', 'das', 'del', 'zu', 'y', 'ten', 'ter', 'bin', 'al']);
+const MAX_PARTICLE = Math.max(...[...PARTICLES].map((p) => p.length));
+const WHITESPACE_RE = /\s/;
 const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'sir', 'herr', 'herrn', 'frau', 'monsieur', 'madame', 'mme', 'mlle', 'm', 'señor', 'señora', 'sr', 'sra', 'srta', 'don', 'doña', 'dear', 'liebe', 'lieber', 'chère', 'cher', 'estimado', 'estimada']);
 const CUES = [
   'my name is ', 'name is ', 'i am ', "i'm ", 'this is ', 'name: ', 'hi ', 'hello ', 'hey ', 'thanks ', 'thank you ',
@@ -22,13 +25,36 @@ type Kind = NameWeight | 'initial' | 'unknown';
 interface Tok {
   start: number;
   end: number;
-  key: string;
   kind: Kind;
+  /** A title or salutation ("mr", "dear"). */
+  title: boolean;
+  /** In the common-word list (a "weak" name may be one too). */
+  common: boolean;
 }
 
-function tokenWeight(key: string, lex: NameLexicon): Kind {
-  if (key.length === 1) return 'initial';
-  return lex.weight.get(key) ?? 'unknown';
+const WEIGHTS: readonly NameWeight[] = ['first', 'last', 'weak', 'common'];
+const WEIGHT_MASK = 7;
+const TITLE = 8;
+const COMMON = 16;
+
+let table: WordTable | undefined;
+
+/** The lexicon's weights and the title and common-word sets as bits of one table, built on first use. */
+function nameTable(): WordTable {
+  if (!table) {
+    const lex = nameLexicon();
+    const entries = new Map<string, number>();
+    for (const [word, weight] of lex.weight) entries.set(word, WEIGHTS.indexOf(weight) + 1);
+    for (const word of lex.common) entries.set(word, (entries.get(word) ?? 0) | COMMON);
+    for (const word of TITLES) entries.set(word, (entries.get(word) ?? 0) | TITLE);
+    table = wordTable(entries);
+  }
+  return table;
+}
+
+function tokenOf(start: number, end: number, keyLength: number, bits: number): Tok {
+  const kind: Kind = keyLength === 1 ? 'initial' : (WEIGHTS[(bits & WEIGHT_MASK) - 1] ?? 'unknown');
+  return { start, end, kind, title: (bits & TITLE) !== 0, common: (bits & COMMON) !== 0 };
 }
 
 /** The two code units before a name, as one number: the key of the cue buckets. */
@@ -59,12 +85,17 @@ function hasCue(lower: string, start: number): boolean {
 
 /** A sentence-initial single word is often just a capitalised word. */
 function sentenceInitial(text: string, start: number): boolean {
-  return start === 0 || /[.!?]\s$/.test(text.slice(Math.max(0, start - 2), start));
+  if (start === 0) return true;
+  // /[.!?]\s$/ on the two characters before the word, without cutting them out.
+  const p = text.charCodeAt(start - 2);
+  if (start < 2 || (p !== 46 && p !== 33 && p !== 63)) return false;
+  const c = text.charCodeAt(start - 1);
+  return c < 128 ? c === 32 || (c >= 9 && c <= 13) : WHITESPACE_RE.test(text[start - 1] ?? '');
 }
 
 /** scoreGroup() for the most frequent group, a single word, without building any arrays. */
 function scoreSingle(t: Tok, input: ScanInput, out: Finding[]): void {
-  if (t.kind === 'common' || t.kind === 'initial' || TITLES.has(t.key)) return;
+  if (t.kind === 'common' || t.kind === 'initial' || t.title) return;
   const cue = hasCue(input.lower, t.start);
   let score = cue ? 0.85 : t.kind === 'first' ? 0.55 : t.kind === 'last' ? 0.3 : 0;
   if (score === 0) return;
@@ -72,10 +103,10 @@ function scoreSingle(t: Tok, input: ScanInput, out: Finding[]): void {
   out.push({ type: 'PERSON', start: t.start, end: t.end, score: clamp01(score) });
 }
 
-function scoreGroup(toks: Tok[], input: ScanInput, lex: NameLexicon, out: Finding[]): void {
+function scoreGroup(toks: Tok[], input: ScanInput, out: Finding[]): void {
   if (toks.length === 1 && toks[0]) return scoreSingle(toks[0], input, out);
   let cue = false;
-  while (toks.length > 0 && TITLES.has(toks[0]?.key ?? '')) {
+  while (toks.length > 0 && toks[0]?.title === true) {
     toks = toks.slice(1);
     cue = true;
   }
@@ -85,7 +116,7 @@ function scoreGroup(toks: Tok[], input: ScanInput, lex: NameLexicon, out: Findin
   while (a < b && (kinds[a] === 'common' || kinds[a] === 'initial')) a++;
   // "Can Anna call?": a sentence-initial common word in front of a name is not part of it.
   const lead = toks[a];
-  if (lead && b - a > 1 && kinds[a] === 'weak' && lex.common.has(lead.key) && /(^|[.!?\n]\s*)$/.test(input.text.slice(Math.max(0, lead.start - 3), lead.start))) a++;
+  if (lead && b - a > 1 && kinds[a] === 'weak' && lead.common && /(^|[.!?\n]\s*)$/.test(input.text.slice(Math.max(0, lead.start - 3), lead.start))) a++;
   while (b > a && (kinds[b - 1] === 'common' || kinds[b - 1] === 'initial')) b--;
   if (a >= b) return;
   const head = toks[a];
@@ -93,7 +124,7 @@ function scoreGroup(toks: Tok[], input: ScanInput, lex: NameLexicon, out: Findin
   if (!head || !tail) return;
   cue ||= hasCue(input.lower, head.start);
   const k = kinds.slice(a, b);
-  if (k.includes('common')) return scoreGroup(toks.slice(a + k.indexOf('common') + 1), input, lex, out);
+  if (k.includes('common')) return scoreGroup(toks.slice(a + k.indexOf('common') + 1), input, out);
   const n = k.filter((x) => x !== 'initial').length;
   const firsts = k.filter((x) => x === 'first').length;
   const lasts = k.filter((x) => x === 'last').length;
@@ -113,10 +144,17 @@ function scoreGroup(toks: Tok[], input: ScanInput, lex: NameLexicon, out: Findin
 function joinedByParticles(text: string, from: number, to: number): boolean {
   if (to - from === 1) return text.charCodeAt(from) === 32;
   if (to - from >= 12 || text.charCodeAt(from) !== 32 || text.charCodeAt(to - 1) !== 32) return false;
-  // Every particle is lower-case ASCII: another ASCII character that trim() keeps rules the gap out before it is split.
+  // Every particle is lower-case ASCII: another ASCII character that trim() keeps rules the gap out before it is
+  // split, and so does a run of letters longer than any particle (trim() removes no letters).
+  let letters = 0;
   for (let i = from + 1; i < to - 1; i++) {
     const c = text.charCodeAt(i);
-    if (c < 128 && c !== 32 && (c < 97 || c > 122) && (c < 9 || c > 13)) return false;
+    if (c >= 97 && c <= 122) {
+      if (++letters > MAX_PARTICLE) return false;
+      continue;
+    }
+    letters = 0;
+    if (c < 128 && c !== 32 && (c < 9 || c > 13)) return false;
   }
   const gap = text.slice(from, to);
   return gap.trim().split(' ').every((p) => PARTICLES.has(p));
@@ -124,27 +162,31 @@ function joinedByParticles(text: string, from: number, to: number): boolean {
 
 export function recognizePersons(input: ScanInput, out: Finding[]): void {
   const { text, lower } = input;
-  const lex = nameLexicon();
+  const names = nameTable();
   let group: Tok[] = [];
-  const flush = (): void => {
-    if (group.length > 0) scoreGroup(group, input, lex, out);
-    group = [];
-  };
+  const cursor = { k: 0, floor: 0 };
   const m: CapitalisedWord = { start: 0, end: 0, ascii: true };
-  for (let from = 0; nextCapitalised(text, from, m); from = m.end) {
+  while (nextCapitalised(text, input.scan.capitalStarts, cursor, m)) {
     const dotted = text.charCodeAt(m.end - 1) === 46;
     const wordEnd = dotted ? m.end - 1 : m.end;
-    // ASCII lower-cases the same in the whole text as in the word alone.
-    const key = m.ascii ? lower.slice(m.start, wordEnd) : text.slice(m.start, wordEnd).toLowerCase();
-    const tok: Tok = { start: m.start, end: dotted && wordEnd - m.start === 1 ? m.end : wordEnd, key, kind: tokenWeight(key, lex) };
+    // ASCII lower-cases the same in the whole text as in the word alone, so it is looked up in place.
+    const key = m.ascii ? undefined : text.slice(m.start, wordEnd).toLowerCase();
+    const bits = key === undefined ? names.bitsAt(lower, m.start, wordEnd) : names.bitsOf(key);
+    const tok = tokenOf(m.start, dotted && wordEnd - m.start === 1 ? m.end : wordEnd, key?.length ?? wordEnd - m.start, bits);
     const last = group[group.length - 1];
     if (last) {
       const joined = joinedByParticles(text, last.end, tok.start);
-      const afterTitle = tok.start - last.end === 2 && text.charCodeAt(last.end) === 46 && text.charCodeAt(last.end + 1) === 32 && TITLES.has(last.key);
-      if (!(joined || afterTitle) || group.length >= 5) flush();
+      const afterTitle = tok.start - last.end === 2 && text.charCodeAt(last.end) === 46 && text.charCodeAt(last.end + 1) === 32 && last.title;
+      if (!(joined || afterTitle) || group.length >= 5) {
+        scoreGroup(group, input, out);
+        group = [];
+      }
     }
     group.push(tok);
-    if (dotted && wordEnd - m.start > 1 && !TITLES.has(tok.key)) flush();
+    if (dotted && wordEnd - m.start > 1 && !tok.title) {
+      scoreGroup(group, input, out);
+      group = [];
+    }
   }
-  flush();
+  if (group.length > 0) scoreGroup(group, input, out);
 }

@@ -3,7 +3,8 @@
  * cue, and long high-entropy strings. UUIDs and bare hex digests need context to count.
  */
 import type { Finding, ScanInput } from '../types.ts';
-import { clamp01, windowHas } from '../context.ts';
+import { clamp01, phraseSet, windowHas } from '../context.ts';
+import { knownPrefixPositions } from './secret-prefixes.ts';
 
 const KNOWN_RE = new RegExp(
   [
@@ -22,10 +23,8 @@ const KNOWN_RE = new RegExp(
   ].join('|'),
   'g',
 );
-/** Sticky: tried only where a vendor prefix starts a word (see KNOWN_PREFIX_RE). */
+/** Sticky: tried only where a vendor prefix starts a word (see secret-prefixes.ts). */
 const KNOWN_AT_RE = new RegExp(`(?:${KNOWN_RE.source})(?![\\w-])`, 'y');
-/** The fixed openings of the vendor formats above: a cheap native search for where to try them. */
-const KNOWN_PREFIX_RE = /AKIA|ASIA|gh[pousr]_|github_pat_|sk-|xox[abposr]-|glpat-|AIza|[sr]k_|SG\.|npm_|hf_|eyJ/g;
 const PEM_RE = /^-----BEGIN [A-Z ]{0,24}PRIVATE KEY-----[\s\S]{0,8000}-----END [A-Z ]{0,24}PRIVATE KEY-----/;
 /** Sticky: tried only where PASSWORD_CUE_RE finds a cue in the lower-cased text. */
 const PASSWORD_RE =
@@ -35,7 +34,7 @@ const PASSWORD_CUE_RE = /passw|kennwort|pwd|mot de passe|contraseña|clave|pin/g
 const TOKEN_MIN = 24;
 const TOKEN_MAX = 512;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const KEY_WORDS = ['key', 'token', 'secret', 'bearer', 'password', 'credential', 'auth', 'apikey', 'api_key', 'schlüssel', 'clé', 'clave'];
+const KEY_WORDS = phraseSet(['key', 'token', 'secret', 'bearer', 'password', 'credential', 'auth', 'apikey', 'api_key', 'schlüssel', 'clé', 'clave']);
 
 /** Shannon entropy per character of a token run (ASCII only), summed in order of first occurrence. */
 function entropy(s: string): number {
@@ -75,10 +74,7 @@ function isWordOrDash(c: number): boolean {
 /** Vendor formats, as a global search of (?<![\w-])(?:KNOWN)(?![\w-]) would find them. */
 function knownSecrets(text: string, out: Finding[]): void {
   let floor = 0;
-  KNOWN_PREFIX_RE.lastIndex = 0;
-  for (let m = KNOWN_PREFIX_RE.exec(text); m; m = KNOWN_PREFIX_RE.exec(text)) {
-    const at = m.index;
-    KNOWN_PREFIX_RE.lastIndex = at + 1;
+  for (const at of knownPrefixPositions(text)) {
     if (at < floor || (at > 0 && isWordOrDash(text.charCodeAt(at - 1)))) continue;
     KNOWN_AT_RE.lastIndex = at;
     const k = KNOWN_AT_RE.exec(text);
