@@ -76,14 +76,22 @@ export async function runEncryptionCostBench(): Promise<Record<string, unknown>>
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const pg = await tempPostgres();
-  if (pg) {
+  // A database each: two servers sharing one measured each other's rows and autovacuum too
+  // (an A/A run of two plaintext servers on one database differed by 8 %).
+  const pgs = { encrypted: await tempPostgres(), plaintext: await tempPostgres() };
+  if (pgs.encrypted && pgs.plaintext) {
+    const urls = { encrypted: pgs.encrypted.url, plaintext: pgs.plaintext.url };
     try {
-      results.postgres = await compare(() => ({ DATABASE_URL: pg.url, REDIS_URL: '' }));
+      results.postgres = await compare((variant) => ({ DATABASE_URL: urls[variant as keyof typeof urls], REDIS_URL: '' }));
     } finally {
-      await pg.drop();
+      await pgs.encrypted.drop();
+      await pgs.plaintext.drop();
     }
-  } else results.postgres = 'skipped: no PostgreSQL reachable';
+  } else {
+    await pgs.encrypted?.drop();
+    await pgs.plaintext?.drop();
+    results.postgres = 'skipped: no PostgreSQL reachable';
+  }
   results.target = { costAtMost: 0.05 };
   return results;
 }
