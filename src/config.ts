@@ -33,6 +33,7 @@ const envSchema = z.object({
   TRUST_PROXY: booleanish.default(false),
   ANSWER_API_KEY: z.string().max(500).optional(),
   ANSWER_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ANSWER_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
@@ -70,6 +71,8 @@ export interface Config {
    * Projects may instead store their own key (modules/answer-keys), encrypted.
    */
   operatorAnswerEndpoint: { baseUrl: string; apiKey: string } | undefined;
+  /** Let projects' own answer endpoints be on loopback or private networks (off: public only). */
+  answerAllowPrivateNetworks: boolean;
 }
 
 export class ConfigError extends Error {
@@ -117,5 +120,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     apiKeyRequestsPerMinute: e.API_KEY_REQUESTS_PER_MINUTE,
     operatorAnswerEndpoint: e.ANSWER_API_KEY && e.ANSWER_BASE_URL ? { baseUrl: e.ANSWER_BASE_URL, apiKey: e.ANSWER_API_KEY } : undefined,
+    answerAllowPrivateNetworks: e.ANSWER_ALLOW_PRIVATE_NETWORKS,
   };
 }

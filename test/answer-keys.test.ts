@@ -130,3 +130,42 @@ describe("a project's own key", () => {
     assert.equal(await countRows(t, 'project_answer_keys'), rows);
   });
 });
+
+describe("a project's own endpoint on a private network (ANSWER_ALLOW_PRIVATE_NETWORKS off, the default)", () => {
+  let strict: TestApp;
+  let member: SignedUp;
+  before(async () => {
+    strict = await startTestApp({ config: { answerAllowPrivateNetworks: false, operatorAnswerEndpoint: { baseUrl: operatorStub.baseUrl, apiKey: operatorKey } } });
+    member = await signUp(strict, 'Strict Org');
+  });
+  after(() => strict.close());
+
+  async function ask(baseUrl: string): Promise<{ status: number; body: { code?: string; detail?: string } }> {
+    const p = await member.client.post(`/v1/orgs/${member.orgId}/projects`, {
+      name: 'LLM bot',
+      settings: { allowedDomains: ['docs.example.com'], answer: { provider: 'openai-compatible', baseUrl, model: 'stub' } },
+    });
+    assert.equal(p.status, 201, JSON.stringify(p.body));
+    const s = await strict.client().post(`/v1/widget/${p.body.project.id}/sessions`, {}, { origin });
+    return strict.client().post(`/v1/widget/${p.body.project.id}/messages`, { content: 'How do refunds work?' }, { origin, authorization: `Bearer ${s.body.token}` });
+  }
+
+  it('is never called: a loopback address, by IP or by a name that resolves to it, is refused before any request', async () => {
+    const port = new URL(otherStub.baseUrl).port;
+    for (const baseUrl of [otherStub.baseUrl, `http://localhost:${port}/v1`, `http://[::ffff:127.0.0.1]:${port}/v1`]) {
+      const before = otherStub.requests.length;
+      const r = await ask(baseUrl);
+      assert.equal(r.status, 502, `${baseUrl}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.code, 'provider_error');
+      assert.match(r.body.detail ?? '', /not on a public address/);
+      assert.equal(otherStub.requests.length, before, `${baseUrl} received a request`);
+    }
+  });
+
+  it("the operator's own endpoint is trusted as configured, wherever it is", async () => {
+    const before = operatorStub.requests.length;
+    const r = await ask(operatorStub.baseUrl);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(operatorStub.requests.length, before + 1);
+  });
+});

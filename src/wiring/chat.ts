@@ -17,7 +17,7 @@ import type { App } from '../platform/http/types.ts';
 import type { AuditService } from '../modules/audit/service.ts';
 import { createAnswerProvider } from '../modules/chat/answer-providers/index.ts';
 import { contentCipher } from '../modules/chat/content-cipher.ts';
-import { createEndpointKeyResolver } from '../modules/answer-keys/endpoint-key.ts';
+import { createEndpointPolicy } from '../modules/answer-keys/endpoint-policy.ts';
 import { answerKeyRoutes } from '../modules/answer-keys/routes.ts';
 import { createAnswerKeyService } from '../modules/answer-keys/service.ts';
 import { chatRoutes } from '../modules/chat/routes.ts';
@@ -64,14 +64,19 @@ export async function wireChat(
   const cipher = contentCipher(crypto.cipher);
   const pii = createPiiService({ db, cipher, keyring: crypto.keyring });
   const answerKeys = createAnswerKeyService({ db, cipher: crypto.cipher, audit: deps.audit, clock });
-  const endpointKey = createEndpointKeyResolver({ keys: answerKeys, operator: deps.config.operatorAnswerEndpoint });
+  const endpoints = createEndpointPolicy({ keys: answerKeys, operator: deps.config.operatorAnswerEndpoint, allowPrivateNetworks: deps.config.answerAllowPrivateNetworks });
   const chat = createChatService({
     db,
     store: createChatStore(),
     cipher,
     retriever: knowledge,
     providerFor: (project) =>
-      createAnswerProvider(project.settings.answer, project.settings.answer.provider === 'openai-compatible' ? { apiKey: endpointKey(project, project.settings.answer.baseUrl) } : {}),
+      createAnswerProvider(
+        project.settings.answer,
+        project.settings.answer.provider === 'openai-compatible'
+          ? { apiKey: endpoints.keyFor(project, project.settings.answer.baseUrl), fetch: endpoints.fetchFor(project.settings.answer.baseUrl) }
+          : {},
+      ),
     pii,
     clock,
     onPiiDetected: deps.onPiiDetected,

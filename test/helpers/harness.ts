@@ -28,7 +28,8 @@ export async function startTestApp(overrides: Partial<Omit<AppDeps, 'config' | '
   const redis: Redis | undefined =
     testDb.backend === 'postgres' && process.env.REDIS_URL ? createRedis(process.env.REDIS_URL, { connectionName: 'palisade-test' }) : undefined;
   const config: Config = {
-    ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY }),
+    // The suite's Chat Completions stubs listen on 127.0.0.1; test/answer-keys.test.ts turns this off.
+    ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY, ANSWER_ALLOW_PRIVATE_NETWORKS: 'true' }),
     ...overrides.config,
   };
   const { config: _c, ...rest } = overrides;

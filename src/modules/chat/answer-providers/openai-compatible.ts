@@ -5,6 +5,7 @@
  * message that never includes the API key or the provider's reply.
  */
 import { AppError } from '../../../platform/http/errors.ts';
+import { BlockedAddressError } from '../../../platform/net/guarded-fetch.ts';
 import { buildMessages } from './prompt.ts';
 import { sseData } from './sse.ts';
 import { citationsOf, type AnswerEvent, type AnswerInput, type AnswerProvider } from './types.ts';
@@ -132,6 +133,7 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions)
         if (input.signal?.aborted) return; // the caller went away: nothing to report
         if (timedOutFlag) throw timedOut();
         if (error instanceof AppError) throw error;
+        if (error instanceof BlockedAddressError) throw new AppError('provider_error', 'The answer provider is not on a public address.');
         throw new AppError('provider_error', 'The answer provider could not be reached.');
       } finally {
         pause();

@@ -1,0 +1,43 @@
+/**
+ * fetch for URLs a customer chose: it connects only to public addresses (public-address.ts).
+ * The check happens where the connection is made — on the addresses DNS returned for that very
+ * connection — so a name that resolves to a public address when checked and a private one when
+ * used (DNS rebinding) cannot slip through; literal IP hosts are checked before any request.
+ */
+import { lookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { isPublicAddress } from './public-address.ts';
+
+export class BlockedAddressError extends Error {
+  override name = 'BlockedAddressError';
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+function publicOnlyLookup(hostname: string, options: object, callback: LookupCallback): void {
+  lookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error, []);
+    const allowed = addresses.filter((a) => isPublicAddress(a.address));
+    if (allowed.length === 0) return callback(new BlockedAddressError(`${hostname} resolves only to non-public addresses`), []);
+    const wantsAll = (options as { all?: boolean }).all === true;
+    if (wantsAll) return callback(null, allowed);
+    const first = allowed[0] as LookupAddress;
+    callback(null, first.address, first.family);
+  });
+}
+
+export function createPublicOnlyFetch(): typeof fetch {
+  const dispatcher = new Agent({ connect: { lookup: publicOnlyLookup } });
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host) && !isPublicAddress(host)) throw new BlockedAddressError(`${host} is not a public address`);
+    try {
+      return await undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      throw cause instanceof BlockedAddressError ? cause : error;
+    }
+  }) as unknown as typeof fetch;
+}
