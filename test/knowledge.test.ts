@@ -135,7 +135,7 @@ describe('knowledge service', () => {
     assert.deepEqual(await knowledge.locateDocument(secret.id), { orgId: orgB, projectId: projectB });
     assert.equal((await knowledge.search(orgB, projectB, 'vault zebra')).length, 1);
     // The ranking function reads as the tables' owner: without a tenant it finds nothing at all.
-    const { rows } = await sql`SELECT * FROM knowledge_search_ranked(${projectB}, websearch_to_tsquery('english', 'vault zebra'), 400, 5)`.execute(tdb.database.db);
+    const { rows } = await sql`SELECT * FROM knowledge_search_first(${projectB}, ${['vault zebra']}::text[], 400, 5)`.execute(tdb.database.db);
     assert.deepEqual(rows, [], 'no tenant set: no rows, even for the right project');
   });
 

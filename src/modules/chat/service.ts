@@ -98,8 +98,9 @@ export function createChatService(deps: {
   }
 
   /**
-   * A conversation this caller may continue, with its recent turns, in one tenant transaction:
-   * another organisation's conversation is invisible there, so it is as missing as any other.
+   * A conversation this caller may continue, with its recent turns, in one tenant transaction.
+   * Row-level security hides another organisation's conversation there, so it gets the same 404
+   * as an id that never existed.
    */
   async function continuation(project: PublicProject, caller: Caller, conversationId: string): Promise<{ conversation: ConversationRef; past: HistoryTurn[] }> {
     const found = await withTenant(db, project.orgId, async (tx) => {

@@ -31,7 +31,7 @@ describe('knowledge_search_first', () => {
 
   const search = (queries: string[]) => withTenant(tdb.database.db, orgId, (tx) => createKnowledgeStore().search(tx, projectId, queries, 5));
 
-  it('returns the ranked matches of the first query that has any', async () => {
+  it('returns the ranked matches of the first query that matches at all, and no later ones', async () => {
     assert.deepEqual(await search(['kubernetes helm', 'nothing here']), []);
     const strict = await search(['refund card', 'card']);
     assert.deepEqual(strict.map((r) => r.title), ['Refunds'], 'the strict query matched: the relaxed one is not run');

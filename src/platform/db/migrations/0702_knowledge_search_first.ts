@@ -8,7 +8,7 @@ import { TENANT_SETTING } from '../tenant.ts';
  * returns the ranked chunks of the first query that matches anything. Being PL/pgSQL, its plan is
  * cached for the connection, so a message no longer pays for planning (about as much as running
  * the query on a small knowledge base). Same candidates, ranking and tenant predicate as
- * knowledge_search_ranked() (migration 0701), which stays for direct use.
+ * knowledge_search_ranked() (migration 0701), which 0703 drops.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   const tenant = `current_setting('${TENANT_SETTING}', true)`;
