@@ -104,7 +104,7 @@ export function createChatService(deps: {
    */
   async function continuation(project: PublicProject, caller: Caller, conversationId: string): Promise<{ conversation: ConversationRef; past: HistoryTurn[] }> {
     const found = await withTenant(db, project.orgId, async (tx) => {
-      const conversation = await store.findConversationWithin(tx, conversationId);
+      const conversation = await store.findConversation(tx, conversationId);
       if (!conversation || !mayContinue(project, caller, conversation)) return undefined;
       return { conversation, rows: await store.recentMessages(tx, conversation.id, HISTORY_MESSAGES) };
     });

@@ -37,7 +37,7 @@ describe('chat store', () => {
       rows.reverse().map((r) => r.role),
       Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'user' : 'assistant')),
     );
-    const found = await withTenant(tdb.database.db, orgId, (tx) => store.findConversationWithin(tx, conversationId));
+    const found = await withTenant(tdb.database.db, orgId, (tx) => store.findConversation(tx, conversationId));
     assert.equal(found?.visitorId, visitorId);
   });
 
@@ -47,6 +47,6 @@ describe('chat store', () => {
     const conversationId = newId('conv');
     const open = { id: conversationId, org_id: orgId, project_id: projectId, visitor_id: null, api_key_id: null, origin: null };
     await withTenant(tdb.database.db, orgId, (tx) => store.recordMessages(tx, { open }, [message(conversationId, 'user')]));
-    assert.equal(await withTenant(tdb.database.db, other, (tx) => store.findConversationWithin(tx, conversationId)), undefined);
+    assert.equal(await withTenant(tdb.database.db, other, (tx) => store.findConversation(tx, conversationId)), undefined);
   });
 });

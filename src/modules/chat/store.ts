@@ -13,13 +13,6 @@ export type MessageRow = Omit<MessagesTable, 'created_at' | 'citations'> & { cit
 /** Where new messages go: a conversation opened with them, or an existing one they bring up to date. */
 export type MessageTarget = { open: ConversationRow } | { touch: { conversationId: string; at: Date } };
 
-const toRef = (row: { id: string; org_id: string; project_id: string; visitor_id: string | null }): ConversationRef => ({
-  id: row.id,
-  orgId: row.org_id,
-  projectId: row.project_id,
-  visitorId: row.visitor_id,
-});
-
 /** The anonymous visitor's row (verified visitors exist already; a known one is left as it is), then the conversation. */
 function openingCtes(c: ConversationRow): RawBuilder<unknown>[] {
   const conversation = sql`conversation AS (
@@ -34,16 +27,13 @@ function openingCtes(c: ConversationRow): RawBuilder<unknown>[] {
 
 export function createChatStore() {
   return {
-    /** Directory read by public id: which organisation and project a conversation belongs to. */
-    findConversation: async (db: Kysely<DB>, id: string): Promise<ConversationRef | undefined> => {
+    /**
+     * A conversation by public id. On the pool (`db`) it is a directory read: which organisation
+     * and project it belongs to. Inside a tenant transaction another organisation's is not there.
+     */
+    findConversation: async (db: Kysely<DB> | Tx, id: string): Promise<ConversationRef | undefined> => {
       const row = await db.selectFrom('conversations').select(['id', 'org_id', 'project_id', 'visitor_id']).where('id', '=', id).executeTakeFirst();
-      return row ? toRef(row) : undefined;
-    },
-
-    /** The same look-up inside a tenant transaction: another organisation's conversation is not there. */
-    findConversationWithin: async (tx: Tx, id: string): Promise<ConversationRef | undefined> => {
-      const row = await tx.selectFrom('conversations').select(['id', 'org_id', 'project_id', 'visitor_id']).where('id', '=', id).executeTakeFirst();
-      return row ? toRef(row) : undefined;
+      return row ? { id: row.id, orgId: row.org_id, projectId: row.project_id, visitorId: row.visitor_id } : undefined;
     },
 
     insertConversation: (tx: Tx, c: ConversationRow) => tx.insertInto('conversations').values(c).execute(),
