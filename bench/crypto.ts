@@ -92,6 +92,18 @@ async function messageBench(): Promise<Record<string, number>> {
     d.setAuthTag(tag);
     return Buffer.concat([d.update(body), d.final()]);
   };
+  // The same for a call site that seals text and reads text back (as chat content is).
+  const rawTextRoundTrip = (): string => {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', rawKey, iv);
+    c.setAAD(rawAad(aad));
+    const body = Buffer.concat([c.update(text, 'utf8'), c.final()]);
+    const tag = c.getAuthTag();
+    const d = createDecipheriv('aes-256-gcm', rawKey, iv);
+    d.setAAD(rawAad(aad));
+    d.setAuthTag(tag);
+    return Buffer.concat([d.update(body), d.final()]).toString('utf8');
+  };
   const sealed = rawEncrypt(randomBytes(12));
   const stored = encryptWith(dataKey, plaintext, aad);
 
@@ -100,6 +112,7 @@ async function messageBench(): Promise<Record<string, number>> {
     raw: () => void rawDecrypt(rawEncrypt(randomBytes(12))),
     // The same with IVs drawn from a pool, as the wrapper does: isolates the wrapper's own cost.
     rawPooledIv: () => void rawDecrypt(rawEncrypt(pooledIv())),
+    rawText: () => void rawTextRoundTrip(),
     rawEncrypt: () => void rawEncrypt(randomBytes(12)),
     rawDecrypt: () => void rawDecrypt(sealed),
     encrypt: () => void encryptWith(dataKey, plaintext, aad),
@@ -123,6 +136,7 @@ async function messageBench(): Promise<Record<string, number>> {
     rawPooledIvOpsPerSec: Math.round(ops.rawPooledIv ?? 0),
     rawEncryptOpsPerSec: Math.round(ops.rawEncrypt ?? 0),
     rawDecryptOpsPerSec: Math.round(ops.rawDecrypt ?? 0),
+    rawTextOpsPerSec: Math.round(ops.rawText ?? 0),
     wrapperEncryptOpsPerSec: Math.round(ops.encrypt ?? 0),
     wrapperDecryptOpsPerSec: Math.round(ops.decrypt ?? 0),
     wrapperSyncBytesOpsPerSec: Math.round(ops.syncBytes ?? 0),
@@ -134,6 +148,7 @@ async function messageBench(): Promise<Record<string, number>> {
     syncBytesRatio: ratio('syncBytes'),
     syncBytesVsPooledRawRatio: ratio('syncBytes', ops.rawPooledIv ?? 1),
     syncTextRatio: ratio('syncText'),
+    syncTextVsRawTextRatio: ratio('syncText', ops.rawText ?? 1),
     asyncTextRatio: ratio('asyncText'),
   };
 }
@@ -223,6 +238,7 @@ function printTable(result: Record<string, unknown>): void {
     ['wrapper parse+decryptWith vs raw decrypt', `${m.wrapperDecryptOpsPerSec} ops/s`, pct(m.decryptRatio)],
     ['wrapper encryptWith+decryptWith, bytes', `${m.wrapperSyncBytesOpsPerSec} ops/s`, pct(m.syncBytesRatio)],
     ['wrapper encryptWith+decryptWith, text', `${m.wrapperSyncTextOpsPerSec} ops/s`, pct(m.syncTextRatio)],
+    ['  the same vs raw on text (text in, text out)', `${m.rawTextOpsPerSec} ops/s`, pct(m.syncTextVsRawTextRatio)],
     ['wrapper cipher.encrypt+decrypt (async), text', `${m.wrapperAsyncTextOpsPerSec} ops/s`, pct(m.asyncTextRatio)],
     [`Brotli quality 1 alone (one stream), ${b.plaintextMB} MB`, `${b.compressOnlyMBps} MB/s`, ''],
     [`backup encrypt (parallel Brotli+seal) -> ${b.compressedMB} MB`, `${b.encryptMBps} MB/s`, ''],

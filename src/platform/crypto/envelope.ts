@@ -114,12 +114,22 @@ export function encryptWith(dataKey: DataKey, plaintext: string | Buffer, aad: C
   return `${PREFIX}${ref}.${dataKey.version}.${blob.toString('base64url')}`;
 }
 
+// Stored values are decoded into one reusable buffer (a fresh one for a large value): nothing
+// keeps a view of it past decryptWith, since the IV and tag are copied into the decipher at once
+// and update() returns a new buffer, and nothing in between can run another decryption.
+const blobScratch = Buffer.allocUnsafe(16 * 1024);
+
+function decodeBlob(text: string): Buffer {
+  if (text.length > (blobScratch.length * 4) / 3) return Buffer.from(text, 'base64url');
+  return blobScratch.subarray(0, blobScratch.write(text, 0, 'base64url'));
+}
+
 /** Synchronous decryption with the key `parseCiphertext` named. Throws on any mismatch. */
 export function decryptWith(dataKey: DataKey, parsed: ParsedCiphertext, aad: CipherAad): Buffer {
   if (dataKey.scope !== parsed.scope || dataKey.version !== parsed.version) {
     throw new CryptoError('decrypt_failed', 'A stored value could not be decrypted.');
   }
-  const blob = Buffer.from(parsed.blob, 'base64url');
+  const blob = decodeBlob(parsed.blob);
   if (blob.length < IV_BYTES + TAG_BYTES || !isCanonicalBase64url(parsed.blob, blob.length)) {
     throw new CryptoError('malformed_ciphertext', 'A stored value is not a Palisade ciphertext.');
   }
