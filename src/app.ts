@@ -37,6 +37,9 @@ import { createLoginThrottle, defaultLoginThrottle } from './modules/accounts/lo
 import { accountRoutes, sessionCookie } from './modules/accounts/routes.ts';
 import { DIRECTORY_TOPIC, createAccountService } from './modules/accounts/service.ts';
 import { createAccountStore } from './modules/accounts/store.ts';
+import { totpRoutes } from './modules/accounts/totp-routes.ts';
+import { createTotpService } from './modules/accounts/totp-service.ts';
+import { createTotpStore } from './modules/accounts/totp-store.ts';
 import { createApiKeyModule, type ApiKeyModuleOptions } from './modules/api-keys/module.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import type { ApiKeyService } from './modules/api-keys/service.ts';
@@ -51,7 +54,7 @@ import { projectRoutes } from './modules/projects/routes.ts';
 import { createProjectService } from './modules/projects/service.ts';
 import { createProjectStore } from './modules/projects/store.ts';
 import { installRateLimitHeaders } from './modules/rate-limits/http.ts';
-import { createRateLimits } from './modules/rate-limits/module.ts';
+import { createRateLimits, redisKeyPrefix } from './modules/rate-limits/module.ts';
 import type { PenaltyPolicy } from './modules/rate-limits/penalty-state.ts';
 import type { RefusalCounter } from './modules/rate-limits/refusals.ts';
 import { rateLimitRoutes } from './modules/rate-limits/routes.ts';
@@ -74,7 +77,7 @@ export interface AppDeps {
   onRateLimitRefusal?: (event: RefusalEvent) => void;
   apiKeys?: Partial<Omit<ApiKeyModuleOptions, 'requestsPerMinute'>>;
   penaltyPolicy?: Partial<PenaltyPolicy>;
-  /** Redis key prefix of rate-limit counters and blocks (default `palisade:`). */
+  /** Redis key prefix of rate-limit counters, blocks and login throttling (default `palisade:`). */
   rateLimitPrefix?: string;
   /** A crypto layer built elsewhere (server start-up, tests); default: built from config. */
   crypto?: Crypto;
@@ -174,13 +177,23 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     publicUrl: config.publicUrl,
     directoryChanged: (userIds) => invalidation.publish(DIRECTORY_TOPIC, userIds),
   });
-  const throttle = createLoginThrottle({ ...defaultLoginThrottle, ...deps.loginThrottle, redis: deps.redis });
+  const throttle = createLoginThrottle({ ...defaultLoginThrottle, ...deps.loginThrottle, redis: deps.redis, prefix: deps.rateLimitPrefix ?? redisKeyPrefix });
+  const totp = createTotpService({
+    db,
+    store: createTotpStore(),
+    cipher: crypto.cipher,
+    audit,
+    throttle,
+    clock,
+    profileChanged: (userId) => invalidation.publish(DIRECTORY_TOPIC, [userId]),
+  });
   const accounts = createAccountService({
     db,
     store: createAccountStore(),
     orgs,
     audit,
     throttle,
+    totp,
     clock,
     sessionTtlHours: config.sessionTtlHours,
     invalidation,
@@ -219,6 +232,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
 
   await app.register(healthRoutes({ db }));
   await app.register(accountRoutes({ accounts, auth, cookie: cookieConfig }));
+  await app.register(totpRoutes({ totp, auth }));
   await app.register(orgRoutes({ orgs, access, auth }));
   await app.register(projectRoutes({ projects, access, auth }));
   await app.register(auditRoutes({ db, audit, access, auth }));

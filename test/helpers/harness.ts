@@ -33,7 +33,9 @@ export async function startTestApp(overrides: Partial<Omit<AppDeps, 'config' | '
     ...overrides.config,
   };
   const { config: _c, ...rest } = overrides;
-  const { app, services } = await buildApp({ config, database: testDb.database, redis, ...rest });
+  // Counters of their own in the shared Redis: earlier runs' failed logins from 127.0.0.1 must not throttle this one.
+  const rateLimitPrefix = redis ? `palisade-test-${randomBytes(6).toString('hex')}:` : undefined;
+  const { app, services } = await buildApp({ config, database: testDb.database, redis, ...(rateLimitPrefix ? { rateLimitPrefix } : {}), ...rest });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -18,6 +18,8 @@ export interface LoginThrottleOptions {
   perIp: number;
   windowSeconds: number;
   redis?: Redis | undefined;
+  /** Redis key prefix, as the rate limits use (tests isolate themselves with their own). */
+  prefix?: string;
 }
 
 export const defaultLoginThrottle = { perAccount: 5, perIp: 50, windowSeconds: 15 * 60 } as const;
@@ -27,8 +29,9 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     options.redis
       ? new RateLimiterRedis({ storeClient: options.redis, points, duration: options.windowSeconds, keyPrefix, useRedisPackage: false })
       : new RateLimiterMemory({ points, duration: options.windowSeconds, keyPrefix });
-  const byAccount = make(options.perAccount, 'login_fail_account');
-  const byIp = make(options.perIp, 'login_fail_ip');
+  const prefix = options.prefix ?? '';
+  const byAccount = make(options.perAccount, `${prefix}login_fail_account`);
+  const byIp = make(options.perIp, `${prefix}login_fail_ip`);
 
   async function wait(limiter: RateLimiterAbstract, points: number, key: string): Promise<number> {
     const res = await limiter.get(key);

@@ -1,8 +1,9 @@
 /**
- * Accounts: sign-up, login, logout and revocable sessions. A session token is 256 random bits,
- * given to the browser once in an HttpOnly cookie and stored only as its SHA-256 hash; every
- * request looks it up, so a revocation is effective on the very next request.
- * Never logs or returns a password, a password hash or a session token after creation.
+ * Accounts: sign-up, login (with a TOTP code when two-factor sign-in is on), logout and revocable
+ * sessions. A session token is 256 random bits, given to the browser once in an HttpOnly cookie
+ * and stored only as its SHA-256 hash; every request looks it up, so a revocation is effective on
+ * the very next request.
+ * Never logs or returns a password, a password hash, a TOTP secret or a session token after creation.
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -20,6 +21,7 @@ import { normalizeEmail } from './directory.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import { burnVerifyTime, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import type { AccountStore } from './store.ts';
+import type { TotpService } from './totp-service.ts';
 
 const TOUCH_EVERY_MS = 5 * 60 * 1000;
 /** Safety net only: revocations evict cached sessions at once, on every instance. */
@@ -48,6 +50,7 @@ export function createAccountService(deps: {
   orgs: Pick<OrgService, 'createOrg' | 'listForUser'>;
   audit: Pick<AuditService, 'record'>;
   throttle: LoginThrottle;
+  totp: Pick<TotpService, 'acceptLoginCode'>;
   clock: Clock;
   sessionTtlHours: number;
   invalidation: InvalidationBus;
@@ -114,7 +117,7 @@ export function createAccountService(deps: {
     });
   }
 
-  async function login(input: { email: string; password: string }, client: ClientInfo) {
+  async function login(input: { email: string; password: string; totp?: string | undefined }, client: ClientInfo) {
     const email = normalizeEmail(input.email);
     const wait = await deps.throttle.retryAfter(email, client.ip);
     if (wait > 0) {
@@ -125,6 +128,15 @@ export function createAccountService(deps: {
     if (!user || !ok) {
       await deps.throttle.recordFailure(email, client.ip);
       throw new AppError('invalid_credentials', 'The e-mail address or password is wrong.');
+    }
+    // Only after the right password, so a wrong one never tells whether 2FA is on. A wrong code
+    // is a failed attempt like a wrong password: the throttle bounds guessing codes too.
+    if (user.totp_enabled) {
+      if (input.totp === undefined) throw new AppError('totp_required', 'Enter the 6-digit code from your authenticator app.');
+      if (!(await deps.totp.acceptLoginCode(user, input.totp))) {
+        await deps.throttle.recordFailure(email, client.ip);
+        throw new AppError('invalid_credentials', 'The code is wrong or was already used.');
+      }
     }
     await deps.throttle.reset(email);
     const session = await startSession(db, user.id, client);

@@ -18,7 +18,11 @@ export function createAccountStore() {
       x.insertInto('users').values(user).execute(),
 
     findUserByEmail: (x: Executor, email: string) =>
-      x.selectFrom('users').select(['id', 'email', 'name', 'password_hash', 'totp_enabled']).where('email', '=', email).executeTakeFirst(),
+      x
+        .selectFrom('users')
+        .select(['id', 'email', 'name', 'password_hash', 'totp_enabled', 'totp_secret', 'totp_last_step'])
+        .where('email', '=', email)
+        .executeTakeFirst(),
 
     findUserById: (x: Executor, id: string) =>
       x.selectFrom('users').select(['id', 'email', 'name', 'totp_enabled', 'created_at']).where('id', '=', id).executeTakeFirst(),

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { createSqlCheckpointStore } from '../../platform/crypto/sql-key-store.ts';
 import { withCliContext, type OpenStorage } from './cli-context.ts';
-import { encryptedColumns } from './registry.ts';
+import { PLATFORM_ORG_ID, encryptedColumns } from './registry.ts';
 import { rotateMaster } from './rotate-master.ts';
 import { rotateOrg } from './rotate-org.ts';
 import { createKeysStore } from './store.ts';
@@ -35,7 +35,7 @@ export function registerKeyCommands(program: Command, deps: { config: () => Conf
   keys
     .command('rotate-org')
     .description('new data-key version for an organisation, then re-encrypt older rows (resumable)')
-    .argument('<orgId>', 'organisation id')
+    .argument('<orgId>', `organisation id, or ${PLATFORM_ORG_ID} for platform secrets (users' TOTP secrets)`)
     .option('--batch-size <n>', 'rows per batch', int, 200)
     .option('--pause-ms <ms>', 'pause between batches', int, 0)
     .option('--settle-ms <ms>', 'then wait and run a second pass (other instances cache the current version for 30 s)', int, 35_000)

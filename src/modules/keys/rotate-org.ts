@@ -12,7 +12,7 @@ import type { Keyring } from '../../platform/crypto/keyring.ts';
 import { runReencryption, type CheckpointStore, type ReencryptResult } from '../../platform/crypto/reencrypt.ts';
 import { orgScope, type Scope } from '../../platform/crypto/types.ts';
 import type { DB } from '../../platform/db/tables.ts';
-import type { EncryptedColumn } from './registry.ts';
+import { columnHoldsOrg, type EncryptedColumn } from './registry.ts';
 import { createColumnRowSource } from './row-source.ts';
 import type { KeysStore } from './store.ts';
 
@@ -68,7 +68,7 @@ export async function rotateOrg(deps: RotateOrgDeps, orgId: string, options: Rot
   const passes = options.settleMs !== undefined && options.settleMs > 0 ? ['pass1', 'pass2'] : ['pass1'];
   for (const [index, pass] of passes.entries()) {
     if (index > 0) await sleep(options.settleMs ?? 0);
-    for (const column of deps.columns) {
+    for (const column of deps.columns.filter((c) => columnHoldsOrg(c, orgId))) {
       const result = await runReencryption({
         jobId: `${jobPrefix}${column.table}.${column.column}:${pass}`,
         source: createColumnRowSource(deps.db, column, orgId),

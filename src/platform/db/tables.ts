@@ -12,8 +12,11 @@ export interface UsersTable {
   email: string;
   password_hash: string | null;
   name: string | null;
+  /** Pending or enabled TOTP secret, only as a ciphertext (AAD org 'platform', users.totp_secret). */
   totp_secret: string | null;
   totp_enabled: Generated<boolean>;
+  /** Last accepted TOTP time step (migration 0721): codes of this step or earlier are refused. */
+  totp_last_step: number | null;
   created_at: Timestamp;
 }
 
