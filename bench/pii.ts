@@ -49,12 +49,14 @@ for (const lang of ['en', 'de', 'fr', 'es']) {
 }
 
 const dir = presidioDir(repoRoot);
+let presidioTexts: string[] = [];
 if (!dir) {
   console.log('\n(b) Presidio evaluation set: ../shared/data/pii/ not found, skipped.');
 } else {
   const scored = new Set<EntityType>(Object.values(PRESIDIO_MAP));
   for (const [name, file] of [['presidio_synth_dataset_v2', 'presidio_synth_dataset_v2.json'], ['presidio_generated_large', 'presidio_generated_large.json']] as const) {
     const { docs, excluded } = loadPresidio(path.join(dir, file));
+    if (name === 'presidio_synth_dataset_v2') presidioTexts = docs.map((d) => d.text);
     const ev = evaluate(`(b) ${file} — labels mapped to our types; predictions of types the set does not label are not scored`, docs, scored);
     const excludedList = [...excluded].map(([k, n]) => `${k} ${n}`).join(', ');
     console.log(`excluded labels (no counterpart in our types): ${excludedList}`);
@@ -67,7 +69,12 @@ if (!dir) {
 }
 
 const tp = throughput(own.map((d) => d.text));
-console.log(`\nthroughput (analyze + anonymize, one core): ${tp.mbPerSecond} MB/s; per 1 KB message p50 ${tp.p50Ms1k} ms, p99 ${tp.p99Ms1k} ms`);
+console.log(`\nthroughput on (a) own corpus (analyze + anonymize, one core): ${tp.mbPerSecond} MB/s; per 1 KB message p50 ${tp.p50Ms1k} ms, p99 ${tp.p99Ms1k} ms`);
+if (presidioTexts.length > 0) {
+  const tpPresidio = throughput(presidioTexts);
+  console.log(`throughput on (b) presidio_synth_dataset_v2: ${tpPresidio.mbPerSecond} MB/s; per 1 KB message p50 ${tpPresidio.p50Ms1k} ms, p99 ${tpPresidio.p99Ms1k} ms`);
+  results['throughputPresidio'] = tpPresidio;
+}
 const worst = worstCase(adversarialInputs(own.slice(0, 40).map((d) => d.text).join(' ')));
 console.log(`worst 100 KB inputs: ${worst.slice(0, 6).map((w) => `${w.name} ${w.ms} ms`).join(', ')}`);
 const sparse = throughput(sparseMessages(repoRoot));
