@@ -6,7 +6,11 @@
  * keep everything: for them the DDL would cost more than it saves. All of it runs inside the
  * restore transaction, so a duplicate key, a dangling reference or any other error rolls back
  * the data and the definitions together; every definition comes back as pg_get_indexdef /
- * pg_get_constraintdef gave it. Owns these statements; must never run outside that transaction.
+ * pg_get_constraintdef gave it. A suspended plain table is also truncated (it is empty and
+ * locked already), which lets its COPY use FREEZE: rows are written frozen and their pages marked
+ * all-visible, so the scans that follow (index builds, the foreign key checks) and the first
+ * readers after the commit skip per-row visibility work and hint-bit rewrites. Owns these
+ * statements; must never run outside that transaction.
  */
 import { sql } from 'kysely';
 import type { Tx } from '../../platform/db/tenant.ts';
@@ -23,13 +27,18 @@ interface Definition {
 
 interface TableIndexes {
   table: string;
+  /** An ordinary table (not partitioned): one that COPY FREEZE accepts. */
+  plain: boolean;
   constraints: Definition[];
   indexes: Definition[];
 }
 
 export interface BulkLoad {
-  /** Before the COPY into a large table: drops its indexes and the foreign keys that touch it. */
-  suspend(table: TableInfo): Promise<void>;
+  /**
+   * Before the COPY into a large, empty table: drops its indexes and the foreign keys that touch
+   * it. True if the table was also truncated, so its COPY may use FREEZE.
+   */
+  suspend(table: TableInfo): Promise<boolean>;
   /** After that COPY: builds the table's indexes and constraints again. */
   rebuild(table: TableInfo): Promise<void>;
   /** After every table: adds back (and so checks) every foreign key dropped on the way. */
@@ -46,13 +55,18 @@ export function bulkLoad(tx: Tx): BulkLoad {
       const target = qualified(table);
       const found = await indexesOf(tx, target);
       // Replica identity, CLUSTER marks and comments would not survive a drop: keep such a table as is.
-      if (found === undefined) return;
+      if (found === undefined) return false;
       const touching = await foreignKeysTouching(tx, target);
       for (const fk of touching) await run(`ALTER TABLE ${fk.table} DROP CONSTRAINT ${fk.name}`);
       foreignKeys.push(...touching);
       for (const c of found.constraints) await run(`ALTER TABLE ${c.table} DROP CONSTRAINT ${c.name}`);
       for (const i of found.indexes) await run(`DROP INDEX ${i.name}`);
       suspended.set(target, found);
+      // COPY FREEZE takes only a plain table created or truncated in this transaction. No foreign
+      // key points at it any more, so TRUNCATE is allowed; ONLY leaves inheritance children alone.
+      if (!found.plain) return false;
+      await run(`TRUNCATE ONLY ${target}`);
+      return true;
     },
     async rebuild(table) {
       const target = qualified(table);
@@ -74,6 +88,7 @@ export function bulkLoad(tx: Tx): BulkLoad {
  * behind a constraint, CREATE INDEX for the rest); undefined if one cannot be dropped safely.
  */
 async function indexesOf(tx: Tx, target: string): Promise<TableIndexes | undefined> {
+  const { rows: kind } = await sql<{ plain: boolean }>`SELECT relkind = 'r' AS plain FROM pg_class WHERE oid = ${target}::regclass`.execute(tx);
   const { rows } = await sql<{ name: string; constraint: boolean; definition: string; keep: boolean }>`
     SELECT CASE WHEN k.oid IS NULL THEN format('%I.%I', n.nspname, i.relname) ELSE quote_ident(k.conname) END AS name,
            k.oid IS NOT NULL AS constraint,
@@ -89,6 +104,7 @@ async function indexesOf(tx: Tx, target: string): Promise<TableIndexes | undefin
   const table = target;
   return {
     table,
+    plain: kind[0]?.plain === true,
     constraints: rows.filter((r) => r.constraint).map((r) => ({ table, name: r.name, definition: r.definition })),
     indexes: rows.filter((r) => !r.constraint).map((r) => ({ table, name: r.name, definition: r.definition })),
   };

@@ -114,8 +114,8 @@ async function restoreCopy(session: BackupSession, reader: PlainReader, manifest
       await sql.raw(`CREATE TEMPORARY TABLE ${MERGE_TABLE} (LIKE ${qualified(table.target)} INCLUDING DEFAULTS) ON COMMIT DROP`).execute(tx);
       return session.copyIn(MERGE_TABLE, table.columns);
     }
-    if (firstBlock >= LARGE_TABLE_BYTES) await load.suspend(table.target);
-    return session.copyIn(qualified(table.target), table.columns);
+    const freeze = firstBlock >= LARGE_TABLE_BYTES && (await load.suspend(table.target));
+    return session.copyIn(qualified(table.target), table.columns, { freeze });
   }
 
   async function onControl(control: ControlLine): Promise<boolean> {

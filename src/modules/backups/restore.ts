@@ -135,10 +135,12 @@ export async function acceptHeader(tx: Tx, m: BackupManifest, format: number): P
   if (m.scope === 'data' && targetTables.size > 0) {
     // Nobody else writes to these tables from this check until the restore commits.
     await sql.raw(`LOCK TABLE ${[...targetTables.values()].map(qualified).join(', ')} IN ACCESS EXCLUSIVE MODE`).execute(tx);
-    for (const t of targetTables.values()) {
-      const { rows: found } = await sql.raw<{ x: number }>(`SELECT 1 AS x FROM ${qualified(t)} LIMIT 1`).execute(tx);
-      if (found.length > 0) throw new RestoreRefused(`The target database is not empty (table ${t.name}); restore only into a new database.`);
-    }
+    // One statement for every table (each a round trip into the database otherwise); UNION ALL
+    // runs its branches in order, so the first non-empty table is the one named.
+    const probes = [...targetTables.values()].map((t, i) => `(SELECT ${i} AS i FROM ${qualified(t)} LIMIT 1)`);
+    const { rows: found } = await sql.raw<{ i: number }>(`${probes.join(' UNION ALL ')} LIMIT 1`).execute(tx);
+    const first = found[0] === undefined ? undefined : [...targetTables.values()][found[0].i];
+    if (first !== undefined) throw new RestoreRefused(`The target database is not empty (table ${first.name}); restore only into a new database.`);
   }
   return targetTables;
 }

@@ -23,7 +23,7 @@ const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 // zlib's output pieces (default 16 KiB): larger ones mean fewer round trips to its thread.
 const ZLIB_CHUNK = 256 * 1024;
 // Blocks are (de)compressed on libuv's thread pool. The database side often holds the main thread
-// for a whole batch (PGlite runs COPY in it, 16 MiB at a time): this many blocks queued keeps the
+// for a whole batch (PGlite runs COPY in it, a few MiB at a time): this many blocks queued keeps the
 // pool busy meanwhile, so compression overlaps the database instead of following it.
 const BLOCKS_IN_FLIGHT = 16;
 // Quality 1: several times gzip -1's speed at a smaller size on table data (bench/backup.ts).
