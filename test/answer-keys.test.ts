@@ -74,12 +74,13 @@ describe("a project's own key", () => {
   it('is write-only, encrypted at rest, audited, and sent to its endpoint', async () => {
     const projectId = await project(otherStub.baseUrl);
     const path = `/v1/projects/${projectId}/answer-key`;
-    assert.deepEqual((await owner.client.get(path)).body, { answerKey: { configured: false, updatedAt: null } });
+    assert.deepEqual((await owner.client.get(path)).body, { answerKey: { configured: false, endpoint: null, updatedAt: null } });
 
     const set = await owner.client.post(path, { apiKey: projectKey });
     assert.equal(set.status, 204);
     const status = await owner.client.get(path);
     assert.equal(status.body.answerKey.configured, true);
+    assert.equal(status.body.answerKey.endpoint, otherStub.baseUrl.replace(/\/+$/, ''), 'bound to the endpoint named when it was stored');
     assert.ok(!JSON.stringify(status.body).includes(projectKey), 'the key is never returned');
     const settings = await owner.client.get(`/v1/projects/${projectId}`);
     assert.ok(!JSON.stringify(settings.body).includes(projectKey), 'nor is it part of the settings');
@@ -94,6 +95,31 @@ describe("a project's own key", () => {
     const audit = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log`);
     const actions = (audit.body.entries as { action: string; target: { id: string } | null }[]).filter((e) => e.target?.id === projectId && e.action.startsWith('project.answer_key')).map((e) => e.action);
     assert.deepEqual(actions.sort(), ['project.answer_key_removed', 'project.answer_key_set'], JSON.stringify(audit.body).slice(0, 500));
+  });
+
+  it('is not sent once the project points elsewhere: an editor cannot redirect it to a server of theirs', async () => {
+    const projectId = await project(operatorStub.baseUrl);
+    assert.equal((await owner.client.post(`/v1/projects/${projectId}/answer-key`, { apiKey: projectKey })).status, 204);
+    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
+    const moved = await editor.client.patch(`/v1/projects/${projectId}`, { settings: { answer: { provider: 'openai-compatible', baseUrl: otherStub.baseUrl, model: 'stub' } } });
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    assert.equal(await authorizationSeenBy(otherStub, projectId), undefined, 'the stolen-endpoint stub receives no key');
+    // Pointed back, the key it was bound to works again; stored again, it binds to the new endpoint.
+    await owner.client.patch(`/v1/projects/${projectId}`, { settings: { answer: { provider: 'openai-compatible', baseUrl: operatorStub.baseUrl, model: 'stub' } } });
+    assert.equal(await authorizationSeenBy(operatorStub, projectId), `Bearer ${projectKey}`);
+  });
+
+  it('is refused, with nothing written, for a project without an openai-compatible endpoint or with a plain-http one elsewhere', async () => {
+    const rows = await countRows(t, 'project_answer_keys');
+    const extractive = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Offline bot', settings: { allowedDomains: ['docs.example.com'] } });
+    assert.equal(extractive.status, 201, JSON.stringify(extractive.body));
+    const plainHttp = await project('http://llm.example.com/v1');
+    for (const projectId of [extractive.body.project.id as string, plainHttp]) {
+      const r = await owner.client.post(`/v1/projects/${projectId}/answer-key`, { apiKey: projectKey });
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'invalid_request');
+    }
+    assert.equal(await countRows(t, 'project_answer_keys'), rows);
   });
 
   it('takes precedence over the operator key on the operator endpoint', async () => {

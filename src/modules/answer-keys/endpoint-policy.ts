@@ -1,12 +1,13 @@
 /**
- * What an openai-compatible answer endpoint gets. Its key: the project's own if it stored one;
- * otherwise the operator's, but only when the project's base URL is exactly the operator's
+ * What an openai-compatible answer endpoint gets. Its key: the project's own if it stored one for
+ * this endpoint; otherwise the operator's, but only when the project's base URL is exactly the operator's
  * endpoint — an editor who points a project at their own server gets no key. Its network: a
  * project's own endpoint is reached only on public addresses (an editor must not make the
  * server call internal services or cloud metadata), unless the operator allows private networks;
  * the operator's endpoint is trusted as configured.
  */
 import { createPublicOnlyFetch } from '../../platform/net/guarded-fetch.ts';
+import { normaliseEndpoint } from './endpoint.ts';
 import type { AnswerKeyService } from './service.ts';
 
 export interface OperatorEndpoint {
@@ -14,19 +15,14 @@ export interface OperatorEndpoint {
   apiKey: string;
 }
 
-const normalise = (url: string): string => {
-  const parsed = new URL(url);
-  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
-};
-
 export function createEndpointPolicy(deps: { keys: Pick<AnswerKeyService, 'keyFor'>; operator: OperatorEndpoint | undefined; allowPrivateNetworks: boolean }) {
-  const operatorBase = deps.operator ? normalise(deps.operator.baseUrl) : undefined;
-  const isOperators = (baseUrl: string): boolean => operatorBase !== undefined && normalise(baseUrl) === operatorBase;
+  const operatorBase = deps.operator ? normaliseEndpoint(deps.operator.baseUrl) : undefined;
+  const isOperators = (baseUrl: string): boolean => operatorBase !== undefined && normaliseEndpoint(baseUrl) === operatorBase;
   const publicOnly = createPublicOnlyFetch();
   return {
     keyFor(project: { orgId: string; id: string }, baseUrl: string): () => Promise<string | undefined> {
       return async () => {
-        const own = await deps.keys.keyFor(project.orgId, project.id);
+        const own = await deps.keys.keyFor(project.orgId, project.id, baseUrl);
         if (own !== undefined) return own;
         return deps.operator && isOperators(baseUrl) ? deps.operator.apiKey : undefined;
       };
