@@ -102,6 +102,16 @@ export interface Services {
   originGuard: ChatServices['originGuard'];
 }
 
+/**
+ * Fastify's form of TRUST_PROXY. `true` trusts one hop, never every hop: Fastify's own `true`
+ * believes the left-most X-Forwarded-For entry, which the client wrote.
+ */
+function proxyTrust(setting: Config['trustProxy']): false | string[] | ((address: string, hop: number) => boolean) {
+  if (Array.isArray(setting) || setting === false) return setting;
+  const hops = setting === true ? 1 : setting;
+  return (_address, hop) => hop < hops;
+}
+
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services }> {
   const { config, database } = deps;
   const db = database.db;
@@ -110,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: proxyTrust(config.trustProxy),
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     childLoggerFactory: lazyChildLogger,

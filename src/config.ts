@@ -2,6 +2,7 @@
  * Environment → one typed, validated Config. A bad value stops start-up with a message that
  * names the variable. Nothing else in src/ reads process.env.
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultHttpLimits, type HttpLimits } from './platform/http/limits.ts';
@@ -9,6 +10,34 @@ import { defaultHttpLimits, type HttpLimits } from './platform/http/limits.ts';
 const booleanish = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Which proxies may name the client (X-Forwarded-For): none (the default); the nearest N hops
+ * (`true` means 1: one load balancer of yours in front); or the proxies' addresses or CIDR ranges.
+ * Never "every hop": the left-most X-Forwarded-For entry is whatever the client wrote.
+ */
+const trustProxySetting = z.string().transform((value, ctx): false | number | string[] => {
+  const v = value.trim().toLowerCase();
+  if (v === '' || v === 'false' || v === 'no' || v === '0') return false;
+  if (v === 'true' || v === 'yes') return 1;
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops <= 10) return hops;
+    ctx.addIssue({ code: 'custom', message: 'must be at most 10 hops' });
+    return z.NEVER;
+  }
+  const ranges = v.split(',').map((r) => r.trim());
+  for (const range of ranges) {
+    const [address = '', prefix, ...rest] = range.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    if (family === 0 || rest.length > 0 || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits))) {
+      ctx.addIssue({ code: 'custom', message: `must be true, false, a hop count, or proxy addresses/CIDRs (got "${range}")` });
+      return z.NEVER;
+    }
+  }
+  return ranges;
+});
 
 const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -30,7 +59,7 @@ const envSchema = z.object({
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  TRUST_PROXY: booleanish.default(false),
+  TRUST_PROXY: trustProxySetting.default(false),
   ANSWER_API_KEY: z.string().max(500).optional(),
   ANSWER_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   ANSWER_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
@@ -59,7 +88,8 @@ export interface Config {
   masterKeyPrevious: string[];
   tls: { certFile: string; keyFile: string } | undefined;
   publicUrl: string;
-  trustProxy: boolean;
+  /** Hops (`true` = 1) or proxy addresses/CIDRs whose X-Forwarded-For is believed; false: none. */
+  trustProxy: boolean | number | string[];
   logLevel: string;
   bodyLimitBytes: number;
   sessionTtlHours: number;

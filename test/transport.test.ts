@@ -14,6 +14,8 @@ import { connect, type TLSSocket } from 'node:tls';
 import { Client } from './helpers/harness.ts';
 import { startCustomApp, type CustomApp } from './helpers/custom-app.ts';
 import { strongPassword, uniqueEmail } from './helpers/harness.ts';
+import { loadConfig } from '../src/config.ts';
+import { TEST_MASTER_KEY } from './helpers/test-keys.ts';
 
 describe('HTTPS', () => {
   let dir: string;
@@ -88,15 +90,15 @@ describe('HTTPS', () => {
 });
 
 describe('trustProxy', () => {
-  async function lastIpSeen(trustProxy: boolean): Promise<string> {
-    const t = await startCustomApp({ env: { TRUST_PROXY: String(trustProxy) } });
+  async function lastIpSeen(trustProxy: string, forwardedFor = '198.51.100.99'): Promise<string> {
+    const t = await startCustomApp({ env: { TRUST_PROXY: trustProxy } });
     try {
       const owner = new Client(t.url);
       const s = await owner.post('/v1/auth/signup', { email: uniqueEmail(), password: strongPassword, orgName: 'Proxy' });
       const created = await owner.post(`/v1/orgs/${s.body.org.id}/api-keys`, { name: 'k', scopes: ['projects:read'] });
       const c = new Client(t.url);
       c.bearer = created.body.secret;
-      const r = await c.get(`/v1/orgs/${s.body.org.id}/projects`, { 'x-forwarded-for': '198.51.100.99' });
+      const r = await c.get(`/v1/orgs/${s.body.org.id}/projects`, { 'x-forwarded-for': forwardedFor });
       assert.equal(r.status, 200);
       const usage = await owner.get(`/v1/api-keys/${created.body.apiKey.id}/usage`);
       return usage.body.usage.lastIp;
@@ -106,10 +108,26 @@ describe('trustProxy', () => {
   }
 
   it('ignores X-Forwarded-For by default (it cannot be spoofed)', async () => {
-    assert.equal(await lastIpSeen(false), '127.0.0.1');
+    assert.equal(await lastIpSeen('false'), '127.0.0.1');
   });
 
   it('honours X-Forwarded-For when TRUST_PROXY is set', async () => {
-    assert.equal(await lastIpSeen(true), '198.51.100.99');
+    assert.equal(await lastIpSeen('true'), '198.51.100.99');
+  });
+
+  // The test connects from 127.0.0.1 as the proxy would; the client wrote 6.6.6.6 itself.
+  it('believes only the trusted hops: entries a client wrote before them are ignored', async () => {
+    assert.equal(await lastIpSeen('true', '6.6.6.6, 198.51.100.99'), '198.51.100.99', 'true is one hop, not every hop');
+    assert.equal(await lastIpSeen('2', '6.6.6.6, 203.0.113.7, 198.51.100.99'), '203.0.113.7');
+    assert.equal(await lastIpSeen('127.0.0.1', '6.6.6.6, 198.51.100.99'), '198.51.100.99');
+    assert.equal(await lastIpSeen('10.0.0.0/8'), '127.0.0.1', 'a peer outside the listed proxies is the client');
+  });
+
+  it('refuses a TRUST_PROXY that is none of: a boolean, a hop count, proxy addresses or CIDRs', () => {
+    const env = { PALISADE_MASTER_KEY: TEST_MASTER_KEY };
+    for (const value of ['maybe', '11', '300.1.1.1', '10.0.0.0/99', '10.0.0.0/8/1', 'example.com']) {
+      assert.throws(() => loadConfig({ ...env, TRUST_PROXY: value }), /TRUST_PROXY/, value);
+    }
+    assert.deepEqual(loadConfig({ ...env, TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy, ['10.0.0.0/8', '::1']);
   });
 });
