@@ -74,3 +74,19 @@ describe('row-level security', () => {
     );
   });
 });
+
+describe('the SECURITY DEFINER search function', () => {
+  it('searches pg_temp last and is callable only by the application role', async () => {
+    const { rows } = await sql<{ config: string[]; acl: string[] }>`
+      SELECT proconfig AS config, coalesce(proacl::text[], '{}') AS acl FROM pg_proc WHERE proname = 'knowledge_search_first'`.execute(t.database.db);
+    assert.equal(rows.length, 1);
+    assert.deepEqual(rows[0]?.config, ['search_path=pg_catalog, public, pg_temp']);
+    const acl = rows[0]?.acl ?? [];
+    assert.ok(acl.some((entry) => entry.startsWith('palisade_app=X')), JSON.stringify(acl));
+    assert.ok(!acl.some((entry) => entry.startsWith('=')), `PUBLIC may not execute it: ${JSON.stringify(acl)}`);
+  });
+
+  it('the application role cannot read the migration bookkeeping', async () => {
+    await assert.rejects(withTenant(t.database.db, a.orgId, (tx) => sql`SELECT count(*) FROM kysely_migration`.execute(tx)), /permission denied/);
+  });
+});

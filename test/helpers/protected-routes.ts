@@ -18,11 +18,15 @@ export interface RouteCase {
   stateOf?(t: TestApp, path: string): Promise<unknown>;
 }
 
-async function newProject(owner: Client, orgId: string): Promise<string> {
-  const r = await owner.post(`/v1/orgs/${orgId}/projects`, { name: 'p' });
+async function newProject(owner: Client, orgId: string, settings?: Record<string, unknown>): Promise<string> {
+  const r = await owner.post(`/v1/orgs/${orgId}/projects`, { name: 'p', ...(settings ? { settings } : {}) });
   if (r.status !== 201) throw new Error(`project: ${r.status}`);
   return r.body.project.id;
 }
+
+// A stored answer key is bound to the project's https endpoint (never called in these tests).
+const llmProject = (owner: Client, orgId: string): Promise<string> =>
+  newProject(owner, orgId, { answer: { provider: 'openai-compatible', baseUrl: 'https://llm.example.com/v1', model: 'm' } });
 
 export const protectedRoutes: RouteCase[] = [
   { name: 'get org', method: 'GET', permission: 'org:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}` }) },
@@ -169,7 +173,7 @@ export const protectedRoutes: RouteCase[] = [
     method: 'POST',
     permission: 'projects:write',
     writes: ['project_answer_keys', 'audit_log'],
-    prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/answer-key`, body: { apiKey: 'sk-test-123' } }),
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await llmProject(owner, orgId)}/answer-key`, body: { apiKey: 'sk-test-123' } }),
   },
   {
     name: 'remove answer key',
@@ -177,7 +181,7 @@ export const protectedRoutes: RouteCase[] = [
     permission: 'projects:write',
     writes: ['project_answer_keys', 'audit_log'],
     prepare: async ({ owner, orgId }) => {
-      const projectId = await newProject(owner, orgId);
+      const projectId = await llmProject(owner, orgId);
       const r = await owner.post(`/v1/projects/${projectId}/answer-key`, { apiKey: 'sk-test-123' });
       if (r.status !== 204) throw new Error(`answer key: ${r.status}`);
       return { path: `/v1/projects/${projectId}/answer-key` };

@@ -1,7 +1,8 @@
 /**
  * HTTP for API keys: list and create per organisation, rotate, revoke and usage per key. All
  * need keys:manage; a key addressed by id is looked up in its own organisation (another
- * organisation's key is 404).
+ * organisation's key is 404). A calling API key only reaches keys no more powerful than itself:
+ * the service enforces that (reach.ts) on create, rotate, revoke, usage and the list.
  */
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -35,8 +36,9 @@ export function apiKeyRoutes(deps: { keys: ApiKeyService; access: Access; auth: 
 
   return async function plugin(app: App): Promise<void> {
     app.get('/v1/orgs/:orgId/api-keys', { schema: { operationId: 'listApiKeys', tags: ['api-keys'], params: orgParams } }, async (request) => {
-      await access.authorize(await auth.require(request), request.params.orgId, 'keys:manage');
-      return { apiKeys: await keys.list(request.params.orgId) };
+      const principal = await auth.require(request);
+      await access.authorize(principal, request.params.orgId, 'keys:manage');
+      return { apiKeys: await keys.list(request.params.orgId, principal) };
     });
 
     app.post('/v1/orgs/:orgId/api-keys', {
@@ -81,8 +83,8 @@ export function apiKeyRoutes(deps: { keys: ApiKeyService; access: Access; auth: 
     app.get('/v1/api-keys/:keyId/usage', {
       schema: { operationId: 'getApiKeyUsage', tags: ['api-keys'], params: keyParams, querystring: z.strictObject({ days: z.coerce.number().int().min(1).max(90).default(30) }) },
       handler: async (request) => {
-        const { orgId } = await actorForKey(request, request.params.keyId);
-        return { usage: await keys.usage(orgId, request.params.keyId, request.query.days) };
+        const { orgId, actor } = await actorForKey(request, request.params.keyId);
+        return { usage: await keys.usage(orgId, request.params.keyId, actor, request.query.days) };
       },
     });
   };

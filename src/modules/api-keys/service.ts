@@ -4,7 +4,8 @@
  *
  * Owns: key lifecycle and verification. Must never: store or log a secret (only its SHA-256),
  * let a key mint a key with more power than itself, or answer differently for another
- * organisation's key than for a missing one.
+ * organisation's key than for a missing one, or let an API key create, rotate, revoke or read the
+ * usage of a key beyond its reach (reach.ts).
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -14,6 +15,7 @@ import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { KeyCache, KeyMetadata } from './cache.ts';
+import { assertWithinReach, withinReach, type KeyPower } from './reach.ts';
 import type { ApiKeyScope } from './scopes.ts';
 import type { ApiKeyRow, ApiKeyStore, UsageCell } from './store.ts';
 import { digestOf, generateApiKeySecret, parseApiKeySecret } from './token.ts';
@@ -68,19 +70,6 @@ export function createApiKeyService(deps: {
 }) {
   const { db, store, audit, clock, cache, usage } = deps;
 
-  /** A key acting on keys may hand out at most its own scopes and projects. */
-  function assertNoEscalation(principal: Principal, input: CreateKeyInput): void {
-    if (principal.kind !== 'api_key') return;
-    const extra = input.scopes.filter((s) => !principal.scopes.includes(s));
-    if (extra.length > 0) throw new AppError('insufficient_scope', `An API key cannot grant scopes it lacks: ${extra.join(', ')}.`);
-    if (principal.projectIds) {
-      const allowed = principal.projectIds;
-      if (!input.projectIds || input.projectIds.some((p) => !allowed.includes(p))) {
-        throw new AppError('insufficient_scope', 'An API key restricted to projects can only create keys restricted to those projects.');
-      }
-    }
-  }
-
   async function orgOfKey(keyId: string): Promise<string> {
     const orgId = await store.orgOf(db, keyId);
     if (!orgId) throw new AppError('not_found', 'This API key does not exist.');
@@ -88,7 +77,7 @@ export function createApiKeyService(deps: {
   }
 
   async function create(orgId: string, input: CreateKeyInput, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {
-    assertNoEscalation(actor.principal, input);
+    assertWithinReach(actor.principal, input);
     const now = clock.now();
     const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
     if (expiresAt && expiresAt <= now) throw new AppError('invalid_request', 'expiresAt must be in the future.');
@@ -125,9 +114,11 @@ export function createApiKeyService(deps: {
     return { key: toPublic(row, now), secret: generated.secret };
   }
 
-  async function list(orgId: string): Promise<ApiKeyView[]> {
+  /** An API key sees only the keys within its reach; a user sees them all. */
+  async function list(orgId: string, principal: Principal): Promise<ApiKeyView[]> {
     const now = clock.now();
-    return withTenant(db, orgId, async (tx) => (await store.list(tx, orgId)).map((r) => toPublic(r, now)));
+    const rows = await withTenant(db, orgId, (tx) => store.list(tx, orgId));
+    return rows.filter((r) => withinReach(principal, powerOf(r))).map((r) => toPublic(r, now));
   }
 
   async function rotate(orgId: string, keyId: string, graceSeconds: number, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {
@@ -136,6 +127,8 @@ export function createApiKeyService(deps: {
     const row = await withTenant(db, orgId, async (tx) => {
       const existing = await store.get(tx, keyId);
       if (!existing) throw new AppError('not_found', 'This API key does not exist.');
+      // Before any write: throwing here rolls the transaction back with nothing changed.
+      assertWithinReach(actor.principal, powerOf(existing));
       if (existing.revoked_at) throw new AppError('conflict', 'A revoked key cannot be rotated.');
       await store.rotate(tx, keyId, {
         secretHash: generated.hash,
@@ -157,6 +150,7 @@ export function createApiKeyService(deps: {
     await withTenant(db, orgId, async (tx) => {
       const existing = await store.get(tx, keyId);
       if (!existing) throw new AppError('not_found', 'This API key does not exist.');
+      assertWithinReach(actor.principal, powerOf(existing));
       if (await store.revoke(tx, keyId, now)) {
         await audit.record(tx, { orgId, actor: actor.principal, action: 'api_key.revoked', target: { type: 'api_key', id: keyId }, ip: actor.ip });
       }
@@ -178,7 +172,11 @@ export function createApiKeyService(deps: {
     return ids.length;
   }
 
-  async function keyUsage(orgId: string, keyId: string, days = 30): Promise<KeyUsage> {
+  async function keyUsage(orgId: string, keyId: string, actor: Actor, days = 30): Promise<KeyUsage> {
+    // Refuse before the flush below, so a refused request writes nothing at all.
+    const target = await withTenant(db, orgId, (tx) => store.get(tx, keyId));
+    if (!target) throw new AppError('not_found', 'This API key does not exist.');
+    assertWithinReach(actor.principal, powerOf(target));
     // Show this instance's not-yet-flushed counts too.
     await usage.flush();
     const since = new Date(clock.now().getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
@@ -198,6 +196,10 @@ export function createApiKeyService(deps: {
   }
 
   return { create, list, rotate, revoke, revokeAll, usage: keyUsage, verify, orgOfKey, recordUse: usage.record };
+}
+
+function powerOf(row: ApiKeyRow): KeyPower {
+  return { scopes: row.scopes, projectIds: row.project_ids };
 }
 
 function groupByDay(cells: UsageCell[]): KeyUsage['days'] {

@@ -1,7 +1,8 @@
 /**
  * Runs the Postgres migrations in src/platform/db/migrations (one set for PGlite and
  * PostgreSQL). Idempotent: applied migrations are recorded and skipped. After migrating, the
- * application role that row-level-security policies bind gets its grants.
+ * application role that row-level-security policies bind gets its grants (not on the migration
+ * bookkeeping, which it never needs).
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -33,7 +34,8 @@ export async function migrate(db: Kysely<any>): Promise<string[]> {
     .raw(
       `GRANT USAGE ON SCHEMA public TO ${APP_ROLE};
        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${APP_ROLE};
-       GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${APP_ROLE};`,
+       GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${APP_ROLE};
+       REVOKE ALL ON kysely_migration, kysely_migration_lock FROM ${APP_ROLE};`,
     )
     .execute(db);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

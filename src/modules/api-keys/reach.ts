@@ -1,0 +1,37 @@
+/**
+ * The no-escalation rule, in one place: which keys an API key may create, rotate, revoke, read the
+ * usage of, or see in the list. A key reaches a key whose scopes are a subset of its own and, if
+ * it is restricted to projects, which is restricted too, to a subset of its projects. Signed-in
+ * users are governed by their organisation role alone and always pass.
+ */
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+
+/** What the rule looks at in a key, existing (a row) or about to be created (the request). */
+export interface KeyPower {
+  scopes: readonly string[];
+  projectIds?: readonly string[] | null | undefined;
+}
+
+export type ReachDecision = { ok: true } | { ok: false; message: string };
+
+export function decideReach(principal: Principal, target: KeyPower): ReachDecision {
+  if (principal.kind !== 'api_key') return { ok: true };
+  const extra = target.scopes.filter((s) => !principal.scopes.includes(s));
+  if (extra.length > 0) return { ok: false, message: `An API key cannot act on a key with scopes it lacks: ${extra.join(', ')}.` };
+  const allowed = principal.projectIds;
+  if (allowed && (!target.projectIds || target.projectIds.some((p) => !allowed.includes(p)))) {
+    return { ok: false, message: 'An API key restricted to projects can only act on keys restricted to those projects.' };
+  }
+  return { ok: true };
+}
+
+export function withinReach(principal: Principal, target: KeyPower): boolean {
+  return decideReach(principal, target).ok;
+}
+
+/** Throws 403 insufficient_scope, the same refusal for create, rotate, revoke and usage. */
+export function assertWithinReach(principal: Principal, target: KeyPower): void {
+  const decision = decideReach(principal, target);
+  if (!decision.ok) throw new AppError('insufficient_scope', decision.message);
+}

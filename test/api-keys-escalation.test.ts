@@ -1,0 +1,141 @@
+/**
+ * No escalation through key management: a `keys:manage` API key may rotate, revoke, read the
+ * usage of and list only keys within its reach (scopes ⊆ its own; if it is project-restricted,
+ * the target is restricted to a subset of its projects). Anything else is 403 insufficient_scope
+ * with nothing written. A signed-in user with keys:manage still manages every key.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { apiKeyScopes } from '../src/modules/api-keys/scopes.ts';
+import { countRows, memberWithRole, signUp, startTestApp, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+let owner: SignedUp;
+let projectA: string;
+let projectB: string;
+
+before(async () => {
+  // Usage is flushed only on demand, so a refused usage request must not write counts either.
+  t = await startTestApp({ apiKeys: { usageFlushMs: 600_000 } });
+  owner = await signUp(t, 'Escalation Org');
+  projectA = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'A' })).body.project.id;
+  projectB = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'B' })).body.project.id;
+});
+after(() => t.close());
+
+async function createKey(body: Record<string, unknown>): Promise<{ id: string; secret: string }> {
+  const r = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'k', ...body });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return { id: r.body.apiKey.id, secret: r.body.secret };
+}
+
+function bearer(secret: string): Client {
+  const c = t.client();
+  c.bearer = secret;
+  return c;
+}
+
+async function keyRow(id: string): Promise<string> {
+  const r = await sql<{ j: string }>`SELECT row_to_json(k)::text AS j FROM api_keys k WHERE id = ${id}`.execute(t.database.db);
+  assert.ok(r.rows[0], `row for ${id}`);
+  return r.rows[0].j;
+}
+
+async function stillWorks(secret: string): Promise<void> {
+  const r = await bearer(secret).get('/v1/api-keys/current');
+  assert.equal(r.status, 200, `the target's old secret still works: ${JSON.stringify(r.body)}`);
+}
+
+/** Rotate, revoke and usage of `target` by `caller` are all 403 insufficient_scope and write nothing. */
+async function assertOutOfReach(caller: Client, target: { id: string; secret: string }): Promise<void> {
+  const row = await keyRow(target.id);
+  const audit = await countRows(t, 'audit_log');
+  const usage = await countRows(t, 'api_key_usage');
+  for (const [what, res] of [
+    ['rotate', await caller.post(`/v1/api-keys/${target.id}/rotate`, { graceSeconds: 0 })],
+    ['revoke', await caller.delete(`/v1/api-keys/${target.id}`)],
+    ['usage', await caller.get(`/v1/api-keys/${target.id}/usage`)],
+  ] as const) {
+    assert.equal(res.status, 403, `${what}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.code, 'insufficient_scope', what);
+    assert.equal(res.body.secret, undefined, `${what}: no secret in the refusal`);
+  }
+  assert.equal(await keyRow(target.id), row, 'the key row is unchanged');
+  assert.equal(await countRows(t, 'audit_log'), audit, 'no audit entry');
+  assert.equal(await countRows(t, 'api_key_usage'), usage, 'no usage flushed');
+  await stillWorks(target.secret);
+}
+
+describe('a keys:manage API key restricted to one project', () => {
+  let manager: { id: string; secret: string };
+  let inReach: { id: string; secret: string };
+  let unrestricted: { id: string; secret: string };
+  let extraScope: { id: string; secret: string };
+  let moreProjects: { id: string; secret: string };
+
+  before(async () => {
+    manager = await createKey({ name: 'manager', scopes: ['keys:manage', 'projects:read'], projectIds: [projectA] });
+    inReach = await createKey({ name: 'in reach', scopes: ['projects:read'], projectIds: [projectA] });
+    unrestricted = await createKey({ name: 'root', scopes: [...apiKeyScopes] });
+    extraScope = await createKey({ name: 'pii', scopes: ['projects:read', 'pii:reveal'], projectIds: [projectA] });
+    moreProjects = await createKey({ name: 'A and B', scopes: ['projects:read'], projectIds: [projectA, projectB] });
+  });
+
+  it('cannot rotate, revoke or read the usage of an unrestricted full-scope key', async () => {
+    await assertOutOfReach(bearer(manager.secret), unrestricted);
+  });
+
+  it('cannot touch a key with a scope it lacks, even within its project', async () => {
+    await assertOutOfReach(bearer(manager.secret), extraScope);
+  });
+
+  it('cannot touch a key restricted to projects beyond its own', async () => {
+    await assertOutOfReach(bearer(manager.secret), moreProjects);
+  });
+
+  it('lists only the keys within its reach', async () => {
+    const r = await bearer(manager.secret).get(`/v1/orgs/${owner.orgId}/api-keys`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const ids = new Set(r.body.apiKeys.map((k: { id: string }) => k.id));
+    assert.ok(ids.has(manager.id) && ids.has(inReach.id), 'itself and the key within reach');
+    for (const k of [unrestricted, extraScope, moreProjects]) assert.ok(!ids.has(k.id), `${k.id} is hidden`);
+    const all = await owner.client.get(`/v1/orgs/${owner.orgId}/api-keys`);
+    assert.ok(all.body.apiKeys.length > r.body.apiKeys.length, 'the owner still sees every key');
+  });
+
+  it('can read usage of, rotate and revoke a key within its reach', async () => {
+    const c = bearer(manager.secret);
+    const usage = await c.get(`/v1/api-keys/${inReach.id}/usage`);
+    assert.equal(usage.status, 200, JSON.stringify(usage.body));
+    const rotated = await c.post(`/v1/api-keys/${inReach.id}/rotate`, { graceSeconds: 0 });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    assert.notEqual(rotated.body.secret, inReach.secret);
+    assert.equal((await bearer(rotated.body.secret).get(`/v1/projects/${projectA}`)).status, 200, 'the new secret works');
+    assert.equal((await bearer(inReach.secret).get('/v1/api-keys/current')).status, 401, 'the old one ended');
+    assert.equal((await c.delete(`/v1/api-keys/${inReach.id}`)).status, 204);
+    assert.equal((await bearer(rotated.body.secret).get('/v1/api-keys/current')).status, 401, 'revoked');
+  });
+});
+
+describe('an unrestricted keys:manage API key', () => {
+  it('cannot touch a key with a scope it lacks', async () => {
+    const manager = await createKey({ name: 'no pii', scopes: apiKeyScopes.filter((s) => s !== 'pii:reveal') });
+    const target = await createKey({ name: 'pii', scopes: ['pii:reveal'] });
+    await assertOutOfReach(bearer(manager.secret), target);
+  });
+});
+
+describe('a signed-in user with keys:manage', () => {
+  it('still rotates and revokes any key, including an unrestricted full-scope one', async () => {
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    for (const who of [owner.client, admin.client]) {
+      const key = await createKey({ name: 'root', scopes: [...apiKeyScopes] });
+      const rotated = await who.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 0 });
+      assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+      assert.equal((await bearer(rotated.body.secret).get('/v1/api-keys/current')).status, 200);
+      assert.equal((await who.get(`/v1/api-keys/${key.id}/usage`)).status, 200);
+      assert.equal((await who.delete(`/v1/api-keys/${key.id}`)).status, 204);
+    }
+  });
+});
