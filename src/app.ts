@@ -168,7 +168,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
       ? createRedisPubSub(config.redisUrl, { onReconnect: () => invalidation.flushAll() })
       : createMemoryPubSub();
   const pubsub = deps.pubsub ?? ownPubsub ?? createMemoryPubSub();
-  const invalidation = createInvalidationBus(pubsub);
+  const invalidation = createInvalidationBus(pubsub, {
+    onMissedEcho: (topic) =>
+      app.log.error({ topic }, 'A cache invalidation was not confirmed through Redis within 2 s: other instances apply it when their cache entries expire (30 s at most).'),
+  });
   await invalidation.start();
   const crypto = createCryptoService({ db, cipher: cryptoParts.cipher, keyring: cryptoParts.keyring, invalidation, clock });
   app.addHook('onClose', async () => {

@@ -39,3 +39,19 @@ test('an invalidation reaches every instance before publish resolves (memory)', 
 test('an invalidation reaches every instance before publish resolves (Redis)', { skip: !redisUrl && 'REDIS_URL is not set' }, async () => {
   await fansOut(() => createRedisPubSub(redisUrl ?? ''));
 });
+
+test('a message that never comes back is reported, and publish still resolves', async () => {
+  // A channel that swallows everything, like a Redis that accepts the publish and loses it.
+  const silent: PubSub = { publish: async () => undefined, subscribe: async () => async () => undefined, close: async () => undefined };
+  const missed: string[] = [];
+  const bus = createInvalidationBus(silent, { echoTimeoutMs: 20, onMissedEcho: (topic) => missed.push(topic) });
+  const applied: string[] = [];
+  bus.on('api-keys', (ids) => applied.push(...ids));
+  await bus.start();
+  const hold = setTimeout(() => undefined, 5_000); // the bus's own timer does not keep the process alive
+  await bus.publish('api-keys', ['key_1']);
+  clearTimeout(hold);
+  assert.deepEqual(applied, ['key_1'], 'applied here at once');
+  assert.deepEqual(missed, ['api-keys']);
+  await bus.stop();
+});

@@ -23,7 +23,17 @@ export interface InvalidationBus {
 const CHANNEL = 'palisade:invalidate';
 const ECHO_TIMEOUT_MS = 2_000;
 
-export function createInvalidationBus(pubsub: PubSub, options: { echoTimeoutMs?: number } = {}): InvalidationBus {
+export interface InvalidationOptions {
+  echoTimeoutMs?: number;
+  /**
+   * Its own message did not come back in time (Redis down or slow): other instances may keep the
+   * stale entry until their safety TTL runs out. The change itself is already committed, so the
+   * caller's request still succeeds; this is how an operator hears of it.
+   */
+  onMissedEcho?: (topic: string) => void;
+}
+
+export function createInvalidationBus(pubsub: PubSub, options: InvalidationOptions = {}): InvalidationBus {
   const handlers = new Map<string, Set<InvalidationHandler>>();
   const instance = randomBytes(6).toString('hex');
   const waiting = new Map<string, () => void>();
@@ -34,10 +44,11 @@ export function createInvalidationBus(pubsub: PubSub, options: { echoTimeoutMs?:
     for (const handler of handlers.get(topic) ?? []) handler(ids);
   }
 
-  function echoOf(token: string): Promise<void> {
+  function echoOf(token: string, topic: string): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         waiting.delete(token);
+        options.onMissedEcho?.(topic);
         resolve();
       }, options.echoTimeoutMs ?? ECHO_TIMEOUT_MS);
       timer.unref();
@@ -54,7 +65,7 @@ export function createInvalidationBus(pubsub: PubSub, options: { echoTimeoutMs?:
       dispatch(topic, ids);
       if (!unsubscribe) return; // not started: a single instance with nobody to tell
       const token = `${instance}:${++sequence}`;
-      const echoed = echoOf(token);
+      const echoed = echoOf(token, topic);
       await pubsub.publish(CHANNEL, JSON.stringify({ topic, ids, token }));
       await echoed;
     },
