@@ -2,8 +2,9 @@
  * PII on the message path, end to end over real HTTP with a real OpenAI-compatible provider
  * (a stub server that records what it is sent): the provider sees only tokens, the visitor sees
  * their own values restored, stored rows hold tokens and ciphertext, tokens are stable within a
- * conversation and restart in the next, `hash` differs per organisation, and `pii.detected`
- * fires with counts and no values.
+ * conversation and restart in the next, `hash` differs per organisation, `pii.detected`
+ * fires with counts and no values, and only the conversation's own visitor gets its earlier
+ * values restored (an API caller with chat:write gets tokens).
  */
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
@@ -51,6 +52,20 @@ async function send(prj: string, token: string, content: string, conversationId?
   const r = await t.client().post(`/v1/widget/${prj}/messages`, { content, ...(conversationId ? { conversationId } : {}) }, { origin, authorization: `Bearer ${token}` });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return { conversationId: r.body.conversationId, content: r.body.message.content };
+}
+
+/** Sends over SSE and returns the joined deltas. */
+async function streamed(path: string, headers: Record<string, string>, body: unknown): Promise<string> {
+  const res = await fetch(`${t.url}${path}`, { method: 'POST', headers: { ...headers, accept: 'text/event-stream', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal(res.status, 200, await res.clone().text());
+  const stream = await res.text();
+  return [...stream.matchAll(/^event: delta\ndata: (.*)$/gm)].map((m) => (JSON.parse(m[1] ?? '{}') as { text: string }).text).join('');
+}
+
+async function apiKey(by: SignedUp, scopes: string[]): Promise<string> {
+  const r = await by.client.post(`/v1/orgs/${by.orgId}/api-keys`, { name: 'server', scopes });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.secret;
 }
 
 /** What the provider was sent last: the whole request, and the question (last message). */
@@ -121,6 +136,56 @@ describe('the provider sees tokens, the visitor sees their own values', () => {
     assert.ok(question?.content.includes('<EMAIL_1>') && question.content.includes('<IBAN_1>'));
     assert.equal(answer?.content, echo);
     assertNoRaw(JSON.stringify(h.body), 'the history');
+  });
+});
+
+describe("only the conversation's visitor gets its earlier values back", () => {
+  it('an API caller with chat:write continuing a visitor conversation sees tokens for the visitor’s values, and its own values restored', async () => {
+    const token = await visitor(projectId);
+    const { conversationId } = await send(projectId, token, `Mail ${raw.email}`);
+    const key = await apiKey(owner, ['chat:write']);
+    const previous = stub.reply;
+    stub.reply = 'Contact reference <EMAIL_1>, callback <PHONE_1>.';
+    try {
+      // The caller's own phone (new, <PHONE_1>) and the visitor's e-mail in other casing (<EMAIL_1>).
+      const path = `/v1/conversations/${conversationId}/messages`;
+      const sse = await streamed(path, { authorization: `Bearer ${key}` }, { content: `Contact reference please, I am on ${raw.phone}` });
+      assert.equal(sse, `Contact reference <EMAIL_1>, callback ${raw.phone}.`);
+      const json = await t.client().post(path, { content: 'Contact reference please' }, { authorization: `Bearer ${key}` });
+      assert.equal(json.status, 200, JSON.stringify(json.body));
+      assert.equal(json.body.message.content, stub.reply, 'earlier values, the caller’s phone included, stay tokens in a later message');
+      const spelled = await t.client().post(path, { content: `Is it ${raw.email.toUpperCase()}?` }, { authorization: `Bearer ${key}` });
+      assert.ok(spelled.body.message.content.includes(raw.email.toUpperCase()), 'a value the caller sent comes back as it wrote it');
+      assert.ok(!spelled.body.message.content.includes(raw.email), spelled.body.message.content);
+      assert.equal(lastSent().question, 'Is it <EMAIL_1>?', 'the token stays consistent');
+
+      const stored = (await owner.client.get(path)).body.messages as { role: string; content: string }[];
+      const answers = stored.filter((m) => m.role === 'assistant').slice(1); // the first answered the visitor
+      assert.equal(answers.length, 3);
+      for (const a of answers) assert.equal(a.content, stub.reply, 'the answer is stored with tokens');
+      assertNoRaw(JSON.stringify(stored), 'the history');
+
+      const own = await send(projectId, token, 'And my contact reference?', conversationId);
+      assert.equal(own.content, `Contact reference ${raw.email}, callback ${raw.phone}.`, 'the visitor’s own follow-up');
+    } finally {
+      stub.reply = previous;
+    }
+  });
+
+  it('the extractive provider quoting a planted knowledge document gives the API caller the token, not the value', async () => {
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Extractive PII bot', settings: { allowedDomains: ['docs.example.com'] } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const prj = r.body.project.id as string;
+    const doc = await owner.client.post(`/v1/projects/${prj}/documents`, { title: 'Contacts', contentType: 'text', content: 'Contact reference <EMAIL_1> for all enquiries.' });
+    assert.equal(doc.status, 201, JSON.stringify(doc.body));
+    const token = await visitor(prj);
+    const { conversationId } = await send(prj, token, `Mail ${raw.email}`);
+    const key = await apiKey(owner, ['chat:write']);
+    const sse = await streamed(`/v1/conversations/${conversationId}/messages`, { authorization: `Bearer ${key}` }, { content: 'contact reference' });
+    assert.ok(sse.includes('<EMAIL_1>'), sse);
+    assert.ok(!sse.includes(raw.email), 'the API caller got the visitor’s e-mail');
+    const own = await send(prj, token, 'contact reference', conversationId);
+    assert.ok(own.content.includes(raw.email), own.content);
   });
 });
 

@@ -2,7 +2,7 @@
  * The PII routes over real HTTP: a conversation's entities (tokens and counts, never values),
  * reveal (`pii:reveal` only, audited without the value, never cached, 404 across
  * organisations, API key scopes) and the analyze dry run (spans, anonymised text, bounds,
- * nothing stored, the organisation's hash key when a project is named).
+ * nothing stored, never the organisation's hash key).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -147,13 +147,18 @@ describe('POST /v1/pii/analyze', () => {
     assert.equal(await countRows(t, 'pii_vault'), vault);
   });
 
-  it("applies a named project's policy, with the organisation's hash key (as in production)", async () => {
+  it("applies a named project's policy, but never with the organisation's hash key", async () => {
     await owner.client.patch(`/v1/projects/${projectId}`, { settings: { pii: { operators: { EMAIL: 'hash', PHONE: 'mask' } } } });
-    const r = await owner.client.post('/v1/pii/analyze', { text, projectId });
+    const viewer = await memberWithRole(t, owner.client, owner.orgId, 'viewer');
+    const r = await viewer.client.post('/v1/pii/analyze', { text, projectId });
+    const again = await viewer.client.post('/v1/pii/analyze', { text, projectId });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    const expected = hashPlaceholder('EMAIL', email, await t.services.pii.hashKey(owner.orgId));
-    assert.equal(r.body.anonymized, `Mail ${expected} or call ****0958.`);
+    assert.match(r.body.anonymized, /^Mail <EMAIL_HASH_[0-9a-f]{12}> or call \*\*\*\*0958\.$/);
     assert.deepEqual(r.body.entities.map((e: { operator: string }) => e.operator), ['hash', 'mask']);
+    // A viewer must not be able to hash guesses and match them against stored placeholders.
+    const production = hashPlaceholder('EMAIL', email, await t.services.pii.hashKey(owner.orgId));
+    assert.ok(!r.body.anonymized.includes(production) && !again.body.anonymized.includes(production));
+    assert.notEqual(r.body.anonymized, again.body.anonymized, 'a new key per request');
     const unnamed = await owner.client.post('/v1/pii/analyze', { text: `Mail ${email}` });
     assert.equal(unnamed.body.anonymized, 'Mail <EMAIL_1>', 'without a project, the default policy');
   });

@@ -99,7 +99,7 @@ export async function wireChat(
   await app.register(identityRoutes({ visitors, access: deps.access, auth: deps.auth }));
   await app.register(answerKeyRoutes({ answerKeys, access: deps.access, auth: deps.auth }));
   const entities = createPiiEntities({ db, cipher, audit: deps.audit });
-  await app.register(piiRoutes({ entities, pii, conversations: chat, projects: projectDirectory, access: deps.access, auth: deps.auth }));
+  await app.register(piiRoutes({ entities, conversations: chat, projects: projectDirectory, access: deps.access, auth: deps.auth }));
 
   return { knowledge, chat, pii, visitors, projectDirectory, originGuard: guard };
 }

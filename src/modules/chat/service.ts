@@ -137,6 +137,7 @@ export function createChatService(deps: {
       text: input.content,
       policy: project.settings.pii,
       newConversation: Boolean(fresh),
+      callerIsSubject: caller.kind === 'visitor' && caller.visitorId === conversation.visitorId,
     });
     const questionId = newId('msg');
     const question: MessageRow = { id: questionId, org_id: orgId, conversation_id: conversation.id, role: 'user', content: await sealed(questionId, shielded.text), citations: [] };

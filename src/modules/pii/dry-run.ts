@@ -8,12 +8,12 @@ import { createMemoryTokenVault, operatorFor, protect, type PiiPolicy } from './
 import type { Analysis } from './schemas.ts';
 
 /**
- * `hashKey`: the organisation's key when the caller names a project (hashes then match what
- * production writes), otherwise a random one-off key (hashes mean nothing outside this reply).
+ * `hash` always uses a random one-off key, never the organisation's: with it, anyone allowed to
+ * read a project could hash guessed identifiers and match them against stored placeholders.
  */
-export function dryRun(text: string, policy: PiiPolicy, hashKey: Buffer = randomBytes(32)): Analysis {
+export function dryRun(text: string, policy: PiiPolicy): Analysis {
   const vault = createMemoryTokenVault();
-  const result = protect(text, policy, { tokenFor: vault.tokenFor, hashKey });
+  const result = protect(text, policy, { tokenFor: vault.tokenFor, hashKey: randomBytes(32) });
   return {
     entities: result.findings.map((f) => ({ type: f.type, start: f.start, end: f.end, score: f.score, operator: operatorFor(policy, f.type) })),
     anonymized: result.text,

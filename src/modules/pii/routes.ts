@@ -17,13 +17,11 @@ import { dryRun } from './dry-run.ts';
 import type { PiiEntities } from './entities.ts';
 import { defaultPiiPolicy } from './policy.ts';
 import { analysisSchema, analyzeBody, conversationParams, entityParams, entitySchema, revealedSchema } from './schemas.ts';
-import type { PiiService } from './service.ts';
 
 const tags = ['pii'];
 
 export function piiRoutes(deps: {
   entities: PiiEntities;
-  pii: Pick<PiiService, 'hashKey'>;
   conversations: { findConversation(id: string): Promise<ConversationRef | undefined> };
   projects: ProjectDirectory;
   access: Access;
@@ -70,7 +68,7 @@ export function piiRoutes(deps: {
         const { text, projectId } = request.body;
         if (!projectId) return dryRun(text, defaultPiiPolicy);
         const project = await projectFor(principal, projectId);
-        return dryRun(text, project.settings.pii, await deps.pii.hashKey(project.orgId));
+        return dryRun(text, project.settings.pii);
       },
     });
   };

@@ -1,8 +1,9 @@
 /**
  * The message path's PII step: tokenise a visitor's message with the project's policy, keeping
  * each original in the conversation's encrypted vault (the same value keeps its token for the
- * whole conversation), and give back a restorer that puts the visitor's own values back into
- * the streamed answer. Never logs values; never stores a value unencrypted.
+ * whole conversation), and give back a restorer that puts values back into the streamed answer:
+ * the current message's values for any caller, the conversation's earlier values only for its
+ * own visitor. Never logs values; never stores a value unencrypted.
  */
 import { hkdfSync } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -22,11 +23,24 @@ export interface Shielded {
   findings: Finding[];
   /** Writes the new vault entries inside the caller's transaction. */
   persist(tx: Tx): Promise<void>;
+  /**
+   * Restores the values of this message, and the conversation's earlier values only when the
+   * caller is its subject; other tokens stay tokens.
+   */
   restorer(): StreamRestorer;
 }
 
 export interface PiiService {
-  protect(input: { orgId: string; conversationId: string; subjectId: string; text: string; policy: PiiPolicy; newConversation?: boolean }): Promise<Shielded>;
+  protect(input: {
+    orgId: string;
+    conversationId: string;
+    subjectId: string;
+    text: string;
+    policy: PiiPolicy;
+    newConversation?: boolean;
+    /** The caller is the conversation's own visitor: only then may earlier values be restored. */
+    callerIsSubject: boolean;
+  }): Promise<Shielded>;
   /** The per-organisation HMAC key of the `hash` operator and of erasure look-ups. */
   hashKey(orgId: string): Promise<Buffer>;
 }
@@ -52,7 +66,7 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
 
   return {
     hashKey,
-    async protect({ orgId, conversationId, subjectId, text, policy, newConversation }) {
+    async protect({ orgId, conversationId, subjectId, text, policy, newConversation, callerIsSubject }) {
       const [key, rows] = await Promise.all([
         hashKey(orgId),
         // A conversation that does not exist yet has no vault to read.
@@ -66,7 +80,15 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
         vault.tokenFor(r.type as EntityType, r.value);
         known.add(r.token);
       }
-      const result = protect(text, policy, { tokenFor: vault.tokenFor, hashKey: key });
+      // This message's values as the caller wrote them: a value seen before keeps its token, but
+      // the stored original may be someone else's spelling of it (case, phone formatting).
+      const sent = new Map<string, string>();
+      const tokenFor = (type: EntityType, value: string): string => {
+        const token = vault.tokenFor(type, value);
+        if (!sent.has(token)) sent.set(token, value);
+        return token;
+      };
+      const result = protect(text, policy, { tokenFor, hashKey: key });
       // Encrypted now, so the caller's transaction only writes.
       const fresh = await Promise.all(
         vault
@@ -91,7 +113,7 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
         async persist(tx) {
           if (fresh.length) await tx.insertInto('pii_vault').values(fresh).execute();
         },
-        restorer: () => createStreamRestorer(vault.lookup),
+        restorer: () => createStreamRestorer((token) => sent.get(token) ?? (callerIsSubject ? vault.lookup(token) : undefined)),
       };
     },
   };
