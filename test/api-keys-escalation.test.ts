@@ -139,3 +139,21 @@ describe('a signed-in user with keys:manage', () => {
     }
   });
 });
+
+describe('a project-restricted key on routes that cover the whole organisation', () => {
+  it('is refused the audit log and creating projects (nothing written), but lists only its projects', async () => {
+    const limited = await createKey({ scopes: ['audit:read', 'projects:read', 'projects:write'], projectIds: [projectA] });
+    const c = bearer(limited.secret);
+    const projects = await countRows(t, 'projects');
+    const audit = await c.get(`/v1/orgs/${owner.orgId}/audit-log`);
+    assert.equal(audit.status, 403, JSON.stringify(audit.body));
+    assert.equal(audit.body.code, 'insufficient_scope');
+    const created = await c.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'sneaky' });
+    assert.equal(created.status, 403, JSON.stringify(created.body));
+    assert.equal(await countRows(t, 'projects'), projects);
+    const listed = await c.get(`/v1/orgs/${owner.orgId}/projects`);
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.body.projects.map((p: { id: string }) => p.id), [projectA]);
+    assert.equal((await c.get(`/v1/projects/${projectA}`)).status, 200, 'its own project as before');
+  });
+});

@@ -25,11 +25,25 @@ export function createAccess(deps: { db: Kysely<DB> }) {
     return row && isRole(row.role) ? row.role : null;
   }
 
-  async function authorize(principal: Principal, orgId: string, permission: Permission, what = 'organisation'): Promise<Grant> {
+  /**
+   * `withinProjects`: the route limits what it does to the key's projects (it checked the project,
+   * or filters its results). Otherwise a key restricted to projects is refused: the route covers
+   * the whole organisation (its audit log, new projects, members…).
+   */
+  async function authorize(
+    principal: Principal,
+    orgId: string,
+    permission: Permission,
+    options: { what?: string; withinProjects?: boolean } = {},
+  ): Promise<Grant> {
+    const what = options.what ?? 'organisation';
     if (principal.kind === 'api_key') {
       if (principal.orgId !== orgId) throw new AppError('not_found', `This ${what} does not exist.`);
       if (!principal.scopes.includes(permission)) {
         throw new AppError('insufficient_scope', `This API key lacks the ${permission} scope.`);
+      }
+      if (principal.projectIds && !options.withinProjects) {
+        throw new AppError('insufficient_scope', 'This API key is restricted to projects; this route covers the whole organisation.');
       }
       return { orgId, role: null };
     }
@@ -46,7 +60,7 @@ export function createAccess(deps: { db: Kysely<DB> }) {
     if (principal.kind === 'api_key' && principal.projectIds && !principal.projectIds.includes(projectId)) {
       throw new AppError('not_found', 'This project does not exist.');
     }
-    return authorize(principal, project.org_id, permission, 'project');
+    return authorize(principal, project.org_id, permission, { what: 'project', withinProjects: true });
   }
 
   return { authorize, authorizeProject, roleOf };

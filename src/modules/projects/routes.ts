@@ -16,7 +16,7 @@ export function projectRoutes(deps: { projects: ProjectService; access: Access; 
   return async function plugin(app: App): Promise<void> {
     app.get('/v1/orgs/:orgId/projects', { schema: { operationId: 'listProjects', tags: ['projects'], params: orgParams } }, async (request) => {
       const principal = await auth.require(request);
-      await access.authorize(principal, request.params.orgId, 'projects:read');
+      await access.authorize(principal, request.params.orgId, 'projects:read', { withinProjects: true });
       const all = await projects.list(request.params.orgId);
       const allowed = principal.kind === 'api_key' ? principal.projectIds : null;
       return { projects: allowed ? all.filter((p) => allowed.includes(p.id)) : all };
