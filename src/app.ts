@@ -54,6 +54,7 @@ import { projectRoutes } from './modules/projects/routes.ts';
 import { createProjectService } from './modules/projects/service.ts';
 import { createProjectStore } from './modules/projects/store.ts';
 import { installRateLimitHeaders } from './modules/rate-limits/http.ts';
+import { clientKeyForIp } from './modules/rate-limits/ip.ts';
 import { createRateLimits, redisKeyPrefix } from './modules/rate-limits/module.ts';
 import type { PenaltyPolicy } from './modules/rate-limits/penalty-state.ts';
 import type { RefusalCounter } from './modules/rate-limits/refusals.ts';
@@ -137,7 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   installFramingPolicy(app as unknown as FastifyInstance);
   // Usage counting of API keys needs them; the public widget routes (visitor tokens) do not.
   installRouteLabels(app as unknown as FastifyInstance, '/v1/', ['/v1/widget/']);
-  installConnectionCap(app.server, config.httpLimits.maxConnectionsPerIp);
+  installConnectionCap(app.server, config.httpLimits.maxConnectionsPerIp, clientKeyForIp);
 
   await app.register(cookie, { hook: false }); // parsed on first read: platform/http/cookies.ts
   installSecurityHeaders(app as unknown as FastifyInstance, {
@@ -199,6 +200,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     throttle,
     clock,
     profileChanged: (userId) => invalidation.publish(DIRECTORY_TOPIC, [userId]),
+    // The account service is built next (it needs the TOTP check at login); called only later.
+    revokeOtherSessions: (principal) => accounts.revokeOtherSessions(principal),
   });
   const accounts = createAccountService({
     db,

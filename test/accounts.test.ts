@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { countRows, signUp, startTestApp, strongPassword, uniqueEmail, type TestApp } from './helpers/harness.ts';
 
@@ -80,7 +81,9 @@ describe('signup and login', () => {
 
   it('logout ends the session at once', async () => {
     const { client } = await signUp(t);
-    assert.equal((await client.post('/v1/auth/logout')).status, 204);
+    const out = await client.post('/v1/auth/logout');
+    assert.equal(out.status, 204);
+    assert.match(out.headers.getSetCookie()[0] ?? '', /^palisade_session=;.*Path=\/.*HttpOnly.*SameSite=Lax/i);
     const me = await client.get('/v1/me');
     assert.equal(me.status, 401);
     assert.equal(me.body.code, 'unauthenticated');
@@ -157,5 +160,66 @@ describe('CSRF', () => {
     const b = await signUp(t);
     const r = await a.client.post(`/v1/orgs/${a.orgId}/projects`, { name: 'x' }, { 'x-csrf-token': b.client.csrfToken ?? '' });
     assert.equal(r.body.code, 'csrf_failed');
+  });
+});
+
+describe('login throttle', () => {
+  const PER_ACCOUNT = 5;
+  const PER_IP = 25;
+  let h: TestApp;
+  before(async () => {
+    h = await startTestApp({ loginThrottle: { perAccount: PER_ACCOUNT, perIp: PER_IP }, config: { trustProxy: true } });
+  });
+  after(() => h.close());
+
+  /** A /64 of the documentation range of its own, so no other test's attempts count against it. */
+  const new64 = (): string => `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+  const loginFrom = (ip: string, email: string, password: string) => h.client().post('/v1/auth/login', { email, password }, { 'x-forwarded-for': ip });
+
+  it('counts before checking: of 20 parallel wrong logins only the limit get an answer', async () => {
+    const { email } = await signUp(h);
+    const ip = `${new64()}::1`;
+    const replies = await Promise.all(Array.from({ length: 20 }, () => loginFrom(ip, email, 'wrong-password-here')));
+    const codes = replies.map((r) => r.body.code);
+    assert.equal(codes.filter((c) => c === 'invalid_credentials').length, PER_ACCOUNT);
+    assert.equal(codes.filter((c) => c === 'too_many_attempts').length, 20 - PER_ACCOUNT);
+    assert.ok(replies.filter((r) => r.status === 429).every((r) => Number(r.headers.get('retry-after')) > 0));
+    assert.equal((await loginFrom(`${new64()}::1`, email, strongPassword)).status, 429, 'the account stays locked, from anywhere');
+  });
+
+  it('groups IPv6 clients by /64: two addresses of one /64 share the IP counter', async () => {
+    const { email } = await signUp(h);
+    const prefix = new64();
+    // Different unknown accounts, so only the IP counter can run out.
+    await Promise.all(Array.from({ length: PER_IP }, () => loginFrom(`${prefix}::1`, uniqueEmail(), 'wrong-password-here')));
+    const neighbour = await loginFrom(`${prefix}:ffff:ffff:ffff:fffe`, email, strongPassword);
+    assert.equal(neighbour.status, 429);
+    assert.equal(neighbour.body.code, 'too_many_attempts');
+    assert.equal((await loginFrom(`${new64()}::1`, email, strongPassword)).status, 200, 'another /64 is not affected');
+  });
+
+  it('successful logins give their point back: more than the IP limit of them pass', async () => {
+    const { email } = await signUp(h);
+    const ip = `${new64()}::1`;
+    for (let i = 0; i < PER_IP + 2; i++) assert.equal((await loginFrom(ip, email, strongPassword)).status, 200, `login ${i + 1}`);
+  });
+});
+
+describe('session cookie under TLS', () => {
+  let h: TestApp;
+  before(async () => {
+    // An https PUBLIC_URL (or TLS, which makes the default one https) is what turns on Secure.
+    h = await startTestApp({ config: { publicUrl: 'https://palisade.example' } });
+  });
+  after(() => h.close());
+
+  it('logout clears the __Host- cookie with the attributes it was set with', async () => {
+    const { client } = await signUp(h);
+    assert.deepEqual([...client.cookies.keys()], ['__Host-palisade_session']);
+    const r = await client.post('/v1/auth/logout');
+    assert.equal(r.status, 204);
+    const cleared = r.headers.getSetCookie().find((c) => c.startsWith('__Host-palisade_session=;')) ?? '';
+    for (const attribute of [/; Secure/i, /; Path=\//i, /; HttpOnly/i, /; SameSite=Lax/i, /Expires=Thu, 01 Jan 1970/i]) assert.match(cleared, attribute);
+    assert.doesNotMatch(cleared, /Domain=/i);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Two-factor sign-in with TOTP: setup, enable, login with a code (once per time step, ±1 step of
- * drift, wrong codes throttled like wrong passwords), disable with password and code; who may
+ * Two-factor sign-in with TOTP: setup (after the password), enable, login with a code (once per
+ * time step, ±1 step of drift, wrong codes throttled like wrong passwords), disable with password
+ * and code; enabling and disabling end the other sessions; who may
  * call the routes; the secret encrypted at rest, bound to its user's row, and covered by
  * `keys rotate-org platform`. The app's clock is injected, so time steps are under test control.
  */
@@ -69,7 +70,7 @@ async function totpRow(userId: string): Promise<TotpRow> {
 /** A signed-up user with 2FA on; the clock then moves one step past the code that enabled it. */
 async function enrolled(orgName = 'Two Factor'): Promise<SignedUp & { secret: string }> {
   const user = await signUp(t, orgName);
-  const setup = await user.client.post('/v1/auth/totp/setup');
+  const setup = await user.client.post('/v1/auth/totp/setup', { password: strongPassword });
   assert.equal(setup.status, 200, JSON.stringify(setup.body));
   const enable = await user.client.post('/v1/auth/totp/enable', { code: await codeAt(setup.body.secret) });
   assert.equal(enable.status, 204, JSON.stringify(enable.body));
@@ -84,7 +85,7 @@ const disable = (user: SignedUp, body: unknown) => user.client.post('/v1/auth/to
 describe('setup and enable', () => {
   it('setup returns the secret once (no-store), stores only a ciphertext, and never shows it again', async () => {
     const user = await signUp(t);
-    const r = await user.client.post('/v1/auth/totp/setup');
+    const r = await user.client.post('/v1/auth/totp/setup', { password: strongPassword });
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('cache-control'), 'no-store');
     assert.match(r.body.secret, /^[A-Z2-7]{32}$/);
@@ -107,8 +108,8 @@ describe('setup and enable', () => {
 
   it('setup again replaces the pending secret; only a code of the new one enables', async () => {
     const user = await signUp(t);
-    const first = await user.client.post('/v1/auth/totp/setup');
-    const second = await user.client.post('/v1/auth/totp/setup');
+    const first = await user.client.post('/v1/auth/totp/setup', { password: strongPassword });
+    const second = await user.client.post('/v1/auth/totp/setup', { password: strongPassword });
     assert.notEqual(first.body.secret, second.body.secret);
     const pending = await totpRow(user.userId);
     assert.equal(await t.services.crypto.cipher.decrypt(pending.totp_secret ?? '', totpAad(user.userId)), second.body.secret);
@@ -141,7 +142,7 @@ describe('setup and enable', () => {
   it('setup when 2FA is already on: 409 and the secret stays', async () => {
     const user = await enrolled();
     const before = await totpRow(user.userId);
-    const r = await user.client.post('/v1/auth/totp/setup');
+    const r = await user.client.post('/v1/auth/totp/setup', { password: strongPassword });
     assert.equal(r.status, 409);
     assert.equal(r.body.code, 'conflict');
     assert.equal(JSON.stringify(r.body).includes('secret":'), false);
@@ -162,6 +163,58 @@ describe('setup and enable', () => {
     assert.deepEqual(await actions(other.client, other.orgId), [`user.totp_disabled:${user.userId}`], 'joined after enabling');
     const log = JSON.stringify((await user.client.get(`/v1/orgs/${user.orgId}/audit-log`)).body);
     assert.equal(log.includes(user.secret), false);
+  });
+});
+
+describe('re-authentication, and the other sessions', () => {
+  it('setup needs the current password: without it or with a wrong one nothing is written', async () => {
+    const user = await signUp(t);
+    const before = await totpRow(user.userId);
+    const none = await user.client.post('/v1/auth/totp/setup', {}, fromIp);
+    assert.equal(none.status, 400);
+    assert.equal(none.body.code, 'invalid_request');
+    const wrong = await user.client.post('/v1/auth/totp/setup', { password: 'wrong-password-here' }, fromIp);
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.code, 'invalid_credentials');
+    assert.equal(JSON.stringify(wrong.body).includes('secret'), false);
+    assert.deepEqual(await totpRow(user.userId), before);
+    assert.equal(before.totp_secret, null);
+  });
+
+  it('wrong passwords on setup feed the login throttle', async () => {
+    const user = await signUp(t);
+    for (let i = 0; i < THROTTLE_LIMIT; i += 1) {
+      assert.equal((await user.client.post('/v1/auth/totp/setup', { password: 'wrong-password-here' }, fromIp)).status, 401);
+    }
+    const blocked = await user.client.post('/v1/auth/totp/setup', { password: strongPassword }, fromIp);
+    assert.equal(blocked.status, 429);
+    assert.equal(blocked.body.code, 'too_many_attempts');
+    assert.equal((await totpRow(user.userId)).totp_secret, null);
+    assert.equal((await login(user.email)).status, 429, 'sign-in is throttled as well');
+  });
+
+  it('enabling ends the other sessions at once and keeps the current one', async () => {
+    const user = await signUp(t);
+    const other = t.client();
+    assert.equal((await other.post('/v1/auth/login', { email: user.email, password: strongPassword }, fromIp)).status, 200);
+    const setup = await user.client.post('/v1/auth/totp/setup', { password: strongPassword });
+    assert.equal((await other.get('/v1/me')).status, 200, 'setup alone ends nothing');
+    assert.equal((await user.client.post('/v1/auth/totp/enable', { code: await codeAt(setup.body.secret) })).status, 204);
+    const ended = await other.get('/v1/me');
+    assert.equal(ended.status, 401);
+    assert.equal(ended.body.code, 'unauthenticated');
+    assert.equal((await user.client.get('/v1/me')).status, 200);
+  });
+
+  it('disabling ends the other sessions at once and keeps the current one', async () => {
+    const user = await enrolled();
+    const other = t.client();
+    const signIn = await other.post('/v1/auth/login', { email: user.email, password: strongPassword, totp: await codeAt(user.secret) }, fromIp);
+    assert.equal(signIn.status, 200, JSON.stringify(signIn.body));
+    advance(1);
+    assert.equal((await disable(user, { password: strongPassword, code: await codeAt(user.secret) })).status, 204);
+    assert.equal((await other.get('/v1/me')).status, 401);
+    assert.equal((await user.client.get('/v1/me')).status, 200);
   });
 });
 
@@ -286,7 +339,7 @@ describe('disable', () => {
 
 describe('who may call the TOTP routes', () => {
   const routes = async (secret: string): Promise<Array<{ path: string; body?: unknown }>> => [
-    { path: '/v1/auth/totp/setup' },
+    { path: '/v1/auth/totp/setup', body: { password: strongPassword } },
     { path: '/v1/auth/totp/enable', body: { code: await codeAt(secret) } },
     { path: '/v1/auth/totp/disable', body: { password: strongPassword, code: await codeAt(secret) } },
   ];
@@ -299,7 +352,7 @@ describe('who may call the TOTP routes', () => {
   it('an API key gets 403, anonymous callers 401, a missing CSRF token 403; nothing is written', async () => {
     // One user with a pending secret (enable could succeed) and one with 2FA on (disable could).
     const pending = await signUp(t);
-    const setup = await pending.client.post('/v1/auth/totp/setup');
+    const setup = await pending.client.post('/v1/auth/totp/setup', { password: strongPassword });
     const on = await enrolled();
     const key = await on.client.post(`/v1/orgs/${on.orgId}/api-keys`, { name: 'ci', scopes: ['projects:read', 'keys:manage'] });
     assert.equal(key.status, 201);
@@ -325,10 +378,14 @@ describe('who may call the TOTP routes', () => {
 
   it('malformed bodies get 400 invalid_request and write nothing', async () => {
     const pending = await signUp(t);
-    await pending.client.post('/v1/auth/totp/setup');
+    await pending.client.post('/v1/auth/totp/setup', { password: strongPassword });
     const on = await enrolled();
     const badCodes: unknown[] = ['12345', '1234567', 'abcdef', ' 123456', '１２３４５６', '12345\n', 123456, null];
     const cases: Array<[SignedUp, string, unknown]> = [
+      [pending, '/v1/auth/totp/setup', {}],
+      [pending, '/v1/auth/totp/setup', { password: 123 }],
+      [pending, '/v1/auth/totp/setup', { password: 'x'.repeat(300) }],
+      [pending, '/v1/auth/totp/setup', { password: strongPassword, extra: true }],
       ...badCodes.map((code): [SignedUp, string, unknown] => [pending, '/v1/auth/totp/enable', { code }]),
       [pending, '/v1/auth/totp/enable', {}],
       [pending, '/v1/auth/totp/enable', { code: '123456', extra: true }],
@@ -356,7 +413,7 @@ describe('who may call the TOTP routes', () => {
 describe('the secret at rest', () => {
   it('never reaches raw storage in the clear (PGlite files or PostgreSQL tables)', async () => {
     const user = await signUp(t);
-    const pending = await user.client.post('/v1/auth/totp/setup');
+    const pending = await user.client.post('/v1/auth/totp/setup', { password: strongPassword });
     assert.deepEqual(await scanForPlaintext(t, pending.body.secret), [], 'the pending secret is in raw storage');
     const on = await enrolled();
     assert.deepEqual(await scanForPlaintext(t, on.secret), [], 'the enabled secret is in raw storage');

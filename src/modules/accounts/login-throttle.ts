@@ -1,16 +1,24 @@
 /**
- * Login throttling: failed attempts are counted per account and per client IP; past the limit
- * every attempt is refused with too_many_attempts until the window passes, whether or not the
- * password is right. Backed by rate-limiter-flexible (memory, or Redis shared by instances).
+ * Login throttling, per account and per client IP (IPv6 grouped by /64, as the rate limits do).
+ * Every attempt takes a point from both allowances atomically *before* the credentials are
+ * checked, so parallel requests cannot all pass a check made before any of them was counted.
+ * A right password gives the IP its point back (only wrong guesses count against an address);
+ * a completed sign-in also resets the account's count. Past either limit every attempt is
+ * refused with too_many_attempts until the window passes, whether or not the password is right.
+ * Backed by rate-limiter-flexible (memory, or Redis shared by instances).
  */
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
+import { AppError } from '../../platform/http/errors.ts';
+import { clientKeyForIp } from '../rate-limits/ip.ts';
 
 export interface LoginThrottle {
-  /** Seconds to wait, or 0 when an attempt may proceed. */
-  retryAfter(account: string, ip: string): Promise<number>;
-  recordFailure(account: string, ip: string): Promise<void>;
-  reset(account: string): Promise<void>;
+  /** Takes one attempt from the IP's and the account's allowance: 0 when admitted, else seconds to wait. */
+  take(account: string, ip: string): Promise<number>;
+  /** The password was right but the attempt is not over (the code is still to come): the IP's point comes back. */
+  refundIp(ip: string): Promise<void>;
+  /** Every factor was proven: the account's count starts over and the IP's point comes back. */
+  succeeded(account: string, ip: string): Promise<void>;
 }
 
 export interface LoginThrottleOptions {
@@ -33,21 +41,33 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   const byAccount = make(options.perAccount, `${prefix}login_fail_account`);
   const byIp = make(options.perIp, `${prefix}login_fail_ip`);
 
-  async function wait(limiter: RateLimiterAbstract, points: number, key: string): Promise<number> {
-    const res = await limiter.get(key);
-    return res && res.consumedPoints >= points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0;
+  /** Seconds to wait when the limiter refuses the point, 0 when it was taken. */
+  async function consume(limiter: RateLimiterAbstract, key: string): Promise<number> {
+    try {
+      await limiter.consume(key, 1);
+      return 0;
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection; // a store error, not a refusal
+      return Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    }
   }
 
   return {
-    async retryAfter(account, ip) {
-      const [a, b] = await Promise.all([wait(byAccount, options.perAccount, account), wait(byIp, options.perIp, ip)]);
-      return Math.max(a, b);
+    // The IP first: an address past its limit no longer counts against the accounts it tries.
+    async take(account, ip) {
+      return (await consume(byIp, clientKeyForIp(ip))) || consume(byAccount, account);
     },
-    async recordFailure(account, ip) {
-      await Promise.all([byAccount.penalty(account, 1), byIp.penalty(ip, 1)]);
+    async refundIp(ip) {
+      await byIp.reward(clientKeyForIp(ip), 1);
     },
-    async reset(account) {
-      await byAccount.delete(account);
+    async succeeded(account, ip) {
+      await Promise.all([byAccount.delete(account), byIp.reward(clientKeyForIp(ip), 1)]);
     },
   };
+}
+
+/** Takes an attempt, or throws too_many_attempts with Retry-After. */
+export async function takeAttempt(throttle: LoginThrottle, account: string, ip: string): Promise<void> {
+  const wait = await throttle.take(account, ip);
+  if (wait > 0) throw new AppError('too_many_attempts', 'Too many failed attempts. Try again later.', { headers: { 'Retry-After': String(wait) } });
 }

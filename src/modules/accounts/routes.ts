@@ -25,14 +25,9 @@ export function accountRoutes(deps: { accounts: AccountService; auth: Authentica
   const { accounts, auth, cookie } = deps;
 
   const client = (request: FastifyRequest) => ({ ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
-  const setCookie = (reply: FastifyReply, session: NewSession) =>
-    reply.setCookie(cookie.name, session.token, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: cookie.secure,
-      path: '/',
-      expires: session.expiresAt,
-    });
+  // Setting and clearing must match: a browser ignores the deletion of a __Host- cookie without Secure and Path=/.
+  const attributes = { httpOnly: true, sameSite: 'lax', secure: cookie.secure, path: '/' } as const;
+  const setCookie = (reply: FastifyReply, session: NewSession) => reply.setCookie(cookie.name, session.token, { ...attributes, expires: session.expiresAt });
 
   return async function plugin(app: App): Promise<void> {
     app.post('/v1/auth/signup', {
@@ -64,7 +59,7 @@ export function accountRoutes(deps: { accounts: AccountService; auth: Authentica
 
     app.post('/v1/auth/logout', { schema: { operationId: 'logout', tags: ['accounts'] } }, async (request, reply) => {
       await accounts.logout(await auth.requireUser(request));
-      reply.clearCookie(cookie.name, { path: '/' });
+      reply.clearCookie(cookie.name, attributes);
       return reply.code(204).send();
     });
 

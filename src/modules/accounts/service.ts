@@ -18,7 +18,7 @@ import { newId, newSecretToken, safeEqual, sha256Hex } from '../../platform/ids.
 import type { AuditService } from '../audit/service.ts';
 import type { OrgService } from '../orgs/service.ts';
 import { normalizeEmail } from './directory.ts';
-import type { LoginThrottle } from './login-throttle.ts';
+import { takeAttempt, type LoginThrottle } from './login-throttle.ts';
 import { burnVerifyTime, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import type { AccountStore } from './store.ts';
 import type { TotpService } from './totp-service.ts';
@@ -119,26 +119,21 @@ export function createAccountService(deps: {
 
   async function login(input: { email: string; password: string; totp?: string | undefined }, client: ClientInfo) {
     const email = normalizeEmail(input.email);
-    const wait = await deps.throttle.retryAfter(email, client.ip);
-    if (wait > 0) {
-      throw new AppError('too_many_attempts', 'Too many failed sign-in attempts. Try again later.', { headers: { 'Retry-After': String(wait) } });
-    }
+    // Counted before the password is checked: a wrong attempt keeps its point.
+    await takeAttempt(deps.throttle, email, client.ip);
     const user = await store.findUserByEmail(db, email);
     const ok = user?.password_hash ? await verifyPassword(user.password_hash, input.password) : (await burnVerifyTime(input.password), false);
-    if (!user || !ok) {
-      await deps.throttle.recordFailure(email, client.ip);
-      throw new AppError('invalid_credentials', 'The e-mail address or password is wrong.');
-    }
+    if (!user || !ok) throw new AppError('invalid_credentials', 'The e-mail address or password is wrong.');
     // Only after the right password, so a wrong one never tells whether 2FA is on. A wrong code
-    // is a failed attempt like a wrong password: the throttle bounds guessing codes too.
+    // keeps its points like a wrong password: the throttle bounds guessing codes too.
     if (user.totp_enabled) {
-      if (input.totp === undefined) throw new AppError('totp_required', 'Enter the 6-digit code from your authenticator app.');
-      if (!(await deps.totp.acceptLoginCode(user, input.totp))) {
-        await deps.throttle.recordFailure(email, client.ip);
-        throw new AppError('invalid_credentials', 'The code is wrong or was already used.');
+      if (input.totp === undefined) {
+        await deps.throttle.refundIp(client.ip); // the first step of a normal 2FA sign-in
+        throw new AppError('totp_required', 'Enter the 6-digit code from your authenticator app.');
       }
+      if (!(await deps.totp.acceptLoginCode(user, input.totp))) throw new AppError('invalid_credentials', 'The code is wrong or was already used.');
     }
-    await deps.throttle.reset(email);
+    await deps.throttle.succeeded(email, client.ip);
     const session = await startSession(db, user.id, client);
     return { user: { id: user.id, email: user.email, name: user.name }, session };
   }

@@ -6,6 +6,7 @@ import { PASSWORD_MAX } from './passwords.ts';
 import type { TotpService } from './totp-service.ts';
 
 const code = z.string().regex(/^\d{6}$/, 'must be the 6-digit code');
+const password = z.string().max(PASSWORD_MAX);
 
 export function totpRoutes(deps: { totp: TotpService; auth: Authenticator }) {
   const { totp, auth } = deps;
@@ -15,11 +16,12 @@ export function totpRoutes(deps: { totp: TotpService; auth: Authenticator }) {
       schema: {
         operationId: 'setupTotp',
         tags: ['accounts'],
-        description: 'A new pending TOTP secret, shown this once; enable it with a code from the authenticator app.',
+        description: 'After the current password: a new pending TOTP secret, shown this once; enable it with a code from the authenticator app.',
+        body: z.strictObject({ password }),
         response: { 200: z.object({ secret: z.string(), otpauthUri: z.string() }) },
       },
       handler: async (request, reply) => {
-        const result = await totp.setup(await auth.requireUser(request));
+        const result = await totp.setup({ principal: await auth.requireUser(request), ip: request.ip }, request.body.password);
         return reply.header('Cache-Control', 'no-store').send(result);
       },
     });
@@ -33,7 +35,7 @@ export function totpRoutes(deps: { totp: TotpService; auth: Authenticator }) {
     });
 
     app.post('/v1/auth/totp/disable', {
-      schema: { operationId: 'disableTotp', tags: ['accounts'], body: z.strictObject({ password: z.string().max(PASSWORD_MAX), code }) },
+      schema: { operationId: 'disableTotp', tags: ['accounts'], body: z.strictObject({ password, code }) },
       handler: async (request, reply) => {
         await totp.disable({ principal: await auth.requireUser(request), ip: request.ip }, request.body.password, request.body.code);
         return reply.code(204).send();

@@ -1,7 +1,7 @@
 /**
  * Authorisation: may this principal use this permission in this organisation? A user needs a
- * membership whose role grants it; an API key must belong to the organisation and carry the
- * scope. Another organisation's objects answer 404, so callers cannot probe what exists.
+ * membership whose role grants it (and two-factor sign-in turned on, if the organisation requires
+ * it); an API key must belong to the organisation and carry the scope. Another organisation's objects answer 404, so callers cannot probe what exists.
  */
 import type { Kysely } from 'kysely';
 import { AppError } from '../../platform/http/errors.ts';
@@ -30,6 +30,18 @@ export function createAccess(deps: { db: Kysely<DB> }) {
    * or filters its results). Otherwise a key restricted to projects is refused: the route covers
    * the whole organisation (its audit log, new projects, members…).
    */
+  /** The member's role, with what the organisation's 2FA requirement needs, in one query. */
+  function membershipOf(userId: string, orgId: string) {
+    return deps.db
+      .selectFrom('memberships')
+      .innerJoin('orgs', 'orgs.id', 'memberships.org_id')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select(['memberships.role as role', 'orgs.require_2fa as require2fa', 'users.totp_enabled as totpEnabled'])
+      .where('memberships.org_id', '=', orgId)
+      .where('memberships.user_id', '=', userId)
+      .executeTakeFirst();
+  }
+
   async function authorize(
     principal: Principal,
     orgId: string,
@@ -47,8 +59,12 @@ export function createAccess(deps: { db: Kysely<DB> }) {
       }
       return { orgId, role: null };
     }
-    const role = await roleOf(principal.userId, orgId);
-    if (!role) throw new AppError('not_found', `This ${what} does not exist.`);
+    const membership = await membershipOf(principal.userId, orgId);
+    const role = membership && isRole(membership.role) ? membership.role : null;
+    if (!membership || !role) throw new AppError('not_found', `This ${what} does not exist.`);
+    if (membership.require2fa && !membership.totpEnabled) {
+      throw new AppError('forbidden', 'This organisation requires two-factor sign-in: turn it on for your account (POST /v1/auth/totp/setup) to continue.');
+    }
     if (!roleAllows(role, permission)) throw new AppError('forbidden', `Your role (${role}) does not allow ${permission}.`);
     return { orgId, role };
   }

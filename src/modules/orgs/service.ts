@@ -106,6 +106,15 @@ export function createOrgService(deps: {
     actor: Actor,
   ): Promise<OrgView> {
     return withTenant(db, orgId, async (tx) => {
+      // Requiring 2FA without having it would lock the very person who asked out at once.
+      if (patch.require2fa === true && actor.principal.kind === 'user') {
+        const user = await tx.selectFrom('users').select('totp_enabled').where('id', '=', actor.principal.userId).executeTakeFirst();
+        if (!user?.totp_enabled) {
+          throw new AppError('invalid_request', 'Turn on two-factor sign-in for your own account before requiring it of everyone.', {
+            details: { errors: [{ field: 'body.require2fa', message: 'your account has no two-factor sign-in' }] },
+          });
+        }
+      }
       const changes = {
         ...(patch.name !== undefined && { name: patch.name }),
         ...(patch.region !== undefined && { region: patch.region }),

@@ -8,12 +8,13 @@
  */
 import type { Server } from 'node:net';
 
-export function installConnectionCap(server: Server, maxPerIp: number): { open(address: string): number } {
+/** `clientOf` groups addresses into clients (e.g. an IPv6 /64 is one client, as rate limits count). */
+export function installConnectionCap(server: Server, maxPerIp: number, clientOf: (address: string) => string = (a) => a): { open(address: string): number } {
   const open = new Map<string, number>();
   if (maxPerIp > 0) {
     // TLS servers emit 'connection' for the TCP socket too, before the handshake.
     server.on('connection', (socket) => {
-      const address = socket.remoteAddress ?? 'unknown';
+      const address = clientOf(socket.remoteAddress ?? 'unknown');
       const count = (open.get(address) ?? 0) + 1;
       if (count > maxPerIp) {
         socket.destroy();
@@ -27,5 +28,5 @@ export function installConnectionCap(server: Server, maxPerIp: number): { open(a
       });
     });
   }
-  return { open: (address) => open.get(address) ?? 0 };
+  return { open: (address) => open.get(clientOf(address)) ?? 0 };
 }
