@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { signUserId } from '../src/modules/widget/identity.ts';
+import { createRefusalRecorder } from '../src/modules/widget/refusals.ts';
 import { countRows, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
 let owner: SignedUp;
 let projectId: string;
 const allowed = 'https://docs.example.com';
-const refusals: { reason: string; origin: string | null }[] = [];
+const refusals: { projectId: string; reason: string; origin: string | null }[] = [];
 
 before(async () => {
   t = await startTestApp({ onOriginRefused: (r) => refusals.push(r) });
@@ -94,6 +95,57 @@ describe('origin policy on widget routes', () => {
     const log = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=widget.origin_refused`);
     assert.ok(log.body.entries.length >= 1);
     assert.ok(t.services.originGuard.counts.refused > 0);
+  });
+
+  it('a flood of refusals from ever-new origins writes one audit row, and every refusal is still counted', async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Flooded', settings: { allowedDomains: ['docs.example.com'] } });
+    const id: string = p.body.project.id;
+    const refusedBefore = t.services.originGuard.counts.refused;
+    for (let i = 0; i < 50; i++) {
+      const r = await t.client().get(`/v1/widget/${id}/config`, { origin: `https://x${i}.evil.example.net` });
+      assert.equal(r.status, 403);
+    }
+    assert.equal(t.services.originGuard.counts.refused - refusedBefore, 50);
+    assert.equal(refusals.filter((r) => r.projectId === id).length, 50);
+    // Audit writes are not awaited by the request: wait for the first, then give any others time to land.
+    const rows = async (): Promise<number> => {
+      const { sql } = await import('kysely');
+      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_log WHERE action = 'widget.origin_refused' AND target_id = ${id}`.execute(t.database.db);
+      return Number(r.rows[0]?.n ?? 0);
+    };
+    for (let i = 0; i < 100 && (await rows()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(await rows(), 1);
+  });
+
+  it('audit records: one per project and reason per minute, capped per project, skipped ones carried into the next record', async () => {
+    let now = Date.parse('2030-01-01T00:00:00Z');
+    const written: { orgId: string; metadata?: Record<string, unknown> }[] = [];
+    const hooked: string[] = [];
+    const record = createRefusalRecorder({
+      db: t.database.db,
+      audit: { record: async (_tx, entry) => void written.push(entry) },
+      clock: { now: () => new Date(now) },
+      onRefusal: (r) => hooked.push(r.reason),
+      log: (error) => assert.fail(String(error)),
+    });
+    const refuse = (reason: string, origin: string | null, projectId = 'prj_flood'): void => record({ projectId, orgId: owner.orgId, origin, reason, ip: '203.0.113.9' });
+    for (let i = 0; i < 50; i++) refuse('not_allowed', `https://x${i}.evil.example.net`);
+    for (let i = 0; i < 10; i++) refuse(`reason_${i}`, null);
+    refuse('not_allowed', 'https://other.example.net', 'prj_other');
+    record({ projectId: 'prj_unknown', orgId: null, origin: 'https://x.example', reason: 'unknown_project', ip: '203.0.113.9' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(hooked.length, 62);
+    // prj_flood: not_allowed once, then 4 more reasons up to the cap of 5; prj_other: 1; an unknown project: none.
+    assert.equal(written.length, 6);
+    now += 60_000;
+    refuse('not_allowed', 'https://late.evil.example.net');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(written.length, 7);
+    // The skipped refusals ride along on the project's next record.
+    const samples = [1, 2, 3, 4, 5].map((i) => `https://x${i}.evil.example.net`);
+    assert.deepEqual(written.find((e) => e.metadata?.reason === 'reason_0')?.metadata, { origin: null, reason: 'reason_0', skippedSinceLastRecord: 49, skippedOrigins: samples });
+    assert.deepEqual(written.at(-1)?.metadata, { origin: 'https://late.evil.example.net', reason: 'not_allowed', skippedSinceLastRecord: 6, skippedOrigins: [] });
   });
 
   it('answers a preflight for an allowed origin and refuses it for a foreign one', async () => {

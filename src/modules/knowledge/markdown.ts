@@ -4,39 +4,56 @@
  * renders or keeps markup: the output is text only.
  */
 import { normaliseNewlines, tidy, type Block } from './blocks.ts';
+import { stripInline } from './inline.ts';
 
-const atxHeading = /^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/;
+const atxOpen = /^ {0,3}#{1,6}[ \t]+/;
 const setextUnderline = /^ {0,3}(=+|-+)[ \t]*$/;
 const fence = /^ {0,3}(```+|~~~+)/;
 const linkDefinition = /^ {0,3}\[[^\]]+\]:\s*\S+/;
-const tableSeparator = /^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$/;
+// Written so that no two adjacent parts can both match the same spaces (no quadratic backtracking).
+const tableSeparator = /^\s*(?:\|\s*)?:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*(?:\|\s*)?$/;
 
-const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
+const isBlank = (c: string | undefined): boolean => c === ' ' || c === '\t';
 
-/** Inline syntax → its visible text. */
-export function stripInline(line: string): string {
-  return line
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1')
-    .replace(/\[([^\]]+)\]\[[^\]]*\]/g, '$1')
-    .replace(/<(https?:\/\/[^>\s]+)>/g, '$1')
-    .replace(/<\/?[A-Za-z][^>]*>/g, ' ')
-    .replace(/`+([^`]*)`+/g, '$1')
-    .replace(/`+/g, '')
-    .replace(/(\*\*|__)(?=\S)([\s\S]*?\S)\1/g, '$2')
-    .replace(/(^|[\s(])[*_](?=\S)([^*_]*?\S)[*_](?=[\s).,;:!?]|$)/g, '$1$2')
-    .replace(/~~(?=\S)([\s\S]*?\S)~~/g, '$1')
-    .replace(/&(amp|lt|gt|quot|apos|nbsp|#39);/g, (_, name: string) => entities[name] ?? ' ');
+/**
+ * The text of an ATX heading (`## Title ##`), or null. Same result as
+ * `/^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/`, which backtracks cubically on long blank runs.
+ */
+export function atxHeadingText(line: string): string | null {
+  const open = atxOpen.exec(line);
+  if (!open || /[\r\u2028\u2029]/.test(line)) return null;
+  const rest = line.slice(open[0].length);
+  let end = rest.length;
+  while (end > 0 && isBlank(rest[end - 1])) end -= 1;
+  let hashes = end;
+  while (hashes > 0 && rest[hashes - 1] === '#') hashes -= 1;
+  if (hashes < end && hashes > 0 && isBlank(rest[hashes - 1])) {
+    end = hashes;
+    while (end > 0 && isBlank(rest[end - 1])) end -= 1;
+  }
+  return rest.slice(0, end);
+}
+
+// Table cells joined by ' · ': the same as replacing /\s*\|\s*/g, without its quadratic cost on long blank runs.
+function joinCells(line: string): string {
+  const cells = line.split('|');
+  const last = cells.length - 1;
+  return cells
+    .map((cell, i) => {
+      const start = i > 0 ? cell.trimStart() : cell;
+      return i < last ? start.trimEnd() : start;
+    })
+    .join(' · ');
 }
 
 function listOrQuote(line: string): string {
-  return line
-    .replace(/^\s*(?:>\s?)+/, '')
-    .replace(/^\s*(?:[-*+]|\d{1,9}[.)])\s+(?:\[[ xX]\]\s+)?/, '')
-    .replace(/^\s*\|/, '')
-    .replace(/\|\s*$/, '')
-    .replace(/\s*\|\s*/g, ' · ');
+  return joinCells(
+    line
+      .replace(/^\s*(?:>\s?)+/, '')
+      .replace(/^\s*(?:[-*+]|\d{1,9}[.)])\s+(?:\[[ xX]\]\s+)?/, '')
+      .replace(/^\s*\|/, '')
+      .replace(/\|\s*$/, ''),
+  );
 }
 
 export function markdownToBlocks(markdown: string): Block[] {
@@ -67,11 +84,11 @@ export function markdownToBlocks(markdown: string): Block[] {
       fenceMark = open[1];
       continue;
     }
-    const atx = atxHeading.exec(line);
+    const atx = atxHeadingText(line);
     const next = lines[i + 1] ?? '';
-    if (atx) {
+    if (atx !== null) {
       flush();
-      heading = tidy(stripInline(atx[2] ?? '')) || heading;
+      heading = tidy(stripInline(atx)) || heading;
     } else if (line.trim() && paragraph.length === 0 && setextUnderline.test(next) && !listOrQuote(line).startsWith('·')) {
       flush();
       heading = tidy(stripInline(line)) || heading;

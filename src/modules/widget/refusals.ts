@@ -1,15 +1,28 @@
 /**
- * Where refused widget requests are recorded: a counter, the hook the events module connects
- * to, and the organisation's audit log — at most once a minute per project and origin, so a
- * flood of refused requests cannot become a flood of writes.
+ * Where refused widget requests are recorded: the hook the events module connects to (called for
+ * every refusal) and the organisation's audit log. Anyone can send refused requests with any
+ * Origin, so audit writes are bounded: at most one per project and reason per window, and at most
+ * `maxRecordsPerWindow` per project. Refusals not written are counted, and the next record of that
+ * project carries the count and a few sample origins.
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { createTtlCache } from '../../platform/cache/ttl-cache.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { OriginRefusal } from './origin-guard.ts';
+
+const windowMs = 60_000;
+const maxRecordsPerWindow = 5;
+const maxSampleOrigins = 5;
+const maxProjects = 10_000;
+
+interface ProjectWindow {
+  endsAt: number;
+  reasons: Set<string>;
+  skipped: number;
+  skippedOrigins: string[];
+}
 
 export function createRefusalRecorder(deps: {
   db: Kysely<DB>;
@@ -18,15 +31,37 @@ export function createRefusalRecorder(deps: {
   onRefusal?: ((refusal: OriginRefusal) => void) | undefined;
   log: (error: unknown) => void;
 }) {
-  const recent = createTtlCache<true>(10_000, 60_000);
+  // Per project, in insertion order, so that the oldest is dropped first when full.
+  const windows = new Map<string, ProjectWindow>();
+
+  function windowOf(projectId: string, now: number): ProjectWindow {
+    const current = windows.get(projectId);
+    if (current && current.endsAt > now) return current;
+    windows.delete(projectId);
+    if (windows.size >= maxProjects) {
+      const oldest = windows.keys().next();
+      if (!oldest.done) windows.delete(oldest.value);
+    }
+    const fresh = { endsAt: now + windowMs, reasons: new Set<string>(), skipped: current?.skipped ?? 0, skippedOrigins: current?.skippedOrigins ?? [] };
+    windows.set(projectId, fresh);
+    return fresh;
+  }
+
   return (refusal: OriginRefusal): void => {
     deps.onRefusal?.(refusal);
     const orgId = refusal.orgId;
     if (!orgId) return;
-    const key = `${refusal.projectId} ${refusal.origin ?? ''}`;
-    const now = deps.clock.now().getTime();
-    if (recent.get(key, now)) return;
-    recent.set(key, true, now);
+    const window = windowOf(refusal.projectId, deps.clock.now().getTime());
+    const origin = refusal.origin?.slice(0, 300) ?? null;
+    if (window.reasons.has(refusal.reason) || window.reasons.size >= maxRecordsPerWindow) {
+      window.skipped += 1;
+      if (origin !== null && window.skippedOrigins.length < maxSampleOrigins && !window.skippedOrigins.includes(origin)) window.skippedOrigins.push(origin);
+      return;
+    }
+    window.reasons.add(refusal.reason);
+    const metadata = { origin, reason: refusal.reason, skippedSinceLastRecord: window.skipped, skippedOrigins: window.skippedOrigins };
+    window.skipped = 0;
+    window.skippedOrigins = [];
     withTenant(deps.db, orgId, (tx) =>
       deps.audit.record(tx, {
         orgId,
@@ -34,7 +69,7 @@ export function createRefusalRecorder(deps: {
         action: 'widget.origin_refused',
         target: { type: 'project', id: refusal.projectId },
         ip: refusal.ip,
-        metadata: { origin: refusal.origin?.slice(0, 300) ?? null, reason: refusal.reason },
+        metadata,
       }),
     ).catch(deps.log);
   };

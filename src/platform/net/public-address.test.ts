@@ -13,6 +13,39 @@ describe('isPublicAddress', () => {
     for (const address of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808']) assert.equal(isPublicAddress(address), true, address);
   });
 
+  it('refuses IPv6 forms that carry an IPv4 address where it cannot be judged, in any spelling', () => {
+    const carriers = [
+      '::7f00:1', // IPv4-compatible
+      '::127.0.0.1',
+      '::8.8.8.8',
+      '0:0:0:0:0:0:808:808',
+      '::ffff:0:7f00:1', // IPv4-translated
+      '::ffff:0:8.8.8.8',
+      '64:ff9b:1::808:808', // local-use NAT64
+      '64:ff9b:1:ffff:ffff:ffff:ffff:ffff',
+      '2002:7f00:1::1', // 6to4
+      '2002:808:808::1',
+      '2002::',
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2', // Teredo
+      '2001::1',
+    ];
+    for (const address of carriers) assert.equal(isPublicAddress(address), false, address);
+  });
+
+  it('judges IPv4-mapped and well-known NAT64 addresses by the IPv4 address, however they are written', () => {
+    const inside = ['0:0:0:0:0:ffff:7f00:1', '::FFFF:A9FE:A9FE', '64:ff9b::7f00:1', '64:ff9b:0:0:0:0:7f00:1', '64:ff9b::0:a9fe:a9fe', '0064:ff9b:0000::10.0.0.1', '64:ff9b::', '64:ff9b::1'];
+    for (const address of inside) assert.equal(isPublicAddress(address), false, address);
+    for (const address of ['0:0:0:0:0:ffff:808:808', '64:ff9b:0:0:0:0:808:808', '64:ff9b::8.8.8.8', '64:FF9B::101:101']) assert.equal(isPublicAddress(address), true, address);
+  });
+
+  it('still accepts public addresses next to the blocked ranges', () => {
+    for (const address of ['2001:4860:4860::8888', '2001:1::1', '2003::1', '64:ff9b:2::1']) assert.equal(isPublicAddress(address), true, address);
+  });
+
+  it('refuses an address with a zone id', () => {
+    for (const address of ['fe80::1%eth0', '2606:4700:4700::1111%1']) assert.equal(isPublicAddress(address), false, address);
+  });
+
   it('refuses what is not an address at all', () => {
     for (const text of ['', 'localhost', '127.1', '1.2.3.4.5', 'example.com']) assert.equal(isPublicAddress(text), false, text);
   });

@@ -2,8 +2,10 @@
  * Whether an IP address is on the public internet. Outbound requests to hosts a customer chose
  * (a project's answer endpoint) must not reach the server's own network: loopback, private and
  * link-local ranges (cloud metadata lives at 169.254.169.254), carrier-grade NAT, unique-local
- * IPv6, multicast and reserved space. IPv4-mapped and NAT64 IPv6 forms are judged by the IPv4
- * address they carry.
+ * IPv6, multicast and reserved space. IPv6 forms that carry an IPv4 address are judged by that
+ * address where it sits at a fixed place (IPv4-mapped, well-known NAT64 prefix) and refused
+ * outright where it does not, or where the form is deprecated (IPv4-compatible, local-use NAT64,
+ * 6to4, Teredo, IPv4-translated).
  */
 import { BlockList, isIP } from 'node:net';
 
@@ -25,31 +27,43 @@ for (const [network, prefix] of [
   ['240.0.0.0', 4],
 ] as const) notPublic.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96], // IPv4-compatible ::a.b.c.d (deprecated); also :: and ::1
+  ['::ffff:0:0:0', 96], // IPv4-translated (SIIT), never a destination on the internet
+  ['64:ff9b:1::', 48], // local-use NAT64: where the IPv4 address sits depends on the network
   ['100::', 64],
+  ['2001::', 32], // Teredo
   ['2001:db8::', 32],
+  ['2002::', 16], // 6to4
   ['fc00::', 7],
   ['fe80::', 10],
   ['fec0::', 10],
   ['ff00::', 8],
 ] as const) notPublic.addSubnet(network, prefix, 'ipv6');
 
-/** The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d) or NAT64 (64:ff9b::/96) address. */
-function embeddedIpv4(address: string): string | undefined {
-  const match = /^(?:::ffff:|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(address);
-  if (!match) return undefined;
-  if (match[1]) return match[1];
-  const high = Number.parseInt(match[2] ?? '0', 16);
-  const low = Number.parseInt(match[3] ?? '0', 16);
-  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
+/** The eight 16-bit groups of an address that isIP() accepted as IPv6, without a zone id. */
+function ipv6Groups(address: string): number[] {
+  let text = address;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a = 0, b = 0, c = 0, d = 0] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const groups = (part: string | undefined): number[] => (part ? part.split(':').map((g) => Number.parseInt(g, 16)) : []);
+  const [head, tail] = text.split('::');
+  if (tail === undefined) return groups(head);
+  const before = groups(head);
+  const after = groups(tail);
+  return [...before, ...new Array<number>(8 - before.length - after.length).fill(0), ...after];
 }
 
 export function isPublicAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return !notPublic.check(address, 'ipv4');
-  if (family !== 6) return false;
-  const v4 = embeddedIpv4(address);
-  if (v4 !== undefined) return isPublicAddress(v4);
+  // A zone id (fe80::1%eth0) only qualifies a local address, and BlockList does not judge one.
+  if (family !== 6 || address.includes('%')) return false;
+  const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = ipv6Groups(address);
+  // Well-known NAT64 prefix 64:ff9b::/96: the gateway reaches the IPv4 address in the last 32 bits.
+  if (g0 === 0x64 && g1 === 0xff9b && !g2 && !g3 && !g4 && !g5) return isPublicAddress([g6 >> 8, g6 & 255, g7 >> 8, g7 & 255].join('.'));
+  // IPv4-mapped addresses (::ffff:0:0/96, in any spelling) are checked against the IPv4 ranges by BlockList itself.
   return !notPublic.check(address, 'ipv6');
 }
