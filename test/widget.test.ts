@@ -278,3 +278,24 @@ describe('visitor identity verification', () => {
     assert.equal(r.status, 404);
   });
 });
+
+describe('starting sessions', () => {
+  it('is limited per address and project like messages, so minting sessions cannot reset the per-session limit', async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, {
+      name: 'Few sessions',
+      settings: { allowedDomains: ['docs.example.com'], rateLimits: { perIpPerMinute: 3 } },
+    });
+    assert.equal(p.status, 201, JSON.stringify(p.body));
+    const start = () => t.client().post(`/v1/widget/${p.body.project.id}/sessions`, {}, { origin: allowed });
+    for (let i = 0; i < 3; i++) {
+      const r = await start();
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.headers.get('ratelimit-remaining'), String(2 - i));
+    }
+    const refused = await start();
+    assert.equal(refused.status, 429, JSON.stringify(refused.body));
+    assert.equal(refused.body.code, 'rate_limited');
+    assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    assert.equal((await session(allowed)).status, 201, "another project's budget is its own");
+  });
+});

@@ -22,22 +22,30 @@ export interface PublicProject {
 export const PROJECTS_TOPIC = 'projects';
 
 export function createProjectDirectory(deps: { db: Kysely<DB>; invalidation: InvalidationBus; clock: Clock }) {
-  const cache = createTtlCache<PublicProject | null>(5_000, 30_000);
+  const cache = createTtlCache<PublicProject>(5_000, 30_000);
+  // Unknown ids apart, in a small cache of their own: anyone can send random project ids, and
+  // those must not push real projects out of the cache (every widget request would then query).
+  const unknown = createTtlCache<true>(1_000, 30_000);
   let generation = 0;
   deps.invalidation.on(PROJECTS_TOPIC, (ids) => {
     generation++;
-    for (const id of ids) cache.delete(id);
+    for (const id of ids) {
+      cache.delete(id);
+      unknown.delete(id);
+    }
   });
   deps.invalidation.on('*', () => {
     generation++;
     cache.clear();
+    unknown.clear();
   });
 
   /** Directory read by public id (outside tenant scope): the widget does not know the org yet. */
   async function get(projectId: string): Promise<PublicProject | undefined> {
     const now = deps.clock.now().getTime();
     const hit = cache.get(projectId, now);
-    if (hit !== undefined) return hit ?? undefined;
+    if (hit !== undefined) return hit;
+    if (unknown.get(projectId, now)) return undefined;
     const seen = generation;
     const row = await deps.db.selectFrom('projects').select(['id', 'org_id', 'name', 'settings']).where('id', '=', projectId).executeTakeFirst();
     const project = row
@@ -46,7 +54,10 @@ export function createProjectDirectory(deps: { db: Kysely<DB>; invalidation: Inv
           return { id: row.id, orgId: row.org_id, name: row.name, settings, origins: compileAllowList(settings.allowedDomains) };
         })()
       : null;
-    if (seen === generation) cache.set(projectId, project, now);
+    if (seen === generation) {
+      if (project) cache.set(projectId, project, now);
+      else unknown.set(projectId, true, now);
+    }
     return project ?? undefined;
   }
 

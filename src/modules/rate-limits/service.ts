@@ -52,6 +52,7 @@ interface Step {
 export interface RateLimitService {
   checkMessage(input: MessageCheck): Promise<Decision>;
   checkApiKey(keyId: string, perMinute: number): Promise<Decision>;
+  checkSessionStart(projectId: string, ip: string, perMinute: number): Promise<Decision>;
   listBlocks(projectId: string): Promise<PenaltyBlock[]>;
   liftBlock(projectId: string, dimension: PenaltyDimension, key: string): Promise<boolean>;
 }
@@ -123,6 +124,16 @@ export function createRateLimitService(deps: {
     /** Every request authenticated with an API key. */
     async checkApiKey(keyId: string, perMinute: number): Promise<Decision> {
       return run([{ dimension: 'api_key', bucket: 'api_key', key: keyId, limit: { points: perMinute, durationSeconds: 60 } }], {});
+    },
+
+    /**
+     * Starting a widget session, per client address and project: anonymous visitors are limited
+     * per session, so minting sessions at will would reset that limit.
+     */
+    async checkSessionStart(projectId: string, ip: string, perMinute: number): Promise<Decision> {
+      assertNamespace(projectId);
+      const key = `${projectId}:${clientKeyForIp(ip)}`;
+      return run([{ dimension: 'ip', bucket: 'session_start_ip', key, limit: { points: perMinute, durationSeconds: 60 } }], { projectId });
     },
 
     /** A project's current blocks, with keys shown without the project namespace. */

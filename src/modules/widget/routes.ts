@@ -61,6 +61,8 @@ export function widgetRoutes(deps: {
       schema: { operationId: 'widgetSession', tags: ['widget'], params, body: z.strictObject({ identity: identity.optional() }).optional() },
       handler: async (request, reply) => {
         const { project, origin } = await guard.check(request, reply, request.params.projectId);
+        // As many new sessions a minute per address as messages: no resetting the per-session limit.
+        applyDecision(request, await deps.rateLimits.checkSessionStart(project.id, request.ip, project.settings.rateLimits.perIpPerMinute));
         const visitor = await deps.visitors.resolve(project, request.body?.identity);
         const { token, expiresAt } = await tokens.issue(
           { visitorId: visitor.id, sessionId: newId('ses'), projectId: project.id, origin, verified: visitor.verified },
