@@ -17,6 +17,7 @@ await migrate(database.db);
 const real = await createCrypto({ db: database.db, config, log: { warn: () => undefined, info: () => undefined }, clock: { now: () => new Date() } });
 const passThrough: Cipher = {
   ...real.cipher,
+  sealer: async () => (plaintext) => `plain.${Buffer.from(plaintext).toString('base64')}`,
   encrypt: async (plaintext) => `plain.${Buffer.from(plaintext).toString('base64')}`,
   decrypt: async (ciphertext) => Buffer.from(ciphertext.slice(6), 'base64').toString('utf8'),
 };

@@ -8,6 +8,9 @@ import type { Redis } from 'ioredis';
 import { buildApp, type AppDeps, type Services } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createRedis } from '../../src/platform/cache/redis.ts';
+import { createCipher } from '../../src/platform/crypto/envelope.ts';
+import type { Keyring } from '../../src/platform/crypto/keyring.ts';
+import { createCrypto } from '../../src/platform/crypto/setup.ts';
 import type { Database } from '../../src/platform/db/driver.ts';
 import { createTestDatabase, type Backend } from './database.ts';
 import { TEST_MASTER_KEY } from './test-keys.ts';
@@ -23,7 +26,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(overrides: Partial<Omit<AppDeps, 'config' | 'database'>> & { config?: Partial<Config> } = {}): Promise<TestApp> {
+export interface TestAppOverrides extends Partial<Omit<AppDeps, 'config' | 'database'>> {
+  config?: Partial<Config>;
+  /** Builds the real crypto layer over a keyring the test wraps (e.g. one that never caches). */
+  wrapKeyring?: (keyring: Keyring) => Keyring;
+}
+
+export async function startTestApp(overrides: TestAppOverrides = {}): Promise<TestApp> {
   const testDb = await createTestDatabase();
   const redis: Redis | undefined =
     testDb.backend === 'postgres' && process.env.REDIS_URL ? createRedis(process.env.REDIS_URL, { connectionName: 'palisade-test' }) : undefined;
@@ -32,7 +41,12 @@ export async function startTestApp(overrides: Partial<Omit<AppDeps, 'config' | '
     ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY, ANSWER_ALLOW_PRIVATE_NETWORKS: 'true' }),
     ...overrides.config,
   };
-  const { config: _c, ...rest } = overrides;
+  const { config: _c, wrapKeyring, ...rest } = overrides;
+  if (wrapKeyring) {
+    const real = await createCrypto({ db: testDb.database.db, config, log: { warn: () => undefined, info: () => undefined } });
+    const keyring = wrapKeyring(real.keyring);
+    rest.crypto = { ...real, keyring, cipher: createCipher({ keyring }) };
+  }
   // Counters of their own in the shared Redis: earlier runs' failed logins from 127.0.0.1 must not throttle this one.
   const rateLimitPrefix = redis ? `palisade-test-${randomBytes(6).toString('hex')}:` : undefined;
   const { app, services } = await buildApp({ config, database: testDb.database, redis, ...(rateLimitPrefix ? { rateLimitPrefix } : {}), ...rest });

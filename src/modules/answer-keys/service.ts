@@ -13,6 +13,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { Cipher } from '../../platform/crypto/envelope.ts';
+import { orgScope } from '../../platform/crypto/types.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
@@ -57,7 +58,7 @@ interface Actor {
 
 export function createAnswerKeyService(deps: {
   db: Kysely<DB>;
-  cipher: Pick<Cipher, 'encrypt' | 'decrypt'>;
+  cipher: Pick<Cipher, 'sealer' | 'decrypt'>;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
 }) {
@@ -67,6 +68,8 @@ export function createAnswerKeyService(deps: {
   /** Binds the key to the project's current endpoint, which must be https (or this machine). */
   async function set(orgId: string, projectId: string, apiKey: string, actor: Actor): Promise<void> {
     const now = deps.clock.now();
+    // Resolved before the transaction, which must not wait on a key load (see Cipher.sealer).
+    const seal = await cipher.sealer(orgScope(orgId));
     await withTenant(db, orgId, async (tx) => {
       const project = await tx.selectFrom('projects').select('settings').where('id', '=', projectId).executeTakeFirst();
       const baseUrl = endpointOf(project?.settings);
@@ -75,7 +78,7 @@ export function createAnswerKeyService(deps: {
       }
       if (!mayCarryKey(baseUrl)) throw new AppError('invalid_request', "The project's baseUrl must use https for a key to be sent to it.");
       const bound: BoundKey = { endpoint: normaliseEndpoint(baseUrl), apiKey };
-      const ciphertext = await cipher.encrypt(JSON.stringify(bound), aad(orgId, projectId));
+      const ciphertext = seal(JSON.stringify(bound), aad(orgId, projectId));
       await tx
         .insertInto('project_answer_keys')
         .values({ project_id: projectId, org_id: orgId, api_key: ciphertext, updated_at: now })

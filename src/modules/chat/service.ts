@@ -128,7 +128,9 @@ export function createChatService(deps: {
     const target: MessageTarget = fresh ? { open: fresh.row } : { touch: { conversationId: conversation.id, at: deps.clock.now() } };
     const subject = subjectOf(conversation);
     const aad = (rowId: string) => ({ orgId, table: 'messages', column: 'content', rowId });
-    const sealed = (rowId: string, text: string) => cipher.encrypt(text, aad(rowId), { orgId, subjectId: subject });
+    // The key is resolved here, outside any transaction: the answer is sealed inside one.
+    const seal = await cipher.sealer({ orgId, subjectId: subject });
+    const sealed = (rowId: string, text: string) => seal(text, aad(rowId));
 
     const shielded = await deps.pii.protect({
       orgId,
@@ -140,14 +142,14 @@ export function createChatService(deps: {
       callerIsSubject: caller.kind === 'visitor' && caller.visitorId === conversation.visitorId,
     });
     const questionId = newId('msg');
-    const question: MessageRow = { id: questionId, org_id: orgId, conversation_id: conversation.id, role: 'user', content: await sealed(questionId, shielded.text), citations: [] };
+    const question: MessageRow = { id: questionId, org_id: orgId, conversation_id: conversation.id, role: 'user', content: sealed(questionId, shielded.text), citations: [] };
     const answerId = newId('msg');
-    const answerRow = async (text: string, citations: Citation[]): Promise<MessageRow> => ({
+    const answerRow = (text: string, citations: Citation[]): MessageRow => ({
       id: answerId,
       org_id: orgId,
       conversation_id: conversation.id,
       role: 'assistant',
-      content: await sealed(answerId, text),
+      content: sealed(answerId, text),
       citations,
     });
     const provider = deps.providerFor(project);
@@ -173,7 +175,7 @@ export function createChatService(deps: {
       const answer = await withTenant(db, orgId, async (tx) => {
         const passages = await deps.retriever.searchWithin(tx, project.id, shielded.text, PASSAGES);
         const collected = await collectAnswer(provider, answerInput(passages));
-        await store.recordMessages(tx, target, collected.ok ? [question, await answerRow(collected.text, collected.citations)] : [question]);
+        await store.recordMessages(tx, target, collected.ok ? [question, answerRow(collected.text, collected.citations)] : [question]);
         await shielded.persist(tx);
         return collected;
       });
@@ -226,7 +228,7 @@ export function createChatService(deps: {
     const tail = restorer.flush();
     if (tail) yield { type: 'delta', text: tail };
 
-    const stored = await answerRow(answer, citations);
+    const stored = answerRow(answer, citations);
     await withTenant(db, orgId, (tx) => store.recordMessages(tx, { touch: { conversationId: conversation.id, at: deps.clock.now() } }, [stored]));
     if (citations.length) yield { type: 'citations', citations };
     yield { type: 'done', messageId: answerId };

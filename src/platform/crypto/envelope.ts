@@ -146,7 +146,11 @@ export function decryptWith(dataKey: DataKey, parsed: ParsedCiphertext, aad: Cip
   }
 }
 
+/** Encrypts synchronously under a key resolved beforehand (see Cipher.sealer). */
+export type Sealer = (plaintext: string | Buffer, aad: CipherAad) => string;
+
 export interface Cipher {
+  sealer(scope: Scope): Promise<Sealer>;
   encrypt(plaintext: string | Buffer, aad: CipherAad, scope?: Scope): Promise<string>;
   tryEncryptSync(plaintext: string | Buffer, aad: CipherAad, scope?: Scope): string | undefined;
   decrypt(ciphertext: string, aad: CipherAad): Promise<string>;
@@ -177,6 +181,16 @@ export function createCipher(deps: { keyring: Keyring }): Cipher {
   }
 
   return {
+    /**
+     * The scope's current key, resolved now, as a synchronous encrypter. For writes inside a
+     * database transaction: loading a key there (a cache entry expired, a rotation evicted it)
+     * would wait for a connection the transaction itself holds, and PGlite has only one.
+     */
+    async sealer(scope: Scope): Promise<Sealer> {
+      const key = keyring.peekCurrent(scope) ?? (await keyring.currentKey(scope));
+      return (plaintext, aad) => encryptWith(key, plaintext, aad);
+    },
+
     /** `scope` defaults to the organisation key; pass a subject scope for shreddable content. */
     encrypt(plaintext: string | Buffer, aad: CipherAad, scope?: Scope): Promise<string> {
       try {
