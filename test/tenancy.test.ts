@@ -90,3 +90,26 @@ describe('the SECURITY DEFINER search function', () => {
     await assert.rejects(withTenant(t.database.db, a.orgId, (tx) => sql`SELECT count(*) FROM kysely_migration`.execute(tx)), /permission denied/);
   });
 });
+
+describe('the accounts directory inside a tenant transaction', () => {
+  const inA = <T>(query: string) => withTenant(t.database.db, a.orgId, (tx) => sql.raw<T>(query).execute(tx));
+
+  it('shows the application role only profile columns: no password hash, TOTP secret or sessions', async () => {
+    for (const query of [
+      'SELECT password_hash FROM users',
+      'SELECT totp_secret FROM users',
+      'SELECT * FROM users',
+      'SELECT token_hash FROM sessions',
+      'SELECT ip, user_agent FROM sessions',
+      "UPDATE users SET name = 'x'",
+      "UPDATE sessions SET revoked_at = now()",
+      'DELETE FROM sessions',
+    ]) {
+      await assert.rejects(inA(query), /permission denied/, query);
+    }
+    const { rows } = await inA<{ email: string }>(`SELECT email FROM users WHERE id = '${a.userId}'`);
+    assert.deepEqual(rows, [{ email: a.email }], 'member lists still read profile columns');
+    const sessions = await t.database.db.selectFrom('sessions').select('id').where('user_id', '=', a.userId).where('revoked_at', 'is', null).execute();
+    assert.ok(sessions.length > 0, 'nothing was revoked meanwhile');
+  });
+});

@@ -1,14 +1,15 @@
 /**
  * A RowSource over one registered encrypted column of one organisation, for the re-encryption
- * job. Every query runs inside withTenant, so row-level security holds it to that organisation;
- * a fixed-organisation column (platform tables without RLS, e.g. users) is read whole, and only
- * for its own organisation. Owns these two queries; must never write a value without
+ * job. Every query on a tenant table runs inside withTenant, so row-level security holds it to
+ * that organisation; a fixed-organisation column (platform tables without RLS, e.g. users) is
+ * read whole, only for its own organisation, and as the tables' owner: the tenant role may not
+ * read those columns (migrate.ts). Owns these two queries; must never write a value without
  * compare-and-set on the old one.
  */
 import { sql, type Kysely } from 'kysely';
 import type { EncryptedRow, RowSource } from '../../platform/crypto/reencrypt.ts';
 import type { DB } from '../../platform/db/tables.ts';
-import { withTenant } from '../../platform/db/tenant.ts';
+import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import { columnHoldsOrg, type EncryptedColumn } from './registry.ts';
 
 /** The AAD `table` of a registered column: its name without a schema. */
@@ -22,10 +23,12 @@ export function createColumnRowSource(db: Kysely<DB>, column: EncryptedColumn, o
   // Tenant tables filter on their organisation column; a fixed-org column has no such column.
   const orgFilter = 'orgColumn' in column ? sql`AND ${sql.ref(column.orgColumn)} = ${orgId}` : sql``;
   const tableName = aadTable(column);
+  const scoped = <T>(fn: (tx: Tx) => Promise<T>): Promise<T> =>
+    'orgColumn' in column ? withTenant(db, orgId, fn) : db.transaction().execute(fn);
 
   return {
     async nextBatch(afterId, limit): Promise<EncryptedRow[]> {
-      const { rows } = await withTenant(db, orgId, (tx) =>
+      const { rows } = await scoped((tx) =>
         sql<{ id: string; value: string }>`
           SELECT ${id} AS id, ${value} AS value FROM ${table}
           WHERE ${value} IS NOT NULL ${orgFilter} ${afterId === undefined ? sql`` : sql`AND ${id} COLLATE "C" > ${afterId}`}
@@ -38,7 +41,7 @@ export function createColumnRowSource(db: Kysely<DB>, column: EncryptedColumn, o
       }));
     },
     async update(rowId, newCiphertext, expectedOld): Promise<boolean> {
-      const result = await withTenant(db, orgId, (tx) =>
+      const result = await scoped((tx) =>
         sql`UPDATE ${table} SET ${value} = ${newCiphertext}
             WHERE ${id} = ${rowId} ${orgFilter} AND ${value} = ${expectedOld}`.execute(tx),
       );

@@ -25,6 +25,17 @@ const provider: MigrationProvider = {
   },
 };
 
+/**
+ * The accounts directory (users, sessions) has no row-level security: it is read outside any
+ * tenant, as the tables' owner. Inside a tenant transaction the application role sees only the
+ * profile columns that member lists and the 2FA policy need — never password hashes, TOTP
+ * secrets, session token hashes or other users' addresses and user agents — so a query bug in
+ * tenant code cannot leak them across organisations.
+ */
+const directoryGrants = `
+  REVOKE ALL ON users, sessions FROM ${APP_ROLE};
+  GRANT SELECT (id, email, name, totp_enabled, created_at) ON users TO ${APP_ROLE};`;
+
 export async function migrate(db: Kysely<any>): Promise<string[]> {
   await ensureAppRole(db);
   const migrator = new Migrator({ db, provider });
@@ -35,7 +46,8 @@ export async function migrate(db: Kysely<any>): Promise<string[]> {
       `GRANT USAGE ON SCHEMA public TO ${APP_ROLE};
        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${APP_ROLE};
        GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${APP_ROLE};
-       REVOKE ALL ON kysely_migration, kysely_migration_lock FROM ${APP_ROLE};`,
+       REVOKE ALL ON kysely_migration, kysely_migration_lock FROM ${APP_ROLE};
+       ${directoryGrants}`,
     )
     .execute(db);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
