@@ -31,7 +31,12 @@ export function createMemoryTokenVault(): MemoryTokenVault {
       byToken.set(token, { type, value });
       return token;
     },
-    lookup: (token) => byToken.get(token)?.value,
-    entries: () => [...byToken].map(([token, e]) => ({ token, ...e })),
+    // Methods rather than arrow properties: under tsx, each named arrow costs a defineProperty per vault.
+    lookup(token) {
+      return byToken.get(token)?.value;
+    },
+    entries() {
+      return [...byToken].map(([token, e]) => ({ token, ...e }));
+    },
   };
 }

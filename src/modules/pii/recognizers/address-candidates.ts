@@ -7,7 +7,7 @@
 import {
   ADDRESS_BOX_RE, ADDRESS_LOOSE_RE, ADDRESS_NUM_FIRST_RE, ADDRESS_NUM_LAST_RE, STREET_PREFIX_WORDS, STREET_WORD_END_RE,
 } from './address-patterns.ts';
-import { codePointAt, isLetter, isUpper } from '../char-class.ts';
+import { codePointAt, codePointBefore, isLetter, isUpper } from '../char-class.ts';
 
 export interface Core { start: number; end: number }
 
@@ -87,8 +87,21 @@ export function mayStartStreet(text: string, d: number): boolean {
   return l >= 0 && streetWordFollows(text, l);
 }
 
-/** Words every box shape contains (lower-cased): one search instead of four String#includes. */
-const BOX_HINT_RE = /box|postfach|apartado|bp /;
+/** The words right before a box number: every box shape holds one of them, a space, then its number. */
+const BOX_WORDS: readonly string[] = ['Box', 'box', 'Postfach', 'Apartado', 'correos', 'BP'];
+const BOX_WORD_ENDS: ReadonlySet<number> = new Set(BOX_WORDS.map((w) => w.charCodeAt(w.length - 1)));
+
+/**
+ * True when a box word and a space come right before one of the number starts: without that
+ * ADDRESS_BOX_RE cannot match, and its search of the whole text is skipped.
+ */
+function boxWordBeforeNumber(text: string, starts: readonly number[]): boolean {
+  for (const d of starts) {
+    if (d < 3 || text.charCodeAt(d - 1) !== 32 || !BOX_WORD_ENDS.has(text.charCodeAt(d - 2))) continue;
+    for (const w of BOX_WORDS) if (text.endsWith(w, d - 1)) return true;
+  }
+  return false;
+}
 
 /** Longest first word of a street prefix ("Carretera"): longer words need no look-up. */
 const MAX_PREFIX_WORD = Math.max(...[...STREET_PREFIX_WORDS].map((w) => w.length));
@@ -147,18 +160,40 @@ function windowMatches(text: string, d: number, into: Core[]): void {
   while (to < text.length && to - d < 12 && /[\dA-Za-z/-]/.test(text[to] ?? ' ')) to++;
   to = Math.min(text.length, to + 1);
   const win = text.slice(from, to);
-  ADDRESS_NUM_LAST_RE.lastIndex = 0;
-  for (let m = ADDRESS_NUM_LAST_RE.exec(win); m; m = ADDRESS_NUM_LAST_RE.exec(win)) {
-    const end = from + m.index + m[0].length;
-    if (end > d && (end < to || to === text.length)) into.push({ start: from + m.index, end });
+  // The matches a global search of the window would find, in order: the pattern is tried only where
+  // one can start, not at every position (trying it costs far more than the check).
+  for (let p = 0; p < win.length; ) {
+    if (mayOpenNumLast(win, p)) {
+      ADDRESS_NUM_LAST_RE.lastIndex = p;
+      const m = ADDRESS_NUM_LAST_RE.exec(win);
+      if (m) {
+        const end = from + p + m[0].length;
+        if (end > d && (end < to || to === text.length)) into.push({ start: from + p, end });
+        p += m[0].length;
+        continue;
+      }
+    }
+    p += codePointAt(win, p) > 0xffff ? 2 : 1;
   }
 }
 
 /**
- * Address cores, sorted by start; overlapping candidates keep the earliest (then longest).
- * `streetStarts` are the starts that pass mayStartStreet(); `lower` is the lower-cased text.
+ * Where ADDRESS_NUM_LAST_RE may match: every shape opens with a house number, a capitalised word
+ * or a street prefix (all capitalised but "ul."), behind (?<![\p{L}\d]).
  */
-export function addressCores(text: string, lower: string, starts: readonly number[], streetStarts: readonly number[]): Core[] {
+function mayOpenNumLast(win: string, p: number): boolean {
+  const cp = codePointAt(win, p);
+  if (!((cp >= 48 && cp <= 57) || cp === 117 || isUpper(cp))) return false;
+  if (p === 0) return true;
+  const before = codePointBefore(win, p);
+  return !((before >= 48 && before <= 57) || isLetter(before));
+}
+
+/**
+ * Address cores, sorted by start; overlapping candidates keep the earliest (then longest).
+ * `streetStarts` are the starts that pass mayStartStreet().
+ */
+export function addressCores(text: string, starts: readonly number[], streetStarts: readonly number[]): Core[] {
   const found: Core[] = [];
   for (const d of streetStarts) {
     ADDRESS_NUM_FIRST_RE.lastIndex = d;
@@ -171,7 +206,7 @@ export function addressCores(text: string, lower: string, starts: readonly numbe
     if (d <= 1 || text.charCodeAt(d - 1) !== 32) continue;
     if (streetWordBefore(text, d) || ((prefixes ??= PREFIX_TOKEN_RE.test(text)) && prefixWordBefore(text, d))) windowMatches(text, d, found);
   }
-  if (BOX_HINT_RE.test(lower)) {
+  if (boxWordBeforeNumber(text, starts)) {
     ADDRESS_BOX_RE.lastIndex = 0;
     for (let m = ADDRESS_BOX_RE.exec(text); m; m = ADDRESS_BOX_RE.exec(text)) found.push({ start: m.index, end: m.index + m[0].length });
   }

@@ -32,14 +32,17 @@ export const ADDRESS_NUM_FIRST_RE = new RegExp(
   'uy',
 );
 
-/** Shapes that end with the house number: run on a short window that ends just after a number. */
+/**
+ * Shapes that end with the house number: run on a short window that ends just after a number,
+ * sticky where a match can start (a digit, a capital or the "u" of "ul.", after no letter or digit).
+ */
 export const ADDRESS_NUM_LAST_RE = new RegExp(
   [
     `(?<![\\p{L}\\d])(?:${NUM} )?(?:${W} ){0,3}\\p{Lu}[\\p{L}-]{0,24}${COMPOUND} ${NUM}(?![\\p{L}\\d])`,
     `(?<![\\p{L}\\d])(?:${NUM},? )?(?:${PREFIX}) (?:${w} ){0,5}${w},? ${NUM}(?![\\p{L}\\d])`,
     `(?<![\\p{L}\\d])(?:${W} ){1,3}(?:Str\\.|Straße|Strasse|Weg|Platz|Allee|Gasse|Ring|Damm) ${NUM}(?![\\p{L}\\d])`,
   ].join('|'),
-  'gu',
+  'uy',
 );
 
 /** The word right before a house number that may end a NUM_LAST shape ("Hauptstraße", "Str."). */

@@ -16,22 +16,63 @@ const CONTEXT = phraseSet([
 const POSTAL_RE = /(?<![\d-])(?:\d{4,6}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}|[A-Z]\d[A-Z] \d[A-Z]\d|\d{2}-\d{3})(?![\d-])/;
 const LONG_DIGITS_RE = /\d[\d ().-]{6,}\d/;
 
+/** ASCII initials of UNIT_RE's words, either case ("Apt", "Suite" ...); its /iu matching of other characters is left to it. */
+const UNIT_INITIALS: ReadonlySet<number> = new Set([...'asufrwpbASUFRWPB'].map((c) => c.charCodeAt(0)));
+
+function isIndent(c: number): boolean {
+  return c === 32 || c === 9 || c === 62 || c === 63;
+}
+
+/**
+ * UNIT_RE on s with its first `blank` code units read as spaces, or null. UNIT_RE allows at most
+ * three of [ ,] before its word, so where that word would have to start is found first, and the
+ * pattern runs only when an ASCII character there could open one (anything else is left to it).
+ */
+function unitAt(s: string, blank: number): RegExpExecArray | null {
+  let w = blank;
+  while (w < s.length && w <= 3 && (s.charCodeAt(w) === 32 || s.charCodeAt(w) === 44)) w++;
+  const c = s.charCodeAt(w);
+  if (w > 3 || (c < 128 && !UNIT_INITIALS.has(c))) return null;
+  return UNIT_RE.exec(blank === 0 ? s : ' '.repeat(blank) + s.slice(blank));
+}
+
+/** How many code units /^[ \t]*\n[ \t>?]* / matches at the start of s (a line break and its indentation), or 0. */
+function lineBreakLength(s: string): number {
+  let i = 0;
+  while (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9) i++;
+  if (s.charCodeAt(i) !== 10) return 0;
+  i++;
+  while (isIndent(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/** True when s holds nothing but whitespace at its ends and " ,\n>?" in between. */
+function onlySeparators(s: string): boolean {
+  const t = s.trim();
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c !== 32 && c !== 44 && c !== 10 && c !== 62 && c !== 63) return false;
+  }
+  return true;
+}
+
 /** Extends an address over a unit, then over up to three following city/post-code lines. */
 function extend(text: string, end: number): number {
-  const unit = UNIT_RE.exec(text.slice(end, end + 24));
+  const unit = unitAt(text.slice(end, end + 24), 0);
   if (unit) end += unit[0].length;
   let best = end;
   let cur = end;
   for (let i = 0; i < 4; i++) {
     const slice = text.slice(cur, cur + 64);
-    const u = UNIT_RE.exec(slice.replace(/^[ \t]*\n[ \t>?]*/, (s) => ' '.repeat(s.length)));
+    // A unit may also open the next line: the line break and its indentation count as spaces.
+    const u = unitAt(slice, lineBreakLength(slice));
     if (u && u[0].trim().length > 0 && slice.indexOf('\n') < u.index + u[0].length) {
       cur += u[0].length;
       best = cur;
       continue;
     }
     const m = CITY_LINE_RE.exec(slice);
-    if (!m || m[0].trim().replace(/[ ,\n>?]/g, '').length === 0 || LONG_DIGITS_RE.test(m[0]) || /:/.test(m[0])) break;
+    if (!m || onlySeparators(m[0]) || LONG_DIGITS_RE.test(m[0]) || m[0].includes(':')) break;
     const sameLine = !m[0].includes('\n');
     if (sameLine && !/^[ \t]*,/.test(m[0])) break;
     cur += m[0].length;
@@ -54,7 +95,7 @@ export function recognizeAddresses({ text, lower, scan }: ScanInput, out: Findin
   let floor = 0;
   const streetStarts: number[] = [];
   for (const d of starts) if (mayStartStreet(text, d)) streetStarts.push(d);
-  for (const core of addressCores(text, lower, starts, streetStarts)) {
+  for (const core of addressCores(text, starts, streetStarts)) {
     if (core.start < floor) continue;
     const end = trimEnd(text, core.start, extend(text, core.end));
     const ctx = windowHas(lower, core.start, end, CONTEXT, 60) ? 0.25 : 0;

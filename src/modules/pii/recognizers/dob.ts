@@ -66,16 +66,34 @@ function isLetterOrDigit(c: number): boolean {
 /** Longest birth stem ("anniversaire"). */
 const MAX_STEM = Math.max(...DOB_STEMS.map((s) => s.length));
 
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Whether the four-digit run at y can end a TEXT_DATE_RE date. In that pattern the year follows a
+ * space, and no letter follows it; the space follows a month, "de", a suffix, "." or "," — or the
+ * day itself, one or two digits after a space ("march 3 1999"). So card and account groups
+ * ("4111 1111") are no years, which spares the stem search around them.
+ */
+function mayBeYear(lower: string, y: number): boolean {
+  if (y < 2 || lower.charCodeAt(y - 1) !== 32 || isLetter(lower.charCodeAt(y + 4))) return false;
+  let d = y - 1;
+  while (d > 0 && d > y - 4 && isDigit(lower.charCodeAt(d - 1))) d--;
+  if (d === y - 1) return true;
+  return y - 1 - d <= 2 && lower.charCodeAt(d - 1) === 32;
+}
+
 /**
  * Where a birth stem has to start for its window (48 characters before it, 80 after it) to hold
- * a year: every written-out date ends in a run of exactly four digits. Merged [from, to] ranges,
- * flattened; empty when the text has no such run.
+ * a year: every written-out date ends in a run of exactly four digits that passes mayBeYear().
+ * Merged [from, to] ranges, flattened; empty when the text has no such run.
  */
-function stemRanges(digitRuns: readonly number[]): number[] {
+function stemRanges(lower: string, digitRuns: readonly number[]): number[] {
   const ranges: number[] = [];
   for (let k = 0; k < digitRuns.length; k += 2) {
     const y = digitRuns[k] ?? 0;
-    if ((digitRuns[k + 1] ?? 0) - y !== 4) continue;
+    if ((digitRuns[k + 1] ?? 0) - y !== 4 || !mayBeYear(lower, y)) continue;
     const from = Math.max(0, y + 4 - 80 - MAX_STEM);
     const to = y + 48;
     if (ranges.length > 0 && from <= (ranges[ranges.length - 1] ?? 0) + 1) ranges[ranges.length - 1] = to;
@@ -86,15 +104,20 @@ function stemRanges(digitRuns: readonly number[]): number[] {
 
 /** Written-out dates near birth context ("born on 3 March 1985", "né le 12 mars 1990"): only windows around birth words near a year are scanned. */
 export function recognizeTextDob({ lower, scan }: ScanInput, out: Finding[]): void {
-  const ranges = stemRanges(scan.digitRuns);
+  const ranges = stemRanges(lower, scan.digitRuns);
+  if (ranges.length === 0) return;
   const seen = new Set<number>();
   let next = 0;
   for (let r = 0; r < ranges.length; r += 2) {
-    STEM_RE.lastIndex = Math.max(next, ranges[r] ?? 0);
+    const from = Math.max(next, ranges[r] ?? 0);
     const to = ranges[r + 1] ?? 0;
-    for (let s = STEM_RE.exec(lower); s && s.index <= to; s = STEM_RE.exec(lower)) {
-      const i = s.index;
-      STEM_RE.lastIndex = next = i + 1;
+    // The stems starting in [from, to], searched for in a slice so the search ends with the range.
+    const win = lower.slice(from, to + MAX_STEM);
+    STEM_RE.lastIndex = 0;
+    for (let s = STEM_RE.exec(win); s && from + s.index <= to; s = STEM_RE.exec(win)) {
+      STEM_RE.lastIndex = s.index + 1;
+      const i = from + s.index;
+      next = i + 1;
       datesAround(lower, i, s[0].length, seen, out);
     }
   }

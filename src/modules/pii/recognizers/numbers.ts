@@ -11,6 +11,8 @@ import { dobContext, isNumericDate } from './dob.ts';
 /** The word right before a run that makes it a house, unit or box number ("Suite 541 6343"). */
 const UNIT_WORD = /(?:^|[^\p{L}])(?:apt|apartment|suite|ste|unit|flat|room|floor|box|no|nr|bldg|building)\.?\s{1,2}#?$/iu;
 const WHITESPACE_RE = /\s/;
+/** Last letters of UNIT_WORD's words, lower-case. */
+const UNIT_WORD_ENDS: ReadonlySet<number> = new Set([...'temrxog'].map((c) => c.charCodeAt(0)));
 
 const NEGATIVE = 1;
 const SSN = 2;
@@ -49,6 +51,8 @@ function afterUnitWord(text: string, start: number): boolean {
   if (text.charCodeAt(k) === 46) k--;
   const c = text.charCodeAt(k);
   if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c > 127)) return false;
+  // An ASCII letter there has to end one of the unit words; other letters are left to the pattern.
+  if (c <= 127 && !UNIT_WORD_ENDS.has(c | 32)) return false;
   return UNIT_WORD.test(text.slice(Math.max(0, start - 14), start));
 }
 

@@ -103,38 +103,49 @@ function scoreSingle(t: Tok, input: ScanInput, out: Finding[]): void {
   out.push({ type: 'PERSON', start: t.start, end: t.end, score: clamp01(score) });
 }
 
-function scoreGroup(toks: Tok[], input: ScanInput, out: Finding[]): void {
-  if (toks.length === 1 && toks[0]) return scoreSingle(toks[0], input, out);
+function kindAt(toks: readonly Tok[], i: number): Kind | undefined {
+  return toks[i]?.kind;
+}
+
+/** Scores the group toks[from..]; reads the tokens in place rather than slicing and mapping them. */
+function scoreGroup(toks: Tok[], input: ScanInput, out: Finding[], from = 0): void {
+  const single = toks.length - from === 1 ? toks[from] : undefined;
+  if (single) return scoreSingle(single, input, out);
   let cue = false;
-  while (toks.length > 0 && toks[0]?.title === true) {
-    toks = toks.slice(1);
+  while (from < toks.length && toks[from]?.title === true) {
+    from++;
     cue = true;
   }
-  const kinds = toks.map((t) => t.kind);
-  let a = 0;
+  let a = from;
   let b = toks.length;
-  while (a < b && (kinds[a] === 'common' || kinds[a] === 'initial')) a++;
+  while (a < b && (kindAt(toks, a) === 'common' || kindAt(toks, a) === 'initial')) a++;
   // "Can Anna call?": a sentence-initial common word in front of a name is not part of it.
   const lead = toks[a];
-  if (lead && b - a > 1 && kinds[a] === 'weak' && lead.common && /(^|[.!?\n]\s*)$/.test(input.text.slice(Math.max(0, lead.start - 3), lead.start))) a++;
-  while (b > a && (kinds[b - 1] === 'common' || kinds[b - 1] === 'initial')) b--;
+  if (lead && b - a > 1 && kindAt(toks, a) === 'weak' && lead.common && /(^|[.!?\n]\s*)$/.test(input.text.slice(Math.max(0, lead.start - 3), lead.start))) a++;
+  while (b > a && (kindAt(toks, b - 1) === 'common' || kindAt(toks, b - 1) === 'initial')) b--;
   if (a >= b) return;
   const head = toks[a];
   const tail = toks[b - 1];
   if (!head || !tail) return;
   cue ||= hasCue(input.lower, head.start);
-  const k = kinds.slice(a, b);
-  if (k.includes('common')) return scoreGroup(toks.slice(a + k.indexOf('common') + 1), input, out);
-  const n = k.filter((x) => x !== 'initial').length;
-  const firsts = k.filter((x) => x === 'first').length;
-  const lasts = k.filter((x) => x === 'last').length;
+  let n = 0;
+  let firsts = 0;
+  let lasts = 0;
+  for (let i = a; i < b; i++) {
+    const kind = kindAt(toks, i);
+    if (kind === 'common') return scoreGroup(toks, input, out, i + 1);
+    if (kind !== 'initial') n++;
+    if (kind === 'first') firsts++;
+    else if (kind === 'last') lasts++;
+  }
+  const k0 = kindAt(toks, a);
   let score = 0;
   if (cue) score = 0.85;
-  else if (n >= 2 && k[0] === 'first') score = 0.8;
-  else if (n >= 2 && (firsts > 0 || lasts >= 2 || (k[0] === 'weak' && lasts > 0))) score = 0.6;
+  else if (n >= 2 && k0 === 'first') score = 0.8;
+  else if (n >= 2 && (firsts > 0 || lasts >= 2 || (k0 === 'weak' && lasts > 0))) score = 0.6;
   else if (n >= 2 && lasts > 0) score = 0.45;
-  else if (n === 1 && k[0] === 'first') score = 0.55;
-  else if (n === 1 && k[0] === 'last') score = 0.3;
+  else if (n === 1 && k0 === 'first') score = 0.55;
+  else if (n === 1 && k0 === 'last') score = 0.3;
   if (score === 0) return;
   if (n === 1 && !cue && sentenceInitial(input.text, head.start)) score -= 0.15;
   out.push({ type: 'PERSON', start: head.start, end: tail.end, score: clamp01(score) });
@@ -156,8 +167,30 @@ function joinedByParticles(text: string, from: number, to: number): boolean {
     letters = 0;
     if (c < 128 && c !== 32 && (c < 9 || c > 13)) return false;
   }
-  const gap = text.slice(from, to);
-  return gap.trim().split(' ').every((p) => PARTICLES.has(p));
+  return particlesOnly(text, from, to);
+}
+
+function isAsciiSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/** gap.trim().split(' ').every((p) => PARTICLES.has(p)) for gap = text[from, to), one word cut out at a time. */
+function particlesOnly(text: string, from: number, to: number): boolean {
+  let a = from;
+  let b = to;
+  for (let i = from; i < to; i++) {
+    // trim() also removes non-ASCII spaces: such gaps take the general path.
+    if (text.charCodeAt(i) >= 128) return text.slice(from, to).trim().split(' ').every((p) => PARTICLES.has(p));
+  }
+  while (a < b && isAsciiSpace(text.charCodeAt(a))) a++;
+  while (b > a && isAsciiSpace(text.charCodeAt(b - 1))) b--;
+  for (let s = a; ; ) {
+    let e = s;
+    while (e < b && text.charCodeAt(e) !== 32) e++;
+    if (!PARTICLES.has(text.slice(s, e))) return false;
+    if (e >= b) return true;
+    s = e + 1;
+  }
 }
 
 export function recognizePersons(input: ScanInput, out: Finding[]): void {

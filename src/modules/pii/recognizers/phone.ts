@@ -26,6 +26,25 @@ export const PHONE_CONTEXT: ReadonlySet<string> = new Set([
 
 /** The plans of REGIONS, compiled on first use. */
 let plans: PhonePlan[] | undefined;
+/** By digit count, the plans under which a number of that many digits could be valid (see nationalValid). */
+const plansByLength = new Map<number, readonly PhonePlan[]>();
+
+function mayBeValidNationally(plan: PhonePlan, length: number): boolean {
+  if (plan.lengths.has(length)) return true;
+  if (plan.prefixDigits !== undefined) return plan.lengths.has(length - plan.prefixDigits.length);
+  // A trunk prefix given as a pattern may have any length.
+  return plan.prefix !== undefined;
+}
+
+function plansForLength(length: number): readonly PhonePlan[] {
+  let list = plansByLength.get(length);
+  if (!list) {
+    plans ??= REGIONS.map(planFor);
+    list = plans.filter((plan) => mayBeValidNationally(plan, length));
+    plansByLength.set(length, list);
+  }
+  return list;
+}
 
 export function newPhoneChecks(budget: number): PhoneChecks {
   return { left: budget, intl: new Map(), national: new Map() };
@@ -46,9 +65,8 @@ function national(digits: string, checks: PhoneChecks): boolean {
   if (r !== undefined) return r;
   if (checks.left <= 0) return digits.length >= 8 && digits.length <= 12;
   checks.left--;
-  plans ??= REGIONS.map(planFor);
   r = false;
-  for (const plan of plans) {
+  for (const plan of plansForLength(digits.length)) {
     if (nationalValid(plan, digits)) {
       r = true;
       break;

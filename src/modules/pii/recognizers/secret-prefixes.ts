@@ -11,7 +11,6 @@ const KNOWN_PREFIX = 'AKIA|ASIA|gh[pousr]_|github_pat_|sk-|xox[abposr]-|glpat-|A
 export const KNOWN_PREFIX_RE = new RegExp(KNOWN_PREFIX, 'g');
 const PREFIX_AT_RE = new RegExp(KNOWN_PREFIX, 'y');
 const UPPER_OPENING_RE = /AKIA|ASIA|AIza|SG\./g;
-const JWT_OPENING_RE = /eyJ/g;
 /**
  * How far before its "_" or its "-" each other opening starts, and the letters it can start with
  * ("sk_", "rk_", "hf_"; "gh?_", "npm_"; "github_pat_" — "sk-"; "xox?-"; "glpat-").
@@ -19,12 +18,19 @@ const JWT_OPENING_RE = /eyJ/g;
 const BEFORE_UNDERSCORE: readonly (readonly [number, string])[] = [[2, 'srh'], [3, 'gn'], [6, 'g']];
 const BEFORE_DASH: readonly (readonly [number, string])[] = [[2, 's'], [4, 'x'], [5, 'g']];
 
+/** Whether the code unit at p is one of `firsts`, compared by code so no one-character string is made. */
+function oneOf(text: string, p: number, firsts: string): boolean {
+  const c = text.charCodeAt(p);
+  for (let i = 0; i < firsts.length; i++) if (firsts.charCodeAt(i) === c) return true;
+  return false;
+}
+
 function addBefore(text: string, sep: string, offsets: readonly (readonly [number, string])[], into: number[]): void {
   for (let q = text.indexOf(sep); q !== -1; q = text.indexOf(sep, q + 1)) {
     for (const [k, firsts] of offsets) {
       const p = q - k;
       // The first letter is checked before the pattern runs: most "-" and "_" open nothing.
-      if (p < 0 || !firsts.includes(text[p] ?? '')) continue;
+      if (p < 0 || !oneOf(text, p, firsts)) continue;
       PREFIX_AT_RE.lastIndex = p;
       if (PREFIX_AT_RE.test(text)) into.push(p);
     }
@@ -42,8 +48,10 @@ export function knownPrefixPositions(text: string): number[] {
     // Openings may overlap ("ASIAKIA"): the next search starts one character on.
     UPPER_OPENING_RE.lastIndex = p + 1;
   }
-  JWT_OPENING_RE.lastIndex = 0;
-  while (JWT_OPENING_RE.test(text)) out.push(JWT_OPENING_RE.lastIndex - 3);
+  // "eyJ" from its rare "J": a search for "eyJ" itself would stop at every "e" of the text.
+  for (let j = text.indexOf('J', 2); j !== -1; j = text.indexOf('J', j + 1)) {
+    if (text.charCodeAt(j - 1) === 121 && text.charCodeAt(j - 2) === 101) out.push(j - 2);
+  }
   addBefore(text, '_', BEFORE_UNDERSCORE, out);
   addBefore(text, '-', BEFORE_DASH, out);
   if (out.length < 2) return out;

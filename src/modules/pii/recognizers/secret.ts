@@ -36,9 +36,11 @@ const TOKEN_MAX = 512;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_WORDS = phraseSet(['key', 'token', 'secret', 'bearer', 'password', 'credential', 'auth', 'apikey', 'api_key', 'schlüssel', 'clé', 'clave']);
 
+/** Character counts for entropy(), zeroed again after each use (one allocation per process, not per run). */
+const counts = new Uint16Array(128);
+
 /** Shannon entropy per character of a token run (ASCII only), summed in order of first occurrence. */
 function entropy(s: string): number {
-  const counts = new Uint16Array(128);
   const seen: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i) & 127;
@@ -50,6 +52,7 @@ function entropy(s: string): number {
   for (const c of seen) {
     const p = (counts[c] ?? 0) / s.length;
     h -= p * Math.log2(p);
+    counts[c] = 0;
   }
   return h;
 }
