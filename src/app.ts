@@ -37,6 +37,7 @@ import { createLoginThrottle, defaultLoginThrottle } from './modules/accounts/lo
 import { accountRoutes, sessionCookie } from './modules/accounts/routes.ts';
 import { DIRECTORY_TOPIC, createAccountService } from './modules/accounts/service.ts';
 import { createAccountStore } from './modules/accounts/store.ts';
+import { createRecoveryCodeStore } from './modules/accounts/recovery-code-store.ts';
 import { totpRoutes } from './modules/accounts/totp-routes.ts';
 import { createTotpService } from './modules/accounts/totp-service.ts';
 import { createTotpStore } from './modules/accounts/totp-store.ts';
@@ -195,6 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   const totp = createTotpService({
     db,
     store: createTotpStore(),
+    recoveryCodes: createRecoveryCodeStore(),
     cipher: crypto.cipher,
     audit,
     throttle,

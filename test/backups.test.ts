@@ -109,6 +109,7 @@ async function seed(database: Database, crypto: Crypto): Promise<void> {
   await db.insertInto('orgs').values({ id: ORG, name: 'Zoë & Co — “quotes”', slug: 'zoe-co', region: 'eu', created_at: new Date('2024-02-29T23:59:59.123Z') }).execute();
   await db.insertInto('users').values({ id: 'usr_b1', email: 'b1@example.test', password_hash: 'x', name: 'Ünïcode 🚀\nnew line', created_at: new Date() }).execute();
   await db.insertInto('memberships').values({ org_id: ORG, user_id: 'usr_b1', role: 'owner' }).execute();
+  await db.insertInto('totp_recovery_codes').values({ user_id: 'usr_b1', code_hash: Buffer.alloc(32, 0xab), used_at: new Date('2024-03-01T00:00:00Z') }).execute();
   for (const [id, subject] of [['prj_1', 'vis_1'], ['prj_2', 'vis_2'], ['prj_3', undefined]] as const) {
     const scope = subject === undefined ? undefined : subjectScope(ORG, subject);
     const note = await crypto.cipher.encrypt(`secret note of ${id}`, noteAad(id), scope);
@@ -177,6 +178,7 @@ describe('encrypted backups', () => {
 
   it(`round-trips PGlite → ${testBackend() === 'postgres' ? 'PostgreSQL' : 'PGlite'} → PGlite exactly`, async () => {
     const original = await dump(source);
+    assert.equal(original.totp_recovery_codes?.length, 1, 'recovery code hashes are user data: in data backups');
     await createBackupFile({ connection: source.connection, kms: sourceCrypto.kms }, file('a.bak'));
     assert.ok(!readFileSync(file('a.bak')).includes(Buffer.from('Zoë')), 'the file is not plaintext');
 

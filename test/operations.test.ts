@@ -48,15 +48,16 @@ describe('health and documentation', () => {
 });
 
 describe('logs', () => {
-  it('redacts cookies, authorization headers, passwords and tokens', () => {
+  it('redacts cookies, authorization headers, passwords, tokens and second-factor codes', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
     const log = pino(loggerOptions('info'), sink);
     log.info({ req: { headers: { cookie: 'palisade_session=SECRET1', authorization: 'Bearer SECRET2', 'x-csrf-token': 'SECRET3' } } }, 'request');
     log.info({ body: { email: 'a@b.c', password: 'SECRET4' } }, 'signup');
     log.info({ token: 'SECRET5', session: { token: 'SECRET6' } }, 'token');
+    log.info({ body: { email: 'a@b.c', password: 'x', totp: 'SECRET7' }, reply: { recoveryCodes: ['SECRET8'] }, recoveryCodes: ['SECRET9'] }, 'two-factor');
     const out = lines.join('');
-    for (const secret of ['SECRET1', 'SECRET2', 'SECRET3', 'SECRET4', 'SECRET5', 'SECRET6']) assert.equal(out.includes(secret), false, secret);
+    for (const secret of ['SECRET1', 'SECRET2', 'SECRET3', 'SECRET4', 'SECRET5', 'SECRET6', 'SECRET7', 'SECRET8', 'SECRET9']) assert.equal(out.includes(secret), false, secret);
     assert.match(out, /\[redacted\]/);
   });
 });

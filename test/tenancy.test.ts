@@ -94,7 +94,7 @@ describe('the SECURITY DEFINER search function', () => {
 describe('the accounts directory inside a tenant transaction', () => {
   const inA = <T>(query: string) => withTenant(t.database.db, a.orgId, (tx) => sql.raw<T>(query).execute(tx));
 
-  it('shows the application role only profile columns: no password hash, TOTP secret or sessions', async () => {
+  it('shows the application role only profile columns: no password hash, TOTP secret, recovery codes or sessions', async () => {
     for (const query of [
       'SELECT password_hash FROM users',
       'SELECT totp_secret FROM users',
@@ -104,6 +104,8 @@ describe('the accounts directory inside a tenant transaction', () => {
       "UPDATE users SET name = 'x'",
       "UPDATE sessions SET revoked_at = now()",
       'DELETE FROM sessions',
+      'SELECT code_hash FROM totp_recovery_codes',
+      'DELETE FROM totp_recovery_codes',
     ]) {
       await assert.rejects(inA(query), /permission denied/, query);
     }

@@ -6,6 +6,7 @@ import type { Authenticator } from '../../platform/http/authenticate.ts';
 import { readCookie } from '../../platform/http/cookies.ts';
 import type { AccountService, NewSession } from './service.ts';
 import { PASSWORD_MAX } from './passwords.ts';
+import { secondFactorCode } from './totp-routes.ts';
 
 const email = z.email().max(254);
 const userView = z.object({ id: z.string(), email: z.string(), name: z.string().nullable() });
@@ -47,7 +48,7 @@ export function accountRoutes(deps: { accounts: AccountService; auth: Authentica
       schema: {
         operationId: 'login',
         tags: ['accounts'],
-        body: z.strictObject({ email, password: z.string().max(PASSWORD_MAX), totp: z.string().regex(/^\d{6}$/).optional() }),
+        body: z.strictObject({ email, password: z.string().max(PASSWORD_MAX), totp: secondFactorCode.optional() }),
         response: { 200: z.object({ user: userView, csrfToken: z.string() }) },
       },
       handler: async (request, reply) => {

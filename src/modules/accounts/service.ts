@@ -1,8 +1,8 @@
 /**
- * Accounts: sign-up, login (with a TOTP code when two-factor sign-in is on), logout and revocable
- * sessions. A session token is 256 random bits, given to the browser once in an HttpOnly cookie
- * and stored only as its SHA-256 hash; every request looks it up, so a revocation is effective on
- * the very next request.
+ * Accounts: sign-up, login (with a TOTP or recovery code when two-factor sign-in is on), logout
+ * and revocable sessions. A session token is 256 random bits, given to the browser once in an
+ * HttpOnly cookie and stored only as its SHA-256 hash; every request looks it up, so a revocation
+ * is effective on the very next request.
  * Never logs or returns a password, a password hash, a TOTP secret or a session token after creation.
  */
 import { createHash } from 'node:crypto';
@@ -75,7 +75,10 @@ export function createAccountService(deps: {
     profiles.clear();
   });
   // A user's profile and memberships (GET /v1/me), evicted by every membership or org change.
-  type Profile = { user: { id: string; email: string; name: string | null; totpEnabled: boolean }; orgs: { id: string; name: string; slug: string; role: string }[] };
+  type Profile = {
+    user: { id: string; email: string; name: string | null; totpEnabled: boolean; recoveryCodesLeft: number };
+    orgs: { id: string; name: string; slug: string; role: string }[];
+  };
   const profiles = createTtlCache<Profile>(10_000, SESSION_CACHE_TTL_MS);
   let profileGeneration = 0;
   invalidation.on(DIRECTORY_TOPIC, (ids) => {
@@ -129,9 +132,9 @@ export function createAccountService(deps: {
     if (user.totp_enabled) {
       if (input.totp === undefined) {
         await deps.throttle.refundIp(client.ip); // the first step of a normal 2FA sign-in
-        throw new AppError('totp_required', 'Enter the 6-digit code from your authenticator app.');
+        throw new AppError('totp_required', 'Enter the 6-digit code from your authenticator app, or a recovery code.');
       }
-      if (!(await deps.totp.acceptLoginCode(user, input.totp))) throw new AppError('invalid_credentials', 'The code is wrong or was already used.');
+      if (!(await deps.totp.acceptLoginCode(user, input.totp, client.ip))) throw new AppError('invalid_credentials', 'The code is wrong or was already used.');
     }
     await deps.throttle.succeeded(email, client.ip);
     const session = await startSession(db, user.id, client);
@@ -173,7 +176,7 @@ export function createAccountService(deps: {
       const [user, orgs] = await Promise.all([store.findUserById(db, principal.userId), deps.orgs.listForUser(principal.userId)]);
       if (!user) throw new AppError('unauthenticated', 'Your session has ended. Sign in again.');
       profile = {
-        user: { id: user.id, email: user.email, name: user.name, totpEnabled: user.totp_enabled },
+        user: { id: user.id, email: user.email, name: user.name, totpEnabled: user.totp_enabled, recoveryCodesLeft: Number(user.recovery_codes_left) },
         orgs: orgs.map((o) => ({ id: o.id, name: o.name, slug: o.slug, role: o.role })),
       };
       if (seen === profileGeneration) profiles.set(principal.userId, profile, now);

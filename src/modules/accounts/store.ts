@@ -25,7 +25,19 @@ export function createAccountStore() {
         .executeTakeFirst(),
 
     findUserById: (x: Executor, id: string) =>
-      x.selectFrom('users').select(['id', 'email', 'name', 'totp_enabled', 'created_at']).where('id', '=', id).executeTakeFirst(),
+      x
+        .selectFrom('users')
+        .select(['id', 'email', 'name', 'totp_enabled', 'created_at'])
+        .select((eb) =>
+          eb
+            .selectFrom('totp_recovery_codes')
+            .select((c) => c.fn.countAll<string>().as('n'))
+            .whereRef('totp_recovery_codes.user_id', '=', 'users.id')
+            .where('totp_recovery_codes.used_at', 'is', null)
+            .as('recovery_codes_left'),
+        )
+        .where('id', '=', id)
+        .executeTakeFirst(),
 
     insertSession: (
       x: Executor,

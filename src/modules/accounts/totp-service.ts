@@ -1,14 +1,16 @@
 /**
  * Two-factor sign-in with TOTP: set up a pending secret (shown once) after confirming the
- * password, enable it with a code, disable it with password and code, and check a code at login.
- * Enabling and disabling end the user's other sessions: a stolen session cannot keep itself
- * signed in across the change. The secret is stored only as a
- * ciphertext under the platform data key, bound to the user's row; every accepted code's time
- * step is remembered, so a code works once. Enabling and disabling are audited in each
- * organisation the user belongs to.
+ * password, enable it with a code (which returns ten recovery codes, shown once), disable it or
+ * replace the recovery codes with password and code, and check a code at login. Wherever a TOTP
+ * code is asked for, an unused recovery code may stand in. Enabling and disabling end the user's
+ * other sessions: a stolen session cannot keep itself signed in across the change. The secret is
+ * stored only as a ciphertext under the platform data key, bound to the user's row, and recovery
+ * codes only as hashes; every accepted code's time step is remembered and every recovery code is
+ * marked used, so a code works once. Every change, and every recovery code used, is audited in
+ * each organisation the user belongs to.
  *
- * Must never: log or return the secret (except setup's reply) or a code, nor accept a code of
- * an already used time step.
+ * Must never: log or return the secret (except setup's reply) or a code (except the replies that
+ * make recovery codes), nor accept a code of an already used time step or a used recovery code.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -20,6 +22,8 @@ import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import { takeAttempt, type LoginThrottle } from './login-throttle.ts';
 import { verifyPassword } from './passwords.ts';
+import type { RecoveryCodeStore } from './recovery-code-store.ts';
+import { isTotpCode, newRecoveryCodes, normalizeRecoveryCode, recoveryCodeHash } from './recovery-codes.ts';
 import { acceptedStep, newTotpSecret, otpauthUri, totpAad } from './totp.ts';
 import type { TotpStore } from './totp-store.ts';
 
@@ -33,22 +37,33 @@ interface Actor {
 /** Ends every session of the principal's user except the principal's own, on every instance. */
 export type OtherSessionsRevoker = (principal: UserPrincipal) => Promise<unknown>;
 
+/** A second factor that was checked but not yet spent. */
+type Factor = { kind: 'totp'; step: number } | { kind: 'recovery'; hash: Buffer };
+
+const RECOVERY_CODE_USED = 'user.totp_recovery_code_used';
+
+/** Thrown inside a transaction to roll it back: a compare-and-set found the state changed. */
+class Refused extends Error {}
+
 const alreadyOn = (): AppError => new AppError('conflict', 'Two-factor sign-in is already on. Turn it off first to use another authenticator.');
 const wrongCode = (): AppError => new AppError('invalid_credentials', 'The code is wrong or was already used.');
+const notOn = (): AppError => new AppError('conflict', 'Two-factor sign-in is not on.');
+const wrongPasswordOrCode = (): AppError => new AppError('invalid_credentials', 'The password or code is wrong, or the code was already used.');
 
 export function createTotpService(deps: {
   db: Kysely<DB>;
   store: TotpStore;
+  recoveryCodes: RecoveryCodeStore;
   cipher: Pick<Cipher, 'encrypt' | 'decrypt'>;
   audit: Pick<AuditService, 'record'>;
   throttle: LoginThrottle;
   clock: Clock;
-  /** The user's cached profile (GET /v1/me shows totpEnabled) must be dropped everywhere. */
+  /** The user's cached profile (GET /v1/me shows totpEnabled, recoveryCodesLeft) must be dropped everywhere. */
   profileChanged: (userId: string) => Promise<void>;
   /** Ends the user's other sessions (the account service's), after 2FA is turned on or off. */
   revokeOtherSessions: OtherSessionsRevoker;
 }) {
-  const { db, store, cipher, clock } = deps;
+  const { db, store, recoveryCodes, cipher, clock } = deps;
 
   async function stateOf(userId: string) {
     const state = await store.state(db, userId);
@@ -62,19 +77,46 @@ export function createTotpService(deps: {
     return acceptedStep({ secret, code, now: clock.now(), lastStep });
   }
 
-  /** The change and its audit entries commit together, or neither does. */
-  async function commitAudited(actor: Actor, action: string, change: (tx: Kysely<DB>) => Promise<boolean>): Promise<boolean> {
+  /** A TOTP code of an unused step, or an unused recovery code of this user; spends nothing. */
+  async function checkFactor(userId: string, state: { totp_secret: string; totp_last_step: number | null }, code: string): Promise<Factor | undefined> {
+    if (isTotpCode(code)) {
+      const step = await stepOf(userId, state.totp_secret, code, state.totp_last_step);
+      return step === undefined ? undefined : { kind: 'totp', step };
+    }
+    const normalized = normalizeRecoveryCode(code);
+    if (normalized === undefined) return undefined;
+    const hash = recoveryCodeHash(normalized);
+    return (await recoveryCodes.isUnused(db, userId, hash)) ? { kind: 'recovery', hash } : undefined;
+  }
+
+  /** Uses the factor up, with a compare-and-set: false when a concurrent request used it first. */
+  const spend = (tx: Kysely<DB>, userId: string, factor: Factor): Promise<boolean> =>
+    factor.kind === 'totp' ? store.acceptStep(tx, userId, factor.step) : recoveryCodes.spend(tx, userId, factor.hash, clock.now());
+
+  const actionsFor = (factor: Factor, action: string): string[] => (factor.kind === 'recovery' ? [RECOVERY_CODE_USED, action] : [action]);
+
+  /**
+   * The change and its audit entries commit together, or neither does: a change that returns
+   * false is rolled back. Changes lock the users row before recovery codes, so none deadlock.
+   */
+  async function commitAudited(actor: Actor, actions: string[], change: (tx: Kysely<DB>) => Promise<boolean>): Promise<boolean> {
     const userId = actor.principal.userId;
-    const done = await db.transaction().execute(async (tx) => {
-      if (!(await change(tx))) return false;
-      for (const orgId of await store.orgIdsOf(tx, userId)) {
-        await enterTenant(tx, orgId);
-        await deps.audit.record(tx, { orgId, actor: actor.principal, action, target: { type: 'user', id: userId }, ip: actor.ip });
-      }
-      return true;
-    });
-    if (done) await deps.profileChanged(userId);
-    return done;
+    try {
+      await db.transaction().execute(async (tx) => {
+        if (!(await change(tx))) throw new Refused();
+        for (const orgId of await store.orgIdsOf(tx, userId)) {
+          await enterTenant(tx, orgId);
+          for (const action of actions) {
+            await deps.audit.record(tx, { orgId, actor: actor.principal, action, target: { type: 'user', id: userId }, ip: actor.ip });
+          }
+        }
+      });
+    } catch (error) {
+      if (error instanceof Refused) return false;
+      throw error;
+    }
+    await deps.profileChanged(userId);
+    return true;
   }
 
   /** Counts in the login throttle like a sign-in: a wrong password keeps its points. */
@@ -97,7 +139,8 @@ export function createTotpService(deps: {
     return { secret, otpauthUri: otpauthUri(state.email, secret) };
   }
 
-  async function enable(actor: Actor, code: string): Promise<void> {
+  /** Turns the pending secret on and returns a new set of recovery codes, shown this once. */
+  async function enable(actor: Actor, code: string): Promise<string[]> {
     const userId = actor.principal.userId;
     const state = await stateOf(userId);
     if (state.totp_enabled) throw alreadyOn();
@@ -105,39 +148,84 @@ export function createTotpService(deps: {
     const pending = state.totp_secret;
     const step = await stepOf(userId, pending, code, null);
     if (step === undefined) throw wrongCode();
-    const enabled = await commitAudited(actor, 'user.totp_enabled', (tx) => store.enable(tx, userId, pending, step));
+    const { codes, hashes } = newRecoveryCodes();
+    const enabled = await commitAudited(actor, ['user.totp_enabled'], async (tx) => {
+      if (!(await store.enable(tx, userId, pending, step))) return false;
+      await recoveryCodes.replace(tx, userId, hashes);
+      return true;
+    });
     if (!enabled) throw new AppError('conflict', 'Two-factor setup changed meanwhile. Start again.');
     await deps.revokeOtherSessions(actor.principal);
+    return codes;
   }
 
-  /** Needs the password and a current code; failures count in the login throttle. */
+  /** The password and a second factor, both checked (a wrong one counts in the login throttle). */
+  async function reauthenticate(actor: Actor, password: string, code: string) {
+    const state = await stateOf(actor.principal.userId);
+    if (!state.totp_enabled || state.totp_secret === null) throw notOn();
+    // Both checks always run, so the reply's timing does not say which one failed.
+    const [passwordOk, factor] = await Promise.all([
+      passwordMatches(state, actor.ip, password),
+      checkFactor(actor.principal.userId, { totp_secret: state.totp_secret, totp_last_step: state.totp_last_step }, code),
+    ]);
+    return { email: state.email, factor: passwordOk ? factor : undefined };
+  }
+
+  /** Needs the password and a current code or an unused recovery code; forgets the recovery codes too. */
   async function disable(actor: Actor, password: string, code: string): Promise<void> {
     const userId = actor.principal.userId;
-    const state = await stateOf(userId);
-    if (!state.totp_enabled || state.totp_secret === null) throw new AppError('conflict', 'Two-factor sign-in is not on.');
-    // Both checks always run, so the reply's timing does not say which one failed.
-    const [passwordOk, step] = await Promise.all([
-      passwordMatches(state, actor.ip, password),
-      stepOf(userId, state.totp_secret, code, state.totp_last_step),
-    ]);
-    if (!passwordOk || step === undefined || !(await commitAudited(actor, 'user.totp_disabled', (tx) => store.disable(tx, userId, step)))) {
-      throw new AppError('invalid_credentials', 'The password or code is wrong, or the code was already used.');
-    }
-    await deps.throttle.succeeded(state.email, actor.ip);
+    const { email, factor } = await reauthenticate(actor, password, code);
+    const done =
+      factor !== undefined &&
+      (await commitAudited(actor, actionsFor(factor, 'user.totp_disabled'), async (tx) => {
+        if (!(await store.disable(tx, userId, factor.kind === 'totp' ? factor.step : undefined))) return false;
+        if (factor.kind === 'recovery' && !(await spend(tx, userId, factor))) return false;
+        await recoveryCodes.deleteAll(tx, userId);
+        return true;
+      }));
+    if (!done) throw wrongPasswordOrCode();
+    await deps.throttle.succeeded(email, actor.ip);
     await deps.revokeOtherSessions(actor.principal);
   }
 
-  /** At login, after the password: accepts a code once, for a user with 2FA on. */
-  async function acceptLoginCode(user: { id: string; totp_secret: string | null; totp_last_step: number | null }, code: string): Promise<boolean> {
+  /** Needs the password and a current code or an unused recovery code; every earlier code stops working. */
+  async function regenerateRecoveryCodes(actor: Actor, password: string, code: string): Promise<string[]> {
+    const userId = actor.principal.userId;
+    const { email, factor } = await reauthenticate(actor, password, code);
+    const { codes, hashes } = newRecoveryCodes();
+    const done =
+      factor !== undefined &&
+      (await commitAudited(actor, actionsFor(factor, 'user.totp_recovery_codes_regenerated'), async (tx) => {
+        // A disable that commits first leaves nothing to lock; one that comes later deletes these codes.
+        if (!(await store.lockEnabled(tx, userId)) || !(await spend(tx, userId, factor))) return false;
+        await recoveryCodes.replace(tx, userId, hashes);
+        return true;
+      }));
+    if (!done) throw wrongPasswordOrCode();
+    await deps.throttle.succeeded(email, actor.ip);
+    return codes;
+  }
+
+  /** At login, after the password: accepts a TOTP code or a recovery code once, for a user with 2FA on. */
+  async function acceptLoginCode(
+    user: { id: string; email: string; totp_secret: string | null; totp_last_step: number | null },
+    code: string,
+    ip: string,
+  ): Promise<boolean> {
     if (user.totp_secret === null) return false;
-    const step = await stepOf(user.id, user.totp_secret, code, user.totp_last_step);
-    return step !== undefined && (await store.acceptStep(db, user.id, step));
+    const factor = await checkFactor(user.id, { totp_secret: user.totp_secret, totp_last_step: user.totp_last_step }, code);
+    if (factor === undefined) return false;
+    if (factor.kind === 'totp') return store.acceptStep(db, user.id, factor.step);
+    // Not signed in yet: the actor is the user, without a session.
+    const actor = { principal: { kind: 'user' as const, userId: user.id, sessionId: '', email: user.email }, ip };
+    return commitAudited(actor, [RECOVERY_CODE_USED], (tx) => spend(tx, user.id, factor));
   }
 
   return {
     setup,
     enable,
     disable,
+    regenerateRecoveryCodes,
     acceptLoginCode,
   };
 }

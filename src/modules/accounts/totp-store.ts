@@ -54,17 +54,23 @@ export function createTotpStore() {
           .executeTakeFirst(),
       ),
 
-    /** Turns 2FA off and forgets the secret, if the code's step is still unused. */
-    disable: async (x: Executor, userId: string, step: number): Promise<boolean> =>
-      changed(
-        await x
-          .updateTable('users')
-          .set({ totp_enabled: false, totp_secret: null, totp_last_step: null })
-          .where('id', '=', userId)
-          .where('totp_enabled', '=', true)
-          .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
-          .executeTakeFirst(),
-      ),
+    /**
+     * Turns 2FA off and forgets the secret, if the TOTP code's step is still unused. Without a
+     * step a recovery code stood in, spent in the same transaction.
+     */
+    disable: async (x: Executor, userId: string, step: number | undefined): Promise<boolean> => {
+      let query = x
+        .updateTable('users')
+        .set({ totp_enabled: false, totp_secret: null, totp_last_step: null })
+        .where('id', '=', userId)
+        .where('totp_enabled', '=', true);
+      if (step !== undefined) query = query.where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]));
+      return changed(await query.executeTakeFirst());
+    },
+
+    /** Holds the user's row until the transaction ends, if 2FA is on: a concurrent disable waits, or has won. */
+    lockEnabled: async (x: Executor, userId: string): Promise<boolean> =>
+      (await x.selectFrom('users').select('id').where('id', '=', userId).where('totp_enabled', '=', true).forUpdate().executeTakeFirst()) !== undefined,
 
     /** The user's own memberships (the account directory may read these outside a tenant). */
     orgIdsOf: async (x: Executor, userId: string): Promise<string[]> =>

@@ -20,6 +20,14 @@ export interface UsersTable {
   created_at: Timestamp;
 }
 
+/** Migration 0723: SHA-256 hashes of a user's recovery codes; `used_at` set once a code is spent. */
+export interface TotpRecoveryCodesTable {
+  user_id: string;
+  code_hash: Buffer;
+  created_at: Timestamp;
+  used_at: Date | null;
+}
+
 export interface SessionsTable {
   id: string;
   user_id: string;
@@ -134,6 +142,7 @@ export interface ProjectIdentitySecretsTable {
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
+  totp_recovery_codes: TotpRecoveryCodesTable;
   orgs: OrgsTable;
   memberships: MembershipsTable;
   invitations: InvitationsTable;

@@ -12,9 +12,12 @@ export const logRedactPaths = [
   '*.token',
   '*.secret',
   '*.csrfToken',
+  '*.totp',
+  '*.recoveryCodes',
   'password',
   'token',
   'secret',
+  'recoveryCodes',
 ];
 
 export function loggerOptions(level: string): LoggerOptions {
