@@ -1,7 +1,8 @@
 /**
  * No escalation through key management: a `keys:manage` API key may rotate, revoke, read the
  * usage of and list only keys within its reach (scopes ⊆ its own; if it is project-restricted,
- * the target is restricted to a subset of its projects). Anything else is 403 insufficient_scope
+ * the target is restricted to a subset of its projects; if it expires, the target expires no later).
+ * Anything else is 403 insufficient_scope
  * with nothing written. A signed-in user with keys:manage still manages every key.
  */
 import assert from 'node:assert/strict';
@@ -123,6 +124,36 @@ describe('an unrestricted keys:manage API key', () => {
     const manager = await createKey({ name: 'no pii', scopes: apiKeyScopes.filter((s) => s !== 'pii:reveal') });
     const target = await createKey({ name: 'pii', scopes: ['pii:reveal'] });
     await assertOutOfReach(bearer(manager.secret), target);
+  });
+});
+
+describe('a keys:manage API key that expires', () => {
+  const inMinutes = (m: number) => new Date(Date.now() + m * 60_000).toISOString();
+
+  it('cannot create a key that never expires or outlives it (nothing written)', async () => {
+    const shortLived = await createKey({ name: 'temporary', scopes: ['keys:manage', 'projects:read'], expiresAt: inMinutes(10) });
+    const c = bearer(shortLived.secret);
+    const keys = await countRows(t, 'api_keys');
+    const audit = await countRows(t, 'audit_log');
+    for (const body of [{ name: 'forever', scopes: ['projects:read'] }, { name: 'longer', scopes: ['projects:read'], expiresAt: inMinutes(60) }]) {
+      const r = await c.post(`/v1/orgs/${owner.orgId}/api-keys`, body);
+      assert.equal(r.status, 403, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'insufficient_scope');
+      assert.equal(r.body.secret, undefined);
+    }
+    assert.equal(await countRows(t, 'api_keys'), keys, 'no key created');
+    assert.equal(await countRows(t, 'audit_log'), audit, 'no audit entry');
+    const shorter = await c.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'shorter', scopes: ['projects:read'], expiresAt: inMinutes(5) });
+    assert.equal(shorter.status, 201, 'a key that expires first is within reach');
+  });
+
+  it('cannot rotate, revoke or read the usage of a key that never expires or outlives it', async () => {
+    const shortLived = await createKey({ name: 'temporary', scopes: ['keys:manage', 'projects:read'], expiresAt: inMinutes(10) });
+    await assertOutOfReach(bearer(shortLived.secret), await createKey({ name: 'permanent', scopes: ['projects:read'] }));
+    await assertOutOfReach(bearer(shortLived.secret), await createKey({ name: 'later', scopes: ['projects:read'], expiresAt: inMinutes(60) }));
+    const earlier = await createKey({ name: 'earlier', scopes: ['projects:read'], expiresAt: inMinutes(5) });
+    const rotated = await bearer(shortLived.secret).post(`/v1/api-keys/${earlier.id}/rotate`, { graceSeconds: 0 });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
   });
 });
 

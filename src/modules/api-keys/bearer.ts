@@ -34,7 +34,7 @@ export function createApiKeyVerifier(deps: {
         ip: request.ip,
         userAgent: typeof userAgent === 'string' ? userAgent : null,
       });
-      return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes: key.scopes, projectIds: key.projectIds };
+      return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes: key.scopes, projectIds: key.projectIds, expiresAt: key.expiresAt };
     },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * The no-escalation rule, in one place: which keys an API key may create, rotate, revoke, read the
- * usage of, or see in the list. A key reaches a key whose scopes are a subset of its own and, if
- * it is restricted to projects, which is restricted too, to a subset of its projects. Signed-in
+ * usage of, or see in the list. A key reaches a key whose scopes are a subset of its own; if it is
+ * restricted to projects, which is restricted too, to a subset of its projects; and if it expires,
+ * which expires too, no later than itself (else a short-lived key, leaked or handed out for a
+ * task, could mint or rotate itself a permanent credential). Signed-in
  * users are governed by their organisation role alone and always pass.
  */
 import { AppError } from '../../platform/http/errors.ts';
@@ -11,6 +13,8 @@ import type { Principal } from '../../platform/http/principal.ts';
 export interface KeyPower {
   scopes: readonly string[];
   projectIds?: readonly string[] | null | undefined;
+  /** When the key stops working (a Date, or the request's ISO string); null or absent: never. */
+  expiresAt?: Date | string | null | undefined;
 }
 
 export type ReachDecision = { ok: true } | { ok: false; message: string };
@@ -22,6 +26,10 @@ export function decideReach(principal: Principal, target: KeyPower): ReachDecisi
   const allowed = principal.projectIds;
   if (allowed && (!target.projectIds || target.projectIds.some((p) => !allowed.includes(p)))) {
     return { ok: false, message: 'An API key restricted to projects can only act on keys restricted to those projects.' };
+  }
+  const until = principal.expiresAt;
+  if (until !== null && (target.expiresAt == null || new Date(target.expiresAt).getTime() > until.getTime())) {
+    return { ok: false, message: `An API key that expires can only act on keys that expire no later than it does (${until.toISOString()}).` };
   }
   return { ok: true };
 }

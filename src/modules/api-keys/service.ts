@@ -199,7 +199,7 @@ export function createApiKeyService(deps: {
 }
 
 function powerOf(row: ApiKeyRow): KeyPower {
-  return { scopes: row.scopes, projectIds: row.project_ids };
+  return { scopes: row.scopes, projectIds: row.project_ids, expiresAt: row.expires_at };
 }
 
 function groupByDay(cells: UsageCell[]): KeyUsage['days'] {

@@ -4,7 +4,7 @@
  */
 export type Principal =
   | { kind: 'user'; userId: string; sessionId: string; email: string }
-  | { kind: 'api_key'; keyId: string; orgId: string; scopes: readonly string[]; projectIds: readonly string[] | null };
+  | { kind: 'api_key'; keyId: string; orgId: string; scopes: readonly string[]; projectIds: readonly string[] | null; expiresAt: Date | null };
 
 declare module 'fastify' {
   interface FastifyRequest {
