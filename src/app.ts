@@ -24,6 +24,7 @@ import { installConnectionCap } from './platform/http/connection-cap.ts';
 import { installFramingPolicy } from './platform/http/framing.ts';
 import { installRouteLabels } from './platform/http/route-label.ts';
 import { installJsonParser } from './platform/http/json-parser.ts';
+import { installNulGuard } from './platform/http/nul-guard.ts';
 import { serverOptions } from './platform/http/limits.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
 import { installErrorHandler } from './platform/http/error-handler.ts';
@@ -135,6 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   app.decorateRequest('principal', null);
   installErrorHandler(app);
   installJsonParser(app as unknown as FastifyInstance, config.httpLimits.jsonMaxDepth);
+  installNulGuard(app as unknown as FastifyInstance);
   installRateLimitHeaders(app as unknown as FastifyInstance);
   installFramingPolicy(app as unknown as FastifyInstance);
   // Usage counting of API keys needs them; the public widget routes (visitor tokens) do not.

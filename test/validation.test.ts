@@ -111,6 +111,35 @@ describe('malformed input', () => {
     assert.deepEqual(await snapshot(), before);
   });
 
+  it('a NUL character (U+0000) in any text is refused with 400, never a 500, and writes nothing', async () => {
+    const project = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'nul target' })).body.project.id;
+    const documents = () => countRows(t, 'documents');
+    const before = await snapshot();
+    const docsBefore = await documents();
+    const keysBefore = await countRows(t, 'api_keys');
+    const refused = [
+      await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'a\u0000b' }),
+      await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, '{"name":"ok","settings":{"answer":{"provider":"extractive","systemPrompt":"x\\u0000"}}}'),
+      await owner.client.post(`/v1/projects/${project}/documents`, { title: 't\u0000', contentType: 'text', content: 'hello' }),
+      await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'k\u0000', scopes: ['projects:read'] }),
+      await owner.client.patch(`/v1/orgs/${owner.orgId}`, { name: 'Org\u0000' }),
+      await t.client().post('/v1/auth/signup', { email: 'nul@example.test', password: 'violet-harbour-quantum-47', orgName: 'N\u0000' }),
+      await owner.client.get(`/v1/projects/${project}/search?q=a%00b`),
+      await owner.client.get(`/v1/projects/${project}/search?q=a%2500b%00`),
+    ];
+    for (const r of refused) {
+      assertProblem(r, 400, 'invalid_request');
+      assert.match(r.body.detail, /NUL/);
+    }
+    assert.deepEqual(await snapshot(), before);
+    assert.equal(await documents(), docsBefore, 'no document');
+    assert.equal(await countRows(t, 'api_keys'), keysBefore, 'no key');
+    // An escaped backslash followed by "u0000" is ordinary text, not a NUL.
+    const literal = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, '{"name":"back\\\\u0000slash"}');
+    assert.equal(literal.status, 201, JSON.stringify(literal.body));
+    assert.equal(literal.body.project.name, 'back\\u0000slash');
+  });
+
   it('__proto__ in a body does not pollute and is refused as an unknown field', async () => {
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, '{"name":"x","__proto__":{"polluted":true}}');
     assert.ok(r.status === 400, JSON.stringify(r.body));

@@ -50,6 +50,10 @@ function fieldPath(location: string, path: readonly PropertyKey[]): string {
   return [location, ...path.map(String)].filter(Boolean).join('.');
 }
 
+// PostgreSQL refusing a character it cannot store (NUL, or bytes invalid in the encoding): the
+// guards refuse these first; this keeps any path they miss a 400 rather than a 500.
+const unstorableText = new Set(['22021', '22P05']);
+
 const fastifyCodes: Record<string, { code: ErrorCode; detail: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', detail: 'The request body is too large.' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', detail: 'Send JSON (Content-Type: application/json).' },
@@ -76,6 +80,9 @@ export function installErrorHandler(app: FastifyInstance): void {
       const first = errors[0];
       const detail = first ? `${first.field}: ${first.message}` : 'The request is not valid.';
       return sendProblem(reply, 'invalid_request', detail, { errors });
+    }
+    if (typeof error.code === 'string' && unstorableText.has(error.code)) {
+      return sendProblem(reply, 'invalid_request', 'The request contains text that cannot be stored (such as the NUL character).');
     }
     const known = error.code ? fastifyCodes[error.code] : undefined;
     if (known) return sendProblem(reply, known.code, known.detail);

@@ -1,11 +1,12 @@
 /**
  * The JSON body parser: refuses nesting deeper than `maxDepth` before parsing (a linear scan,
  * so a deeply nested body costs no recursion anywhere later), and refuses `__proto__` and
- * `constructor.prototype` keys as Fastify's default parser does, against prototype pollution.
- * Bad bodies are 400 invalid_request.
+ * `constructor.prototype` keys as Fastify's default parser does, against prototype pollution,
+ * and strings holding NUL (nul-guard.ts). Bad bodies are 400 invalid_request.
  */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from './errors.ts';
+import { containsNul, nulRefusal } from './nul-guard.ts';
 
 export function jsonDepthExceeds(text: string, maxDepth: number): boolean {
   let depth = 0;
@@ -49,6 +50,8 @@ export function installJsonParser(app: FastifyInstance, maxDepth: number): void 
       return done(new AppError('invalid_request', 'The body is not valid JSON.'), undefined);
     }
     if (hasPollutingKey(parsed)) return done(new AppError('invalid_request', 'The JSON body contains a forbidden key (__proto__ or constructor.prototype).'), undefined);
+    // JSON can carry NUL only escaped, so most bodies skip the walk.
+    if (text.includes('\\u0000') && containsNul(parsed)) return done(nulRefusal(), undefined);
     return done(null, parsed);
   });
 }
