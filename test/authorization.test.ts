@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { roleAllows, roles, type Role } from '../src/modules/orgs/permissions.ts';
 import { countRows, memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 import { protectedRoutes } from './helpers/protected-routes.ts';
@@ -120,6 +121,23 @@ describe('membership rules', () => {
     assert.equal(demote.status, 409);
     const remove = await solo.client.delete(`/v1/orgs/${solo.orgId}/members/${solo.userId}`);
     assert.equal(remove.status, 409);
+  });
+
+  it('two owners demoting each other at once leave one owner, not none (PostgreSQL: concurrent transactions)', async (ctx) => {
+    if (t.backend !== 'postgres') return ctx.skip('PGlite runs one transaction at a time');
+    const first = await signUp(t, 'Duo');
+    const second = await memberWithRole(t, first.client, first.orgId, 'owner');
+    let demoteFirst: Promise<{ status: number; body: any }> | undefined;
+    // The second owner's demotion, uncommitted, while the first owner's demotion arrives.
+    await t.database.db.transaction().execute(async (tx) => {
+      await sql`UPDATE memberships SET role = 'admin' WHERE org_id = ${first.orgId} AND user_id = ${second.userId}`.execute(tx);
+      demoteFirst = first.client.patch(`/v1/orgs/${first.orgId}/members/${first.userId}`, { role: 'admin' });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    });
+    const r = await (demoteFirst as Promise<{ status: number; body: any }>);
+    assert.equal(r.status, 409, JSON.stringify(r.body));
+    const owners = await sql<{ n: number }>`SELECT count(*)::int AS n FROM memberships WHERE org_id = ${first.orgId} AND role = 'owner'`.execute(t.database.db);
+    assert.equal(owners.rows[0]?.n, 1, 'one owner left');
   });
 
   it('an unknown e-mail gets an invitation link that only that person can accept, once', async () => {

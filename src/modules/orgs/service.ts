@@ -170,7 +170,7 @@ export function createOrgService(deps: {
       const current = await store.getMembership(tx, orgId, userId);
       if (!current) throw new AppError('not_found', 'This member does not exist.');
       assertMayTouch(actor, current.role as Role, role);
-      if (current.role === 'owner' && role !== 'owner' && (await store.countOwners(tx, orgId)) <= 1) {
+      if (current.role === 'owner' && role !== 'owner' && (await store.lockOwners(tx, orgId)) <= 1) {
         throw new AppError('conflict', 'An organisation needs at least one owner.');
       }
       await store.setRole(tx, orgId, userId, role);
@@ -186,7 +186,7 @@ export function createOrgService(deps: {
       const current = await store.getMembership(tx, orgId, userId);
       if (!current) throw new AppError('not_found', 'This member does not exist.');
       assertMayTouch(actor, current.role as Role, current.role as Role);
-      if (current.role === 'owner' && (await store.countOwners(tx, orgId)) <= 1) {
+      if (current.role === 'owner' && (await store.lockOwners(tx, orgId)) <= 1) {
         throw new AppError('conflict', 'An organisation needs at least one owner.');
       }
       await store.deleteMembership(tx, orgId, userId);

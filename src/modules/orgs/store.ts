@@ -57,14 +57,14 @@ export function createOrgStore() {
     getMembership: (x: Executor, orgId: string, userId: string) =>
       x.selectFrom('memberships').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst(),
 
-    countOwners: async (x: Executor, orgId: string): Promise<number> => {
-      const row = await x
-        .selectFrom('memberships')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('org_id', '=', orgId)
-        .where('role', '=', 'owner')
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
+    /**
+     * The organisation's owners, locked until the transaction ends: two owners demoting or removing
+     * each other at once would each count two owners and leave none. The second waits here, and
+     * then sees the first's change (PostgreSQL re-checks a locked row's WHERE once it is free).
+     */
+    lockOwners: async (x: Executor, orgId: string): Promise<number> => {
+      const rows = await x.selectFrom('memberships').select('user_id').where('org_id', '=', orgId).where('role', '=', 'owner').forUpdate().execute();
+      return rows.length;
     },
 
     setRole: (x: Executor, orgId: string, userId: string, role: Role) =>
