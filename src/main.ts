@@ -110,6 +110,7 @@ admin
       const { user, org } = await services.accounts.signup(
         { email: options.email, password, orgName: options.org, name: options.name },
         { ip: '127.0.0.1', userAgent: 'palisade-cli' },
+        { operator: true },
       );
       console.log(`Created ${user.email} (${user.id}), owner of ${org.name} (${org.id}).`);
       console.log(`Password (shown once, store it now): ${password}`);

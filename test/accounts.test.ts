@@ -163,6 +163,36 @@ describe('CSRF', () => {
   });
 });
 
+describe('sign-up limit per address', () => {
+  const PER_IP = 3;
+  let h: TestApp;
+  before(async () => {
+    h = await startTestApp({ loginThrottle: { signupsPerIp: PER_IP }, config: { trustProxy: true } });
+  });
+  after(() => h.close());
+
+  const signupFrom = (ip: string, email: string, password = strongPassword) => h.client().post('/v1/auth/signup', { email, password, orgName: 'Many' }, { 'x-forwarded-for': ip });
+
+  it('counts every sign-up from an address (taken or refused e-mails too) and then refuses with 429, writing nothing', async () => {
+    const ip = `2001:db8:51:${randomBytes(2).toString('hex')}::1`;
+    const taken = (await signupFrom(`2001:db8:52:${randomBytes(2).toString('hex')}::1`, uniqueEmail())).body.user.email;
+    const replies = [await signupFrom(ip, uniqueEmail()), await signupFrom(ip, taken), await signupFrom(ip, uniqueEmail(), 'password')];
+    assert.deepEqual(replies.map((r) => r.status), [201, 409, 400], 'a new account, a taken address, a weak password');
+    const users = await countRows(h, 'users');
+    const orgs = await countRows(h, 'orgs');
+    for (const email of [uniqueEmail(), taken]) {
+      const r = await signupFrom(`${ip.slice(0, -3)}:abcd::2`, email); // the same /64
+      assert.equal(r.status, 429, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'too_many_attempts');
+      assert.ok(Number(r.headers.get('retry-after')) > 0);
+      assert.doesNotMatch(JSON.stringify(r.body), /exists/, 'a refused sign-up does not say whether the address has an account');
+    }
+    assert.equal(await countRows(h, 'users'), users, 'no user');
+    assert.equal(await countRows(h, 'orgs'), orgs, 'no organisation');
+    assert.equal((await signupFrom(`2001:db8:53:${randomBytes(2).toString('hex')}::1`, uniqueEmail())).status, 201, 'another address is not affected');
+  });
+});
+
 describe('login throttle', () => {
   const PER_ACCOUNT = 5;
   const PER_IP = 25;

@@ -27,7 +27,7 @@ await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-const { user, org } = await services.accounts.signup({ email: `bench-${Date.now()}@example.test`, password: 'violet-harbour-quantum-47', orgName: 'Bench' }, { ip: '127.0.0.1', userAgent: 'bench' });
+const { user, org } = await services.accounts.signup({ email: `bench-${Date.now()}@example.test`, password: 'violet-harbour-quantum-47', orgName: 'Bench' }, { ip: '127.0.0.1', userAgent: 'bench' }, { operator: true });
 const actor = { principal: { kind: 'user' as const, userId: user.id, sessionId: '', email: user.email }, ip: null };
 const project = await services.projects.create(
   org.id,

@@ -49,7 +49,9 @@ export async function startTestApp(overrides: TestAppOverrides = {}): Promise<Te
   }
   // Counters of their own in the shared Redis: earlier runs' failed logins from 127.0.0.1 must not throttle this one.
   const rateLimitPrefix = redis ? `palisade-test-${randomBytes(6).toString('hex')}:` : undefined;
-  const { app, services } = await buildApp({ config, database: testDb.database, redis, ...(rateLimitPrefix ? { rateLimitPrefix } : {}), ...rest });
+  // Suites sign many users up from 127.0.0.1; test/accounts.test.ts tests the sign-up limit itself.
+  const loginThrottle = { signupsPerIp: 1_000_000, ...rest.loginThrottle };
+  const { app, services } = await buildApp({ config, database: testDb.database, redis, ...(rateLimitPrefix ? { rateLimitPrefix } : {}), ...rest, loginThrottle });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -5,6 +5,9 @@
  * A right password gives the IP its point back (only wrong guesses count against an address);
  * a completed sign-in also resets the account's count. Past either limit every attempt is
  * refused with too_many_attempts until the window passes, whether or not the password is right.
+ * Sign-ups are limited per client IP too (every one counts, taken before anything is checked):
+ * signup hashes a password (costly by design) and says whether an address has an account, so
+ * unthrottled it would be both a CPU sink and an enumeration oracle.
  * Backed by rate-limiter-flexible (memory, or Redis shared by instances).
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -19,27 +22,32 @@ export interface LoginThrottle {
   refundIp(ip: string): Promise<void>;
   /** Every factor was proven: the account's count starts over and the IP's point comes back. */
   succeeded(account: string, ip: string): Promise<void>;
+  /** Takes one sign-up from the IP's allowance: 0 when admitted, else seconds to wait. */
+  takeSignup(ip: string): Promise<number>;
 }
 
 export interface LoginThrottleOptions {
   perAccount: number;
   perIp: number;
   windowSeconds: number;
+  signupsPerIp: number;
+  signupWindowSeconds: number;
   redis?: Redis | undefined;
   /** Redis key prefix, as the rate limits use (tests isolate themselves with their own). */
   prefix?: string;
 }
 
-export const defaultLoginThrottle = { perAccount: 5, perIp: 50, windowSeconds: 15 * 60 } as const;
+export const defaultLoginThrottle = { perAccount: 5, perIp: 50, windowSeconds: 15 * 60, signupsPerIp: 20, signupWindowSeconds: 60 * 60 } as const;
 
 export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
-  const make = (points: number, keyPrefix: string): RateLimiterAbstract =>
+  const make = (points: number, keyPrefix: string, duration = options.windowSeconds): RateLimiterAbstract =>
     options.redis
-      ? new RateLimiterRedis({ storeClient: options.redis, points, duration: options.windowSeconds, keyPrefix, useRedisPackage: false })
-      : new RateLimiterMemory({ points, duration: options.windowSeconds, keyPrefix });
+      ? new RateLimiterRedis({ storeClient: options.redis, points, duration, keyPrefix, useRedisPackage: false })
+      : new RateLimiterMemory({ points, duration, keyPrefix });
   const prefix = options.prefix ?? '';
   const byAccount = make(options.perAccount, `${prefix}login_fail_account`);
   const byIp = make(options.perIp, `${prefix}login_fail_ip`);
+  const signupsByIp = make(options.signupsPerIp, `${prefix}signup_ip`, options.signupWindowSeconds);
 
   /** Seconds to wait when the limiter refuses the point, 0 when it was taken. */
   async function consume(limiter: RateLimiterAbstract, key: string): Promise<number> {
@@ -63,7 +71,14 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     async succeeded(account, ip) {
       await Promise.all([byAccount.delete(account), byIp.reward(clientKeyForIp(ip), 1)]);
     },
+    takeSignup: (ip) => consume(signupsByIp, clientKeyForIp(ip)),
   };
+}
+
+/** Takes a sign-up, or throws too_many_attempts with Retry-After. */
+export async function takeSignup(throttle: LoginThrottle, ip: string): Promise<void> {
+  const wait = await throttle.takeSignup(ip);
+  if (wait > 0) throw new AppError('too_many_attempts', 'Too many sign-ups from this address. Try again later.', { headers: { 'Retry-After': String(wait) } });
 }
 
 /** Takes an attempt, or throws too_many_attempts with Retry-After. */

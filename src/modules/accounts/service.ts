@@ -18,7 +18,7 @@ import { newId, newSecretToken, safeEqual, sha256Hex } from '../../platform/ids.
 import type { AuditService } from '../audit/service.ts';
 import type { OrgService } from '../orgs/service.ts';
 import { normalizeEmail } from './directory.ts';
-import { takeAttempt, type LoginThrottle } from './login-throttle.ts';
+import { takeAttempt, takeSignup, type LoginThrottle } from './login-throttle.ts';
 import { burnVerifyTime, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import type { AccountStore } from './store.ts';
 import type { TotpService } from './totp-service.ts';
@@ -101,8 +101,11 @@ export function createAccountService(deps: {
     return { token, csrfToken: csrfTokenFor(token), expiresAt };
   }
 
-  async function signup(input: { email: string; password: string; orgName: string; name?: string | undefined }, client: ClientInfo) {
+  /** `operator`: created by the operator (the CLI, the demo seed), not counted as a sign-up from an address. */
+  async function signup(input: { email: string; password: string; orgName: string; name?: string | undefined }, client: ClientInfo, options: { operator?: boolean } = {}) {
     const email = normalizeEmail(input.email);
+    // Counted before anything is checked or hashed, whatever the outcome.
+    if (!options.operator) await takeSignup(deps.throttle, client.ip);
     const problem = passwordProblem(input.password, email);
     if (problem) throw new AppError('weak_password', problem, { details: { errors: [{ field: 'body.password', message: problem }] } });
     const passwordHash = await hashPassword(input.password);

@@ -43,6 +43,7 @@ export async function ensureDemo(services: Services, db: Kysely<DB>, options: { 
   const { user, org } = await services.accounts.signup(
     { email: DEMO_EMAIL, password, orgName: 'Demo Organisation', name: 'Demo Owner' },
     { ip: '127.0.0.1', userAgent: 'palisade-seed' },
+    { operator: true },
   );
   const actor = { principal: { kind: 'user' as const, userId: user.id, sessionId: '', email: user.email }, ip: null };
   const project = await services.projects.create(org.id, { name: 'Palisade docs bot' }, actor);
