@@ -205,7 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     clock,
     profileChanged: (userId) => invalidation.publish(DIRECTORY_TOPIC, [userId]),
     // The account service is built next (it needs the TOTP check at login); called only later.
-    revokeOtherSessions: (principal) => accounts.revokeOtherSessions(principal),
+    revokeOtherSessions: (principal, ip) => accounts.revokeOtherSessions(principal, ip),
   });
   const accounts = createAccountService({
     db,
@@ -217,6 +217,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     clock,
     sessionTtlHours: config.sessionTtlHours,
     invalidation,
+    onBackgroundError: (error) => app.log.error({ err: error }, 'audit of a failed sign-in was not written'),
   });
   const projects = createProjectService({ db, store: createProjectStore(), audit, clock, invalidation });
   const access = createAccess({ db });

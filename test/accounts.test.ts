@@ -124,6 +124,51 @@ describe('sessions', () => {
   });
 });
 
+describe('account events in the audit log', () => {
+  it('records sign-ins, refused sign-ins of a known account, session revocations and sign-out in every organisation of the user', async () => {
+    const owner = await signUp(t, 'Audited Home');
+    const other = await signUp(t, 'Audited Second');
+    await other.client.post(`/v1/orgs/${other.orgId}/members`, { email: owner.email, role: 'viewer' });
+    const actions = async (orgId: string, client = owner.client): Promise<string[]> => {
+      const r = await client.get(`/v1/orgs/${orgId}/audit-log`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body.entries.filter((e: { target?: { id?: string } }) => e.target?.id === owner.userId).map((e: { action: string }) => e.action);
+    };
+    const auditRows = () => countRows(t, 'audit_log');
+
+    const before = await auditRows();
+    assert.equal((await t.client().post('/v1/auth/login', { email: uniqueEmail(), password: 'wrong-password-here' })).status, 401);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(await auditRows(), before, 'an unknown address has nowhere to be audited');
+
+    assert.equal((await t.client().post('/v1/auth/login', { email: owner.email, password: 'wrong-password-here' })).status, 401);
+    const second = t.client();
+    assert.equal((await second.post('/v1/auth/login', { email: owner.email, password: strongPassword })).status, 200);
+    const sessions = (await owner.client.get('/v1/auth/sessions')).body.sessions;
+    const secondId = sessions.find((s: { current: boolean }) => !s.current).id;
+    assert.equal((await owner.client.delete(`/v1/auth/sessions/${secondId}`)).status, 204);
+    assert.equal((await t.client().post('/v1/auth/login', { email: owner.email, password: strongPassword })).status, 200);
+    assert.equal((await owner.client.delete('/v1/auth/sessions')).body.revoked, 1);
+
+    // A refused sign-in is audited after its reply (so its timing says nothing): wait for it.
+    for (let i = 0; i < 50 && !(await actions(owner.orgId)).includes('user.login_failed'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const orgId of [owner.orgId, other.orgId]) {
+      const client = orgId === owner.orgId ? owner.client : other.client;
+      const got = await actions(orgId, client);
+      for (const action of ['user.login_failed', 'user.login', 'user.session_revoked', 'user.sessions_revoked']) {
+        assert.ok(got.includes(action), `${action} in ${orgId}: ${got.join(', ')}`);
+      }
+    }
+    const entries = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log`)).body.entries;
+    const failed = entries.find((e: { action: string }) => e.action === 'user.login_failed');
+    assert.equal(failed.metadata.reason, 'password');
+    assert.equal(JSON.stringify(entries).includes('wrong-password-here'), false, 'no password in the log');
+
+    assert.equal((await owner.client.post('/v1/auth/logout')).status, 204);
+    assert.ok((await actions(other.orgId, other.client)).includes('user.logout'));
+  });
+});
+
 describe('GET /v1/me stays true', () => {
   it('shows a new membership, a role change and a removal on the very next request', async () => {
     const a = await signUp(t, 'Home A');

@@ -59,7 +59,7 @@ export function accountRoutes(deps: { accounts: AccountService; auth: Authentica
     });
 
     app.post('/v1/auth/logout', { schema: { operationId: 'logout', tags: ['accounts'] } }, async (request, reply) => {
-      await accounts.logout(await auth.requireUser(request));
+      await accounts.logout(await auth.requireUser(request), request.ip);
       reply.clearCookie(cookie.name, attributes);
       return reply.code(204).send();
     });
@@ -76,13 +76,13 @@ export function accountRoutes(deps: { accounts: AccountService; auth: Authentica
     app.delete('/v1/auth/sessions/:sessionId', {
       schema: { operationId: 'revokeSession', tags: ['accounts'], params: z.strictObject({ sessionId: z.string().max(64) }) },
       handler: async (request, reply) => {
-        await accounts.revokeSession(await auth.requireUser(request), request.params.sessionId);
+        await accounts.revokeSession(await auth.requireUser(request), request.params.sessionId, request.ip);
         return reply.code(204).send();
       },
     });
 
     app.delete('/v1/auth/sessions', { schema: { operationId: 'revokeOtherSessions', tags: ['accounts'] } }, async (request) => ({
-      revoked: await accounts.revokeOtherSessions(await auth.requireUser(request)),
+      revoked: await accounts.revokeOtherSessions(await auth.requireUser(request), request.ip),
     }));
   };
 }

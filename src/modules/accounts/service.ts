@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
-import { enterTenant } from '../../platform/db/tenant.ts';
+import { enterTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { InvalidationBus } from '../../platform/cache/invalidation.ts';
 import { createTtlCache } from '../../platform/cache/ttl-cache.ts';
@@ -20,7 +20,7 @@ import type { OrgService } from '../orgs/service.ts';
 import { normalizeEmail } from './directory.ts';
 import { takeAttempt, takeSignup, type LoginThrottle } from './login-throttle.ts';
 import { burnVerifyTime, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
-import type { AccountStore } from './store.ts';
+import { memberOrgIds, type AccountStore } from './store.ts';
 import type { TotpService } from './totp-service.ts';
 
 const TOUCH_EVERY_MS = 5 * 60 * 1000;
@@ -35,6 +35,7 @@ export interface ClientInfo {
 }
 
 export interface NewSession {
+  id: string;
   token: string;
   csrfToken: string;
   expiresAt: Date;
@@ -54,6 +55,8 @@ export function createAccountService(deps: {
   clock: Clock;
   sessionTtlHours: number;
   invalidation: InvalidationBus;
+  /** Where a failed sign-in's audit write reports an error (it is written after the reply). */
+  onBackgroundError?: (error: unknown) => void;
 }) {
   const { db, store, clock, invalidation } = deps;
   type CachedSession = { principal: Principal & { kind: 'user' }; expiresAt: number };
@@ -87,18 +90,42 @@ export function createAccountService(deps: {
     else for (const id of ids) profiles.delete(id);
   });
 
+  /**
+   * An account event in the audit log of every organisation the user belongs to, in the caller's
+   * transaction, after its writes to the account directory (entering a tenant gives up the
+   * rights to those tables).
+   */
+  async function auditAccountEvent(tx: Tx, principal: Principal & { kind: 'user' }, action: string, ip: string | null, metadata?: Record<string, unknown>) {
+    for (const orgId of await memberOrgIds(tx, principal.userId)) {
+      await enterTenant(tx, orgId);
+      await deps.audit.record(tx, { orgId, actor: principal, action, target: { type: 'user', id: principal.userId }, ip, ...(metadata ? { metadata } : {}) });
+    }
+  }
+
+  /**
+   * A refused sign-in of a known account, audited after the reply: waiting for the write would
+   * make a known address answer more slowly than an unknown one (which has nowhere to be audited).
+   */
+  function auditFailedLogin(user: { id: string; email: string }, reason: 'password' | 'second_factor', ip: string): void {
+    const principal = { kind: 'user' as const, userId: user.id, sessionId: '', email: user.email };
+    db.transaction()
+      .execute((tx) => auditAccountEvent(tx, principal, 'user.login_failed', ip, { reason }))
+      .catch((error: unknown) => deps.onBackgroundError?.(error));
+  }
+
   async function startSession(x: Kysely<DB>, userId: string, client: ClientInfo): Promise<NewSession> {
     const token = newSecretToken('ps');
     const expiresAt = new Date(clock.now().getTime() + deps.sessionTtlHours * 3600 * 1000);
+    const id = newId('ses');
     await store.insertSession(x, {
-      id: newId('ses'),
+      id,
       user_id: userId,
       token_hash: sha256Hex(token),
       expires_at: expiresAt,
       ip: client.ip,
       user_agent: client.userAgent?.slice(0, 512) ?? null,
     });
-    return { token, csrfToken: csrfTokenFor(token), expiresAt };
+    return { id, token, csrfToken: csrfTokenFor(token), expiresAt };
   }
 
   /** `operator`: created by the operator (the CLI, the demo seed), not counted as a sign-up from an address. */
@@ -129,7 +156,10 @@ export function createAccountService(deps: {
     await takeAttempt(deps.throttle, email, client.ip);
     const user = await store.findUserByEmail(db, email);
     const ok = user?.password_hash ? await verifyPassword(user.password_hash, input.password) : (await burnVerifyTime(input.password), false);
-    if (!user || !ok) throw new AppError('invalid_credentials', 'The e-mail address or password is wrong.');
+    if (!user || !ok) {
+      if (user) auditFailedLogin(user, 'password', client.ip);
+      throw new AppError('invalid_credentials', 'The e-mail address or password is wrong.');
+    }
     // Only after the right password, so a wrong one never tells whether 2FA is on. A wrong code
     // keeps its points like a wrong password: the throttle bounds guessing codes too.
     if (user.totp_enabled) {
@@ -137,10 +167,18 @@ export function createAccountService(deps: {
         await deps.throttle.refundIp(client.ip); // the first step of a normal 2FA sign-in
         throw new AppError('totp_required', 'Enter the 6-digit code from your authenticator app, or a recovery code.');
       }
-      if (!(await deps.totp.acceptLoginCode(user, input.totp, client.ip))) throw new AppError('invalid_credentials', 'The code is wrong or was already used.');
+      if (!(await deps.totp.acceptLoginCode(user, input.totp, client.ip))) {
+        auditFailedLogin(user, 'second_factor', client.ip);
+        throw new AppError('invalid_credentials', 'The code is wrong or was already used.');
+      }
     }
     await deps.throttle.succeeded(email, client.ip);
-    const session = await startSession(db, user.id, client);
+    const session = await db.transaction().execute(async (tx) => {
+      const started = await startSession(tx, user.id, client);
+      const principal = { kind: 'user' as const, userId: user.id, sessionId: started.id, email: user.email };
+      await auditAccountEvent(tx, principal, 'user.login', client.ip, { secondFactor: user.totp_enabled });
+      return started;
+    });
     return { user: { id: user.id, email: user.email, name: user.name }, session };
   }
 
@@ -166,8 +204,10 @@ export function createAccountService(deps: {
     return principal;
   }
 
-  async function logout(principal: Principal & { kind: 'user' }): Promise<void> {
-    await store.revokeSession(db, principal.userId, principal.sessionId, clock.now());
+  async function logout(principal: Principal & { kind: 'user' }, ip: string | null): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      if (await store.revokeSession(tx, principal.userId, principal.sessionId, clock.now())) await auditAccountEvent(tx, principal, 'user.logout', ip);
+    });
     await invalidation.publish('sessions', [principal.sessionId]);
   }
 
@@ -200,15 +240,22 @@ export function createAccountService(deps: {
     }));
   }
 
-  async function revokeSession(principal: Principal & { kind: 'user' }, sessionId: string): Promise<void> {
-    if (!(await store.revokeSession(db, principal.userId, sessionId, clock.now()))) {
-      throw new AppError('not_found', 'This session does not exist.');
-    }
+  async function revokeSession(principal: Principal & { kind: 'user' }, sessionId: string, ip: string | null): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      if (!(await store.revokeSession(tx, principal.userId, sessionId, clock.now()))) {
+        throw new AppError('not_found', 'This session does not exist.');
+      }
+      await auditAccountEvent(tx, principal, 'user.session_revoked', ip, { sessionId });
+    });
     await invalidation.publish('sessions', [sessionId]);
   }
 
-  async function revokeOtherSessions(principal: Principal & { kind: 'user' }): Promise<number> {
-    const revoked = await store.revokeOtherSessions(db, principal.userId, principal.sessionId, clock.now());
+  async function revokeOtherSessions(principal: Principal & { kind: 'user' }, ip: string | null): Promise<number> {
+    const revoked = await db.transaction().execute(async (tx) => {
+      const count = await store.revokeOtherSessions(tx, principal.userId, principal.sessionId, clock.now());
+      if (count > 0) await auditAccountEvent(tx, principal, 'user.sessions_revoked', ip, { count });
+      return count;
+    });
     await invalidation.publish('sessions-of-user', [principal.userId]);
     return revoked;
   }

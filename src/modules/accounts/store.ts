@@ -12,6 +12,10 @@ export interface ActiveSession {
   expiresAt: Date;
 }
 
+/** The organisations a user belongs to: where their account events are audited. */
+export const memberOrgIds = async (x: Executor, userId: string): Promise<string[]> =>
+  (await x.selectFrom('memberships').select('org_id').where('user_id', '=', userId).orderBy('org_id').execute()).map((r) => r.org_id);
+
 export function createAccountStore() {
   return {
     insertUser: (x: Executor, user: { id: string; email: string; password_hash: string; name: string | null }) =>

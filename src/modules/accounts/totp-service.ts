@@ -35,7 +35,7 @@ interface Actor {
 }
 
 /** Ends every session of the principal's user except the principal's own, on every instance. */
-export type OtherSessionsRevoker = (principal: UserPrincipal) => Promise<unknown>;
+export type OtherSessionsRevoker = (principal: UserPrincipal, ip: string | null) => Promise<unknown>;
 
 /** A second factor that was checked but not yet spent. */
 type Factor = { kind: 'totp'; step: number } | { kind: 'recovery'; hash: Buffer };
@@ -155,7 +155,7 @@ export function createTotpService(deps: {
       return true;
     });
     if (!enabled) throw new AppError('conflict', 'Two-factor setup changed meanwhile. Start again.');
-    await deps.revokeOtherSessions(actor.principal);
+    await deps.revokeOtherSessions(actor.principal, actor.ip);
     return codes;
   }
 
@@ -185,7 +185,7 @@ export function createTotpService(deps: {
       }));
     if (!done) throw wrongPasswordOrCode();
     await deps.throttle.succeeded(email, actor.ip);
-    await deps.revokeOtherSessions(actor.principal);
+    await deps.revokeOtherSessions(actor.principal, actor.ip);
   }
 
   /** Needs the password and a current code or an unused recovery code; every earlier code stops working. */

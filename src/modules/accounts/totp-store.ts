@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
+import { memberOrgIds } from './store.ts';
 
 type Executor = Kysely<DB>;
 
@@ -73,8 +74,7 @@ export function createTotpStore() {
       (await x.selectFrom('users').select('id').where('id', '=', userId).where('totp_enabled', '=', true).forUpdate().executeTakeFirst()) !== undefined,
 
     /** The user's own memberships (the account directory may read these outside a tenant). */
-    orgIdsOf: async (x: Executor, userId: string): Promise<string[]> =>
-      (await x.selectFrom('memberships').select('org_id').where('user_id', '=', userId).orderBy('org_id').execute()).map((r) => r.org_id),
+    orgIdsOf: memberOrgIds,
   };
 }
 
