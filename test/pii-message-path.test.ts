@@ -10,6 +10,9 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, describe, it } from 'node:test';
 import type { PiiDetectedEvent } from '../src/modules/pii/events.ts';
+import { defaultPiiPolicy } from '../src/modules/pii/policy.ts';
+import { withTenant } from '../src/platform/db/tenant.ts';
+import { AppError } from '../src/platform/http/errors.ts';
 import { signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 import { startOpenAiStub, type OpenAiStub } from './helpers/openai-stub.ts';
 import { scanForPlaintext } from './helpers/raw-scan.ts';
@@ -154,15 +157,24 @@ describe("only the conversation's visitor gets its earlier values back", () => {
       const json = await t.client().post(path, { content: 'Contact reference please' }, { authorization: `Bearer ${key}` });
       assert.equal(json.status, 200, JSON.stringify(json.body));
       assert.equal(json.body.message.content, stub.reply, 'earlier values, the caller’s phone included, stay tokens in a later message');
+      // A guess of the visitor's e-mail (another casing) gets a token of its own: were it given
+      // <EMAIL_1>, the caller would learn from the history that it guessed right, without pii:reveal.
+      stub.reply = 'You asked about <EMAIL_2>, not <EMAIL_1>.';
       const spelled = await t.client().post(path, { content: `Is it ${raw.email.toUpperCase()}?` }, { authorization: `Bearer ${key}` });
-      assert.ok(spelled.body.message.content.includes(raw.email.toUpperCase()), 'a value the caller sent comes back as it wrote it');
-      assert.ok(!spelled.body.message.content.includes(raw.email), spelled.body.message.content);
-      assert.equal(lastSent().question, 'Is it <EMAIL_1>?', 'the token stays consistent');
+      assert.equal(lastSent().question, 'Is it <EMAIL_2>?', 'a fresh token, whether or not the guess is right');
+      assert.equal(spelled.body.message.content, `You asked about ${raw.email.toUpperCase()}, not <EMAIL_1>.`, 'its own value as it wrote it, the visitor’s as a token');
+      const wrong = await t.client().post(path, { content: 'Is it john.doe@example.com?' }, { authorization: `Bearer ${key}` });
+      assert.equal(wrong.status, 200);
+      assert.equal(lastSent().question, 'Is it <EMAIL_3>?', 'a wrong guess looks the same');
+      stub.reply = 'Contact reference <EMAIL_1>, callback <PHONE_1>.';
 
       const stored = (await owner.client.get(path)).body.messages as { role: string; content: string }[];
       const answers = stored.filter((m) => m.role === 'assistant').slice(1); // the first answered the visitor
-      assert.equal(answers.length, 3);
-      for (const a of answers) assert.equal(a.content, stub.reply, 'the answer is stored with tokens');
+      assert.deepEqual(
+        answers.map((a) => a.content),
+        [stub.reply, stub.reply, 'You asked about <EMAIL_2>, not <EMAIL_1>.', 'You asked about <EMAIL_2>, not <EMAIL_1>.'],
+        'the answers are stored with tokens',
+      );
       assertNoRaw(JSON.stringify(stored), 'the history');
 
       const own = await send(projectId, token, 'And my contact reference?', conversationId);
@@ -186,6 +198,60 @@ describe("only the conversation's visitor gets its earlier values back", () => {
     assert.ok(!sse.includes(raw.email), 'the API caller got the visitor’s e-mail');
     const own = await send(prj, token, 'contact reference', conversationId);
     assert.ok(own.content.includes(raw.email), own.content);
+  });
+});
+
+describe('messages of one conversation at once', () => {
+  it('two messages protected at the same moment drew the same new token: the later is refused 409 whole, never a 500', async () => {
+    const conversationId = (await owner.client.post(`/v1/projects/${projectId}/conversations`)).body.conversation.id as string;
+    const protect = (email: string) =>
+      t.services.pii.protect({ orgId: owner.orgId, conversationId, subjectId: conversationId, text: `write to ${email}`, policy: defaultPiiPolicy, callerIsSubject: false, matchEarlierValues: true });
+    const [first, second] = await Promise.all([protect('alice@example.com'), protect('bob@example.com')]);
+    assert.equal(first.text, 'write to <EMAIL_1>');
+    assert.equal(second.text, 'write to <EMAIL_1>', 'both read the vault before either wrote');
+    await withTenant(t.database.db, owner.orgId, (tx) => first.persist(tx));
+    await assert.rejects(
+      withTenant(t.database.db, owner.orgId, (tx) => second.persist(tx)),
+      (error: unknown) => error instanceof AppError && error.code === 'conflict',
+    );
+    const vault = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pii_vault WHERE conversation_id = ${conversationId}`.execute(t.database.db);
+    assert.equal(vault.rows[0]?.n, 1, 'only the first message’s value');
+  });
+});
+
+describe('a visitor who leaves mid-answer', () => {
+  it('keeps the question but stores no truncated answer (it would be replayed to the provider as a whole one)', async () => {
+    const token = await visitor(projectId);
+    stub.mode = 'stall';
+    const controller = new AbortController();
+    try {
+      const res = await fetch(`${t.url}/v1/widget/${projectId}/messages`, {
+        method: 'POST',
+        headers: { origin, authorization: `Bearer ${token}`, accept: 'text/event-stream', 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'What is the refund policy?' }),
+        signal: controller.signal,
+      });
+      assert.equal(res.status, 200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let seen = '';
+      while (!seen.includes('event: delta')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += new TextDecoder().decode(value);
+      }
+      const conversationId = /"conversationId":"([^"]+)"/.exec(seen)?.[1];
+      assert.ok(conversationId, seen);
+      controller.abort();
+      // The server notices the closed connection and ends the provider's stream.
+      let messages: { role: string; content: string }[] = [];
+      for (let i = 0; i < 20; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        messages = (await owner.client.get(`/v1/conversations/${conversationId}/messages`)).body.messages;
+      }
+      assert.deepEqual(messages.map((m) => m.role), ['user'], JSON.stringify(messages));
+    } finally {
+      stub.mode = 'normal';
+    }
   });
 });
 

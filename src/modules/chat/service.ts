@@ -132,6 +132,7 @@ export function createChatService(deps: {
     const seal = await cipher.sealer({ orgId, subjectId: subject });
     const sealed = (rowId: string, text: string) => seal(text, aad(rowId));
 
+    const callerIsSubject = caller.kind === 'visitor' && caller.visitorId === conversation.visitorId;
     const shielded = await deps.pii.protect({
       orgId,
       conversationId: conversation.id,
@@ -139,7 +140,8 @@ export function createChatService(deps: {
       text: input.content,
       policy: project.settings.pii,
       newConversation: Boolean(fresh),
-      callerIsSubject: caller.kind === 'visitor' && caller.visitorId === conversation.visitorId,
+      callerIsSubject,
+      matchEarlierValues: callerIsSubject || conversation.visitorId === null,
     });
     const questionId = newId('msg');
     const question: MessageRow = { id: questionId, org_id: orgId, conversation_id: conversation.id, role: 'user', content: sealed(questionId, shielded.text), citations: [] };
@@ -225,6 +227,9 @@ export function createChatService(deps: {
       yield { type: 'error', code: e.code, message: e.message };
       return;
     }
+    // The client went away mid-answer: what arrived is not an answer, and stored it would be
+    // replayed to the provider as one. The question stays, unanswered, as after a provider failure.
+    if (input.signal?.aborted) return;
     const tail = restorer.flush();
     if (tail) yield { type: 'delta', text: tail };
 

@@ -9,6 +9,7 @@ import { hkdfSync } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant, type Tx } from '../../platform/db/tenant.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Keyring } from '../../platform/crypto/keyring.ts';
 import { orgScope } from '../../platform/crypto/types.ts';
@@ -40,6 +41,12 @@ export interface PiiService {
     newConversation?: boolean;
     /** The caller is the conversation's own visitor: only then may earlier values be restored. */
     callerIsSubject: boolean;
+    /**
+     * A value the caller writes may take the token an earlier one has: the caller is the
+     * conversation's visitor, or the conversation has none (every value in it came from the
+     * organisation's own callers). Otherwise the token would tell whether a guess was right.
+     */
+    matchEarlierValues: boolean;
   }): Promise<Shielded>;
   /** The per-organisation HMAC key of the `hash` operator and of erasure look-ups. */
   hashKey(orgId: string): Promise<Buffer>;
@@ -66,7 +73,7 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
 
   return {
     hashKey,
-    async protect({ orgId, conversationId, subjectId, text, policy, newConversation, callerIsSubject }) {
+    async protect({ orgId, conversationId, subjectId, text, policy, newConversation, callerIsSubject, matchEarlierValues }) {
       const [key, rows] = await Promise.all([
         hashKey(orgId),
         // A conversation that does not exist yet has no vault to read.
@@ -75,13 +82,15 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
       const vault = createMemoryTokenVault();
       const known = new Set<string>();
       const existing = await Promise.all(rows.map(async (r) => ({ ...r, value: await cipher.decrypt(r.value, aad(orgId, r.id)) })));
-      // Replaying the originals in token order reproduces the same numbering.
+      // Replaying the originals in token order reproduces the same numbering. A caller who may
+      // not match earlier values gets new tokens for its own, even when one equals the visitor's.
       for (const r of existing.sort((a, b) => tokenNumber(a.token) - tokenNumber(b.token))) {
-        vault.tokenFor(r.type as EntityType, r.value);
+        if (matchEarlierValues) vault.tokenFor(r.type as EntityType, r.value);
+        else vault.occupy(r.type as EntityType, r.token, r.value);
         known.add(r.token);
       }
-      // This message's values as the caller wrote them: a value seen before keeps its token, but
-      // the stored original may be someone else's spelling of it (case, phone formatting).
+      // This message's values as the caller wrote them: a value the visitor sent before keeps its
+      // token, but the stored original may be another spelling of it (case, phone formatting).
       const sent = new Map<string, string>();
       const tokenFor = (type: EntityType, value: string): string => {
         const token = vault.tokenFor(type, value);
@@ -111,7 +120,15 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
         text: result.text,
         findings: result.findings,
         async persist(tx) {
-          if (fresh.length) await tx.insertInto('pii_vault').values(fresh).execute();
+          if (!fresh.length) return;
+          try {
+            await tx.insertInto('pii_vault').values(fresh).execute();
+          } catch (error) {
+            // Two messages of one conversation protected at once drew the same new token; the
+            // later one is refused whole (its transaction rolls back) rather than failing as a 500.
+            if ((error as { code?: unknown }).code === '23505') throw new AppError('conflict', 'Another message of this conversation was being stored at the same moment. Send this one again.');
+            throw error;
+          }
         },
         restorer: () => createStreamRestorer((token) => sent.get(token) ?? (callerIsSubject ? vault.lookup(token) : undefined)),
       };

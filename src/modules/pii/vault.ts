@@ -13,6 +13,11 @@ export interface TokenVault {
 
 export interface MemoryTokenVault extends TokenVault {
   entries: () => { token: string; type: EntityType; value: string }[];
+  /**
+   * Holds an existing token's place (its number, its lookup) without letting a value match it:
+   * for a caller who must not learn, from the token it gets, whether it wrote someone else's value.
+   */
+  occupy: (type: EntityType, token: string, value: string) => void;
 }
 
 export function createMemoryTokenVault(): MemoryTokenVault {
@@ -37,6 +42,12 @@ export function createMemoryTokenVault(): MemoryTokenVault {
     },
     entries() {
       return [...byToken].map(([token, e]) => ({ token, ...e }));
+    },
+    occupy(type, token, value) {
+      let tokens = byValue.get(type);
+      if (!tokens) byValue.set(type, (tokens = new Map()));
+      tokens.set(`\u0000${token}`, token); // no normalised value starts with NUL
+      byToken.set(token, { type, value });
     },
   };
 }
