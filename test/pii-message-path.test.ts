@@ -253,6 +253,29 @@ describe('a visitor who leaves mid-answer', () => {
       stub.mode = 'normal';
     }
   });
+
+  it('a JSON (not streamed) request that the client abandons stops the provider call too, long before its timeout', async () => {
+    const token = await visitor(projectId);
+    stub.mode = 'stall';
+    try {
+      const controller = new AbortController();
+      const sent = fetch(`${t.url}/v1/widget/${projectId}/messages`, {
+        method: 'POST',
+        headers: { origin, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'And the refund policy for annual plans?' }),
+        signal: controller.signal,
+      }).catch(() => undefined);
+      for (let i = 0; i < 50 && stub.open === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(stub.open, 1, 'the provider is being asked');
+      controller.abort();
+      await sent;
+      // The provider's own idle timeout here is 15 s: only the abandoned request can close it sooner.
+      for (let i = 0; i < 100 && stub.open > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(stub.open, 0, 'the provider call was ended');
+    } finally {
+      stub.mode = 'normal';
+    }
+  });
 });
 
 describe('token consistency', () => {

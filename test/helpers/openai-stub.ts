@@ -23,6 +23,8 @@ export interface OpenAiStub {
   mode: StubMode;
   /** The answer streamed in normal mode, sent in pieces of a few words. */
   reply: string;
+  /** Requests whose connection is still open (a caller that gave up closes its request). */
+  open: number;
   close(): Promise<void>;
 }
 
@@ -40,8 +42,11 @@ export async function startOpenAiStub(options: { mode?: StubMode; reply?: string
     requests: [] as StubRequest[],
     mode: options.mode ?? ('normal' as StubMode),
     reply: options.reply ?? 'The answer is in the passages [1].',
+    open: 0,
   };
   const server = createServer((req, res) => {
+    stub.open += 1;
+    res.on('close', () => (stub.open -= 1));
     const parts: Buffer[] = [];
     req.on('data', (part: Buffer) => parts.push(part));
     req.on('end', () => {

@@ -15,6 +15,12 @@ export async function replyWithAnswer(
   start: (signal: AbortSignal) => AsyncGenerator<ChatEvent>,
 ): Promise<unknown> {
   const abort = new AbortController();
+  // A client that goes away before its reply is complete stops the work behind it (a remote
+  // provider would otherwise stream on until its timeout), whichever way the reply is sent.
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) abort.abort();
+  };
+  reply.raw.on('close', onClose);
   const events = start(abort.signal);
   const first = await events.next(); // throws before anything is sent: a normal problem reply
 
