@@ -27,7 +27,7 @@ import { installJsonParser } from './platform/http/json-parser.ts';
 import { installNulGuard } from './platform/http/nul-guard.ts';
 import { serverOptions } from './platform/http/limits.ts';
 import { installSecurityHeaders } from './platform/http/security-headers.ts';
-import { installErrorHandler } from './platform/http/error-handler.ts';
+import { installErrorHandler, sendProblem } from './platform/http/error-handler.ts';
 import { healthRoutes } from './platform/http/health.ts';
 import { loggerOptions } from './platform/http/logging.ts';
 import { lazyChildLogger } from './platform/http/request-logger.ts';
@@ -120,7 +120,14 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   const db = database.db;
   const clock = deps.clock ?? systemClock;
 
+  // Replies Fastify sends before any hook (a URL it cannot decode) still get the headers and the
+  // problem+json of every other error, and never echo the URL.
+  let apiSecurityHeaders: Record<string, string> = {};
   const app = Fastify({
+    frameworkErrors: (_error, _request, reply) => {
+      reply.headers(apiSecurityHeaders);
+      sendProblem(reply, 'invalid_request', 'The request could not be read: a malformed URL or header.');
+    },
     logger: loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: proxyTrust(config.trustProxy),
@@ -136,7 +143,6 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   app.decorateRequest('principal', null);
   installErrorHandler(app);
   installJsonParser(app as unknown as FastifyInstance, config.httpLimits.jsonMaxDepth);
-  installNulGuard(app as unknown as FastifyInstance);
   installRateLimitHeaders(app as unknown as FastifyInstance);
   installFramingPolicy(app as unknown as FastifyInstance);
   // Usage counting of API keys needs them; the public widget routes (visitor tokens) do not.
@@ -144,10 +150,11 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   installConnectionCap(app.server, config.httpLimits.maxConnectionsPerIp, clientKeyForIp);
 
   await app.register(cookie, { hook: false }); // parsed on first read: platform/http/cookies.ts
-  installSecurityHeaders(app as unknown as FastifyInstance, {
+  apiSecurityHeaders = installSecurityHeaders(app as unknown as FastifyInstance, {
     hsts: config.tls || config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: true } : false,
     pagePrefixes: ['/docs'],
   });
+  installNulGuard(app as unknown as FastifyInstance); // after the headers' hook: its refusals carry them
   await app.register(swagger, {
     openapi: {
       info: { title: 'Palisade API', version: '0.1.0', description: 'Self-hostable, security-first chatbot platform.' },

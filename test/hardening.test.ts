@@ -66,6 +66,20 @@ describe('security headers', () => {
     assert.equal(r.headers.get('strict-transport-security'), null);
   });
 
+  it('refusals made before routing or by early hooks carry them too, as problem+json that does not echo the URL', async () => {
+    for (const path of ['/v1/x%00y', '/v1/projects/%E0%A4%A', '/v1/nothing-here', '/healthz?q=%00']) {
+      const r = await fetch(`${t.url}${path}`);
+      assert.ok(r.status === 400 || r.status === 404, `${path}: ${r.status}`);
+      assert.match(r.headers.get('content-type') ?? '', /^application\/problem\+json/, path);
+      assert.match(r.headers.get('content-security-policy') ?? '', /default-src 'none'/, path);
+      assert.equal(r.headers.get('x-frame-options'), 'DENY', path);
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(r.headers.get('cache-control'), 'no-store', path);
+      const body = await r.text();
+      assert.ok(!body.includes('%E0') && !body.includes('FST_'), `${path}: ${body}`);
+    }
+  });
+
   it('the API reference pages get a policy that lets them load their own scripts and styles, and nothing else', async () => {
     for (const path of ['/docs', '/docs/', '/docs/static/index.html']) {
       const r = await fetch(`${t.url}${path}`);

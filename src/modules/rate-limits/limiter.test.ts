@@ -64,11 +64,25 @@ function behaviour(name: string, make: () => RateLimiter): void {
 
 behaviour('memory limiter', () => createMemoryRateLimiter());
 
-test('memory limiter cache stays bounded', async () => {
+test('memory limiter: many other limits never drop one whose window is open (its counts would start afresh)', async () => {
   const limiter = createMemoryRateLimiter({ maxLimiters: 2 });
+  const ceiling = { points: 3, durationSeconds: 60 };
+  for (let i = 0; i < 3; i++) assert.equal((await limiter.consume('org', 'o1', ceiling)).ok, true);
+  assert.equal((await limiter.consume('org', 'o1', ceiling)).ok, false);
+  // An owner changing their project's limit over and over mints a new limiter each time.
   for (let points = 1; points <= 50; points++) {
-    assert.equal((await limiter.consume('b', 'k', { points, durationSeconds: 60 })).ok, true);
+    assert.equal((await limiter.consume('ip', 'k', { points, durationSeconds: 60 })).ok, true);
   }
+  assert.equal((await limiter.consume('org', 'o1', ceiling)).ok, false, 'still used up');
+});
+
+test('memory limiter: limiters whose windows have closed make room again', async () => {
+  const limiter = createMemoryRateLimiter({ maxLimiters: 2 });
+  for (let points = 1; points <= 5; points++) await limiter.consume('short', 'k', { points, durationSeconds: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const limit = { points: 1, durationSeconds: 60 };
+  assert.equal((await limiter.consume('fresh', 'k', limit)).ok, true);
+  assert.equal((await limiter.consume('fresh', 'k', limit)).ok, false, 'a new limiter counts as usual');
 });
 
 if (testRedisUrl) {

@@ -12,7 +12,12 @@ import type { Redis } from 'ioredis';
 import type { Decision, Limit, RateLimiter } from './types.ts';
 
 export interface LimiterCacheOptions {
-  /** Distinct (bucket, points, duration) combinations kept; least recently used go first. */
+  /**
+   * Distinct (bucket, points, duration) combinations kept when idle; least recently used go
+   * first. A limiter whose last window is still open is never dropped: in memory its counts live
+   * in it, and dropping it would start every key it holds afresh (any owner can mint new
+   * combinations by changing their project's limits).
+   */
   maxLimiters?: number;
 }
 
@@ -49,31 +54,43 @@ function createCachedLimiter(
   options: LimiterCacheOptions,
 ): RateLimiter {
   const maxLimiters = options.maxLimiters ?? 1_000;
-  const cache = new Map<string, { bucket: string; limiter: RateLimiterAbstract }>();
+  type Entry = { bucket: string; limiter: RateLimiterAbstract; openUntilMs: number };
+  const cache = new Map<string, Entry>();
 
-  const limiterFor = (bucket: string, limit: Limit): RateLimiterAbstract => {
+  /** Drops the least recently used limiter whose windows have all closed, looking at a few. */
+  const evictIdle = (nowMs: number): void => {
+    let looked = 0;
+    for (const [id, entry] of cache) {
+      if (entry.openUntilMs <= nowMs) {
+        cache.delete(id);
+        return;
+      }
+      if (++looked >= 32) return; // all busy: the cache grows until their windows close
+    }
+  };
+
+  const limiterFor = (bucket: string, limit: Limit): Entry => {
     const id = `${bucket}\u0000${limit.points}\u0000${limit.durationSeconds}`;
     const cached = cache.get(id);
     if (cached) {
       cache.delete(id);
       cache.set(id, cached);
-      return cached.limiter;
+      return cached;
     }
-    const limiter = make(bucket, limit);
-    cache.set(id, { bucket, limiter });
-    if (cache.size > maxLimiters) {
-      const oldest = cache.keys().next().value;
-      if (oldest !== undefined) cache.delete(oldest);
-    }
-    return limiter;
+    const entry = { bucket, limiter: make(bucket, limit), openUntilMs: 0 };
+    cache.set(id, entry);
+    if (cache.size > maxLimiters) evictIdle(Date.now());
+    return entry;
   };
 
   return {
     async consume(bucket, key, limit, cost = 1) {
       assertLimit(limit, cost);
-      const limiter = limiterFor(bucket, limit);
+      const entry = limiterFor(bucket, limit);
+      // The window this consume may open lasts at most its duration from now.
+      entry.openUntilMs = Date.now() + limit.durationSeconds * 1000;
       try {
-        return toDecision(await limiter.consume(key, cost), limit.points, true);
+        return toDecision(await entry.limiter.consume(key, cost), limit.points, true);
       } catch (rejection) {
         // rate-limiter-flexible rejects with a RateLimiterRes when over the limit, an Error otherwise.
         if (rejection instanceof RateLimiterRes) return toDecision(rejection, limit.points, false);

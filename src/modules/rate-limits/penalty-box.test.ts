@@ -109,6 +109,17 @@ test('memory penalty box forgets stale entries when full', async () => {
   assert.equal((await refuse(box, 2, 'p:new'))?.level, 1);
 });
 
+test('memory penalty box stays within its size when every entry is live, keeping current blocks', async () => {
+  const clock = manualClock();
+  const box = createMemoryPenaltyBox({ clock, policy, maxEntries: 10 });
+  for (let i = 0; i < 10; i++) await refuse(box, 3, `p:${i}`);
+  for (let i = 10; i < 1_000; i++) await refuse(box, 3, `p:${i}`);
+  const blocks = await box.list('p:');
+  assert.equal(blocks.length, 10, 'no more entries than the cap');
+  assert.deepEqual(blocks.map((b) => b.key).sort(), Array.from({ length: 10 }, (_, i) => `p:${i}`).sort(), 'the first ten blocks are kept');
+  assert.ok(await box.isBlocked('ip', 'p:0'));
+});
+
 if (testRedisUrl) {
   const r = openTestRedis(testRedisUrl);
   after(() => r.cleanup());

@@ -33,7 +33,12 @@ export function createMemoryPenaltyBox(options: PenaltyBoxOptions & { maxEntries
   const states = new Map<string, { dimension: PenaltyDimension; key: string; state: PenaltyState }>();
   const id = (dimension: PenaltyDimension, key: string): string => `${dimension}\u0000${key}`;
 
+  // At most one full sweep a second: when every entry is live, sweeping on each refusal would
+  // make every refusal walk the whole map.
+  let sweptAtMs = -Infinity;
   const sweep = (nowMs: number): void => {
+    if (nowMs - sweptAtMs < 1_000) return;
+    sweptAtMs = nowMs;
     for (const [k, entry] of states) if (stateExpiresAtMs(entry.state, policy) <= nowMs) states.delete(k);
   };
   const asBlock = (dimension: PenaltyDimension, key: string, s: PenaltyState): PenaltyBlock => ({
@@ -51,8 +56,14 @@ export function createMemoryPenaltyBox(options: PenaltyBoxOptions & { maxEntries
     async recordRefusal(dimension, key) {
       assertPenaltyKey(key);
       const nowMs = clock.now().getTime();
-      if (states.size >= maxEntries) sweep(nowMs);
-      const { state, blockedNow } = decideRefusal(states.get(id(dimension, key))?.state, nowMs, policy);
+      const previous = states.get(id(dimension, key))?.state;
+      if (!previous && states.size >= maxEntries) {
+        sweep(nowMs);
+        // Still full of live entries: a new client is not tracked (its limits still apply, only
+        // the escalation is skipped) rather than memory growing or a current block being dropped.
+        if (states.size >= maxEntries) return undefined;
+      }
+      const { state, blockedNow } = decideRefusal(previous, nowMs, policy);
       states.set(id(dimension, key), { dimension, key, state });
       return blockedNow ? asBlock(dimension, key, state) : undefined;
     },

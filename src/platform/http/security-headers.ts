@@ -76,7 +76,8 @@ export function securityHeaderProfiles(options: Pick<SecurityHeaderOptions, 'hst
   };
 }
 
-export function installSecurityHeaders(app: FastifyInstance, options: SecurityHeaderOptions): void {
+/** Returns the API profile, for replies sent before the onRequest hooks run (frameworkErrors). */
+export function installSecurityHeaders(app: FastifyInstance, options: SecurityHeaderOptions): Record<string, string> {
   const { api, pages } = securityHeaderProfiles(options);
   const isPage = (url: string): boolean =>
     options.pagePrefixes.some((prefix) => url.startsWith(prefix) && (url.length === prefix.length || url[prefix.length] === '/' || url[prefix.length] === '?'));
@@ -84,4 +85,5 @@ export function installSecurityHeaders(app: FastifyInstance, options: SecurityHe
     reply.headers(isPage(request.url) ? pages : api);
     done();
   });
+  return api;
 }
