@@ -109,6 +109,11 @@ describe('penalty box and its owner routes', () => {
     assert.equal((await owner.client.delete(`/v1/projects/${projectId}/rate-limit-blocks/ip/${encodeURIComponent(ip)}`)).status, 204);
     const after = await owner.client.get(`/v1/projects/${projectId}/rate-limit-blocks`);
     assert.ok(!after.body.blocks.some((b: { key: string }) => b.key === ip));
+    const audit = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log`)).body.entries;
+    const lifted = audit.find((e: { action: string }) => e.action === 'rate_limit.block_lifted');
+    assert.ok(lifted, 'lifting a block is audited');
+    assert.deepEqual(lifted.metadata, { dimension: 'ip', key: ip });
+    assert.equal(lifted.target.id, projectId);
     const gone = await owner.client.delete(`/v1/projects/${projectId}/rate-limit-blocks/ip/${encodeURIComponent(ip)}`);
     assert.equal(gone.status, 404);
   });

@@ -2,18 +2,29 @@
  * Owner endpoints for the penalty box: list a project's current blocks and lift one
  * (permission projects:write). Keys are shown as the client part only (`203.0.113.7`,
  * `2001:db8:1:2::/64`, a session id), so a block can be lifted with the key it was listed under.
+ * Lifting is audited (`rate_limit.block_lifted`): it lets a client that was abusing a project back in.
  */
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import type { DB } from '../../platform/db/tables.ts';
+import { withTenant } from '../../platform/db/tenant.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { App } from '../../platform/http/types.ts';
+import type { AuditService } from '../audit/service.ts';
 import type { Access } from '../orgs/access.ts';
 import { penaltyDimensions } from './penalty-state.ts';
 import type { RateLimitService } from './service.ts';
 
 const projectId = z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)');
 
-export function rateLimitRoutes(deps: { rateLimits: Pick<RateLimitService, 'listBlocks' | 'liftBlock'>; access: Access; auth: Authenticator }) {
+export function rateLimitRoutes(deps: {
+  rateLimits: Pick<RateLimitService, 'listBlocks' | 'liftBlock'>;
+  access: Access;
+  auth: Authenticator;
+  db: Kysely<DB>;
+  audit: Pick<AuditService, 'record'>;
+}) {
   const { rateLimits, access, auth } = deps;
   return async function plugin(app: App): Promise<void> {
     app.get('/v1/projects/:projectId/rate-limit-blocks', {
@@ -32,9 +43,14 @@ export function rateLimitRoutes(deps: { rateLimits: Pick<RateLimitService, 'list
         params: z.strictObject({ projectId, dimension: z.enum(penaltyDimensions), key: z.string().min(1).max(200) }),
       },
       handler: async (request, reply) => {
-        await access.authorizeProject(await auth.require(request), request.params.projectId, 'projects:write');
-        const lifted = await rateLimits.liftBlock(request.params.projectId, request.params.dimension, request.params.key);
+        const principal = await auth.require(request);
+        const { projectId, dimension, key } = request.params;
+        const { orgId } = await access.authorizeProject(principal, projectId, 'projects:write');
+        const lifted = await rateLimits.liftBlock(projectId, dimension, key);
         if (!lifted) throw new AppError('not_found', 'There is no current block for this client.');
+        await withTenant(deps.db, orgId, (tx) =>
+          deps.audit.record(tx, { orgId, actor: principal, action: 'rate_limit.block_lifted', target: { type: 'project', id: projectId }, ip: request.ip, metadata: { dimension, key } }),
+        );
         return reply.code(204).send();
       },
     });
