@@ -47,6 +47,26 @@ describe('reducing documents to text', () => {
     assert.doesNotMatch(all, /steal|color|Pricing|x\.test|onerror|onclick|<|>/);
   });
 
+  it('hostile documents cost time and storage in proportion to their size', () => {
+    const stored = (chunks: { heading: string | null; text: string }[]) => chunks.reduce((n, c) => n + c.text.length + (c.heading?.length ?? 0), 0);
+    // A "heading" of 450,000 characters over 540,000 of text was copied into every chunk (206×).
+    const longHeading = `# ${'a '.repeat(225_000)}\n\n${'Some sentence here. '.repeat(27_000)}`;
+    const fromMarkdown = extractChunks(longHeading, 'markdown');
+    assert.ok(stored(fromMarkdown) < longHeading.length * 1.1, `stored ${stored(fromMarkdown)} of ${longHeading.length}`);
+    assert.ok(fromMarkdown.every((c) => (c.heading ?? '').length <= 200));
+    const fromHtml = extractChunks(`<h1>${'b '.repeat(100_000)}</h1><p>${'Text. '.repeat(50_000)}`, 'html');
+    assert.ok(stored(fromHtml) < 600_000, `stored ${stored(fromHtml)}`);
+    // A table of 100,000 cells took 42 s in html-to-text's table layout; 190,000 nested <div>s 16 s.
+    let started = Date.now();
+    const table = extractChunks(`<table>${`<tr>${'<td>cell</td>'.repeat(100)}</tr>`.repeat(1_000)}</table>`, 'html');
+    assert.ok(table.length > 0 && Date.now() - started < 5_000, `table: ${Date.now() - started} ms`);
+    started = Date.now();
+    assert.throws(() => extractChunks('<div>'.repeat(190_000), 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /nests/.test(e.message));
+    assert.ok(Date.now() - started < 1_000);
+    // Ordinary sloppy markup (unclosed paragraphs and cells) is not mistaken for nesting.
+    assert.match(extractChunks(`${'<p>Line'.repeat(2_000)}<table><tr><td>Plan<td>Price<tr><td>Pro<td>10</table>`, 'html').map((c) => c.text).join(' '), /Plan.*Price.*Pro.*10/s);
+  });
+
   it('chunks hold 800–1,200 characters, cut at sentence boundaries, under their heading', () => {
     const sentence = (i: number): string => `Sentence number ${i} explains one more detail of the product in plain words.`;
     const paragraph = Array.from({ length: 60 }, (_, i) => sentence(i)).join(' ');

@@ -2,9 +2,14 @@
  * HTML → blocks of plain text. html-to-text parses the markup (it never runs scripts); scripts,
  * styles, navigation, forms and media are dropped, link targets are left out, and headings are
  * written as Markdown headings so the Markdown reader can keep them. No markup survives.
+ * Tables become one line per cell (html-to-text's table layout costs the square of the cells:
+ * 100,000 cells took 42 s), and documents nested deeper than MAX_NESTING are refused before
+ * parsing (html-nesting.ts).
  */
 import { htmlToText, type FormatCallback, type HtmlToTextOptions } from 'html-to-text';
+import { AppError } from '../../platform/http/errors.ts';
 import type { Block } from './blocks.ts';
+import { htmlNestingExceeds } from './html-nesting.ts';
 import { markdownToBlocks } from './markdown.ts';
 
 function heading(level: number): FormatCallback {
@@ -26,11 +31,14 @@ const options: HtmlToTextOptions = {
     ...skip.map((selector) => ({ selector, format: 'skip' })),
     { selector: 'a', options: { ignoreHref: true } },
     ...[1, 2, 3, 4, 5, 6].map((n) => ({ selector: `h${n}`, format: `h${n}` })),
-    { selector: 'table', format: 'dataTable' },
+    ...['table', 'thead', 'tbody', 'tfoot', 'tr', 'td', 'th', 'caption'].map((selector) => ({ selector, format: 'block' })),
   ],
   limits: { maxInputLength: 4_000_000, maxDepth: 200 },
 };
 
+export const MAX_NESTING = 500;
+
 export function htmlToBlocks(html: string): Block[] {
+  if (htmlNestingExceeds(html, MAX_NESTING)) throw new AppError('invalid_request', `The HTML nests elements more than ${MAX_NESTING} deep.`);
   return markdownToBlocks(htmlToText(html, options));
 }

@@ -13,6 +13,7 @@ const linkDefinition = /^ {0,3}\[[^\]]+\]:\s*\S+/;
 // Written so that no two adjacent parts can both match the same spaces (no quadratic backtracking).
 const tableSeparator = /^\s*(?:\|\s*)?:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*(?:\|\s*)?$/;
 
+export const MAX_HEADING = 200;
 const isBlank = (c: string | undefined): boolean => c === ' ' || c === '\t';
 
 /**
@@ -68,6 +69,12 @@ export function markdownToBlocks(markdown: string): Block[] {
     if (text) blocks.push({ heading, text });
     paragraph = [];
   };
+  // A heading is copied into every chunk of its section: one longer than a heading can be is
+  // kept as text instead (a 450,000-character "heading" multiplied a document 200 times).
+  const takeHeading = (text: string): void => {
+    if (text.length > MAX_HEADING) blocks.push({ heading, text });
+    else heading = text || heading;
+  };
 
   for (let i = 0; i < lines.length; i += 1) {
     const line = lines[i] ?? '';
@@ -88,10 +95,10 @@ export function markdownToBlocks(markdown: string): Block[] {
     const next = lines[i + 1] ?? '';
     if (atx !== null) {
       flush();
-      heading = tidy(stripInline(atx)) || heading;
+      takeHeading(tidy(stripInline(atx)));
     } else if (line.trim() && paragraph.length === 0 && setextUnderline.test(next) && !listOrQuote(line).startsWith('·')) {
       flush();
-      heading = tidy(stripInline(line)) || heading;
+      takeHeading(tidy(stripInline(line)));
       i += 1;
     } else if (!line.trim()) {
       flush();
