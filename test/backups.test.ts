@@ -5,7 +5,7 @@
  * cannot decrypt the erased subject, and a key-store backup does not bring the key back.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -201,6 +201,15 @@ describe('encrypted backups', () => {
     assert.equal(lastNotes.prj_1, '<key_not_found>');
 
     await assert.rejects(restoreBackupFile({ connection: last.connection, kms: middleCrypto.kms }, file('b.bak')), /not empty/);
+  });
+
+  it('never replaces an existing file (nor leaves a temporary one behind)', async () => {
+    writeFileSync(file('precious.bak'), 'yesterday');
+    for (const scope of ['data', 'keystore'] as const) {
+      await assert.rejects(createBackupFile({ connection: source.connection, kms: sourceCrypto.kms }, file('precious.bak'), scope), /already exists/);
+    }
+    assert.equal(readFileSync(file('precious.bak'), 'utf8'), 'yesterday');
+    assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.tmp')), [], 'no temporary file');
   });
 
   it('refuses a changed, truncated, reordered or extended file and a wrong key, leaving the target empty', async () => {

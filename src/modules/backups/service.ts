@@ -1,13 +1,13 @@
 /**
  * Encrypted backup files: `create` streams a consistent snapshot → Brotli → AES-256-GCM chunks
- * (platform/crypto/backup-stream.ts) into a private temporary file that is renamed into place
- * only when complete; `restore` decrypts and writes inside ONE transaction that commits only
+ * (platform/crypto/backup-stream.ts) into a private temporary file that is linked into place
+ * only when complete, and never over an existing file; `restore` decrypts and writes inside ONE transaction that commits only
  * after the final chunk has been authenticated, so a changed, truncated or reordered byte leaves
  * nothing behind. Owns the files and the transaction; must never write plaintext to disk.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { decryptBackup, encryptBackup } from '../../platform/crypto/backup-stream.ts';
@@ -39,7 +39,33 @@ export interface CreateResult {
   snapshotBytes: number;
 }
 
+/** A backup never replaces a file: writing the new one over yesterday's by mistake would lose it. */
+async function refuseExisting(path: string): Promise<void> {
+  const found = await lstat(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : Promise.reject(error)),
+  );
+  if (found) throw new Error(`${path} already exists; a backup never replaces a file. Choose another name.`);
+}
+
+/** Puts the finished file in place atomically, failing if the name was taken meanwhile. */
+async function linkIntoPlace(temp: string, path: string): Promise<void> {
+  try {
+    await link(temp, path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new Error(`${path} already exists; a backup never replaces a file. Choose another name.`);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
+    // A file system without hard links: check, then rename (not atomic against a racing writer).
+    await refuseExisting(path);
+    await rename(temp, path);
+    return;
+  }
+  await unlink(temp);
+}
+
 export async function createBackupFile(deps: BackupDeps, path: string, scope: Scope = 'data'): Promise<CreateResult> {
+  await refuseExisting(path);
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let snapshotBytes = 0;
   const snapshot = snapshotStream(deps.connection, { scope });
@@ -56,7 +82,7 @@ export async function createBackupFile(deps: BackupDeps, path: string, scope: Sc
       encryptBackup({ kms: deps.kms, chunkSize: deps.chunkSize ?? CHUNK_SIZE }),
       createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: FILE_BUFFER }),
     );
-    await rename(temp, path);
+    await linkIntoPlace(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw error;
