@@ -4,7 +4,7 @@
  * tenant isolation, deletion, and ingestion of files from disk.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -176,14 +176,19 @@ describe('knowledge service', () => {
       writeFileSync(join(dir, 'guides', 'empty.md'), '<!-- nothing -->');
       writeFileSync(join(dir, 'image.png'), 'binary');
       symlinkSync('/etc', join(dir, 'guides', 'link'));
+      // A NUL in a title (PostgreSQL cannot store it) and a 20 MB file, skipped before it is read.
+      writeFileSync(join(dir, 'guides', 'odd.md'), '# Odd\u0000Title\n\nThe quasar story, oddly titled.');
+      writeFileSync(join(dir, 'guides', 'huge.txt'), '');
+      truncateSync(join(dir, 'guides', 'huge.txt'), 20_000_000);
       const result = await addPath({ knowledge }, projectA, dir);
-      assert.equal(result.added, 3);
-      assert.equal(result.skipped.length, 1);
+      assert.equal(result.added, 4, JSON.stringify(result));
+      assert.equal(result.skipped.length, 2);
       assert.match(result.skipped[0] ?? '', /empty\.md/);
+      assert.match(result.skipped[1] ?? '', /huge\.txt: larger than/);
       const titles = (await knowledge.listDocuments(orgA, projectA)).map((d) => d.title).sort();
-      for (const title of ['FAQ', 'Getting started', 'notes']) assert.ok(titles.includes(title), title);
+      for (const title of ['FAQ', 'Getting started', 'notes', 'Odd Title']) assert.ok(titles.includes(title), title);
       assert.ok(!titles.includes('empty'));
-      assert.equal((await knowledge.search(orgA, projectA, 'quasar', 20)).length, 3);
+      assert.equal((await knowledge.search(orgA, projectA, 'quasar', 20)).length, 4);
       await assert.rejects(addPath({ knowledge }, 'prj_missing', dir), { code: 'not_found' });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -40,9 +40,9 @@ describe('row-level security', () => {
     await withTenant(db, a.orgId, (tx) => tx.updateTable('projects').set({ name: 'hijacked' }).execute());
     const bRows = await db.selectFrom('projects').select('name').where('org_id', '=', b.orgId).execute();
     assert.ok(bRows.every((r) => r.name !== 'hijacked'));
-    await withTenant(db, a.orgId, (tx) => tx.deleteFrom('audit_log').execute());
-    const bAudit = await db.selectFrom('audit_log').select('id').where('org_id', '=', b.orgId).execute();
-    assert.ok(bAudit.length > 0);
+    await withTenant(db, a.orgId, (tx) => tx.deleteFrom('projects').execute());
+    const bProjects = await db.selectFrom('projects').select('id').where('org_id', '=', b.orgId).execute();
+    assert.equal(bProjects.length, 1, "B's project survives A's unfiltered delete");
   });
 
   it("inserting a row for another organisation is refused by the policy's WITH CHECK", async () => {
@@ -88,6 +88,18 @@ describe('the SECURITY DEFINER search function', () => {
 
   it('the application role cannot read the migration bookkeeping', async () => {
     await assert.rejects(withTenant(t.database.db, a.orgId, (tx) => sql`SELECT count(*) FROM kysely_migration`.execute(tx)), /permission denied/);
+  });
+
+  it('the application role appends to the audit log and reads it, but cannot change or erase it, even its own organisation’s', async () => {
+    const count = () => sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_log WHERE org_id = ${a.orgId}`.execute(t.database.db).then((r) => r.rows[0]?.n);
+    const before = await count();
+    assert.ok((before ?? 0) > 0);
+    for (const query of [sql`UPDATE audit_log SET action = 'nothing.happened'`, sql`DELETE FROM audit_log`, sql`TRUNCATE audit_log`]) {
+      await assert.rejects(withTenant(t.database.db, a.orgId, (tx) => query.execute(tx)), /permission denied/);
+    }
+    assert.equal(await count(), before);
+    const read = await withTenant(t.database.db, a.orgId, (tx) => sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_log`.execute(tx));
+    assert.equal(read.rows[0]?.n, before);
   });
 });
 

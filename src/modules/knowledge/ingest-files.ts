@@ -27,7 +27,8 @@ export function titleOf(content: string, contentType: ContentType, fileName: str
       : contentType === 'html'
         ? (/<title[^>]*>([^<]{1,300})<\/title>/i.exec(content)?.[1] ?? /<h1[^>]*>([^<]{1,300})<\/h1>/i.exec(content)?.[1])
         : undefined;
-  const cleaned = found?.replace(/[`*_[\]]/g, '').replace(/\s+/g, ' ').trim();
+  // Control characters (a NUL cannot even be stored) go with the Markdown emphasis.
+  const cleaned = found?.replace(/[`*_[\]\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim();
   return (cleaned || basename(fileName, extname(fileName))).slice(0, 300);
 }
 
@@ -64,6 +65,11 @@ export async function addPath(
     const contentType = typeByExtension[extname(file).toLowerCase()];
     if (!contentType) {
       skipped.push(`${file}: not .md, .markdown, .txt, .html or .htm`);
+      continue;
+    }
+    // Sized before it is read: a multi-gigabyte file would otherwise be loaded whole first.
+    if ((await lstat(file)).size > maxContentChars * 4) {
+      skipped.push(`${file}: larger than ${maxContentChars} characters`);
       continue;
     }
     const content = await readFile(file, 'utf8');

@@ -41,12 +41,15 @@ export async function migrate(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
+  // The audit log is append-only for the application: a bug in tenant code must not be able to
+  // rewrite or erase an organisation's trail (only the owner, e.g. a restore, writes otherwise).
   await sql
     .raw(
       `GRANT USAGE ON SCHEMA public TO ${APP_ROLE};
        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${APP_ROLE};
        GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${APP_ROLE};
        REVOKE ALL ON kysely_migration, kysely_migration_lock FROM ${APP_ROLE};
+       REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM ${APP_ROLE};
        ${directoryGrants}`,
     )
     .execute(db);
