@@ -32,8 +32,16 @@ test('IPv6 is grouped by /64 in canonical form', () => {
   assert.notEqual(clientKeyForIp('2001:db8:aaaa:bbbc::1'), key);
 });
 
+test('a port some proxies add to X-Forwarded-For is not part of the client', () => {
+  assert.equal(clientKeyForIp('203.0.113.7:5678'), '203.0.113.7');
+  assert.equal(clientKeyForIp('[2001:db8:1:2::9]:443'), '2001:db8:1:2::/64');
+  assert.equal(clientKeyForIp('[2001:db8:1:2::9]'), '2001:db8:1:2::/64');
+  assert.equal(clientKeyForIp('[::ffff:203.0.113.7]:80'), '203.0.113.7');
+  assert.notEqual(clientKeyForIp('203.0.113.8:5678'), clientKeyForIp('203.0.113.7:5678'));
+});
+
 test('anything else shares one bucket', () => {
-  for (const junk of ['', 'localhost', '1.2.3', '1.2.3.256', '::g', '1:2:3:4:5:6:7:8:9', 'a::b::c']) {
+  for (const junk of ['', 'localhost', '1.2.3', '1.2.3.256', '::g', '1:2:3:4:5:6:7:8:9', 'a::b::c', '1.2.3.256:80', '[localhost]:80', '203.0.113.7:']) {
     assert.equal(clientKeyForIp(junk), invalidIpKey, junk);
   }
 });

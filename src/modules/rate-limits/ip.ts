@@ -9,8 +9,14 @@ import { isIP, isIPv4 } from 'node:net';
 /** Shared bucket for anything that is not an IP address, so junk cannot mint fresh keys. */
 export const invalidIpKey = 'invalid';
 
+// Some proxies write the client's port into X-Forwarded-For (`1.2.3.4:5678`, `[2001:db8::1]:443`):
+// the port is not part of the client, and keeping it would put every such client in the junk bucket.
+const ipv4WithPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/;
+const bracketedIpv6 = /^\[([^\]]+)\](?::\d{1,5})?$/;
+
 export function clientKeyForIp(input: string): string {
-  const ip = input.trim();
+  const trimmed = input.trim();
+  const ip = ipv4WithPort.exec(trimmed)?.[1] ?? bracketedIpv6.exec(trimmed)?.[1] ?? trimmed;
   if (isIPv4(ip)) return ip;
   // Zone ids (`fe80::1%eth0`) name a local interface, not a different client.
   const address = ip.split('%', 1)[0] ?? '';
