@@ -73,7 +73,7 @@ export interface AppDeps {
   redis?: Redis | undefined;
   clock?: Clock;
   /** Overrides for tests (e.g. a tighter login throttle). */
-  loginThrottle?: { perAccount?: number; perIp?: number; windowSeconds?: number; signupsPerIp?: number; signupWindowSeconds?: number };
+  loginThrottle?: { perAccount?: number; perAccountTotal?: number; perIp?: number; windowSeconds?: number; signupsPerIp?: number; signupWindowSeconds?: number };
   /** Revocation fan-out; default: Redis pub/sub when config.redisUrl is set, else in memory. */
   pubsub?: PubSub;
   /** Called on every rate-limit refusal (the events module connects here). */

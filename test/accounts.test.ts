@@ -240,10 +240,11 @@ describe('sign-up limit per address', () => {
 
 describe('login throttle', () => {
   const PER_ACCOUNT = 5;
+  const PER_ACCOUNT_TOTAL = 12;
   const PER_IP = 25;
   let h: TestApp;
   before(async () => {
-    h = await startTestApp({ loginThrottle: { perAccount: PER_ACCOUNT, perIp: PER_IP }, config: { trustProxy: true } });
+    h = await startTestApp({ loginThrottle: { perAccount: PER_ACCOUNT, perAccountTotal: PER_ACCOUNT_TOTAL, perIp: PER_IP }, config: { trustProxy: true } });
   });
   after(() => h.close());
 
@@ -259,7 +260,20 @@ describe('login throttle', () => {
     assert.equal(codes.filter((c) => c === 'invalid_credentials').length, PER_ACCOUNT);
     assert.equal(codes.filter((c) => c === 'too_many_attempts').length, 20 - PER_ACCOUNT);
     assert.ok(replies.filter((r) => r.status === 429).every((r) => Number(r.headers.get('retry-after')) > 0));
-    assert.equal((await loginFrom(`${new64()}::1`, email, strongPassword)).status, 429, 'the account stays locked, from anywhere');
+    assert.equal((await loginFrom(`${ip.slice(0, -3)}::2`, email, strongPassword)).status, 429, 'locked from that /64, right password or not');
+    assert.equal((await loginFrom(`${new64()}::1`, email, strongPassword)).status, 200, 'the owner still signs in from elsewhere: a stranger cannot lock them out');
+  });
+
+  it('guesses spread over many addresses meet the account-wide ceiling: then the account is locked from anywhere', async () => {
+    const { email } = await signUp(h);
+    for (let i = 0; i < 4; i++) {
+      const ip = `${new64()}::1`;
+      await Promise.all(Array.from({ length: PER_ACCOUNT }, () => loginFrom(ip, email, 'wrong-password-here')));
+    }
+    // 4 addresses × 5 wrong guesses: 12 counted against the account, the rest refused.
+    const fresh = await loginFrom(`${new64()}::1`, email, strongPassword);
+    assert.equal(fresh.status, 429, JSON.stringify(fresh.body));
+    assert.equal(fresh.body.code, 'too_many_attempts');
   });
 
   it('groups IPv6 clients by /64: two addresses of one /64 share the IP counter', async () => {

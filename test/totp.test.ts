@@ -296,6 +296,16 @@ describe('login with 2FA on', () => {
     assert.ok(Number(blocked.headers.get('retry-after')) > 0);
     assert.equal((await totpRow(user.userId)).totp_last_step, currentStep() - 1, 'the right code was not used up');
   });
+
+  it('code guesses spread over many addresses meet the same limit: second-factor attempts are counted per account', async () => {
+    const user = await enrolled();
+    const elsewhere = () => ({ 'x-forwarded-for': `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1` });
+    const guess = async (totp: string) => t.client().post('/v1/auth/login', { email: user.email, password: strongPassword, totp }, elsewhere());
+    for (let i = 0; i < THROTTLE_LIMIT; i += 1) assert.equal((await guess(await wrongCode(user.secret))).status, 401);
+    const blocked = await guess(await codeAt(user.secret));
+    assert.equal(blocked.status, 429, 'from a fresh address too');
+    assert.equal(blocked.body.code, 'too_many_attempts');
+  });
 });
 
 describe('disable', () => {

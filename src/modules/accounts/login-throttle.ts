@@ -1,9 +1,12 @@
 /**
- * Login throttling, per account and per client IP (IPv6 grouped by /64, as the rate limits do).
- * Every attempt takes a point from both allowances atomically *before* the credentials are
- * checked, so parallel requests cannot all pass a check made before any of them was counted.
- * A right password gives the IP its point back (only wrong guesses count against an address);
- * a completed sign-in also resets the account's count. Past either limit every attempt is
+ * Login throttling, per client IP (IPv6 grouped by /64, as the rate limits do), per account from
+ * that address, and per account from everywhere (a higher ceiling). Every attempt takes a point
+ * from each allowance atomically *before* the credentials are checked, so parallel requests
+ * cannot all pass a check made before any of them was counted. Per account *from an address*, so
+ * a stranger's wrong guesses lock the account only for the stranger's address, not for its owner
+ * signing in from elsewhere; the account-wide ceiling still stops guessing spread over many
+ * addresses. A right password gives the IP its point back (only wrong guesses count against an
+ * address); a completed sign-in also resets the account's counts. Past any limit every attempt is
  * refused with too_many_attempts until the window passes, whether or not the password is right.
  * Sign-ups are limited per client IP too (every one counts, taken before anything is checked):
  * signup hashes a password (costly by design) and says whether an address has an account, so
@@ -22,12 +25,21 @@ export interface LoginThrottle {
   refundIp(ip: string): Promise<void>;
   /** Every factor was proven: the account's count starts over and the IP's point comes back. */
   succeeded(account: string, ip: string): Promise<void>;
+  /**
+   * Takes one second-factor attempt on the account (after its right password): 0 when admitted.
+   * Account-wide at the per-address allowance, so spreading code guesses over many addresses
+   * gains nothing, and only someone who knows the password can spend it.
+   */
+  takeSecondFactor(account: string): Promise<number>;
   /** Takes one sign-up from the IP's allowance: 0 when admitted, else seconds to wait. */
   takeSignup(ip: string): Promise<number>;
 }
 
 export interface LoginThrottleOptions {
+  /** Wrong attempts on one account from one address. */
   perAccount: number;
+  /** Wrong attempts on one account from all addresses together. */
+  perAccountTotal: number;
   perIp: number;
   windowSeconds: number;
   signupsPerIp: number;
@@ -37,7 +49,14 @@ export interface LoginThrottleOptions {
   prefix?: string;
 }
 
-export const defaultLoginThrottle = { perAccount: 5, perIp: 50, windowSeconds: 15 * 60, signupsPerIp: 20, signupWindowSeconds: 60 * 60 } as const;
+export const defaultLoginThrottle = {
+  perAccount: 5,
+  perAccountTotal: 100,
+  perIp: 50,
+  windowSeconds: 15 * 60,
+  signupsPerIp: 20,
+  signupWindowSeconds: 60 * 60,
+} as const;
 
 export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
   const make = (points: number, keyPrefix: string, duration = options.windowSeconds): RateLimiterAbstract =>
@@ -45,7 +64,10 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
       ? new RateLimiterRedis({ storeClient: options.redis, points, duration, keyPrefix, useRedisPackage: false })
       : new RateLimiterMemory({ points, duration, keyPrefix });
   const prefix = options.prefix ?? '';
-  const byAccount = make(options.perAccount, `${prefix}login_fail_account`);
+  const byAccountFromIp = make(options.perAccount, `${prefix}login_fail_account_ip`);
+  const byAccount = make(options.perAccountTotal, `${prefix}login_fail_account`);
+  const secondFactor = make(options.perAccount, `${prefix}login_fail_second_factor`);
+  const accountFrom = (account: string, ip: string): string => `${account}\u0000${clientKeyForIp(ip)}`;
   const byIp = make(options.perIp, `${prefix}login_fail_ip`);
   const signupsByIp = make(options.signupsPerIp, `${prefix}signup_ip`, options.signupWindowSeconds);
 
@@ -61,18 +83,31 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   }
 
   return {
-    // The IP first: an address past its limit no longer counts against the accounts it tries.
+    // Narrowest first: an address past its limit no longer counts against the accounts it tries,
+    // nor one past its limit on an account against that account's ceiling.
     async take(account, ip) {
-      return (await consume(byIp, clientKeyForIp(ip))) || consume(byAccount, account);
+      return (await consume(byIp, clientKeyForIp(ip))) || (await consume(byAccountFromIp, accountFrom(account, ip))) || consume(byAccount, account);
     },
     async refundIp(ip) {
       await byIp.reward(clientKeyForIp(ip), 1);
     },
     async succeeded(account, ip) {
-      await Promise.all([byAccount.delete(account), byIp.reward(clientKeyForIp(ip), 1)]);
+      await Promise.all([
+        byAccount.delete(account),
+        byAccountFromIp.delete(accountFrom(account, ip)),
+        secondFactor.delete(account),
+        byIp.reward(clientKeyForIp(ip), 1),
+      ]);
     },
+    takeSecondFactor: (account) => consume(secondFactor, account),
     takeSignup: (ip) => consume(signupsByIp, clientKeyForIp(ip)),
   };
+}
+
+/** Takes a second-factor attempt, or throws too_many_attempts with Retry-After. */
+export async function takeSecondFactor(throttle: LoginThrottle, account: string): Promise<void> {
+  const wait = await throttle.takeSecondFactor(account);
+  if (wait > 0) throw new AppError('too_many_attempts', 'Too many failed attempts. Try again later.', { headers: { 'Retry-After': String(wait) } });
 }
 
 /** Takes a sign-up, or throws too_many_attempts with Retry-After. */

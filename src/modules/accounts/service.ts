@@ -18,7 +18,7 @@ import { newId, newSecretToken, safeEqual, sha256Hex } from '../../platform/ids.
 import type { AuditService } from '../audit/service.ts';
 import type { OrgService } from '../orgs/service.ts';
 import { normalizeEmail } from './directory.ts';
-import { takeAttempt, takeSignup, type LoginThrottle } from './login-throttle.ts';
+import { takeAttempt, takeSecondFactor, takeSignup, type LoginThrottle } from './login-throttle.ts';
 import { burnVerifyTime, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import { memberOrgIds, type AccountStore } from './store.ts';
 import type { TotpService } from './totp-service.ts';
@@ -167,6 +167,8 @@ export function createAccountService(deps: {
         await deps.throttle.refundIp(client.ip); // the first step of a normal 2FA sign-in
         throw new AppError('totp_required', 'Enter the 6-digit code from your authenticator app, or a recovery code.');
       }
+      // Counted before the code is checked, account-wide: guesses spread over addresses gain nothing.
+      await takeSecondFactor(deps.throttle, email);
       if (!(await deps.totp.acceptLoginCode(user, input.totp, client.ip))) {
         auditFailedLogin(user, 'second_factor', client.ip);
         throw new AppError('invalid_credentials', 'The code is wrong or was already used.');
