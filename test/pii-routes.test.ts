@@ -132,6 +132,31 @@ describe('revealing an entity', () => {
   });
 });
 
+describe('weakening a project’s PII policy', () => {
+  it('is audited with the policy before and after, so a switched-off policy shows what it was', async () => {
+    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
+    const created = await editor.client.post(`/v1/orgs/${owner.orgId}/projects`, {
+      name: 'Watched',
+      settings: { allowedDomains: ['docs.example.com'], answer: { provider: 'extractive', systemPrompt: 'Internal prompt text' } },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.project.id;
+    const r = await editor.client.patch(`/v1/projects/${id}`, { settings: { pii: { enabled: false, defaultOperator: 'allow' }, allowedDomains: ['*.example.com'] } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const entries = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log`)).body.entries as { action: string; target: { id: string }; metadata: any }[];
+    const creation = entries.find((e) => e.action === 'project.created' && e.target.id === id);
+    assert.deepEqual(creation?.metadata.settings.allowedDomains, ['docs.example.com']);
+    assert.equal(creation?.metadata.settings.pii.enabled, true);
+    const update = entries.find((e) => e.action === 'project.updated' && e.target.id === id);
+    assert.ok(update, 'audited');
+    assert.deepEqual(update.metadata.changes.pii.from, { enabled: true, defaultOperator: 'tokenize', operators: {}, minScore: 0.5 });
+    assert.equal(update.metadata.changes.pii.to.enabled, false);
+    assert.deepEqual(update.metadata.changes.allowedDomains, { from: ['docs.example.com'], to: ['*.example.com'] });
+    assert.equal(update.metadata.changes.answer, undefined, 'unchanged sections are left out');
+    assert.doesNotMatch(JSON.stringify(entries), /Internal prompt text/, 'a system prompt is recorded by length only');
+  });
+});
+
 describe('POST /v1/pii/analyze', () => {
   const text = `Mail ${email} or call ${phone}.`;
 

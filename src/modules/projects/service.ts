@@ -56,7 +56,7 @@ export function createProjectService(deps: {
     const id = newId('prj');
     return withTenant(db, orgId, async (tx) => {
       await store.insert(tx, { id, org_id: orgId, name: input.name, settings: JSON.stringify(settings) });
-      await audit.record(tx, { orgId, actor: actor.principal, action: 'project.created', target: { type: 'project', id }, ip: actor.ip });
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'project.created', target: { type: 'project', id }, ip: actor.ip, metadata: { settings: auditable(settings) } });
       const row = await store.get(tx, id);
       if (!row) throw new AppError('internal', 'Project vanished during creation.');
       return toView(row);
@@ -97,7 +97,10 @@ export function createProjectService(deps: {
         action: 'project.updated',
         target: { type: 'project', id: projectId },
         ip: actor.ip,
-        metadata: { fields: [...(patch.name !== undefined ? ['name'] : []), ...Object.keys(definedOnly(patch.settings ?? {})).map((k) => `settings.${k}`)] },
+        metadata: {
+          fields: [...(patch.name !== undefined ? ['name'] : []), ...Object.keys(definedOnly(patch.settings ?? {})).map((k) => `settings.${k}`)],
+          changes: settingsChanges(current, settings),
+        },
       });
       const updated = await store.get(tx, projectId);
       if (!updated) throw new AppError('not_found', 'This project does not exist.');
@@ -116,6 +119,25 @@ export function createProjectService(deps: {
   }
 
   return { create, list, get, update, remove };
+}
+
+/**
+ * Settings as the audit log keeps them: whole, since they decide who may embed the bot, how much
+ * PII is kept and where questions go, except the system prompt's text (its length instead).
+ */
+function auditable(settings: ProjectSettings): Record<string, unknown> {
+  const { systemPrompt, ...answer } = settings.answer;
+  return { ...settings, answer: { ...answer, systemPromptChars: systemPrompt.length } };
+}
+
+/** The sections an update changed, before and after: a weakened policy shows what it was. */
+function settingsChanges(before: ProjectSettings, after: ProjectSettings): Record<string, { from: unknown; to: unknown }> {
+  const [from, to] = [auditable(before), auditable(after)];
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const key of Object.keys(to)) {
+    if (JSON.stringify(from[key]) !== JSON.stringify(to[key])) changes[key] = { from: from[key] ?? null, to: to[key] };
+  }
+  return changes;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
