@@ -132,8 +132,32 @@ describe('revealing an entity', () => {
   });
 });
 
-describe('weakening a project’s PII policy', () => {
-  it('is audited with the policy before and after, so a switched-off policy shows what it was', async () => {
+describe('a project’s PII policy', () => {
+  it('is set only with pii:reveal: an editor or a projects:write key cannot switch it off, and nothing is written', async () => {
+    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
+    const keyResponse = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'writer', scopes: ['projects:write', 'projects:read'] });
+    const writer = t.client();
+    writer.bearer = keyResponse.body.secret;
+    const off = { pii: { enabled: false, defaultOperator: 'allow' } };
+    const projects = await countRows(t, 'projects');
+    const audit = await countRows(t, 'audit_log');
+    const before = (await owner.client.get(`/v1/projects/${projectId}`)).body.project.settings.pii;
+    for (const client of [editor.client, writer]) {
+      const created = await client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Leaky', settings: off });
+      const patched = await client.patch(`/v1/projects/${projectId}`, { settings: off });
+      for (const r of [created, patched]) {
+        assert.equal(r.status, 403, JSON.stringify(r.body));
+        assert.ok(['forbidden', 'insufficient_scope'].includes(r.body.code), r.body.code);
+      }
+    }
+    assert.equal(await countRows(t, 'projects'), projects);
+    assert.equal(await countRows(t, 'audit_log'), audit);
+    assert.deepEqual((await owner.client.get(`/v1/projects/${projectId}`)).body.project.settings.pii, before);
+    const renamed = await editor.client.patch(`/v1/projects/${projectId}`, { name: 'Still editable' });
+    assert.equal(renamed.status, 200, 'the rest of the settings stay an editor’s');
+  });
+
+  it('changes are audited with the policy before and after, so a switched-off policy shows what it was', async () => {
     const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
     const created = await editor.client.post(`/v1/orgs/${owner.orgId}/projects`, {
       name: 'Watched',
@@ -141,7 +165,7 @@ describe('weakening a project’s PII policy', () => {
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const id = created.body.project.id;
-    const r = await editor.client.patch(`/v1/projects/${id}`, { settings: { pii: { enabled: false, defaultOperator: 'allow' }, allowedDomains: ['*.example.com'] } });
+    const r = await owner.client.patch(`/v1/projects/${id}`, { settings: { pii: { enabled: false, defaultOperator: 'allow' }, allowedDomains: ['*.example.com'] } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const entries = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log`)).body.entries as { action: string; target: { id: string }; metadata: any }[];
     const creation = entries.find((e) => e.action === 'project.created' && e.target.id === id);

@@ -1,4 +1,9 @@
-/** HTTP for projects. Routes addressed by project id resolve its organisation first (404 across tenants). */
+/**
+ * HTTP for projects. Routes addressed by project id resolve its organisation first (404 across
+ * tenants). Setting a project's PII policy also needs `pii:reveal`: the policy decides which of
+ * visitors' values are stored readable (`allow`, `mask`), so choosing it is as strong as
+ * revealing them — an editor could otherwise switch it off and read the next visitors' values.
+ */
 import { z } from 'zod';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
@@ -27,6 +32,7 @@ export function projectRoutes(deps: { projects: ProjectService; access: Access; 
       handler: async (request, reply) => {
         const principal = await auth.require(request);
         await access.authorize(principal, request.params.orgId, 'projects:write');
+        if (request.body.settings?.pii !== undefined) await access.authorize(principal, request.params.orgId, 'pii:reveal');
         const project = await projects.create(request.params.orgId, request.body, { principal, ip: request.ip });
         return reply.code(201).send({ project });
       },
@@ -42,6 +48,7 @@ export function projectRoutes(deps: { projects: ProjectService; access: Access; 
       handler: async (request) => {
         const principal = await auth.require(request);
         const grant = await access.authorizeProject(principal, request.params.projectId, 'projects:write');
+        if (request.body.settings?.pii !== undefined) await access.authorizeProject(principal, request.params.projectId, 'pii:reveal');
         return { project: await projects.update(grant.orgId, request.params.projectId, request.body, { principal, ip: request.ip }) };
       },
     });
