@@ -5,9 +5,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { pgliteClientConfig } from './pglite-connection.ts';
 import type { DB } from './tables.ts';
 
 // bigint counts arrive as strings by default; ours stay far below 2^53.
@@ -50,7 +50,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   await pglite.waitReady;
   const instance = pglite;
   // PGlite is one connection: a pool of one serialises queries and transactions correctly.
-  const pool = new pg.Pool({ ...createPgConfig(instance), max: 1 });
+  const pool = new pg.Pool({ ...pgliteClientConfig(instance), max: 1 } as pg.PoolConfig);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: 'pglite',
