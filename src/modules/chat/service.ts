@@ -227,7 +227,7 @@ export function createChatService(deps: {
       yield { type: 'error', code: e.code, message: e.message };
       return;
     }
-    // The client went away mid-answer: what arrived is not an answer, and stored it would be
+    // The client went away mid-answer: what arrived is not an answer and, stored, would be
     // replayed to the provider as one. The question stays, unanswered, as after a provider failure.
     if (input.signal?.aborted) return;
     const tail = restorer.flush();
