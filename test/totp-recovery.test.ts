@@ -49,6 +49,8 @@ async function enrolled(orgName = 'Recovery'): Promise<Enrolled> {
 
 const login = (email: string, totp?: string, password = strongPassword) =>
   t.client().post('/v1/auth/login', { email, password, ...(totp === undefined ? {} : { totp }) }, fromIp);
+/** Signs `user.client` in again with a code: a recovery code ends the session it had. */
+const signInAgain = (user: SignedUp, totp: string) => user.client.post('/v1/auth/login', { email: user.email, password: strongPassword, totp }, fromIp);
 const regenerate = (user: SignedUp, body: unknown) => user.client.post('/v1/auth/totp/recovery-codes', body, fromIp);
 const disable = (user: SignedUp, body: unknown) => user.client.post('/v1/auth/totp/disable', body, fromIp);
 
@@ -104,10 +106,27 @@ describe('login with a recovery code', () => {
     assert.equal(again.status, 401);
     assert.equal(again.body.code, 'invalid_credentials');
     assert.equal(again.headers.getSetCookie().length, 0);
-    assert.equal((await login(user.email, ` ${second.toUpperCase().replaceAll('-', ' ')} `)).status, 200, 'typed in capitals with spaces');
+    const last = t.client();
+    const spaced = ` ${second.toUpperCase().replaceAll('-', ' ')} `;
+    assert.equal((await last.post('/v1/auth/login', { email: user.email, password: strongPassword, totp: spaced }, fromIp)).status, 200, 'typed in capitals with spaces');
     assert.equal((await login(user.email, normalized(second))).status, 401, 'used, in any spelling');
-    assert.equal((await user.client.get('/v1/me')).body.user.recoveryCodesLeft, 8);
+    assert.equal((await last.get('/v1/me')).body.user.recoveryCodesLeft, 8);
     assert.equal(await unused(user.userId), 8);
+  });
+
+  it('signing in with one ends every session signed in before it, on the spot, and says so in the audit log', async () => {
+    const user = await enrolled();
+    const other = t.client();
+    assert.equal((await other.post('/v1/auth/login', { email: user.email, password: strongPassword, totp: await codeAt(user.secret) }, fromIp)).status, 200);
+    assert.equal((await other.get('/v1/me')).status, 200);
+    const recovered = t.client();
+    const r = await recovered.post('/v1/auth/login', { email: user.email, password: strongPassword, totp: user.codes[0] }, fromIp);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await recovered.get('/v1/me')).status, 200, 'the new session works');
+    assert.equal((await other.get('/v1/me')).status, 401, 'a TOTP session from before ends');
+    assert.equal((await user.client.get('/v1/me')).status, 401, 'and so does the first one');
+    const entries = (await recovered.get(`/v1/orgs/${user.orgId}/audit-log`)).body.entries.map((e: { action: string }) => e.action);
+    assert.ok(entries.includes('user.sessions_revoked'), entries.join(', '));
   });
 
   it("refuses another user's code and a stranger's, and spends nothing", async () => {
@@ -134,11 +153,13 @@ describe('login with a recovery code', () => {
   it('of two logins racing with one code, at most one gets in', async () => {
     const user = await enrolled();
     const code = user.codes[3] ?? '';
-    const replies = await Promise.all(Array.from({ length: THROTTLE_LIMIT - 1 }, () => login(user.email, code)));
+    const clients = Array.from({ length: THROTTLE_LIMIT - 1 }, () => t.client());
+    const replies = await Promise.all(clients.map((c) => c.post('/v1/auth/login', { email: user.email, password: strongPassword, totp: code }, fromIp)));
     const statuses = replies.map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, ...Array.from({ length: THROTTLE_LIMIT - 2 }, () => 401)], JSON.stringify(replies.map((r) => r.body)));
     assert.equal(await unused(user.userId), 9);
-    assert.deepEqual(await auditActions(user.client, user.orgId), ['user.totp_enabled', 'user.totp_recovery_code_used'], 'used once, audited once');
+    const winner = clients[replies.findIndex((r) => r.status === 200)] as SignedUp['client'];
+    assert.deepEqual(await auditActions(winner, user.orgId), ['user.totp_enabled', 'user.totp_recovery_code_used'], 'used once, audited once');
   });
 
   it('wrong codes count as failed attempts: past the limit even a right code gets too_many_attempts and is not spent', async () => {
@@ -188,7 +209,7 @@ describe('a new set of codes', () => {
 
   it('with a TOTP code: ten new codes (no-store); every old one stops working', async () => {
     const user = await enrolled();
-    assert.equal((await login(user.email, user.codes[0])).status, 200);
+    assert.equal((await signInAgain(user, user.codes[0] ?? '')).status, 200);
     const r = await regenerate(user, { password: strongPassword, code: await codeAt(user.secret) });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.headers.get('cache-control'), 'no-store');
@@ -199,7 +220,7 @@ describe('a new set of codes', () => {
     assert.deepEqual(await stored(user.userId), Object.fromEntries(fresh.map((c) => [hashHex(c), false])), 'the used one is gone too');
     assert.equal((await user.client.get('/v1/me')).body.user.recoveryCodesLeft, 10);
     assert.equal((await login(user.email, user.codes[1])).status, 401, 'an old code');
-    assert.equal((await login(user.email, fresh[0])).status, 200, 'a new code');
+    assert.equal((await signInAgain(user, fresh[0] ?? '')).status, 200, 'a new code');
     const replay = await regenerate(user, { password: strongPassword, code: await codeAt(user.secret) });
     assert.equal(replay.status, 401, 'the TOTP code was used up');
   });
@@ -274,7 +295,7 @@ describe('disabling with a recovery code', () => {
 
   it('a used recovery code cannot disable', async () => {
     const user = await enrolled();
-    assert.equal((await login(user.email, user.codes[0])).status, 200);
+    assert.equal((await signInAgain(user, user.codes[0] ?? '')).status, 200);
     const r = await disable(user, { password: strongPassword, code: user.codes[0] });
     assert.equal(r.status, 401);
     assert.equal((await user.client.get('/v1/me')).body.user.totpEnabled, true);
@@ -308,7 +329,7 @@ describe('audit and erasure', () => {
     const user = await enrolled('Home');
     const other = await signUp(t, 'Other');
     assert.equal((await other.client.post(`/v1/orgs/${other.orgId}/members`, { email: user.email, role: 'viewer' })).status, 201);
-    assert.equal((await login(user.email, user.codes[0])).status, 200);
+    assert.equal((await signInAgain(user, user.codes[0] ?? '')).status, 200);
     const fresh = await regenerate(user, { password: strongPassword, code: user.codes[1] });
     assert.equal(fresh.status, 200);
     const expected = ['user.totp_enabled', 'user.totp_recovery_code_used', 'user.totp_recovery_code_used', 'user.totp_recovery_codes_regenerated'];

@@ -218,7 +218,11 @@ export function createTotpService(deps: {
     if (factor.kind === 'totp') return store.acceptStep(db, user.id, factor.step);
     // Not signed in yet: the actor is the user, without a session.
     const actor = { principal: { kind: 'user' as const, userId: user.id, sessionId: '', email: user.email }, ip };
-    return commitAudited(actor, [RECOVERY_CODE_USED], (tx) => spend(tx, user.id, factor));
+    if (!(await commitAudited(actor, [RECOVERY_CODE_USED], (tx) => spend(tx, user.id, factor)))) return false;
+    // A recovery code stands for a lost authenticator: every session signed in before it ends
+    // (audited as user.sessions_revoked), in case whoever holds them is why it was lost.
+    await deps.revokeOtherSessions(actor.principal, ip);
+    return true;
   }
 
   return {
