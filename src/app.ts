@@ -26,7 +26,7 @@ import { installRouteLabels } from './platform/http/route-label.ts';
 import { installJsonParser } from './platform/http/json-parser.ts';
 import { installNulGuard } from './platform/http/nul-guard.ts';
 import { serverOptions } from './platform/http/limits.ts';
-import { installSecurityHeaders } from './platform/http/security-headers.ts';
+import { installSecurityHeaders, securityHeaderProfiles } from './platform/http/security-headers.ts';
 import { installErrorHandler, sendProblem } from './platform/http/error-handler.ts';
 import { healthRoutes } from './platform/http/health.ts';
 import { loggerOptions } from './platform/http/logging.ts';
@@ -120,12 +120,14 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   const db = database.db;
   const clock = deps.clock ?? systemClock;
 
-  // Replies Fastify sends before any hook (a URL it cannot decode) still get the headers and the
-  // problem+json of every other error, and never echo the URL.
-  let apiSecurityHeaders: Record<string, string> = {};
+  const securityHeaders = securityHeaderProfiles({
+    hsts: config.tls || config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+  });
   const app = Fastify({
+    // Replies Fastify sends before any hook (a URL it cannot decode) still get the headers and the
+    // problem+json of every other error, and never echo the URL.
     frameworkErrors: (_error, _request, reply) => {
-      reply.headers(apiSecurityHeaders);
+      reply.headers(securityHeaders.api);
       sendProblem(reply, 'invalid_request', 'The request could not be read: a malformed URL or header.');
     },
     logger: loggerOptions(config.logLevel),
@@ -150,10 +152,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   installConnectionCap(app.server, config.httpLimits.maxConnectionsPerIp, clientKeyForIp);
 
   await app.register(cookie, { hook: false }); // parsed on first read: platform/http/cookies.ts
-  apiSecurityHeaders = installSecurityHeaders(app as unknown as FastifyInstance, {
-    hsts: config.tls || config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    pagePrefixes: ['/docs'],
-  });
+  installSecurityHeaders(app as unknown as FastifyInstance, { profiles: securityHeaders, pagePrefixes: ['/docs'] });
   installNulGuard(app as unknown as FastifyInstance); // after the headers' hook: its refusals carry them
   await app.register(swagger, {
     openapi: {

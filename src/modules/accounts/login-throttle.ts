@@ -104,20 +104,14 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   };
 }
 
-/** Takes a second-factor attempt, or throws too_many_attempts with Retry-After. */
-export async function takeSecondFactor(throttle: LoginThrottle, account: string): Promise<void> {
-  const wait = await throttle.takeSecondFactor(account);
-  if (wait > 0) throw new AppError('too_many_attempts', 'Too many failed attempts. Try again later.', { headers: { 'Retry-After': String(wait) } });
+/** Throws too_many_attempts with Retry-After when the throttle said to wait. */
+function refuseIfWaiting(wait: number, message = 'Too many failed attempts. Try again later.'): void {
+  if (wait > 0) throw new AppError('too_many_attempts', message, { headers: { 'Retry-After': String(wait) } });
 }
 
-/** Takes a sign-up, or throws too_many_attempts with Retry-After. */
-export async function takeSignup(throttle: LoginThrottle, ip: string): Promise<void> {
-  const wait = await throttle.takeSignup(ip);
-  if (wait > 0) throw new AppError('too_many_attempts', 'Too many sign-ups from this address. Try again later.', { headers: { 'Retry-After': String(wait) } });
-}
+export const takeAttempt = async (throttle: LoginThrottle, account: string, ip: string): Promise<void> => refuseIfWaiting(await throttle.take(account, ip));
 
-/** Takes an attempt, or throws too_many_attempts with Retry-After. */
-export async function takeAttempt(throttle: LoginThrottle, account: string, ip: string): Promise<void> {
-  const wait = await throttle.take(account, ip);
-  if (wait > 0) throw new AppError('too_many_attempts', 'Too many failed attempts. Try again later.', { headers: { 'Retry-After': String(wait) } });
-}
+export const takeSecondFactor = async (throttle: LoginThrottle, account: string): Promise<void> => refuseIfWaiting(await throttle.takeSecondFactor(account));
+
+export const takeSignup = async (throttle: LoginThrottle, ip: string): Promise<void> =>
+  refuseIfWaiting(await throttle.takeSignup(ip), 'Too many sign-ups from this address. Try again later.');

@@ -40,12 +40,14 @@ export interface CreateResult {
 }
 
 /** A backup never replaces a file: writing the new one over yesterday's by mistake would lose it. */
+const alreadyExists = (path: string): Error => new Error(`${path} already exists; a backup never replaces a file. Choose another name.`);
+
 async function refuseExisting(path: string): Promise<void> {
   const found = await lstat(path).then(
     () => true,
     (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : Promise.reject(error)),
   );
-  if (found) throw new Error(`${path} already exists; a backup never replaces a file. Choose another name.`);
+  if (found) throw alreadyExists(path);
 }
 
 /** Puts the finished file in place atomically, failing if the name was taken meanwhile. */
@@ -54,7 +56,7 @@ async function linkIntoPlace(temp: string, path: string): Promise<void> {
     await link(temp, path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new Error(`${path} already exists; a backup never replaces a file. Choose another name.`);
+    if (code === 'EEXIST') throw alreadyExists(path);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
     // A file system without hard links: check, then rename (not atomic against a racing writer).
     await refuseExisting(path);

@@ -27,7 +27,6 @@ export async function replyWithAnswer(
   if (wantsEventStream(request.headers.accept)) {
     writeRateLimitHeaders(request, reply); // a streamed reply skips the onSend hook
     const stream = openEventStream(reply);
-    stream.signal.addEventListener('abort', () => abort.abort());
     try {
       for (let item = first; !item.done; item = await events.next()) {
         const { type, ...data } = item.value;

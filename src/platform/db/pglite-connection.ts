@@ -113,8 +113,6 @@ export class BatchingPgliteConnection extends EventEmitter {
 /** A node-postgres Pool/Client config that talks to `pglite` through BatchingPgliteConnection. */
 export function pgliteClientConfig(pglite: PGlite) {
   return {
-    // One engine, one connection: the pool must not open a second.
-    poolSize: 1,
     user: 'postgres',
     password: 'unused',
     database: 'postgres',

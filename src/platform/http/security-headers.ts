@@ -32,13 +32,18 @@ export function computeSecurityHeaders(options: HelmetOptions): Record<string, s
 }
 
 export interface SecurityHeaderOptions {
-  /** HSTS, sent only when the server is reached over HTTPS. */
-  hsts: { maxAge: number; includeSubDomains: boolean } | false;
+  /** Both profiles, from securityHeaderProfiles(). */
+  profiles: { api: Record<string, string>; pages: Record<string, string> };
   /** URL prefixes of server-rendered HTML pages (they get the pages profile). */
   pagePrefixes: readonly string[];
 }
 
-export function securityHeaderProfiles(options: Pick<SecurityHeaderOptions, 'hsts'>): { api: Record<string, string>; pages: Record<string, string> } {
+export interface SecurityHeaderPolicy {
+  /** HSTS, sent only when the server is reached over HTTPS. */
+  hsts: { maxAge: number; includeSubDomains: boolean } | false;
+}
+
+export function securityHeaderProfiles(options: SecurityHeaderPolicy): SecurityHeaderOptions['profiles'] {
   return {
     // OWASP's REST Security Cheat Sheet: the headers that mean something on a JSON reply. Helmet's
     // document-only headers (COOP, Origin-Agent-Cluster, X-DNS-Prefetch-Control, X-Download-
@@ -76,14 +81,12 @@ export function securityHeaderProfiles(options: Pick<SecurityHeaderOptions, 'hst
   };
 }
 
-/** Returns the API profile, for replies sent before the onRequest hooks run (frameworkErrors). */
-export function installSecurityHeaders(app: FastifyInstance, options: SecurityHeaderOptions): Record<string, string> {
-  const { api, pages } = securityHeaderProfiles(options);
+export function installSecurityHeaders(app: FastifyInstance, options: SecurityHeaderOptions): void {
+  const { api, pages } = options.profiles;
   const isPage = (url: string): boolean =>
     options.pagePrefixes.some((prefix) => url.startsWith(prefix) && (url.length === prefix.length || url[prefix.length] === '/' || url[prefix.length] === '?'));
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(isPage(request.url) ? pages : api);
     done();
   });
-  return api;
 }

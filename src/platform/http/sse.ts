@@ -1,13 +1,13 @@
 /**
  * Server-sent events over a hijacked reply. The headers Fastify would have sent (security
- * headers, CORS) are carried over; a client that goes away aborts the work behind the stream.
+ * headers, CORS) are carried over. Stopping the work behind a stream whose client went away is
+ * the caller's (chat/reply.ts does it for streamed and JSON replies alike).
  */
 import type { FastifyReply } from 'fastify';
 
 export interface EventStream {
   send(event: string, data: unknown): void;
   end(): void;
-  readonly signal: AbortSignal;
 }
 
 export function wantsEventStream(accept: string | undefined): boolean {
@@ -15,7 +15,6 @@ export function wantsEventStream(accept: string | undefined): boolean {
 }
 
 export function openEventStream(reply: FastifyReply): EventStream {
-  const abort = new AbortController();
   reply.hijack();
   const raw = reply.raw;
   const headers: Record<string, string | string[]> = {};
@@ -29,7 +28,6 @@ export function openEventStream(reply: FastifyReply): EventStream {
     'x-accel-buffering': 'no',
     connection: 'keep-alive',
   });
-  raw.on('close', () => abort.abort());
   return {
     send(event, data) {
       if (!raw.writableEnded) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -37,6 +35,5 @@ export function openEventStream(reply: FastifyReply): EventStream {
     end() {
       if (!raw.writableEnded) raw.end();
     },
-    signal: abort.signal,
   };
 }
