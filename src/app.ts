@@ -232,6 +232,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     clock,
     onRefusal: deps.onRateLimitRefusal,
     penaltyPolicy: deps.penaltyPolicy,
+    orgCeilingPerHour: config.orgMessagesPerHour,
     ...(deps.rateLimitPrefix ? { prefix: deps.rateLimitPrefix } : {}),
   });
   const apiKeyModule = createApiKeyModule({

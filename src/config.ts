@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { orgCeilingPerHour } from './modules/rate-limits/policy.ts';
 import { defaultHttpLimits, type HttpLimits } from './platform/http/limits.ts';
 
 const booleanish = z
@@ -75,6 +76,7 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(defaultHttpLimits.requestTimeoutMs),
   HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(defaultHttpLimits.headersTimeoutMs),
   API_KEY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(600),
+  ORG_MESSAGES_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000_000).default(orgCeilingPerHour),
 });
 
 export interface Config {
@@ -95,6 +97,8 @@ export interface Config {
   sessionTtlHours: number;
   httpLimits: HttpLimits;
   apiKeyRequestsPerMinute: number;
+  /** Messages per hour across all of an organisation's projects, whatever the projects allow. */
+  orgMessagesPerHour: number;
   /**
    * The operator's own OpenAI-compatible endpoint and its key: the key is sent only to projects
    * whose base URL is that endpoint (a project cannot point it elsewhere and receive the key).
@@ -149,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     },
     apiKeyRequestsPerMinute: e.API_KEY_REQUESTS_PER_MINUTE,
+    orgMessagesPerHour: e.ORG_MESSAGES_PER_HOUR,
     operatorAnswerEndpoint: e.ANSWER_API_KEY && e.ANSWER_BASE_URL ? { baseUrl: e.ANSWER_BASE_URL, apiKey: e.ANSWER_API_KEY } : undefined,
     answerAllowPrivateNetworks: e.ANSWER_ALLOW_PRIVATE_NETWORKS,
   };

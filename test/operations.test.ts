@@ -67,6 +67,11 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message));
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), (e: unknown) => e instanceof ConfigError && /DATABASE_URL/.test(e.message));
     assert.throws(() => loadConfig({ TLS_CERT_FILE: '/x.pem' }), (e: unknown) => e instanceof ConfigError && /TLS_KEY_FILE/.test(e.message));
+    for (const bad of ['0', '-5', '1.5', 'lots']) {
+      assert.throws(() => loadConfig({ ORG_MESSAGES_PER_HOUR: bad }), (e: unknown) => e instanceof ConfigError && /ORG_MESSAGES_PER_HOUR/.test(e.message), bad);
+    }
+    assert.equal(loadConfig({}).orgMessagesPerHour, 20_000);
+    assert.equal(loadConfig({ ORG_MESSAGES_PER_HOUR: '250000' }).orgMessagesPerHour, 250_000);
   });
 
   it('the CLI exits non-zero and names the variable', async () => {

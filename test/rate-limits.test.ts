@@ -20,7 +20,7 @@ let projectId: string;
 before(async () => {
   t = await startTestApp({
     clock,
-    config: { apiKeyRequestsPerMinute: 3 },
+    config: { apiKeyRequestsPerMinute: 3, orgMessagesPerHour: 40 },
     onRateLimitRefusal: (e) => events.push(e),
     penaltyPolicy: { refusalsBeforeBlock: 3, baseBlockSeconds: 60 },
   });
@@ -79,6 +79,18 @@ describe('messages (the service the chat path calls)', () => {
     await t.services.rateLimits.checkMessage({ ...base, ip: '198.51.100.2' });
     const r = await t.services.rateLimits.checkMessage({ ...base, ip: '198.51.100.3' });
     assert.equal(r.ok, false);
+    assert.equal(events.at(-1)?.dimension, 'org');
+  });
+
+  it('the organisation ceiling is the operator’s ORG_MESSAGES_PER_HOUR (here 40)', async () => {
+    const orgId = 'org_ceiling_from_config';
+    const limits = { ...(await settings()), perIpPerMinute: 1000, messagesPerHour: 1_000_000 };
+    for (let i = 0; i < 40; i++) {
+      const admitted = await t.services.rateLimits.checkMessage({ projectId: `prj_ceiling${i % 4}`, orgId, settings: limits, ip: `198.51.100.${i + 10}` });
+      assert.equal(admitted.ok, true, `message ${i + 1}`);
+    }
+    const refused = await t.services.rateLimits.checkMessage({ projectId: 'prj_ceiling9', orgId, settings: limits, ip: '198.51.100.99' });
+    assert.equal(refused.ok, false);
     assert.equal(events.at(-1)?.dimension, 'org');
   });
 });

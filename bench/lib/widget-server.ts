@@ -10,6 +10,8 @@ const nodeArgs = (): string[] => (process.env.BENCH_NODE_ARGS ?? '').split(' ').
 
 export interface WidgetReady {
   url: string;
+  /** CPU and cipher time of the server process (see bench/servers/palisade-widget.ts). */
+  statsUrl: string;
   projectId: string;
   token: string;
   origin: string;

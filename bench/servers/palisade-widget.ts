@@ -2,16 +2,21 @@
  * A Palisade server prepared for the widget message-path benchmark: one project on an allowed
  * origin, limits raised out of the way, a 1,000-document knowledge base, and a visitor token.
  * With PLAINTEXT=1 it injects a pass-through cipher (same path, no AES-GCM): the baseline of
- * the encryption-cost measurement. Prints one JSON line when ready.
+ * the encryption-cost measurement; with CIPHER_TIMING=1 it encrypts for real and adds up the time
+ * spent in the cipher, served with the process's CPU time on a second port (`statsUrl`). Prints
+ * one JSON line when ready.
  */
+import { createServer } from 'node:http';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/platform/db/driver.ts';
 import { migrate } from '../../src/platform/db/migrate.ts';
 import { createCrypto } from '../../src/platform/crypto/setup.ts';
 import type { Cipher } from '../../src/platform/crypto/envelope.ts';
+import { timedCipher } from '../lib/cipher-timing.ts';
 
-const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', PALISADE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') });
+// The organisation ceiling raised too: a fast machine sends more than its default 20,000 an hour.
+const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ORG_MESSAGES_PER_HOUR: '1000000000', PALISADE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') });
 const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 await migrate(database.db);
 const real = await createCrypto({ db: database.db, config, log: { warn: () => undefined, info: () => undefined }, clock: { now: () => new Date() } });
@@ -21,7 +26,8 @@ const passThrough: Cipher = {
   encrypt: async (plaintext) => `plain.${Buffer.from(plaintext).toString('base64')}`,
   decrypt: async (ciphertext) => Buffer.from(ciphertext.slice(6), 'base64').toString('utf8'),
 };
-const crypto = process.env.PLAINTEXT === '1' ? { ...real, cipher: passThrough } : real;
+const timing = process.env.CIPHER_TIMING === '1' ? timedCipher(real.cipher) : undefined;
+const crypto = process.env.PLAINTEXT === '1' ? { ...real, cipher: passThrough } : timing ? { ...real, cipher: timing.cipher } : real;
 const { app, services } = await buildApp({ config, database, crypto });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
@@ -53,7 +59,16 @@ for (let i = 0; i < 1000; i++) {
 const origin = 'https://bench.example.com';
 const session = await fetch(`${url}/v1/widget/${project.id}/sessions`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: '{}' });
 const { token } = (await session.json()) as { token: string };
-console.log(JSON.stringify({ ready: true, url, projectId: project.id, token, origin }));
+// CPU time of the whole process (all threads) and the cipher's share of it, in microseconds.
+const stats = createServer((_request, response) => {
+  const cpu = process.cpuUsage();
+  response.end(JSON.stringify({ cpuMicros: cpu.user + cpu.system, cipherMicros: (timing?.totals().nanoseconds ?? 0) / 1000, cipherCalls: timing?.totals().calls ?? 0 }));
+});
+await new Promise<void>((resolve) => stats.listen(0, '127.0.0.1', resolve));
+const statsAddress = stats.address();
+const statsUrl = `http://127.0.0.1:${typeof statsAddress === 'object' && statsAddress ? statsAddress.port : 0}`;
+console.log(JSON.stringify({ ready: true, url, statsUrl, projectId: project.id, token, origin }));
 process.on('SIGTERM', () => {
+  stats.close();
   app.close().then(() => database.close()).then(() => process.exit(0));
 });

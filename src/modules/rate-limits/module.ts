@@ -19,6 +19,8 @@ export function createRateLimits(deps: {
   clock: Clock;
   onRefusal?: ((event: RefusalEvent) => void) | undefined;
   penaltyPolicy?: Partial<PenaltyPolicy> | undefined;
+  /** Messages per hour across an organisation's projects (default: policy.ts). */
+  orgCeilingPerHour?: number;
   /** Redis key prefix (tests isolate themselves with their own). */
   prefix?: string;
 }): { service: RateLimitService; refusals: RefusalCounter; backend: 'memory' | 'redis' } {
@@ -27,6 +29,12 @@ export function createRateLimits(deps: {
   const limiter = deps.redis ? createRedisRateLimiter(deps.redis, { prefix }) : createMemoryRateLimiter();
   const penaltyBox = deps.redis ? createRedisPenaltyBox(deps.redis, { ...options, prefix }) : createMemoryPenaltyBox(options);
   const refusals = createRefusalCounter({ onRefusal: deps.onRefusal });
-  const service = createRateLimitService({ limiter, penaltyBox, clock: deps.clock, onRefusal: refusals.record });
+  const service = createRateLimitService({
+    limiter,
+    penaltyBox,
+    clock: deps.clock,
+    onRefusal: refusals.record,
+    ...(deps.orgCeilingPerHour !== undefined ? { orgCeilingPerHour: deps.orgCeilingPerHour } : {}),
+  });
   return { service, refusals, backend: deps.redis ? 'redis' : 'memory' };
 }

@@ -62,6 +62,8 @@ export function createRateLimitService(deps: {
   penaltyBox: PenaltyBox;
   clock?: Clock;
   onRefusal?: (event: RefusalEvent) => void;
+  /** Messages per hour across an organisation's projects (the operator's ORG_MESSAGES_PER_HOUR). */
+  orgCeilingPerHour?: number;
 }): RateLimitService {
   const { limiter, penaltyBox } = deps;
   const clock = deps.clock ?? systemClock;
@@ -116,7 +118,7 @@ export function createRateLimitService(deps: {
       }
       steps.push(
         { dimension: 'project', bucket: 'msg_project', key: projectId, limit: { points: settings.messagesPerHour, durationSeconds: 3_600 } },
-        { dimension: 'org', bucket: 'msg_org', key: orgId, limit: { points: input.orgCeilingPerHour ?? orgCeilingPerHour, durationSeconds: 3_600 } },
+        { dimension: 'org', bucket: 'msg_org', key: orgId, limit: { points: input.orgCeilingPerHour ?? deps.orgCeilingPerHour ?? orgCeilingPerHour, durationSeconds: 3_600 } },
       );
       return run(steps, { projectId, orgId });
     },
