@@ -104,7 +104,7 @@ export interface Config {
    * whose base URL is that endpoint (a project cannot point it elsewhere and receive the key).
    * Projects may instead store their own key (modules/answer-keys), encrypted.
    */
-  operatorAnswerEndpoint: { baseUrl: string; apiKey: string } | undefined;
+  operatorAnswerEndpoint: { baseUrl: string; apiKey: string | undefined } | undefined;
   /** Let projects' own answer endpoints be on loopback or private networks (off: public only). */
   answerAllowPrivateNetworks: boolean;
 }
@@ -154,7 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     apiKeyRequestsPerMinute: e.API_KEY_REQUESTS_PER_MINUTE,
     orgMessagesPerHour: e.ORG_MESSAGES_PER_HOUR,
-    operatorAnswerEndpoint: e.ANSWER_API_KEY && e.ANSWER_BASE_URL ? { baseUrl: e.ANSWER_BASE_URL, apiKey: e.ANSWER_API_KEY } : undefined,
+    // A base URL alone is a keyless endpoint of the operator's (a local model on a private network).
+    operatorAnswerEndpoint: e.ANSWER_BASE_URL ? { baseUrl: e.ANSWER_BASE_URL, apiKey: e.ANSWER_API_KEY || undefined } : undefined,
     answerAllowPrivateNetworks: e.ANSWER_ALLOW_PRIVATE_NETWORKS,
   };
 }

@@ -195,3 +195,36 @@ describe("a project's own endpoint on a private network (ANSWER_ALLOW_PRIVATE_NE
     assert.equal(operatorStub.requests.length, before + 1);
   });
 });
+
+describe("a keyless operator endpoint (ANSWER_BASE_URL alone: a local model on the operator's network)", () => {
+  let keyless: TestApp;
+  let member: SignedUp;
+  before(async () => {
+    const { operatorAnswerEndpoint } = loadConfig({ ANSWER_BASE_URL: operatorStub.baseUrl });
+    keyless = await startTestApp({ config: { answerAllowPrivateNetworks: false, operatorAnswerEndpoint } });
+    member = await signUp(keyless, 'Keyless Org');
+  });
+  after(() => keyless.close());
+
+  it('is trusted on a private address and called without a key; a project endpoint elsewhere is still refused', async () => {
+    assert.deepEqual(loadConfig({ ANSWER_BASE_URL: operatorStub.baseUrl }).operatorAnswerEndpoint, { baseUrl: operatorStub.baseUrl, apiKey: undefined });
+    const ask = async (baseUrl: string) => {
+      const p = await member.client.post(`/v1/orgs/${member.orgId}/projects`, {
+        name: 'Local model bot',
+        settings: { allowedDomains: ['docs.example.com'], answer: { provider: 'openai-compatible', baseUrl, model: 'stub' } },
+      });
+      assert.equal(p.status, 201, JSON.stringify(p.body));
+      const s = await keyless.client().post(`/v1/widget/${p.body.project.id}/sessions`, {}, { origin });
+      return keyless.client().post(`/v1/widget/${p.body.project.id}/messages`, { content: 'How do refunds work?' }, { origin, authorization: `Bearer ${s.body.token}` });
+    };
+    const before = operatorStub.requests.length;
+    const r = await ask(operatorStub.baseUrl);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(operatorStub.requests.length, before + 1);
+    assert.equal(operatorStub.requests.at(-1)?.headers.authorization, undefined, 'no key was sent');
+    const otherBefore = otherStub.requests.length;
+    const refused = await ask(otherStub.baseUrl);
+    assert.equal(refused.status, 502, JSON.stringify(refused.body));
+    assert.equal(otherStub.requests.length, otherBefore);
+  });
+});

@@ -12,7 +12,8 @@ import type { AnswerKeyService } from './service.ts';
 
 export interface OperatorEndpoint {
   baseUrl: string;
-  apiKey: string;
+  /** Unset for a keyless endpoint (a local model): it is still the operator's, trusted as such. */
+  apiKey: string | undefined;
 }
 
 export function createEndpointPolicy(deps: { keys: Pick<AnswerKeyService, 'keyFor'>; operator: OperatorEndpoint | undefined; allowPrivateNetworks: boolean }) {

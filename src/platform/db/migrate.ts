@@ -59,7 +59,9 @@ export async function migrate(db: Kysely<any>): Promise<string[]> {
 /**
  * Roles are cluster-wide in PostgreSQL, so several databases (tests run in parallel) may race
  * to create it: both "already exists" errors are fine. The connecting user must be able to
- * SET ROLE to it, hence the membership grant (a no-op for superusers).
+ * SET ROLE to it, hence the membership grant, asked for only when it is missing: where a DBA
+ * created the role and granted it (docs/architecture.md), the connecting user needs no right to
+ * create or grant roles.
  */
 async function ensureAppRole(db: Kysely<any>): Promise<void> {
   await sql
@@ -72,8 +74,8 @@ async function ensureAppRole(db: Kysely<any>): Promise<void> {
        END $$;`,
     )
     .execute(db);
-  const { rows } = await sql<{ super: boolean }>`SELECT rolsuper AS super FROM pg_roles WHERE rolname = current_user`.execute(db);
-  if (!rows[0]?.super) {
+  const { rows } = await sql<{ member: boolean }>`SELECT pg_has_role(current_user, ${APP_ROLE}, 'MEMBER') AS member`.execute(db);
+  if (!rows[0]?.member) {
     await sql.raw(`GRANT ${APP_ROLE} TO current_user`).execute(db);
   }
 }
