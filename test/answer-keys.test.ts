@@ -42,6 +42,17 @@ async function authorizationSeenBy(stub: OpenAiStub, projectId: string): Promise
   return typeof header === 'string' ? header : undefined;
 }
 
+/** A visitor's message to a new project of `member`'s on `app` that answers through `baseUrl`. */
+async function askThrough(app: TestApp, member: SignedUp, baseUrl: string): Promise<{ status: number; body: { code?: string; detail?: string } }> {
+  const p = await member.client.post(`/v1/orgs/${member.orgId}/projects`, {
+    name: 'LLM bot',
+    settings: { allowedDomains: ['docs.example.com'], answer: { provider: 'openai-compatible', baseUrl, model: 'stub' } },
+  });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  const s = await app.client().post(`/v1/widget/${p.body.project.id}/sessions`, {}, { origin });
+  return app.client().post(`/v1/widget/${p.body.project.id}/messages`, { content: 'How do refunds work?' }, { origin, authorization: `Bearer ${s.body.token}` });
+}
+
 before(async () => {
   operatorStub = await startOpenAiStub({ reply: 'From the operator endpoint.' });
   otherStub = await startOpenAiStub({ reply: 'From somewhere else.' });
@@ -166,15 +177,7 @@ describe("a project's own endpoint on a private network (ANSWER_ALLOW_PRIVATE_NE
   });
   after(() => strict.close());
 
-  async function ask(baseUrl: string): Promise<{ status: number; body: { code?: string; detail?: string } }> {
-    const p = await member.client.post(`/v1/orgs/${member.orgId}/projects`, {
-      name: 'LLM bot',
-      settings: { allowedDomains: ['docs.example.com'], answer: { provider: 'openai-compatible', baseUrl, model: 'stub' } },
-    });
-    assert.equal(p.status, 201, JSON.stringify(p.body));
-    const s = await strict.client().post(`/v1/widget/${p.body.project.id}/sessions`, {}, { origin });
-    return strict.client().post(`/v1/widget/${p.body.project.id}/messages`, { content: 'How do refunds work?' }, { origin, authorization: `Bearer ${s.body.token}` });
-  }
+  const ask = (baseUrl: string) => askThrough(strict, member, baseUrl);
 
   it('is never called: a loopback address, by IP or by a name that resolves to it, is refused before any request', async () => {
     const port = new URL(otherStub.baseUrl).port;
@@ -208,15 +211,7 @@ describe("a keyless operator endpoint (ANSWER_BASE_URL alone: a local model on t
 
   it('is trusted on a private address and called without a key; a project endpoint elsewhere is still refused', async () => {
     assert.deepEqual(loadConfig({ ANSWER_BASE_URL: operatorStub.baseUrl }).operatorAnswerEndpoint, { baseUrl: operatorStub.baseUrl, apiKey: undefined });
-    const ask = async (baseUrl: string) => {
-      const p = await member.client.post(`/v1/orgs/${member.orgId}/projects`, {
-        name: 'Local model bot',
-        settings: { allowedDomains: ['docs.example.com'], answer: { provider: 'openai-compatible', baseUrl, model: 'stub' } },
-      });
-      assert.equal(p.status, 201, JSON.stringify(p.body));
-      const s = await keyless.client().post(`/v1/widget/${p.body.project.id}/sessions`, {}, { origin });
-      return keyless.client().post(`/v1/widget/${p.body.project.id}/messages`, { content: 'How do refunds work?' }, { origin, authorization: `Bearer ${s.body.token}` });
-    };
+    const ask = (baseUrl: string) => askThrough(keyless, member, baseUrl);
     const before = operatorStub.requests.length;
     const r = await ask(operatorStub.baseUrl);
     assert.equal(r.status, 200, JSON.stringify(r.body));
