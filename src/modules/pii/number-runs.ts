@@ -34,19 +34,37 @@ function isSep(c: number): boolean {
   return c === 32 || c === 45 || c === 46 || c === 47 || c === 40 || c === 41 || c === 0xa0;
 }
 
-/** The digits of the groups starting at `starts` with lengths `lengths`, joined. */
-function digitsOf(text: string, starts: readonly number[], lengths: readonly number[]): string {
+/**
+ * Starts and lengths of the digit groups of the run being scanned, shared by all calls: most runs
+ * are scanned past without being returned, so their groups need no arrays of their own. A run
+ * holds at most MAX_RUN characters, so at most MAX_RUN / 2 + 1 groups.
+ */
+const GROUP_STARTS = new Int32Array(MAX_RUN);
+const GROUP_LENGTHS = new Int32Array(MAX_RUN);
+
+/** The digits of the first `count` groups in GROUP_STARTS / GROUP_LENGTHS, joined. */
+function digitsOf(text: string, count: number): string {
   let digits = '';
-  for (let k = 0; k < starts.length; k++) {
-    const g = starts[k] ?? 0;
-    digits += text.slice(g, g + (lengths[k] ?? 0));
+  for (let k = 0; k < count; k++) {
+    const g = GROUP_STARTS[k] ?? 0;
+    digits += text.slice(g, g + (GROUP_LENGTHS[k] ?? 0));
   }
   return digits;
 }
 
+/** The first `count` group lengths as an array of the run's own. */
+function groupLengths(count: number): number[] {
+  const groups: number[] = [];
+  for (let k = 0; k < count; k++) groups.push(GROUP_LENGTHS[k] ?? 0);
+  return groups;
+}
+
 /** EXT_RE's first letter, "x" or "e" (after at most one space), is at `end`: only then is it run. */
 function mayOpenExtension(text: string, end: number): boolean {
-  const c = text.charCodeAt(text.charCodeAt(end) === 32 ? end + 1 : end) | 32;
+  const at = text.charCodeAt(end) === 32 ? end + 1 : end;
+  // Not read past the end: that would make V8 reoptimise the reads slower (and no extension fits).
+  if (at >= text.length) return false;
+  const c = text.charCodeAt(at) | 32;
   return c === 120 || c === 101;
 }
 
@@ -102,9 +120,8 @@ export function scanNumberRuns(text: string, digitRuns: readonly number[], minDi
       continue;
     }
     let seps = '';
-    const groups: number[] = [];
-    // Where each group starts: the digit string is only cut out for runs that are returned.
-    const groupStarts: number[] = [];
+    // Groups go to GROUP_STARTS / GROUP_LENGTHS: the digit string is only cut out for runs that are returned.
+    let groupCount = 0;
     let digitCount = 0;
     let groupStart = -1;
     const plus = c === 43;
@@ -120,25 +137,32 @@ export function scanNumberRuns(text: string, digitRuns: readonly number[], minDi
       // Up to two separator characters ("- ", ") ") may join digit groups.
       let j = i;
       while (j < n && j - i < 3 && isSep(text.charCodeAt(j))) j++;
-      const sep = j - i === 1 ? (text[i] ?? '') : text.slice(i, j);
-      if (j > i && j < n && isDigit(text.charCodeAt(j)) && !sep.includes('..')) {
-        if (groupStart >= 0) {
-          groups.push(i - groupStart);
-          groupStarts.push(groupStart);
-          digitCount += i - groupStart;
-        }
-        groupStart = -1;
+      // What the separator adds to `seps` when it joins two groups (trimmed, or " " if only spaces).
+      let piece: string | undefined;
+      if (j - i === 1) {
+        // The common single character, read by code: no string to cut out and trim.
+        const sc = text.charCodeAt(i);
+        if (j < n && isDigit(text.charCodeAt(j))) piece = sc === 32 || sc === 0xa0 ? ' ' : (text[i] ?? '');
+        else if (sc === 41) end = i + 1;
+      } else if (j > i) {
+        const sep = text.slice(i, j);
         const trimmed = sep.trim();
-        seps += trimmed === '' ? ' ' : trimmed;
-        i = j;
-        continue;
+        if (j < n && isDigit(text.charCodeAt(j)) && !sep.includes('..')) piece = trimmed === '' ? ' ' : trimmed;
+        else if (trimmed === ')') end = i + 1;
       }
-      if (sep === ')' || (j > i && sep.trim() === ')')) end = i + 1;
-      break;
+      if (piece === undefined) break;
+      if (groupStart >= 0) {
+        GROUP_LENGTHS[groupCount] = i - groupStart;
+        GROUP_STARTS[groupCount++] = groupStart;
+        digitCount += i - groupStart;
+      }
+      groupStart = -1;
+      seps += piece;
+      i = j;
     }
     if (groupStart >= 0) {
-      groups.push(i - groupStart);
-      groupStarts.push(groupStart);
+      GROUP_LENGTHS[groupCount] = i - groupStart;
+      GROUP_STARTS[groupCount++] = groupStart;
       digitCount += i - groupStart;
     }
     if (digitCount >= 7 && end < n && mayOpenExtension(text, end)) {
@@ -150,7 +174,7 @@ export function scanNumberRuns(text: string, digitRuns: readonly number[], minDi
     if (i - start >= MAX_RUN) {
       while (i < n && (isDigit(text.charCodeAt(i)) || isSep(text.charCodeAt(i)))) i++;
     } else if ((!isWordChar(next) || next > 127) && digitCount >= minDigits) {
-      runs.push({ start, end, digits: digitsOf(text, groupStarts, groups), seps, groups, plus });
+      runs.push({ start, end, digits: digitsOf(text, groupCount), seps, groups: groupLengths(groupCount), plus });
     }
     i = Math.max(i, end);
     i = nextCandidate(text, skipWord(text, i), digitRuns, cursor);

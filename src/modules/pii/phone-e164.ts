@@ -9,13 +9,17 @@
  */
 import { Metadata } from 'libphonenumber-js/max';
 
-/** "+", then only ASCII digits, spaces, dots, dashes and parentheses: no extension, no letters. */
-const PLAIN_PLUS_RE = /^\+[0-9 ().-]{1,60}$/;
+/** At most this many characters may follow the "+" (as /^\+[0-9 ().-]{1,60}$/ allows). */
+const MAX_BODY = 60;
 const MAX_CALLING_CODE = 3;
 
 let meta: Metadata | undefined;
-/** Calling code → "^(?:national prefix for parsing)" of its main plan, or null when it has none. */
-const prefixByCallingCode = new Map<string, RegExp | null>();
+/**
+ * Calling code, as a number, → "^(?:national prefix for parsing)" of its main plan, null when it
+ * has none, false when no country has the code. Keyed by number rather than by a cut-out string:
+ * codes never start with 0, so the number stands for exactly one code.
+ */
+const prefixByCallingCode = new Map<number, RegExp | null | false>();
 
 interface PlanAccess {
   hasCallingCode: (code: string) => boolean;
@@ -23,26 +27,52 @@ interface PlanAccess {
   numberingPlan: { nationalPrefixForParsing: () => string | undefined };
 }
 
-function nationalPrefix(code: string): RegExp | null | undefined {
-  if (prefixByCallingCode.has(code)) return prefixByCallingCode.get(code);
+function nationalPrefix(digits: string, len: number, code: number): RegExp | null | undefined {
+  const known = prefixByCallingCode.get(code);
+  if (known !== undefined) return known === false ? undefined : known;
   meta ??= new Metadata();
   const m = meta as unknown as PlanAccess;
-  if (!m.hasCallingCode(code)) return undefined;
-  m.selectNumberingPlan(code);
+  const key = digits.slice(0, len);
+  if (!m.hasCallingCode(key)) {
+    prefixByCallingCode.set(code, false);
+    return undefined;
+  }
+  m.selectNumberingPlan(key);
   const npfp = m.numberingPlan.nationalPrefixForParsing();
   const re = npfp ? new RegExp(`^(?:${npfp})`) : null;
   prefixByCallingCode.set(code, re);
   return re;
 }
 
+/**
+ * The digits of "+" followed by 1 to 60 of [0-9 ().-] and nothing else, or undefined when value
+ * is not of that form: one pass instead of a test and a replace.
+ */
+function plainDigits(value: string): string | undefined {
+  const n = value.length;
+  if (n < 2 || n > MAX_BODY + 1 || value.charCodeAt(0) !== 43) return undefined;
+  let from = 1;
+  let digits = '';
+  for (let i = 1; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 48 && c <= 57) continue;
+    if (c !== 32 && c !== 40 && c !== 41 && c !== 46 && c !== 45) return undefined;
+    digits += value.slice(from, i);
+    from = i + 1;
+  }
+  return from === 1 ? value.slice(1) : digits + value.slice(from);
+}
+
 /** "+" and the digits when libphonenumber would return exactly that; undefined when unsure. */
 export function plainE164(value: string): string | undefined {
-  if (!PLAIN_PLUS_RE.test(value)) return undefined;
-  const digits = value.replace(/\D/g, '');
+  const digits = plainDigits(value);
+  if (digits === undefined) return undefined;
   // No calling code starts with 0: libphonenumber rejects the number and keeps the digits.
-  if (digits.length === 0 || digits[0] === '0') return '+' + digits;
+  if (digits.length === 0 || digits.charCodeAt(0) === 48) return '+' + digits;
+  let code = 0;
   for (let len = 1; len <= MAX_CALLING_CODE && len <= digits.length; len++) {
-    const prefix = nationalPrefix(digits.slice(0, len));
+    code = code * 10 + digits.charCodeAt(len - 1) - 48;
+    const prefix = nationalPrefix(digits, len, code);
     if (prefix === undefined) continue;
     // An empty match (Argentina's prefix pattern is all optional) strips nothing either.
     const stripped = prefix?.exec(digits.slice(len));

@@ -23,6 +23,9 @@ function hashRange(s: string, start: number, end: number): number {
 const BITS = 6;
 const LENGTH_BITS = 6;
 const MAX_POOL = 2 ** (32 - BITS - LENGTH_BITS);
+// The masks as plain numbers: "2 ** BITS - 1" inside a look-up ran Math.pow on every call.
+const BITS_MASK = 2 ** BITS - 1;
+const LENGTH_MASK = 2 ** LENGTH_BITS - 1;
 
 export function wordTable(entries: ReadonlyMap<string, number>): WordTable {
   let size = 1024;
@@ -50,11 +53,11 @@ export function wordTable(entries: ReadonlyMap<string, number>): WordTable {
       if (tag === 0) return 0;
       if (tag !== h) continue;
       const info = slots[2 * k + 1] ?? 0;
-      if (((info >>> BITS) & (2 ** LENGTH_BITS - 1)) !== len) continue;
+      if (((info >>> BITS) & LENGTH_MASK) !== len) continue;
       const from = info >>> (BITS + LENGTH_BITS);
       let same = true;
       for (let j = 0; j < len && same; j++) same = pool.charCodeAt(from + j) === lower.charCodeAt(start + j);
-      if (same) return info & (2 ** BITS - 1);
+      if (same) return info & BITS_MASK;
     }
   }
   return { bitsAt, bitsOf: (word) => bitsAt(word, 0, word.length) };

@@ -40,7 +40,8 @@ function digitsFrom(text: string, i: number): number {
 
 /** " bis" or " ter" at e, compared by code unit (String#startsWith costs more than the whole check). */
 function bisOrTerAt(text: string, e: number): boolean {
-  if (text.charCodeAt(e) !== 32) return false;
+  // Reads stay inside the text (see capitalised.ts): past its end no " bis" fits anyway.
+  if (e + 3 >= text.length || text.charCodeAt(e) !== 32) return false;
   const a = text.charCodeAt(e + 1);
   const b = text.charCodeAt(e + 2);
   const c = text.charCodeAt(e + 3);
@@ -50,8 +51,8 @@ function bisOrTerAt(text: string, e: number): boolean {
 /** After a house number: " Main", ", rue", " bis rue" — a space, then a word that may open a street. */
 function streetWordFollows(text: string, e: number): boolean {
   if (bisOrTerAt(text, e)) e += 4;
-  if (text.charCodeAt(e) === 44) e++;
-  if (text.charCodeAt(e) !== 32 || e + 1 >= text.length) return false;
+  if (e < text.length && text.charCodeAt(e) === 44) e++;
+  if (e + 1 >= text.length || text.charCodeAt(e) !== 32) return false;
   const cp = codePointAt(text, e + 1);
   return isUpper(cp) || LOWER_PREFIX_INITIALS.has(cp);
 }
@@ -62,6 +63,7 @@ function isAsciiLetter(c: number): boolean {
 
 /** "-12" or "/3" after a house number: where it ends, or -1. */
 function suffixEnd(text: string, e: number): number {
+  if (e >= text.length) return -1;
   const sep = text.charCodeAt(e);
   if (sep !== 45 && sep !== 47) return -1;
   const k = digitsFrom(text, e + 1);
@@ -74,7 +76,7 @@ function suffixEnd(text: string, e: number): number {
  */
 export function mayStartStreet(text: string, d: number): boolean {
   const j = digitsFrom(text, d);
-  if (j - d > 5) return false;
+  if (j - d > 5 || j >= text.length) return false;
   // Every shape continues with a space, ",", "-", "/" or a letter after the digits.
   const c = text.charCodeAt(j);
   if (c !== 32 && c !== 44 && c !== 45 && c !== 47 && !isAsciiLetter(c)) return false;
@@ -105,9 +107,6 @@ function boxWordBeforeNumber(text: string, starts: readonly number[]): boolean {
 
 /** Longest first word of a street prefix ("Carretera"): longer words need no look-up. */
 const MAX_PREFIX_WORD = Math.max(...[...STREET_PREFIX_WORDS].map((w) => w.length));
-const escape = (w: string): string => w.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-/** A street-prefix word standing alone before a space somewhere in the text (checked once per text). */
-const PREFIX_TOKEN_RE = new RegExp(`(?:^|[\\x00-\\x20])(?:${[...STREET_PREFIX_WORDS].map(escape).join('|')}),? `);
 
 /** Where the word that ends just before a space at e - 1 starts (words are cut at 30 characters); -1 if none. */
 function wordStartBefore(text: string, e: number): number {
@@ -200,11 +199,11 @@ export function addressCores(text: string, starts: readonly number[], streetStar
     const m = ADDRESS_NUM_FIRST_RE.exec(text);
     if (m) found.push({ start: d, end: d + m[0].length });
   }
-  // Whether a street-prefix word occurs anywhere in the text: asked once, and only when needed.
-  let prefixes: boolean | undefined;
+  // No whole-text search for a prefix word first: prefixWordBefore() is cheap and exact on its own,
+  // and such a search (a regex tried at every space) cost more than the look-backs it saved.
   for (const d of starts) {
     if (d <= 1 || text.charCodeAt(d - 1) !== 32) continue;
-    if (streetWordBefore(text, d) || ((prefixes ??= PREFIX_TOKEN_RE.test(text)) && prefixWordBefore(text, d))) windowMatches(text, d, found);
+    if (streetWordBefore(text, d) || prefixWordBefore(text, d)) windowMatches(text, d, found);
   }
   if (boxWordBeforeNumber(text, starts)) {
     ADDRESS_BOX_RE.lastIndex = 0;
@@ -213,7 +212,7 @@ export function addressCores(text: string, starts: readonly number[], streetStar
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: Core[] = [];
   for (const c of found) {
-    const last = out[out.length - 1];
+    const last = out.length > 0 ? out[out.length - 1] : undefined;
     if (!last || c.start >= last.end) out.push(c);
   }
   return out;

@@ -31,6 +31,8 @@ function isIndent(c: number): boolean {
 function unitAt(s: string, blank: number): RegExpExecArray | null {
   let w = blank;
   while (w < s.length && w <= 3 && (s.charCodeAt(w) === 32 || s.charCodeAt(w) === 44)) w++;
+  // Nothing but blanks: no unit word can follow (and s is not read past its end).
+  if (w >= s.length) return null;
   const c = s.charCodeAt(w);
   if (w > 3 || (c < 128 && !UNIT_INITIALS.has(c))) return null;
   return UNIT_RE.exec(blank === 0 ? s : ' '.repeat(blank) + s.slice(blank));
@@ -38,11 +40,13 @@ function unitAt(s: string, blank: number): RegExpExecArray | null {
 
 /** How many code units /^[ \t]*\n[ \t>?]* / matches at the start of s (a line break and its indentation), or 0. */
 function lineBreakLength(s: string): number {
+  // Every read is bounds-checked: one read past the end makes V8 reoptimise the function's reads slower.
+  const n = s.length;
   let i = 0;
-  while (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9) i++;
-  if (s.charCodeAt(i) !== 10) return 0;
+  while (i < n && (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9)) i++;
+  if (i >= n || s.charCodeAt(i) !== 10) return 0;
   i++;
-  while (isIndent(s.charCodeAt(i))) i++;
+  while (i < n && isIndent(s.charCodeAt(i))) i++;
   return i;
 }
 

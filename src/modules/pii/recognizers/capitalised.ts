@@ -37,7 +37,8 @@ export function capitalisedAt(text: string, i: number, word: CapitalisedWord): v
     j += d > 0xffff ? 2 : 1;
   }
   word.start = i;
-  word.end = text.charCodeAt(j) === 46 ? j + 1 : j;
+  // Bounds checked before reading: one read past the end makes V8 reoptimise every read of the function slower.
+  word.end = j < n && text.charCodeAt(j) === 46 ? j + 1 : j;
   word.ascii = ascii;
 }
 

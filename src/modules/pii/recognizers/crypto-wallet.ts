@@ -86,7 +86,7 @@ export function recognizeCryptoWallets({ text, scan }: ScanInput, out: Finding[]
     const c = text.charCodeAt(s);
     if (c === 49 || c === 51) btc.push(s);
     if (c === 49 && s >= 2 && bechOpening(text, s)) bech.push(s - 2);
-    if (c === 48 && text.charCodeAt(s + 1) === 120) eth.push(s);
+    if (c === 48 && s + 1 < text.length && text.charCodeAt(s + 1) === 120) eth.push(s);
   }
   // Bitcoin first, then bech32, then Ethereum, as the three global searches ran before.
   runMatches(text, btc, BTC_RE, base58CheckValid, 0.9, out);

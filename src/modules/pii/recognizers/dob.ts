@@ -77,11 +77,12 @@ function isDigit(c: number): boolean {
  * ("4111 1111") are no years, which spares the stem search around them.
  */
 function mayBeYear(lower: string, y: number): boolean {
-  if (y < 2 || lower.charCodeAt(y - 1) !== 32 || isLetter(lower.charCodeAt(y + 4))) return false;
+  // Reads stay inside the text: one read past an end makes V8 reoptimise the function's reads slower.
+  if (y < 2 || lower.charCodeAt(y - 1) !== 32 || (y + 4 < lower.length && isLetter(lower.charCodeAt(y + 4)))) return false;
   let d = y - 1;
   while (d > 0 && d > y - 4 && isDigit(lower.charCodeAt(d - 1))) d--;
   if (d === y - 1) return true;
-  return y - 1 - d <= 2 && lower.charCodeAt(d - 1) === 32;
+  return y - 1 - d <= 2 && d > 0 && lower.charCodeAt(d - 1) === 32;
 }
 
 /**

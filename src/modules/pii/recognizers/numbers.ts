@@ -35,20 +35,28 @@ function afterCurrency(text: string, start: number): boolean {
   return start > 1 && isCurrencySign(text.charCodeAt(start - 2)) && WHITESPACE_RE.test(text[start - 1] ?? '');
 }
 
+/** /\s/ on the code unit at k: ASCII by code, anything else by the pattern. */
+function isSpaceAt(text: string, k: number): boolean {
+  const c = text.charCodeAt(k);
+  return c < 128 ? c === 32 || (c >= 9 && c <= 13) : WHITESPACE_RE.test(text[k] ?? '');
+}
+
 /**
  * "Suite 541 6343": the run follows a unit word. UNIT_WORD ends in a letter, an optional ".", one
  * or two spaces and an optional "#", which is checked first so the pattern rarely has to run.
  */
 function afterUnitWord(text: string, start: number): boolean {
+  // No read before the text's start (see followedByTime).
   let k = start - 1;
-  if (text.charCodeAt(k) === 35) k--;
+  if (k >= 0 && text.charCodeAt(k) === 35) k--;
   let spaces = 0;
-  while (spaces < 2 && k >= 0 && WHITESPACE_RE.test(text[k] ?? '')) {
+  while (spaces < 2 && k >= 0 && isSpaceAt(text, k)) {
     k--;
     spaces++;
   }
-  if (spaces === 0) return false;
+  if (spaces === 0 || k < 0) return false;
   if (text.charCodeAt(k) === 46) k--;
+  if (k < 0) return false;
   const c = text.charCodeAt(k);
   if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c > 127)) return false;
   // An ASCII letter there has to end one of the unit words; other letters are left to the pattern.
@@ -63,8 +71,10 @@ function negativeOf(ctx: number): number {
 
 /** "12:30" right after the run: the run ends in the hour of a time stamp. */
 function followedByTime(text: string, end: number): boolean {
+  // Bounds first: a read past the end would make V8 reoptimise this function's reads slower.
+  if (end + 1 >= text.length) return false;
   const c = text.charCodeAt(end + 1);
-  return text[end] === ':' && c >= 48 && c <= 57;
+  return text.charCodeAt(end) === 58 && c >= 48 && c <= 57;
 }
 
 export function recognizeNumbers(input: ScanInput, out: Finding[]): void {
@@ -77,7 +87,6 @@ export function recognizeNumbers(input: ScanInput, out: Finding[]): void {
       continue;
     }
     if (afterCurrency(text, start)) continue;
-    const raw = text.slice(start, end);
     // Context words are read only once some shape could use them (many runs are rejected first).
     let ctx = -1;
 
@@ -107,6 +116,7 @@ export function recognizeNumbers(input: ScanInput, out: Finding[]): void {
         continue;
       }
     }
+    const raw = text.slice(start, end);
     if (!phoneMayScore(run, raw) || followedByTime(text, end) || afterUnitWord(text, start)) continue;
     if (ctx < 0) ctx = flagsAround(lower, start, end, CONTEXT);
     const negative = negativeOf(ctx);

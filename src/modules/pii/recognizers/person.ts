@@ -53,7 +53,9 @@ function nameTable(): WordTable {
 }
 
 function tokenOf(start: number, end: number, keyLength: number, bits: number): Tok {
-  const kind: Kind = keyLength === 1 ? 'initial' : (WEIGHTS[(bits & WEIGHT_MASK) - 1] ?? 'unknown');
+  const weight = bits & WEIGHT_MASK;
+  // No WEIGHTS[-1] for a word without a weight: an out-of-bounds read takes V8's slow generic path.
+  const kind: Kind = keyLength === 1 ? 'initial' : weight === 0 ? 'unknown' : (WEIGHTS[weight - 1] ?? 'unknown');
   return { start, end, kind, title: (bits & TITLE) !== 0, common: (bits & COMMON) !== 0 };
 }
 
@@ -86,9 +88,11 @@ function hasCue(lower: string, start: number): boolean {
 /** A sentence-initial single word is often just a capitalised word. */
 function sentenceInitial(text: string, start: number): boolean {
   if (start === 0) return true;
+  // Not read before the text's start: that would make V8 reoptimise the function's reads slower.
+  if (start < 2) return false;
   // /[.!?]\s$/ on the two characters before the word, without cutting them out.
   const p = text.charCodeAt(start - 2);
-  if (start < 2 || (p !== 46 && p !== 33 && p !== 63)) return false;
+  if (p !== 46 && p !== 33 && p !== 63) return false;
   const c = text.charCodeAt(start - 1);
   return c < 128 ? c === 32 || (c >= 9 && c <= 13) : WHITESPACE_RE.test(text[start - 1] ?? '');
 }
@@ -206,7 +210,8 @@ export function recognizePersons(input: ScanInput, out: Finding[]): void {
     const key = m.ascii ? undefined : text.slice(m.start, wordEnd).toLowerCase();
     const bits = key === undefined ? names.bitsAt(lower, m.start, wordEnd) : names.bitsOf(key);
     const tok = tokenOf(m.start, dotted && wordEnd - m.start === 1 ? m.end : wordEnd, key?.length ?? wordEnd - m.start, bits);
-    const last = group[group.length - 1];
+    // Read only when there is one: group[-1] would take V8's slow generic path.
+    const last = group.length > 0 ? group[group.length - 1] : undefined;
     if (last) {
       const joined = joinedByParticles(text, last.end, tok.start);
       const afterTitle = tok.start - last.end === 2 && text.charCodeAt(last.end) === 46 && text.charCodeAt(last.end + 1) === 32 && last.title;

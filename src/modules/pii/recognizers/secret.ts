@@ -135,7 +135,7 @@ export function tokenRuns(text: string): [number, number][] {
     while (e < text.length && isTokenChar(text.charCodeAt(e))) e++;
     let s = p;
     while (s > 0 && isTokenChar(text.charCodeAt(s - 1))) s--;
-    if (e - s >= TOKEN_MIN && e - s <= TOKEN_MAX && text.charCodeAt(s - 1) !== 46) runs.push([s, e]);
+    if (e - s >= TOKEN_MIN && e - s <= TOKEN_MAX && (s === 0 || text.charCodeAt(s - 1) !== 46)) runs.push([s, e]);
     // The next pair of samples starts after this run.
     while (p + step < e) p += step;
   }
