@@ -316,6 +316,18 @@ describe('encrypted backups', () => {
     assert.deepEqual(await notes(target, await cryptoFor(target)),
       { prj_1: '<key_not_found>', prj_2: 'secret note of prj_2', prj_3: 'secret note of prj_3' });
 
+    // The other order on a fresh database: the key store from before the erasure first (no
+    // tombstones there yet), then data taken after it, whose tombstone must still win.
+    await createBackupFile(kmsDeps, file('data-after.bak'));
+    const fresh = await backendDb();
+    const early = await restoreBackupFile({ connection: fresh.connection, kms: sourceCrypto.kms }, file('keys-before.bak'));
+    assert.equal(early.erasedKeysDropped, 0);
+    const data = await restoreBackupFile({ connection: fresh.connection, kms: sourceCrypto.kms }, file('data-after.bak'));
+    assert.equal(data.erasedKeysDropped, 1, 'the data restore applied the tombstone it brought');
+    const { rows: left } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM keystore.subject_keys WHERE scope = ${subjectScope(ORG, 'vis_1')}`.execute(fresh.db);
+    assert.equal(left[0]?.n, 0);
+    assert.equal((await notes(fresh, await cryptoFor(fresh))).prj_1, '<key_not_found>');
+
     // A key-store backup from before the erasure does not resurrect the key: the tombstone wins.
     const merged = await restoreBackupFile({ connection: source.connection, kms: sourceCrypto.kms }, file('keys-before.bak'));
     assert.equal(merged.erasedKeysDropped, 1);

@@ -52,7 +52,7 @@ export function registerBackupCommands(program: Command, deps: { config: () => C
     .action(async (options: { in: string }) => {
       await withCliContext(deps.config(), deps.openStorage, async (ctx) => {
         const result = await restoreBackupFile({ connection: backupConnection(ctx), kms: ctx.crypto.kms }, options.in);
-        const dropped = result.scope === 'keystore' ? `, ${result.erasedKeysDropped} erased keys dropped again` : '';
+        const dropped = result.erasedKeysDropped > 0 || result.scope === 'keystore' ? `, ${result.erasedKeysDropped} erased keys dropped again` : '';
         console.log(`Restored ${result.scope} backup: ${result.tables} tables, ${result.rows} rows${dropped}.`);
       });
     });

@@ -172,6 +172,7 @@ async function restoreCopy(session: BackupSession, reader: PlainReader, manifest
     throw error;
   }
   await load.finish();
-  const erasedKeysDropped = merge ? await dropErasedKeys(tx) : 0;
+  // After either kind: a key store restored before the data had no tombstones to honour yet.
+  const erasedKeysDropped = await dropErasedKeys(tx);
   return { scope: manifest.scope, tables, rows, erasedKeysDropped };
 }

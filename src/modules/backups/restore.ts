@@ -116,7 +116,8 @@ export async function restoreLines(tx: Tx, source: AsyncIterable<Buffer | string
   await inflight;
   if (!ended) throw new RestoreRefused('The backup ends before its end marker; nothing was restored.');
 
-  if (result.scope === 'keystore') result.erasedKeysDropped = await dropErasedKeys(tx);
+  // After either kind: a key store restored before the data had no tombstones to honour yet.
+  result.erasedKeysDropped = await dropErasedKeys(tx);
   return { ...result, tables, rows };
 }
 
