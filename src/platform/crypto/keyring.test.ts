@@ -49,6 +49,32 @@ test('destroy deletes every version and forgets the cache', async () => {
   assert.equal(store.rows.size, 1);
 });
 
+test('a key still loading when its scope is destroyed is not cached again, nor handed out', async () => {
+  const { kms, store, clock } = fixture();
+  // Unwraps wait for a gate, so the destroy lands between reading the key row and caching the key.
+  let release: () => void = () => undefined;
+  let gate = Promise.resolve();
+  const gated = { keyId: kms.keyId, wrap: kms.wrap.bind(kms), unwrap: async (wrapped: Buffer, context: string) => (await gate, kms.unwrap(wrapped, context)) };
+  const keyring = createKeyring({ kms: gated, store, clock });
+  const other = createKeyring({ kms, store, clock });
+  const scope = subjectScope('org_1', 'vis_1');
+
+  for (const load of [() => keyring.keyFor(scope, 1), () => keyring.currentKey(scope), () => keyring.latestKey(scope)]) {
+    gate = new Promise((resolve) => (release = resolve));
+    other.evict(scope);
+    await other.currentKey(scope); // a version 1 again (the last round destroyed it)
+    assert.equal(store.rows.size, 1);
+    const loading = load();
+    await new Promise((resolve) => setImmediate(resolve)); // the row has been read; the unwrap waits
+    await keyring.destroy(scope);
+    release();
+    await assert.rejects(loading, (e: unknown) => isCryptoError(e, 'key_not_found'));
+    assert.equal(keyring.peek(scope, 1), undefined, 'not cached again');
+    assert.equal(keyring.peekCurrent(scope), undefined);
+    await assert.rejects(keyring.keyFor(scope, 1), (e: unknown) => isCryptoError(e, 'key_not_found'));
+  }
+});
+
 test('a key destroyed by another instance disappears here when the cache expires', async () => {
   const a = fixture({ cacheTtlMs: 1000 });
   const b = createKeyring({ kms: a.kms, store: a.store, clock: a.clock, cacheTtlMs: 1000 });

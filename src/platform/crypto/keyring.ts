@@ -62,7 +62,27 @@ export function createKeyring(options: KeyringOptions): Keyring {
   // Set only while rewrapAll runs, so keys it already moved to the new KEK stay readable.
   let pendingKms: Kms | undefined;
 
-  async function open(record: DataKeyRecord): Promise<DataKey> {
+  // A load that read a key row before the scope was evicted (destroyed here, or on another
+  // instance) must not put the key back into the cache when its unwrap finishes after the
+  // eviction: `epoch` counts evictions, and while loads run, `evictedAt` remembers when each
+  // scope was last evicted (cleared whenever no load runs, so it stays small).
+  let epoch = 0;
+  let loadsRunning = 0;
+  const evictedAt = new Map<Scope, number>();
+
+  async function tracked<T>(load: (started: number) => Promise<T>): Promise<T> {
+    loadsRunning += 1;
+    try {
+      return await load(epoch);
+    } finally {
+      loadsRunning -= 1;
+      if (loadsRunning === 0) evictedAt.clear();
+    }
+  }
+
+  const evictedSince = (scope: Scope, started: number): boolean => (evictedAt.get(scope) ?? 0) > started;
+
+  async function open(record: DataKeyRecord, started: number): Promise<DataKey> {
     let raw: Buffer;
     try {
       raw = await kms.unwrap(record.wrapped, wrapContext(record.scope, record.version));
@@ -70,6 +90,10 @@ export function createKeyring(options: KeyringOptions): Keyring {
       // Mid rotate-master the caller's KMS may not know a key the new one already wrapped.
       if (!isCryptoError(err, 'unknown_kek') || pendingKms === undefined) throw err;
       raw = await pendingKms.unwrap(record.wrapped, wrapContext(record.scope, record.version));
+    }
+    if (evictedSince(record.scope, started)) {
+      raw.fill(0);
+      throw new CryptoError('key_not_found', 'The data key for this content no longer exists.');
     }
     const dataKey: DataKey = { scope: record.scope, version: record.version, key: createSecretKey(raw) };
     raw.fill(0);
@@ -91,12 +115,12 @@ export function createKeyring(options: KeyringOptions): Keyring {
     return dataKey;
   }
 
-  async function loadCurrent(scope: Scope): Promise<DataKey> {
+  async function loadCurrent(scope: Scope, started: number): Promise<DataKey> {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const [latest] = await store.listByScope(scope);
       const dataKey = latest === undefined
         ? await create(scope, 1)
-        : peek(scope, latest.version) ?? await open(latest);
+        : peek(scope, latest.version) ?? await open(latest, started);
       if (dataKey !== undefined) {
         current.set(scope, dataKey.version, now());
         return dataKey;
@@ -110,6 +134,9 @@ export function createKeyring(options: KeyringOptions): Keyring {
   }
 
   function evict(scope: Scope): void {
+    epoch += 1;
+    if (loadsRunning > 0) evictedAt.set(scope, epoch);
+    loading.delete(scope);
     current.delete(scope);
     keys.deleteWhere((id) => id.startsWith(`${scope}#`));
   }
@@ -134,7 +161,10 @@ export function createKeyring(options: KeyringOptions): Keyring {
       parseScope(scope);
       let pending = loading.get(scope);
       if (pending === undefined) {
-        pending = loadCurrent(scope).finally(() => loading.delete(scope));
+        const started = tracked((epochAtStart) => loadCurrent(scope, epochAtStart));
+        pending = started.finally(() => {
+          if (loading.get(scope) === pending) loading.delete(scope);
+        });
         loading.set(scope, pending);
       }
       return pending;
@@ -144,19 +174,23 @@ export function createKeyring(options: KeyringOptions): Keyring {
       const cached = peekCurrent(scope);
       if (cached !== undefined) return cached;
       parseScope(scope);
-      const [latest] = await store.listByScope(scope);
-      if (latest === undefined) return undefined;
-      const dataKey = peek(scope, latest.version) ?? await open(latest);
-      current.set(scope, dataKey.version, now());
-      return dataKey;
+      return tracked(async (started) => {
+        const [latest] = await store.listByScope(scope);
+        if (latest === undefined) return undefined;
+        const dataKey = peek(scope, latest.version) ?? await open(latest, started);
+        current.set(scope, dataKey.version, now());
+        return dataKey;
+      });
     },
 
     async keyFor(scope: Scope, version: number): Promise<DataKey> {
       const cached = peek(scope, version);
       if (cached !== undefined) return cached;
-      const record = await store.get(scope, version);
-      if (record === undefined) throw new CryptoError('key_not_found', 'The data key for this content no longer exists.');
-      return open(record);
+      return tracked(async (started) => {
+        const record = await store.get(scope, version);
+        if (record === undefined) throw new CryptoError('key_not_found', 'The data key for this content no longer exists.');
+        return open(record, started);
+      });
     },
 
     /** Makes a new version the current one; older versions stay readable until re-encrypted. */
