@@ -17,7 +17,7 @@ import { isCryptoError } from '../src/platform/crypto/errors.ts';
 import { localKeyId } from '../src/platform/crypto/kms.ts';
 import { parseCiphertext } from '../src/platform/crypto/envelope.ts';
 import { createCrypto, type Crypto } from '../src/platform/crypto/setup.ts';
-import { subjectScope } from '../src/platform/crypto/types.ts';
+import { subjectScope, type CryptoLogger } from '../src/platform/crypto/types.ts';
 import { openDatabase, type Database } from '../src/platform/db/driver.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { createTestDatabase, testBackend } from './helpers/database.ts';
@@ -29,8 +29,15 @@ const ORG = 'org_rot';
 const ROWS = 240;
 const aad = (rowId: string) => ({ orgId: ORG, table: 'rot_probe', column: 'secret', rowId });
 
-function cryptoFor(database: Database, masterKey: string, previous: string[] = []): Promise<Crypto> {
-  return createCrypto({ db: database.db, config: { masterKey, masterKeyPrevious: previous, dataDir: '/nonexistent', databaseUrl: 'postgres://unused' }, log: quiet });
+function cryptoFor(database: Database, masterKey: string, previous: string[] = [], log: CryptoLogger = quiet): Promise<Crypto> {
+  return createCrypto({ db: database.db, config: { masterKey, masterKeyPrevious: previous, dataDir: '/nonexistent', databaseUrl: 'postgres://unused' }, log });
+}
+
+/** The warnings createCrypto logs at start-up with this configuration. */
+async function startUpWarnings(database: Database, masterKey: string, previous: string[] = []): Promise<string[]> {
+  const warnings: string[] = [];
+  await cryptoFor(database, masterKey, previous, { warn: (message) => void warnings.push(message), info: () => undefined });
+  return warnings;
 }
 
 describe('keys rotate-master', () => {
@@ -43,6 +50,14 @@ describe('keys rotate-master', () => {
         { aad: aad('r1'), text: 'org content', ct: await before.cipher.encrypt('org content', aad('r1')) },
         { aad: aad('r2'), text: 'subject content', ct: await before.cipher.encrypt('subject content', aad('r2'), subjectScope(ORG, 'vis_1')) },
       ];
+      const oldId = localKeyId(Buffer.from(TEST_MASTER_KEY, 'base64'));
+      assert.deepEqual(await startUpWarnings(db, TEST_MASTER_KEY), [], 'nothing to say before a rotation');
+      const [pending, ...more] = await startUpWarnings(db, TEST_MASTER_KEY_2, [TEST_MASTER_KEY]);
+      assert.match(pending ?? '', new RegExp(`^2 data keys are still wrapped by the previous master key ${oldId}: run \`palisade keys rotate-master\``));
+      assert.deepEqual(more, []);
+      const [lost] = await startUpWarnings(db, TEST_MASTER_KEY_2);
+      assert.match(lost ?? '', new RegExp(`^2 data keys are wrapped by master key ${oldId}, which is neither PALISADE_MASTER_KEY nor in PALISADE_MASTER_KEY_PREVIOUS`));
+
       const rotating = await cryptoFor(db, TEST_MASTER_KEY_2, [TEST_MASTER_KEY]);
       const result = await rotateMaster(rotating, 1);
       assert.equal(result.rewrapped, 2);
@@ -50,6 +65,14 @@ describe('keys rotate-master', () => {
       const newId = localKeyId(Buffer.from(TEST_MASTER_KEY_2, 'base64'));
       const { rows } = await sql<{ kek_id: string }>`SELECT kek_id FROM data_keys UNION ALL SELECT kek_id FROM keystore.subject_keys`.execute(db.db);
       assert.deepEqual(rows.map((r) => r.kek_id), [newId, newId]);
+
+      assert.deepEqual(await startUpWarnings(db, TEST_MASTER_KEY_2), [], 'the old key may go now');
+      // An instance still running with the old key wraps a new key under it after the rotation:
+      // the next start-up says so, so the old key is not dropped while it is still needed.
+      const straggler = await cryptoFor(db, TEST_MASTER_KEY);
+      await straggler.cipher.encrypt('late content', aad('r3'), subjectScope(ORG, 'vis_2'));
+      assert.match((await startUpWarnings(db, TEST_MASTER_KEY_2, [TEST_MASTER_KEY]))[0] ?? '', /^1 data keys are still wrapped by the previous master key/);
+      assert.equal((await rotateMaster(rotating)).rewrapped, 1, 'running it again re-wraps it');
 
       const after = await cryptoFor(db, TEST_MASTER_KEY_2);
       for (const v of values) assert.equal(await after.cipher.decrypt(v.ct, v.aad), v.text);

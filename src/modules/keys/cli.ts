@@ -28,6 +28,7 @@ export function registerKeyCommands(program: Command, deps: { config: () => Conf
       await withCliContext(deps.config(), deps.openStorage, async (ctx) => {
         const result = await rotateMaster(ctx.crypto, options.batchSize);
         console.log(`Re-wrapped ${result.rewrapped} data keys under ${result.kekId} (${result.skipped} changed meanwhile).`);
+        console.log('Instances still running with the old key wrap new keys under it: restart them all with this configuration, then run this again until it re-wraps 0.');
         console.log('Keep the old key in PALISADE_MASTER_KEY_PREVIOUS while backups made under it are kept.');
       });
     });

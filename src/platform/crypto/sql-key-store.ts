@@ -91,3 +91,16 @@ export function createSqlCheckpointStore(db: Kysely<DB>): CheckpointStore {
     },
   };
 }
+
+/**
+ * How many data keys (organisation and subject keys) each master key other than `kekId` wraps.
+ * Reads every key row: once at start-up, to warn before a master key still in use is dropped.
+ */
+export async function countKeysNotWrappedBy(db: Kysely<DB>, kekId: string): Promise<Map<string, number>> {
+  const { rows } = await sql<{ kek_id: string; n: number }>`
+    SELECT kek_id, count(*)::int AS n FROM (
+      SELECT kek_id FROM data_keys WHERE kek_id <> ${kekId}
+      UNION ALL SELECT kek_id FROM keystore.subject_keys WHERE kek_id <> ${kekId}
+    ) k GROUP BY kek_id ORDER BY kek_id`.execute(db);
+  return new Map(rows.map((r) => [r.kek_id, Number(r.n)]));
+}
