@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { decryptBackup, encryptBackup } from '../../platform/crypto/backup-stream.ts';
@@ -50,6 +50,16 @@ async function refuseExisting(path: string): Promise<void> {
   if (found) throw alreadyExists(path);
 }
 
+/** Flushes a file (or a directory's entries) to the disk: a backup reported written must survive a power cut. */
+async function syncToDisk(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Puts the finished file in place atomically, failing if the name was taken meanwhile. */
 async function linkIntoPlace(temp: string, path: string): Promise<void> {
   try {
@@ -84,7 +94,9 @@ export async function createBackupFile(deps: BackupDeps, path: string, scope: Sc
       encryptBackup({ kms: deps.kms, chunkSize: deps.chunkSize ?? CHUNK_SIZE }),
       createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: FILE_BUFFER }),
     );
+    await syncToDisk(temp);
     await linkIntoPlace(temp, path);
+    await syncToDisk(dirname(path));
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw error;
