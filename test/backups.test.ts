@@ -5,6 +5,7 @@
  * cannot decrypt the erased subject, and a key-store backup does not bring the key back.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,15 @@ import { createTestDatabase, testBackend, type TestDatabase } from './helpers/da
 import { TEST_MASTER_KEY, TEST_MASTER_KEY_2 } from './helpers/test-keys.ts';
 
 const quiet = { warn: () => undefined, info: () => undefined };
+
+/** The real `palisade` CLI in a child process: its exit code and everything it printed. */
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += String(d)));
+  child.stderr.on('data', (d: Buffer) => (output += String(d)));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
+}
 const cryptoConfig = { masterKey: TEST_MASTER_KEY, masterKeyPrevious: [], dataDir: '/nonexistent', databaseUrl: 'postgres://unused' };
 const ORG = 'org_backup1';
 const noteAad = (projectId: string) => ({ orgId: ORG, table: 'projects', column: 'settings.note', rowId: projectId });
@@ -201,6 +211,21 @@ describe('encrypted backups', () => {
     assert.equal(lastNotes.prj_1, '<key_not_found>');
 
     await assert.rejects(restoreBackupFile({ connection: last.connection, kms: middleCrypto.kms }, file('b.bak')), /not empty/);
+  });
+
+  it('`backup verify` reads only the file and the master key: no database opened, no key file created', async () => {
+    await createBackupFile({ connection: source.connection, kms: sourceCrypto.kms }, file('verify.bak'));
+    const emptyDataDir = mkdtempSync(join(tmpdir(), 'palisade-verify-'));
+    closers.push(async () => rmSync(emptyDataDir, { recursive: true, force: true }));
+    const verify = (env: Record<string, string>) => runCli(['backup', 'verify', '--in', file('verify.bak')], { DATA_DIR: emptyDataDir, DATABASE_URL: '', ...env });
+
+    const withKey = await verify({ PALISADE_MASTER_KEY: TEST_MASTER_KEY });
+    assert.equal(withKey.code, 0, withKey.output);
+    assert.match(withKey.output, /is intact/);
+    const withoutKey = await verify({ PALISADE_MASTER_KEY: '' });
+    assert.notEqual(withoutKey.code, 0);
+    assert.match(withoutKey.output, /No master key/);
+    assert.deepEqual(readdirSync(emptyDataDir), [], 'no database and no master.key were created');
   });
 
   it('never replaces an existing file (nor leaves a temporary one behind)', async () => {

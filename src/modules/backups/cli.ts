@@ -7,7 +7,8 @@ import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { verifyBackup } from '../../platform/crypto/backup-stream.ts';
-import { withCliContext, type CliContext, type OpenStorage } from '../keys/cli-context.ts';
+import { createKmsFromConfig } from '../../platform/crypto/setup.ts';
+import { cliLog, withCliContext, type CliContext, type OpenStorage } from '../keys/cli-context.ts';
 import { createBackupFile, restoreBackupFile, type BackupConnection } from './service.ts';
 
 /** Backups run COPY: on PostgreSQL over a connection of their own, on PGlite through the engine. */
@@ -62,9 +63,9 @@ export function registerBackupCommands(program: Command, deps: { config: () => C
     .description('check every chunk of a backup without restoring it')
     .requiredOption('--in <file>', 'backup file to read')
     .action(async (options: { in: string }) => {
-      await withCliContext(deps.config(), deps.openStorage, async (ctx) => {
-        const { bytes } = await verifyBackup(createReadStream(options.in), { kms: ctx.crypto.kms });
-        console.log(`${options.in} is intact (${bytes} bytes of snapshot).`);
-      });
+      // Only the master key: no database is opened or migrated, and no key file is created.
+      const { kms } = await createKmsFromConfig(deps.config(), cliLog, { createKeyFile: false });
+      const { bytes } = await verifyBackup(createReadStream(options.in), { kms });
+      console.log(`${options.in} is intact (${bytes} bytes of snapshot).`);
     });
 }

@@ -23,6 +23,8 @@ export interface LoadMasterKeyOptions {
   dataDir: string;
   /** True only for the embedded default database; a real deployment must set the env variable. */
   allowKeyFile: boolean;
+  /** Whether a missing key file is created (default); a command that only reads refuses instead. */
+  createKeyFile?: boolean;
   log: CryptoLogger;
 }
 
@@ -51,6 +53,9 @@ export async function loadMasterKey(options: LoadMasterKeyOptions): Promise<Mast
   }
   const path = join(dataDir, KEY_FILE_NAME);
   const existing = await readKeyFile(path);
+  if (existing === undefined && options.createKeyFile === false) {
+    throw new CryptoError('missing_master_key', `No master key: set PALISADE_MASTER_KEY, or use the DATA_DIR whose ${KEY_FILE_NAME} made the backup.`);
+  }
   const { key, created } = existing === undefined ? await createKeyFile(dataDir, path) : { key: existing, created: false };
   log.warn([
     '!!! PALISADE IS USING A MASTER KEY FILE, NOT PALISADE_MASTER_KEY !!!',

@@ -38,12 +38,17 @@ export interface CreateCryptoDeps {
 }
 
 /** The KMS alone (backup CLI, rotate-master): the current key wraps, previous keys unwrap. */
-export async function createKmsFromConfig(config: CryptoConfig, log: CryptoLogger): Promise<{ kms: Kms; masterKey: MasterKey; previousKeyIds: string[] }> {
+export async function createKmsFromConfig(
+  config: CryptoConfig,
+  log: CryptoLogger,
+  options: { createKeyFile?: boolean } = {},
+): Promise<{ kms: Kms; masterKey: MasterKey; previousKeyIds: string[] }> {
   const masterKey = await loadMasterKey({
     envValue: config.masterKey,
     dataDir: config.dataDir,
     // The key file is only for the embedded default: a real deployment must bring its own key.
     allowKeyFile: config.databaseUrl === undefined,
+    ...(options.createKeyFile === false ? { createKeyFile: false } : {}),
     log,
   });
   const previous = config.masterKeyPrevious
