@@ -37,6 +37,7 @@ function neverCached(real: Keyring): Keyring {
       return real.keyFor(scope, version);
     },
     rotate: (scope) => real.rotate(scope),
+    rotateIfPresent: (scope) => real.rotateIfPresent(scope),
     destroy: (scope) => real.destroy(scope),
     evict: (scope) => real.evict(scope),
     rewrapAll: (kms, batchSize) => real.rewrapAll(kms, batchSize),

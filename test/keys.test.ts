@@ -13,6 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { rotateMaster } from '../src/modules/keys/rotate-master.ts';
+import { rotateOrg } from '../src/modules/keys/rotate-org.ts';
+import { createKeysStore } from '../src/modules/keys/store.ts';
+import type { Keyring } from '../src/platform/crypto/keyring.ts';
+import { createSqlCheckpointStore } from '../src/platform/crypto/sql-key-store.ts';
 import { isCryptoError } from '../src/platform/crypto/errors.ts';
 import { localKeyId } from '../src/platform/crypto/kms.ts';
 import { parseCiphertext } from '../src/platform/crypto/envelope.ts';
@@ -78,6 +82,36 @@ describe('keys rotate-master', () => {
       for (const v of values) assert.equal(await after.cipher.decrypt(v.ct, v.aad), v.text);
       const stale = await cryptoFor(db, TEST_MASTER_KEY);
       await assert.rejects(stale.cipher.decrypt(values[0]?.ct ?? '', aad('r1')), (e: unknown) => isCryptoError(e, 'unknown_kek'));
+    } finally {
+      await testDb.drop();
+    }
+  });
+});
+
+describe('keys rotate-org --include-subjects, interrupted', () => {
+  it('a run that dies among the subjects is started over, so no subject is left unrotated; a shredded one gets no key', async () => {
+    const testDb = await createTestDatabase();
+    try {
+      const db = testDb.database;
+      const crypto = await cryptoFor(db, TEST_MASTER_KEY);
+      const subjects = ['vis_a', 'vis_b', 'vis_c'].map((id) => subjectScope(ORG, id));
+      for (const [i, scope] of subjects.entries()) await crypto.cipher.encrypt(`note ${i}`, aad(`s${i}`), scope);
+      const deps = (keyring: Keyring) => ({
+        db: db.db, keyring, cipher: crypto.cipher, checkpoints: createSqlCheckpointStore(db.db), store: createKeysStore(db.db), columns: [], announce: async () => undefined,
+      });
+      const failing: Keyring = {
+        ...crypto.keyring,
+        rotateIfPresent: async (scope) => {
+          if (scope === subjects[1]) throw new Error('killed mid-way');
+          return crypto.keyring.rotateIfPresent(scope);
+        },
+      };
+      await assert.rejects(rotateOrg(deps(failing), ORG, { includeSubjects: true }), /killed mid-way/);
+      await crypto.keyring.destroy(subjects[2] ?? subjectScope(ORG, 'vis_c'));
+      const again = await rotateOrg(deps(crypto.keyring), ORG, { includeSubjects: true });
+      assert.equal(again.resumed, false, 'started over, not resumed without the subjects');
+      const { rows } = await sql<{ scope: string; v: number }>`SELECT scope, max(version)::int AS v FROM keystore.subject_keys GROUP BY scope ORDER BY scope`.execute(db.db);
+      assert.deepEqual(rows.map((r) => [r.scope, r.v]), [[subjects[0], 3], [subjects[1], 2]], 'every subject rotated; the shredded one has no key');
     } finally {
       await testDb.drop();
     }

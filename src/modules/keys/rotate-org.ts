@@ -51,13 +51,15 @@ export async function rotateOrg(deps: RotateOrgDeps, orgId: string, options: Rot
   if (pending === undefined) {
     const rotated = [scope];
     version = (await deps.keyring.rotate(scope)).version;
-    await deps.store.markPending(orgId, version);
     if (options.includeSubjects === true) {
       for (const subject of await deps.store.subjectScopes(orgId)) {
-        await deps.keyring.rotate(subject);
-        rotated.push(subject);
+        // A subject shredded since it was listed gets no new key.
+        if ((await deps.keyring.rotateIfPresent(subject)) !== undefined) rotated.push(subject);
       }
     }
+    // Marked only now: a run that dies before this starts over (new versions again, nothing
+    // lost), where one marked earlier would resume without rotating the remaining subjects.
+    await deps.store.markPending(orgId, version);
     await deps.announce(rotated);
   } else {
     version = pending;

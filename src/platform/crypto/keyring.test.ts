@@ -73,6 +73,26 @@ test('a key still loading when its scope is destroyed is not cached again, nor h
     assert.equal(keyring.peekCurrent(scope), undefined);
     await assert.rejects(keyring.keyFor(scope, 1), (e: unknown) => isCryptoError(e, 'key_not_found'));
   }
+
+  // An eviction that destroyed nothing (a rotation announced by another instance) fails no load.
+  gate = new Promise((resolve) => (release = resolve));
+  other.evict(scope);
+  await other.currentKey(scope);
+  const loading = keyring.keyFor(scope, 1);
+  await new Promise((resolve) => setImmediate(resolve));
+  keyring.evict(scope);
+  release();
+  assert.equal((await loading).version, 1);
+});
+
+test('rotateIfPresent gives a shredded scope no new key', async () => {
+  const { keyring, store } = fixture();
+  const scope = subjectScope('org_1', 'vis_1');
+  await keyring.currentKey(scope);
+  assert.equal((await keyring.rotateIfPresent(scope))?.version, 2);
+  await keyring.destroy(scope);
+  assert.equal(await keyring.rotateIfPresent(scope), undefined);
+  assert.equal(store.rows.size, 0);
 });
 
 test('a key destroyed by another instance disappears here when the cache expires', async () => {

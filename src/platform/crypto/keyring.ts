@@ -47,6 +47,8 @@ export interface Keyring {
   latestKey(scope: Scope): Promise<DataKey | undefined>;
   keyFor(scope: Scope, version: number): Promise<DataKey>;
   rotate(scope: Scope): Promise<DataKey>;
+  /** Like rotate, but undefined when the scope has no key (e.g. a subject shredded meanwhile). */
+  rotateIfPresent(scope: Scope): Promise<DataKey | undefined>;
   destroy(scope: Scope): Promise<number>;
   evict(scope: Scope): void;
   rewrapAll(newKms: Kms, batchSize?: number): Promise<RewrapResult>;
@@ -63,9 +65,10 @@ export function createKeyring(options: KeyringOptions): Keyring {
   let pendingKms: Kms | undefined;
 
   // A load that read a key row before the scope was evicted (destroyed here, or on another
-  // instance) must not put the key back into the cache when its unwrap finishes after the
-  // eviction: `epoch` counts evictions, and while loads run, `evictedAt` remembers when each
-  // scope was last evicted (cleared whenever no load runs, so it stays small).
+  // instance) must not put a destroyed key back into the cache when its unwrap finishes after
+  // the eviction: `epoch` counts evictions, and while loads run, `evictedAt` remembers when each
+  // scope was last evicted (cleared whenever no load runs, so it stays small). Such a load asks
+  // the store again whether its row still exists (a rotation evicts too, and destroys nothing).
   let epoch = 0;
   let loadsRunning = 0;
   const evictedAt = new Map<Scope, number>();
@@ -91,7 +94,8 @@ export function createKeyring(options: KeyringOptions): Keyring {
       if (!isCryptoError(err, 'unknown_kek') || pendingKms === undefined) throw err;
       raw = await pendingKms.unwrap(record.wrapped, wrapContext(record.scope, record.version));
     }
-    if (evictedSince(record.scope, started)) {
+    // Evicted meanwhile: by a destroy (the row is gone) or by a rotation (it is still there).
+    if (evictedSince(record.scope, started) && (await store.get(record.scope, record.version)) === undefined) {
       raw.fill(0);
       throw new CryptoError('key_not_found', 'The data key for this content no longer exists.');
     }
@@ -139,6 +143,20 @@ export function createKeyring(options: KeyringOptions): Keyring {
     loading.delete(scope);
     current.delete(scope);
     keys.deleteWhere((id) => id.startsWith(`${scope}#`));
+  }
+
+  async function rotateScope(scope: Scope, onlyIfPresent: boolean): Promise<DataKey | undefined> {
+    parseScope(scope);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const [latest] = await store.listByScope(scope);
+      if (latest === undefined && onlyIfPresent) return undefined;
+      const created = await create(scope, (latest?.version ?? 0) + 1);
+      if (created !== undefined) {
+        current.set(scope, created.version, now());
+        return created;
+      }
+    }
+    throw new CryptoError('key_not_found', 'A new data key version could not be created.');
   }
 
   function peekCurrent(scope: Scope): DataKey | undefined {
@@ -195,17 +213,12 @@ export function createKeyring(options: KeyringOptions): Keyring {
 
     /** Makes a new version the current one; older versions stay readable until re-encrypted. */
     async rotate(scope: Scope): Promise<DataKey> {
-      parseScope(scope);
-      for (let attempt = 0; attempt < 3; attempt += 1) {
-        const [latest] = await store.listByScope(scope);
-        const created = await create(scope, (latest?.version ?? 0) + 1);
-        if (created !== undefined) {
-          current.set(scope, created.version, now());
-          return created;
-        }
-      }
-      throw new CryptoError('key_not_found', 'A new data key version could not be created.');
+      const created = await rotateScope(scope, false);
+      if (created === undefined) throw new CryptoError('key_not_found', 'A new data key version could not be created.');
+      return created;
     },
+
+    rotateIfPresent: (scope: Scope) => rotateScope(scope, true),
 
     /**
      * Crypto-shredding: deletes every version of the scope's key. Other instances forget it when
