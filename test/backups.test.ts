@@ -331,6 +331,8 @@ describe('encrypted backups', () => {
     assert.deepEqual(await notes(source, sourceCrypto), { prj_1: 'secret note of prj_1', prj_2: 'secret note of prj_2', prj_3: 'secret note of prj_3' });
 
     assert.equal(await sourceCrypto.service.shred(ORG, 'vis_1'), 1);
+    const { rows: tombstone } = await sql<{ last_version: number }>`SELECT last_version FROM key_erasures WHERE scope = ${subjectScope(ORG, 'vis_1')}`.execute(source.db);
+    assert.deepEqual(tombstone, [{ last_version: 1 }], 'the tombstone remembers the last version it erased');
     await createBackupFile(kmsDeps, file('keys-after.bak'), 'keystore');
 
     // Disaster: the data is restored from before the erasure, the key store from its own backup.

@@ -159,7 +159,7 @@ export function targetFor(targetTables: Map<string, TableInfo>, marker: TableMar
 export async function dropErasedKeys(tx: Tx): Promise<number> {
   const dropped = await sql`
     DELETE FROM keystore.subject_keys k USING key_erasures e
-    WHERE k.scope = e.scope AND k.created_at <= e.erased_at`.execute(tx);
+    WHERE k.scope = e.scope AND (k.version <= e.last_version OR (e.last_version = 0 AND k.created_at <= e.erased_at))`.execute(tx);
   return Number(dropped.numAffectedRows ?? 0n);
 }
 

@@ -59,30 +59,30 @@ test('a key still loading when its scope is destroyed is not cached again, nor h
   const other = createKeyring({ kms, store, clock });
   const scope = subjectScope('org_1', 'vis_1');
 
-  for (const load of [() => keyring.keyFor(scope, 1), () => keyring.currentKey(scope), () => keyring.latestKey(scope)]) {
+  for (const load of [(v: number) => keyring.keyFor(scope, v), () => keyring.currentKey(scope), () => keyring.latestKey(scope)]) {
     gate = new Promise((resolve) => (release = resolve));
     other.evict(scope);
-    await other.currentKey(scope); // a version 1 again (the last round destroyed it)
+    const { version } = await other.currentKey(scope); // a new version (the last round destroyed the one before)
     assert.equal(store.rows.size, 1);
-    const loading = load();
+    const loading = load(version);
     await new Promise((resolve) => setImmediate(resolve)); // the row has been read; the unwrap waits
     await keyring.destroy(scope);
     release();
     await assert.rejects(loading, (e: unknown) => isCryptoError(e, 'key_not_found'));
-    assert.equal(keyring.peek(scope, 1), undefined, 'not cached again');
+    assert.equal(keyring.peek(scope, version), undefined, 'not cached again');
     assert.equal(keyring.peekCurrent(scope), undefined);
-    await assert.rejects(keyring.keyFor(scope, 1), (e: unknown) => isCryptoError(e, 'key_not_found'));
+    await assert.rejects(keyring.keyFor(scope, version), (e: unknown) => isCryptoError(e, 'key_not_found'));
   }
 
   // An eviction that destroyed nothing (a rotation announced by another instance) fails no load.
   gate = new Promise((resolve) => (release = resolve));
   other.evict(scope);
-  await other.currentKey(scope);
-  const loading = keyring.keyFor(scope, 1);
+  const { version } = await other.currentKey(scope);
+  const loading = keyring.keyFor(scope, version);
   await new Promise((resolve) => setImmediate(resolve));
   keyring.evict(scope);
   release();
-  assert.equal((await loading).version, 1);
+  assert.equal((await loading).version, version);
 });
 
 test('rotateIfPresent gives a shredded scope no new key', async () => {
@@ -166,4 +166,15 @@ test('rotate-master as operated: restart with new key current and old key previo
   assert.deepEqual(await after.rewrapAll(both), { rewrapped: 1, skipped: 0 });
   const newOnly = createKeyring({ kms: createLocalKms(newMaster), store, clock });
   assert.ok((await newOnly.keyFor(orgScope('org_1'), 1)).key.equals(original.key));
+});
+
+test('a scope destroyed and used again starts above the destroyed versions, never reusing a label', async () => {
+  const { keyring } = fixture();
+  const scope = subjectScope('org_1', 'vis_1');
+  await keyring.currentKey(scope);
+  await keyring.rotate(scope);
+  await keyring.destroy(scope);
+  assert.equal((await keyring.currentKey(scope)).version, 3);
+  await keyring.destroy(scope);
+  assert.equal((await keyring.rotate(scope)).version, 4);
 });

@@ -123,7 +123,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const [latest] = await store.listByScope(scope);
       const dataKey = latest === undefined
-        ? await create(scope, 1)
+        ? await create(scope, await store.firstVersion(scope))
         : peek(scope, latest.version) ?? await open(latest, started);
       if (dataKey !== undefined) {
         current.set(scope, dataKey.version, now());
@@ -150,7 +150,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const [latest] = await store.listByScope(scope);
       if (latest === undefined && onlyIfPresent) return undefined;
-      const created = await create(scope, (latest?.version ?? 0) + 1);
+      const created = await create(scope, latest === undefined ? await store.firstVersion(scope) : latest.version + 1);
       if (created !== undefined) {
         current.set(scope, created.version, now());
         return created;

@@ -7,6 +7,7 @@ import type { DataKeyRecord, DataKeyStore, Scope } from './types.ts';
 
 export function createMemoryDataKeyStore(): DataKeyStore & { readonly rows: Map<string, DataKeyRecord> } {
   const rows = new Map<string, DataKeyRecord>();
+  const lastDeleted = new Map<Scope, number>();
   const id = (scope: Scope, version: number): string => `${scope}#${version}`;
   const ordered = (): DataKeyRecord[] =>
     [...rows.values()].sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.version - b.version));
@@ -30,10 +31,14 @@ export function createMemoryDataKeyStore(): DataKeyStore & { readonly rows: Map<
       for (const [key, row] of rows) {
         if (row.scope === scope) {
           rows.delete(key);
+          lastDeleted.set(scope, Math.max(lastDeleted.get(scope) ?? 0, row.version));
           count += 1;
         }
       }
       return count;
+    },
+    async firstVersion(scope) {
+      return (lastDeleted.get(scope) ?? 0) + 1;
     },
     async listNotWrappedBy(kekId, limit) {
       return ordered().filter((r) => r.kekId !== kekId).slice(0, limit);

@@ -13,6 +13,7 @@ export function createSplitDataKeyStore(stores: { org: DataKeyStore; subject: Da
     listByScope: (scope) => pick(scope).listByScope(scope),
     insert: (record) => pick(record.scope).insert(record),
     deleteScope: (scope) => pick(scope).deleteScope(scope),
+    firstVersion: (scope) => pick(scope).firstVersion(scope),
     updateWrapped: (scope, version, wrapped, kekId, expected) =>
       pick(scope).updateWrapped(scope, version, wrapped, kekId, expected),
     async listNotWrappedBy(kekId: string, limit: number): Promise<DataKeyRecord[]> {

@@ -51,8 +51,20 @@ export function createSqlDataKeyStore(db: Kysely<DB>, table: KeyTable): DataKeyS
       return rows.length === 1;
     },
     async deleteScope(scope) {
-      const result = await sql`DELETE FROM ${t} WHERE scope = ${scope}`.execute(db);
-      return Number(result.numAffectedRows ?? 0n);
+      // One statement: the keys go and their tombstone learns the last version, or neither.
+      const { rows } = await sql<{ n: number }>`
+        WITH gone AS (DELETE FROM ${t} WHERE scope = ${scope} RETURNING version),
+        noted AS (
+          INSERT INTO key_erasures (scope, last_version)
+          SELECT ${scope}, max(version) FROM gone HAVING count(*) > 0
+          ON CONFLICT (scope) DO UPDATE SET last_version = greatest(key_erasures.last_version, excluded.last_version)
+        )
+        SELECT count(*)::int AS n FROM gone`.execute(db);
+      return Number(rows[0]?.n ?? 0);
+    },
+    async firstVersion(scope) {
+      const { rows } = await sql<{ last_version: number }>`SELECT last_version FROM key_erasures WHERE scope = ${scope}`.execute(db);
+      return Number(rows[0]?.last_version ?? 0) + 1;
     },
     async listNotWrappedBy(kekId, limit) {
       const { rows } = await sql<KeyRow>`

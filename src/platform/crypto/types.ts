@@ -35,8 +35,10 @@ export interface DataKeyStore {
   listByScope(scope: Scope): Promise<DataKeyRecord[]>;
   /** Returns false when (scope, version) already exists: another instance won the race. */
   insert(record: DataKeyRecord): Promise<boolean>;
-  /** Deletes every version of the scope; returns how many rows went. */
+  /** Deletes every version of the scope, remembering the last one; returns how many rows went. */
   deleteScope(scope: Scope): Promise<number>;
+  /** The version a scope's first key takes: 1, or one above the last version ever deleted. */
+  firstVersion(scope: Scope): Promise<number>;
   /** Keys not wrapped by `kekId`, ordered by (scope, version), at most `limit`. */
   listNotWrappedBy(kekId: string, limit: number): Promise<DataKeyRecord[]>;
   /** Compare-and-set on `expectedKekId`; returns false if the row changed or vanished meanwhile. */

@@ -233,6 +233,8 @@ export interface DataKeysTable {
 export interface KeyErasuresTable {
   scope: string;
   erased_at: Timestamp;
+  /** Migration 0724: the last version the erasure destroyed (0 on older tombstones). */
+  last_version: Generated<number>;
 }
 
 export interface ReencryptionCheckpointsTable {
