@@ -66,6 +66,9 @@ export function adversarialInputs(natural: string): Record<string, string> {
     capitalised_words: fill('Anna Maria Van Der Berg '),
     address_like: fill('12 Main Street Apt. 4\n'),
     loose_address: fill('12 Aa Bb Cc 34 '),
+    // Every number behind a street word opens a window search (200 ms before the window budget).
+    street_prefix_numbers: fill('Rue a 1 '),
+    prefix_word_numbers: fill('In x 1 '),
     url_like: fill('x://a:b@'),
     password_cues: fill('password: '),
     passport_cues: fill('passport '),

@@ -189,6 +189,14 @@ function mayOpenNumLast(win: string, p: number): boolean {
 }
 
 /**
+ * Street-shape windows searched per text: far more than a real message has (one per number that
+ * follows a street word; a message is at most 8,000 characters), and a bound for hostile texts,
+ * where every such number ("Rue a 1 Rue a 1 …") costs a window search of up to BACK characters:
+ * 100 KB of that took 200 ms. Past the budget, later numbers get no street-shape search.
+ */
+const WINDOW_BUDGET = 1_500;
+
+/**
  * Address cores, sorted by start; overlapping candidates keep the earliest (then longest).
  * `streetStarts` are the starts that pass mayStartStreet().
  */
@@ -201,9 +209,14 @@ export function addressCores(text: string, starts: readonly number[], streetStar
   }
   // No whole-text search for a prefix word first: prefixWordBefore() is cheap and exact on its own,
   // and such a search (a regex tried at every space) cost more than the look-backs it saved.
+  let windows = 0;
   for (const d of starts) {
+    if (windows === WINDOW_BUDGET) break;
     if (d <= 1 || text.charCodeAt(d - 1) !== 32) continue;
-    if (streetWordBefore(text, d) || prefixWordBefore(text, d)) windowMatches(text, d, found);
+    if (streetWordBefore(text, d) || prefixWordBefore(text, d)) {
+      windowMatches(text, d, found);
+      windows += 1;
+    }
   }
   if (boxWordBeforeNumber(text, starts)) {
     ADDRESS_BOX_RE.lastIndex = 0;
