@@ -1,7 +1,7 @@
 /**
  * Crypto benchmarks: the envelope wrapper against raw node:crypto AES-256-GCM on 1 KB messages,
  * and encrypted backup throughput. Prints ratios measured side by side in one run; never fails
- * on a timing. `npx tsx bench/crypto.ts`, or `runCryptoBench()` from `npm run bench`.
+ * on a timing. `npx tsx bench/crypto.ts`; `npm run bench` runs this script in a process of its own.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, randomFillSync } from 'node:crypto';
 import { Readable } from 'node:stream';
