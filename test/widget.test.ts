@@ -272,6 +272,22 @@ describe('visitor identity verification', () => {
     assert.equal(wrong.body.code, 'invalid_identity');
   });
 
+  it('requiring identities also refuses the messages of anonymous sessions opened before, writing nothing', async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Soon members only', settings: { allowedDomains: ['docs.example.com'] } });
+    const id = p.body.project.id;
+    const session = await t.client().post(`/v1/widget/${id}/sessions`, {}, { origin: allowed });
+    assert.equal(session.status, 201);
+    const send = () => t.client().post(`/v1/widget/${id}/messages`, { content: 'Hello?' }, { origin: allowed, authorization: `Bearer ${session.body.token}` });
+    assert.equal((await send()).status, 200);
+    const changed = await owner.client.patch(`/v1/projects/${id}`, { settings: { widget: { requireIdentity: true } } });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    const messages = await countRows(t, 'messages');
+    const refused = await send();
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body.code, 'invalid_identity');
+    assert.equal(await countRows(t, 'messages'), messages, 'nothing written');
+  });
+
   it('only project editors may rotate the identity secret; another org gets 404', async () => {
     const outsider = await signUp(t, 'Outsider');
     const r = await outsider.client.post(`/v1/projects/${projectId}/identity-secret`);

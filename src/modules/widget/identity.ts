@@ -1,7 +1,13 @@
 /**
  * Visitor identity verification: the host site vouches for its signed-in user by signing the
- * user id with the project's identity secret — `hex(HMAC-SHA256(secret, userId))`, or a JWT
- * (HS256, ≤ 1 hour, `sub` = user id) signed with the same secret. Pure: no I/O.
+ * user id with the project's identity secret — `hex(HMAC-SHA256(secret, "palisade-identity-v1:"
+ * + userId))`, or a JWT (HS256, ≤ 1 hour, `sub` = user id) signed with the same secret. Pure: no I/O.
+ *
+ * The prefix keeps the two forms apart. Both use the secret as the same HMAC key, and a JWT's
+ * signature is the HMAC of `header.payload`: had the plain user id been signed, a host signing an
+ * id the attacker chose (a username shaped like `header.payload`) would have handed out a valid
+ * JWT for any `sub`. A signed text that starts with the prefix cannot be a JWT's signing input
+ * (its first segment would have to decode to a JSON object).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { jwtVerify } from 'jose';
@@ -11,8 +17,10 @@ export type IdentityClaim = { userId: string; signature: string } | { token: str
 
 const refused = (): AppError => new AppError('invalid_identity', 'The visitor identity could not be verified.');
 
+export const USER_ID_SIGNATURE_PREFIX = 'palisade-identity-v1:';
+
 export function signUserId(secret: string, userId: string): string {
-  return createHmac('sha256', secret).update(userId).digest('hex');
+  return createHmac('sha256', secret).update(USER_ID_SIGNATURE_PREFIX + userId).digest('hex');
 }
 
 export async function verifyIdentity(secret: string, claim: IdentityClaim, now: Date): Promise<string> {

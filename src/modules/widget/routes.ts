@@ -82,6 +82,11 @@ export function widgetRoutes(deps: {
       handler: async (request, reply) => {
         const { project, origin } = await guard.check(request, reply, request.params.projectId);
         const visitor = await visitorFrom(request, project.id, origin);
+        // Checked again here, not only when the session starts: anonymous sessions opened before
+        // the owner required identities must not go on chatting for the rest of their hour.
+        if (project.settings.widget.requireIdentity && !visitor.verified) {
+          throw new AppError('invalid_identity', 'This chatbot needs a verified visitor identity.');
+        }
         // Verified visitors get their own bucket (their stable id); anonymous ones their session's.
         const decision = await deps.rateLimits.checkMessage({
           projectId: project.id,
