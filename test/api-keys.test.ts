@@ -234,6 +234,26 @@ describe('revocation and rotation', () => {
     }
   });
 
+  it("a replaced secret in its grace period cannot manage keys: no rotating again, no minting a key that outlives the rotation", async () => {
+    const key = await createKey({ scopes: ['projects:read', 'keys:manage'] });
+    const old = bearer(key.secret);
+    assert.equal((await old.get(`/v1/orgs/${owner.orgId}/api-keys`)).status, 200);
+    const rotated = await owner.client.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 3600 });
+    assert.equal(rotated.status, 200);
+    const keysBefore = await countRows(t, 'api_keys');
+    assert.equal((await old.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200, 'still works for the rest');
+    const again = await old.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 0 });
+    assert.equal(again.status, 403);
+    assert.equal(again.body.code, 'insufficient_scope');
+    const minted = await old.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'escape', scopes: ['projects:read'] });
+    assert.equal(minted.status, 403);
+    assert.equal(await countRows(t, 'api_keys'), keysBefore, 'nothing written');
+    assert.deepEqual((await old.get('/v1/api-keys/current')).body.apiKey.scopes, ['projects:read']);
+    const fresh = bearer(rotated.body.secret);
+    assert.equal((await fresh.get(`/v1/orgs/${owner.orgId}/api-keys`)).status, 200, 'the new secret manages keys');
+    assert.deepEqual((await fresh.get('/v1/api-keys/current')).body.apiKey.scopes, ['projects:read', 'keys:manage']);
+  });
+
   it('rotation with no grace period ends the old secret at once', async () => {
     const key = await createKey({ scopes: ['projects:read'] });
     await bearer(key.secret).get(`/v1/orgs/${owner.orgId}/projects`);

@@ -34,7 +34,11 @@ export function createApiKeyVerifier(deps: {
         ip: request.ip,
         userAgent: typeof userAgent === 'string' ? userAgent : null,
       });
-      return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes: key.scopes, projectIds: key.projectIds, expiresAt: key.expiresAt };
+      // A replaced secret in its grace period keeps the key working but cannot manage keys: a
+      // leaked secret must not be able to rotate the key again (taking the new secret) or mint a
+      // key of its own that outlives the rotation meant to contain it.
+      const scopes = decision.viaPreviousSecret ? key.scopes.filter((scope) => scope !== 'keys:manage') : key.scopes;
+      return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes, projectIds: key.projectIds, expiresAt: key.expiresAt };
     },
   };
 }

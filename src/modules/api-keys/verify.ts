@@ -9,7 +9,8 @@ import { verifySecretDigest } from './token.ts';
 import type { KeyMetadata } from './cache.ts';
 import type { VerifyFailure } from './types.ts';
 
-export type KeyDecision = { ok: true; key: KeyMetadata } | { ok: false; reason: VerifyFailure };
+/** `viaPreviousSecret`: the secret a rotation replaced, still in its grace period. */
+export type KeyDecision = { ok: true; key: KeyMetadata; viaPreviousSecret: boolean } | { ok: false; reason: VerifyFailure };
 
 export function decideKey(key: KeyMetadata | null, secret: string, now: Date): KeyDecision {
   if (!key) return { ok: false, reason: 'unknown' };
@@ -20,5 +21,5 @@ export function decideKey(key: KeyMetadata | null, secret: string, now: Date): K
   if (!current && !previous) return { ok: false, reason: 'wrong_secret' };
   if (key.revoked) return { ok: false, reason: 'revoked' };
   if (key.expiresAt !== null && key.expiresAt <= now) return { ok: false, reason: 'expired' };
-  return { ok: true, key };
+  return { ok: true, key, viaPreviousSecret: !current };
 }
