@@ -347,6 +347,21 @@ describe('disable', () => {
   });
 });
 
+describe('code guesses on disable and recovery-code renewal', () => {
+  it('meet the same per-account limit as sign-in, whatever address they come from', async () => {
+    const user = await enrolled();
+    const elsewhere = () => ({ 'x-forwarded-for': `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1` });
+    for (let i = 0; i < THROTTLE_LIMIT; i += 1) {
+      const path = i % 2 === 0 ? '/v1/auth/totp/disable' : '/v1/auth/totp/recovery-codes';
+      assert.equal((await user.client.post(path, { password: strongPassword, code: await wrongCode(user.secret) }, elsewhere())).status, 401);
+    }
+    const blocked = await user.client.post('/v1/auth/totp/disable', { password: strongPassword, code: await codeAt(user.secret) }, elsewhere());
+    assert.equal(blocked.status, 429, 'from a fresh address too');
+    assert.equal(blocked.body.code, 'too_many_attempts');
+    assert.equal((await totpRow(user.userId)).totp_enabled, true);
+  });
+});
+
 describe('who may call the TOTP routes', () => {
   const routes = async (secret: string): Promise<Array<{ path: string; body?: unknown }>> => [
     { path: '/v1/auth/totp/setup', body: { password: strongPassword } },

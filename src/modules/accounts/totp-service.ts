@@ -20,7 +20,7 @@ import { enterTenant } from '../../platform/db/tenant.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
-import { takeAttempt, type LoginThrottle } from './login-throttle.ts';
+import { takeAttempt, takeSecondFactor, type LoginThrottle } from './login-throttle.ts';
 import { verifyPassword } from './passwords.ts';
 import type { RecoveryCodeStore } from './recovery-code-store.ts';
 import { isTotpCode, newRecoveryCodes, normalizeRecoveryCode, recoveryCodeHash } from './recovery-codes.ts';
@@ -163,6 +163,9 @@ export function createTotpService(deps: {
   async function reauthenticate(actor: Actor, password: string, code: string) {
     const state = await stateOf(actor.principal.userId);
     if (!state.totp_enabled || state.totp_secret === null) throw notOn();
+    // As at sign-in: codes are counted per account from everywhere, before they are checked, so
+    // guesses spread over many addresses gain nothing here either.
+    await takeSecondFactor(deps.throttle, state.email);
     // Both checks always run, so the reply's timing does not say which one failed.
     const [passwordOk, factor] = await Promise.all([
       passwordMatches(state, actor.ip, password),
