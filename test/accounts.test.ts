@@ -39,6 +39,18 @@ describe('signup and login', () => {
     assert.match(users.rows[0]?.h ?? '', /^\$argon2id\$/);
   });
 
+  // On PostgreSQL the three really race (the check before the write cannot see the others' rows);
+  // PGlite's single connection runs them one after another, so there it checks the outcome only.
+  it('two sign-ups racing for one address: one account, and the other gets 409, not a 500', async () => {
+    const email = uniqueEmail();
+    const before = await countRows(t, 'users');
+    const replies = await Promise.all([1, 2, 3].map(() => t.client().post('/v1/auth/signup', { email, password: strongPassword, orgName: 'Race' })));
+    const statuses = replies.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [201, 409, 409], JSON.stringify(replies.map((r) => r.body)));
+    for (const r of replies.filter((x) => x.status === 409)) assert.equal(r.body.code, 'conflict');
+    assert.equal(await countRows(t, 'users'), before + 1);
+  });
+
   it('refuses an existing e-mail address, a short password and a common password without writing', async () => {
     const { email } = await signUp(t);
     const before = await countRows(t, 'users');

@@ -56,8 +56,10 @@ describe('logs', () => {
     log.info({ body: { email: 'a@b.c', password: 'SECRET4' } }, 'signup');
     log.info({ token: 'SECRET5', session: { token: 'SECRET6' } }, 'token');
     log.info({ body: { email: 'a@b.c', password: 'x', totp: 'SECRET7' }, reply: { recoveryCodes: ['SECRET8'] }, recoveryCodes: ['SECRET9'] }, 'two-factor');
+    log.error({ err: Object.assign(new Error('duplicate key value violates unique constraint "users_email_key"'), { code: '23505', detail: 'Key (email)=(SECRET10@example.com) already exists.' }) }, 'unexpected error');
     const out = lines.join('');
-    for (const secret of ['SECRET1', 'SECRET2', 'SECRET3', 'SECRET4', 'SECRET5', 'SECRET6', 'SECRET7', 'SECRET8', 'SECRET9']) assert.equal(out.includes(secret), false, secret);
+    for (const secret of ['SECRET1', 'SECRET2', 'SECRET3', 'SECRET4', 'SECRET5', 'SECRET6', 'SECRET7', 'SECRET8', 'SECRET9', 'SECRET10']) assert.equal(out.includes(secret), false, secret);
+    assert.match(out, /users_email_key/, 'the error itself is still logged');
     assert.match(out, /\[redacted\]/);
   });
 });

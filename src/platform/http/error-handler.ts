@@ -81,6 +81,11 @@ export function installErrorHandler(app: FastifyInstance): void {
       const detail = first ? `${first.field}: ${first.message}` : 'The request is not valid.';
       return sendProblem(reply, 'invalid_request', detail, { errors });
     }
+    // A unique constraint two concurrent requests raced for (two sign-ups with one address): the
+    // checks before the write could not see the other request's row.
+    if (error.code === '23505') {
+      return sendProblem(reply, 'conflict', 'This was created by another request at the same time. Reload and try again.');
+    }
     if (typeof error.code === 'string' && unstorableText.has(error.code)) {
       return sendProblem(reply, 'invalid_request', 'The request contains text that cannot be stored (such as the NUL character).');
     }

@@ -18,6 +18,9 @@ export const logRedactPaths = [
   'token',
   'secret',
   'recoveryCodes',
+  // PostgreSQL errors quote the row's values ("Key (email)=(alice@…) already exists").
+  'err.detail',
+  'err.where',
 ];
 
 export function loggerOptions(level: string): LoggerOptions {
