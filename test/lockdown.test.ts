@@ -24,9 +24,18 @@ describe('lockdown', () => {
     keyClient.bearer = key.body.secret;
     assert.equal((await keyClient.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200);
 
+    // An intruder's invitation to an address of theirs must not outlive the lockdown.
+    const invited = `intruder-${Date.now()}@example.test`;
+    const invitation = await owner.client.post(`/v1/orgs/${owner.orgId}/members`, { email: invited, role: 'admin' });
+    const token = String(invitation.body.invitation.link).split('#')[1];
+
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/lockdown`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.revokedApiKeys, 1);
+    assert.equal(r.body.revokedInvitations, 1);
+    const intruder = t.client();
+    await intruder.post('/v1/auth/signup', { email: invited, password: 'violet-harbour-quantum-47', orgName: 'Intruder' });
+    assert.equal((await intruder.post('/v1/invitations/accept', { token })).status, 404, 'the invitation died with the lockdown');
     assert.ok(r.body.revokedSessions >= 2);
 
     assert.equal((await keyClient.get(`/v1/orgs/${owner.orgId}/projects`)).status, 401);

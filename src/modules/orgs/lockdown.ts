@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
+import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { App } from '../../platform/http/types.ts';
@@ -14,6 +15,7 @@ import type { ApiKeyService } from '../api-keys/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { Access } from './access.ts';
 import type { OrgService } from './service.ts';
+import { createOrgStore } from './store.ts';
 
 export function lockdownRoutes(deps: {
   db: Kysely<DB>;
@@ -23,13 +25,15 @@ export function lockdownRoutes(deps: {
   audit: Pick<AuditService, 'record'>;
   access: Access;
   auth: Authenticator;
+  clock: Clock;
 }) {
+  const store = createOrgStore();
   return async function plugin(app: App): Promise<void> {
     app.post('/v1/orgs/:orgId/lockdown', {
       schema: {
         operationId: 'lockdownOrg',
         tags: ['orgs'],
-        description: 'Revoke every API key of the organisation and every session of its members, at once.',
+        description: 'Revoke every API key of the organisation, every session of its members and every pending invitation, at once.',
         params: z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)') }),
       },
       handler: async (request) => {
@@ -40,10 +44,16 @@ export function lockdownRoutes(deps: {
         const members = await deps.orgs.listMembers(orgId);
         const revokedApiKeys = await deps.apiKeys.revokeAll(orgId, actor);
         const revokedSessions = await deps.accounts.revokeAllSessionsOf(members.map((m) => m.userId));
-        await withTenant(deps.db, orgId, (tx) =>
-          deps.audit.record(tx, { orgId, actor: principal, action: 'org.lockdown', target: { type: 'org', id: orgId }, ip: request.ip, metadata: { revokedApiKeys, revokedSessions } }),
-        );
-        return { revokedApiKeys, revokedSessions, rotatedWebhookSecrets: 0 };
+        // Pending invitations expire too: one an intruder sent to an address of theirs would
+        // otherwise let them back in after the keys and sessions are gone.
+        const revokedInvitations = await withTenant(deps.db, orgId, async (tx) => {
+          const count = await store.expirePendingInvitations(tx, orgId, deps.clock.now());
+          await deps.audit.record(tx, {
+            orgId, actor: principal, action: 'org.lockdown', target: { type: 'org', id: orgId }, ip: request.ip, metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count },
+          });
+          return count;
+        });
+        return { revokedApiKeys, revokedSessions, revokedInvitations, rotatedWebhookSecrets: 0 };
       },
     });
   };

@@ -82,6 +82,17 @@ export function createOrgStore() {
     findInvitation: (x: Executor, tokenHash: string) =>
       x.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
 
+    /** Every pending invitation of the organisation expires now; returns how many there were. */
+    expirePendingInvitations: async (x: Executor, orgId: string, at: Date): Promise<number> => {
+      const result = await x
+        .updateTable('invitations')
+        .set({ expires_at: at })
+        .where('org_id', '=', orgId)
+        .where('accepted_at', 'is', null)
+        .where('expires_at', '>', at)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
     markInvitationAccepted: (x: Executor, id: string, at: Date) =>
       x.updateTable('invitations').set({ accepted_at: at }).where('id', '=', id).where('accepted_at', 'is', null).executeTakeFirst(),
 
