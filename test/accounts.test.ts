@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { countRows, signUp, startTestApp, strongPassword, uniqueEmail, type TestApp } from './helpers/harness.ts';
+import { countRows, signUp, startTestApp, strongPassword, uniqueEmail, type TestApp, joinOrg } from './helpers/harness.ts';
 
 let t: TestApp;
 before(async () => {
@@ -140,7 +140,7 @@ describe('account events in the audit log', () => {
   it('records sign-ins, refused sign-ins of a known account, session revocations and sign-out in every organisation of the user', async () => {
     const owner = await signUp(t, 'Audited Home');
     const other = await signUp(t, 'Audited Second');
-    await other.client.post(`/v1/orgs/${other.orgId}/members`, { email: owner.email, role: 'viewer' });
+    await joinOrg(other.client, other.orgId, owner, 'viewer');
     const actions = async (orgId: string, client = owner.client): Promise<string[]> => {
       const r = await client.get(`/v1/orgs/${orgId}/audit-log`);
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -186,7 +186,7 @@ describe('GET /v1/me stays true', () => {
     const a = await signUp(t, 'Home A');
     const b = await signUp(t, 'Home B');
     assert.equal((await b.client.get('/v1/me')).body.orgs.length, 1);
-    await a.client.post(`/v1/orgs/${a.orgId}/members`, { email: b.email, role: 'viewer' });
+    await joinOrg(a.client, a.orgId, b, 'viewer');
     const added = await b.client.get('/v1/me');
     assert.deepEqual(added.body.orgs.find((o: { id: string }) => o.id === a.orgId)?.role, 'viewer');
     await a.client.patch(`/v1/orgs/${a.orgId}/members/${b.userId}`, { role: 'editor' });

@@ -141,6 +141,41 @@ describe('membership rules', () => {
     assert.equal(owners.rows[0]?.n, 1, 'one owner left');
   });
 
+  it('an existing account is invited, never added: the same reply as for an unknown address, and no membership until it accepts', async () => {
+    const stranger = await signUp(t, 'Stranger Home');
+    const memberships = await countRows(t, 'memberships');
+    const known = await outsider.client.post(`/v1/orgs/${outsider.orgId}/members`, { email: stranger.email, role: 'viewer' });
+    const unknown = await outsider.client.post(`/v1/orgs/${outsider.orgId}/members`, { email: `nobody-${Date.now()}@example.test`, role: 'viewer' });
+    assert.equal(known.status, 201);
+    assert.equal(unknown.status, 201);
+    assert.deepEqual(Object.keys(known.body), ['invitation']);
+    assert.deepEqual(Object.keys(known.body.invitation).sort(), Object.keys(unknown.body.invitation).sort(), 'the reply does not tell whether the address has an account');
+    assert.equal(await countRows(t, 'memberships'), memberships, 'nobody was added');
+    assert.ok(!(await stranger.client.get('/v1/me')).body.orgs.some((o: { id: string }) => o.id === outsider.orgId));
+    // So the inviting organisation can neither read the stranger's sign-ins nor sign them out.
+    const lockdown = await outsider.client.post(`/v1/orgs/${outsider.orgId}/lockdown`);
+    assert.equal(lockdown.status, 200);
+    assert.equal((await stranger.client.get('/v1/me')).status, 200, 'the stranger is still signed in');
+  });
+
+  it('a member can leave; the last owner cannot; an API key cannot leave for anyone', async () => {
+    const home = await signUp(t, 'Leavable');
+    const viewer = await memberWithRole(t, home.client, home.orgId, 'viewer');
+    const left = await viewer.client.delete(`/v1/orgs/${home.orgId}/membership`);
+    assert.equal(left.status, 204);
+    assert.equal((await viewer.client.get(`/v1/orgs/${home.orgId}`)).status, 404, 'no longer a member');
+    assert.equal((await viewer.client.delete(`/v1/orgs/${home.orgId}/membership`)).status, 404);
+    const log = await home.client.get(`/v1/orgs/${home.orgId}/audit-log?action=member.left`);
+    assert.equal(log.body.entries.length, 1);
+    const lastOwner = await home.client.delete(`/v1/orgs/${home.orgId}/membership`);
+    assert.equal(lastOwner.status, 409);
+    const key = await home.client.post(`/v1/orgs/${home.orgId}/api-keys`, { name: 'k', scopes: ['projects:read'] });
+    const byKey = t.client();
+    byKey.bearer = key.body.secret;
+    assert.equal((await byKey.delete(`/v1/orgs/${home.orgId}/membership`)).status, 403);
+    assert.equal((await t.client().delete(`/v1/orgs/${home.orgId}/membership`)).status, 401);
+  });
+
   it('an unknown e-mail gets an invitation link that only that person can accept, once', async () => {
     const invited = `invitee-${Date.now()}@example.test`;
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/members`, { email: invited, role: 'editor' });

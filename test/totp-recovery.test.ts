@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { generate } from 'otplib';
-import { countRows, signUp, startTestApp, strongPassword, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { countRows, signUp, startTestApp, strongPassword, type SignedUp, type TestApp, joinOrg } from './helpers/harness.ts';
 import { scanForPlaintext } from './helpers/raw-scan.ts';
 
 const STEP_MS = 30_000;
@@ -328,7 +328,7 @@ describe('audit and erasure', () => {
   it('enable, a used code, a new set and disable are audited in every organisation, without a code', async () => {
     const user = await enrolled('Home');
     const other = await signUp(t, 'Other');
-    assert.equal((await other.client.post(`/v1/orgs/${other.orgId}/members`, { email: user.email, role: 'viewer' })).status, 201);
+    await joinOrg(other.client, other.orgId, user, 'viewer');
     assert.equal((await signInAgain(user, user.codes[0] ?? '')).status, 200);
     const fresh = await regenerate(user, { password: strongPassword, code: user.codes[1] });
     assert.equal(fresh.status, 200);

@@ -17,7 +17,7 @@ import { createKeysStore } from '../src/modules/keys/store.ts';
 import { parseCiphertext } from '../src/platform/crypto/envelope.ts';
 import { isCryptoError } from '../src/platform/crypto/errors.ts';
 import { createSqlCheckpointStore } from '../src/platform/crypto/sql-key-store.ts';
-import { countRows, signUp, startTestApp, strongPassword, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { countRows, signUp, startTestApp, strongPassword, type SignedUp, type TestApp, joinOrg } from './helpers/harness.ts';
 import { scanForPlaintext } from './helpers/raw-scan.ts';
 
 const STEP_MS = 30_000;
@@ -152,7 +152,7 @@ describe('setup and enable', () => {
   it('enable and disable are audited in every organisation the user belongs to', async () => {
     const user = await enrolled('Home');
     const other = await signUp(t, 'Other');
-    assert.equal((await other.client.post(`/v1/orgs/${other.orgId}/members`, { email: user.email, role: 'viewer' })).status, 201);
+    await joinOrg(other.client, other.orgId, user, 'viewer');
     const off = await disable(user, { password: strongPassword, code: await codeAt(user.secret) });
     assert.equal(off.status, 204, JSON.stringify(off.body));
     const actions = async (client: SignedUp['client'], orgId: string): Promise<string[]> => {

@@ -144,10 +144,18 @@ export async function signUp(t: TestApp, orgName = 'Acme', tag = 'owner'): Promi
 }
 
 /** A new user who is a member of `orgId` with `role`, signed in. */
+/** `inviter` invites `user` into `orgId` with `role`, and the user accepts. */
+export async function joinOrg(inviter: Client, orgId: string, user: { client: Client; email: string }, role: string): Promise<void> {
+  const r = await inviter.post(`/v1/orgs/${orgId}/members`, { email: user.email, role });
+  if (r.status !== 201) throw new Error(`invitation failed: ${r.status} ${JSON.stringify(r.body)}`);
+  const token = String(r.body.invitation.link).split('#')[1];
+  const accepted = await user.client.post('/v1/invitations/accept', { token });
+  if (accepted.status !== 200) throw new Error(`accepting failed: ${accepted.status} ${JSON.stringify(accepted.body)}`);
+}
+
 export async function memberWithRole(t: TestApp, owner: Client, orgId: string, role: string): Promise<SignedUp> {
   const user = await signUp(t, `${role} home org`, role);
-  const r = await owner.post(`/v1/orgs/${orgId}/members`, { email: user.email, role });
-  if (r.status !== 201) throw new Error(`add member failed: ${r.status} ${JSON.stringify(r.body)}`);
+  await joinOrg(owner, orgId, user, role);
   return { ...user, orgId };
 }
 

@@ -79,10 +79,7 @@ export function orgRoutes(deps: { orgs: OrgService; access: Access; auth: Authen
       },
       handler: async (request, reply) => {
         const actor = await actorFor(request, request.params.orgId, 'members:manage');
-        const result = await orgs.addMember(request.params.orgId, request.body, actor);
-        if (result.kind === 'member') return reply.code(201).send({ member: result.member });
-        const { token: _token, ...invitation } = result.invitation;
-        return reply.code(201).send({ invitation });
+        return reply.code(201).send({ invitation: await orgs.addMember(request.params.orgId, request.body, actor) });
       },
     });
 
@@ -99,6 +96,16 @@ export function orgRoutes(deps: { orgs: OrgService; access: Access; auth: Authen
       handler: async (request, reply) => {
         const actor = await actorFor(request, request.params.orgId, 'members:manage');
         await orgs.removeMember(request.params.orgId, request.params.userId, actor);
+        return reply.code(204).send();
+      },
+    });
+
+    app.delete('/v1/orgs/:orgId/membership', {
+      schema: { operationId: 'leaveOrg', tags: ['orgs'], description: 'The signed-in user leaves the organisation.', params: orgParams },
+      handler: async (request, reply) => {
+        const principal = await auth.requireUser(request);
+        await access.authorize(principal, request.params.orgId, 'org:read');
+        await orgs.leave(request.params.orgId, { principal, role: null, ip: request.ip });
         return reply.code(204).send();
       },
     });

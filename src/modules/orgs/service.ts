@@ -142,27 +142,36 @@ export function createOrgService(deps: {
       if (actor.principal.kind === 'user') throw new AppError('forbidden', 'Only an owner can add another owner.');
     }
     if (actor.principal.kind === 'api_key' && input.role === 'owner') throw new AppError('forbidden', 'An API key cannot add an owner.');
+    // Always an invitation the person accepts, whether or not the address has an account: adding an
+    // existing account at once let any organisation's owner pull a stranger in (then read their
+    // sign-ins in its audit log and sign them out everywhere with a lockdown), and the two replies
+    // told whether an address had an account.
     const userId = await deps.users.findIdByEmail(input.email);
-    const result = await withTenant(db, orgId, async (tx) => {
-      if (userId) {
-        if (await store.getMembership(tx, orgId, userId)) throw new AppError('conflict', 'This person is already a member.');
-        await store.insertMembership(tx, { org_id: orgId, user_id: userId, role: input.role });
-        await audit.record(tx, { orgId, actor: actor.principal, action: 'member.added', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { role: input.role } });
-        return { kind: 'member' as const, member: { userId, email: input.email, role: input.role } };
-      }
+    return withTenant(db, orgId, async (tx) => {
+      if (userId && (await store.getMembership(tx, orgId, userId))) throw new AppError('conflict', 'This person is already a member.');
       const token = newSecretToken('inv');
       const id = newId('inv');
       const expiresAt = new Date(deps.clock.now().getTime() + INVITATION_TTL_MS);
       const createdBy = actor.principal.kind === 'user' ? actor.principal.userId : actor.principal.keyId;
       await store.insertInvitation(tx, { id, org_id: orgId, email: input.email, role: input.role, token_hash: sha256Hex(token), created_by: createdBy, expires_at: expiresAt });
       await audit.record(tx, { orgId, actor: actor.principal, action: 'invitation.created', target: { type: 'invitation', id }, ip: actor.ip, metadata: { role: input.role } });
-      return {
-        kind: 'invitation' as const,
-        invitation: { id, email: input.email, role: input.role, expiresAt: expiresAt.toISOString(), link: `${deps.publicUrl}/invite#${token}`, token },
-      };
+      return { id, email: input.email, role: input.role, expiresAt: expiresAt.toISOString(), link: `${deps.publicUrl}/invite#${token}` };
     });
-    if (userId) await deps.directoryChanged([userId]);
-    return result;
+  }
+
+  /** A signed-in member leaves the organisation (the last owner cannot). */
+  async function leave(orgId: string, actor: Actor & { principal: { kind: 'user'; userId: string } }): Promise<void> {
+    const userId = actor.principal.userId;
+    await withTenant(db, orgId, async (tx) => {
+      const current = await store.getMembership(tx, orgId, userId);
+      if (!current) throw new AppError('not_found', 'This organisation does not exist.');
+      if (current.role === 'owner' && (await store.lockOwners(tx, orgId)) <= 1) {
+        throw new AppError('conflict', 'An organisation needs at least one owner: make someone else owner first.');
+      }
+      await store.deleteMembership(tx, orgId, userId);
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'member.left', target: { type: 'user', id: userId }, ip: actor.ip });
+    });
+    await deps.directoryChanged([userId]);
   }
 
   async function changeRole(orgId: string, userId: string, role: Role, actor: Actor) {
@@ -214,7 +223,7 @@ export function createOrgService(deps: {
     return membership;
   }
 
-  return { createOrg, createOrgFor, listForUser, get, update, listMembers, addMember, changeRole, removeMember, acceptInvitation };
+  return { createOrg, createOrgFor, listForUser, get, update, listMembers, addMember, changeRole, removeMember, leave, acceptInvitation };
 }
 
 function assertMayTouch(actor: Actor, currentRole: Role, newRole: Role): void {
