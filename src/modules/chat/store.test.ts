@@ -1,6 +1,7 @@
 /** recordMessages: a conversation opened with its messages in one statement, in their order. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import { newId } from '../../platform/ids.ts';
@@ -39,6 +40,19 @@ describe('chat store', () => {
     );
     const found = await withTenant(tdb.database.db, orgId, (tx) => store.findConversation(tx, conversationId));
     assert.equal(found?.visitorId, visitorId);
+  });
+
+  it("a continuing conversation's new turn sorts after its last one, even when the clock reads an earlier time", async () => {
+    const conversationId = newId('conv');
+    const open = { id: conversationId, org_id: orgId, project_id: projectId, visitor_id: null, api_key_id: null, origin: null };
+    await withTenant(tdb.database.db, orgId, (tx) => store.recordMessages(tx, { open }, [message(conversationId, 'user'), message(conversationId, 'assistant')]));
+    // What a coarse clock (PGlite's can read the same instant twice) or a step back looks like.
+    await sql`UPDATE messages SET created_at = created_at + interval '1 minute' WHERE conversation_id = ${conversationId}`.execute(tdb.database.db);
+    const next = [message(conversationId, 'user'), message(conversationId, 'assistant')];
+    await withTenant(tdb.database.db, orgId, (tx) => store.recordMessages(tx, { touch: { conversationId, at: new Date() } }, next));
+    const rows = await withTenant(tdb.database.db, orgId, (tx) => store.recentMessages(tx, conversationId, 10));
+    assert.deepEqual(rows.reverse().map((r) => r.role), ['user', 'assistant', 'user', 'assistant']);
+    assert.deepEqual(rows.slice(2).map((r) => r.id), next.map((m) => m.id));
   });
 
   it("does not see another organisation's conversation", async () => {

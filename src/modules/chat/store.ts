@@ -42,16 +42,21 @@ export function createChatStore() {
      * Messages, in one statement with whatever their conversation needs: opening it (visitor and
      * conversation rows) or touching its last_message_at. Foreign keys are checked at the end of
      * the statement, so the order holds. Messages written together get increasing created_at in
-     * the order given, so a question always sorts before the answer stored with it.
+     * the order given, so a question always sorts before the answer stored with it, and a
+     * continuing conversation's new messages start after its last one: PGlite's clock can read
+     * the same instant for two quick turns, which put a question before the previous answer.
      */
     recordMessages: async (tx: Tx, target: MessageTarget, messages: readonly MessageRow[]): Promise<void> => {
       const ctes =
         'open' in target
-          ? openingCtes(target.open)
-          : [sql`touched AS (UPDATE conversations SET last_message_at = ${target.touch.at} WHERE id = ${target.touch.conversationId})`];
+          ? [...openingCtes(target.open), sql`base AS (SELECT clock_timestamp() AS at)`]
+          : [
+              sql`touched AS (UPDATE conversations SET last_message_at = ${target.touch.at} WHERE id = ${target.touch.conversationId})`,
+              sql`base AS (SELECT GREATEST(clock_timestamp(), max(created_at) + interval '1 microsecond') AS at FROM messages WHERE conversation_id = ${target.touch.conversationId})`,
+            ];
       const rows = messages.map(
         (m, i) =>
-          sql`(${m.id}, ${m.org_id}, ${m.conversation_id}, ${m.role}, ${m.content}, ${JSON.stringify(m.citations)}::jsonb, clock_timestamp() + ${i}::integer * interval '1 microsecond')`,
+          sql`(${m.id}, ${m.org_id}, ${m.conversation_id}, ${m.role}, ${m.content}, ${JSON.stringify(m.citations)}::jsonb, (SELECT at FROM base) + ${i}::integer * interval '1 microsecond')`,
       );
       await sql`WITH ${sql.join(ctes)}
         INSERT INTO messages (id, org_id, conversation_id, role, content, citations, created_at) VALUES ${sql.join(rows)}`.execute(tx);
