@@ -138,6 +138,29 @@ describe('widget api client', () => {
     );
   });
 
+  it('forget() signs the visitor out: nothing stored, and the next message opens an anonymous session without the conversation', async () => {
+    handler = (req, res) => {
+      if (req.path.endsWith('/sessions')) return session(res, req.body['identity'] ? 'vt_verified' : 'vt_anonymous');
+      stream(res, [['meta', { conversationId: 'conv_theirs', messageId: 'msg_1' }], ['done', {}]]);
+    };
+    const storage = memoryStorage();
+    const api = client(storage);
+    api.setIdentity({ token: 'jwt-of-the-signed-in-user' });
+    await send(api, 'mine');
+    assert.ok(storage.getItem('palisade:prj_1')?.includes('vt_verified'));
+    api.forget();
+    assert.equal(storage.getItem('palisade:prj_1'), null, 'nothing left in storage');
+    seen = [];
+    await send(api, 'next person');
+    assert.deepEqual(
+      seen.map((s) => [s.path.replace('/v1/widget/prj_1', ''), s.auth ?? '', s.body['conversationId'] ?? '', s.body['identity'] ?? '']),
+      [
+        ['/sessions', '', '', ''],
+        ['/messages', 'Bearer vt_anonymous', '', ''],
+      ],
+    );
+  });
+
   it('re-creates the session once on invalid_visitor_token', async () => {
     let tokens = 0;
     handler = (req, res) => {

@@ -38,6 +38,8 @@ export interface ApiClient {
   config(): Promise<Result<WidgetConfig>>;
   send(content: string, handlers: StreamHandlers, signal: AbortSignal): Promise<Result<null>>;
   setIdentity(identity: Identity | null): void;
+  /** Back to an anonymous visitor with nothing stored: no session token, no conversation. */
+  forget(): void;
 }
 
 export interface ApiDeps {
@@ -143,6 +145,12 @@ export function createApiClient(deps: ApiDeps): ApiClient {
     setIdentity(next) {
       identity = next;
       who = fingerprint(next);
+    },
+
+    forget() {
+      deps.store.forget();
+      identity = null;
+      who = fingerprint(null);
     },
   };
 }

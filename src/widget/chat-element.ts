@@ -186,6 +186,11 @@ export class PalisadeChat extends HTMLElement {
     this.handlers?.onSend(text.slice(0, maxMessageLength));
   }
 
+  /** Removes the conversation shown; the greeting stays. */
+  clearMessages(): void {
+    for (const node of [...this.log.children]) if (!node.classList.contains('greeting')) node.remove();
+  }
+
   private addMessage(node: HTMLElement): void {
     this.log.append(node);
     this.scrollToEnd();

@@ -9,6 +9,8 @@ export interface PalisadeApi {
   open(): void;
   close(): void;
   identify(identity: Identity): void;
+  /** Call when the page's user signs out: the next visitor starts anonymous, with nothing of theirs. */
+  reset(): void;
 }
 
 const unavailableText = 'Chat unavailable';
@@ -85,6 +87,13 @@ export function startWidget(view: PalisadeChat, api: ApiClient, identified: bool
     identify(identity) {
       api.setIdentity(checkIdentity(identity));
       hasIdentity = true;
+      updateComposer();
+    },
+    reset() {
+      inflight?.abort();
+      api.forget();
+      hasIdentity = false;
+      view.clearMessages();
       updateComposer();
     },
   };

@@ -14,6 +14,8 @@ export interface SessionStore {
   clearSession(who: string): void;
   conversationId(who: string): string | null;
   saveConversationId(who: string, id: string | null): void;
+  /** Drops everything stored for this project (the host page's user signed out). */
+  forget(): void;
 }
 
 interface Saved {
@@ -70,6 +72,14 @@ export function createSessionStore(projectId: string, storage: Storage | null): 
     saveConversationId(who, id) {
       const { conversationId: _old, ...rest } = read(who);
       write(id === null ? rest : { ...rest, conversationId: id });
+    },
+    forget() {
+      memory = null;
+      try {
+        storage?.removeItem(key);
+      } catch {
+        // Storage can be blocked; the in-memory copy is gone either way.
+      }
     },
   };
 }
