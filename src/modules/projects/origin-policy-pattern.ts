@@ -73,6 +73,9 @@ export function parseRule(input: string): RuleResult {
         reason: `*.${host.host} would cover a public suffix shared by unrelated sites; list your own domain instead.`,
       };
     }
+    if (info.domain !== null && wildcardDnsServices.has(info.domain)) {
+      return { ok: false, reason: `*.${host.host} would cover a wildcard-DNS service where anyone gets a name; list your own domain instead.` };
+    }
   }
 
   const loopback = isLoopbackHost(host.host);
@@ -84,6 +87,12 @@ export function parseRule(input: string): RuleResult {
   if (explicitScheme === 'http' && port === defaultPorts.http) port = null;
   return { ok: true, rule: { explicitScheme, schemes, wildcard, host: host.host, port } };
 }
+
+/**
+ * Services that give every name under them to whoever asks (any IP address is a sub-domain): not
+ * on the public-suffix list, yet a wildcard over one allows anybody's site.
+ */
+const wildcardDnsServices: ReadonlySet<string> = new Set(['nip.io', 'sslip.io', 'xip.io', 'lvh.me', 'localtest.me', 'traefik.me', 'vcap.me']);
 
 export function formatRule(rule: OriginRule): string {
   // "https://" adds nothing to a non-loopback pattern: https is already the only scheme there.

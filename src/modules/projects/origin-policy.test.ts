@@ -56,6 +56,9 @@ describe('parseAllowedDomain', () => {
     assert.match(refused('*.co.uk'), /public suffix/);
     assert.equal(normalised('*.example.co.uk'), '*.example.co.uk');
     assert.equal(normalised('*.me.github.io'), '*.me.github.io');
+    // Wildcard-DNS services hand any name to anyone, though no public-suffix list says so.
+    for (const input of ['*.nip.io', '*.sslip.io', '*.lvh.me', '*.localtest.me', '*.10.0.0.1.nip.io']) assert.match(refused(input), /wildcard-DNS/, input);
+    assert.equal(normalised('app.127.0.0.1.nip.io'), 'app.127.0.0.1.nip.io', 'an exact name there is allowed');
   });
 
   it('refuses paths, credentials, whitespace, other schemes and malformed hosts', () => {
