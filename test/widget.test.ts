@@ -288,6 +288,29 @@ describe('visitor identity verification', () => {
     assert.equal(await countRows(t, 'messages'), messages, 'nothing written');
   });
 
+  it('rotating the identity secret ends the verified sessions minted with the old one; anonymous ones go on', async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Rotating', settings: { allowedDomains: ['docs.example.com'] } });
+    const id = p.body.project.id;
+    const first = (await owner.client.post(`/v1/projects/${id}/identity-secret`)).body.secret as string;
+    const start = (identity?: object) => t.client().post(`/v1/widget/${id}/sessions`, identity ? { identity } : {}, { origin: allowed });
+    const send = (token: string) => t.client().post(`/v1/widget/${id}/messages`, { content: 'Hello?' }, { origin: allowed, authorization: `Bearer ${token}` });
+    const verified = await start({ userId: 'user-7', signature: signUserId(first, 'user-7') });
+    const anonymous = await start();
+    assert.equal(verified.body.verified, true);
+    assert.equal((await send(verified.body.token)).status, 200);
+
+    const second = (await owner.client.post(`/v1/projects/${id}/identity-secret`)).body.secret as string;
+    const messages = await countRows(t, 'messages');
+    const stale = await send(verified.body.token);
+    assert.equal(stale.status, 401);
+    assert.equal(stale.body.code, 'invalid_visitor_token');
+    assert.equal(await countRows(t, 'messages'), messages, 'nothing written');
+    assert.equal((await send(anonymous.body.token)).status, 200, 'an anonymous session is not tied to the secret');
+    const renewed = await start({ userId: 'user-7', signature: signUserId(second, 'user-7') });
+    assert.equal(renewed.body.visitorId, verified.body.visitorId, 'the same visitor, verified with the new secret');
+    assert.equal((await send(renewed.body.token)).status, 200);
+  });
+
   it('only project editors may rotate the identity secret; another org gets 404', async () => {
     const outsider = await signUp(t, 'Outsider');
     const r = await outsider.client.post(`/v1/projects/${projectId}/identity-secret`);

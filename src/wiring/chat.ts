@@ -30,7 +30,7 @@ import { createPiiEntities } from '../modules/pii/entities.ts';
 import type { PiiDetectedEvent } from '../modules/pii/events.ts';
 import { piiRoutes } from '../modules/pii/routes.ts';
 import { createPiiService } from '../modules/pii/service.ts';
-import { createProjectDirectory } from '../modules/projects/directory.ts';
+import { createProjectDirectory, PROJECTS_TOPIC } from '../modules/projects/directory.ts';
 import type { RateLimitService } from '../modules/rate-limits/service.ts';
 import { createOriginGuard, type OriginRefusal } from '../modules/widget/origin-guard.ts';
 import { createRefusalRecorder } from '../modules/widget/refusals.ts';
@@ -88,7 +88,14 @@ export async function wireChat(
   const platformKey = await crypto.keyring.keyFor(orgScope('platform'), 1);
   const tokenSecret = new Uint8Array(hkdfSync('sha256', platformKey.key, Buffer.alloc(0), 'palisade visitor tokens v1', 32));
   const tokens = createVisitorTokens(tokenSecret, deps.config.publicUrl);
-  const visitors = createVisitorService({ db, cipher: crypto.cipher, hashKey: pii.hashKey, audit: deps.audit, clock });
+  const visitors = createVisitorService({
+    db,
+    cipher: crypto.cipher,
+    hashKey: pii.hashKey,
+    audit: deps.audit,
+    clock,
+    projectChanged: (projectId) => deps.invalidation.publish(PROJECTS_TOPIC, [projectId]),
+  });
   const recordRefusal = createRefusalRecorder({ db, audit: deps.audit, clock, onRefusal: deps.onOriginRefused, log: (error) => app.log.error({ err: error }, 'recording a widget refusal failed') });
   const guard = createOriginGuard({ projects: projectDirectory, onRefusal: recordRefusal });
 

@@ -17,6 +17,8 @@ export interface PublicProject {
   name: string;
   settings: ProjectSettings;
   origins: OriginMatcher;
+  /** When the identity secret was last set (ms), or null: verified visitor tokens name it. */
+  identitySecretVersion: number | null;
 }
 
 export const PROJECTS_TOPIC = 'projects';
@@ -47,11 +49,17 @@ export function createProjectDirectory(deps: { db: Kysely<DB>; invalidation: Inv
     if (hit !== undefined) return hit;
     if (unknown.get(projectId, now)) return undefined;
     const seen = generation;
-    const row = await deps.db.selectFrom('projects').select(['id', 'org_id', 'name', 'settings']).where('id', '=', projectId).executeTakeFirst();
+    const row = await deps.db
+      .selectFrom('projects')
+      .leftJoin('project_identity_secrets as s', 's.project_id', 'projects.id')
+      .select(['projects.id', 'projects.org_id', 'projects.name', 'projects.settings', 's.created_at as identity_secret_at'])
+      .where('projects.id', '=', projectId)
+      .executeTakeFirst();
     const project = row
       ? (() => {
           const settings = parseStoredSettings(row.settings);
-          return { id: row.id, orgId: row.org_id, name: row.name, settings, origins: compileAllowList(settings.allowedDomains) };
+          const identitySecretVersion = row.identity_secret_at === null ? null : new Date(row.identity_secret_at).getTime();
+          return { id: row.id, orgId: row.org_id, name: row.name, settings, origins: compileAllowList(settings.allowedDomains), identitySecretVersion };
         })()
       : null;
     if (seen === generation) {

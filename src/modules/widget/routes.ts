@@ -65,7 +65,7 @@ export function widgetRoutes(deps: {
         applyDecision(request, await deps.rateLimits.checkSessionStart(project.id, request.ip, project.settings.rateLimits.perIpPerMinute));
         const visitor = await deps.visitors.resolve(project, request.body?.identity);
         const { token, expiresAt } = await tokens.issue(
-          { visitorId: visitor.id, sessionId: newId('ses'), projectId: project.id, origin, verified: visitor.verified },
+          { visitorId: visitor.id, sessionId: newId('ses'), projectId: project.id, origin, verified: visitor.verified, identityVersion: visitor.verified ? project.identitySecretVersion : null },
           clock.now(),
         );
         return reply.code(201).send({ token, expiresAt: expiresAt.toISOString(), visitorId: visitor.id, verified: visitor.verified });
@@ -86,6 +86,11 @@ export function widgetRoutes(deps: {
         // the owner required identities must not go on chatting for the rest of their hour.
         if (project.settings.widget.requireIdentity && !visitor.verified) {
           throw new AppError('invalid_identity', 'This chatbot needs a verified visitor identity.');
+        }
+        // A verified session ends when the identity secret it was verified with is replaced (a
+        // leaked secret is rotated to stop exactly the sessions minted with it).
+        if (visitor.verified && visitor.identityVersion !== project.identitySecretVersion) {
+          throw new AppError('invalid_visitor_token', 'The visitor session is missing, expired or not valid here. Start a new one.');
         }
         // Verified visitors get their own bucket (their stable id); anonymous ones their session's.
         const decision = await deps.rateLimits.checkMessage({

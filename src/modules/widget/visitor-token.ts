@@ -13,6 +13,8 @@ export interface VisitorClaims {
   projectId: string;
   origin: string;
   verified: boolean;
+  /** For a verified visitor: the project's identity secret version it was verified with. */
+  identityVersion: number | null;
 }
 
 export function createVisitorTokens(secret: Uint8Array, issuer: string) {
@@ -25,7 +27,7 @@ export function createVisitorTokens(secret: Uint8Array, issuer: string) {
   async function issue(claims: VisitorClaims, now: Date): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + VISITOR_TOKEN_TTL_SECONDS;
-    const token = await new SignJWT({ sid: claims.sessionId, pid: claims.projectId, orn: claims.origin, vfd: claims.verified })
+    const token = await new SignJWT({ sid: claims.sessionId, pid: claims.projectId, orn: claims.origin, vfd: claims.verified, ivr: claims.identityVersion })
       .setProtectedHeader({ alg: 'HS256', typ: 'palisade-visitor+jwt' })
       .setSubject(claims.visitorId)
       .setIssuer(issuer)
@@ -53,6 +55,7 @@ export function createVisitorTokens(secret: Uint8Array, issuer: string) {
         projectId: String(payload.pid ?? ''),
         origin: String(payload.orn ?? ''),
         verified: payload.vfd === true,
+        identityVersion: typeof payload.ivr === 'number' ? payload.ivr : null,
       };
       if (claims.projectId !== expect.projectId || claims.origin !== expect.origin || !claims.visitorId) throw refused();
       return claims;

@@ -23,6 +23,8 @@ export function createVisitorService(deps: {
   hashKey: (orgId: string) => Promise<Buffer>;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
+  /** Tells every instance's project directory that a project's identity secret changed. */
+  projectChanged: (projectId: string) => Promise<void>;
 }) {
   const { db, cipher } = deps;
   const aad = (orgId: string, projectId: string) => ({ orgId, table: 'project_identity_secrets', column: 'secret', rowId: projectId });
@@ -68,6 +70,7 @@ export function createVisitorService(deps: {
         .execute();
       await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'project.identity_secret_rotated', target: { type: 'project', id: projectId }, ip: actor.ip });
     });
+    await deps.projectChanged(projectId);
     return secret;
   }
 
