@@ -174,6 +174,9 @@ describe('membership rules', () => {
     byKey.bearer = key.body.secret;
     assert.equal((await byKey.delete(`/v1/orgs/${home.orgId}/membership`)).status, 403);
     assert.equal((await t.client().delete(`/v1/orgs/${home.orgId}/membership`)).status, 401);
+    const malformed = await home.client.delete('/v1/orgs/not-an-org-id/membership');
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.code, 'invalid_request');
   });
 
   it('an unknown e-mail gets an invitation link that only that person can accept, once', async () => {

@@ -105,7 +105,7 @@ export function orgRoutes(deps: { orgs: OrgService; access: Access; auth: Authen
       handler: async (request, reply) => {
         const principal = await auth.requireUser(request);
         await access.authorize(principal, request.params.orgId, 'org:read');
-        await orgs.leave(request.params.orgId, { principal, role: null, ip: request.ip });
+        await orgs.leave(request.params.orgId, principal, request.ip);
         return reply.code(204).send();
       },
     });

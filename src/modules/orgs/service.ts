@@ -160,8 +160,8 @@ export function createOrgService(deps: {
   }
 
   /** A signed-in member leaves the organisation (the last owner cannot). */
-  async function leave(orgId: string, actor: Actor & { principal: { kind: 'user'; userId: string } }): Promise<void> {
-    const userId = actor.principal.userId;
+  async function leave(orgId: string, principal: Principal & { kind: 'user' }, ip: string | null): Promise<void> {
+    const userId = principal.userId;
     await withTenant(db, orgId, async (tx) => {
       const current = await store.getMembership(tx, orgId, userId);
       if (!current) throw new AppError('not_found', 'This organisation does not exist.');
@@ -169,7 +169,7 @@ export function createOrgService(deps: {
         throw new AppError('conflict', 'An organisation needs at least one owner: make someone else owner first.');
       }
       await store.deleteMembership(tx, orgId, userId);
-      await audit.record(tx, { orgId, actor: actor.principal, action: 'member.left', target: { type: 'user', id: userId }, ip: actor.ip });
+      await audit.record(tx, { orgId, actor: principal, action: 'member.left', target: { type: 'user', id: userId }, ip });
     });
     await deps.directoryChanged([userId]);
   }

@@ -66,6 +66,7 @@ export function createRateLimitService(deps: {
   orgCeilingPerHour?: number;
 }): RateLimitService {
   const { limiter, penaltyBox } = deps;
+  const orgCeiling = deps.orgCeilingPerHour ?? orgCeilingPerHour;
   const clock = deps.clock ?? systemClock;
   const notify = (event: RefusalEvent): void => deps.onRefusal?.(event);
 
@@ -118,7 +119,7 @@ export function createRateLimitService(deps: {
       }
       steps.push(
         { dimension: 'project', bucket: 'msg_project', key: projectId, limit: { points: settings.messagesPerHour, durationSeconds: 3_600 } },
-        { dimension: 'org', bucket: 'msg_org', key: orgId, limit: { points: input.orgCeilingPerHour ?? deps.orgCeilingPerHour ?? orgCeilingPerHour, durationSeconds: 3_600 } },
+        { dimension: 'org', bucket: 'msg_org', key: orgId, limit: { points: input.orgCeilingPerHour ?? orgCeiling, durationSeconds: 3_600 } },
       );
       return run(steps, { projectId, orgId });
     },

@@ -12,6 +12,7 @@ import { applyDecision } from '../rate-limits/http.ts';
 import type { RateLimitService } from '../rate-limits/service.ts';
 import type { ChatService } from '../chat/service.ts';
 import { replyWithAnswer } from '../chat/reply.ts';
+import type { PublicProject } from '../projects/directory.ts';
 import type { OriginGuard } from './origin-guard.ts';
 import type { VisitorService } from './visitors.ts';
 import type { VisitorTokens } from './visitor-token.ts';
@@ -32,10 +33,10 @@ export function widgetRoutes(deps: {
 }) {
   const { guard, tokens, clock } = deps;
 
-  async function visitorFrom(request: FastifyRequest, projectId: string, origin: string) {
+  async function visitorFrom(request: FastifyRequest, project: PublicProject, origin: string) {
     const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(request.headers.authorization ?? '');
     if (!match?.[1]) throw new AppError('invalid_visitor_token', 'Start a visitor session first (POST …/sessions).');
-    return tokens.verify(match[1], { projectId, origin }, clock.now());
+    return tokens.verify(match[1], { projectId: project.id, origin, identityVersion: project.identitySecretVersion }, clock.now());
   }
 
   function preflight(request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -81,16 +82,11 @@ export function widgetRoutes(deps: {
       },
       handler: async (request, reply) => {
         const { project, origin } = await guard.check(request, reply, request.params.projectId);
-        const visitor = await visitorFrom(request, project.id, origin);
+        const visitor = await visitorFrom(request, project, origin);
         // Checked again here, not only when the session starts: anonymous sessions opened before
         // the owner required identities must not go on chatting for the rest of their hour.
         if (project.settings.widget.requireIdentity && !visitor.verified) {
           throw new AppError('invalid_identity', 'This chatbot needs a verified visitor identity.');
-        }
-        // A verified session ends when the identity secret it was verified with is replaced (a
-        // leaked secret is rotated to stop exactly the sessions minted with it).
-        if (visitor.verified && visitor.identityVersion !== project.identitySecretVersion) {
-          throw new AppError('invalid_visitor_token', 'The visitor session is missing, expired or not valid here. Start a new one.');
         }
         // Verified visitors get their own bucket (their stable id); anonymous ones their session's.
         const decision = await deps.rateLimits.checkMessage({

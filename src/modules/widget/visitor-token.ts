@@ -40,7 +40,11 @@ export function createVisitorTokens(secret: Uint8Array, issuer: string) {
 
   const refused = (): AppError => new AppError('invalid_visitor_token', 'The visitor session is missing, expired or not valid here. Start a new one.');
 
-  async function verify(token: string, expect: { projectId: string; origin: string }, now: Date): Promise<VisitorClaims> {
+  /**
+   * `identityVersion`: the project's identity secret version now; a verified token minted under
+   * an earlier secret is refused, so rotating a leaked secret ends the sessions opened with it.
+   */
+  async function verify(token: string, expect: { projectId: string; origin: string; identityVersion: number | null }, now: Date): Promise<VisitorClaims> {
     try {
       const { payload } = await jwtVerify(token, await key(), {
         algorithms: ['HS256'],
@@ -58,6 +62,7 @@ export function createVisitorTokens(secret: Uint8Array, issuer: string) {
         identityVersion: typeof payload.ivr === 'number' ? payload.ivr : null,
       };
       if (claims.projectId !== expect.projectId || claims.origin !== expect.origin || !claims.visitorId) throw refused();
+      if (claims.verified && claims.identityVersion !== expect.identityVersion) throw refused();
       return claims;
     } catch {
       throw refused();

@@ -64,7 +64,7 @@ export async function createKmsFromConfig(
  * wrapping new keys under it) before that key leaves PALISADE_MASTER_KEY_PREVIOUS; those under a
  * key that is not configured at all cannot be opened, and what they protect cannot be read.
  */
-export async function warnAboutUncoveredKeys(db: Kysely<DB>, kms: Pick<Kms, 'keyId'>, previousKeyIds: readonly string[], log: CryptoLogger): Promise<void> {
+async function warnAboutUncoveredKeys(db: Kysely<DB>, kms: Pick<Kms, 'keyId'>, previousKeyIds: readonly string[], log: CryptoLogger): Promise<void> {
   for (const [kekId, count] of await countKeysNotWrappedBy(db, kms.keyId)) {
     if (previousKeyIds.includes(kekId)) {
       log.warn(`${count} data keys are still wrapped by the previous master key ${kekId}: run \`palisade keys rotate-master\` once every instance runs with the new key, and keep the old one in PALISADE_MASTER_KEY_PREVIOUS until then.`);
