@@ -41,6 +41,7 @@ import { createAccountStore } from './modules/accounts/store.ts';
 import { createRecoveryCodeStore } from './modules/accounts/recovery-code-store.ts';
 import { totpRoutes } from './modules/accounts/totp-routes.ts';
 import { createTotpService } from './modules/accounts/totp-service.ts';
+import { createPasswordChanger } from './modules/accounts/password-change.ts';
 import { createTotpStore } from './modules/accounts/totp-store.ts';
 import { createApiKeyModule, type ApiKeyModuleOptions } from './modules/api-keys/module.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
@@ -213,9 +214,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     // The account service is built next (it needs the TOTP check at login); called only later.
     revokeOtherSessions: (principal, ip) => accounts.revokeOtherSessions(principal, ip),
   });
+  const accountStore = createAccountStore();
   const accounts = createAccountService({
     db,
-    store: createAccountStore(),
+    store: accountStore,
     orgs,
     audit,
     throttle,
@@ -259,7 +261,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   });
 
   await app.register(healthRoutes({ db }));
-  await app.register(accountRoutes({ accounts, auth, cookie: cookieConfig }));
+  const changePassword = createPasswordChanger({ totp, store: accountStore, revokeOtherSessions: accounts.revokeOtherSessions });
+  await app.register(accountRoutes({ accounts, changePassword, auth, cookie: cookieConfig }));
   await app.register(totpRoutes({ totp, auth }));
   await app.register(orgRoutes({ orgs, access, auth }));
   await app.register(projectRoutes({ projects, access, auth }));

@@ -117,6 +117,19 @@ admin
     }),
   );
 
+admin
+  .command('reset-password')
+  .description("give a user who lost the password a new one (shown once) and end all the user's sessions; two-factor sign-in stays on")
+  .requiredOption('--email <email>', 'e-mail address of the account')
+  .action((options: { email: string }) =>
+    withServices(async (services) => {
+      const password = randomBytes(18).toString('base64url');
+      const user = await services.accounts.resetPassword(options.email, password);
+      console.log(`New password for ${user.email} (${user.id}), shown once: ${password}`);
+      console.log('Every session of the account has ended. Ask the user to change this password after signing in (POST /v1/auth/password).');
+    }),
+  );
+
 registerKeyCommands(program, { config, openStorage });
 registerBackupCommands(program, { config, openStorage });
 

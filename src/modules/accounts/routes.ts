@@ -6,6 +6,7 @@ import type { Authenticator } from '../../platform/http/authenticate.ts';
 import { readCookie } from '../../platform/http/cookies.ts';
 import type { AccountService, NewSession } from './service.ts';
 import { PASSWORD_MAX } from './passwords.ts';
+import type { PasswordChanger } from './password-change.ts';
 import { secondFactorCode } from './totp-routes.ts';
 
 const email = z.email().max(254);
@@ -22,7 +23,7 @@ export function sessionCookie(publicUrl: string): SessionCookie {
   return { name: secure ? '__Host-palisade_session' : 'palisade_session', secure };
 }
 
-export function accountRoutes(deps: { accounts: AccountService; auth: Authenticator; cookie: SessionCookie }) {
+export function accountRoutes(deps: { accounts: AccountService; changePassword: PasswordChanger; auth: Authenticator; cookie: SessionCookie }) {
   const { accounts, auth, cookie } = deps;
 
   const client = (request: FastifyRequest) => ({ ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
@@ -62,6 +63,19 @@ export function accountRoutes(deps: { accounts: AccountService; auth: Authentica
       await accounts.logout(await auth.requireUser(request), request.ip);
       reply.clearCookie(cookie.name, attributes);
       return reply.code(204).send();
+    });
+
+    app.post('/v1/auth/password', {
+      schema: {
+        operationId: 'changePassword',
+        tags: ['accounts'],
+        description: 'The current password, and a code when two-factor sign-in is on, for a new password; ends every other session of the user.',
+        body: z.strictObject({ currentPassword: z.string().max(PASSWORD_MAX), newPassword: z.string().max(PASSWORD_MAX), code: secondFactorCode.optional() }),
+      },
+      handler: async (request, reply) => {
+        await deps.changePassword({ principal: await auth.requireUser(request), ip: request.ip }, request.body);
+        return reply.code(204).send();
+      },
     });
 
     app.get('/v1/me', { schema: { operationId: 'getMe', tags: ['accounts'] } }, async (request) => {

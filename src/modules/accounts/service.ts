@@ -15,7 +15,7 @@ import { createTtlCache } from '../../platform/cache/ttl-cache.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { newId, newSecretToken, safeEqual, sha256Hex } from '../../platform/ids.ts';
-import type { AuditService } from '../audit/service.ts';
+import type { AuditEntry, AuditService } from '../audit/service.ts';
 import type { OrgService } from '../orgs/service.ts';
 import { normalizeEmail } from './directory.ts';
 import { takeAttempt, takeSecondFactor, takeSignup, type LoginThrottle } from './login-throttle.ts';
@@ -96,9 +96,13 @@ export function createAccountService(deps: {
    * rights to those tables).
    */
   async function auditAccountEvent(tx: Tx, principal: Principal & { kind: 'user' }, action: string, ip: string | null, metadata?: Record<string, unknown>) {
-    for (const orgId of await memberOrgIds(tx, principal.userId)) {
+    await auditAccountEventOf(tx, principal.userId, principal, action, ip, metadata);
+  }
+
+  async function auditAccountEventOf(tx: Tx, userId: string, actor: AuditEntry['actor'], action: string, ip: string | null, metadata?: Record<string, unknown>) {
+    for (const orgId of await memberOrgIds(tx, userId)) {
       await enterTenant(tx, orgId);
-      await deps.audit.record(tx, { orgId, actor: principal, action, target: { type: 'user', id: principal.userId }, ip, ...(metadata ? { metadata } : {}) });
+      await deps.audit.record(tx, { orgId, actor, action, target: { type: 'user', id: userId }, ip, ...(metadata ? { metadata } : {}) });
     }
   }
 
@@ -269,8 +273,31 @@ export function createAccountService(deps: {
     return revoked;
   }
 
+  /**
+   * The operator's reset (`palisade admin reset-password`) for a user who lost the password: a
+   * new one, every session of the user ended on every instance, audited as the system's act
+   * (`user.password_reset`). Two-factor sign-in stays as it was.
+   */
+  async function resetPassword(emailAddress: string, newPassword: string): Promise<{ id: string; email: string }> {
+    const email = normalizeEmail(emailAddress);
+    const problem = passwordProblem(newPassword, email);
+    if (problem) throw new AppError('weak_password', problem);
+    const passwordHash = await hashPassword(newPassword);
+    const user = await db.transaction().execute(async (tx) => {
+      const found = await store.findUserByEmail(tx, email);
+      if (!found) throw new AppError('not_found', 'No account has this e-mail address.');
+      await store.setPasswordHash(tx, found.id, passwordHash);
+      const revoked = await store.revokeSessionsOfUsers(tx, [found.id], clock.now());
+      await auditAccountEventOf(tx, found.id, { kind: 'system' }, 'user.password_reset', null, { sessionsRevoked: revoked });
+      return found;
+    });
+    await invalidation.publish('sessions-of-user', [user.id]);
+    return { id: user.id, email: user.email };
+  }
+
   return {
     signup,
+    resetPassword,
     revokeAllSessionsOf,
     login,
     logout,

@@ -43,6 +43,14 @@ export function createAccountStore() {
         .where('id', '=', id)
         .executeTakeFirst(),
 
+    setPasswordHash: (x: Executor, userId: string, passwordHash: string) => x.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute(),
+
+    /** Compare-and-set: false when the password changed since `expectedHash` was checked. */
+    replacePasswordHash: async (x: Executor, userId: string, expectedHash: string, newHash: string): Promise<boolean> => {
+      const r = await x.updateTable('users').set({ password_hash: newHash }).where('id', '=', userId).where('password_hash', '=', expectedHash).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
     insertSession: (
       x: Executor,
       s: { id: string; user_id: string; token_hash: string; expires_at: Date; ip: string | null; user_agent: string | null },

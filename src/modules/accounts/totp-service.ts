@@ -40,6 +40,13 @@ export type OtherSessionsRevoker = (principal: UserPrincipal, ip: string | null)
 /** A second factor that was checked but not yet spent. */
 type Factor = { kind: 'totp'; step: number } | { kind: 'recovery'; hash: Buffer };
 
+/** The current password (whose hash is kept), and the second factor when 2FA is on, checked. */
+export interface Reauthentication {
+  email: string;
+  passwordHash: string;
+  factor: Factor | undefined;
+}
+
 const RECOVERY_CODE_USED = 'user.totp_recovery_code_used';
 
 /** Thrown inside a transaction to roll it back: a compare-and-set found the state changed. */
@@ -171,7 +178,7 @@ export function createTotpService(deps: {
       passwordMatches(state, actor.ip, password),
       checkFactor(actor.principal.userId, { totp_secret: state.totp_secret, totp_last_step: state.totp_last_step }, code),
     ]);
-    return { email: state.email, factor: passwordOk ? factor : undefined };
+    return { email: state.email, passwordHash: state.password_hash, factor: passwordOk ? factor : undefined };
   }
 
   /** Needs the password and a current code or an unused recovery code; forgets the recovery codes too. */
@@ -209,6 +216,39 @@ export function createTotpService(deps: {
     return codes;
   }
 
+  /**
+   * For a change to the account that needs the current password, and the second factor when 2FA
+   * is on (a stolen session cookie alone must not make it): both checked and counted like a
+   * sign-in. Throws when either is wrong; spends nothing (commitReauthenticated does).
+   */
+  async function checkReauthentication(actor: Actor, proof: { password: string; code?: string | undefined }): Promise<Reauthentication> {
+    const state = await stateOf(actor.principal.userId);
+    if (state.totp_enabled) {
+      if (proof.code === undefined) throw new AppError('totp_required', 'Enter the 6-digit code from your authenticator app, or a recovery code.');
+      const { factor, passwordHash } = await reauthenticate(actor, proof.password, proof.code);
+      if (factor === undefined || passwordHash === null) throw wrongPasswordOrCode();
+      return { email: state.email, passwordHash, factor };
+    }
+    if (state.password_hash === null || !(await passwordMatches(state, actor.ip, proof.password))) {
+      throw new AppError('invalid_credentials', 'The password is wrong.');
+    }
+    return { email: state.email, passwordHash: state.password_hash, factor: undefined };
+  }
+
+  /**
+   * Commits a change after checkReauthentication: the second factor is spent, and the change and
+   * its audit records commit together or not at all. `change` should compare-and-set on the
+   * password hash that was checked, so a concurrent change of it wins alone.
+   */
+  async function commitReauthenticated(actor: Actor, checked: Reauthentication, action: string, change: (tx: Kysely<DB>) => Promise<boolean>): Promise<void> {
+    const { factor } = checked;
+    const done = factor
+      ? await commitAudited(actor, actionsFor(factor, action), async (tx) => (await change(tx)) && (await spend(tx, actor.principal.userId, factor)))
+      : await commitAudited(actor, [action], change);
+    if (!done) throw new AppError('conflict', 'Your account changed meanwhile. Try again.');
+    await deps.throttle.succeeded(checked.email, actor.ip);
+  }
+
   /** At login, after the password: accepts a TOTP code or a recovery code once, for a user with 2FA on. */
   async function acceptLoginCode(
     user: { id: string; email: string; totp_secret: string | null; totp_last_step: number | null },
@@ -233,6 +273,8 @@ export function createTotpService(deps: {
     enable,
     disable,
     regenerateRecoveryCodes,
+    checkReauthentication,
+    commitReauthenticated,
     acceptLoginCode,
   };
 }

@@ -9,6 +9,8 @@ export const logRedactPaths = [
   'headers.cookie',
   'headers.authorization',
   '*.password',
+  '*.currentPassword',
+  '*.newPassword',
   '*.token',
   '*.secret',
   '*.csrfToken',
