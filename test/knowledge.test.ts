@@ -63,6 +63,14 @@ describe('reducing documents to text', () => {
     started = Date.now();
     assert.throws(() => extractChunks('<div>'.repeat(190_000), 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /nests/.test(e.message));
     assert.ok(Date.now() - started < 1_000);
+    // Nesting the old regex estimate did not count: elements it took for self-closing (htmlparser2
+    // closes them only when they are the innermost one) and tags hidden by a "<" in an attribute
+    // (4–32 s each before the depth was taken from the parser itself).
+    for (const unit of ['<dd><p>', '<li><p>', '<b a=<>', '<div title="<">', '<thead>']) {
+      started = Date.now();
+      assert.throws(() => extractChunks(unit.repeat(140_000), 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /nests/.test(e.message), unit);
+      assert.ok(Date.now() - started < 1_000, `${unit}: ${Date.now() - started} ms`);
+    }
     // Ordinary sloppy markup (unclosed paragraphs and cells) is not mistaken for nesting.
     assert.match(extractChunks(`${'<p>Line'.repeat(2_000)}<table><tr><td>Plan<td>Price<tr><td>Pro<td>10</table>`, 'html').map((c) => c.text).join(' '), /Plan.*Price.*Pro.*10/s);
   });
