@@ -26,7 +26,7 @@ export async function* sseData(chunks: AsyncIterable<string>, maxBytes: number):
   for await (const chunk of chunks) {
     seen += chunk.length;
     if (seen > maxBytes) throw new AppError('provider_error', 'The answer provider sent more than an answer can hold.');
-    let from = afterCr && chunk.startsWith('\n') ? 1 : 0;
+    let from: number = afterCr && chunk.startsWith('\n') ? 1 : 0;
     afterCr = false;
     lineBreak.lastIndex = from;
     for (let m = lineBreak.exec(chunk); m !== null; m = lineBreak.exec(chunk)) {
