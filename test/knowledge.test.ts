@@ -33,6 +33,28 @@ describe('reducing documents to text', () => {
     assert.equal(chunks[0]?.heading, 'Install');
   });
 
+  it('Markdown drops what a reader never sees: comments and script or style blocks over several lines, not code about them', () => {
+    const chunks = extractChunks(
+      [
+        '# Guide', '', 'Visible before.', '<!--', 'INTERNAL: staff override code is 7731', '-->', 'Visible after.', '',
+        '<script>', 'var apiKey = "sk-live-123";', '</script>', '', '  <STYLE type="text/css">', '.x{}', '</style>', '',
+        '<!-- hidden on one line -->', '', 'Embed it with `<script src="/widget.js">` on your page.', '',
+        '```html', '<script src="/widget.js"></script>', '<!-- kept: code -->', '```', '', 'The end.',
+      ].join('\n'),
+      'markdown',
+    );
+    const all = chunks.map((c) => c.text).join('\n');
+    assert.doesNotMatch(all, /INTERNAL|7731|apiKey|sk-live|\.x\{\}|hidden on one line/);
+    assert.match(all, /Visible before\.[\s\S]*Visible after\./);
+    assert.match(all, /Embed it with .*on your page\./, 'a tag in inline code does not hide what follows');
+    assert.match(all, /<!-- kept: code -->/);
+    assert.match(all, /The end\./);
+    // An unclosed comment hides the rest, as in a browser, in linear time.
+    const started = Date.now();
+    assert.deepEqual(extractChunks('Shown.\n\n<!--\n' + 'secret line\n'.repeat(100_000), 'markdown').map((c) => c.text), ['Shown.']);
+    assert.ok(Date.now() - started < 1_000);
+  });
+
   it('HTML is parsed, never kept: scripts, styles and navigation dropped, headings kept', () => {
     const chunks = extractChunks(
       '<html><head><title>T</title><style>p{color:red}</style></head><body><nav>Home | Pricing</nav><h1>Billing</h1>' +

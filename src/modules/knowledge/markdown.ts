@@ -47,6 +47,16 @@ function joinCells(line: string): string {
     .join(' · ');
 }
 
+/**
+ * CommonMark's HTML blocks that a reader never sees: a comment, or a script, style, textarea,
+ * template or noscript element, from the line that opens it to the line that closes it.
+ */
+const hiddenBlockOpen = /^ {0,3}(?:<!--|<(script|style|textarea|template|noscript)(?=[\s>]|$))/i;
+
+function hiddenBlockCloser(element: string | undefined): RegExp {
+  return element === undefined ? /-->/ : new RegExp(`</${element}>`, 'i');
+}
+
 function listOrQuote(line: string): string {
   return joinCells(
     line
@@ -63,6 +73,7 @@ export function markdownToBlocks(markdown: string): Block[] {
   let heading: string | null = null;
   let paragraph: string[] = [];
   let fenceMark: string | null = null;
+  let hiddenUntil: RegExp | null = null;
 
   const flush = (): void => {
     const text = tidy(paragraph.join('\n'));
@@ -78,6 +89,17 @@ export function markdownToBlocks(markdown: string): Block[] {
 
   for (let i = 0; i < lines.length; i += 1) {
     const line = lines[i] ?? '';
+    if (hiddenUntil !== null) {
+      if (hiddenUntil.test(line)) hiddenUntil = null;
+      continue;
+    }
+    const html = fenceMark === null ? hiddenBlockOpen.exec(line) : null;
+    if (html) {
+      flush();
+      const closer = hiddenBlockCloser(html[1]?.toLowerCase());
+      if (!closer.test(line.slice(html[0].length))) hiddenUntil = closer;
+      continue;
+    }
     const open = fence.exec(line);
     if (fenceMark !== null) {
       if (open && open[1]?.startsWith(fenceMark)) {
