@@ -4,6 +4,7 @@
  * tenant isolation, deletion, and ingestion of files from disk.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { sql } from 'kysely';
 import { createAuditService } from '../src/modules/audit/service.ts';
 import { chunkBlocks } from '../src/modules/knowledge/chunk.ts';
 import { extractChunks } from '../src/modules/knowledge/extract.ts';
-import { addPath } from '../src/modules/knowledge/ingest-files.ts';
+import { addPath, readRegularFile, titleOf } from '../src/modules/knowledge/ingest-files.ts';
 import { createKnowledgeService, type KnowledgeService } from '../src/modules/knowledge/service.ts';
 import { newId } from '../src/platform/ids.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
@@ -222,6 +223,34 @@ describe('knowledge service', () => {
       await assert.rejects(addPath({ knowledge }, 'prj_missing', dir), { code: 'not_found' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a file without following a link swapped in after listing, nor blocking on a FIFO', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-kb-'));
+    try {
+      writeFileSync(join(dir, 'secret.key'), 'master key material');
+      symlinkSync(join(dir, 'secret.key'), join(dir, 'notes.md'));
+      assert.deepEqual(await readRegularFile(join(dir, 'notes.md'), 1_000), { skip: 'symbolic link' });
+      execFileSync('mkfifo', [join(dir, 'pipe.md')]);
+      assert.deepEqual(await readRegularFile(join(dir, 'pipe.md'), 1_000), { skip: 'not a regular file' });
+      writeFileSync(join(dir, 'real.md'), '# Real');
+      assert.deepEqual(await readRegularFile(join(dir, 'real.md'), 1_000), { text: '# Real' });
+      assert.deepEqual(await readRegularFile(join(dir, 'real.md'), 3), { skip: 'larger than 1000000 characters' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds titles in linear time on hostile files', () => {
+    assert.equal(titleOf('intro\n  ## Guide ##\n# Later', 'markdown', 'x.md'), 'Guide');
+    assert.equal(titleOf('<TITLE lang="en">FAQ</title><h1>Other</h1>', 'html', 'x.html'), 'FAQ');
+    assert.equal(titleOf('<title><b>x</b></title><h1 class="a">Heading</h1>', 'html', 'x.html'), 'Heading');
+    assert.equal(titleOf('<title>never closed', 'html', 'page.html'), 'page');
+    for (const [content, type] of [['# ' + '#'.repeat(40_000) + 'x', 'markdown'], ['<title'.repeat(40_000), 'html'], ['<h1>' + '<title>'.repeat(140_000), 'html']] as const) {
+      const started = Date.now();
+      titleOf(content, type, 'hostile.md');
+      assert.ok(Date.now() - started < 200, `${type}: ${Date.now() - started} ms`);
     }
   });
 

@@ -4,10 +4,11 @@
  * the service. It reads only the path it is given, never follows symbolic links and never
  * fetches anything.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { constants, lstat, open, readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { AppError } from '../../platform/http/errors.ts';
 import type { ContentType } from './extract.ts';
+import { atxHeadingText } from './markdown.ts';
 import { maxContentChars } from './schemas.ts';
 import type { KnowledgeService } from './service.ts';
 
@@ -19,17 +20,60 @@ export interface AddPathResult {
   skipped: string[];
 }
 
+/** The text of the first `<name …>text</name>` element when it is 1–300 characters of plain text. */
+function firstElementText(html: string, name: string): string | undefined {
+  // Searched step by step, each from where the last stopped: one regex with [^>]* backtracked on "<title<title…".
+  const opening = new RegExp(`<${name}\\b`, 'i').exec(html);
+  const start = opening ? html.indexOf('>', opening.index) + 1 : 0;
+  if (start === 0) return undefined;
+  const close = new RegExp(`</${name}>`, 'gi');
+  close.lastIndex = start;
+  const end = close.exec(html)?.index ?? -1;
+  const text = end === -1 ? '' : html.slice(start, end);
+  return text.length >= 1 && text.length <= 300 && !text.includes('<') ? text : undefined;
+}
+
 /** A title from the first heading (Markdown `#`, HTML `<title>` or `<h1>`), else the file name. */
 export function titleOf(content: string, contentType: ContentType, fileName: string): string {
-  const found =
-    contentType === 'markdown'
-      ? /^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$/m.exec(content)?.[1]
-      : contentType === 'html'
-        ? (/<title[^>]*>([^<]{1,300})<\/title>/i.exec(content)?.[1] ?? /<h1[^>]*>([^<]{1,300})<\/h1>/i.exec(content)?.[1])
-        : undefined;
+  let found: string | undefined;
+  if (contentType === 'markdown') {
+    for (const line of content.split(/\r\n|\r|\n/)) {
+      const text = atxHeadingText(line);
+      if (text) {
+        found = text;
+        break;
+      }
+    }
+  } else if (contentType === 'html') {
+    found = firstElementText(content, 'title') ?? firstElementText(content, 'h1');
+  }
   // Control characters (a NUL cannot even be stored) go with the Markdown emphasis.
   const cleaned = found?.replace(/[`*_[\]\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim();
   return (cleaned || basename(fileName, extname(fileName))).slice(0, 300);
+}
+
+/**
+ * The file's text, or why it is skipped. Opened without following a symbolic link and checked on
+ * the open handle, so a file swapped for a link (or a FIFO) after the folder was listed is not
+ * read through it.
+ */
+export async function readRegularFile(file: string, maxBytes: number): Promise<{ text: string } | { skip: string }> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') return { skip: 'symbolic link' };
+    throw error;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { skip: 'not a regular file' };
+    // Sized before it is read: a multi-gigabyte file would otherwise be loaded whole first.
+    if (info.size > maxBytes) return { skip: `larger than ${maxContentChars} characters` };
+    return { text: await handle.readFile('utf8') };
+  } finally {
+    await handle.close();
+  }
 }
 
 async function listFiles(path: string, skipped: string[]): Promise<string[]> {
@@ -67,12 +111,12 @@ export async function addPath(
       skipped.push(`${file}: not .md, .markdown, .txt, .html or .htm`);
       continue;
     }
-    // Sized before it is read: a multi-gigabyte file would otherwise be loaded whole first.
-    if ((await lstat(file)).size > maxContentChars * 4) {
-      skipped.push(`${file}: larger than ${maxContentChars} characters`);
+    const read = await readRegularFile(file, maxContentChars * 4);
+    if ('skip' in read) {
+      skipped.push(`${file}: ${read.skip}`);
       continue;
     }
-    const content = await readFile(file, 'utf8');
+    const content = read.text;
     if (content.length > maxContentChars) {
       skipped.push(`${file}: larger than ${maxContentChars} characters`);
       continue;
