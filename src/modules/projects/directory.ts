@@ -42,6 +42,12 @@ export function createProjectDirectory(deps: { db: Kysely<DB>; invalidation: Inv
     unknown.clear();
   });
 
+  /** What the cache knows without a query: the project, null for a known-unknown id, undefined for a miss. */
+  function cached(projectId: string): PublicProject | null | undefined {
+    const now = deps.clock.now().getTime();
+    return cache.get(projectId, now) ?? (unknown.get(projectId, now) ? null : undefined);
+  }
+
   /** Directory read by public id (outside tenant scope): the widget does not know the org yet. */
   async function get(projectId: string): Promise<PublicProject | undefined> {
     const now = deps.clock.now().getTime();
@@ -69,7 +75,7 @@ export function createProjectDirectory(deps: { db: Kysely<DB>; invalidation: Inv
     return project ?? undefined;
   }
 
-  return { get };
+  return { get, cached };
 }
 
 export type ProjectDirectory = ReturnType<typeof createProjectDirectory>;
