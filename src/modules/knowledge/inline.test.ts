@@ -86,6 +86,9 @@ const reference = (() => {
     let heading: string | null = null;
     let paragraph: string[] = [];
     let fenceMark: string | null = null;
+    // Comments and script/style/… blocks are dropped from their first line to their last (the
+    // rule came after the regexes; written here from CommonMark's definition of HTML blocks).
+    let hiddenUntil: RegExp | null = null;
     const flush = (): void => {
       const text = tidy(paragraph.join('\n'));
       if (text) out.push({ heading, text });
@@ -93,6 +96,17 @@ const reference = (() => {
     };
     for (let i = 0; i < lines.length; i += 1) {
       const line = lines[i] ?? '';
+      if (hiddenUntil) {
+        if (hiddenUntil.test(line)) hiddenUntil = null;
+        continue;
+      }
+      const hidden = fenceMark === null ? /^ {0,3}<(!--|script|style|textarea|template|noscript)(?=[\s>]|$|(?<=!--))([\s\S]*)/i.exec(line) : null;
+      if (hidden) {
+        flush();
+        const closer = hidden[1] === '!--' ? /-->/ : new RegExp(`</${hidden[1]}>`, 'i');
+        if (!closer.test(hidden[2] ?? '')) hiddenUntil = closer;
+        continue;
+      }
       const open = fence.exec(line);
       if (fenceMark !== null) {
         if (open && open[1]?.startsWith(fenceMark)) {
