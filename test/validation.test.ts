@@ -140,6 +140,30 @@ describe('malformed input', () => {
     assert.equal(literal.body.project.name, 'back\\u0000slash');
   });
 
+  it('an unpaired surrogate in any text is refused with 400, never a 500, and writes nothing; pairs are fine', async () => {
+    const project = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'surrogate target' })).body.project.id;
+    const before = await snapshot();
+    const keysBefore = await countRows(t, 'api_keys');
+    const settingsBefore = (await owner.client.get(`/v1/projects/${project}`)).body;
+    const refused = [
+      await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, '{"name":"a\\ud800b","scopes":["projects:read"]}'),
+      await owner.client.patch(`/v1/projects/${project}`, '{"settings":{"widget":{"greeting":"hi \\udc00"}}}'),
+      await owner.client.patch(`/v1/projects/${project}`, '{"settings":{"answer":{"provider":"extractive","systemPrompt":"\\uDBFF"}}}'),
+      await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, '{"name":"x","settings":{"\\ud83d":1}}'),
+    ];
+    for (const r of refused) {
+      assertProblem(r, 400, 'invalid_request');
+      assert.match(r.body.detail, /surrogate/);
+    }
+    assert.deepEqual(await snapshot(), before);
+    assert.equal(await countRows(t, 'api_keys'), keysBefore, 'no key');
+    assert.deepEqual((await owner.client.get(`/v1/projects/${project}`)).body, settingsBefore, 'settings unchanged');
+    // A pair written as escapes is one character (an emoji), and an escaped backslash is text.
+    const emoji = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, '{"name":"bot \\ud83d\\ude00 \\\\ud800"}');
+    assert.equal(emoji.status, 201, JSON.stringify(emoji.body));
+    assert.equal(emoji.body.project.name, 'bot \u{1F600} \\ud800');
+  });
+
   it('__proto__ in a body does not pollute and is refused as an unknown field', async () => {
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, '{"name":"x","__proto__":{"polluted":true}}');
     assert.ok(r.status === 400, JSON.stringify(r.body));

@@ -2,11 +2,11 @@
  * The JSON body parser: refuses nesting deeper than `maxDepth` before parsing (a linear scan,
  * so a deeply nested body costs no recursion anywhere later), and refuses `__proto__` and
  * `constructor.prototype` keys as Fastify's default parser does, against prototype pollution,
- * and strings holding NUL (nul-guard.ts). Bad bodies are 400 invalid_request.
+ * and strings holding NUL or an unpaired surrogate (nul-guard.ts). Bad bodies are 400 invalid_request.
  */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from './errors.ts';
-import { containsNul, nulRefusal } from './nul-guard.ts';
+import { containsLoneSurrogate, containsNul, nulRefusal, surrogateRefusal } from './nul-guard.ts';
 
 export function jsonDepthExceeds(text: string, maxDepth: number): boolean {
   let depth = 0;
@@ -37,6 +37,8 @@ function hasPollutingKey(value: unknown): boolean {
   return false;
 }
 
+const escapedSurrogate = /\\u[dD][89a-fA-F]/;
+
 export function installJsonParser(app: FastifyInstance, maxDepth: number): void {
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -52,6 +54,8 @@ export function installJsonParser(app: FastifyInstance, maxDepth: number): void 
     if (hasPollutingKey(parsed)) return done(new AppError('invalid_request', 'The JSON body contains a forbidden key (__proto__ or constructor.prototype).'), undefined);
     // JSON can carry NUL only escaped, so most bodies skip the walk.
     if (text.includes('\\u0000') && containsNul(parsed)) return done(nulRefusal(), undefined);
+    // A body decoded from UTF-8 holds no lone surrogate unless one was escaped ("\\udc00").
+    if (escapedSurrogate.test(text) && containsLoneSurrogate(parsed)) return done(surrogateRefusal(), undefined);
     return done(null, parsed);
   });
 }
