@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { UNKNOWN_PROJECTS_PER_MINUTE } from '../src/modules/widget/origin-guard.ts';
+import { UNKNOWN_IDS_PER_MINUTE as UNKNOWN_PROJECTS_PER_MINUTE } from '../src/modules/rate-limits/unknown-ids.ts';
 import { signUp, startTestApp, type TestApp } from './helpers/harness.ts';
 
 const origin = 'https://docs.example.com';
@@ -41,12 +41,12 @@ describe('unknown project ids', () => {
     for (let i = 0; i < UNKNOWN_PROJECTS_PER_MINUTE; i++) statuses.push((await config(madeUpId(), address)).status);
     assert.deepEqual(new Set(statuses), new Set([403]));
 
-    const lookupsBefore = t.services.originGuard.counts.lookupsRefused;
+    const lookupsBefore = t.services.originGuard.unknownIds.refused;
     const refused = await config(madeUpId(), address);
     assert.equal(refused.status, 429);
     assert.equal(refused.body.code, 'rate_limited');
     assert.ok(Number(refused.headers.get('retry-after')) >= 1);
-    assert.equal(t.services.originGuard.counts.lookupsRefused, lookupsBefore + 1);
+    assert.equal(t.services.originGuard.unknownIds.refused, lookupsBefore + 1);
     // The same request on the message route, and a preflight: refused the same way before any work.
     const message = await t.client().post(`/v1/widget/${madeUpId()}/messages`, { content: 'hi' }, { origin, ...address });
     assert.equal(message.status, 429);

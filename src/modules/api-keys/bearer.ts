@@ -19,7 +19,7 @@ export function createApiKeyVerifier(deps: {
 }): ApiKeyVerifier {
   return {
     async verify(secret: string, request: FastifyRequest): Promise<Principal & { kind: 'api_key' }> {
-      const decision = await deps.keys.verify(secret);
+      const decision = await deps.keys.verify(secret, request.ip);
       if (!decision.ok) {
         request.log.info({ apiKeyRefused: decision.reason }, 'API key refused');
         throw new AppError('invalid_api_key', 'The API key is missing, malformed, expired or revoked.');

@@ -45,22 +45,31 @@ export function createKeyCache(deps: {
   ttlMs?: number;
   maxEntries?: number;
 }): KeyCache {
-  const entries = createTtlCache<KeyMetadata | null>(deps.maxEntries ?? 50_000, deps.ttlMs ?? 30_000);
+  const entries = createTtlCache<KeyMetadata>(deps.maxEntries ?? 50_000, deps.ttlMs ?? 30_000);
+  // Unknown ids apart, in a smaller cache of their own: anyone can send made-up ids with a valid
+  // checksum, and those must not push real keys out (every request would then read the database).
+  const unknown = createTtlCache<true>(Math.min(deps.maxEntries ?? 50_000, 5_000), deps.ttlMs ?? 30_000);
   const pending = new Map<string, Promise<KeyMetadata | null>>();
   const evict = (id: string): void => {
     entries.delete(id);
+    unknown.delete(id);
     pending.delete(id);
   };
   deps.invalidation.on(API_KEYS_TOPIC, (ids) => ids.forEach(evict));
   deps.invalidation.on('*', () => {
     entries.clear();
+    unknown.clear();
     pending.clear();
   });
+  const cached = (id: string): KeyMetadata | null | undefined => {
+    const now = deps.clock.now().getTime();
+    return entries.get(id, now) ?? (unknown.get(id, now) ? null : undefined);
+  };
 
   return {
-    peek: (id) => entries.get(id, deps.clock.now().getTime()),
+    peek: cached,
     async get(id) {
-      const hit = entries.get(id, deps.clock.now().getTime());
+      const hit = cached(id);
       if (hit !== undefined) return hit;
       const inFlight = pending.get(id);
       if (inFlight) return inFlight;
@@ -69,7 +78,10 @@ export function createKeyCache(deps: {
       try {
         const value = await load;
         // Only stored if no eviction happened while loading (evict() clears `pending`).
-        if (pending.get(id) === load) entries.set(id, value, deps.clock.now().getTime());
+        if (pending.get(id) === load) {
+          if (value) entries.set(id, value, deps.clock.now().getTime());
+          else unknown.set(id, true, deps.clock.now().getTime());
+        }
         return value;
       } finally {
         if (pending.get(id) === load) pending.delete(id);

@@ -22,6 +22,7 @@ import { digestOf, generateApiKeySecret, parseApiKeySecret } from './token.ts';
 import { toPublic, type ApiKeyView } from './types.ts';
 import type { UsageRecorder } from './usage.ts';
 import { decideKey, type KeyDecision } from './verify.ts';
+import { createUnknownIdGuard } from '../rate-limits/unknown-ids.ts';
 
 interface Actor {
   principal: Principal;
@@ -69,6 +70,7 @@ export function createApiKeyService(deps: {
   environment?: string;
 }) {
   const { db, store, audit, clock, cache, usage } = deps;
+  const unknownIds = createUnknownIdGuard('api_key_unknown_id');
 
   async function orgOfKey(keyId: string): Promise<string> {
     const orgId = await store.orgOf(db, keyId);
@@ -187,12 +189,16 @@ export function createApiKeyService(deps: {
     });
   }
 
-  /** Hot path: parse → cache (a directory read on a miss) → constant-time compare → state. */
-  async function verify(secret: string): Promise<KeyDecision> {
+  /**
+   * Hot path: parse → cache (a directory read on a miss, within the client address's allowance
+   * for ids that turn out unknown: a valid checksum is no secret) → constant-time compare → state.
+   */
+  async function verify(secret: string, ip: string): Promise<KeyDecision> {
     const parsed = parseApiKeySecret(secret);
     if (!parsed.ok) return { ok: false, reason: parsed.reason };
     const cached = cache.peek(parsed.keyId);
-    return decideKey(cached === undefined ? await cache.get(parsed.keyId) : cached, secret, clock.now());
+    const key = cached === undefined ? ((await unknownIds.lookUp(ip, () => cache.get(parsed.keyId))) ?? null) : cached;
+    return decideKey(key, secret, clock.now());
   }
 
   return { create, list, rotate, revoke, revokeAll, usage: keyUsage, verify, orgOfKey, recordUse: usage.record };

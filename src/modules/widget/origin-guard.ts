@@ -4,9 +4,8 @@
  * events module connects webhooks there); allowed origins get CORS headers for that origin only.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../../platform/http/errors.ts';
-import { clientKeyForIp } from '../rate-limits/ip.ts';
+import { createUnknownIdGuard } from '../rate-limits/unknown-ids.ts';
 import type { ProjectDirectory, PublicProject } from '../projects/directory.ts';
 
 export interface OriginRefusal {
@@ -17,31 +16,15 @@ export interface OriginRefusal {
   ip: string;
 }
 
-/** Look-ups of project ids that do not exist, per client address (IPv6 by /64), minute and instance. */
-export const UNKNOWN_PROJECTS_PER_MINUTE = 30;
-
 export function createOriginGuard(deps: { projects: ProjectDirectory; onRefusal: (refusal: OriginRefusal) => void }) {
-  const counts = { allowed: 0, refused: 0, lookupsRefused: 0 };
-  // Anyone can send made-up project ids, and each new one costs a database query: a client gets a
-  // few that turn out unknown a minute. A look-up takes its point first (so parallel requests
-  // cannot all pass) and gives it back when the project exists.
-  const unknownIds = new RateLimiterMemory({ points: UNKNOWN_PROJECTS_PER_MINUTE, duration: 60, keyPrefix: 'widget_unknown_project' });
+  const counts = { allowed: 0, refused: 0 };
+  const unknownIds = createUnknownIdGuard('widget_unknown_project');
 
+  /** The project from the directory's cache, or looked up within the address's allowance for unknown ids. */
   async function lookUp(request: FastifyRequest, projectId: string): Promise<PublicProject | undefined> {
     const known = deps.projects.cached(projectId);
     if (known !== undefined) return known ?? undefined;
-    const client = clientKeyForIp(request.ip);
-    try {
-      await unknownIds.consume(client);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      counts.lookupsRefused++;
-      const wait = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new AppError('rate_limited', 'Too many requests for chatbots this server does not know. Try again later.', { headers: { 'Retry-After': String(wait) } });
-    }
-    const project = await deps.projects.get(projectId);
-    if (project) await unknownIds.reward(client, 1);
-    return project;
+    return (await unknownIds.lookUp(request.ip, () => deps.projects.get(projectId))) ?? undefined;
   }
 
   async function check(request: FastifyRequest, reply: FastifyReply, projectId: string): Promise<{ project: PublicProject; origin: string }> {
@@ -63,7 +46,7 @@ export function createOriginGuard(deps: { projects: ProjectDirectory; onRefusal:
     return { project, origin: decision.origin };
   }
 
-  return { check, counts };
+  return { check, counts, unknownIds: unknownIds.counts };
 }
 
 export type OriginGuard = ReturnType<typeof createOriginGuard>;
