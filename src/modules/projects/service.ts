@@ -82,7 +82,9 @@ export function createProjectService(deps: {
     actor: Actor,
   ): Promise<ProjectView> {
     const view = await withTenant(db, orgId, async (tx) => {
-      const row = await store.get(tx, projectId);
+      // Locked: two updates of different sections (a widget change, a PII policy change) must not
+      // both start from the same settings, or the later write silently undoes the earlier one.
+      const row = await store.getForUpdate(tx, projectId);
       if (!row) throw new AppError('not_found', 'This project does not exist.');
       const current = parseStoredSettings(row.settings);
       const settings = patch.settings ? projectSettingsSchema.parse({ ...current, ...definedOnly(patch.settings) }) : current;

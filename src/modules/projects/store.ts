@@ -20,6 +20,10 @@ export function createProjectStore() {
     get: (tx: Tx, projectId: string) =>
       tx.selectFrom('projects').selectAll().where('id', '=', projectId).executeTakeFirst() as Promise<ProjectRow | undefined>,
 
+    /** The row, locked until the transaction ends: concurrent updates apply one after the other. */
+    getForUpdate: (tx: Tx, projectId: string) =>
+      tx.selectFrom('projects').selectAll().where('id', '=', projectId).forUpdate().executeTakeFirst() as Promise<ProjectRow | undefined>,
+
     update: (tx: Tx, projectId: string, patch: { name?: string; settings?: string; updated_at: Date }) =>
       tx.updateTable('projects').set(patch).where('id', '=', projectId).execute(),
 
