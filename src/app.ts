@@ -235,6 +235,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     onRefusal: deps.onRateLimitRefusal,
     penaltyPolicy: deps.penaltyPolicy,
     orgCeilingPerHour: config.orgMessagesPerHour,
+    onStoreError: (error) => app.log.error({ err: error }, 'Redis did not answer a penalty-box command: this instance counts in memory meanwhile'),
     ...(deps.rateLimitPrefix ? { prefix: deps.rateLimitPrefix } : {}),
   });
   const apiKeyModule = createApiKeyModule({

@@ -38,7 +38,9 @@ export function createRedisRateLimiter(redis: Redis, options: LimiterCacheOption
         keyPrefix: keyPrefix(bucket),
         points: limit.points,
         duration: limit.durationSeconds,
-        // While Redis is unreachable, count per instance rather than fail open or refuse everyone.
+        // While Redis is unreachable, count per instance rather than fail open or refuse everyone;
+        // while it is not connected at all, at once rather than after the client's retries.
+        rejectIfRedisNotReady: true,
         insuranceLimiter: new RateLimiterMemory({ keyPrefix: keyPrefix(bucket), points: limit.points, duration: limit.durationSeconds }),
       }),
     async (bucket, key) => {

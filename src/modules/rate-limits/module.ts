@@ -8,6 +8,7 @@ import type { Clock } from '../../platform/clock.ts';
 import { createMemoryRateLimiter, createRedisRateLimiter } from './limiter.ts';
 import { createMemoryPenaltyBox } from './penalty-box.ts';
 import { createRedisPenaltyBox } from './penalty-box-redis.ts';
+import { withMemoryFallback } from './penalty-box-fallback.ts';
 import type { PenaltyPolicy } from './penalty-state.ts';
 import { createRefusalCounter, type RefusalCounter } from './refusals.ts';
 import { createRateLimitService, type RateLimitService, type RefusalEvent } from './service.ts';
@@ -23,11 +24,19 @@ export function createRateLimits(deps: {
   orgCeilingPerHour?: number;
   /** Redis key prefix (tests isolate themselves with their own). */
   prefix?: string;
+  /** A Redis command failed and the per-instance memory store answered instead (reported at most every 10 s). */
+  onStoreError?: ((error: unknown) => void) | undefined;
 }): { service: RateLimitService; refusals: RefusalCounter; backend: 'memory' | 'redis' } {
   const prefix = deps.prefix ?? redisKeyPrefix;
   const options = { clock: deps.clock, ...(deps.penaltyPolicy ? { policy: deps.penaltyPolicy } : {}) };
   const limiter = deps.redis ? createRedisRateLimiter(deps.redis, { prefix }) : createMemoryRateLimiter();
-  const penaltyBox = deps.redis ? createRedisPenaltyBox(deps.redis, { ...options, prefix }) : createMemoryPenaltyBox(options);
+  const redis = deps.redis;
+  const penaltyBox = redis
+    ? withMemoryFallback(createRedisPenaltyBox(redis, { ...options, prefix }), createMemoryPenaltyBox(options), {
+        isConnected: () => redis.status === 'ready',
+        onStoreError: deps.onStoreError ?? (() => undefined),
+      })
+    : createMemoryPenaltyBox(options);
   const refusals = createRefusalCounter({ onRefusal: deps.onRefusal });
   const service = createRateLimitService({
     limiter,

@@ -1,0 +1,52 @@
+/**
+ * The Redis penalty box with a per-instance memory box behind it, as the counters have their
+ * insurance limiters: while Redis is not connected, or a command fails, blocks are checked and
+ * counted in memory, so an outage neither fails every message (it was a 500 after a 4 s wait)
+ * nor lets an abuser out of the box on the instance that saw the abuse. Listing and lifting (the
+ * owner's routes) answer 503 instead: a list or a lift of only this instance's memory would
+ * mislead.
+ */
+import { AppError } from '../../platform/http/errors.ts';
+import type { PenaltyBox } from './penalty-box.ts';
+
+const REPORT_EVERY_MS = 10_000;
+
+export function withMemoryFallback(
+  shared: PenaltyBox,
+  local: PenaltyBox,
+  deps: { isConnected: () => boolean; onStoreError: (error: unknown) => void },
+): PenaltyBox {
+  let reportedAtMs = -Infinity;
+  // One report per 10 s: an outage under load would otherwise log once per message.
+  const report = (error: unknown): void => {
+    const now = Date.now();
+    if (now - reportedAtMs < REPORT_EVERY_MS) return;
+    reportedAtMs = now;
+    deps.onStoreError(error);
+  };
+  async function either<T>(fromShared: () => Promise<T>, fromLocal: () => Promise<T>): Promise<T> {
+    if (!deps.isConnected()) return fromLocal();
+    try {
+      return await fromShared();
+    } catch (error) {
+      report(error);
+      return fromLocal();
+    }
+  }
+  async function sharedOnly<T>(run: () => Promise<T>): Promise<T> {
+    const unavailable = (): AppError => new AppError('unavailable', 'The shared rate-limit store (Redis) is unreachable. Try again shortly.');
+    if (!deps.isConnected()) throw unavailable();
+    try {
+      return await run();
+    } catch (error) {
+      report(error);
+      throw unavailable();
+    }
+  }
+  return {
+    isBlocked: (dimension, key) => either(() => shared.isBlocked(dimension, key), () => local.isBlocked(dimension, key)),
+    recordRefusal: (dimension, key) => either(() => shared.recordRefusal(dimension, key), () => local.recordRefusal(dimension, key)),
+    list: (keyPrefix, limit) => sharedOnly(() => shared.list(keyPrefix, limit)),
+    lift: (dimension, key) => sharedOnly(() => shared.lift(dimension, key)),
+  };
+}
