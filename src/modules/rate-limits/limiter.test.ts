@@ -116,3 +116,21 @@ if (testRedisUrl) {
 } else {
   test('redis limiter', { skip: 'REDIS_URL not set' }, () => {});
 }
+
+describe('memory counters are bounded', () => {
+  const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+  test('each bucket keeps its most recently used keys; the least recent is forgotten (its count starts again)', async () => {
+    const limiter = createMemoryRateLimiter({ maxKeysPerBucket: 1_000 });
+    const limit = { points: 1, durationSeconds: 3_600 };
+    const before = timers();
+    assert.equal((await limiter.consume('sessions', 'first', limit)).ok, true);
+    assert.equal((await limiter.consume('sessions', 'first', limit)).ok, false);
+    for (let i = 0; i < 5_000; i++) await limiter.consume('sessions', `minted-${i}`, limit);
+    // Every counted key holds a record and a timer for its whole window: 1,000 are left, not 5,001.
+    assert.ok(timers() - before <= 1_000, `${timers() - before} live counters`);
+    assert.equal((await limiter.consume('sessions', 'first', limit)).ok, true, 'forgotten, so counted afresh');
+    assert.equal((await limiter.consume('sessions', 'minted-4999', limit)).ok, false, 'a recent key keeps its count');
+    assert.equal((await limiter.consume('other-bucket', 'first', limit)).ok, true, 'buckets have their own keys');
+  });
+});

@@ -21,12 +21,43 @@ export interface LimiterCacheOptions {
   maxLimiters?: number;
 }
 
-export function createMemoryRateLimiter(options: LimiterCacheOptions = {}): RateLimiter {
-  return createCachedLimiter(
+/** Keys counted in memory per bucket before the least recently used one is forgotten. */
+export const MAX_MEMORY_KEYS_PER_BUCKET = 50_000;
+
+/**
+ * In memory, every key counted keeps a record (about 600 bytes) for its window — an hour for
+ * sessions — and anyone who owns a project can mint sessions: each bucket keeps at most
+ * `maxKeysPerBucket` keys, forgetting the least recently used one (its count starts again, as a
+ * new session's would). Deployments with more live keys than that share counters in Redis.
+ */
+export function createMemoryRateLimiter(options: LimiterCacheOptions & { maxKeysPerBucket?: number } = {}): RateLimiter {
+  const counters = createCachedLimiter(
     (bucket, limit) => new RateLimiterMemory({ keyPrefix: bucket, points: limit.points, duration: limit.durationSeconds }),
     async () => {},
     options,
   );
+  const maxKeys = options.maxKeysPerBucket ?? MAX_MEMORY_KEYS_PER_BUCKET;
+  // Per bucket, its keys in order of last use (a Map keeps insertion order: re-inserting moves a key last).
+  const recent = new Map<string, Set<string>>();
+  return {
+    async consume(bucket, key, limit, cost) {
+      const decision = await counters.consume(bucket, key, limit, cost);
+      let keys = recent.get(bucket);
+      if (!keys) recent.set(bucket, (keys = new Set()));
+      keys.delete(key);
+      keys.add(key);
+      if (keys.size > maxKeys) {
+        const oldest = keys.values().next().value as string;
+        keys.delete(oldest);
+        await counters.reset(bucket, oldest);
+      }
+      return decision;
+    },
+    async reset(bucket, key) {
+      recent.get(bucket)?.delete(key);
+      await counters.reset(bucket, key);
+    },
+  };
 }
 
 export function createRedisRateLimiter(redis: Redis, options: LimiterCacheOptions & { prefix: string }): RateLimiter {
