@@ -120,6 +120,19 @@ test('memory penalty box stays within its size when every entry is live, keeping
   assert.ok(await box.isBlocked('ip', 'p:0'));
 });
 
+test('memory penalty box full of past blocks forgets the least recent of them, so new abusers are still boxed', async () => {
+  const clock = manualClock();
+  const box = createMemoryPenaltyBox({ clock, policy, maxEntries: 10 });
+  // One project's sessions, each blocked once: their levels would be kept for a day.
+  for (let i = 0; i < 10; i++) await refuse(box, 3, `prjA:s${i}`);
+  clock.advance(120); // the blocks have ended; only the levels remain
+  assert.equal((await refuse(box, 3, 'prjB:abuser'))?.level, 1, "another project's abuser is blocked");
+  assert.ok(await box.isBlocked('ip', 'prjB:abuser'));
+  assert.equal((await box.list('')).length, 1);
+  // The most recently refused history stays: s9 blocked again escalates to level 2.
+  assert.equal((await refuse(box, 3, 'prjA:s9'))?.level, 2);
+});
+
 if (testRedisUrl) {
   const r = openTestRedis(testRedisUrl);
   after(() => r.cleanup());

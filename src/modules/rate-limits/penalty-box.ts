@@ -41,6 +41,19 @@ export function createMemoryPenaltyBox(options: PenaltyBoxOptions & { maxEntries
     sweptAtMs = nowMs;
     for (const [k, entry] of states) if (stateExpiresAtMs(entry.state, policy) <= nowMs) states.delete(k);
   };
+  // Full of live entries: the least recently refused one that is not blocked now goes (it holds
+  // only a level that decays, or refusals short of a block). Otherwise anyone able to get many
+  // keys blocked once could fill the map and switch the box off for everyone for a day.
+  const forgetHistory = (nowMs: number): void => {
+    let looked = 0;
+    for (const [k, entry] of states) {
+      if (entry.state.untilMs <= nowMs) {
+        states.delete(k);
+        return;
+      }
+      if (++looked >= 256) return;
+    }
+  };
   const asBlock = (dimension: PenaltyDimension, key: string, s: PenaltyState): PenaltyBlock => ({
     dimension,
     key,
@@ -59,11 +72,14 @@ export function createMemoryPenaltyBox(options: PenaltyBoxOptions & { maxEntries
       const previous = states.get(id(dimension, key))?.state;
       if (!previous && states.size >= maxEntries) {
         sweep(nowMs);
-        // Still full of live entries: a new client is not tracked (its limits still apply, only
-        // the escalation is skipped) rather than memory growing or a current block being dropped.
+        if (states.size >= maxEntries) forgetHistory(nowMs);
+        // Still full, of current blocks only: a new client is not tracked (its limits still apply,
+        // only the escalation is skipped) rather than memory growing or a current block being dropped.
         if (states.size >= maxEntries) return undefined;
       }
       const { state, blockedNow } = decideRefusal(previous, nowMs, policy);
+      // Re-inserted, so the map's order is the order of last refusal (least recent first).
+      states.delete(id(dimension, key));
       states.set(id(dimension, key), { dimension, key, state });
       return blockedNow ? asBlock(dimension, key, state) : undefined;
     },
