@@ -14,6 +14,12 @@ import { after, before, describe, it } from 'node:test';
 import { generate } from 'otplib';
 import { joinOrg, signUp, startTestApp, strongPassword, type SignedUp, type TestApp } from './helpers/harness.ts';
 import { TEST_MASTER_KEY } from './helpers/test-keys.ts';
+import { createLoginThrottle, defaultLoginThrottle } from '../src/modules/accounts/login-throttle.ts';
+import { createAccountService } from '../src/modules/accounts/service.ts';
+import { createAccountStore } from '../src/modules/accounts/store.ts';
+import { createAuditService } from '../src/modules/audit/service.ts';
+import { createInvalidationBus } from '../src/platform/cache/invalidation.ts';
+import { createMemoryPubSub } from '../src/platform/cache/pubsub.ts';
 
 const STEP_MS = 30_000;
 let nowMs = Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS / 2;
@@ -174,6 +180,45 @@ describe('changing the password', () => {
     const actions = r.body.entries.map((e: { action: string }) => e.action);
     assert.ok(actions.includes('user.totp_recovery_code_used') && actions.includes('user.password_changed'), actions.join());
     assert.equal((await login(user.email, NEW_PASSWORD, recoveryCodes[1])).status, 200);
+  });
+});
+
+describe('a sign-in racing a password change', () => {
+  it('a sign-in that checked the old password while the change committed gets no session (it would outlive the change)', async () => {
+    const user = await signUp(t, 'Race');
+    // A second account service on the same database, whose look-up of the user pauses after
+    // reading the row: the sign-in has the old hash in hand while the change commits.
+    let paused = (): void => undefined;
+    const reading = new Promise<void>((resolve) => (paused = resolve));
+    let resume = (): void => undefined;
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    const store = createAccountStore();
+    const racing = createAccountService({
+      db: t.database.db,
+      store: {
+        ...store,
+        findUserByEmail: async (x, email) => {
+          const row = await store.findUserByEmail(x, email);
+          paused();
+          await resumed;
+          return row;
+        },
+      },
+      orgs: t.services.orgs,
+      audit: createAuditService(),
+      throttle: createLoginThrottle(defaultLoginThrottle),
+      totp: { acceptLoginCode: async () => false },
+      clock,
+      sessionTtlHours: 1,
+      invalidation: createInvalidationBus(createMemoryPubSub()),
+    });
+    const login = racing.login({ email: user.email, password: strongPassword }, { ip: '192.0.2.50', userAgent: null });
+    await reading;
+    assert.equal((await change(user, { currentPassword: strongPassword, newPassword: NEW_PASSWORD })).status, 204);
+    resume();
+    await assert.rejects(login, (e: Error & { code?: string }) => e.code === 'invalid_credentials');
+    const sessions = await t.database.db.selectFrom('sessions').select('id').where('user_id', '=', user.userId).where('revoked_at', 'is', null).execute();
+    assert.equal(sessions.length, 1, 'only the session that made the change');
   });
 });
 

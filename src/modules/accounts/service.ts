@@ -180,6 +180,14 @@ export function createAccountService(deps: {
     }
     await deps.throttle.succeeded(email, client.ip);
     const session = await db.transaction().execute(async (tx) => {
+      // The password (and 2FA) may have changed while it was being checked: a change ends the
+      // other sessions when it commits, and a session started after that from the old password
+      // would survive it. With the row locked, either the change waits for this session (and
+      // then ends it) or this sign-in sees the change and is refused.
+      const now = await store.lockSignInFactors(tx, user.id);
+      if (!now || now.password_hash !== user.password_hash || now.totp_enabled !== user.totp_enabled) {
+        throw new AppError('invalid_credentials', 'The e-mail address or password is wrong.');
+      }
       const started = await startSession(tx, user.id, client);
       const principal = { kind: 'user' as const, userId: user.id, sessionId: started.id, email: user.email };
       await auditAccountEvent(tx, principal, 'user.login', client.ip, { secondFactor: user.totp_enabled });

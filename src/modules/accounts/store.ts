@@ -43,6 +43,13 @@ export function createAccountStore() {
         .where('id', '=', id)
         .executeTakeFirst(),
 
+    /**
+     * The sign-in factors of a user, the row locked against changes until the transaction ends:
+     * a session is only started if they are still the ones that were checked.
+     */
+    lockSignInFactors: (x: Executor, userId: string) =>
+      x.selectFrom('users').select(['password_hash', 'totp_enabled']).where('id', '=', userId).forShare().executeTakeFirst(),
+
     setPasswordHash: (x: Executor, userId: string, passwordHash: string) => x.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute(),
 
     /** Compare-and-set: false when the password changed since `expectedHash` was checked. */
