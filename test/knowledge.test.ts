@@ -46,6 +46,17 @@ describe('reducing documents to text', () => {
     );
     const all = chunks.map((c) => c.text).join('\n');
     assert.doesNotMatch(all, /INTERNAL|7731|apiKey|sk-live|\.x\{\}|hidden on one line/);
+    // Opened in the middle of a line, in a list item or a quote, and closed lines later.
+    for (const hiddenMidLine of [
+      'Support hours 9-5. <!-- internal:\nescalation pin 4242\n--> Call us.',
+      '- item <!-- note\nescalation pin 4242\n-->',
+      '> quote <!--\nescalation pin 4242\n-->',
+      "Text <script>\nconst KEY='sk_live_x'\n</script> after",
+    ]) {
+      const text = extractChunks(hiddenMidLine, 'markdown').map((c) => c.text).join('\n');
+      assert.doesNotMatch(text, /4242|sk_live|<!--/, hiddenMidLine);
+      assert.match(text, /Support hours 9-5\.\s+Call us\.|item|quote|Text\s+after/, hiddenMidLine);
+    }
     assert.match(all, /Visible before\.[\s\S]*Visible after\./);
     assert.match(all, /Embed it with .*on your page\./, 'a tag in inline code does not hide what follows');
     assert.match(all, /<!-- kept: code -->/);
@@ -54,6 +65,14 @@ describe('reducing documents to text', () => {
     const started = Date.now();
     assert.deepEqual(extractChunks('Shown.\n\n<!--\n' + 'secret line\n'.repeat(100_000), 'markdown').map((c) => c.text), ['Shown.']);
     assert.ok(Date.now() - started < 1_000);
+  });
+
+  it('HTML showing markup as text does not hide what follows (the tags themselves go, as all markup does)', () => {
+    const chunks = extractChunks('<h1>Forms</h1><p>&lt;textarea&gt; lets users type.</p><p>Add &lt;!-- a comment --&gt; and &lt;script src="/widget.js"&gt;</p><h2>Refunds</h2><p>Refunds take 5 days.</p>', 'html');
+    const all = chunks.map((c) => c.text).join('\n');
+    assert.match(all, /lets users type\./);
+    assert.match(all, /Add\s+and/);
+    assert.match(all, /Refunds take 5 days\./);
   });
 
   it('HTML is parsed, never kept: scripts, styles and navigation dropped, headings kept', () => {

@@ -40,5 +40,6 @@ export const MAX_NESTING = 500;
 
 export function htmlToBlocks(html: string): Block[] {
   if (htmlNestingExceeds(html, MAX_NESTING)) throw new AppError('invalid_request', `The HTML nests elements more than ${MAX_NESTING} deep.`);
-  return markdownToBlocks(htmlToText(html, options));
+  // The converter drops comments, scripts and styles; markup left in its text is what the page shows.
+  return markdownToBlocks(htmlToText(html, options), { hideRawHtml: false });
 }

@@ -18,6 +18,10 @@ const hostile: Record<string, string> = {
   'underscore openers': million('__a '),
   'strike openers': million('~~a '),
   'unclosed comments': million('<!--'),
+  'comments in inline code': million('`<!--`'),
+  'script openers without ">"': million('<script '),
+  'script elements': million('<script>a</script'),
+  'unclosed style elements': million('x <style>'),
   'unclosed links': million('[a]('),
   'unclosed images': million('![a]('),
   'unclosed reference links': million('[a]['),
@@ -86,9 +90,6 @@ const reference = (() => {
     let heading: string | null = null;
     let paragraph: string[] = [];
     let fenceMark: string | null = null;
-    // Comments and script/style/… blocks are dropped from their first line to their last (the
-    // rule came after the regexes; written here from CommonMark's definition of HTML blocks).
-    let hiddenUntil: RegExp | null = null;
     const flush = (): void => {
       const text = tidy(paragraph.join('\n'));
       if (text) out.push({ heading, text });
@@ -96,17 +97,6 @@ const reference = (() => {
     };
     for (let i = 0; i < lines.length; i += 1) {
       const line = lines[i] ?? '';
-      if (hiddenUntil) {
-        if (hiddenUntil.test(line)) hiddenUntil = null;
-        continue;
-      }
-      const hidden = fenceMark === null ? /^ {0,3}<(!--|script|style|textarea|template|noscript)(?=[\s>]|$|(?<=!--))([\s\S]*)/i.exec(line) : null;
-      if (hidden) {
-        flush();
-        const closer = hidden[1] === '!--' ? /-->/ : new RegExp(`</${hidden[1]}>`, 'i');
-        if (!closer.test(hidden[2] ?? '')) hiddenUntil = closer;
-        continue;
-      }
       const open = fence.exec(line);
       if (fenceMark !== null) {
         if (open && open[1]?.startsWith(fenceMark)) {
@@ -144,6 +134,9 @@ const reference = (() => {
 // Short strings made of the syntax the reader cares about, so that every rule is exercised.
 const syntax = ['*', '**', '_', '__', '~~', '`', '```', '~~~', '[', ']', '(', ')', '![', '<', '>', '<!--', '-->', '<http://', '<https://', '</', 'a', 'b', ' ', '   ', '\t', '#', '######', '|', '-', '- ', ':', '=', '\n', '> ', '1.', '[x] ', '&amp;', '&lt', '.', '\u2028', '\u00a0', '\u2003', '\r'];
 const markdownish = fc.array(fc.constantFrom(...syntax), { maxLength: 60 }).map((parts) => parts.join(''));
+// Whole documents without comment openers: hiding comments across lines (hidden-html.ts) came
+// after the regexes, so the reference has no rule for it; knowledge.test.ts covers it.
+const markdownishWithoutComments = fc.array(fc.constantFrom(...syntax.filter((p) => p !== '<!--')), { maxLength: 60 }).map((parts) => parts.join(''));
 
 describe('the linear reader gives what the regexes gave', () => {
   it('inline syntax', () => {
@@ -158,7 +151,7 @@ describe('the linear reader gives what the regexes gave', () => {
 
   it('whole documents: headings, lists, quotes, tables, fences', () => {
     fc.assert(
-      fc.property(markdownish, (text) => {
+      fc.property(markdownishWithoutComments, (text) => {
         assert.deepEqual(markdownToBlocks(text), reference.blocks(text));
       }),
       { numRuns: 5_000 },

@@ -4,6 +4,7 @@
  * renders or keeps markup: the output is text only.
  */
 import { normaliseNewlines, tidy, type Block } from './blocks.ts';
+import { newHiddenState, visiblePart } from './hidden-html.ts';
 import { stripInline } from './inline.ts';
 
 const atxOpen = /^ {0,3}#{1,6}[ \t]+/;
@@ -47,16 +48,6 @@ function joinCells(line: string): string {
     .join(' · ');
 }
 
-/**
- * CommonMark's HTML blocks that a reader never sees: a comment, or a script, style, textarea,
- * template or noscript element, from the line that opens it to the line that closes it.
- */
-const hiddenBlockOpen = /^ {0,3}(?:<!--|<(script|style|textarea|template|noscript)(?=[\s>]|$))/i;
-
-function hiddenBlockCloser(element: string | undefined): RegExp {
-  return element === undefined ? /-->/ : new RegExp(`</${element}>`, 'i');
-}
-
 function listOrQuote(line: string): string {
   return joinCells(
     line
@@ -67,13 +58,18 @@ function listOrQuote(line: string): string {
   );
 }
 
-export function markdownToBlocks(markdown: string): Block[] {
+/**
+ * `hideRawHtml: false` for text that is not Markdown source (html-to-text's output, where
+ * comments and scripts are gone already and "<textarea>" is text the page shows).
+ */
+export function markdownToBlocks(markdown: string, options: { hideRawHtml?: boolean } = {}): Block[] {
+  const hideRawHtml = options.hideRawHtml ?? true;
   const lines = normaliseNewlines(markdown).replace(/^---\n[\s\S]*?\n---\n/, '').split('\n');
   const blocks: Block[] = [];
   let heading: string | null = null;
   let paragraph: string[] = [];
   let fenceMark: string | null = null;
-  let hiddenUntil: RegExp | null = null;
+  const hidden = newHiddenState();
 
   const flush = (): void => {
     const text = tidy(paragraph.join('\n'));
@@ -88,17 +84,11 @@ export function markdownToBlocks(markdown: string): Block[] {
   };
 
   for (let i = 0; i < lines.length; i += 1) {
-    const line = lines[i] ?? '';
-    if (hiddenUntil !== null) {
-      if (hiddenUntil.test(line)) hiddenUntil = null;
-      continue;
-    }
-    const html = fenceMark === null ? hiddenBlockOpen.exec(line) : null;
-    if (html) {
-      flush();
-      const closer = hiddenBlockCloser(html[1]?.toLowerCase());
-      if (!closer.test(line.slice(html[0].length))) hiddenUntil = closer;
-      continue;
+    let line = lines[i] ?? '';
+    if (hideRawHtml && fenceMark === null) {
+      const raw = line;
+      line = visiblePart(raw, hidden);
+      if (line !== raw && line.trim() === '') continue; // wholly hidden: not even a paragraph break
     }
     const open = fence.exec(line);
     if (fenceMark !== null) {
