@@ -44,7 +44,9 @@ export function withMemoryFallback(
     }
   }
   return {
-    isBlocked: (dimension, key) => either(() => shared.isBlocked(dimension, key), () => local.isBlocked(dimension, key)),
+    // The local box too: blocks recorded there while Redis refused writes (out of memory, a
+    // read-only replica after a failover) but still answered reads, or during an outage now over.
+    isBlocked: async (dimension, key) => (await local.isBlocked(dimension, key)) ?? either(() => shared.isBlocked(dimension, key), async () => undefined),
     recordRefusal: (dimension, key) => either(() => shared.recordRefusal(dimension, key), () => local.recordRefusal(dimension, key)),
     list: (keyPrefix, limit) => sharedOnly(() => shared.list(keyPrefix, limit)),
     lift: (dimension, key) => sharedOnly(() => shared.lift(dimension, key)),

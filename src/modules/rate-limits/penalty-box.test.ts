@@ -133,6 +133,19 @@ test('memory penalty box full of past blocks forgets the least recent of them, s
   assert.equal((await refuse(box, 3, 'prjA:s9'))?.level, 2);
 });
 
+test('memory penalty box: current blocks at the front of a full box do not stop it forgetting history behind them', async () => {
+  const clock = manualClock();
+  const box = createMemoryPenaltyBox({ clock, policy: { ...policy, baseBlockSeconds: 3_600 }, maxEntries: 300 });
+  for (let i = 0; i < 260; i++) await refuse(box, 3, `prjA:long${i}`); // blocked for an hour
+  for (let i = 0; i < 40; i++) await box.recordRefusal('ip', `prjA:flood${i}`); // single refusals
+  // The first search moves 256 of the blocks to the back and gives up; the next ones reach history.
+  for (let round = 0; round < 3; round++) {
+    await refuse(box, 4, `prjB:abuser${round}`);
+    assert.ok(await box.isBlocked('ip', `prjB:abuser${round}`), `abuser ${round} of another project is blocked`);
+  }
+  assert.equal((await box.list('prjA:long')).length, 260, 'no current block was dropped');
+});
+
 if (testRedisUrl) {
   const r = openTestRedis(testRedisUrl);
   after(() => r.cleanup());

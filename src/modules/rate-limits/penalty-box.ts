@@ -44,13 +44,13 @@ export function createMemoryPenaltyBox(options: PenaltyBoxOptions & { maxEntries
   // Full of live entries: the least recently refused one that is not blocked now goes (it holds
   // only a level that decays, or refusals short of a block). Otherwise anyone able to get many
   // keys blocked once could fill the map and switch the box off for everyone for a day.
+  // Current blocks met on the way move to the back, so the next search does not meet them first.
   const forgetHistory = (nowMs: number): void => {
     let looked = 0;
     for (const [k, entry] of states) {
-      if (entry.state.untilMs <= nowMs) {
-        states.delete(k);
-        return;
-      }
+      states.delete(k);
+      if (entry.state.untilMs <= nowMs) return;
+      states.set(k, entry);
       if (++looked >= 256) return;
     }
   };

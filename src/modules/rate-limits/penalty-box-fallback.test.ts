@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createMemoryPenaltyBox, type PenaltyBox } from './penalty-box.ts';
+import { withMemoryFallback } from './penalty-box-fallback.ts';
+
+const policy = { refusalsBeforeBlock: 3, windowSeconds: 60, baseBlockSeconds: 60, maxBlockSeconds: 3_600, levelDecaySeconds: 86_400 };
+
+test('a Redis that answers reads but refuses writes (out of memory, a read-only replica) still boxes abusers', async () => {
+  const readOnly: PenaltyBox = {
+    isBlocked: async () => undefined,
+    recordRefusal: async () => {
+      throw new Error("READONLY You can't write against a read only replica.");
+    },
+    list: async () => [],
+    lift: async () => false,
+  };
+  const errors: unknown[] = [];
+  const box = withMemoryFallback(readOnly, createMemoryPenaltyBox({ policy }), { isConnected: () => true, onStoreError: (e) => errors.push(e) });
+  for (let i = 0; i < 3; i++) await box.recordRefusal('ip', 'prj:1.2.3.4');
+  assert.ok(await box.isBlocked('ip', 'prj:1.2.3.4'), 'the block recorded locally is seen');
+  assert.equal(await box.isBlocked('ip', 'prj:5.6.7.8'), undefined);
+  assert.equal(errors.length, 1, 'reported once, not per refusal');
+});
