@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp, type Services } from './app.ts';
 import type { Config } from './config.ts';
-import { createRedis } from './platform/cache/redis.ts';
+import { connectRedis } from './platform/cache/redis.ts';
 import { openDatabase, type Database } from './platform/db/driver.ts';
 import { migrate } from './platform/db/migrate.ts';
 
@@ -21,8 +21,13 @@ export interface Running {
 
 export async function openStorage(config: Config): Promise<{ database: Database; redis: Redis | undefined }> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const redis = config.redisUrl ? createRedis(config.redisUrl, { connectionName: 'palisade-app' }) : undefined;
-  return { database, redis };
+  if (!config.redisUrl) return { database, redis: undefined };
+  try {
+    return { database, redis: await connectRedis(config.redisUrl, { connectionName: 'palisade-app' }) };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
 }
 
 export async function startServer(config: Config, options: { database?: Database; redis?: Redis } = {}): Promise<Running> {

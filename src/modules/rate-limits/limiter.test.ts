@@ -94,7 +94,9 @@ if (testRedisUrl) {
   test('redis: two instances, 500 concurrent requests, limit 100: exactly 100 admitted', async () => {
     const limit = { points: 100, durationSeconds: 60 };
     const a = createRedisRateLimiter(r.redis, { prefix: r.prefix });
-    const b = createRedisRateLimiter(r.second(), { prefix: r.prefix });
+    const other = r.second();
+    await other.ping(); // connected, as a serving instance's is (a connection not yet up counts in memory)
+    const b = createRedisRateLimiter(other, { prefix: r.prefix });
     const decisions = await Promise.all(
       Array.from({ length: 500 }, (_, i) => (i % 2 === 0 ? a : b).consume('conc', 'project-1', limit)),
     );
@@ -106,7 +108,9 @@ if (testRedisUrl) {
   test('redis: counters are shared between instances', async () => {
     const limit = { points: 2, durationSeconds: 60 };
     const a = createRedisRateLimiter(r.redis, { prefix: r.prefix });
-    const b = createRedisRateLimiter(r.second(), { prefix: r.prefix });
+    const other = r.second();
+    await other.ping(); // connected, as a serving instance's is (a connection not yet up counts in memory)
+    const b = createRedisRateLimiter(other, { prefix: r.prefix });
     assert.equal((await a.consume('shared', 'k', limit)).ok, true);
     assert.equal((await b.consume('shared', 'k', limit)).ok, true);
     assert.equal((await a.consume('shared', 'k', limit)).ok, false);

@@ -20,3 +20,19 @@ export function createRedis(url: string, options: CreateRedisOptions = {}): Redi
     retryStrategy: (attempt: number): number => Math.min(attempt * 200, 2_000),
   });
 }
+
+/**
+ * A connection that is up: the rate limits count in per-instance memory whenever Redis is not
+ * connected, so an instance must not start serving before its connection is ready. Fails with
+ * a clear error when Redis cannot be reached.
+ */
+export async function connectRedis(url: string, options: CreateRedisOptions = {}): Promise<Redis> {
+  const redis = createRedis(url, options);
+  try {
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    throw new Error(`Redis at REDIS_URL could not be reached: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return redis;
+}
