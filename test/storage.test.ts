@@ -1,14 +1,17 @@
 /**
- * Migrations are idempotent, and the embedded PGlite database keeps its data across restarts.
+ * Migrations are idempotent, and the embedded PGlite database keeps its data across restarts and
+ * is opened by one process at a time.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openDatabase } from '../src/platform/db/driver.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { createTestDatabase, testBackend } from './helpers/database.ts';
+import { TEST_MASTER_KEY } from './helpers/test-keys.ts';
 
 describe('migrations', () => {
   it('running them again on a migrated database changes nothing', async () => {
@@ -25,6 +28,30 @@ describe('migrations', () => {
 });
 
 describe('embedded PGlite', { skip: testBackend() !== 'pglite' && 'runs on the PGlite pass' }, () => {
+  it('one process at a time: a second opener (a command while the server runs) is refused, a dead holder taken over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-lock-'));
+    try {
+      const first = await openDatabase({ dataDir: dir });
+      await assert.rejects(openDatabase({ dataDir: dir }), /open in this process already/);
+      // The CLI in another process, as an operator would run it beside the server.
+      const child = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'admin', 'reset-password', '--email', 'x@example.test'], {
+        env: { ...process.env, DATA_DIR: dir, DATABASE_URL: '', PALISADE_MASTER_KEY: TEST_MASTER_KEY, LOG_LEVEL: 'silent' },
+        encoding: 'utf8',
+      });
+      assert.equal(child.status, 1);
+      assert.match(child.stderr + child.stdout, new RegExp(`open in another process \\(pid ${process.pid}\\)\\. Stop the server`));
+      await first.close();
+      // A holder that died without releasing (killed): its lock is taken over.
+      writeFileSync(join(dir, 'pglite', 'palisade.lock'), '2147483646');
+      const again = await openDatabase({ dataDir: dir });
+      assert.equal(readFileSync(join(dir, 'pglite', 'palisade.lock'), 'utf8'), String(process.pid));
+      await again.close();
+      assert.equal(existsSync(join(dir, 'pglite', 'palisade.lock')), false, 'released on close');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('data written before a restart is there after it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-persist-'));
     try {

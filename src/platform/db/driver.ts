@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.ts';
 import { pgliteClientConfig } from './pglite-connection.ts';
 import type { DB } from './tables.ts';
 
@@ -39,15 +40,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return { kind: 'postgres', db, close: () => db.destroy() };
   }
   let pglite = options.pglite;
+  let unlock = (): void => undefined;
   if (!pglite) {
     if (!options.dataDir) throw new Error('openDatabase: dataDir or databaseUrl is required');
     const dir = join(options.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    unlock = lockDataDir(dir);
     // PostgreSQL's default 128 MB of shared buffers lives inside the WASM heap and never
     // shrinks; 32 MB keeps the embedded server's memory well under 500 MB.
     pglite = new PGlite(dir, { postgresqlconf: ['shared_buffers=32MB'] });
   }
-  await pglite.waitReady;
+  try {
+    await pglite.waitReady;
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const instance = pglite;
   // PGlite is one connection: a pool of one serialises queries and transactions correctly.
   const pool = new pg.Pool({ ...pgliteClientConfig(instance), max: 1 } as pg.PoolConfig);
@@ -59,6 +67,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     close: async () => {
       await db.destroy();
       await instance.close();
+      unlock();
     },
   };
 }
