@@ -252,9 +252,6 @@ describe("the operator's reset", () => {
       const reset = await runCli(['admin', 'reset-password', '--email', 'ops@example.test'], env);
       assert.equal(reset.code, 0, reset.output);
       assert.match(reset.output, /New password for ops@example\.test \(usr_[^)]+\), shown once: [A-Za-z0-9_-]{24}\n/);
-      const unknown = await runCli(['admin', 'reset-password', '--email', 'nobody@example.test'], env);
-      assert.equal(unknown.code, 1);
-      assert.match(unknown.output, /No account has this e-mail address/);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
