@@ -39,6 +39,7 @@ export function visiblePart(line: string, state: HiddenState): string {
       // An element's end tag closes at its ">".
       if (state.closer !== commentCloser) at = line.indexOf('>', at) + 1 || line.length;
       state.closer = null;
+      countedTo = at; // backticks inside the hidden part are not code spans
     }
     opener.lastIndex = at;
     let open = opener.exec(line);
