@@ -60,6 +60,18 @@ describe('knowledge routes', () => {
     assert.equal((await owner.get(`/v1/projects/${projectId}/search?q=`)).status, 400);
   });
 
+  it('searches any text a visitor may type: runs of "-" or "!" that exclude nothing are not operators (33 in a row were a 500)', async () => {
+    const created = await owner.post(`/v1/projects/${projectId}/documents`, { ...doc, content: '<p>Reset your password in Settings.</p><p>Parcels ship from Lisbon.</p>' });
+    assert.equal(created.status, 201);
+    for (const q of ['-'.repeat(33), '- '.repeat(40), '!'.repeat(40), '-(-'.repeat(30), '-&'.repeat(40), '|-'.repeat(40), `password ${'-!'.repeat(100)}`]) {
+      const r = await owner.get(`/v1/projects/${projectId}/search?q=${encodeURIComponent(q.slice(0, 500))}`);
+      assert.equal(r.status, 200, `${q.slice(0, 20)}…: ${JSON.stringify(r.body)}`);
+    }
+    const found = await owner.get(`/v1/projects/${projectId}/search?q=${encodeURIComponent('password --- !!')}`);
+    assert.match(found.body.results[0]?.text ?? '', /Reset your password/);
+    await owner.delete(`/v1/documents/${created.body.document.id}`);
+  });
+
   it('needs knowledge:write to add or delete', async () => {
     const r = await viewer.post(`/v1/projects/${projectId}/documents`, doc);
     assert.equal(r.status, 403);

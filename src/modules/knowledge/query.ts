@@ -11,6 +11,15 @@ const questionWords = new Set(
   'a an and are be by can could did do does for from how i in is it me my of on or our should the this that to was we what when where which who why will with would you your'.split(' '),
 );
 
+/**
+ * The question as websearch syntax, without exclusions that exclude nothing: a "-" or "!" only
+ * acts on the word or "phrase" right after it. PostgreSQL's parser stacks the others up and fails
+ * past 32 in a row ("tsquery stack too small", a 500 before), whatever sits between them.
+ */
+export function asWebsearch(q: string): string {
+  return q.replace(/[!-](?![\p{L}\p{N}_"])/gu, ' ');
+}
+
 function wordsOf(q: string): string[] {
   return [...new Set(q.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].filter((w) => !questionWords.has(w)).slice(0, maxTerms);
 }

@@ -11,7 +11,7 @@ import type { Principal } from '../../platform/http/principal.ts';
 import { newId } from '../../platform/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import { extractChunks } from './extract.ts';
-import { relaxedQueries } from './query.ts';
+import { asWebsearch, relaxedQueries } from './query.ts';
 import { documentInputSchema, maxSearchLimit, type DocumentInput, type DocumentView, type Passage } from './schemas.ts';
 import { createKnowledgeStore, type DocumentRow, type KnowledgeStore } from './store.ts';
 
@@ -102,7 +102,7 @@ export function createKnowledgeService(deps: { db: Kysely<DB>; audit: Pick<Audit
   /** The same search inside a tenant transaction the caller holds (the message path's). */
   async function searchWithin(tx: Tx, projectId: string, q: string, limit = 5): Promise<Passage[]> {
     const capped = Math.max(1, Math.min(maxSearchLimit, Math.floor(limit)));
-    const text = q.slice(0, 500);
+    const text = asWebsearch(q.slice(0, 500));
     const rows = await store.search(tx, projectId, [text, ...relaxedQueries(text)], capped);
     return rows.map((r) => ({ documentId: r.document_id, title: r.title, url: r.url, heading: r.heading, text: r.text, score: Number(r.score) }));
   }
