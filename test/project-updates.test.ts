@@ -1,9 +1,10 @@
 /**
- * Two updates of different sections of one project's settings, at the same time, both land: the
- * update reads the settings with the row locked, so the later one starts from the earlier one's
- * result instead of writing back what it read before it (which silently undid a PII policy
- * change, with an audit record showing only the other section). PostgreSQL only: PGlite has one
- * connection, so its transactions never interleave.
+ * Requests racing on one project, on PostgreSQL (PGlite has one connection, so its transactions
+ * never interleave). Two updates of different sections of its settings at the same time both
+ * land: the update reads the settings with the row locked, so the later one starts from the
+ * earlier one's result instead of writing back what it read before (which silently undid a PII
+ * policy change, with an audit record showing only the other section). A message to a project
+ * deleted while it was being answered gets 404 (a foreign key refused its write), not a 500.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,5 +46,32 @@ describe('concurrent project updates', { skip: testBackend() !== 'postgres' && '
     const settings = (await owner.client.get(`/v1/projects/${id}`)).body.project.settings;
     assert.equal(settings.widget.greeting, 'Hello from the widget change');
     assert.equal(settings.pii.operators.EMAIL, 'redact');
+  });
+
+  it('a widget message to a project deleted while it was being answered gets 404, not a 500, and writes nothing', async () => {
+    const created = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Doomed', settings: { allowedDomains: ['docs.example.com'] } });
+    const id: string = created.body.project.id;
+    const origin = 'https://docs.example.com';
+    const session = await t.client().post(`/v1/widget/${id}/sessions`, {}, { origin });
+    assert.equal(session.status, 201, JSON.stringify(session.body));
+    let commit = (): void => undefined;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    let deleted = (): void => undefined;
+    const isDeleted = new Promise<void>((resolve) => (deleted = resolve));
+    // The delete holds its row lock, uncommitted, while the message (its project still cached) writes.
+    const deletion = t.database.db.transaction().execute(async (tx) => {
+      await sql`DELETE FROM projects WHERE id = ${id}`.execute(tx);
+      deleted();
+      await committed;
+    });
+    await isDeleted;
+    const message = t.client().post(`/v1/widget/${id}/messages`, { content: 'How do I reset my password?' }, { origin, authorization: `Bearer ${session.body.token}` });
+    await sleep(300); // the message's insert waits on the deleted row's lock
+    commit();
+    await deletion;
+    const reply = await message;
+    assert.equal(reply.status, 404, JSON.stringify(reply.body));
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM conversations WHERE project_id = ${id}`.execute(t.database.db);
+    assert.equal(rows[0]?.n, 0);
   });
 });

@@ -86,6 +86,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (error.code === '23505') {
       return sendProblem(reply, 'conflict', 'This was created by another request at the same time. Reload and try again.');
     }
+    // A row this request refers to was deleted by a request that committed first (a project
+    // deleted while a message to it was being answered): what it refers to is gone.
+    if (error.code === '23503') {
+      return sendProblem(reply, 'not_found', 'Something this request refers to was deleted meanwhile.');
+    }
     if (typeof error.code === 'string' && unstorableText.has(error.code)) {
       return sendProblem(reply, 'invalid_request', 'The request contains text that cannot be stored (such as the NUL character).');
     }
