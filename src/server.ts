@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp, type Services } from './app.ts';
 import type { Config } from './config.ts';
-import { connectRedis } from './platform/cache/redis.ts';
+import { createRedis, waitForRedis } from './platform/cache/redis.ts';
 import { openDatabase, type Database } from './platform/db/driver.ts';
 import { migrate } from './platform/db/migrate.ts';
 
@@ -21,21 +21,30 @@ export interface Running {
 
 export async function openStorage(config: Config): Promise<{ database: Database; redis: Redis | undefined }> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  if (!config.redisUrl) return { database, redis: undefined };
-  try {
-    return { database, redis: await connectRedis(config.redisUrl, { connectionName: 'palisade-app' }) };
-  } catch (error) {
-    await database.close();
-    throw error;
-  }
+  const redis = config.redisUrl ? createRedis(config.redisUrl, { connectionName: 'palisade-app' }) : undefined;
+  return { database, redis };
 }
 
 export async function startServer(config: Config, options: { database?: Database; redis?: Redis } = {}): Promise<Running> {
-  const storage = options.database ? { database: options.database, redis: options.redis } : await openStorage(config);
-  const { database, redis } = storage;
-  await migrate(database.db);
-  const { app, services } = await buildApp({ config, database, redis });
-  await app.listen({ host: config.host, port: config.port });
+  const ownStorage = !options.database;
+  const { database, redis } = options.database ? { database: options.database, redis: options.redis } : await openStorage(config);
+  let app: Awaited<ReturnType<typeof buildApp>>['app'] | undefined;
+  let services: Awaited<ReturnType<typeof buildApp>>['services'];
+  try {
+    // Rate limits count in per-instance memory while Redis is not connected: serve only once it is.
+    if (redis) await waitForRedis(redis);
+    await migrate(database.db);
+    ({ app, services } = await buildApp({ config, database, redis }));
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // A failed start (a port in use, Redis unreachable) releases what it opened, the data directory's lock included.
+    await app?.close().catch(() => undefined);
+    if (ownStorage) {
+      redis?.disconnect();
+      await database.close().catch(() => undefined);
+    }
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `${config.tls ? 'https' : 'http'}://${config.host}:${port}`;

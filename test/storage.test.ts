@@ -8,6 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { loadConfig } from '../src/config.ts';
+import { startServer } from '../src/server.ts';
 import { openDatabase } from '../src/platform/db/driver.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { createTestDatabase, testBackend } from './helpers/database.ts';
@@ -41,12 +45,25 @@ describe('embedded PGlite', { skip: testBackend() !== 'pglite' && 'runs on the P
       assert.equal(child.status, 1);
       assert.match(child.stderr + child.stdout, new RegExp(`open in another process \\(pid ${process.pid}\\)\\. Stop the server`));
       await first.close();
-      // A holder that died without releasing (killed): its lock is taken over.
-      writeFileSync(join(dir, 'pglite', 'palisade.lock'), '2147483646');
-      const again = await openDatabase({ dataDir: dir });
-      assert.equal(readFileSync(join(dir, 'pglite', 'palisade.lock'), 'utf8'), String(process.pid));
-      await again.close();
-      assert.equal(existsSync(join(dir, 'pglite', 'palisade.lock')), false, 'released on close');
+      // Locks left by holders that have ended are taken over: a killed process; an earlier boot of
+      // a container whose server always gets the same pid (this process's own pid, not held by it);
+      // a process of another boot.
+      const lock = join(dir, 'pglite', 'palisade.lock');
+      for (const stale of ['2147483646', String(process.pid), JSON.stringify({ pid: 1, boot: 'another-boot', start: '1' })]) {
+        writeFileSync(lock, stale);
+        const again = await openDatabase({ dataDir: dir });
+        assert.equal(JSON.parse(readFileSync(lock, 'utf8')).pid, process.pid, stale);
+        await again.close();
+        assert.equal(existsSync(lock), false, 'released on close');
+      }
+      // A server that fails to start (its port taken) releases the directory.
+      const blocker = createServer().listen(0, '127.0.0.1');
+      await once(blocker, 'listening');
+      const port = (blocker.address() as { port: number }).port;
+      const config = loadConfig({ HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent', DATA_DIR: dir, PALISADE_MASTER_KEY: TEST_MASTER_KEY, DATABASE_URL: '' });
+      await assert.rejects(startServer(config));
+      blocker.close();
+      assert.equal(existsSync(lock), false, 'a failed start leaves no lock');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -35,7 +35,12 @@ export interface TestAppOverrides extends Partial<Omit<AppDeps, 'config' | 'data
 export async function startTestApp(overrides: TestAppOverrides = {}): Promise<TestApp> {
   const testDb = await createTestDatabase();
   const redis: Redis | undefined =
-    testDb.backend === 'postgres' && process.env.REDIS_URL ? await connectRedis(process.env.REDIS_URL, { connectionName: 'palisade-test' }) : undefined;
+    testDb.backend === 'postgres' && process.env.REDIS_URL
+      ? await connectRedis(process.env.REDIS_URL, { connectionName: 'palisade-test' }).catch(async (error: unknown) => {
+          await testDb.drop();
+          throw error;
+        })
+      : undefined;
   const config: Config = {
     // The suite's Chat Completions stubs listen on 127.0.0.1; test/answer-keys.test.ts turns this off.
     ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY, ANSWER_ALLOW_PRIVATE_NETWORKS: 'true' }),

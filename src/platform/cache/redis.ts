@@ -22,17 +22,26 @@ export function createRedis(url: string, options: CreateRedisOptions = {}): Redi
 }
 
 /**
- * A connection that is up: the rate limits count in per-instance memory whenever Redis is not
- * connected, so an instance must not start serving before its connection is ready. Fails with
- * a clear error when Redis cannot be reached.
+ * Resolves once the connection is up, or fails with a clear error when Redis cannot be reached:
+ * the rate limits count in per-instance memory whenever Redis is not connected, so a server must
+ * not start serving before its connection is ready. (Commands need not wait.)
  */
-export async function connectRedis(url: string, options: CreateRedisOptions = {}): Promise<Redis> {
-  const redis = createRedis(url, options);
+export async function waitForRedis(redis: Redis): Promise<void> {
   try {
     await redis.ping();
   } catch (error) {
-    redis.disconnect();
     throw new Error(`Redis at REDIS_URL could not be reached: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** A new connection that is up (waitForRedis). */
+export async function connectRedis(url: string, options: CreateRedisOptions = {}): Promise<Redis> {
+  const redis = createRedis(url, options);
+  try {
+    await waitForRedis(redis);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
   }
   return redis;
 }

@@ -1,11 +1,34 @@
 /**
  * One process at a time on an embedded database directory. PGlite does not lock its files, and a
  * second process writing the same directory (a command run while the server is up) can lose
- * writes or corrupt it. The lock is a file holding the owner's pid, created exclusively; a lock
- * whose process has ended (killed, crashed) is taken over.
+ * writes or corrupt it. The lock file names its holder: pid, boot and the process's start time
+ * (Linux), so a lock left by a process that has ended — killed, crashed, or from an earlier boot
+ * of a container whose server always gets the same pid — is taken over, while a live holder is
+ * named in the refusal. The file is created whole, atomically (written aside, then linked in).
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Directories this process holds: its own pid in a lock is stale unless listed here. */
+const held = new Set<string>();
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return fallback;
+  }
+}
+
+const bootId = (): string => readOr('/proc/sys/kernel/random/boot_id', '');
+
+/** The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or '' off Linux. */
+function startTicks(pid: number): string {
+  const stat = readOr(`/proc/${pid}/stat`, '');
+  // The command name (field 2) may hold spaces and parentheses: count from its closing one.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+}
 
 function isRunning(pid: number): boolean {
   try {
@@ -16,31 +39,72 @@ function isRunning(pid: number): boolean {
   }
 }
 
+interface Holder {
+  pid: number;
+  boot: string;
+  start: string;
+}
+
+function describeSelf(): Holder {
+  return { pid: process.pid, boot: bootId(), start: startTicks(process.pid) };
+}
+
+/** Whether the holder named in a lock file is a live process (other than an earlier incarnation of this one). */
+function isLive(holder: Partial<Holder>, dir: string): boolean {
+  const pid = Number(holder.pid);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return held.has(dir);
+  const boot = bootId();
+  if (boot && holder.boot && holder.boot !== boot) return false;
+  if (!isRunning(pid)) return false;
+  const start = startTicks(pid);
+  return !(start && holder.start && holder.start !== start);
+}
+
+function readHolder(file: string): Partial<Holder> | undefined {
+  const text = readOr(file, '');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as Partial<Holder>;
+  } catch {
+    return { pid: Number(text) };
+  }
+}
+
 /** Takes the directory's lock, or throws naming the process that holds it; returns the release. */
 export function lockDataDir(dir: string): () => void {
   const file = join(dir, 'palisade.lock');
-  const mine = String(process.pid);
-  for (;;) {
-    try {
-      writeFileSync(file, mine, { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  const mine = JSON.stringify(describeSelf());
+  const aside = join(dir, `palisade.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
+  writeFileSync(aside, mine, { mode: 0o600 });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(aside, file); // fails if a lock exists: never half-written, never two holders
+        if (readOr(file, '') === mine) break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = readHolder(file);
+      if (holder === undefined) continue; // released meanwhile: try again
+      if (isLive(holder, dir) || attempt >= 3) {
+        const who = holder.pid === process.pid ? 'this process already' : `another process (pid ${holder.pid})`;
+        throw new Error(
+          `The embedded database in ${dir} is open in ${who}. Stop the server before running this command, or use PostgreSQL (DATABASE_URL) to run commands beside it. If no Palisade process is running, delete ${file}.`,
+        );
+      }
+      try {
+        unlinkSync(file); // its holder has ended
+      } catch {
+        /* another opener removed it first */
+      }
     }
-    const holder = Number(readFileSync(file, 'utf8'));
-    if (Number.isSafeInteger(holder) && holder > 0 && isRunning(holder)) {
-      const who = holder === process.pid ? 'this process already' : `another process (pid ${holder})`;
-      throw new Error(
-        `The embedded database in ${dir} is open in ${who}. Stop the server before running this command, or use PostgreSQL (DATABASE_URL) to run commands beside it. If no Palisade process is running, delete ${file}.`,
-      );
-    }
-    unlinkSync(file); // its process has ended
+  } finally {
+    unlinkSync(aside);
   }
+  held.add(dir);
   return () => {
-    try {
-      if (readFileSync(file, 'utf8') === mine) unlinkSync(file);
-    } catch {
-      /* already gone */
-    }
+    held.delete(dir);
+    if (readOr(file, '') === mine) unlinkSync(file);
   };
 }

@@ -65,9 +65,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     db,
     pglite: instance,
     close: async () => {
-      await db.destroy();
-      await instance.close();
-      unlock();
+      try {
+        await db.destroy();
+        await instance.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }
