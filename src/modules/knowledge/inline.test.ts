@@ -19,6 +19,7 @@ const hostile: Record<string, string> = {
   'strike openers': million('~~a '),
   'unclosed comments': million('<!--'),
   'comments in inline code': million('`<!--`'),
+  'comments in unmatched code spans': million('``<!--`'),
   'script openers without ">"': million('<script '),
   'script elements': million('<script>a</script'),
   'unclosed style elements': million('x <style>'),

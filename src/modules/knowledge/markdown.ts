@@ -85,7 +85,8 @@ export function markdownToBlocks(markdown: string, options: { hideRawHtml?: bool
 
   for (let i = 0; i < lines.length; i += 1) {
     let line = lines[i] ?? '';
-    if (hideRawHtml && fenceMark === null) {
+    // Indented code (four spaces or a tab) is code, unless a hidden part is still open.
+    if (hideRawHtml && fenceMark === null && (hidden.closer !== null || !/^(?: {4}|\t)/.test(line))) {
       const raw = line;
       line = visiblePart(raw, hidden);
       if (line !== raw && line.trim() === '') continue; // wholly hidden: not even a paragraph break
