@@ -69,6 +69,11 @@ describe('knowledge routes', () => {
     }
     const found = await owner.get(`/v1/projects/${projectId}/search?q=${encodeURIComponent('password --- !!')}`);
     assert.match(found.body.results[0]?.text ?? '', /Reset your password/);
+    // A command-line flag is asked about, not excluded.
+    const flag = await owner.post(`/v1/projects/${projectId}/documents`, { title: 'Flags', contentType: 'text', content: 'Pass --force to overwrite an existing export.' });
+    const forced = await owner.get(`/v1/projects/${projectId}/search?q=${encodeURIComponent('what does --force do')}`);
+    assert.match(forced.body.results[0]?.text ?? '', /Pass --force to overwrite/);
+    await owner.delete(`/v1/documents/${flag.body.document.id}`);
     await owner.delete(`/v1/documents/${created.body.document.id}`);
   });
 

@@ -12,12 +12,13 @@ const questionWords = new Set(
 );
 
 /**
- * The question as websearch syntax, without exclusions that exclude nothing: a "-" or "!" only
- * acts on the word or "phrase" right after it. PostgreSQL's parser stacks the others up and fails
- * past 32 in a row ("tsquery stack too small", a 500 before), whatever sits between them.
+ * The question as websearch syntax, keeping only exclusions that exclude something: a single "-"
+ * or "!" right before a word or "phrase". PostgreSQL's parser stacks the others up and fails past
+ * 32 in a row ("tsquery stack too small", a 500 before), whatever sits between them. A run of
+ * them ("--force", "!!") is not an exclusion either: "--force" is asked about, not excluded.
  */
 export function asWebsearch(q: string): string {
-  return q.replace(/[!-](?![\p{L}\p{N}_"])/gu, ' ');
+  return q.replace(/[!-]{2,}/g, ' ').replace(/[!-](?![\p{L}\p{N}_"])/gu, ' ');
 }
 
 function wordsOf(q: string): string[] {
