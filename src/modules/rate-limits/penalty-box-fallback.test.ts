@@ -21,3 +21,15 @@ test('a Redis that answers reads but refuses writes (out of memory, a read-only 
   assert.equal(await box.isBlocked('ip', 'prj:5.6.7.8'), undefined);
   assert.equal(errors.length, 1, 'reported once, not per refusal');
 });
+
+test('blocks recorded in memory during an outage are listed and lifted once Redis is back', async () => {
+  let connected = false;
+  const shared = createMemoryPenaltyBox({ policy }); // stands in for Redis: it works, when connected
+  const box = withMemoryFallback(shared, createMemoryPenaltyBox({ policy }), { isConnected: () => connected, onStoreError: () => undefined });
+  for (let i = 0; i < 3; i++) await box.recordRefusal('ip', 'prj:1.2.3.4');
+  await assert.rejects(box.list('prj:'), (e: Error & { code?: string }) => e.code === 'unavailable');
+  connected = true;
+  assert.deepEqual((await box.list('prj:')).map((b) => b.key), ['prj:1.2.3.4']);
+  assert.equal(await box.lift('ip', 'prj:1.2.3.4'), true);
+  assert.equal(await box.isBlocked('ip', 'prj:1.2.3.4'), undefined);
+});

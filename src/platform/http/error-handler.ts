@@ -86,10 +86,16 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (error.code === '23505') {
       return sendProblem(reply, 'conflict', 'This was created by another request at the same time. Reload and try again.');
     }
-    // A row this request refers to was deleted by a request that committed first (a project
-    // deleted while a message to it was being answered): what it refers to is gone.
+    // A foreign key refused a write. On an insert or update, what the row refers to was deleted
+    // by a request that committed first (a project deleted while a message to it was being
+    // answered): it is gone. On a delete, rows still refer to the one deleted. Logged either way:
+    // a wrong id written by a bug looks the same.
     if (error.code === '23503') {
-      return sendProblem(reply, 'not_found', 'Something this request refers to was deleted meanwhile.');
+      const deleting = /^update or delete on table/.test(error.message);
+      request.log.warn({ constraint: (error as { constraint?: string }).constraint, table: (error as { table?: string }).table }, 'a foreign key refused a write');
+      return deleting
+        ? sendProblem(reply, 'conflict', 'Other records still refer to this one.')
+        : sendProblem(reply, 'not_found', 'Something this request refers to was deleted meanwhile.');
     }
     if (typeof error.code === 'string' && unstorableText.has(error.code)) {
       return sendProblem(reply, 'invalid_request', 'The request contains text that cannot be stored (such as the NUL character).');
