@@ -28,8 +28,8 @@ export async function openStorage(config: Config): Promise<{ database: Database;
 export async function startServer(config: Config, options: { database?: Database; redis?: Redis } = {}): Promise<Running> {
   const ownStorage = !options.database;
   const { database, redis } = options.database ? { database: options.database, redis: options.redis } : await openStorage(config);
-  let app: Awaited<ReturnType<typeof buildApp>>['app'] | undefined;
-  let services: Awaited<ReturnType<typeof buildApp>>['services'];
+  let app: FastifyInstance | undefined;
+  let services: Services;
   try {
     // Rate limits count in per-instance memory while Redis is not connected: serve only once it is.
     if (redis) await waitForRedis(redis);
