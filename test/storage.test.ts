@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
+import { lockDataDir } from '../src/platform/db/data-dir-lock.ts';
 import { openDatabase } from '../src/platform/db/driver.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { createTestDatabase, testBackend } from './helpers/database.ts';
@@ -51,10 +52,10 @@ describe('embedded PGlite', { skip: testBackend() !== 'pglite' && 'runs on the P
       const lock = join(dir, 'pglite', 'palisade.lock');
       for (const stale of ['2147483646', String(process.pid), JSON.stringify({ pid: 1, boot: 'another-boot', start: '1' })]) {
         writeFileSync(lock, stale);
-        const again = await openDatabase({ dataDir: dir });
+        const release = lockDataDir(join(dir, 'pglite'));
         assert.equal(JSON.parse(readFileSync(lock, 'utf8')).pid, process.pid, stale);
-        await again.close();
-        assert.equal(existsSync(lock), false, 'released on close');
+        release();
+        assert.equal(existsSync(lock), false, 'released');
       }
       // A server that fails to start (its port taken) releases the directory.
       const blocker = createServer().listen(0, '127.0.0.1');
