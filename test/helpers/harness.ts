@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp, type AppDeps, type Services } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { connectRedis } from '../../src/platform/cache/redis.ts';
+import { createRedis, waitForRedis } from '../../src/platform/cache/redis.ts';
 import { createCipher } from '../../src/platform/crypto/envelope.ts';
 import type { Keyring } from '../../src/platform/crypto/keyring.ts';
 import { createCrypto } from '../../src/platform/crypto/setup.ts';
@@ -35,12 +35,15 @@ export interface TestAppOverrides extends Partial<Omit<AppDeps, 'config' | 'data
 export async function startTestApp(overrides: TestAppOverrides = {}): Promise<TestApp> {
   const testDb = await createTestDatabase();
   const redis: Redis | undefined =
-    testDb.backend === 'postgres' && process.env.REDIS_URL
-      ? await connectRedis(process.env.REDIS_URL, { connectionName: 'palisade-test' }).catch(async (error: unknown) => {
-          await testDb.drop();
-          throw error;
-        })
-      : undefined;
+    testDb.backend === 'postgres' && process.env.REDIS_URL ? createRedis(process.env.REDIS_URL, { connectionName: 'palisade-test' }) : undefined;
+  // Up before the app counts anything (as startServer waits for it): a connection still coming up counts in memory.
+  if (redis) {
+    await waitForRedis(redis).catch(async (error: unknown) => {
+      redis.disconnect();
+      await testDb.drop();
+      throw error;
+    });
+  }
   const config: Config = {
     // The suite's Chat Completions stubs listen on 127.0.0.1; test/answer-keys.test.ts turns this off.
     ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY, ANSWER_ALLOW_PRIVATE_NETWORKS: 'true' }),

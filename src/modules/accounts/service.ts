@@ -95,11 +95,7 @@ export function createAccountService(deps: {
    * transaction, after its writes to the account directory (entering a tenant gives up the
    * rights to those tables).
    */
-  async function auditAccountEvent(tx: Tx, principal: Principal & { kind: 'user' }, action: string, ip: string | null, metadata?: Record<string, unknown>) {
-    await auditAccountEventOf(tx, principal.userId, principal, action, ip, metadata);
-  }
-
-  async function auditAccountEventOf(tx: Tx, userId: string, actor: AuditEntry['actor'], action: string, ip: string | null, metadata?: Record<string, unknown>) {
+  async function auditAccountEvent(tx: Tx, userId: string, actor: AuditEntry['actor'], action: string, ip: string | null, metadata?: Record<string, unknown>) {
     for (const orgId of await memberOrgIds(tx, userId)) {
       await enterTenant(tx, orgId);
       await deps.audit.record(tx, { orgId, actor, action, target: { type: 'user', id: userId }, ip, ...(metadata ? { metadata } : {}) });
@@ -113,7 +109,7 @@ export function createAccountService(deps: {
   function auditFailedLogin(user: { id: string; email: string }, reason: 'password' | 'second_factor', ip: string): void {
     const principal = { kind: 'user' as const, userId: user.id, sessionId: '', email: user.email };
     db.transaction()
-      .execute((tx) => auditAccountEvent(tx, principal, 'user.login_failed', ip, { reason }))
+      .execute((tx) => auditAccountEvent(tx, principal.userId, principal, 'user.login_failed', ip, { reason }))
       .catch((error: unknown) => deps.onBackgroundError?.(error));
   }
 
@@ -190,7 +186,7 @@ export function createAccountService(deps: {
       }
       const started = await startSession(tx, user.id, client);
       const principal = { kind: 'user' as const, userId: user.id, sessionId: started.id, email: user.email };
-      await auditAccountEvent(tx, principal, 'user.login', client.ip, { secondFactor: user.totp_enabled });
+      await auditAccountEvent(tx, principal.userId, principal, 'user.login', client.ip, { secondFactor: user.totp_enabled });
       return started;
     });
     return { user: { id: user.id, email: user.email, name: user.name }, session };
@@ -220,7 +216,7 @@ export function createAccountService(deps: {
 
   async function logout(principal: Principal & { kind: 'user' }, ip: string | null): Promise<void> {
     await db.transaction().execute(async (tx) => {
-      if (await store.revokeSession(tx, principal.userId, principal.sessionId, clock.now())) await auditAccountEvent(tx, principal, 'user.logout', ip);
+      if (await store.revokeSession(tx, principal.userId, principal.sessionId, clock.now())) await auditAccountEvent(tx, principal.userId, principal, 'user.logout', ip);
     });
     await invalidation.publish('sessions', [principal.sessionId]);
   }
@@ -259,7 +255,7 @@ export function createAccountService(deps: {
       if (!(await store.revokeSession(tx, principal.userId, sessionId, clock.now()))) {
         throw new AppError('not_found', 'This session does not exist.');
       }
-      await auditAccountEvent(tx, principal, 'user.session_revoked', ip, { sessionId });
+      await auditAccountEvent(tx, principal.userId, principal, 'user.session_revoked', ip, { sessionId });
     });
     await invalidation.publish('sessions', [sessionId]);
   }
@@ -267,7 +263,7 @@ export function createAccountService(deps: {
   async function revokeOtherSessions(principal: Principal & { kind: 'user' }, ip: string | null): Promise<number> {
     const revoked = await db.transaction().execute(async (tx) => {
       const count = await store.revokeOtherSessions(tx, principal.userId, principal.sessionId, clock.now());
-      if (count > 0) await auditAccountEvent(tx, principal, 'user.sessions_revoked', ip, { count });
+      if (count > 0) await auditAccountEvent(tx, principal.userId, principal, 'user.sessions_revoked', ip, { count });
       return count;
     });
     await invalidation.publish('sessions-of-user', [principal.userId]);
@@ -296,7 +292,7 @@ export function createAccountService(deps: {
       if (!found) throw new AppError('not_found', 'No account has this e-mail address.');
       await store.setPasswordHash(tx, found.id, passwordHash);
       const revoked = await store.revokeSessionsOfUsers(tx, [found.id], clock.now());
-      await auditAccountEventOf(tx, found.id, { kind: 'system' }, 'user.password_reset', null, { sessionsRevoked: revoked });
+      await auditAccountEvent(tx, found.id, { kind: 'system' }, 'user.password_reset', null, { sessionsRevoked: revoked });
       return found;
     });
     await invalidation.publish('sessions-of-user', [user.id]);

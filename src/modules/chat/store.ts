@@ -1,7 +1,11 @@
-/** SQL for visitors, conversations and messages. Tenant-scoped (withTenant), except the directory look-up by id. */
+/**
+ * SQL for visitors, conversations and messages. Tenant-scoped (withTenant), except the directory
+ * look-up by id. A message written to a project or conversation deleted meanwhile is not_found.
+ */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ConversationsTable, DB, MessagesTable } from '../../platform/db/tables.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import type { Citation, ConversationRef } from './types.ts';
 
 /** A new conversation's row, as the message path writes it (timestamps are the database's). */
@@ -58,8 +62,15 @@ export function createChatStore() {
         (m, i) =>
           sql`(${m.id}, ${m.org_id}, ${m.conversation_id}, ${m.role}, ${m.content}, ${JSON.stringify(m.citations)}::jsonb, (SELECT at FROM base) + ${i}::integer * interval '1 microsecond')`,
       );
-      await sql`WITH ${sql.join(ctes)}
-        INSERT INTO messages (id, org_id, conversation_id, role, content, citations, created_at) VALUES ${sql.join(rows)}`.execute(tx);
+      try {
+        await sql`WITH ${sql.join(ctes)}
+          INSERT INTO messages (id, org_id, conversation_id, role, content, citations, created_at) VALUES ${sql.join(rows)}`.execute(tx);
+      } catch (error) {
+        // A foreign key refused the write: the project or conversation was deleted by a request
+        // that committed while this message was being answered (its project still cached).
+        if ((error as { code?: string }).code === '23503') throw new AppError('not_found', 'This chatbot or conversation was deleted meanwhile.');
+        throw error;
+      }
     },
 
     recentMessages: (tx: Tx, conversationId: string, limit: number) =>

@@ -66,3 +66,11 @@ export function isUpper(cp: number): boolean {
   if (cp < 128) return cp >= 65 && cp <= 90;
   return (classOf(cp) & UPPER) !== 0;
 }
+
+const WHITESPACE_RE = /\s/;
+
+/** /\s/ on the code unit at k: ASCII by code, anything else by the pattern. */
+export function isWhitespaceAt(text: string, k: number): boolean {
+  const c = text.charCodeAt(k);
+  return c < 128 ? c === 32 || (c >= 9 && c <= 13) : WHITESPACE_RE.test(text[k] ?? '');
+}

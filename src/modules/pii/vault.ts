@@ -23,10 +23,7 @@ export interface MemoryTokenVault extends TokenVault {
 export function createMemoryTokenVault(): MemoryTokenVault {
   // Keyed by type, then by normalised value: no composite key string to build and hash per call.
   const byValue = new Map<EntityType, Map<string, string>>();
-  // The token → value map is built on the first lookup() or entries(): most vaults only hand out
-  // tokens. Until then its writes are queued in order, so the map ends up exactly as if written at
-  // once. (No helper closures: under tsx each named function costs a defineProperty per vault.)
-  const state: { byToken?: Map<string, { type: EntityType; value: string }>; pending: [string, { type: EntityType; value: string }][] } = { pending: [] };
+  const byToken = new Map<string, { type: EntityType; value: string }>();
   return {
     tokenFor(type, value) {
       let tokens = byValue.get(type);
@@ -36,25 +33,21 @@ export function createMemoryTokenVault(): MemoryTokenVault {
       if (existing) return existing;
       const token = `<${type}_${tokens.size + 1}>`;
       tokens.set(normalized, token);
-      if (state.byToken) state.byToken.set(token, { type, value });
-      else state.pending.push([token, { type, value }]);
+      byToken.set(token, { type, value });
       return token;
     },
     // Methods rather than arrow properties: under tsx, each named arrow costs a defineProperty per vault.
     lookup(token) {
-      state.byToken ??= new Map(state.pending);
-      return state.byToken.get(token)?.value;
+      return byToken.get(token)?.value;
     },
     entries() {
-      state.byToken ??= new Map(state.pending);
-      return [...state.byToken].map(([token, e]) => ({ token, ...e }));
+      return [...byToken].map(([token, e]) => ({ token, ...e }));
     },
     occupy(type, token, value) {
       let tokens = byValue.get(type);
       if (!tokens) byValue.set(type, (tokens = new Map()));
       tokens.set(`\u0000${token}`, token); // no normalised value starts with NUL
-      if (state.byToken) state.byToken.set(token, { type, value });
-      else state.pending.push([token, { type, value }]);
+      byToken.set(token, { type, value });
     },
   };
 }

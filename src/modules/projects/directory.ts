@@ -50,10 +50,9 @@ export function createProjectDirectory(deps: { db: Kysely<DB>; invalidation: Inv
 
   /** Directory read by public id (outside tenant scope): the widget does not know the org yet. */
   async function get(projectId: string): Promise<PublicProject | undefined> {
+    const known = cached(projectId);
+    if (known !== undefined) return known ?? undefined;
     const now = deps.clock.now().getTime();
-    const hit = cache.get(projectId, now);
-    if (hit !== undefined) return hit;
-    if (unknown.get(projectId, now)) return undefined;
     const seen = generation;
     const row = await deps.db
       .selectFrom('projects')

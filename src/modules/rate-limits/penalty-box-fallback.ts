@@ -33,16 +33,9 @@ export function withMemoryFallback(
       return fromLocal();
     }
   }
-  async function sharedOnly<T>(run: () => Promise<T>): Promise<T> {
-    const unavailable = (): AppError => new AppError('unavailable', 'The shared rate-limit store (Redis) is unreachable. Try again shortly.');
-    if (!deps.isConnected()) throw unavailable();
-    try {
-      return await run();
-    } catch (error) {
-      report(error);
-      throw unavailable();
-    }
-  }
+  const unavailable = async (): Promise<never> => {
+    throw new AppError('unavailable', 'The shared rate-limit store (Redis) is unreachable. Try again shortly.');
+  };
   return {
     // The local box too: blocks recorded there while Redis refused writes (out of memory, a
     // read-only replica after a failover) but still answered reads, or during an outage now over.
@@ -50,16 +43,16 @@ export function withMemoryFallback(
     recordRefusal: (dimension, key) => either(() => shared.recordRefusal(dimension, key), () => local.recordRefusal(dimension, key)),
     // With Redis back, the blocks this instance recorded in memory meanwhile are listed and lifted too.
     list: (keyPrefix, limit) =>
-      sharedOnly(async () => {
+      either(async () => {
         const blocks = await shared.list(keyPrefix, limit);
         const seen = new Set(blocks.map((b) => `${b.dimension}\u0000${b.key}`));
         const mine = (await local.list(keyPrefix, limit)).filter((b) => !seen.has(`${b.dimension}\u0000${b.key}`));
         return [...blocks, ...mine].sort((a, b) => a.key.localeCompare(b.key) || a.dimension.localeCompare(b.dimension)).slice(0, limit);
-      }),
+      }, unavailable),
     lift: (dimension, key) =>
-      sharedOnly(async () => {
+      either(async () => {
         const [fromShared, fromLocal] = await Promise.all([shared.lift(dimension, key), local.lift(dimension, key)]);
         return fromShared || fromLocal;
-      }),
+      }, unavailable),
   };
 }

@@ -17,7 +17,7 @@ export type IdentityClaim = { userId: string; signature: string } | { token: str
 
 const refused = (): AppError => new AppError('invalid_identity', 'The visitor identity could not be verified.');
 
-export const USER_ID_SIGNATURE_PREFIX = 'palisade-identity-v1:';
+const USER_ID_SIGNATURE_PREFIX = 'palisade-identity-v1:';
 
 export function signUserId(secret: string, userId: string): string {
   return createHmac('sha256', secret).update(USER_ID_SIGNATURE_PREFIX + userId).digest('hex');

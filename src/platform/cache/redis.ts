@@ -33,15 +33,3 @@ export async function waitForRedis(redis: Redis): Promise<void> {
     throw new Error(`Redis at REDIS_URL could not be reached: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
-
-/** A new connection that is up (waitForRedis). */
-export async function connectRedis(url: string, options: CreateRedisOptions = {}): Promise<Redis> {
-  const redis = createRedis(url, options);
-  try {
-    await waitForRedis(redis);
-  } catch (error) {
-    redis.disconnect();
-    throw error;
-  }
-  return redis;
-}

@@ -84,18 +84,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     // A unique constraint two concurrent requests raced for (two sign-ups with one address): the
     // checks before the write could not see the other request's row.
     if (error.code === '23505') {
+      request.log.warn({ constraint: (error as { constraint?: string }).constraint, table: (error as { table?: string }).table }, 'a unique constraint refused a write');
       return sendProblem(reply, 'conflict', 'This was created by another request at the same time. Reload and try again.');
-    }
-    // A foreign key refused a write. On an insert or update, what the row refers to was deleted
-    // by a request that committed first (a project deleted while a message to it was being
-    // answered): it is gone. On a delete, rows still refer to the one deleted. Logged either way:
-    // a wrong id written by a bug looks the same.
-    if (error.code === '23503') {
-      const deleting = /^update or delete on table/.test(error.message);
-      request.log.warn({ constraint: (error as { constraint?: string }).constraint, table: (error as { table?: string }).table }, 'a foreign key refused a write');
-      return deleting
-        ? sendProblem(reply, 'conflict', 'Other records still refer to this one.')
-        : sendProblem(reply, 'not_found', 'Something this request refers to was deleted meanwhile.');
     }
     if (typeof error.code === 'string' && unstorableText.has(error.code)) {
       return sendProblem(reply, 'invalid_request', 'The request contains text that cannot be stored (such as the NUL character).');

@@ -7,10 +7,10 @@ import { SSN_CONTEXT, ssnScore } from './ssn.ts';
 import { IP_CONTEXT, VERSION_WORDS, ipv4Context, ipv4Score } from './ip.ts';
 import { PHONE_CONTEXT, phoneMayScore, phoneScore } from './phone.ts';
 import { dobContext, isNumericDate } from './dob.ts';
+import { isWhitespaceAt } from '../char-class.ts';
 
 /** The word right before a run that makes it a house, unit or box number ("Suite 541 6343"). */
 const UNIT_WORD = /(?:^|[^\p{L}])(?:apt|apartment|suite|ste|unit|flat|room|floor|box|no|nr|bldg|building)\.?\s{1,2}#?$/iu;
-const WHITESPACE_RE = /\s/;
 /** Last letters of UNIT_WORD's words, lower-case. */
 const UNIT_WORD_ENDS: ReadonlySet<number> = new Set([...'temrxog'].map((c) => c.charCodeAt(0)));
 
@@ -32,13 +32,7 @@ function isCurrencySign(c: number): boolean {
 /** "$ 12" or "€12": a currency sign, optionally one space, right before the run. */
 function afterCurrency(text: string, start: number): boolean {
   if (start > 0 && isCurrencySign(text.charCodeAt(start - 1))) return true;
-  return start > 1 && isCurrencySign(text.charCodeAt(start - 2)) && WHITESPACE_RE.test(text[start - 1] ?? '');
-}
-
-/** /\s/ on the code unit at k: ASCII by code, anything else by the pattern. */
-function isSpaceAt(text: string, k: number): boolean {
-  const c = text.charCodeAt(k);
-  return c < 128 ? c === 32 || (c >= 9 && c <= 13) : WHITESPACE_RE.test(text[k] ?? '');
+  return start > 1 && isCurrencySign(text.charCodeAt(start - 2)) && isWhitespaceAt(text, start - 1);
 }
 
 /**
@@ -50,7 +44,7 @@ function afterUnitWord(text: string, start: number): boolean {
   let k = start - 1;
   if (k >= 0 && text.charCodeAt(k) === 35) k--;
   let spaces = 0;
-  while (spaces < 2 && k >= 0 && isSpaceAt(text, k)) {
+  while (spaces < 2 && k >= 0 && isWhitespaceAt(text, k)) {
     k--;
     spaces++;
   }

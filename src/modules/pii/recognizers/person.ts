@@ -4,6 +4,7 @@
  * by itself; a known first name or a cue is needed.
  */
 import type { Finding, ScanInput } from '../types.ts';
+import { isWhitespaceAt } from '../char-class.ts';
 import { nameLexicon, type NameWeight } from '../name-lexicon.ts';
 import { wordTable, type WordTable } from '../word-table.ts';
 import { clamp01 } from '../context.ts';
@@ -11,7 +12,6 @@ import { nextCapitalised, type CapitalisedWord } from './capitalised.ts';
 
 const PARTICLES = new Set(['van', 'von', 'der', 'den', 'de', 'la', 'le', 'du', 'di', 'da', 'dos', 'das', 'del', 'zu', 'y', 'ten', 'ter', 'bin', 'al']);
 const MAX_PARTICLE = Math.max(...[...PARTICLES].map((p) => p.length));
-const WHITESPACE_RE = /\s/;
 const TITLES = new Set(['mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'sir', 'herr', 'herrn', 'frau', 'monsieur', 'madame', 'mme', 'mlle', 'm', 'señor', 'señora', 'sr', 'sra', 'srta', 'don', 'doña', 'dear', 'liebe', 'lieber', 'chère', 'cher', 'estimado', 'estimada']);
 const CUES = [
   'my name is ', 'name is ', 'i am ', "i'm ", 'this is ', 'name: ', 'hi ', 'hello ', 'hey ', 'thanks ', 'thank you ',
@@ -93,8 +93,7 @@ function sentenceInitial(text: string, start: number): boolean {
   // /[.!?]\s$/ on the two characters before the word, without cutting them out.
   const p = text.charCodeAt(start - 2);
   if (p !== 46 && p !== 33 && p !== 63) return false;
-  const c = text.charCodeAt(start - 1);
-  return c < 128 ? c === 32 || (c >= 9 && c <= 13) : WHITESPACE_RE.test(text[start - 1] ?? '');
+  return isWhitespaceAt(text, start - 1);
 }
 
 /** scoreGroup() for the most frequent group, a single word, without building any arrays. */
