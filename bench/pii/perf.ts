@@ -1,5 +1,6 @@
 /** Throughput and worst-case timing of analyze() + anonymize() on one core. */
 import { analyze, anonymize, createMemoryTokenVault, defaultPiiPolicy } from '../../src/modules/pii/index.ts';
+import { toMessages } from './profile-messages.ts';
 
 const KEY = Buffer.alloc(32, 7);
 
@@ -12,17 +13,9 @@ const WARM_UP_MS = 4_000;
 
 export interface Throughput { mbPerSecond: number; p50Ms1k: number; p99Ms1k: number; messages1k: number }
 
-/** Messages of about 1 KB built by joining corpus messages; timed one by one. */
+/** Messages of about 1 KB built by joining corpus messages (toMessages); timed one by one. */
 export function throughput(texts: readonly string[], rounds = 5): Throughput {
-  const msgs: string[] = [];
-  let cur = '';
-  for (const t of texts) {
-    cur += (cur ? '\n' : '') + t;
-    if (cur.length >= 1024) {
-      msgs.push(cur.slice(0, 1024));
-      cur = '';
-    }
-  }
+  const msgs = toMessages(texts);
   // Untimed rounds first, for WARM_UP_MS: the figure is the steady state of a running server, not
   // JIT warm-up (the recognisers take several seconds to be optimised: after one round dense text
   // ran at about a third of its steady speed).
