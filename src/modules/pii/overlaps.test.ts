@@ -43,3 +43,33 @@ test('resolveOverlaps keeps what resolving all findings at once keeps', () => {
     { numRuns: 5000, seed: 21 },
   );
 });
+
+/**
+ * Spread so that most clusters hold one or two findings (resolvePair's fast path); not empty,
+ * as analyze() drops empty spans before resolving.
+ */
+const sparseFinding = fc.record({
+  type: fc.constantFrom(...TYPES),
+  start: fc.nat(200),
+  length: fc.integer({ min: 1, max: 12 }),
+  score: fc.constantFrom(0.5, 0.6, 0.85, 0.9, 1),
+}).map(({ type, start, length, score }): Finding => ({ type, start, end: start + length, score }));
+
+test('the two-finding fast path keeps what resolving all findings at once keeps', () => {
+  fc.assert(
+    fc.property(fc.tuple(sparseFinding, sparseFinding), fc.nat(8), ([a, b], shift) => {
+      // b moved into a's reach, so the two overlap, touch or nest in every way.
+      const near = { ...b, start: a.start + shift - 4, end: a.start + shift - 4 + (b.end - b.start) };
+      if (near.start < 0) return;
+      const pair = [a, near];
+      assert.deepEqual(resolveOverlaps(pair.map((f) => ({ ...f }))), referenceResolve(pair.map((f) => ({ ...f }))));
+    }),
+    { numRuns: 5000, seed: 22 },
+  );
+  fc.assert(
+    fc.property(fc.array(sparseFinding, { maxLength: 12 }), (findings) => {
+      assert.deepEqual(resolveOverlaps(findings.map((f) => ({ ...f }))), referenceResolve(findings.map((f) => ({ ...f }))));
+    }),
+    { numRuns: 5000, seed: 23 },
+  );
+});
