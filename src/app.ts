@@ -268,7 +268,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(orgRoutes({ orgs, access, auth }));
   await app.register(projectRoutes({ projects, access, auth }));
   await app.register(auditRoutes({ db, audit, access, auth }));
-  await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, audit, access, auth, clock }));
+  await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, audit, access, auth, clock }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth, db, audit }));
   const chatSide = await wireChat(app, { config, db, clock, crypto, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected });

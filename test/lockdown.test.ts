@@ -1,7 +1,7 @@
 /**
- * Incident response: POST /v1/orgs/{orgId}/lockdown revokes every API key of the organisation
- * and every session of its members at once; other organisations are untouched; only admins and
- * owners may do it.
+ * Incident response: POST /v1/orgs/{orgId}/lockdown revokes every API key of the organisation,
+ * every session of its members, its pending invitations and its widgets' visitor sessions at
+ * once; other organisations are untouched; only admins and owners may do it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -29,8 +29,26 @@ describe('lockdown', () => {
     const invitation = await owner.client.post(`/v1/orgs/${owner.orgId}/members`, { email: invited, role: 'admin' });
     const token = String(invitation.body.invitation.link).split('#')[1];
 
+    // A visitor token of the org's widget, and one of another organisation's.
+    const origin = 'https://docs.example.com';
+    const widgetSession = async (client: typeof owner.client, orgId: string) => {
+      const p = await client.post(`/v1/orgs/${orgId}/projects`, { name: 'bot', settings: { allowedDomains: ['docs.example.com'] } });
+      const s = await t.client().post(`/v1/widget/${p.body.project.id}/sessions`, {}, { origin });
+      return { projectId: p.body.project.id as string, token: s.body.token as string };
+    };
+    const visitor = await widgetSession(owner.client, owner.orgId);
+    const otherVisitor = await widgetSession(bystander.client, bystander.orgId);
+    const send = (v: { projectId: string; token: string }) =>
+      t.client().post(`/v1/widget/${v.projectId}/messages`, { content: 'Hello?' }, { origin, authorization: `Bearer ${v.token}` });
+    assert.equal((await send(visitor)).status, 200);
+
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/lockdown`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.endedVisitorSessionsInProjects, 1);
+    const stale = await send(visitor);
+    assert.equal(stale.status, 401, 'the visitor token died with the lockdown');
+    assert.equal(stale.body.code, 'invalid_visitor_token');
+    assert.equal((await send(otherVisitor)).status, 200, "another organisation's visitors go on");
     assert.equal(r.body.revokedApiKeys, 1);
     assert.equal(r.body.revokedInvitations, 1);
     const intruder = t.client();
@@ -58,6 +76,9 @@ describe('lockdown', () => {
     const keyClient = t.client();
     keyClient.bearer = key.body.secret;
     const path = `/v1/orgs/${owner.orgId}/lockdown`;
+    const origin = 'https://docs.example.com';
+    const project = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot', settings: { allowedDomains: ['docs.example.com'] } });
+    const visitor = await t.client().post(`/v1/widget/${project.body.project.id}/sessions`, {}, { origin });
     for (const role of ['editor', 'viewer'] as const) {
       const member = await memberWithRole(t, owner.client, owner.orgId, role);
       const r = await member.client.post(path);
@@ -78,6 +99,8 @@ describe('lockdown', () => {
 
     assert.equal((await owner.client.get('/v1/me')).status, 200, 'no session was revoked');
     assert.equal((await keyClient.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200, 'no key was revoked');
+    const sent = await t.client().post(`/v1/widget/${project.body.project.id}/messages`, { content: 'Hello?' }, { origin, authorization: `Bearer ${visitor.body.token}` });
+    assert.equal(sent.status, 200, 'no visitor session was ended');
     const log = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.lockdown`);
     assert.equal(log.body.entries.length, 0, 'no lockdown was recorded');
   });

@@ -318,6 +318,50 @@ describe('visitor identity verification', () => {
   });
 });
 
+describe('ending visitor sessions', () => {
+  it("ends every open session of the project at once, anonymous and verified, and nothing else", async () => {
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Leaked token', settings: { allowedDomains: ['docs.example.com'] } });
+    const id = p.body.project.id;
+    const secret = (await owner.client.post(`/v1/projects/${id}/identity-secret`)).body.secret as string;
+    const start = (project: string, identity?: object) => t.client().post(`/v1/widget/${project}/sessions`, identity ? { identity } : {}, { origin: allowed });
+    const send = (project: string, token: string) => t.client().post(`/v1/widget/${project}/messages`, { content: 'Hello?' }, { origin: allowed, authorization: `Bearer ${token}` });
+    const anonymous = await start(id);
+    const verified = await start(id, { userId: 'user-9', signature: signUserId(secret, 'user-9') });
+    const elsewhere = await start(projectId);
+    for (const s of [anonymous, verified]) assert.equal((await send(id, s.body.token)).status, 200);
+
+    const ended = await owner.client.delete(`/v1/projects/${id}/visitor-sessions`);
+    assert.equal(ended.status, 204, JSON.stringify(ended.body));
+    const messages = await countRows(t, 'messages');
+    for (const s of [anonymous, verified]) {
+      const refused = await send(id, s.body.token);
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.code, 'invalid_visitor_token');
+    }
+    assert.equal(await countRows(t, 'messages'), messages, 'nothing written');
+    assert.equal((await send(projectId, elsewhere.body.token)).status, 200, "another project's sessions go on");
+
+    const again = await start(id, { userId: 'user-9', signature: signUserId(secret, 'user-9') });
+    assert.equal(again.body.visitorId, verified.body.visitorId, 'the same verified visitor, in a new session');
+    assert.equal((await send(id, again.body.token)).status, 200);
+    assert.equal((await send(id, (await start(id)).body.token)).status, 200);
+
+    const log = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=project.visitor_sessions_ended`);
+    assert.deepEqual(log.body.entries.map((e: { target: { id: string } }) => e.target.id), [id]);
+  });
+
+  it('refuses another organisation (404) and a made-up project, changing nothing', async () => {
+    const outsider = await signUp(t, 'Outsider 2');
+    const session = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin: allowed });
+    const foreign = await outsider.client.delete(`/v1/projects/${projectId}/visitor-sessions`);
+    assert.equal(foreign.status, 404);
+    assert.equal((await owner.client.delete('/v1/projects/prj_doesNotExist1/visitor-sessions')).status, 404);
+    assert.equal((await owner.client.delete('/v1/projects/not-a-project/visitor-sessions')).status, 400);
+    const sent = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'Still here?' }, { origin: allowed, authorization: `Bearer ${session.body.token}` });
+    assert.equal(sent.status, 200);
+  });
+});
+
 describe('starting sessions', () => {
   it('is limited per address and project like messages, so minting sessions cannot reset the per-session limit', async () => {
     const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, {

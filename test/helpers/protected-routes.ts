@@ -162,6 +162,16 @@ export const protectedRoutes: RouteCase[] = [
     prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/identity-secret` }),
   },
   {
+    name: 'end visitor sessions',
+    method: 'DELETE',
+    permission: 'projects:write',
+    writes: ['audit_log'],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/visitor-sessions` }),
+    // The epoch the project's visitor tokens must name: a refused call leaves it as it was.
+    stateOf: async (t, path) =>
+      (await t.database.db.selectFrom('projects').select('visitor_sessions_epoch').where('id', '=', path.split('/')[3] ?? '').executeTakeFirst())?.visitor_sessions_epoch,
+  },
+  {
     name: 'answer key status',
     method: 'GET',
     permission: 'projects:read',

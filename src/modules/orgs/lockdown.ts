@@ -1,7 +1,8 @@
 /**
- * Incident response for one organisation: every API key of the organisation and every session
- * of its members is revoked at once, on every instance, and the lockdown is audited. (Webhook
- * secrets join this list when webhooks exist.)
+ * Incident response for one organisation: every API key of the organisation, every session of
+ * its members, every pending invitation and every visitor session of its projects' widgets end at
+ * once, on every instance, and the lockdown is audited. (Webhook secrets join this list when
+ * webhooks exist.)
  */
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
@@ -12,6 +13,7 @@ import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { ApiKeyService } from '../api-keys/service.ts';
+import type { ProjectService } from '../projects/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { Access } from './access.ts';
 import type { OrgService } from './service.ts';
@@ -22,6 +24,7 @@ export function lockdownRoutes(deps: {
   orgs: Pick<OrgService, 'listMembers'>;
   accounts: Pick<AccountService, 'revokeAllSessionsOf'>;
   apiKeys: Pick<ApiKeyService, 'revokeAll'>;
+  projects: Pick<ProjectService, 'endAllVisitorSessions'>;
   audit: Pick<AuditService, 'record'>;
   access: Access;
   auth: Authenticator;
@@ -33,7 +36,7 @@ export function lockdownRoutes(deps: {
       schema: {
         operationId: 'lockdownOrg',
         tags: ['orgs'],
-        description: 'Revoke every API key of the organisation, every session of its members and every pending invitation, at once.',
+        description: "Revoke every API key of the organisation, every session of its members, every pending invitation and every visitor session of its projects' widgets, at once.",
         params: z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)') }),
       },
       handler: async (request) => {
@@ -44,16 +47,18 @@ export function lockdownRoutes(deps: {
         const members = await deps.orgs.listMembers(orgId);
         const revokedApiKeys = await deps.apiKeys.revokeAll(orgId, actor);
         const revokedSessions = await deps.accounts.revokeAllSessionsOf(members.map((m) => m.userId));
+        // A stolen visitor token (or an intruder's own session on a widget) must not outlive it either.
+        const endedVisitorSessionsInProjects = await deps.projects.endAllVisitorSessions(orgId);
         // Pending invitations expire too: one an intruder sent to an address of theirs would
         // otherwise let them back in after the keys and sessions are gone.
         const revokedInvitations = await withTenant(deps.db, orgId, async (tx) => {
           const count = await store.expirePendingInvitations(tx, orgId, deps.clock.now());
           await deps.audit.record(tx, {
-            orgId, actor: principal, action: 'org.lockdown', target: { type: 'org', id: orgId }, ip: request.ip, metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count },
+            orgId, actor: principal, action: 'org.lockdown', target: { type: 'org', id: orgId }, ip: request.ip, metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects },
           });
           return count;
         });
-        return { revokedApiKeys, revokedSessions, revokedInvitations, rotatedWebhookSecrets: 0 };
+        return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, rotatedWebhookSecrets: 0 };
       },
     });
   };

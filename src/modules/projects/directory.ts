@@ -19,6 +19,8 @@ export interface PublicProject {
   origins: OriginMatcher;
   /** When the identity secret was last set (ms), or null: verified visitor tokens name it. */
   identitySecretVersion: number | null;
+  /** Visitor tokens name it; raising it ends every visitor session issued before. */
+  visitorSessionsEpoch: number;
 }
 
 export const PROJECTS_TOPIC = 'projects';
@@ -57,14 +59,22 @@ export function createProjectDirectory(deps: { db: Kysely<DB>; invalidation: Inv
     const row = await deps.db
       .selectFrom('projects')
       .leftJoin('project_identity_secrets as s', 's.project_id', 'projects.id')
-      .select(['projects.id', 'projects.org_id', 'projects.name', 'projects.settings', 's.created_at as identity_secret_at'])
+      .select(['projects.id', 'projects.org_id', 'projects.name', 'projects.settings', 'projects.visitor_sessions_epoch', 's.created_at as identity_secret_at'])
       .where('projects.id', '=', projectId)
       .executeTakeFirst();
     const project = row
       ? (() => {
           const settings = parseStoredSettings(row.settings);
           const identitySecretVersion = row.identity_secret_at === null ? null : new Date(row.identity_secret_at).getTime();
-          return { id: row.id, orgId: row.org_id, name: row.name, settings, origins: compileAllowList(settings.allowedDomains), identitySecretVersion };
+          return {
+            id: row.id,
+            orgId: row.org_id,
+            name: row.name,
+            settings,
+            origins: compileAllowList(settings.allowedDomains),
+            identitySecretVersion,
+            visitorSessionsEpoch: row.visitor_sessions_epoch,
+          };
         })()
       : null;
     if (seen === generation) {

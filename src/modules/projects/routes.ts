@@ -53,6 +53,21 @@ export function projectRoutes(deps: { projects: ProjectService; access: Access; 
       },
     });
 
+    app.delete('/v1/projects/:projectId/visitor-sessions', {
+      schema: {
+        operationId: 'endVisitorSessions',
+        tags: ['projects'],
+        description: "End every open visitor session of the project's widget at once; visitors start new ones.",
+        params: projectParams,
+      },
+      handler: async (request, reply) => {
+        const principal = await auth.require(request);
+        const grant = await access.authorizeProject(principal, request.params.projectId, 'projects:write');
+        await projects.endVisitorSessions(grant.orgId, request.params.projectId, { principal, ip: request.ip });
+        return reply.code(204).send();
+      },
+    });
+
     app.delete('/v1/projects/:projectId', { schema: { operationId: 'deleteProject', tags: ['projects'], params: projectParams } }, async (request, reply) => {
       const principal = await auth.require(request);
       const grant = await access.authorizeProject(principal, request.params.projectId, 'projects:delete');

@@ -120,7 +120,27 @@ export function createProjectService(deps: {
     await deps.invalidation.publish(PROJECTS_TOPIC, [projectId]);
   }
 
-  return { create, list, get, update, remove };
+  /**
+   * Ends every visitor session of the project at once, on every instance: each open widget
+   * token is refused from its next request, and visitors start new sessions (a leaked token,
+   * an abusive visitor). Audited.
+   */
+  async function endVisitorSessions(orgId: string, projectId: string, actor: Actor): Promise<void> {
+    await withTenant(db, orgId, async (tx) => {
+      if (!(await store.endVisitorSessions(tx, projectId))) throw new AppError('not_found', 'This project does not exist.');
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'project.visitor_sessions_ended', target: { type: 'project', id: projectId }, ip: actor.ip });
+    });
+    await deps.invalidation.publish(PROJECTS_TOPIC, [projectId]);
+  }
+
+  /** endVisitorSessions() for every project of the organisation (a lockdown, which audits it); how many projects. */
+  async function endAllVisitorSessions(orgId: string): Promise<number> {
+    const ids = await withTenant(db, orgId, (tx) => store.endAllVisitorSessions(tx, orgId));
+    if (ids.length > 0) await deps.invalidation.publish(PROJECTS_TOPIC, ids);
+    return ids.length;
+  }
+
+  return { create, list, get, update, remove, endVisitorSessions, endAllVisitorSessions };
 }
 
 /**

@@ -27,6 +27,19 @@ export function createProjectStore() {
     update: (tx: Tx, projectId: string, patch: { name?: string; settings?: string; updated_at: Date }) =>
       tx.updateTable('projects').set(patch).where('id', '=', projectId).execute(),
 
+    /** Raises the project's visitor-sessions epoch (every token issued before is refused); false when there is no such project. */
+    endVisitorSessions: async (tx: Tx, projectId: string): Promise<boolean> =>
+      Number(
+        (await tx.updateTable('projects').set((eb) => ({ visitor_sessions_epoch: eb('visitor_sessions_epoch', '+', 1) })).where('id', '=', projectId).executeTakeFirst())
+          .numUpdatedRows,
+      ) === 1,
+
+    /** The same for every project of the organisation; their ids. */
+    endAllVisitorSessions: async (tx: Tx, orgId: string): Promise<string[]> =>
+      (await tx.updateTable('projects').set((eb) => ({ visitor_sessions_epoch: eb('visitor_sessions_epoch', '+', 1) })).where('org_id', '=', orgId).returning('id').execute()).map(
+        (r) => r.id,
+      ),
+
     remove: async (tx: Tx, projectId: string): Promise<boolean> =>
       Number((await tx.deleteFrom('projects').where('id', '=', projectId).executeTakeFirst()).numDeletedRows) === 1,
   };

@@ -36,7 +36,11 @@ export function widgetRoutes(deps: {
   async function visitorFrom(request: FastifyRequest, project: PublicProject, origin: string) {
     const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(request.headers.authorization ?? '');
     if (!match?.[1]) throw new AppError('invalid_visitor_token', 'Start a visitor session first (POST …/sessions).');
-    return tokens.verify(match[1], { projectId: project.id, origin, identityVersion: project.identitySecretVersion }, clock.now());
+    return tokens.verify(
+      match[1],
+      { projectId: project.id, origin, identityVersion: project.identitySecretVersion, sessionsEpoch: project.visitorSessionsEpoch },
+      clock.now(),
+    );
   }
 
   function preflight(request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -66,7 +70,15 @@ export function widgetRoutes(deps: {
         applyDecision(request, await deps.rateLimits.checkSessionStart(project.id, request.ip, project.settings.rateLimits.perIpPerMinute));
         const visitor = await deps.visitors.resolve(project, request.body?.identity);
         const { token, expiresAt } = await tokens.issue(
-          { visitorId: visitor.id, sessionId: newId('ses'), projectId: project.id, origin, verified: visitor.verified, identityVersion: visitor.verified ? project.identitySecretVersion : null },
+          {
+            visitorId: visitor.id,
+            sessionId: newId('ses'),
+            projectId: project.id,
+            origin,
+            verified: visitor.verified,
+            identityVersion: visitor.verified ? project.identitySecretVersion : null,
+            sessionsEpoch: project.visitorSessionsEpoch,
+          },
           clock.now(),
         );
         return reply.code(201).send({ token, expiresAt: expiresAt.toISOString(), visitorId: visitor.id, verified: visitor.verified });

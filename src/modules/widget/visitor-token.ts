@@ -1,6 +1,7 @@
 /**
  * Visitor session tokens: short-lived JWTs (HS256) that bind a visitor to one project and the
- * origin that asked for them. A token used from another origin or for another project is refused.
+ * origin that asked for them. A token used from another origin or for another project is refused,
+ * and so is one issued before the project's visitor sessions were last ended (its epoch).
  */
 import { SignJWT, jwtVerify } from 'jose';
 import { AppError } from '../../platform/http/errors.ts';
@@ -15,6 +16,8 @@ export interface VisitorClaims {
   verified: boolean;
   /** For a verified visitor: the project's identity secret version it was verified with. */
   identityVersion: number | null;
+  /** The project's visitor-sessions epoch when the token was issued. */
+  sessionsEpoch: number;
 }
 
 export function createVisitorTokens(secret: Uint8Array, issuer: string) {
@@ -27,7 +30,7 @@ export function createVisitorTokens(secret: Uint8Array, issuer: string) {
   async function issue(claims: VisitorClaims, now: Date): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + VISITOR_TOKEN_TTL_SECONDS;
-    const token = await new SignJWT({ sid: claims.sessionId, pid: claims.projectId, orn: claims.origin, vfd: claims.verified, ivr: claims.identityVersion })
+    const token = await new SignJWT({ sid: claims.sessionId, pid: claims.projectId, orn: claims.origin, vfd: claims.verified, ivr: claims.identityVersion, vse: claims.sessionsEpoch })
       .setProtectedHeader({ alg: 'HS256', typ: 'palisade-visitor+jwt' })
       .setSubject(claims.visitorId)
       .setIssuer(issuer)
@@ -43,8 +46,13 @@ export function createVisitorTokens(secret: Uint8Array, issuer: string) {
   /**
    * `identityVersion`: the project's identity secret version now; a verified token minted under
    * an earlier secret is refused, so rotating a leaked secret ends the sessions opened with it.
+   * `sessionsEpoch`: the project's visitor-sessions epoch now; a token of another one is refused.
    */
-  async function verify(token: string, expect: { projectId: string; origin: string; identityVersion: number | null }, now: Date): Promise<VisitorClaims> {
+  async function verify(
+    token: string,
+    expect: { projectId: string; origin: string; identityVersion: number | null; sessionsEpoch: number },
+    now: Date,
+  ): Promise<VisitorClaims> {
     try {
       const { payload } = await jwtVerify(token, await key(), {
         algorithms: ['HS256'],
@@ -60,9 +68,12 @@ export function createVisitorTokens(secret: Uint8Array, issuer: string) {
         origin: String(payload.orn ?? ''),
         verified: payload.vfd === true,
         identityVersion: typeof payload.ivr === 'number' ? payload.ivr : null,
+        // Tokens issued before epochs existed carry none: they belong to the first epoch.
+        sessionsEpoch: typeof payload.vse === 'number' ? payload.vse : 0,
       };
       if (claims.projectId !== expect.projectId || claims.origin !== expect.origin || !claims.visitorId) throw refused();
       if (claims.verified && claims.identityVersion !== expect.identityVersion) throw refused();
+      if (claims.sessionsEpoch !== expect.sessionsEpoch) throw refused();
       return claims;
     } catch {
       throw refused();

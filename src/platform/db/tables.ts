@@ -76,6 +76,8 @@ export interface ProjectsTable {
   settings: Json<Record<string, unknown>>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Migration 0725: visitor tokens of an earlier epoch are refused. */
+  visitor_sessions_epoch: Generated<number>;
 }
 
 export interface AuditLogTable {
