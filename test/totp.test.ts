@@ -362,6 +362,36 @@ describe('code guesses on disable and recovery-code renewal', () => {
   });
 });
 
+describe('what a stolen session alone can do', () => {
+  it('cannot guess a code of a pending secret: enable counts per account, and past the limit 2FA stays off', async () => {
+    const user = await signUp(t);
+    const setup = await user.client.post('/v1/auth/totp/setup', { password: strongPassword });
+    const elsewhere = () => ({ 'x-forwarded-for': `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1` });
+    const before = await totpRow(user.userId);
+    for (let i = 0; i < THROTTLE_LIMIT; i += 1) {
+      const r = await user.client.post('/v1/auth/totp/enable', { code: await wrongCode(setup.body.secret) }, elsewhere());
+      assert.equal(r.status, 401);
+    }
+    const blocked = await user.client.post('/v1/auth/totp/enable', { code: await codeAt(setup.body.secret) }, elsewhere());
+    assert.equal(blocked.status, 429, 'from a fresh address too');
+    assert.equal(blocked.body.code, 'too_many_attempts');
+    assert.deepEqual(await totpRow(user.userId), before, '2FA is still off, nothing written');
+  });
+
+  it("cannot spend the account's code allowance without the password, so its owner still signs in", async () => {
+    const user = await enrolled();
+    const elsewhere = () => ({ 'x-forwarded-for': `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1` });
+    for (let i = 0; i < 3 * THROTTLE_LIMIT; i += 1) {
+      const path = ['/v1/auth/totp/disable', '/v1/auth/totp/recovery-codes', '/v1/auth/password'][i % 3] ?? '';
+      const body = path === '/v1/auth/password' ? { currentPassword: 'not-the-password', newPassword: 'another-long-passphrase-93', code: '000000' } : { password: 'not-the-password', code: '000000' };
+      const r = await user.client.post(path, body, elsewhere());
+      assert.equal(r.status, 401, `${path}: ${JSON.stringify(r.body)}`);
+    }
+    const owner = await t.client().post('/v1/auth/login', { email: user.email, password: strongPassword, totp: await codeAt(user.secret) }, elsewhere());
+    assert.equal(owner.status, 200, JSON.stringify(owner.body));
+  });
+});
+
 describe('who may call the TOTP routes', () => {
   const routes = async (secret: string): Promise<Array<{ path: string; body?: unknown }>> => [
     { path: '/v1/auth/totp/setup', body: { password: strongPassword } },

@@ -153,6 +153,9 @@ export function createTotpService(deps: {
     if (state.totp_enabled) throw alreadyOn();
     if (state.totp_secret === null) throw new AppError('conflict', 'Start with POST /v1/auth/totp/setup.');
     const pending = state.totp_secret;
+    // Counted before the code is checked, like every code: unthrottled, a stolen session could
+    // guess a code of a pending secret its owner never confirmed and lock them out with it.
+    await takeSecondFactor(deps.throttle, state.email);
     const step = await stepOf(userId, pending, code, null);
     if (step === undefined) throw wrongCode();
     const { codes, hashes } = newRecoveryCodes();
@@ -162,23 +165,22 @@ export function createTotpService(deps: {
       return true;
     });
     if (!enabled) throw new AppError('conflict', 'Two-factor setup changed meanwhile. Start again.');
+    await deps.throttle.succeeded(state.email, actor.ip);
     await deps.revokeOtherSessions(actor.principal, actor.ip);
     return codes;
   }
 
-  /** The password and a second factor, both checked (a wrong one counts in the login throttle). */
+  /** The password, then the second factor, checked (a wrong one counts in the login throttle). */
   async function reauthenticate(actor: Actor, password: string, code: string) {
     const state = await stateOf(actor.principal.userId);
     if (!state.totp_enabled || state.totp_secret === null) throw notOn();
-    // As at sign-in: codes are counted per account from everywhere, before they are checked, so
-    // guesses spread over many addresses gain nothing here either.
+    if (!(await passwordMatches(state, actor.ip, password))) return { email: state.email, passwordHash: state.password_hash, factor: undefined };
+    // As at sign-in, and only after the right password: the account's code allowance is shared
+    // with sign-in, so a stolen session spending it without the password would lock its owner out.
+    // Codes are counted per account from everywhere, before they are checked.
     await takeSecondFactor(deps.throttle, state.email);
-    // Both checks always run, so the reply's timing does not say which one failed.
-    const [passwordOk, factor] = await Promise.all([
-      passwordMatches(state, actor.ip, password),
-      checkFactor(actor.principal.userId, { totp_secret: state.totp_secret, totp_last_step: state.totp_last_step }, code),
-    ]);
-    return { email: state.email, passwordHash: state.password_hash, factor: passwordOk ? factor : undefined };
+    const factor = await checkFactor(actor.principal.userId, { totp_secret: state.totp_secret, totp_last_step: state.totp_last_step }, code);
+    return { email: state.email, passwordHash: state.password_hash, factor };
   }
 
   /** Needs the password and a current code or an unused recovery code; forgets the recovery codes too. */
