@@ -39,6 +39,20 @@ export const protectedRoutes: RouteCase[] = [
     writes: ['memberships', 'invitations', 'audit_log'],
     prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/members`, body: { email: uniqueEmail('invitee'), role: 'viewer' } }),
   },
+  { name: 'list invitations', method: 'GET', permission: 'members:manage', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/invitations` }) },
+  {
+    name: 'revoke invitation',
+    method: 'DELETE',
+    permission: 'members:manage',
+    writes: ['audit_log'],
+    prepare: async ({ owner, orgId }) => {
+      const r = await owner.post(`/v1/orgs/${orgId}/members`, { email: uniqueEmail('invitee'), role: 'viewer' });
+      return { path: `/v1/orgs/${orgId}/invitations/${r.body.invitation.id}` };
+    },
+    // Revoking expires the invitation: a refused call leaves its expiry as it was.
+    stateOf: async (t, path) =>
+      String((await t.database.db.selectFrom('invitations').select('expires_at').where('id', '=', path.split('/')[5] ?? '').executeTakeFirst())?.expires_at),
+  },
   {
     name: 'change member role',
     method: 'PATCH',

@@ -13,6 +13,7 @@ const orgId = z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisati
 const userId = z.string().regex(/^usr_[0-9A-Za-z]{1,40}$/, 'must be a user id (usr_…)');
 const orgParams = z.strictObject({ orgId });
 const memberParams = z.strictObject({ orgId, userId });
+const invitationParams = z.strictObject({ orgId, invitationId: z.string().regex(/^inv_[0-9A-Za-z]{1,40}$/, 'must be an invitation id (inv_…)') });
 
 export function orgRoutes(deps: { orgs: OrgService; access: Access; auth: Authenticator }) {
   const { orgs, access, auth } = deps;
@@ -80,6 +81,20 @@ export function orgRoutes(deps: { orgs: OrgService; access: Access; auth: Authen
       handler: async (request, reply) => {
         const actor = await actorFor(request, request.params.orgId, 'members:manage');
         return reply.code(201).send({ invitation: await orgs.addMember(request.params.orgId, request.body, actor) });
+      },
+    });
+
+    app.get('/v1/orgs/:orgId/invitations', { schema: { operationId: 'listInvitations', tags: ['orgs'], params: orgParams } }, async (request) => {
+      await actorFor(request, request.params.orgId, 'members:manage');
+      return { invitations: await orgs.listInvitations(request.params.orgId) };
+    });
+
+    app.delete('/v1/orgs/:orgId/invitations/:invitationId', {
+      schema: { operationId: 'revokeInvitation', tags: ['orgs'], description: 'A pending invitation stops working at once.', params: invitationParams },
+      handler: async (request, reply) => {
+        const actor = await actorFor(request, request.params.orgId, 'members:manage');
+        await orgs.revokeInvitation(request.params.orgId, request.params.invitationId, actor);
+        return reply.code(204).send();
       },
     });
 

@@ -11,7 +11,7 @@ import type { Principal } from '../../platform/http/principal.ts';
 import { newId, newSecretToken, sha256Hex } from '../../platform/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { UserDirectory } from '../accounts/directory.ts';
-import { canAssignRole, type Role } from './permissions.ts';
+import { canAssignRole, roleAllows, roles, type Role } from './permissions.ts';
 import type { OrgRow, OrgStore } from './store.ts';
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -154,7 +154,7 @@ export function createOrgService(deps: {
       const expiresAt = new Date(deps.clock.now().getTime() + INVITATION_TTL_MS);
       const createdBy = actor.principal.kind === 'user' ? actor.principal.userId : actor.principal.keyId;
       await store.insertInvitation(tx, { id, org_id: orgId, email: input.email, role: input.role, token_hash: sha256Hex(token), created_by: createdBy, expires_at: expiresAt });
-      await audit.record(tx, { orgId, actor: actor.principal, action: 'invitation.created', target: { type: 'invitation', id }, ip: actor.ip, metadata: { role: input.role } });
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'invitation.created', target: { type: 'invitation', id }, ip: actor.ip, metadata: { email: input.email, role: input.role } });
       return { id, email: input.email, role: input.role, expiresAt: expiresAt.toISOString(), link: `${deps.publicUrl}/invite#${token}` };
     });
   }
@@ -169,7 +169,8 @@ export function createOrgService(deps: {
         throw new AppError('conflict', 'An organisation needs at least one owner: make someone else owner first.');
       }
       await store.deleteMembership(tx, orgId, userId);
-      await audit.record(tx, { orgId, actor: principal, action: 'member.left', target: { type: 'user', id: userId }, ip });
+      const expiredInvitations = await store.expireInvitationsSentBy(tx, orgId, userId, deps.clock.now());
+      await audit.record(tx, { orgId, actor: principal, action: 'member.left', target: { type: 'user', id: userId }, ip, metadata: { expiredInvitations } });
     });
     await deps.directoryChanged([userId]);
   }
@@ -183,7 +184,11 @@ export function createOrgService(deps: {
         throw new AppError('conflict', 'An organisation needs at least one owner.');
       }
       await store.setRole(tx, orgId, userId, role);
-      await audit.record(tx, { orgId, actor: actor.principal, action: 'member.role_changed', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { from: current.role, to: role } });
+      // Invitations they sent that their new role could not send any more go with the old role.
+      const expiredInvitations = await store.expireInvitationsSentBy(tx, orgId, userId, deps.clock.now(), roles.filter((r) => !mayInvite(role, r)));
+      await audit.record(tx, {
+        orgId, actor: actor.principal, action: 'member.role_changed', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { from: current.role, to: role, expiredInvitations },
+      });
       return { userId, role };
     });
     await deps.directoryChanged([userId]);
@@ -199,7 +204,9 @@ export function createOrgService(deps: {
         throw new AppError('conflict', 'An organisation needs at least one owner.');
       }
       await store.deleteMembership(tx, orgId, userId);
-      await audit.record(tx, { orgId, actor: actor.principal, action: 'member.removed', target: { type: 'user', id: userId }, ip: actor.ip });
+      // A member about to be removed could otherwise invite an address of theirs and come back.
+      const expiredInvitations = await store.expireInvitationsSentBy(tx, orgId, userId, deps.clock.now());
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'member.removed', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { expiredInvitations } });
     });
     await deps.directoryChanged([userId]);
   }
@@ -214,6 +221,10 @@ export function createOrgService(deps: {
     const membership = await withTenant(db, invitation.org_id, async (tx) => {
       const claimed = await store.markInvitationAccepted(tx, invitation.id, now);
       if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('not_found', 'This invitation does not exist or has expired.');
+      // Whoever sent it must still be a member who may invite to that role (removing or demoting
+      // them expires their invitations; this also covers one sent while that was happening).
+      const inviter = await store.getMembership(tx, invitation.org_id, invitation.created_by);
+      if (!inviter || !mayInvite(inviter.role as Role, invitation.role as Role)) throw new AppError('not_found', 'This invitation does not exist or has expired.');
       if (await store.getMembership(tx, invitation.org_id, user.userId)) throw new AppError('conflict', 'You are already a member.');
       await store.insertMembership(tx, { org_id: invitation.org_id, user_id: user.userId, role: invitation.role as Role });
       await audit.record(tx, { orgId: invitation.org_id, actor: user, action: 'invitation.accepted', target: { type: 'invitation', id: invitation.id }, ip });
@@ -223,7 +234,42 @@ export function createOrgService(deps: {
     return membership;
   }
 
-  return { createOrg, createOrgFor, listForUser, get, update, listMembers, addMember, changeRole, removeMember, leave, acceptInvitation };
+  /** Pending invitations: who was invited, to which role, by whom, until when (never the link). */
+  async function listInvitations(orgId: string) {
+    return withTenant(db, orgId, async (tx) =>
+      (await store.listPendingInvitations(tx, orgId, deps.clock.now())).map((i) => ({
+        id: i.id,
+        email: i.email,
+        role: i.role,
+        invitedBy: i.created_by,
+        createdAt: new Date(i.created_at).toISOString(),
+        expiresAt: new Date(i.expires_at).toISOString(),
+      })),
+    );
+  }
+
+  /** A pending invitation stops working at once; only an owner may withdraw one to the owner role. */
+  async function revokeInvitation(orgId: string, invitationId: string, actor: Actor): Promise<void> {
+    await withTenant(db, orgId, async (tx) => {
+      const now = deps.clock.now();
+      const invitation = await store.getPendingInvitationForUpdate(tx, orgId, invitationId, now);
+      if (!invitation) throw new AppError('not_found', 'This invitation does not exist or has expired.');
+      assertMayTouch(actor, invitation.role as Role, invitation.role as Role);
+      await store.expireInvitation(tx, invitationId, now);
+      await audit.record(tx, {
+        orgId, actor: actor.principal, action: 'invitation.revoked', target: { type: 'invitation', id: invitationId }, ip: actor.ip, metadata: { email: invitation.email, role: invitation.role },
+      });
+    });
+  }
+
+  return {
+    createOrg, createOrgFor, listForUser, get, update, listMembers, addMember, changeRole, removeMember, leave, acceptInvitation, listInvitations, revokeInvitation,
+  };
+}
+
+/** Whether a member of this role may send an invitation to that role. */
+function mayInvite(inviter: Role, invited: Role): boolean {
+  return roleAllows(inviter, 'members:manage') && canAssignRole(inviter, invited);
 }
 
 function assertMayTouch(actor: Actor, currentRole: Role, newRole: Role): void {

@@ -93,6 +93,46 @@ export function createOrgStore() {
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },
+    /** Pending (not accepted, not expired) invitations of the organisation, oldest first; never their token hashes. */
+    listPendingInvitations: (x: Executor, orgId: string, now: Date) =>
+      x
+        .selectFrom('invitations')
+        .select(['id', 'email', 'role', 'created_by', 'created_at', 'expires_at'])
+        .where('org_id', '=', orgId)
+        .where('accepted_at', 'is', null)
+        .where('expires_at', '>', now)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute(),
+
+    /** One pending invitation, locked until the transaction ends. */
+    getPendingInvitationForUpdate: (x: Executor, orgId: string, id: string, now: Date) =>
+      x
+        .selectFrom('invitations')
+        .select(['id', 'email', 'role'])
+        .where('org_id', '=', orgId)
+        .where('id', '=', id)
+        .where('accepted_at', 'is', null)
+        .where('expires_at', '>', now)
+        .forUpdate()
+        .executeTakeFirst(),
+
+    expireInvitation: (x: Executor, id: string, at: Date) => x.updateTable('invitations').set({ expires_at: at }).where('id', '=', id).execute(),
+
+    /** The pending invitations someone sent (of the given roles, or all) expire now; returns how many. */
+    expireInvitationsSentBy: async (x: Executor, orgId: string, createdBy: string, at: Date, ofRoles?: readonly Role[]): Promise<number> => {
+      if (ofRoles?.length === 0) return 0;
+      let query = x
+        .updateTable('invitations')
+        .set({ expires_at: at })
+        .where('org_id', '=', orgId)
+        .where('created_by', '=', createdBy)
+        .where('accepted_at', 'is', null)
+        .where('expires_at', '>', at);
+      if (ofRoles) query = query.where('role', 'in', [...ofRoles]);
+      return Number((await query.executeTakeFirst()).numUpdatedRows);
+    },
+
     markInvitationAccepted: (x: Executor, id: string, at: Date) =>
       x.updateTable('invitations').set({ accepted_at: at }).where('id', '=', id).where('accepted_at', 'is', null).executeTakeFirst(),
 

@@ -1,0 +1,123 @@
+/**
+ * Pending invitations: the organisation sees and withdraws them; those a member sent stop working
+ * when the member is removed, leaves, or is demoted below the role they invited to; and accepting
+ * re-checks that whoever sent one may still do so. Both storage tiers.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { memberWithRole, signUp, startTestApp, strongPassword, uniqueEmail, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(() => t.close());
+
+async function invite(by: Client, orgId: string, role: string): Promise<{ id: string; email: string; token: string }> {
+  const email = uniqueEmail('invitee');
+  const r = await by.post(`/v1/orgs/${orgId}/members`, { email, role });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return { id: r.body.invitation.id, email, token: String(r.body.invitation.link).split('#')[1] ?? '' };
+}
+
+/** Signs the invited address up and tries the invitation. */
+async function accept(inv: { email: string; token: string }) {
+  const c = t.client();
+  await c.post('/v1/auth/signup', { email: inv.email, password: strongPassword, orgName: 'Own' });
+  return c.post('/v1/invitations/accept', { token: inv.token });
+}
+
+async function auditOf(owner: SignedUp, action: string) {
+  return (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=${action}`)).body.entries as { target: { id: string }; metadata: Record<string, unknown> }[];
+}
+
+describe('pending invitations', () => {
+  it('are listed without their links, and a withdrawn one cannot be accepted', async () => {
+    const owner = await signUp(t, 'Inviting');
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const one = await invite(owner.client, owner.orgId, 'editor');
+    const two = await invite(admin.client, owner.orgId, 'viewer');
+    const list = await owner.client.get(`/v1/orgs/${owner.orgId}/invitations`);
+    assert.equal(list.status, 200);
+    assert.deepEqual(
+      list.body.invitations.map((i: { email: string; role: string; invitedBy: string }) => [i.email, i.role, i.invitedBy]),
+      [[one.email, 'editor', owner.userId], [two.email, 'viewer', admin.userId]],
+    );
+    assert.equal(JSON.stringify(list.body).includes(one.token), false, 'no link, no token');
+
+    const revoked = await admin.client.delete(`/v1/orgs/${owner.orgId}/invitations/${one.id}`);
+    assert.equal(revoked.status, 204);
+    assert.equal((await accept(one)).status, 404);
+    assert.deepEqual((await owner.client.get(`/v1/orgs/${owner.orgId}/invitations`)).body.invitations.map((i: { id: string }) => i.id), [two.id]);
+    assert.equal((await admin.client.delete(`/v1/orgs/${owner.orgId}/invitations/${one.id}`)).status, 404, 'already withdrawn');
+    const [entry] = await auditOf(owner, 'invitation.revoked');
+    assert.equal(entry?.target.id, one.id);
+    assert.deepEqual(entry?.metadata, { email: one.email, role: 'editor' });
+    const created = await auditOf(owner, 'invitation.created');
+    assert.ok(created.some((e) => e.metadata.email === two.email), 'the invited address is in the audit log');
+    assert.equal((await accept(two)).status, 200);
+  });
+
+  it('only an owner may withdraw an invitation to the owner role; another organisation gets 404', async () => {
+    const owner = await signUp(t, 'Owners only');
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const inv = await invite(owner.client, owner.orgId, 'owner');
+    const byAdmin = await admin.client.delete(`/v1/orgs/${owner.orgId}/invitations/${inv.id}`);
+    assert.equal(byAdmin.status, 403);
+    const outsider = await signUp(t, 'Elsewhere');
+    assert.equal((await outsider.client.delete(`/v1/orgs/${owner.orgId}/invitations/${inv.id}`)).status, 404);
+    assert.equal((await outsider.client.delete(`/v1/orgs/${outsider.orgId}/invitations/${inv.id}`)).status, 404, "not in the caller's own organisation either");
+    assert.equal((await owner.client.delete(`/v1/orgs/${owner.orgId}/invitations/not-an-id`)).status, 400);
+    assert.equal((await accept(inv)).status, 200, 'the refused calls changed nothing');
+  });
+});
+
+describe("a member's invitations", () => {
+  it('stop working when the member is removed, and the removal records how many', async () => {
+    const owner = await signUp(t, 'Removing');
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const backdoor = await invite(admin.client, owner.orgId, 'admin');
+    const fromOwner = await invite(owner.client, owner.orgId, 'viewer');
+    assert.equal((await owner.client.delete(`/v1/orgs/${owner.orgId}/members/${admin.userId}`)).status, 204);
+    assert.equal((await accept(backdoor)).status, 404, 'the removed admin cannot come back through an address of theirs');
+    assert.equal((await accept(fromOwner)).status, 200, "others' invitations go on");
+    const [removed] = await auditOf(owner, 'member.removed');
+    assert.equal(removed?.metadata.expiredInvitations, 1);
+  });
+
+  it('stop working when the member leaves', async () => {
+    const owner = await signUp(t, 'Leaving');
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const inv = await invite(admin.client, owner.orgId, 'editor');
+    assert.equal((await admin.client.delete(`/v1/orgs/${owner.orgId}/membership`)).status, 204);
+    assert.equal((await accept(inv)).status, 404);
+  });
+
+  it('to roles the new role cannot grant stop working on a demotion; the others go on', async () => {
+    const owner = await signUp(t, 'Demoting');
+    const second = await memberWithRole(t, owner.client, owner.orgId, 'owner');
+    const toOwner = await invite(second.client, owner.orgId, 'owner');
+    const toAdmin = await invite(second.client, owner.orgId, 'admin');
+    assert.equal((await owner.client.patch(`/v1/orgs/${owner.orgId}/members/${second.userId}`, { role: 'admin' })).status, 200);
+    assert.equal((await accept(toOwner)).status, 404, 'an admin could not have invited an owner');
+    assert.equal((await accept(toAdmin)).status, 200);
+
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const toViewer = await invite(admin.client, owner.orgId, 'viewer');
+    assert.equal((await owner.client.patch(`/v1/orgs/${owner.orgId}/members/${admin.userId}`, { role: 'editor' })).status, 200);
+    assert.equal((await accept(toViewer)).status, 404, 'an editor invites nobody');
+  });
+
+  it('are refused at acceptance when their sender no longer may send them, even if one was not expired', async () => {
+    const owner = await signUp(t, 'Racing');
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const inv = await invite(admin.client, owner.orgId, 'admin');
+    assert.equal((await owner.client.delete(`/v1/orgs/${owner.orgId}/members/${admin.userId}`)).status, 204);
+    // As if it had been written while the removal committed: still pending.
+    await t.database.db.updateTable('invitations').set({ expires_at: new Date(Date.now() + 86_400_000) }).where('id', '=', inv.id).execute();
+    const r = await accept(inv);
+    assert.equal(r.status, 404);
+    const members = (await owner.client.get(`/v1/orgs/${owner.orgId}/members`)).body.members as { email: string }[];
+    assert.equal(members.some((m) => m.email === inv.email), false, 'no membership was written');
+  });
+});
