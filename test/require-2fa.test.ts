@@ -55,4 +55,17 @@ describe('require2fa', () => {
     assert.equal((await editor.client.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200);
     assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}/projects`)).status, 200);
   });
+
+  it('is audited with its value before and after, so switching it off shows', async () => {
+    const other = await signUp(t, 'Audited Org', 'auditor');
+    await turnOn2fa(other.userId);
+    assert.equal((await other.client.patch(`/v1/orgs/${other.orgId}`, { require2fa: true })).status, 200);
+    assert.equal((await other.client.patch(`/v1/orgs/${other.orgId}`, { require2fa: false, name: 'Relaxed Org' })).status, 200);
+    const log = await other.client.get(`/v1/orgs/${other.orgId}/audit-log?action=org.updated`);
+    const changes = log.body.entries.map((e: { metadata: { changes: unknown } }) => e.metadata.changes);
+    assert.deepEqual(changes, [
+      { require_2fa: { from: true, to: false }, name: { from: 'Audited Org', to: 'Relaxed Org' } },
+      { require_2fa: { from: false, to: true } },
+    ]);
+  });
 });

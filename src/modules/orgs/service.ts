@@ -122,8 +122,13 @@ export function createOrgService(deps: {
         ...(patch.improvementConsent !== undefined && { improvement_consent: patch.improvementConsent }),
       };
       if (Object.keys(changes).length > 0) {
+        const before = await store.getOrg(tx, orgId);
         await store.updateOrg(tx, orgId, changes);
-        await audit.record(tx, { orgId, actor: actor.principal, action: 'org.updated', target: { type: 'org', id: orgId }, ip: actor.ip, metadata: { fields: Object.keys(patch) } });
+        // Each setting before and after: turning "require 2FA" off must show as a change from on.
+        const changed = Object.fromEntries(Object.entries(changes).map(([column, to]) => [column, { from: before?.[column as keyof typeof changes] ?? null, to }]));
+        await audit.record(tx, {
+          orgId, actor: actor.principal, action: 'org.updated', target: { type: 'org', id: orgId }, ip: actor.ip, metadata: { fields: Object.keys(patch), changes: changed },
+        });
       }
       const org = await store.getOrg(tx, orgId);
       if (!org) throw new AppError('not_found', 'This organisation does not exist.');
