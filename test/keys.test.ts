@@ -12,7 +12,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { announceKeyEviction } from '../src/modules/keys/cli-context.ts';
 import { rotateMaster } from '../src/modules/keys/rotate-master.ts';
+import { createInvalidationBus } from '../src/platform/cache/invalidation.ts';
+import { createRedisPubSub } from '../src/platform/cache/pubsub.ts';
+import { KEY_EVICTION_TOPIC } from '../src/platform/crypto/service.ts';
 import { rotateOrg } from '../src/modules/keys/rotate-org.ts';
 import { createKeysStore } from '../src/modules/keys/store.ts';
 import type { Keyring } from '../src/platform/crypto/keyring.ts';
@@ -21,7 +25,7 @@ import { isCryptoError } from '../src/platform/crypto/errors.ts';
 import { localKeyId } from '../src/platform/crypto/kms.ts';
 import { parseCiphertext } from '../src/platform/crypto/envelope.ts';
 import { createCrypto, type Crypto } from '../src/platform/crypto/setup.ts';
-import { subjectScope, type CryptoLogger } from '../src/platform/crypto/types.ts';
+import { orgScope, subjectScope, type CryptoLogger } from '../src/platform/crypto/types.ts';
 import { openDatabase, type Database } from '../src/platform/db/driver.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { createTestDatabase, testBackend } from './helpers/database.ts';
@@ -208,5 +212,27 @@ describe('keys rotate-org', () => {
     const left = await db.db.selectFrom('reencryption_checkpoints').selectAll().execute();
     assert.deepEqual(left, [], 'finished jobs leave no checkpoint');
     await t.release(db);
+  });
+});
+
+describe('keys commands beside running servers', () => {
+  const redisUrl = process.env.REDIS_URL;
+  it('announce a new key version to every instance through Redis', { skip: !redisUrl && 'needs REDIS_URL' }, async () => {
+    const pubsub = createRedisPubSub(redisUrl ?? '');
+    const server = createInvalidationBus(pubsub);
+    const heard: string[][] = [];
+    server.on(KEY_EVICTION_TOPIC, (ids) => heard.push([...ids]));
+    await server.start();
+    try {
+      const scope = orgScope(`org_announce${Date.now()}`);
+      await announceKeyEviction(redisUrl ?? '', [scope]);
+      // The command waits for its own echo; the server's subscription got the message before it.
+      const deadline = Date.now() + 2_000;
+      while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(heard, [[scope]]);
+    } finally {
+      await server.stop();
+      await pubsub.close();
+    }
   });
 });

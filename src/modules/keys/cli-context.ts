@@ -28,6 +28,24 @@ export const cliLog: CryptoLogger = {
   info: (message) => console.error(message),
 };
 
+/**
+ * Tells every running instance, through Redis, to drop its cached keys of these scopes, and waits
+ * until the message went round. The bus must be started to send anything: unstarted, it only
+ * tells its own process (the command's), which is how rotations once reached no server at all.
+ */
+export async function announceKeyEviction(redisUrl: string, scopes: Scope[]): Promise<void> {
+  if (scopes.length === 0) return;
+  const pubsub = createRedisPubSub(redisUrl);
+  const bus = createInvalidationBus(pubsub);
+  try {
+    await bus.start();
+    await bus.publish(KEY_EVICTION_TOPIC, scopes);
+  } finally {
+    await bus.stop();
+    await pubsub.close();
+  }
+}
+
 export async function openCliContext(config: Config, openStorage: OpenStorage): Promise<CliContext> {
   const { database, redis } = await openStorage(config);
   try {
@@ -38,13 +56,7 @@ export async function openCliContext(config: Config, openStorage: OpenStorage): 
       database,
       crypto,
       async announce(scopes) {
-        if (config.redisUrl === undefined || scopes.length === 0) return;
-        const pubsub = createRedisPubSub(config.redisUrl);
-        try {
-          await createInvalidationBus(pubsub).publish(KEY_EVICTION_TOPIC, scopes);
-        } finally {
-          await pubsub.close();
-        }
+        if (config.redisUrl !== undefined) await announceKeyEviction(config.redisUrl, scopes);
       },
       async close() {
         await redis?.quit().catch(() => undefined);
