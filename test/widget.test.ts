@@ -362,6 +362,30 @@ describe('ending visitor sessions', () => {
   });
 });
 
+describe("after a visitor's key is erased (crypto-shredding)", () => {
+  it('their conversation cannot be continued (404, nothing written) and its history leaves the erased messages out', async () => {
+    const session = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin: allowed });
+    const send = (content: string, conversationId?: string) =>
+      t.client().post(`/v1/widget/${projectId}/messages`, { content, ...(conversationId ? { conversationId } : {}) }, { origin: allowed, authorization: `Bearer ${session.body.token}` });
+    const first = await send('How do I run on PostgreSQL? Mail me at kim@example.com');
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const conversationId = first.body.conversationId as string;
+    assert.equal(await t.services.crypto.shred(owner.orgId, session.body.visitorId), 1);
+
+    const messages = await countRows(t, 'messages');
+    const again = await send('And migrations?', conversationId);
+    assert.equal(again.status, 404, JSON.stringify(again.body));
+    assert.equal(again.body.code, 'not_found');
+    assert.equal(await countRows(t, 'messages'), messages, 'nothing written');
+    const history = await owner.client.get(`/v1/conversations/${conversationId}/messages`);
+    assert.equal(history.status, 200, JSON.stringify(history.body));
+    assert.deepEqual(history.body.messages, []);
+    const entities = await owner.client.get(`/v1/conversations/${conversationId}/entities`);
+    assert.equal(entities.status, 200, JSON.stringify(entities.body));
+    assert.equal((await send('Starting over')).status, 200, 'a new conversation works');
+  });
+});
+
 describe('starting sessions', () => {
   it('is limited per address and project like messages, so minting sessions cannot reset the per-session limit', async () => {
     const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, {

@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Clock } from '../../platform/clock.ts';
+import { isCryptoError } from '../../platform/crypto/errors.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { PublicProject } from '../projects/directory.ts';
@@ -79,17 +80,21 @@ export function createChatService(deps: {
 
   type StoredMessage = Awaited<ReturnType<ChatStore['recentMessages']>>[number];
 
-  /** Oldest first, decrypted. */
-  function readable(orgId: string, rows: StoredMessage[]) {
-    return Promise.all(
-      rows.reverse().map(async (m) => ({
-        id: m.id,
-        role: m.role,
-        content: await cipher.decrypt(m.content, { orgId, table: 'messages', column: 'content', rowId: m.id }),
-        citations: m.citations,
-        createdAt: new Date(m.created_at).toISOString(),
-      })),
+  /** Oldest first, decrypted; messages whose key was erased (crypto-shredding) are left out. */
+  async function readable(orgId: string, rows: StoredMessage[]) {
+    const messages = await Promise.all(
+      rows.reverse().map(async (m) => {
+        let content: string;
+        try {
+          content = await cipher.decrypt(m.content, { orgId, table: 'messages', column: 'content', rowId: m.id });
+        } catch (error) {
+          if (isCryptoError(error, 'key_not_found')) return undefined;
+          throw error;
+        }
+        return { id: m.id, role: m.role, content, citations: m.citations, createdAt: new Date(m.created_at).toISOString() };
+      }),
     );
+    return messages.filter((m) => m !== undefined);
   }
 
   async function history(conversation: ConversationRef, limit = 100) {
@@ -109,7 +114,10 @@ export function createChatService(deps: {
       return { conversation, rows: await store.recentMessages(tx, conversation.id, HISTORY_MESSAGES) };
     });
     if (!found) throw new AppError('not_found', 'This conversation does not exist.');
-    const past = (await readable(project.orgId, found.rows)).map((m) => ({ role: m.role, content: m.content }));
+    const messages = await readable(project.orgId, found.rows);
+    // Its person was erased: the conversation is gone for everyone (the widget starts a new one).
+    if (messages.length < found.rows.length) throw new AppError('not_found', 'This conversation does not exist.');
+    const past = messages.map((m) => ({ role: m.role, content: m.content }));
     return { conversation: found.conversation, past };
   }
 
