@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
-import { CryptoError } from '../../platform/crypto/errors.ts';
+import { isCryptoError } from '../../platform/crypto/errors.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -24,7 +24,7 @@ export interface EntityLocation {
 const TOKEN = /<[A-Z][A-Z_]*_\d+>/g;
 const tokenNumber = (token: string): number => Number(/_(\d+)>$/.exec(token)?.[1] ?? 0);
 const isEntityType = (value: string): value is EntityType => (entityTypes as readonly string[]).includes(value);
-const erased = (error: unknown): boolean => error instanceof CryptoError && error.reason === 'key_not_found';
+const erased = (error: unknown): boolean => isCryptoError(error, 'key_not_found');
 
 export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher; audit: Pick<AuditService, 'record'> }) {
   const { db, cipher } = deps;
