@@ -138,6 +138,25 @@ async function notes(database: Database, crypto: Crypto): Promise<Record<string,
   return out;
 }
 
+/** What earlier versions wrote: row_to_json lines, sealed by the same encrypted container. Returns the row count. */
+async function writeFormatOne(from: { database: Database; kms: Crypto['kms'] }, path: string, scope: 'data' | 'keystore'): Promise<number> {
+  const db = from.database.db;
+  const lines = [headerLine({ format: 1, scope, createdAt: new Date().toISOString(), source: 'pglite', migrations: await appliedMigrations(db) })];
+  let rows = 0;
+  const tables = await listTables(db, scope);
+  for (const table of tables) {
+    lines.push(tableLine(table));
+    const { rows: found } = await sql.raw<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM ${qualified(table)} t`).execute(db);
+    for (const row of found) lines.push(`${row.j}\n`);
+    rows += found.length;
+  }
+  lines.push(sequencesLine(await sequences(db, scope)), endLine(tables.length, rows));
+  const sealed: Buffer[] = [];
+  for await (const piece of encryptBackup({ kms: from.kms, chunkSize: 4096 })(Readable.from([Buffer.from(lines.join(''))]))) sealed.push(piece);
+  writeFileSync(path, Buffer.concat(sealed));
+  return rows;
+}
+
 /** A database and how a backup reaches it (PGlite: the instance, for COPY via /dev/blob). */
 interface Target extends Database {
   readonly connection: BackupConnection;
@@ -277,21 +296,7 @@ describe('encrypted backups', () => {
   });
 
   it('still restores a format-1 (JSON lines) backup of an earlier version', async () => {
-    // What earlier versions wrote: row_to_json lines, sealed by the same encrypted container.
-    const lines = [headerLine({ format: 1, scope: 'data', createdAt: new Date().toISOString(), source: 'pglite', migrations: await appliedMigrations(source.db) })];
-    let rows = 0;
-    const tables = await listTables(source.db, 'data');
-    for (const table of tables) {
-      lines.push(tableLine(table));
-      const { rows: found } = await sql.raw<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM ${qualified(table)} t`).execute(source.db);
-      for (const row of found) lines.push(`${row.j}\n`);
-      rows += found.length;
-    }
-    lines.push(sequencesLine(await sequences(source.db, 'data')), endLine(tables.length, rows));
-    const sealed: Buffer[] = [];
-    for await (const piece of encryptBackup({ kms: sourceCrypto.kms, chunkSize: 4096 })(Readable.from([Buffer.from(lines.join(''))]))) sealed.push(piece);
-    const old = Buffer.concat(sealed);
-    writeFileSync(file('format1.bak'), old);
+    const rows = await writeFormatOne({ database: source, kms: sourceCrypto.kms }, file('format1.bak'), 'data');
     const target = await backendDb();
     const result = await restoreBackupFile({ connection: target.connection, kms: sourceCrypto.kms }, file('format1.bak'));
     assert.equal(result.rows, rows);
@@ -359,5 +364,54 @@ describe('encrypted backups', () => {
     const merged = await restoreBackupFile({ connection: source.connection, kms: sourceCrypto.kms }, file('keys-before.bak'));
     assert.equal(merged.erasedKeysDropped, 1);
     assert.equal((await notes(source, await cryptoFor(source))).prj_1, '<key_not_found>');
+  });
+
+  it('a key-store restore that would collide with keys made since is refused whole, losing nothing', async () => {
+    const kmsDeps = { connection: source.connection, kms: sourceCrypto.kms };
+    await createBackupFile(kmsDeps, file('collide-data.bak'));
+    await createBackupFile(kmsDeps, file('collide-keys.bak'), 'keystore');
+    // The data is back, and the server takes traffic before the key store is restored: a returning
+    // visitor's new content gets a new key under the scope and version of the one in the backup.
+    const target = await backendDb();
+    await restoreBackupFile({ connection: target.connection, kms: sourceCrypto.kms }, file('collide-data.bak'));
+    const live = await cryptoFor(target);
+    const fresh = await live.cipher.encrypt('written after the data restore', noteAad('prj_2'), subjectScope(ORG, 'vis_2'));
+    const before = await sql<{ scope: string; version: number }>`SELECT scope, version FROM keystore.subject_keys ORDER BY scope, version`.execute(target.db);
+    assert.deepEqual(before.rows.map((r) => `${r.scope}#${r.version}`), [`${subjectScope(ORG, 'vis_2')}#1`]);
+
+    await writeFormatOne({ database: source, kms: sourceCrypto.kms }, file('collide-keys-format1.bak'), 'keystore');
+    for (const name of ['collide-keys.bak', 'collide-keys-format1.bak']) {
+      await assert.rejects(restoreBackupFile({ connection: target.connection, kms: sourceCrypto.kms }, file(name)), /collide with different keys made here/, name);
+    }
+    const after = await sql<{ scope: string; version: number }>`SELECT scope, version FROM keystore.subject_keys ORDER BY scope, version`.execute(target.db);
+    assert.deepEqual(after.rows, before.rows, 'nothing was merged');
+    assert.equal(await live.cipher.decrypt(fresh, noteAad('prj_2')), 'written after the data restore', 'the live key is untouched');
+
+    // The same backup merged into its own database again is no collision (same keys).
+    const again = await restoreBackupFile({ connection: source.connection, kms: sourceCrypto.kms }, file('collide-keys.bak'));
+    assert.equal(again.scope, 'keystore');
+  });
+
+  it('a subject erased twice, the second time with no key here, stays erased after a key-store restore', async () => {
+    const target = await backendDb();
+    const crypto = await cryptoFor(target);
+    await target.db.insertInto('orgs').values({ id: ORG, name: 'Twice', slug: 'twice', region: 'eu' }).execute();
+    const scope = subjectScope(ORG, 'vis_twice');
+    const aad = noteAad('prj_twice');
+    await crypto.cipher.encrypt('first life', aad, scope);
+    assert.equal(await crypto.service.shred(ORG, 'vis_twice'), 1);
+    // The subject comes back: a new key one version above the erased one, in a key-store backup.
+    const second = await crypto.cipher.encrypt('second life', aad, scope);
+    const kmsDeps = { connection: target.connection, kms: crypto.kms };
+    await createBackupFile(kmsDeps, file('twice-keys.bak'), 'keystore');
+    // The live key store is lost; the subject is erased again, with no key here to delete.
+    await sql`DELETE FROM keystore.subject_keys`.execute(target.db);
+    assert.equal(await crypto.service.shred(ORG, 'vis_twice'), 0);
+
+    const restored = await restoreBackupFile(kmsDeps, file('twice-keys.bak'));
+    assert.equal(restored.erasedKeysDropped, 1, 'the version above the tombstone is dropped too');
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM keystore.subject_keys WHERE scope = ${scope}`.execute(target.db);
+    assert.equal(rows[0]?.n, 0);
+    await assert.rejects((await cryptoFor(target)).cipher.decrypt(second, aad), (e: unknown) => isCryptoError(e, 'key_not_found'));
   });
 });

@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { qualified, type TableInfo } from './catalog.ts';
 import { bulkLoad, LARGE_TABLE_BYTES } from './bulk-load.ts';
 import { BACKUP_FORMAT, JSON_LINES_FORMAT, parseControl, type BackupManifest, type ControlLine } from './format.ts';
-import { acceptHeader, dropErasedKeys, restoreLines, RestoreRefused, setSequences, targetFor, type RestoreResult } from './restore.ts';
+import { acceptHeader, dropErasedKeys, refuseCollidingKeys, restoreLines, RestoreRefused, setSequences, targetFor, type RestoreResult } from './restore.ts';
 import type { BackupSession, CopySink } from './session.ts';
 import { quoteColumns } from './snapshot.ts';
 
@@ -139,6 +139,7 @@ async function restoreCopy(session: BackupSession, reader: PlainReader, manifest
       if (!merge) {
         await load.rebuild(target);
       } else if (sink !== undefined) {
+        await refuseCollidingKeys(tx, target, sql.raw(MERGE_TABLE));
         await sql.raw(`INSERT INTO ${qualified(target)} (${columns}) SELECT ${columns} FROM ${MERGE_TABLE} ON CONFLICT DO NOTHING`).execute(tx);
         await sql.raw(`DROP TABLE ${MERGE_TABLE}`).execute(tx);
       }

@@ -7,7 +7,7 @@
  * the caller commits only after the final chunk has been verified.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Tx } from '../../platform/db/tenant.ts';
 import { appliedMigrations, listTables, qualified, type Scope, type TableInfo } from './catalog.ts';
 import { JSON_LINES_FORMAT, parseControl, type BackupManifest, type TableMarker } from './format.ts';
@@ -55,6 +55,7 @@ export async function restoreLines(tx: Tx, source: AsyncIterable<Buffer | string
     pending = [];
     pendingBytes = 0;
     await inflight;
+    if (result.scope === 'keystore') await refuseCollidingKeys(tx, current, sql`json_populate_recordset(NULL::${sql.raw(target)}, ${payload}::json)`);
     inflight = sql`${sql.raw(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM json_populate_recordset(NULL::${target}, `)}${payload}::json)${sql.raw(conflict)}`
       .execute(tx)
       .then(() => undefined);
@@ -155,11 +156,31 @@ export function targetFor(targetTables: Map<string, TableInfo>, marker: TableMar
   return target;
 }
 
+/**
+ * Key-store merges: a key in the backup whose scope and version name a different key here (made
+ * since, e.g. by a server that took traffic between a data restore and this one). Keeping either
+ * loses what the other encrypted, so the merge is refused, loudly, instead of keeping ours in
+ * silence. The same key re-wrapped under another master key keeps its creation time: no collision.
+ */
+export async function refuseCollidingKeys(tx: Tx, target: { schema: string; name: string; columns: readonly string[] }, incoming: RawBuilder<unknown>): Promise<void> {
+  if (!['scope', 'version', 'created_at'].every((c) => target.columns.includes(c))) return;
+  const { rows } = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM ${incoming} m JOIN ${sql.raw(qualified(target))} t ON t.scope = m.scope AND t.version = m.version
+    WHERE t.created_at IS DISTINCT FROM m.created_at`.execute(tx);
+  const n = rows[0]?.n ?? 0;
+  if (n > 0) {
+    throw new RestoreRefused(
+      `${n} key(s) in the backup collide with different keys made here since it was taken (same subject and version): what one of them encrypted would be lost. Nothing was restored. Restore the key store before the server takes traffic again (for example both restores into a new database, then start the server).`,
+    );
+  }
+}
+
 /** Key-store restores: honour erasures made after the backup was taken. */
 export async function dropErasedKeys(tx: Tx): Promise<number> {
   const dropped = await sql`
     DELETE FROM keystore.subject_keys k USING key_erasures e
-    WHERE k.scope = e.scope AND (k.version <= e.last_version OR (e.last_version = 0 AND k.created_at <= e.erased_at))`.execute(tx);
+    WHERE k.scope = e.scope
+      AND (k.version <= e.last_version OR (e.last_version = 0 AND k.created_at <= e.erased_at) OR k.created_at <= e.unseen_keys_before)`.execute(tx);
   return Number(dropped.numAffectedRows ?? 0n);
 }
 

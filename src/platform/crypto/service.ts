@@ -52,6 +52,9 @@ export function createCryptoService(deps: {
         .onConflict((oc) => oc.column('scope').doUpdateSet({ erased_at: now }))
         .execute();
       const deleted = await keyring.destroy(scope);
+      // No key here to learn the last version from (the key store lost, or not yet restored): a
+      // key-store backup may hold versions above the tombstone's, so restores also go by time.
+      if (deleted === 0) await db.updateTable('key_erasures').set({ unseen_keys_before: now }).where('scope', '=', scope).execute();
       await invalidation.publish(KEY_EVICTION_TOPIC, [scope]);
       return deleted;
     },

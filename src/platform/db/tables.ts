@@ -237,6 +237,8 @@ export interface KeyErasuresTable {
   erased_at: Timestamp;
   /** Migration 0724: the last version the erasure destroyed (0 on older tombstones). */
   last_version: Generated<number>;
+  /** Migration 0726: set when an erasure found no key here; keys created before it count as erased. */
+  unseen_keys_before: Date | null;
 }
 
 export interface ReencryptionCheckpointsTable {
