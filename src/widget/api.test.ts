@@ -59,7 +59,7 @@ function stream(res: ServerResponse, events: ReadonlyArray<[string, unknown]>): 
 }
 
 function client(storage: Storage): ApiClient {
-  return createApiClient({ base, projectId: 'prj_1', store: createSessionStore('prj_1', storage), identity: null, now: Date.now });
+  return createApiClient({ base, projectId: 'prj_1', store: createSessionStore(base, 'prj_1', storage), identity: null, now: Date.now });
 }
 
 async function send(api: ApiClient, content: string): Promise<{ text: string; citations: Citation[]; ok: boolean; code: string; retry: number | null }> {
@@ -147,9 +147,9 @@ describe('widget api client', () => {
     const api = client(storage);
     api.setIdentity({ token: 'jwt-of-the-signed-in-user' });
     await send(api, 'mine');
-    assert.ok(storage.getItem('palisade:prj_1')?.includes('vt_verified'));
+    assert.ok(storage.getItem(`palisade:${base}:prj_1`)?.includes('vt_verified'));
     api.forget();
-    assert.equal(storage.getItem('palisade:prj_1'), null, 'nothing left in storage');
+    assert.equal(storage.getItem(`palisade:${base}:prj_1`), null, 'nothing left in storage');
     seen = [];
     await send(api, 'next person');
     assert.deepEqual(

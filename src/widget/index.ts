@@ -17,11 +17,18 @@ declare global {
 
 const tag = 'palisade-chat';
 
+/**
+ * The <script> element running this file. Read through Document.prototype's own getter: an
+ * element the host page lets a visitor inject (`<img name="currentScript">`) shadows
+ * `document.currentScript`, and no search of the page is trusted instead — an injected
+ * `<script src="https://elsewhere/widget.js">` that the page's CSP never ran would otherwise
+ * hand the widget, with its stored token, to another server.
+ */
 function ownScript(): HTMLScriptElement | null {
-  // currentScript is only set while this file first runs, which is now (also for async scripts).
-  const current = document.currentScript;
-  if (current instanceof HTMLScriptElement) return current;
-  return document.querySelector<HTMLScriptElement>('script[data-project-id][src*="widget.js"]');
+  const getter = Object.getOwnPropertyDescriptor(Document.prototype, 'currentScript')?.get;
+  // Only set while this file first runs, which is now (also for async scripts).
+  const current: unknown = getter?.call(document);
+  return current instanceof HTMLScriptElement ? current : null;
 }
 
 function identityFrom(script: HTMLScriptElement): Identity | null {
@@ -55,13 +62,13 @@ function boot(script: HTMLScriptElement): void {
     console.error('Palisade: widget.js needs data-project-id="prj_…"');
     return;
   }
-  if (!customElements.get(tag)) customElements.define(tag, PalisadeChat);
+  customElements.define(tag, PalisadeChat);
   const view = document.createElement(tag) as PalisadeChat;
   const identity = identityFrom(script);
   const api = createApiClient({
     base: base.origin,
     projectId,
-    store: createSessionStore(projectId, localStore()),
+    store: createSessionStore(base.origin, projectId, localStore()),
     identity,
     now: () => Date.now(),
   });
@@ -72,5 +79,7 @@ function boot(script: HTMLScriptElement): void {
 }
 
 const script = ownScript();
-// A second copy of the script on the same page leaves the first one in charge.
-if (script && !window.Palisade) boot(script);
+// A second copy of the script on the same page leaves the first one in charge. Whether one ran is
+// told by the custom element it defines: `window.Palisade` could be an injected `<img name>`.
+if (!script) console.error('Palisade: load widget.js with its own <script src=… data-project-id=…> tag');
+else if (!customElements.get(tag)) boot(script);

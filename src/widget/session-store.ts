@@ -28,8 +28,9 @@ interface Saved {
 /** A token this close to its expiry is replaced rather than risk it expiring mid-request. */
 const renewBeforeMs = 60_000;
 
-export function createSessionStore(projectId: string, storage: Storage | null): SessionStore {
-  const key = `palisade:${projectId}`;
+/** `apiOrigin` is part of the key: a session is only ever sent back to the server that issued it. */
+export function createSessionStore(apiOrigin: string, projectId: string, storage: Storage | null): SessionStore {
+  const key = `palisade:${apiOrigin}:${projectId}`;
   let memory: Saved | null = null;
 
   function read(who: string): Saved {
