@@ -414,4 +414,25 @@ describe('encrypted backups', () => {
     assert.equal(rows[0]?.n, 0);
     await assert.rejects((await cryptoFor(target)).cipher.decrypt(second, aad), (e: unknown) => isCryptoError(e, 'key_not_found'));
   });
+
+  it("a backup's key of a subject erased here since is no collision: the merge goes through and drops it", async () => {
+    const target = await backendDb();
+    const crypto = await cryptoFor(target);
+    await target.db.insertInto('orgs').values({ id: ORG, name: 'Gone', slug: 'gone', region: 'eu' }).execute();
+    const scope = subjectScope(ORG, 'vis_gone');
+    const aad = noteAad('prj_gone');
+    const old = await crypto.cipher.encrypt('before the erasure', aad, scope);
+    const kmsDeps = { connection: target.connection, kms: crypto.kms };
+    await createBackupFile(kmsDeps, file('gone-keys.bak'), 'keystore');
+    // The key store is lost; the subject is erased (no key here to see), then comes back: a new
+    // key under the same scope and version as the one in the backup.
+    await sql`DELETE FROM keystore.subject_keys`.execute(target.db);
+    assert.equal(await crypto.service.shred(ORG, 'vis_gone'), 0);
+    const fresh = await (await cryptoFor(target)).cipher.encrypt('after the erasure', aad, scope);
+
+    await restoreBackupFile(kmsDeps, file('gone-keys.bak'));
+    const after = await cryptoFor(target);
+    assert.equal(await after.cipher.decrypt(fresh, aad), 'after the erasure', 'the live key stays');
+    await assert.rejects(after.cipher.decrypt(old, aad), (e: unknown) => isCryptoError(e), 'the erased content stays erased');
+  });
 });

@@ -157,16 +157,25 @@ export function targetFor(targetTables: Map<string, TableInfo>, marker: TableMar
 }
 
 /**
+ * Whether key `k` counts as erased by its subject's tombstone `e`: every version up to the last one
+ * the erasure saw, or, where it saw none, every key created before it.
+ */
+const erasedByTombstone = (k: string): RawBuilder<unknown> =>
+  sql.raw(`(${k}.version <= e.last_version OR (e.last_version = 0 AND ${k}.created_at <= e.erased_at) OR ${k}.created_at <= e.unseen_keys_before)`);
+
+/**
  * Key-store merges: a key in the backup whose scope and version name a different key here (made
  * since, e.g. by a server that took traffic between a data restore and this one). Keeping either
  * loses what the other encrypted, so the merge is refused, loudly, instead of keeping ours in
- * silence. The same key re-wrapped under another master key keeps its creation time: no collision.
+ * silence. The same key re-wrapped under another master key keeps its creation time: no
+ * collision; nor is a key of the backup that an erasure here drops anyway.
  */
 export async function refuseCollidingKeys(tx: Tx, target: { schema: string; name: string; columns: readonly string[] }, incoming: RawBuilder<unknown>): Promise<void> {
   if (!['scope', 'version', 'created_at'].every((c) => target.columns.includes(c))) return;
   const { rows } = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM ${incoming} m JOIN ${sql.raw(qualified(target))} t ON t.scope = m.scope AND t.version = m.version
-    WHERE t.created_at IS DISTINCT FROM m.created_at`.execute(tx);
+    WHERE t.created_at IS DISTINCT FROM m.created_at
+      AND NOT EXISTS (SELECT 1 FROM key_erasures e WHERE e.scope = m.scope AND ${erasedByTombstone('m')})`.execute(tx);
   const n = rows[0]?.n ?? 0;
   if (n > 0) {
     throw new RestoreRefused(
@@ -179,8 +188,7 @@ export async function refuseCollidingKeys(tx: Tx, target: { schema: string; name
 export async function dropErasedKeys(tx: Tx): Promise<number> {
   const dropped = await sql`
     DELETE FROM keystore.subject_keys k USING key_erasures e
-    WHERE k.scope = e.scope
-      AND (k.version <= e.last_version OR (e.last_version = 0 AND k.created_at <= e.erased_at) OR k.created_at <= e.unseen_keys_before)`.execute(tx);
+    WHERE k.scope = e.scope AND ${erasedByTombstone('k')}`.execute(tx);
   return Number(dropped.numAffectedRows ?? 0n);
 }
 
