@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { testBackend } from './helpers/database.ts';
 import { memberWithRole, signUp, startTestApp, strongPassword, uniqueEmail, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
@@ -117,6 +119,39 @@ describe("a member's invitations", () => {
     await t.database.db.updateTable('invitations').set({ expires_at: new Date(Date.now() + 86_400_000) }).where('id', '=', inv.id).execute();
     const r = await accept(inv);
     assert.equal(r.status, 404);
+    const members = (await owner.client.get(`/v1/orgs/${owner.orgId}/members`)).body.members as { email: string }[];
+    assert.equal(members.some((m) => m.email === inv.email), false, 'no membership was written');
+  });
+});
+
+describe('an acceptance racing a withdrawal', { skip: testBackend() !== 'postgres' && 'runs on the PostgreSQL pass (PGlite never interleaves transactions)' }, () => {
+  it('loses when the withdrawal commits between its read and its write', async () => {
+    const owner = await signUp(t, 'Racing withdrawal');
+    const inv = await invite(owner.client, owner.orgId, 'viewer');
+    const c = t.client();
+    await c.post('/v1/auth/signup', { email: inv.email, password: strongPassword, orgName: 'Own' });
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked = (): void => undefined;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    // The withdrawal holds the row: the acceptance reads it as pending, then waits at its write.
+    const withdrawal = t.database.db.transaction().execute(async (tx) => {
+      await sql`SELECT 1 FROM invitations WHERE id = ${inv.id} FOR UPDATE`.execute(tx);
+      locked();
+      await released;
+      await sql`UPDATE invitations SET expires_at = created_at WHERE id = ${inv.id}`.execute(tx);
+    });
+    await isLocked;
+    const accepting = c.post('/v1/invitations/accept', { token: inv.token });
+    for (let i = 0; i < 250; i++) {
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(t.database.db);
+      if ((rows[0]?.n ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    release();
+    await withdrawal;
+    const r = await accepting;
+    assert.equal(r.status, 404, JSON.stringify(r.body));
     const members = (await owner.client.get(`/v1/orgs/${owner.orgId}/members`)).body.members as { email: string }[];
     assert.equal(members.some((m) => m.email === inv.email), false, 'no membership was written');
   });

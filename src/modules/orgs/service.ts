@@ -260,7 +260,7 @@ export function createOrgService(deps: {
       const invitation = await store.getPendingInvitationForUpdate(tx, orgId, invitationId, now);
       if (!invitation) throw new AppError('not_found', 'This invitation does not exist or has expired.');
       assertMayTouch(actor, invitation.role as Role, invitation.role as Role);
-      await store.expireInvitation(tx, invitationId, now);
+      await store.expireInvitation(tx, invitationId);
       await audit.record(tx, {
         orgId, actor: actor.principal, action: 'invitation.revoked', target: { type: 'invitation', id: invitationId }, ip: actor.ip, metadata: { email: invitation.email, role: invitation.role },
       });

@@ -1,5 +1,5 @@
 /** SQL for organisations, memberships and invitations. Nothing else. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import type { Role } from './permissions.ts';
 
@@ -14,6 +14,12 @@ export interface OrgRow {
   improvement_consent: boolean;
   created_at: Date;
 }
+
+/**
+ * A withdrawn invitation expires when it was created: unlike "now", no acceptance racing the
+ * withdrawal can carry an earlier time (and markInvitationAccepted checks it without any clock).
+ */
+const withdrawn = { expires_at: sql<Date>`created_at` };
 
 export function createOrgStore() {
   return {
@@ -82,17 +88,18 @@ export function createOrgStore() {
     findInvitation: (x: Executor, tokenHash: string) =>
       x.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
 
-    /** Every pending invitation of the organisation expires now; returns how many there were. */
+    /** Every pending invitation of the organisation is withdrawn (see `withdrawn`); returns how many there were. */
     expirePendingInvitations: async (x: Executor, orgId: string, at: Date): Promise<number> => {
       const result = await x
         .updateTable('invitations')
-        .set({ expires_at: at })
+        .set(withdrawn)
         .where('org_id', '=', orgId)
         .where('accepted_at', 'is', null)
         .where('expires_at', '>', at)
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },
+
     /** Pending (not accepted, not expired) invitations of the organisation, oldest first; never their token hashes. */
     listPendingInvitations: (x: Executor, orgId: string, now: Date) =>
       x
@@ -117,14 +124,14 @@ export function createOrgStore() {
         .forUpdate()
         .executeTakeFirst(),
 
-    expireInvitation: (x: Executor, id: string, at: Date) => x.updateTable('invitations').set({ expires_at: at }).where('id', '=', id).execute(),
+    expireInvitation: (x: Executor, id: string) => x.updateTable('invitations').set(withdrawn).where('id', '=', id).execute(),
 
     /** The pending invitations someone sent (of the given roles, or all) expire now; returns how many. */
     expireInvitationsSentBy: async (x: Executor, orgId: string, createdBy: string, at: Date, ofRoles?: readonly Role[]): Promise<number> => {
       if (ofRoles?.length === 0) return 0;
       let query = x
         .updateTable('invitations')
-        .set({ expires_at: at })
+        .set(withdrawn)
         .where('org_id', '=', orgId)
         .where('created_by', '=', createdBy)
         .where('accepted_at', 'is', null)
@@ -133,8 +140,16 @@ export function createOrgStore() {
       return Number((await query.executeTakeFirst()).numUpdatedRows);
     },
 
+    /** Only while still pending: a withdrawal or lockdown that committed first wins, whatever the clocks say. */
     markInvitationAccepted: (x: Executor, id: string, at: Date) =>
-      x.updateTable('invitations').set({ accepted_at: at }).where('id', '=', id).where('accepted_at', 'is', null).executeTakeFirst(),
+      x
+        .updateTable('invitations')
+        .set({ accepted_at: at })
+        .where('id', '=', id)
+        .where('accepted_at', 'is', null)
+        .where('expires_at', '>', at)
+        .whereRef('expires_at', '>', 'created_at')
+        .executeTakeFirst(),
 
   };
 }
