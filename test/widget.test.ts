@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { signUserId } from '../src/modules/widget/identity.ts';
 import { createRefusalRecorder } from '../src/modules/widget/refusals.ts';
 import { countRows, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
@@ -382,7 +383,22 @@ describe("after a visitor's key is erased (crypto-shredding)", () => {
     assert.deepEqual(history.body.messages, []);
     const entities = await owner.client.get(`/v1/conversations/${conversationId}/entities`);
     assert.equal(entities.status, 200, JSON.stringify(entities.body));
+    const email = (entities.body.entities as { id: string; type: string }[]).find((e) => e.type === 'EMAIL');
+    assert.ok(email, JSON.stringify(entities.body));
+    assert.equal((await owner.client.post(`/v1/entities/${email.id}/reveal`)).status, 404, 'its values are gone');
     assert.equal((await send('Starting over')).status, 200, 'a new conversation works');
+  });
+
+  it('a key missing without an erasure (a lost key store) is an error, never passed off as an erasure', async () => {
+    const session = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin: allowed });
+    const first = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'Hello there' }, { origin: allowed, authorization: `Bearer ${session.body.token}` });
+    const conversationId = first.body.conversationId as string;
+    const scope = `subject:${owner.orgId}:${session.body.visitorId}` as const;
+    await sql`DELETE FROM keystore.subject_keys WHERE scope = ${scope}`.execute(t.database.db);
+    t.services.crypto.keyring.evict(scope);
+    const history = await owner.client.get(`/v1/conversations/${conversationId}/messages`);
+    assert.equal(history.status, 500);
+    assert.equal(history.body.code, 'internal');
   });
 });
 

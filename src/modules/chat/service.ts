@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { isCryptoError } from '../../platform/crypto/errors.ts';
+import { erasureCheck } from '../../platform/crypto/erasure.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { PublicProject } from '../projects/directory.ts';
@@ -40,6 +40,7 @@ export function createChatService(deps: {
   onPiiDetected?: ((event: PiiDetectedEvent) => void) | undefined;
 }) {
   const { db, store, cipher } = deps;
+  const erased = erasureCheck(db);
 
   const subjectOf = (c: { id: string; visitorId: string | null }): string => c.visitorId ?? c.id;
   const mayContinue = (project: PublicProject, caller: Caller, c: ConversationRef): boolean =>
@@ -80,7 +81,7 @@ export function createChatService(deps: {
 
   type StoredMessage = Awaited<ReturnType<ChatStore['recentMessages']>>[number];
 
-  /** Oldest first, decrypted; messages whose key was erased (crypto-shredding) are left out. */
+  /** Oldest first, decrypted; messages whose subject was erased (crypto-shredding) are left out. */
   async function readable(orgId: string, rows: StoredMessage[]) {
     const messages = await Promise.all(
       rows.reverse().map(async (m) => {
@@ -88,7 +89,7 @@ export function createChatService(deps: {
         try {
           content = await cipher.decrypt(m.content, { orgId, table: 'messages', column: 'content', rowId: m.id });
         } catch (error) {
-          if (isCryptoError(error, 'key_not_found')) return undefined;
+          if (await erased(error, m.content, orgId)) return undefined;
           throw error;
         }
         return { id: m.id, role: m.role, content, citations: m.citations, createdAt: new Date(m.created_at).toISOString() };

@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
-import { isCryptoError } from '../../platform/crypto/errors.ts';
+import { erasureCheck } from '../../platform/crypto/erasure.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -24,10 +24,10 @@ export interface EntityLocation {
 const TOKEN = /<[A-Z][A-Z_]*_\d+>/g;
 const tokenNumber = (token: string): number => Number(/_(\d+)>$/.exec(token)?.[1] ?? 0);
 const isEntityType = (value: string): value is EntityType => (entityTypes as readonly string[]).includes(value);
-const erased = (error: unknown): boolean => isCryptoError(error, 'key_not_found');
 
 export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher; audit: Pick<AuditService, 'record'> }) {
   const { db, cipher } = deps;
+  const erased = erasureCheck(db);
 
   /** Directory read by id (outside tenant scope): the caller does not know the organisation yet. */
   async function locate(entityId: string): Promise<EntityLocation | undefined> {
@@ -52,8 +52,8 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
     // Decrypted outside the transaction; an erased subject's messages simply count nothing.
     const counts = new Map<string, number>();
     for (const m of messages) {
-      const text = await cipher.decrypt(m.content, { orgId, table: 'messages', column: 'content', rowId: m.id }).catch((error: unknown) => {
-        if (erased(error)) return '';
+      const text = await cipher.decrypt(m.content, { orgId, table: 'messages', column: 'content', rowId: m.id }).catch(async (error: unknown) => {
+        if (await erased(error, m.content, orgId)) return '';
         throw error;
       });
       for (const token of text.match(TOKEN) ?? []) counts.set(token, (counts.get(token) ?? 0) + 1);
@@ -71,8 +71,8 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
     );
     if (!row || !isEntityType(row.type)) throw new AppError('not_found', 'This entity does not exist.');
     const type = row.type;
-    const value = await cipher.decrypt(row.value, { orgId, table: 'pii_vault', column: 'value', rowId: row.id }).catch((error: unknown) => {
-      throw erased(error) ? new AppError('not_found', 'This entity does not exist.') : error;
+    const value = await cipher.decrypt(row.value, { orgId, table: 'pii_vault', column: 'value', rowId: row.id }).catch(async (error: unknown) => {
+      throw (await erased(error, row.value, orgId)) ? new AppError('not_found', 'This entity does not exist.') : error;
     });
     await withTenant(db, orgId, (tx) =>
       deps.audit.record(tx, {
