@@ -221,10 +221,13 @@ describe('keys commands beside running servers', () => {
     const pubsub = createRedisPubSub(redisUrl ?? '');
     const server = createInvalidationBus(pubsub);
     const heard: string[][] = [];
-    server.on(KEY_EVICTION_TOPIC, (ids) => heard.push([...ids]));
+    const scope = orgScope(`org_announce${Date.now()}`);
+    // Other test files may evict their own keys on the same Redis meanwhile: only ours count.
+    server.on(KEY_EVICTION_TOPIC, (ids) => {
+      if (ids.includes(scope)) heard.push([...ids]);
+    });
     await server.start();
     try {
-      const scope = orgScope(`org_announce${Date.now()}`);
       await announceKeyEviction(redisUrl ?? '', [scope]);
       // The command waits for its own echo; the server's subscription got the message before it.
       const deadline = Date.now() + 2_000;

@@ -36,7 +36,9 @@ export const cliLog: CryptoLogger = {
 export async function announceKeyEviction(redisUrl: string, scopes: Scope[]): Promise<void> {
   if (scopes.length === 0) return;
   const pubsub = createRedisPubSub(redisUrl);
-  const bus = createInvalidationBus(pubsub);
+  const bus = createInvalidationBus(pubsub, {
+    onMissedEcho: () => cliLog.warn('Redis did not confirm that running servers were told within 2 s: they pick the change up when their key caches expire (the current key version within 30 s).'),
+  });
   try {
     await bus.start();
     await bus.publish(KEY_EVICTION_TOPIC, scopes);

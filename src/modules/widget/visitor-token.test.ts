@@ -10,12 +10,12 @@ const now = new Date('2026-12-07T10:00:00Z');
 const claims: VisitorClaims = { visitorId: 'vis_1', sessionId: 'ses_1', projectId: 'prj_1', origin: 'https://a.test', verified: false, identityVersion: null, sessionsEpoch: 3 };
 const expect = { projectId: 'prj_1', origin: 'https://a.test', identityVersion: null, sessionsEpoch: 3 };
 
-test('a token of the current epoch is accepted, one of an earlier or later epoch refused', async () => {
+test('a token of the current epoch is accepted, one of an earlier epoch refused', async () => {
   const { token } = await tokens.issue(claims, now);
   assert.equal((await tokens.verify(token, expect, now)).sessionsEpoch, 3);
-  for (const sessionsEpoch of [2, 4]) {
-    await assert.rejects(tokens.verify(token, { ...expect, sessionsEpoch }, now), (e: { code?: string }) => e.code === 'invalid_visitor_token');
-  }
+  await assert.rejects(tokens.verify(token, { ...expect, sessionsEpoch: 4 }, now), (e: { code?: string }) => e.code === 'invalid_visitor_token');
+  // An instance whose cached project is a moment behind accepts a token issued after the ending.
+  assert.equal((await tokens.verify(token, { ...expect, sessionsEpoch: 2 }, now)).sessionsEpoch, 3);
 });
 
 test('a token issued before epochs existed counts as epoch 0: ended by the first ending', async () => {

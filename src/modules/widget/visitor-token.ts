@@ -46,7 +46,7 @@ export function createVisitorTokens(secret: Uint8Array, issuer: string) {
   /**
    * `identityVersion`: the project's identity secret version now; a verified token minted under
    * an earlier secret is refused, so rotating a leaked secret ends the sessions opened with it.
-   * `sessionsEpoch`: the project's visitor-sessions epoch now; a token of another one is refused.
+   * `sessionsEpoch`: the project's visitor-sessions epoch now; a token of an earlier one is refused.
    */
   async function verify(
     token: string,
@@ -73,7 +73,9 @@ export function createVisitorTokens(secret: Uint8Array, issuer: string) {
       };
       if (claims.projectId !== expect.projectId || claims.origin !== expect.origin || !claims.visitorId) throw refused();
       if (claims.verified && claims.identityVersion !== expect.identityVersion) throw refused();
-      if (claims.sessionsEpoch !== expect.sessionsEpoch) throw refused();
+      // Only an earlier epoch is refused: a later one was issued after the ending, by an instance
+      // that already knew of it while this one's cached project may still be a moment behind.
+      if (claims.sessionsEpoch < expect.sessionsEpoch) throw refused();
       return claims;
     } catch {
       throw refused();
