@@ -64,8 +64,11 @@ describe('require2fa', () => {
     const log = await other.client.get(`/v1/orgs/${other.orgId}/audit-log?action=org.updated`);
     const changes = log.body.entries.map((e: { metadata: { changes: unknown } }) => e.metadata.changes);
     assert.deepEqual(changes, [
-      { require_2fa: { from: true, to: false }, name: { from: 'Audited Org', to: 'Relaxed Org' } },
-      { require_2fa: { from: false, to: true } },
+      { require2fa: { from: true, to: false }, name: { from: 'Audited Org', to: 'Relaxed Org' } },
+      { require2fa: { from: false, to: true } },
     ]);
+    assert.equal((await other.client.patch(`/v1/orgs/${other.orgId}`, { name: 'Relaxed Org' })).status, 200);
+    const again = await other.client.get(`/v1/orgs/${other.orgId}/audit-log?action=org.updated`);
+    assert.equal(again.body.entries.length, 2, 'a patch that changes nothing records nothing');
   });
 });

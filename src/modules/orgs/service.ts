@@ -115,19 +115,22 @@ export function createOrgService(deps: {
           });
         }
       }
-      const changes = {
-        ...(patch.name !== undefined && { name: patch.name }),
-        ...(patch.region !== undefined && { region: patch.region }),
-        ...(patch.require2fa !== undefined && { require_2fa: patch.require2fa }),
-        ...(patch.improvementConsent !== undefined && { improvement_consent: patch.improvementConsent }),
-      };
+      const before = await store.getOrgForUpdate(tx, orgId);
+      if (!before) throw new AppError('not_found', 'This organisation does not exist.');
+      const current = { name: before.name, region: before.region, require2fa: before.require_2fa, improvementConsent: before.improvement_consent };
+      // Each setting that changes, before and after: turning "require 2FA" off shows as a change from on.
+      const changes: Record<string, { from: unknown; to: unknown }> = {};
+      const columns: OrgColumns = {};
+      for (const field of Object.keys(ORG_COLUMNS) as (keyof typeof ORG_COLUMNS)[]) {
+        const to = patch[field];
+        if (to === undefined || to === current[field]) continue;
+        changes[field] = { from: current[field], to };
+        Object.assign(columns, { [ORG_COLUMNS[field]]: to });
+      }
       if (Object.keys(changes).length > 0) {
-        const before = await store.getOrg(tx, orgId);
-        await store.updateOrg(tx, orgId, changes);
-        // Each setting before and after: turning "require 2FA" off must show as a change from on.
-        const changed = Object.fromEntries(Object.entries(changes).map(([column, to]) => [column, { from: before?.[column as keyof typeof changes] ?? null, to }]));
+        await store.updateOrg(tx, orgId, columns);
         await audit.record(tx, {
-          orgId, actor: actor.principal, action: 'org.updated', target: { type: 'org', id: orgId }, ip: actor.ip, metadata: { fields: Object.keys(patch), changes: changed },
+          orgId, actor: actor.principal, action: 'org.updated', target: { type: 'org', id: orgId }, ip: actor.ip, metadata: { fields: Object.keys(changes), changes },
         });
       }
       const org = await store.getOrg(tx, orgId);
@@ -286,5 +289,9 @@ function assertMayTouch(actor: Actor, currentRole: Role, newRole: Role): void {
     throw new AppError('forbidden', 'Only an owner can change or remove an owner.');
   }
 }
+
+/** The organisation settings an update may change: API field → column. */
+const ORG_COLUMNS = { name: 'name', region: 'region', require2fa: 'require_2fa', improvementConsent: 'improvement_consent' } as const;
+type OrgColumns = Parameters<OrgStore['updateOrg']>[2];
 
 export type OrgService = ReturnType<typeof createOrgService>;

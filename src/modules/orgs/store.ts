@@ -32,6 +32,10 @@ export function createOrgStore() {
     getOrg: (x: Executor, orgId: string): Promise<OrgRow | undefined> =>
       x.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirst() as Promise<OrgRow | undefined>,
 
+    /** The row, locked until the transaction ends: concurrent updates apply, and are audited, one after the other. */
+    getOrgForUpdate: (x: Executor, orgId: string): Promise<OrgRow | undefined> =>
+      x.selectFrom('orgs').selectAll().where('id', '=', orgId).forUpdate().executeTakeFirst() as Promise<OrgRow | undefined>,
+
     updateOrg: (
       x: Executor,
       orgId: string,
