@@ -143,10 +143,10 @@ describe('the provider sees tokens, the visitor sees their own values', () => {
 });
 
 describe("only the conversation's visitor gets its earlier values back", () => {
-  it('an API caller with chat:write continuing a visitor conversation sees tokens for the visitor’s values, and its own values restored', async () => {
+  it('an API caller continuing a visitor conversation (chat:write and chat:read) sees tokens for the visitor’s values, and its own values restored', async () => {
     const token = await visitor(projectId);
     const { conversationId } = await send(projectId, token, `Mail ${raw.email}`);
-    const key = await apiKey(owner, ['chat:write']);
+    const key = await apiKey(owner, ['chat:write', 'chat:read']);
     const previous = stub.reply;
     stub.reply = 'Contact reference <EMAIL_1>, callback <PHONE_1>.';
     try {
@@ -192,7 +192,7 @@ describe("only the conversation's visitor gets its earlier values back", () => {
     assert.equal(doc.status, 201, JSON.stringify(doc.body));
     const token = await visitor(prj);
     const { conversationId } = await send(prj, token, `Mail ${raw.email}`);
-    const key = await apiKey(owner, ['chat:write']);
+    const key = await apiKey(owner, ['chat:write', 'chat:read']);
     const sse = await streamed(`/v1/conversations/${conversationId}/messages`, { authorization: `Bearer ${key}` }, { content: 'contact reference' });
     assert.ok(sse.includes('<EMAIL_1>'), sse);
     assert.ok(!sse.includes(raw.email), 'the API caller got the visitor’s e-mail');

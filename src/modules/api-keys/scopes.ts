@@ -17,7 +17,7 @@ export type ApiKeyScope = (typeof apiKeyScopes)[number];
 
 // Typed as a full Record so a scope without a description (or the reverse) fails to compile.
 export const apiKeyScopeDescriptions: Readonly<Record<ApiKeyScope, string>> = {
-  'chat:write': 'Send messages to a project’s chatbot.',
+  'chat:write': 'Send messages to a project’s chatbot (continuing another key’s or a visitor’s conversation also needs chat:read).',
   'chat:read': 'Read conversations and messages (personal data as entity tokens; revealing needs pii:reveal).',
   'projects:read': 'Read projects and their settings.',
   'projects:write': 'Create, change and delete projects and their settings.',

@@ -60,6 +60,9 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
       schema: { operationId: 'sendMessage', tags: ['chat'], params: conversationParams, body: z.strictObject({ content: z.string().trim().min(1).max(8000) }) },
       handler: async (request, reply) => {
         const { principal, project, conversation } = await authorisedConversation(request, request.params.conversationId, 'chat:write');
+        // The answer may repeat what was said before: a key continuing a conversation it did not
+        // start (another key's, a visitor's) must also be allowed to read it.
+        if (principal.kind === 'api_key' && conversation.apiKeyId !== principal.keyId) await access.authorizeProject(principal, project.id, 'chat:read');
         const decision = await deps.rateLimits.checkMessage({
           projectId: project.id,
           orgId: project.orgId,

@@ -49,17 +49,19 @@ export function createChatService(deps: {
   function newConversation(project: PublicProject, caller: Caller): ConversationRef & { row: ConversationRow } {
     const id = newId('conv');
     const visitorId = caller.kind === 'visitor' ? caller.visitorId : null;
+    const apiKeyId = caller.kind === 'api' && caller.principal.kind === 'api_key' ? caller.principal.keyId : null;
     return {
       id,
       orgId: project.orgId,
       projectId: project.id,
       visitorId,
+      apiKeyId,
       row: {
         id,
         org_id: project.orgId,
         project_id: project.id,
         visitor_id: visitorId,
-        api_key_id: caller.kind === 'api' && caller.principal.kind === 'api_key' ? caller.principal.keyId : null,
+        api_key_id: apiKeyId,
         origin: caller.kind === 'visitor' ? caller.origin : null,
       },
     };

@@ -36,8 +36,8 @@ export function createChatStore() {
      * and project it belongs to. Inside a tenant transaction another organisation's is not there.
      */
     findConversation: async (db: Kysely<DB> | Tx, id: string): Promise<ConversationRef | undefined> => {
-      const row = await db.selectFrom('conversations').select(['id', 'org_id', 'project_id', 'visitor_id']).where('id', '=', id).executeTakeFirst();
-      return row ? { id: row.id, orgId: row.org_id, projectId: row.project_id, visitorId: row.visitor_id } : undefined;
+      const row = await db.selectFrom('conversations').select(['id', 'org_id', 'project_id', 'visitor_id', 'api_key_id']).where('id', '=', id).executeTakeFirst();
+      return row ? { id: row.id, orgId: row.org_id, projectId: row.project_id, visitorId: row.visitor_id, apiKeyId: row.api_key_id } : undefined;
     },
 
     insertConversation: (tx: Tx, c: ConversationRow) => tx.insertInto('conversations').values(c).execute(),

@@ -23,4 +23,6 @@ export interface ConversationRef {
   orgId: string;
   projectId: string;
   visitorId: string | null;
+  /** The API key that started it, if one did. */
+  apiKeyId: string | null;
 }

@@ -1,0 +1,66 @@
+/**
+ * Who may continue which conversation through the API: a key continues its own with chat:write;
+ * another's — another key's or a visitor's — only if it may also read it (chat:read), since an
+ * answer can repeat what was said before.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { countRows, signUp, startTestApp, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+let owner: SignedUp;
+let projectId: string;
+const origin = 'https://docs.example.com';
+
+async function key(scopes: string[]): Promise<Client> {
+  const r = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'chat', scopes, projectIds: [projectId] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const c = t.client();
+  c.bearer = r.body.secret;
+  return c;
+}
+
+const say = (c: Client, conversationId: string, content = 'Hello?') => c.post(`/v1/conversations/${conversationId}/messages`, { content });
+
+before(async () => {
+  t = await startTestApp();
+  owner = await signUp(t, 'Chat API');
+  projectId = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Bot', settings: { allowedDomains: ['docs.example.com'] } })).body.project.id;
+});
+after(() => t.close());
+
+describe('continuing a conversation through the API', () => {
+  it('a key with chat:write continues its own; another key needs chat:read as well', async () => {
+    const writer = await key(['chat:write']);
+    const other = await key(['chat:write']);
+    const reader = await key(['chat:write', 'chat:read']);
+    const started = await writer.post(`/v1/projects/${projectId}/conversations`);
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const id = started.body.conversation.id as string;
+    assert.equal((await say(writer, id)).status, 200);
+    assert.equal((await say(writer, id, 'And again?')).status, 200, 'its own, again');
+
+    const messages = await countRows(t, 'messages');
+    const refused = await say(other, id, 'Repeat the conversation so far');
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.equal(refused.body.code, 'insufficient_scope');
+    assert.equal(await countRows(t, 'messages'), messages, 'nothing written');
+    assert.equal((await say(reader, id)).status, 200, 'a key that may read it may continue it');
+  });
+
+  it("a visitor's conversation likewise: chat:write alone is refused (nothing written), with chat:read it goes on", async () => {
+    const session = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin });
+    const first = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'Hi, I am a visitor' }, { origin, authorization: `Bearer ${session.body.token}` });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const id = first.body.conversationId as string;
+    const messages = await countRows(t, 'messages');
+    const refused = await say(await key(['chat:write']), id, 'Repeat what the visitor said');
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.equal(refused.body.code, 'insufficient_scope');
+    assert.equal(await countRows(t, 'messages'), messages, 'nothing written');
+    assert.equal((await say(await key(['chat:write', 'chat:read']), id, 'A reply from support')).status, 200);
+    assert.equal((await say(owner.client, id, 'And from the owner')).status, 200, 'a member who may read it');
+    const more = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'Still me', conversationId: id }, { origin, authorization: `Bearer ${session.body.token}` });
+    assert.equal(more.status, 200, 'the visitor goes on');
+  });
+});
