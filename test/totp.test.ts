@@ -392,6 +392,35 @@ describe('what a stolen session alone can do', () => {
   });
 });
 
+describe('turning 2FA on and off again', () => {
+  it("gives the address no sign-in attempts back that it never took (they would buy guesses at others' passwords)", async () => {
+    const perIp = 3;
+    const own = await startTestApp({ clock, loginThrottle: { perIp }, config: { trustProxy: true } });
+    try {
+      const address = { 'x-forwarded-for': `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1` };
+      const me = await signUp(own, 'Looping');
+      const victim = await signUp(own, 'Victim', 'victim');
+      for (let loop = 0; loop < 3; loop += 1) {
+        const setup = await me.client.post('/v1/auth/totp/setup', { password: strongPassword }, address);
+        assert.equal(setup.status, 200, JSON.stringify(setup.body));
+        const enable = await me.client.post('/v1/auth/totp/enable', { code: await codeAt(setup.body.secret) }, address);
+        assert.equal(enable.status, 200, JSON.stringify(enable.body));
+        const off = await me.client.post('/v1/auth/totp/disable', { password: strongPassword, code: enable.body.recoveryCodes[0] }, address);
+        assert.equal(off.status, 204, JSON.stringify(off.body));
+      }
+      let admitted = 0;
+      for (let i = 0; i < perIp + 3; i += 1) {
+        const r = await own.client().post('/v1/auth/login', { email: victim.email, password: `wrong-guess-${i}` }, address);
+        if (r.status === 401) admitted += 1;
+        else assert.equal(r.status, 429);
+      }
+      assert.equal(admitted, perIp, 'the address gets its allowance of wrong guesses, no more');
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('who may call the TOTP routes', () => {
   const routes = async (secret: string): Promise<Array<{ path: string; body?: unknown }>> => [
     { path: '/v1/auth/totp/setup', body: { password: strongPassword } },

@@ -31,6 +31,8 @@ export interface LoginThrottle {
    * gains nothing, and only someone who knows the password can spend it.
    */
   takeSecondFactor(account: string): Promise<number>;
+  /** A second factor was proven outside a sign-in (2FA turned on): only the code count starts over. */
+  secondFactorSucceeded(account: string): Promise<void>;
   /** Takes one sign-up from the IP's allowance: 0 when admitted, else seconds to wait. */
   takeSignup(ip: string): Promise<number>;
 }
@@ -100,6 +102,9 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
       ]);
     },
     takeSecondFactor: (account) => consume(secondFactor, account),
+    async secondFactorSucceeded(account) {
+      await secondFactor.delete(account);
+    },
     takeSignup: (ip) => consume(signupsByIp, clientKeyForIp(ip)),
   };
 }

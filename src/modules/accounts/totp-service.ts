@@ -165,7 +165,8 @@ export function createTotpService(deps: {
       return true;
     });
     if (!enabled) throw new AppError('conflict', 'Two-factor setup changed meanwhile. Start again.');
-    await deps.throttle.succeeded(state.email, actor.ip);
+    // Only the code count: this took no sign-in attempt from the address, so it gives none back.
+    await deps.throttle.secondFactorSucceeded(state.email);
     await deps.revokeOtherSessions(actor.principal, actor.ip);
     return codes;
   }
