@@ -73,7 +73,8 @@ describe('widget in a real browser', { skip: !existsSync(CHROMIUM) && `${CHROMIU
   it('elements a visitor injects into the host page can neither redirect nor stop the widget', async () => {
     // Injected HTML (the page's CSP runs no injected script): named elements that shadow
     // document.currentScript and window.Palisade, and a script tag naming another server.
-    const html = `<!doctype html><title>Shop</title><img name="currentScript"><img name="Palisade">
+    const html = `<!doctype html><title>Shop</title><img name="currentScript"><img name="Palisade"><img name="body">
+<form name="createElement"></form><img name="addEventListener">
 <script data-project-id="prj_evil" src="http://127.0.0.1:1/widget.js"></script>
 <script src="${t.url}/widget.js" data-project-id="${projectId}"></script>`;
     const shop = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
@@ -82,6 +83,8 @@ describe('widget in a real browser', { skip: !existsSync(CHROMIUM) && `${CHROMIU
     const allowed = await owner.client.patch(`/v1/projects/${projectId}`, { settings: { allowedDomains: [new URL(allowedSite.url).host, new URL(shopUrl).host] } });
     assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
     const page = await browser.newPage();
+    // A session an earlier version kept under the project alone.
+    await page.addInitScript((id) => localStorage.setItem(`palisade:${id}`, '{"who":"anonymous","token":"old"}'), projectId);
     const apiCalls: string[] = [];
     page.on('request', (r) => {
       if (r.url().includes('/v1/')) apiCalls.push(r.url());
@@ -95,7 +98,7 @@ describe('widget in a real browser', { skip: !existsSync(CHROMIUM) && `${CHROMIU
       assert.ok(apiCalls.length > 0);
       assert.deepEqual(apiCalls.filter((u) => !u.startsWith(`${t.url}/v1/widget/${projectId}/`)), [], 'every call went to the real server, for the real project');
       const stored = await page.evaluate(() => Object.keys(localStorage));
-      assert.deepEqual(stored, [`palisade:${t.url}:${projectId}`], 'the session is kept under the server that issued it');
+      assert.deepEqual(stored, [`palisade:${t.url}:${projectId}`], 'the session is kept under the server that issued it, the old entry gone');
     } finally {
       await page.close();
       shop.close();

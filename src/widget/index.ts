@@ -8,6 +8,7 @@ import { createApiClient, type Identity } from './api.ts';
 import { PalisadeChat } from './chat-element.ts';
 import { checkIdentity, startWidget, type PalisadeApi } from './controller.ts';
 import { createSessionStore } from './session-store.ts';
+import { body, createElement, currentScript, onDocument } from './host-document.ts';
 
 declare global {
   interface Window {
@@ -16,20 +17,6 @@ declare global {
 }
 
 const tag = 'palisade-chat';
-
-/**
- * The <script> element running this file. Read through Document.prototype's own getter: an
- * element the host page lets a visitor inject (`<img name="currentScript">`) shadows
- * `document.currentScript`, and no search of the page is trusted instead — an injected
- * `<script src="https://elsewhere/widget.js">` that the page's CSP never ran would otherwise
- * hand the widget, with its stored token, to another server.
- */
-function ownScript(): HTMLScriptElement | null {
-  const getter = Object.getOwnPropertyDescriptor(Document.prototype, 'currentScript')?.get;
-  // Only set while this file first runs, which is now (also for async scripts).
-  const current: unknown = getter?.call(document);
-  return current instanceof HTMLScriptElement ? current : null;
-}
 
 function identityFrom(script: HTMLScriptElement): Identity | null {
   const { userId, userSignature, userToken } = script.dataset;
@@ -63,7 +50,7 @@ function boot(script: HTMLScriptElement): void {
     return;
   }
   customElements.define(tag, PalisadeChat);
-  const view = document.createElement(tag) as PalisadeChat;
+  const view = createElement(tag) as PalisadeChat;
   const identity = identityFrom(script);
   const api = createApiClient({
     base: base.origin,
@@ -73,12 +60,15 @@ function boot(script: HTMLScriptElement): void {
     now: () => Date.now(),
   });
   window.Palisade = startWidget(view, api, identity !== null);
-  const mount = (): void => void document.body.append(view);
-  if (document.body) mount();
-  else document.addEventListener('DOMContentLoaded', mount, { once: true });
+  const mount = (): void => void body()?.append(view);
+  if (body()) mount();
+  else onDocument('DOMContentLoaded', mount, { once: true });
 }
 
-const script = ownScript();
+// Read through the browser's own getter, never by searching the page: an injected
+// `<script src="https://elsewhere/widget.js">` that the page's CSP never ran stays in the DOM and
+// would otherwise hand the widget, with its stored session, to another server.
+const script = currentScript();
 // A second copy of the script on the same page leaves the first one in charge. Whether one ran is
 // told by the custom element it defines: `window.Palisade` could be an injected `<img name>`.
 if (!script) console.error('Palisade: load widget.js with its own <script src=… data-project-id=…> tag');

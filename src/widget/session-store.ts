@@ -31,6 +31,12 @@ const renewBeforeMs = 60_000;
 /** `apiOrigin` is part of the key: a session is only ever sent back to the server that issued it. */
 export function createSessionStore(apiOrigin: string, projectId: string, storage: Storage | null): SessionStore {
   const key = `palisade:${apiOrigin}:${projectId}`;
+  try {
+    // Earlier versions kept the session under the project alone: nothing of it may linger.
+    storage?.removeItem(`palisade:${projectId}`);
+  } catch {
+    // Blocked storage: nothing was kept there either.
+  }
   let memory: Saved | null = null;
 
   function read(who: string): Saved {

@@ -3,6 +3,8 @@
  * constructable stylesheet where the browser has one: a host page whose CSP forbids inline
  * styles still shows the widget.
  */
+import { createElement } from './host-document.ts';
+
 const css = `
 :host{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111;--pc-accent:#2563eb;--pc-on-accent:#fff}
 *{box-sizing:border-box}
@@ -39,7 +41,7 @@ export function applyStyles(root: ShadowRoot): void {
     root.adoptedStyleSheets = [sheet];
     return;
   }
-  const style = document.createElement('style');
+  const style = createElement('style');
   style.textContent = css;
   root.append(style);
 }
