@@ -389,6 +389,20 @@ describe("after a visitor's key is erased (crypto-shredding)", () => {
     assert.equal((await send('Starting over')).status, 200, 'a new conversation works');
   });
 
+  it("a returning visitor's newer key, lost, is an error too: the tombstone covers only what it erased", async () => {
+    const session = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin: allowed });
+    const send = (content: string) => t.client().post(`/v1/widget/${projectId}/messages`, { content }, { origin: allowed, authorization: `Bearer ${session.body.token}` });
+    assert.equal((await send('First life')).status, 200);
+    assert.equal(await t.services.crypto.shred(owner.orgId, session.body.visitorId), 1);
+    const again = await send('Second life');
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    const scope = `subject:${owner.orgId}:${session.body.visitorId}` as const;
+    await sql`DELETE FROM keystore.subject_keys WHERE scope = ${scope}`.execute(t.database.db);
+    t.services.crypto.keyring.evict(scope);
+    const history = await owner.client.get(`/v1/conversations/${again.body.conversationId}/messages`);
+    assert.equal(history.status, 500, JSON.stringify(history.body));
+  });
+
   it('a key missing without an erasure (a lost key store) is an error, never passed off as an erasure', async () => {
     const session = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin: allowed });
     const first = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'Hello there' }, { origin: allowed, authorization: `Bearer ${session.body.token}` });
