@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { testBackend } from './helpers/database.ts';
-import { memberWithRole, signUp, startTestApp, strongPassword, uniqueEmail, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { up as withdrawOrphaned } from '../src/platform/db/migrations/0727_withdraw_orphaned_invitations.ts';
+import { countRows, memberWithRole, signUp, startTestApp, strongPassword, uniqueEmail, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
 before(async () => {
@@ -27,6 +28,16 @@ async function accept(inv: { email: string; token: string }) {
   const c = t.client();
   await c.post('/v1/auth/signup', { email: inv.email, password: strongPassword, orgName: 'Own' });
   return c.post('/v1/invitations/accept', { token: inv.token });
+}
+
+/** Waits (up to 5 s) until a statement matching `query` waits on a lock; whether it did. */
+async function waitedOnLock(query: RegExp): Promise<boolean> {
+  for (let i = 0; i < 250; i++) {
+    const { rows } = await sql<{ query: string }>`SELECT query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(t.database.db);
+    if (rows.some((r) => query.test(r.query))) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
 }
 
 async function auditOf(owner: SignedUp, action: string) {
@@ -124,6 +135,22 @@ describe("a member's invitations", () => {
   });
 });
 
+describe('invitations sent before removals withdrew them', () => {
+  it('are withdrawn by migration 0727 when their sender no longer may send them', async () => {
+    const owner = await signUp(t, 'Migrated');
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const orphan = await invite(admin.client, owner.orgId, 'editor');
+    const kept = await invite(owner.client, owner.orgId, 'viewer');
+    // As an earlier version removed members: the membership goes, the invitation stays pending.
+    await sql`DELETE FROM memberships WHERE org_id = ${owner.orgId} AND user_id = ${admin.userId}`.execute(t.database.db);
+    await withdrawOrphaned(t.database.db as never);
+    const pending = (await owner.client.get(`/v1/orgs/${owner.orgId}/invitations`)).body.invitations as { id: string }[];
+    assert.deepEqual(pending.map((i) => i.id), [kept.id]);
+    assert.equal((await accept(orphan)).status, 404);
+    assert.equal((await accept(kept)).status, 200);
+  });
+});
+
 describe('an acceptance racing a withdrawal', { skip: testBackend() !== 'postgres' && 'runs on the PostgreSQL pass (PGlite never interleaves transactions)' }, () => {
   it('loses when the withdrawal commits between its read and its write', async () => {
     const owner = await signUp(t, 'Racing withdrawal');
@@ -143,16 +170,40 @@ describe('an acceptance racing a withdrawal', { skip: testBackend() !== 'postgre
     });
     await isLocked;
     const accepting = c.post('/v1/invitations/accept', { token: inv.token });
-    for (let i = 0; i < 250; i++) {
-      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(t.database.db);
-      if ((rows[0]?.n ?? 0) > 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const waited = await waitedOnLock(/update "invitations"/i);
     release();
     await withdrawal;
     const r = await accepting;
+    assert.ok(waited, 'the acceptance read the invitation as pending and waited at its write');
     assert.equal(r.status, 404, JSON.stringify(r.body));
     const members = (await owner.client.get(`/v1/orgs/${owner.orgId}/members`)).body.members as { email: string }[];
     assert.equal(members.some((m) => m.email === inv.email), false, 'no membership was written');
+  });
+});
+
+describe("an invitation racing its sender's removal", { skip: testBackend() !== 'postgres' && 'runs on the PostgreSQL pass (PGlite never interleaves transactions)' }, () => {
+  it('is refused when the removal commits first, and nothing is written', async () => {
+    const owner = await signUp(t, 'Racing removal');
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const invitations = await countRows(t, 'invitations');
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked = (): void => undefined;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    // The removal has deleted the membership but not committed: the invitation waits for it.
+    const removal = t.database.db.transaction().execute(async (tx) => {
+      await sql`DELETE FROM memberships WHERE org_id = ${owner.orgId} AND user_id = ${admin.userId}`.execute(tx);
+      locked();
+      await released;
+    });
+    await isLocked;
+    const inviting = admin.client.post(`/v1/orgs/${owner.orgId}/members`, { email: uniqueEmail('late'), role: 'admin' });
+    const waited = await waitedOnLock(/memberships/i);
+    release();
+    await removal;
+    const r = await inviting;
+    assert.ok(waited, 'the invitation waited on the membership row');
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.equal(await countRows(t, 'invitations'), invitations, 'nothing written');
   });
 });

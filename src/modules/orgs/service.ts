@@ -156,6 +156,12 @@ export function createOrgService(deps: {
     // told whether an address had an account.
     const userId = await deps.users.findIdByEmail(input.email);
     return withTenant(db, orgId, async (tx) => {
+      if (actor.principal.kind === 'user') {
+        // Held until the invitation is written: a removal or demotion of the sender either saw
+        // it and withdrew it, or committed first and is seen here.
+        const sender = await store.getMembershipForShare(tx, orgId, actor.principal.userId);
+        if (!sender || !mayInvite(sender.role as Role, input.role)) throw new AppError('forbidden', 'You may not invite to this role.');
+      }
       if (userId && (await store.getMembership(tx, orgId, userId))) throw new AppError('conflict', 'This person is already a member.');
       const token = newSecretToken('inv');
       const id = newId('inv');

@@ -67,6 +67,10 @@ export function createOrgStore() {
     getMembership: (x: Executor, orgId: string, userId: string) =>
       x.selectFrom('memberships').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst(),
 
+    /** The membership, which cannot be removed or changed until the transaction ends. */
+    getMembershipForShare: (x: Executor, orgId: string, userId: string) =>
+      x.selectFrom('memberships').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).forShare().executeTakeFirst(),
+
     /**
      * The organisation's owners, locked until the transaction ends: two owners demoting or removing
      * each other at once would each count two owners and leave none. The second waits here, and
