@@ -24,7 +24,7 @@ export function lockdownRoutes(deps: {
   orgs: Pick<OrgService, 'listMembers'>;
   accounts: Pick<AccountService, 'revokeAllSessionsOf'>;
   apiKeys: Pick<ApiKeyService, 'revokeAll'>;
-  projects: Pick<ProjectService, 'endAllVisitorSessions'>;
+  projects: Pick<ProjectService, 'endAllVisitorSessionsIn' | 'projectsChanged'>;
   audit: Pick<AuditService, 'record'>;
   access: Access;
   auth: Authenticator;
@@ -47,17 +47,25 @@ export function lockdownRoutes(deps: {
         const members = await deps.orgs.listMembers(orgId);
         const revokedApiKeys = await deps.apiKeys.revokeAll(orgId, actor);
         const revokedSessions = await deps.accounts.revokeAllSessionsOf(members.map((m) => m.userId));
-        // A stolen visitor token (or an intruder's own session on a widget) must not outlive it either.
-        const endedVisitorSessionsInProjects = await deps.projects.endAllVisitorSessions(orgId);
         // Pending invitations expire too: one an intruder sent to an address of theirs would
-        // otherwise let them back in after the keys and sessions are gone.
-        const revokedInvitations = await withTenant(deps.db, orgId, async (tx) => {
+        // otherwise let them back in after the keys and sessions are gone. So do the visitor
+        // sessions of its widgets (a stolen visitor token, an intruder's own visitor session),
+        // in the transaction that records the lockdown.
+        const { revokedInvitations, endedProjects } = await withTenant(deps.db, orgId, async (tx) => {
           const count = await store.expirePendingInvitations(tx, orgId, deps.clock.now());
+          const ended = await deps.projects.endAllVisitorSessionsIn(tx, orgId);
           await deps.audit.record(tx, {
-            orgId, actor: principal, action: 'org.lockdown', target: { type: 'org', id: orgId }, ip: request.ip, metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects },
+            orgId,
+            actor: principal,
+            action: 'org.lockdown',
+            target: { type: 'org', id: orgId },
+            ip: request.ip,
+            metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length },
           });
-          return count;
+          return { revokedInvitations: count, endedProjects: ended };
         });
+        await deps.projects.projectsChanged(endedProjects);
+        const endedVisitorSessionsInProjects = endedProjects.length;
         return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, rotatedWebhookSecrets: 0 };
       },
     });

@@ -4,7 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
-import { withTenant } from '../../platform/db/tenant.ts';
+import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
@@ -133,14 +133,18 @@ export function createProjectService(deps: {
     await deps.invalidation.publish(PROJECTS_TOPIC, [projectId]);
   }
 
-  /** endVisitorSessions() for every project of the organisation (a lockdown, which audits it); how many projects. */
-  async function endAllVisitorSessions(orgId: string): Promise<number> {
-    const ids = await withTenant(db, orgId, (tx) => store.endAllVisitorSessions(tx, orgId));
+  /**
+   * endVisitorSessions() for every project of the organisation, inside the caller's transaction (a
+   * lockdown, which audits it); returns the projects, to pass to projectsChanged() once committed.
+   */
+  const endAllVisitorSessionsIn = (tx: Tx, orgId: string): Promise<string[]> => store.endAllVisitorSessions(tx, orgId);
+
+  /** Tells every instance's project directory that these projects changed. */
+  async function projectsChanged(ids: string[]): Promise<void> {
     if (ids.length > 0) await deps.invalidation.publish(PROJECTS_TOPIC, ids);
-    return ids.length;
   }
 
-  return { create, list, get, update, remove, endVisitorSessions, endAllVisitorSessions };
+  return { create, list, get, update, remove, endVisitorSessions, endAllVisitorSessionsIn, projectsChanged };
 }
 
 /**
