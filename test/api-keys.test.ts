@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { Clock } from '../src/platform/clock.ts';
+import { testBackend } from './helpers/database.ts';
 import { countRows, signUp, startTestApp, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 let offsetMs = 0;
@@ -234,8 +235,8 @@ describe('revocation and rotation', () => {
     }
   });
 
-  it("a replaced secret in its grace period cannot manage keys: no rotating again, no minting a key that outlives the rotation", async () => {
-    const key = await createKey({ scopes: ['projects:read', 'keys:manage'] });
+  it("a replaced secret in its grace period changes nothing that would outlive the rotation", async () => {
+    const key = await createKey({ scopes: ['projects:read', 'projects:write', 'keys:manage'] });
     const old = bearer(key.secret);
     assert.equal((await old.get(`/v1/orgs/${owner.orgId}/api-keys`)).status, 200);
     const rotated = await owner.client.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 3600 });
@@ -248,10 +249,15 @@ describe('revocation and rotation', () => {
     const minted = await old.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'escape', scopes: ['projects:read'] });
     assert.equal(minted.status, 403);
     assert.equal(await countRows(t, 'api_keys'), keysBefore, 'nothing written');
+    const identity = await old.post(`/v1/projects/${projectA}/identity-secret`);
+    assert.equal(identity.status, 403, 'no identity secret to sign visitors with after the rotation');
+    const redirected = await old.patch(`/v1/projects/${projectA}`, { settings: { answer: { provider: 'openai-compatible', baseUrl: 'https://llm.example.com/v1', model: 'm' } } });
+    assert.equal(redirected.status, 403, 'no answer provider to send questions elsewhere');
+    assert.equal(await countRows(t, 'project_identity_secrets'), 0);
     assert.deepEqual((await old.get('/v1/api-keys/current')).body.apiKey.scopes, ['projects:read']);
     const fresh = bearer(rotated.body.secret);
     assert.equal((await fresh.get(`/v1/orgs/${owner.orgId}/api-keys`)).status, 200, 'the new secret manages keys');
-    assert.deepEqual((await fresh.get('/v1/api-keys/current')).body.apiKey.scopes, ['projects:read', 'keys:manage']);
+    assert.deepEqual((await fresh.get('/v1/api-keys/current')).body.apiKey.scopes, ['projects:read', 'projects:write', 'keys:manage']);
   });
 
   it('rotation with no grace period ends the old secret at once', async () => {
@@ -287,5 +293,41 @@ describe('usage', () => {
     await c.get(`/v1/projects/${projectA}`);
     const again = await c.get(`/v1/api-keys/${key.id}/usage`);
     assert.equal(again.body.usage.days[0].total, 6);
+  });
+});
+
+describe('rotations of one key at once', { skip: testBackend() !== 'postgres' && 'runs on the PostgreSQL pass (PGlite never interleaves transactions)' }, () => {
+  it('apply one after the other: every secret they return works', async () => {
+    const key = await createKey({ scopes: ['projects:read'] });
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked = (): void => undefined;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    // Another transaction holds the row, so both rotations are in flight together when it lets go.
+    const holder = t.database.db.transaction().execute(async (tx) => {
+      await sql`SELECT 1 FROM api_keys WHERE id = ${key.id} FOR UPDATE`.execute(tx);
+      locked();
+      await released;
+    });
+    await isLocked;
+    const rotations = [0, 1].map(() => owner.client.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 120 }));
+    await new Promise((r) => setTimeout(r, 300)); // both reach the database and wait on the row
+    release();
+    await holder;
+    const replies = await Promise.all(rotations);
+    for (const r of replies) {
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal((await bearer(r.body.secret).get(`/v1/orgs/${owner.orgId}/projects`)).status, 200, 'a returned secret works');
+    }
+  });
+});
+
+describe('what a key learns about its organisation', () => {
+  it('its id from GET /v1/orgs, none of its settings', async () => {
+    const key = await createKey({ scopes: ['chat:write'], projectIds: [projectA] });
+    const r = await bearer(key.secret).get('/v1/orgs');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body, { orgs: [{ id: owner.orgId }] });
+    assert.equal((await bearer(key.secret).get(`/v1/orgs/${owner.orgId}`)).status, 403);
   });
 });

@@ -12,6 +12,9 @@ import { applyDecision } from '../rate-limits/http.ts';
 import type { RateLimitService } from '../rate-limits/service.ts';
 import type { ApiKeyService } from './service.ts';
 
+/** Scopes a replaced secret no longer carries during its grace period (see below). */
+const SCOPES_LOST_IN_GRACE: ReadonlySet<string> = new Set(['keys:manage', 'projects:write', 'webhooks:manage']);
+
 export function createApiKeyVerifier(deps: {
   keys: Pick<ApiKeyService, 'verify' | 'recordUse'>;
   rateLimits: Pick<RateLimitService, 'checkApiKey'>;
@@ -34,10 +37,11 @@ export function createApiKeyVerifier(deps: {
         ip: request.ip,
         userAgent: typeof userAgent === 'string' ? userAgent : null,
       });
-      // A replaced secret in its grace period keeps the key working but cannot manage keys: a
-      // leaked secret must not be able to rotate the key again (taking the new secret) or mint a
-      // key of its own that outlives the rotation meant to contain it.
-      const scopes = decision.viaPreviousSecret ? key.scopes.filter((scope) => scope !== 'keys:manage') : key.scopes;
+      // A replaced secret in its grace period keeps the key working but changes nothing that would
+      // outlive the rotation meant to contain it: no rotating the key again or minting a key, no
+      // new identity secret, answer provider or webhook (each a credential or a way to send data
+      // elsewhere for good).
+      const scopes = decision.viaPreviousSecret ? key.scopes.filter((scope) => !SCOPES_LOST_IN_GRACE.has(scope)) : key.scopes;
       return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes, projectIds: key.projectIds, expiresAt: key.expiresAt };
     },
   };

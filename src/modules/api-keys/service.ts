@@ -127,7 +127,9 @@ export function createApiKeyService(deps: {
     const now = clock.now();
     const generated = generateApiKeySecret({ keyId, ...(deps.environment ? { environment: deps.environment } : {}) });
     const row = await withTenant(db, orgId, async (tx) => {
-      const existing = await store.get(tx, keyId);
+      // Locked: two rotations at once would both keep the same previous secret, and one caller
+      // would get a secret that never works; a racing revocation would be reported as a rotation.
+      const existing = await store.getForUpdate(tx, keyId);
       if (!existing) throw new AppError('not_found', 'This API key does not exist.');
       // Before any write: throwing here rolls the transaction back with nothing changed.
       assertWithinReach(actor.principal, powerOf(existing));
@@ -150,7 +152,7 @@ export function createApiKeyService(deps: {
   async function revoke(orgId: string, keyId: string, actor: Actor): Promise<void> {
     const now = clock.now();
     await withTenant(db, orgId, async (tx) => {
-      const existing = await store.get(tx, keyId);
+      const existing = await store.getForUpdate(tx, keyId);
       if (!existing) throw new AppError('not_found', 'This API key does not exist.');
       assertWithinReach(actor.principal, powerOf(existing));
       if (await store.revoke(tx, keyId, now)) {

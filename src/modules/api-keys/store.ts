@@ -75,6 +75,10 @@ export function createApiKeyStore() {
     get: async (tx: Tx, id: string): Promise<ApiKeyRow | undefined> =>
       (await tx.selectFrom('api_keys').select(columns).where('id', '=', id).executeTakeFirst()) as ApiKeyRow | undefined,
 
+    /** The row, locked until the transaction ends: rotations and revocations of one key apply one after the other. */
+    getForUpdate: async (tx: Tx, id: string): Promise<ApiKeyRow | undefined> =>
+      (await tx.selectFrom('api_keys').select(columns).where('id', '=', id).forUpdate().executeTakeFirst()) as ApiKeyRow | undefined,
+
     /** Directory read (no tenant scope): the hot path's one look-up. See the header. */
     findForVerification: async (db: Kysely<DB>, id: string): Promise<ApiKeyRow | undefined> =>
       (await db.selectFrom('api_keys').select(columns).where('id', '=', id).executeTakeFirst()) as ApiKeyRow | undefined,

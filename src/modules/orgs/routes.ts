@@ -27,7 +27,9 @@ export function orgRoutes(deps: { orgs: OrgService; access: Access; auth: Authen
   return async function plugin(app: App): Promise<void> {
     app.get('/v1/orgs', { schema: { operationId: 'listOrgs', tags: ['orgs'] } }, async (request) => {
       const principal = await auth.require(request);
-      if (principal.kind === 'api_key') return { orgs: [await orgs.get(principal.orgId)] };
+      // A key learns which organisation it belongs to, not that organisation's settings (no key
+      // scope reads them: GET /v1/orgs/{orgId} refuses keys).
+      if (principal.kind === 'api_key') return { orgs: [{ id: principal.orgId }] };
       return { orgs: await orgs.listForUser(principal.userId) };
     });
 
