@@ -235,7 +235,7 @@ describe('revocation and rotation', () => {
     }
   });
 
-  it("a replaced secret in its grace period changes nothing that would outlive the rotation", async () => {
+  it('a replaced secret in its grace period sets up no credential or channel that outlives the rotation', async () => {
     const key = await createKey({ scopes: ['projects:read', 'projects:write', 'keys:manage'] });
     const old = bearer(key.secret);
     assert.equal((await old.get(`/v1/orgs/${owner.orgId}/api-keys`)).status, 200);
@@ -311,10 +311,18 @@ describe('rotations of one key at once', { skip: testBackend() !== 'postgres' &&
     });
     await isLocked;
     const rotations = [0, 1].map(() => owner.client.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 120 }));
-    await new Promise((r) => setTimeout(r, 300)); // both reach the database and wait on the row
+    // Both rotations wait on the row (the fix takes the lock before reading; without it, both
+    // read the same secret first and wait only at their writes).
+    let waiting = 0;
+    for (let i = 0; i < 250 && waiting < 2; i++) {
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%api_keys%'`.execute(t.database.db);
+      waiting = rows[0]?.n ?? 0;
+      if (waiting < 2) await new Promise((r) => setTimeout(r, 20));
+    }
     release();
     await holder;
     const replies = await Promise.all(rotations);
+    assert.equal(waiting, 2, 'both rotations were in flight together');
     for (const r of replies) {
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal((await bearer(r.body.secret).get(`/v1/orgs/${owner.orgId}/projects`)).status, 200, 'a returned secret works');

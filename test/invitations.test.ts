@@ -139,15 +139,24 @@ describe('invitations sent before removals withdrew them', () => {
   it('are withdrawn by migration 0727 when their sender no longer may send them', async () => {
     const owner = await signUp(t, 'Migrated');
     const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const demoted = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const formerOwner = await memberWithRole(t, owner.client, owner.orgId, 'owner');
     const orphan = await invite(admin.client, owner.orgId, 'editor');
+    const byDemoted = await invite(demoted.client, owner.orgId, 'viewer');
+    const ownerInvite = await invite(formerOwner.client, owner.orgId, 'owner');
+    const adminInvite = await invite(formerOwner.client, owner.orgId, 'admin');
     const kept = await invite(owner.client, owner.orgId, 'viewer');
-    // As an earlier version removed members: the membership goes, the invitation stays pending.
-    await sql`DELETE FROM memberships WHERE org_id = ${owner.orgId} AND user_id = ${admin.userId}`.execute(t.database.db);
-    await withdrawOrphaned(t.database.db as never);
+    // As an earlier version removed and demoted members: their invitations stayed pending.
+    const db = t.database.db;
+    await sql`DELETE FROM memberships WHERE org_id = ${owner.orgId} AND user_id = ${admin.userId}`.execute(db);
+    await sql`UPDATE memberships SET role = 'editor' WHERE org_id = ${owner.orgId} AND user_id = ${demoted.userId}`.execute(db);
+    await sql`UPDATE memberships SET role = 'admin' WHERE org_id = ${owner.orgId} AND user_id = ${formerOwner.userId}`.execute(db);
+    await withdrawOrphaned(db as never);
     const pending = (await owner.client.get(`/v1/orgs/${owner.orgId}/invitations`)).body.invitations as { id: string }[];
-    assert.deepEqual(pending.map((i) => i.id), [kept.id]);
-    assert.equal((await accept(orphan)).status, 404);
+    assert.deepEqual(pending.map((i) => i.id).sort(), [adminInvite.id, kept.id].sort(), 'an admin may still invite admins');
+    for (const gone of [orphan, byDemoted, ownerInvite]) assert.equal((await accept(gone)).status, 404);
     assert.equal((await accept(kept)).status, 200);
+    assert.equal((await accept(adminInvite)).status, 200);
   });
 });
 

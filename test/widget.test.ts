@@ -389,6 +389,23 @@ describe("after a visitor's key is erased (crypto-shredding)", () => {
     assert.equal((await send('Starting over')).status, 200, 'a new conversation works');
   });
 
+  it('a visitor erased, back, and erased again: the second conversation is gone too (404), not a 500', async () => {
+    const session = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin: allowed });
+    const send = (content: string, conversationId?: string) =>
+      t.client().post(`/v1/widget/${projectId}/messages`, { content, ...(conversationId ? { conversationId } : {}) }, { origin: allowed, authorization: `Bearer ${session.body.token}` });
+    const first = await send('First life');
+    assert.equal(await t.services.crypto.shred(owner.orgId, session.body.visitorId), 1);
+    assert.equal((await send('Still there?', first.body.conversationId)).status, 404, 'the first erasure is seen (and remembered)');
+    const second = await send('Second life');
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.equal(await t.services.crypto.shred(owner.orgId, session.body.visitorId), 1);
+    const again = await send('And now?', second.body.conversationId);
+    assert.equal(again.status, 404, JSON.stringify(again.body));
+    const history = await owner.client.get(`/v1/conversations/${second.body.conversationId}/messages`);
+    assert.equal(history.status, 200, JSON.stringify(history.body));
+    assert.deepEqual(history.body.messages, []);
+  });
+
   it("a returning visitor's newer key, lost, is an error too: the tombstone covers only what it erased", async () => {
     const session = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin: allowed });
     const send = (content: string) => t.client().post(`/v1/widget/${projectId}/messages`, { content }, { origin: allowed, authorization: `Bearer ${session.body.token}` });

@@ -37,10 +37,10 @@ export function createApiKeyVerifier(deps: {
         ip: request.ip,
         userAgent: typeof userAgent === 'string' ? userAgent : null,
       });
-      // A replaced secret in its grace period keeps the key working but changes nothing that would
-      // outlive the rotation meant to contain it: no rotating the key again or minting a key, no
-      // new identity secret, answer provider or webhook (each a credential or a way to send data
-      // elsewhere for good).
+      // A replaced secret in its grace period keeps the key working but cannot set up a credential
+      // or a channel that outlives the rotation meant to contain it: no rotating the key again or
+      // minting a key, no identity secret, answer provider or (once they exist) webhook. Its other
+      // scopes stay, so clients keep working until they switch (knowledge it writes stays too).
       const scopes = decision.viaPreviousSecret ? key.scopes.filter((scope) => !SCOPES_LOST_IN_GRACE.has(scope)) : key.scopes;
       return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes, projectIds: key.projectIds, expiresAt: key.expiresAt };
     },

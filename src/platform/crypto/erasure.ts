@@ -17,20 +17,24 @@ interface Tombstone {
   unseen_keys_before: Date | null;
 }
 
-/** Tombstones are never removed, so those found are kept (a bounded number) for the messages that follow. */
+/** Answers kept for the messages that follow (bounded): see below. */
 const REMEMBERED = 10_000;
 
-/** `db` reads key_erasures, a platform table: the owner connection, outside any tenant transaction. */
+/**
+ * `db` reads key_erasures, a platform table: the owner connection, outside any tenant transaction.
+ * A tombstone only ever grows (a later erasure raises its version, or marks every version), so a
+ * version found covered stays covered and is remembered; anything else is asked again.
+ */
 export function erasureCheck(db: Kysely<DB>): ErasureCheck {
-  const found = new Map<string, Promise<Tombstone | undefined>>();
+  const covered = new Set<string>();
+  const asking = new Map<string, Promise<Tombstone | undefined>>();
   function tombstone(scope: string): Promise<Tombstone | undefined> {
-    let pending = found.get(scope);
+    let pending = asking.get(scope);
     if (!pending) {
-      if (found.size >= REMEMBERED) found.clear();
       pending = db.selectFrom('key_erasures').select(['last_version', 'unseen_keys_before']).where('scope', '=', scope).executeTakeFirst();
-      found.set(scope, pending);
-      // Only a tombstone is remembered: one may appear later where there was none.
-      void pending.then((t) => t === undefined && found.get(scope) === pending && found.delete(scope), () => found.delete(scope));
+      asking.set(scope, pending);
+      const done = (): void => void asking.delete(scope);
+      pending.then(done, done);
     }
     return pending;
   }
@@ -38,10 +42,18 @@ export function erasureCheck(db: Kysely<DB>): ErasureCheck {
     if (!isCryptoError(error, 'key_not_found')) return false;
     const { scope, version } = parseCiphertext(ciphertext, orgId);
     if (!scope.startsWith('subject:')) return false;
+    if (covered.has(`${scope}#*`) || covered.has(`${scope}#${version}`)) return true;
     const t = await tombstone(scope);
     if (t === undefined) return false;
-    // The versions it destroyed; where it could not see them (an erasure that found no key, an
-    // older tombstone), every version of the subject counts.
-    return version <= t.last_version || t.last_version === 0 || t.unseen_keys_before !== null;
+    if (covered.size >= REMEMBERED) covered.clear();
+    // Where the erasure could not see the versions it destroyed (it found no key; an older
+    // tombstone), every version of the subject counts: a ciphertext carries no creation time.
+    if (t.last_version === 0 || t.unseen_keys_before !== null) {
+      covered.add(`${scope}#*`);
+      return true;
+    }
+    if (version > t.last_version) return false;
+    covered.add(`${scope}#${version}`);
+    return true;
   };
 }

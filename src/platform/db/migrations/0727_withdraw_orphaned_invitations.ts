@@ -9,7 +9,7 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     UPDATE invitations i SET expires_at = i.created_at
-    WHERE i.accepted_at IS NULL AND i.expires_at > i.created_at
+    WHERE i.accepted_at IS NULL AND i.expires_at > now()
       AND NOT EXISTS (
         SELECT 1 FROM memberships m
         WHERE m.org_id = i.org_id AND m.user_id = i.created_by
