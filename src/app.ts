@@ -57,7 +57,7 @@ import { projectRoutes } from './modules/projects/routes.ts';
 import { createProjectService } from './modules/projects/service.ts';
 import { createProjectStore } from './modules/projects/store.ts';
 import { installRateLimitHeaders } from './modules/rate-limits/http.ts';
-import { clientKeyForIp } from './modules/rate-limits/ip.ts';
+import { clientKeyForIp, logNetworkOf } from './modules/rate-limits/ip.ts';
 import { createRateLimits, redisKeyPrefix } from './modules/rate-limits/module.ts';
 import type { PenaltyPolicy } from './modules/rate-limits/penalty-state.ts';
 import type { RefusalCounter } from './modules/rate-limits/refusals.ts';
@@ -131,7 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
       reply.headers(securityHeaders.api);
       sendProblem(reply, 'invalid_request', 'The request could not be read: a malformed URL or header.');
     },
-    logger: loggerOptions(config.logLevel),
+    logger: loggerOptions(config.logLevel, logNetworkOf),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: proxyTrust(config.trustProxy),
     requestIdHeader: false,

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { loggerOptions } from '../src/platform/http/logging.ts';
+import { logNetworkOf } from '../src/modules/rate-limits/ip.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { startTestApp, type TestApp } from './helpers/harness.ts';
 import { TEST_MASTER_KEY } from './helpers/test-keys.ts';
@@ -61,6 +62,20 @@ describe('logs', () => {
     for (const secret of ['SECRET1', 'SECRET2', 'SECRET3', 'SECRET4', 'SECRET5', 'SECRET6', 'SECRET7', 'SECRET8', 'SECRET9', 'SECRET10']) assert.equal(out.includes(secret), false, secret);
     assert.match(out, /users_email_key/, 'the error itself is still logged');
     assert.match(out, /\[redacted\]/);
+  });
+
+  it("keep a request's method, path and client network, never its full address or query", () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
+    const log = pino(loggerOptions('info', logNetworkOf), sink);
+    log.info({ req: { method: 'GET', url: '/v1/orgs/org_1/audit-log?actor=SECRET11', ip: '203.0.113.77', headers: { cookie: 'SECRET12' } } }, 'incoming request');
+    log.info({ req: { method: 'POST', url: '/v1/widget/prj_1/messages', ip: '2001:db8:1234:5678::9' } }, 'incoming request');
+    log.error({ err: Object.assign(new Error('Connection is closed.'), { command: { name: 'incrby', args: ['palisade:login_fail_account:SECRET13@example.com', 1] } }) }, 'unexpected error');
+    const out = lines.join('');
+    for (const secret of ['SECRET11', 'SECRET12', 'SECRET13', '203.0.113.77', '1234:5678']) assert.equal(out.includes(secret), false, secret);
+    assert.match(out, /"remoteNetwork":"203\.0\.113\.0\/24"/);
+    assert.match(out, /"remoteNetwork":"2001:db8:1234::\/48"/);
+    assert.match(out, /"url":"\/v1\/orgs\/org_1\/audit-log"/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { clientKeyForIp, expandIpv6, formatIpv6, invalidIpKey } from './ip.ts';
+import { clientKeyForIp, expandIpv6, formatIpv6, invalidIpKey, logNetworkOf } from './ip.ts';
 
 test('IPv4 is kept as is', () => {
   assert.equal(clientKeyForIp('203.0.113.7'), '203.0.113.7');
@@ -64,4 +64,14 @@ test('expand and format round-trip for any address', () => {
     }),
     { numRuns: 500 },
   );
+});
+
+test('logNetworkOf keeps a client network for logs: IPv4 /24, IPv6 /48, IPv4-mapped as IPv4', () => {
+  assert.equal(logNetworkOf('203.0.113.77'), '203.0.113.0/24');
+  assert.equal(logNetworkOf('203.0.113.77:5678'), '203.0.113.0/24');
+  assert.equal(logNetworkOf('::ffff:203.0.113.77'), '203.0.113.0/24');
+  assert.equal(logNetworkOf('2001:db8:1234:5678::9'), '2001:db8:1234::/48');
+  assert.equal(logNetworkOf('[2001:DB8:1234:ffff::1]:443'), '2001:db8:1234::/48');
+  assert.equal(logNetworkOf('not an address'), 'invalid');
+  assert.equal(logNetworkOf(''), 'invalid');
 });

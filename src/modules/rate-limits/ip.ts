@@ -30,6 +30,17 @@ export function clientKeyForIp(input: string): string {
   return `${formatIpv6([...hextets.slice(0, 4), 0, 0, 0, 0])}/64`;
 }
 
+/**
+ * A client address cut to its network for logs — IPv4 to /24, IPv6 to /48 (IPv4-mapped as IPv4):
+ * enough to follow an abuse wave, not enough to name a visitor in logs that erasure cannot reach.
+ */
+export function logNetworkOf(input: string): string {
+  const key = clientKeyForIp(input);
+  if (isIPv4(key)) return `${key.split('.').slice(0, 3).join('.')}.0/24`;
+  const hextets = key === invalidIpKey ? undefined : expandIpv6(key.replace(/\/64$/, ''));
+  return hextets ? `${formatIpv6([...hextets.slice(0, 3), 0, 0, 0, 0, 0])}/48` : invalidIpKey;
+}
+
 /** Eight 16-bit groups, with `::` expanded and a trailing dotted IPv4 converted. */
 export function expandIpv6(address: string): number[] | undefined {
   let text = address.toLowerCase();

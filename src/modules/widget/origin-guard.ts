@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../platform/http/errors.ts';
+import { logNetworkOf } from '../rate-limits/ip.ts';
 import { createUnknownIdGuard } from '../rate-limits/unknown-ids.ts';
 import type { ProjectDirectory, PublicProject } from '../projects/directory.ts';
 
@@ -34,7 +35,7 @@ export function createOriginGuard(deps: { projects: ProjectDirectory; onRefusal:
     if (!project || !decision.ok) {
       counts.refused++;
       const refusal = { projectId, orgId: project?.orgId ?? null, origin: header ?? null, reason: decision.ok ? 'unknown_project' : decision.reason, ip: request.ip };
-      request.log.warn({ widgetRefusal: refusal }, 'widget request refused: origin not allowed');
+      request.log.warn({ widgetRefusal: { ...refusal, ip: logNetworkOf(refusal.ip) } }, 'widget request refused: origin not allowed');
       deps.onRefusal(refusal);
       // An unknown project looks exactly like a refused origin: ids cannot be probed.
       throw new AppError('origin_not_allowed', 'This site is not allowed to use this chatbot.');
