@@ -57,7 +57,7 @@ import { projectRoutes } from './modules/projects/routes.ts';
 import { createProjectService } from './modules/projects/service.ts';
 import { createProjectStore } from './modules/projects/store.ts';
 import { installRateLimitHeaders } from './modules/rate-limits/http.ts';
-import { clientKeyForIp, logNetworkOf } from './modules/rate-limits/ip.ts';
+import { clientKeyForIp, isPrivateAddress, logNetworkOf } from './modules/rate-limits/ip.ts';
 import { createRateLimits, redisKeyPrefix } from './modules/rate-limits/module.ts';
 import type { PenaltyPolicy } from './modules/rate-limits/penalty-state.ts';
 import type { RefusalCounter } from './modules/rate-limits/refusals.ts';
@@ -108,12 +108,15 @@ export interface Services {
 
 /**
  * Fastify's form of TRUST_PROXY. `true` trusts one hop, never every hop: Fastify's own `true`
- * believes the left-most X-Forwarded-For entry, which the client wrote.
+ * believes the left-most X-Forwarded-For entry, which the client wrote. With a hop count, the
+ * peer itself must be at a loopback or private address: otherwise a client reaching the server
+ * directly would be taken for the proxy and could name any address it likes (a proxy elsewhere is
+ * listed by address or CIDR instead). The hops behind it are the ones it forwarded.
  */
-function proxyTrust(setting: Config['trustProxy']): false | string[] | ((address: string, hop: number) => boolean) {
+export function proxyTrust(setting: Config['trustProxy']): false | string[] | ((address: string, hop: number) => boolean) {
   if (Array.isArray(setting) || setting === false) return setting;
   const hops = setting === true ? 1 : setting;
-  return (_address, hop) => hop < hops;
+  return (address, hop) => hop < hops && (hop > 0 || isPrivateAddress(address));
 }
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services }> {

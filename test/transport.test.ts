@@ -10,11 +10,13 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { connect as netConnect } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { Client } from './helpers/harness.ts';
 import { startCustomApp, type CustomApp } from './helpers/custom-app.ts';
 import { strongPassword, uniqueEmail } from './helpers/harness.ts';
 import { loadConfig } from '../src/config.ts';
+import { proxyTrust } from '../src/app.ts';
 import { TEST_MASTER_KEY } from './helpers/test-keys.ts';
 
 describe('HTTPS', () => {
@@ -27,7 +29,7 @@ describe('HTTPS', () => {
       '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
     ], { stdio: 'ignore' });
-    t = await startCustomApp({ env: { TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') } });
+    t = await startCustomApp({ env: { TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem'), HEADERS_TIMEOUT_MS: '1500' } });
   });
   after(async () => {
     await t?.close();
@@ -44,6 +46,17 @@ describe('HTTPS', () => {
       socket.once('error', reject);
     });
   }
+
+  it('closes a connection that never starts its handshake as soon as the headers timeout passes', async () => {
+    const started = Date.now();
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+      const socket = netConnect({ host: '127.0.0.1', port: t.port }, () => undefined);
+      socket.once('close', () => resolve(Date.now() - started));
+      socket.once('error', () => undefined);
+      setTimeout(() => (socket.destroy(), reject(new Error('still open after 10 s'))), 10_000).unref();
+    });
+    assert.ok(closedAfter < 5_000, `closed after ${closedAfter} ms (Node's own handshake limit is 120 s)`);
+  });
 
   it('accepts TLS 1.3', async () => {
     assert.equal(await handshake({ minVersion: 'TLSv1.3' }), 'TLSv1.3');
@@ -121,6 +134,17 @@ describe('trustProxy', () => {
     assert.equal(await lastIpSeen('2', '6.6.6.6, 203.0.113.7, 198.51.100.99'), '203.0.113.7');
     assert.equal(await lastIpSeen('127.0.0.1', '6.6.6.6, 198.51.100.99'), '198.51.100.99');
     assert.equal(await lastIpSeen('10.0.0.0/8'), '127.0.0.1', 'a peer outside the listed proxies is the client');
+  });
+
+  it('a hop count believes a peer at a public address no more than a client: it may be one', () => {
+    const trust = proxyTrust(1);
+    assert.equal(typeof trust, 'function');
+    const hop = trust as (address: string, hop: number) => boolean;
+    for (const peer of ['127.0.0.1', '10.1.2.3', '172.20.0.5', '192.168.1.1', '::1', 'fd12::1', '::ffff:10.0.0.7']) assert.equal(hop(peer, 0), true, peer);
+    for (const peer of ['203.0.113.5', '8.8.8.8', '2001:db8::1', '::ffff:203.0.113.5', 'junk']) assert.equal(hop(peer, 0), false, peer);
+    assert.equal(hop('10.0.0.1', 1), false, 'one hop only');
+    const two = proxyTrust(2) as (address: string, hop: number) => boolean;
+    assert.equal(two('198.51.100.99', 1), true, 'the hop a trusted proxy forwarded');
   });
 
   it('refuses a TRUST_PROXY that is none of: a boolean, a hop count, proxy addresses or CIDRs', () => {

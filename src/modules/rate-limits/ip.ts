@@ -4,7 +4,7 @@
  * grouped by /64. IPv4-mapped IPv6 (`::ffff:1.2.3.4`, what a dual-stack socket reports) is the
  * IPv4 client itself and is keyed as such.
  */
-import { isIP, isIPv4 } from 'node:net';
+import { BlockList, isIP, isIPv4 } from 'node:net';
 
 /** Shared bucket for anything that is not an IP address, so junk cannot mint fresh keys. */
 export const invalidIpKey = 'invalid';
@@ -39,6 +39,20 @@ export function logNetworkOf(input: string): string {
   if (isIPv4(key)) return `${key.split('.').slice(0, 3).join('.')}.0/24`;
   const hextets = key === invalidIpKey ? undefined : expandIpv6(key.replace(/\/64$/, ''));
   return hextets ? `${formatIpv6([...hextets.slice(0, 3), 0, 0, 0, 0, 0])}/48` : invalidIpKey;
+}
+
+const privateNetworks = new BlockList();
+for (const [network, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['127.0.0.0', 8], ['169.254.0.0', 16], ['100.64.0.0', 10]] as const) {
+  privateNetworks.addSubnet(network, prefix, 'ipv4');
+}
+for (const [network, prefix] of [['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) privateNetworks.addSubnet(network, prefix, 'ipv6');
+
+/** Loopback, private (RFC 1918, ULA), link-local or carrier-grade NAT: where a proxy of one's own sits. */
+export function isPrivateAddress(input: string): boolean {
+  const key = clientKeyForIp(input);
+  if (isIPv4(key)) return privateNetworks.check(key, 'ipv4');
+  const address = input.trim().replace(/^\[|\](:\d+)?$/g, '').split('%', 1)[0] ?? '';
+  return isIP(address) === 6 && privateNetworks.check(address, 'ipv6');
 }
 
 /** Eight 16-bit groups, with `::` expanded and a trailing dotted IPv4 converted. */

@@ -40,6 +40,7 @@ export interface ServerOptions {
     cert: Buffer;
     key: Buffer;
     minVersion: 'TLSv1.3';
+    handshakeTimeout: number;
     maxHeaderSize: number;
     requestTimeout: number;
     headersTimeout: number;
@@ -59,5 +60,8 @@ export function serverOptions(limits: HttpLimits, tls: { certFile: string; keyFi
   };
   const common = { connectionTimeout: limits.connectionTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, requestTimeout: limits.requestTimeoutMs };
   if (!tls) return { ...common, http: node };
-  return { ...common, https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), minVersion: 'TLSv1.3', ...node } };
+  // A socket that never finishes its TLS handshake is not yet an HTTP connection, so none of the
+  // timeouts above reach it: Node's own handshake limit is 120 s, a long hold for a slowloris.
+  const handshakeTimeout = Math.min(limits.headersTimeoutMs, limits.connectionTimeoutMs || limits.headersTimeoutMs);
+  return { ...common, https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), minVersion: 'TLSv1.3', handshakeTimeout, ...node } };
 }
