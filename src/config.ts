@@ -90,6 +90,8 @@ export interface Config {
   masterKeyPrevious: string[];
   tls: { certFile: string; keyFile: string } | undefined;
   publicUrl: string;
+  /** Whether PUBLIC_URL was set (otherwise publicUrl is made from HOST and PORT). */
+  publicUrlSet?: boolean;
   /** Hops (`true` = 1) or proxy addresses/CIDRs whose X-Forwarded-For is believed; false: none. */
   trustProxy: boolean | number | string[];
   logLevel: string;
@@ -138,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKeyPrevious: (e.PALISADE_MASTER_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== ''),
     tls,
     publicUrl: (e.PUBLIC_URL ?? `${scheme}://${e.HOST}:${e.PORT}`).replace(/\/$/, ''),
+    publicUrlSet: e.PUBLIC_URL !== undefined,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
@@ -158,4 +161,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     operatorAnswerEndpoint: e.ANSWER_BASE_URL ? { baseUrl: e.ANSWER_BASE_URL, apiKey: e.ANSWER_API_KEY || undefined } : undefined,
     answerAllowPrivateNetworks: e.ANSWER_ALLOW_PRIVATE_NETWORKS,
   };
+}
+
+/**
+ * A warning for a server that other machines reach (behind a proxy, or on a non-loopback address)
+ * without PUBLIC_URL: its own URL is then made from HOST and PORT, plain http when TLS ends at a
+ * proxy, so session cookies go without Secure and `__Host-`, and no HSTS is sent.
+ */
+export function publicUrlWarning(config: Pick<Config, 'publicUrlSet' | 'tls' | 'trustProxy' | 'host'>): string | undefined {
+  if (config.publicUrlSet || config.tls) return undefined;
+  const reachable = config.trustProxy !== false || !/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/.test(config.host);
+  return reachable
+    ? 'PUBLIC_URL is not set: session cookies go without Secure and __Host-, and no HSTS is sent. Behind an HTTPS proxy set PUBLIC_URL=https://your.domain.'
+    : undefined;
 }

@@ -9,7 +9,7 @@ import { migrate } from './platform/db/migrate.ts';
 import { closeOnSignals, openStorage, startServer } from './server.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEMO_EMAIL, allowDemoOrigin, ensureDemo } from './modules/demo/seed.ts';
+import { DEMO_EMAIL, allowDemoOrigin, demoWanted, ensureDemo } from './modules/demo/seed.ts';
 import { startDemoSite } from './modules/demo/demo-site.ts';
 import { addPath } from './modules/knowledge/ingest-files.ts';
 
@@ -54,13 +54,16 @@ const program = new Command().name('palisade').description('Self-hostable, secur
 
 program
   .command('serve', { isDefault: true })
-  .description('migrate the database and serve the API (creates the demo data and demo site unless --no-demo)')
+  .description('migrate the database and serve the API (with the demo data and site when serving on a loopback address without TLS, or with --demo)')
+  .option('--demo', 'create the demo organisation, project and site wherever this serves')
   .option('--no-demo', 'do not create the demo organisation, project and site')
-  .action(async (options: { demo: boolean }) => {
+  .action(async (options: { demo?: boolean }) => {
     const cfg = config();
     const running = await startServer(cfg);
     let stopDemo = async (): Promise<void> => undefined;
-    if (options.demo) {
+    const withDemo = demoWanted(options.demo, cfg);
+    if (!withDemo && options.demo === undefined) console.log('  No demo data: this serves beyond loopback or over TLS (use --demo to have it anyway).');
+    if (withDemo) {
       const demo = await ensureDemo(running.services, running.database.db, { rootDir });
       const site = await startDemoSite({ host: cfg.host, port: cfg.port === 0 ? 0 : cfg.port + 1, apiUrl: running.url, projectId: demo.projectId });
       await allowDemoOrigin(running.services, demo, site.url);

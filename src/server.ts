@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp, type Services } from './app.ts';
-import type { Config } from './config.ts';
+import { publicUrlWarning, type Config } from './config.ts';
 import { createRedis, waitForRedis } from './platform/cache/redis.ts';
 import { openDatabase, type Database } from './platform/db/driver.ts';
 import { migrate } from './platform/db/migrate.ts';
@@ -45,6 +45,8 @@ export async function startServer(config: Config, options: { database?: Database
     }
     throw error;
   }
+  const warning = publicUrlWarning(config);
+  if (warning) app.log.warn(warning);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `${config.tls ? 'https' : 'http'}://${config.host}:${port}`;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig, publicUrlWarning } from '../src/config.ts';
 import { loggerOptions } from '../src/platform/http/logging.ts';
 import { logNetworkOf } from '../src/modules/rate-limits/ip.ts';
 import { createTestDatabase } from './helpers/database.ts';
@@ -89,6 +89,14 @@ describe('configuration', () => {
     }
     assert.equal(loadConfig({}).orgMessagesPerHour, 20_000);
     assert.equal(loadConfig({ ORG_MESSAGES_PER_HOUR: '250000' }).orgMessagesPerHour, 250_000);
+  });
+
+  it('warns when a server others reach has no PUBLIC_URL (its cookies would go without Secure)', () => {
+    const env = { PALISADE_MASTER_KEY: TEST_MASTER_KEY };
+    assert.equal(publicUrlWarning(loadConfig({ ...env })), undefined, 'a try-out on loopback');
+    assert.match(publicUrlWarning(loadConfig({ ...env, TRUST_PROXY: 'true' })) ?? '', /PUBLIC_URL/);
+    assert.match(publicUrlWarning(loadConfig({ ...env, HOST: '0.0.0.0' })) ?? '', /PUBLIC_URL/);
+    assert.equal(publicUrlWarning(loadConfig({ ...env, TRUST_PROXY: 'true', PUBLIC_URL: 'https://chat.example.com' })), undefined);
   });
 
   it('the CLI exits non-zero and names the variable', async () => {

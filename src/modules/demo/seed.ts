@@ -36,6 +36,16 @@ async function findDemoProject(db: Kysely<DB>): Promise<DemoProject | undefined>
   return project ? { orgId: owner.orgId, projectId: project.id, ownerUserId: owner.ownerUserId } : undefined;
 }
 
+/**
+ * The demo (an owner whose password is printed, a plain-HTTP demo site on the next port) is for a
+ * try-out on one's own machine: on by default only when serving on a loopback address without
+ * TLS. `--demo` (true) asks for it anywhere, `--no-demo` (false) never.
+ */
+export function demoWanted(requested: boolean | undefined, serving: { host: string; tls: unknown }): boolean {
+  if (requested !== undefined) return requested;
+  return !serving.tls && /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/.test(serving.host);
+}
+
 export async function ensureDemo(services: Services, db: Kysely<DB>, options: { rootDir: string }): Promise<DemoProject> {
   const existing = await findDemoProject(db);
   if (existing) return existing;
