@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { Clock } from '../src/platform/clock.ts';
 import { testBackend } from './helpers/database.ts';
+import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
 import { countRows, signUp, startTestApp, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 let offsetMs = 0;
@@ -299,28 +300,13 @@ describe('usage', () => {
 describe('rotations of one key at once', { skip: testBackend() !== 'postgres' && 'runs on the PostgreSQL pass (PGlite never interleaves transactions)' }, () => {
   it('apply one after the other: every secret they return works', async () => {
     const key = await createKey({ scopes: ['projects:read'] });
-    let release = (): void => undefined;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked = (): void => undefined;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
     // Another transaction holds the row, so both rotations are in flight together when it lets go.
-    const holder = t.database.db.transaction().execute(async (tx) => {
-      await sql`SELECT 1 FROM api_keys WHERE id = ${key.id} FOR UPDATE`.execute(tx);
-      locked();
-      await released;
-    });
-    await isLocked;
+    const holder = await holdLocks(t.database.db, (tx) => sql`SELECT 1 FROM api_keys WHERE id = ${key.id} FOR UPDATE`.execute(tx));
     const rotations = [0, 1].map(() => owner.client.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 120 }));
     // Both rotations wait on the row (the fix takes the lock before reading; without it, both
     // read the same secret first and wait only at their writes).
-    let waiting = 0;
-    for (let i = 0; i < 250 && waiting < 2; i++) {
-      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%api_keys%'`.execute(t.database.db);
-      waiting = rows[0]?.n ?? 0;
-      if (waiting < 2) await new Promise((r) => setTimeout(r, 20));
-    }
-    release();
-    await holder;
+    const waiting = await lockWaiters(t.database.db, /api_keys/i, 2);
+    await holder.release();
     const replies = await Promise.all(rotations);
     assert.equal(waiting, 2, 'both rotations were in flight together');
     for (const r of replies) {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { testBackend } from './helpers/database.ts';
+import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
 import { up as withdrawOrphaned } from '../src/platform/db/migrations/0727_withdraw_orphaned_invitations.ts';
 import { countRows, memberWithRole, signUp, startTestApp, strongPassword, uniqueEmail, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
 
@@ -28,16 +29,6 @@ async function accept(inv: { email: string; token: string }) {
   const c = t.client();
   await c.post('/v1/auth/signup', { email: inv.email, password: strongPassword, orgName: 'Own' });
   return c.post('/v1/invitations/accept', { token: inv.token });
-}
-
-/** Waits (up to 5 s) until a statement matching `query` waits on a lock; whether it did. */
-async function waitedOnLock(query: RegExp): Promise<boolean> {
-  for (let i = 0; i < 250; i++) {
-    const { rows } = await sql<{ query: string }>`SELECT query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(t.database.db);
-    if (rows.some((r) => query.test(r.query))) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
 }
 
 async function auditOf(owner: SignedUp, action: string) {
@@ -166,24 +157,17 @@ describe('an acceptance racing a withdrawal', { skip: testBackend() !== 'postgre
     const inv = await invite(owner.client, owner.orgId, 'viewer');
     const c = t.client();
     await c.post('/v1/auth/signup', { email: inv.email, password: strongPassword, orgName: 'Own' });
-    let release = (): void => undefined;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked = (): void => undefined;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
     // The withdrawal holds the row: the acceptance reads it as pending, then waits at its write.
-    const withdrawal = t.database.db.transaction().execute(async (tx) => {
-      await sql`SELECT 1 FROM invitations WHERE id = ${inv.id} FOR UPDATE`.execute(tx);
-      locked();
-      await released;
-      await sql`UPDATE invitations SET expires_at = created_at WHERE id = ${inv.id}`.execute(tx);
-    });
-    await isLocked;
+    const withdrawal = await holdLocks(
+      t.database.db,
+      (tx) => sql`SELECT 1 FROM invitations WHERE id = ${inv.id} FOR UPDATE`.execute(tx),
+      (tx) => sql`UPDATE invitations SET expires_at = created_at WHERE id = ${inv.id}`.execute(tx),
+    );
     const accepting = c.post('/v1/invitations/accept', { token: inv.token });
-    const waited = await waitedOnLock(/update "invitations"/i);
-    release();
-    await withdrawal;
+    const waited = await lockWaiters(t.database.db, /update "invitations"/i);
+    await withdrawal.release();
     const r = await accepting;
-    assert.ok(waited, 'the acceptance read the invitation as pending and waited at its write');
+    assert.ok(waited > 0, 'the acceptance read the invitation as pending and waited at its write');
     assert.equal(r.status, 404, JSON.stringify(r.body));
     const members = (await owner.client.get(`/v1/orgs/${owner.orgId}/members`)).body.members as { email: string }[];
     assert.equal(members.some((m) => m.email === inv.email), false, 'no membership was written');
@@ -195,23 +179,13 @@ describe("an invitation racing its sender's removal", { skip: testBackend() !== 
     const owner = await signUp(t, 'Racing removal');
     const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
     const invitations = await countRows(t, 'invitations');
-    let release = (): void => undefined;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked = (): void => undefined;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
     // The removal has deleted the membership but not committed: the invitation waits for it.
-    const removal = t.database.db.transaction().execute(async (tx) => {
-      await sql`DELETE FROM memberships WHERE org_id = ${owner.orgId} AND user_id = ${admin.userId}`.execute(tx);
-      locked();
-      await released;
-    });
-    await isLocked;
+    const removal = await holdLocks(t.database.db, (tx) => sql`DELETE FROM memberships WHERE org_id = ${owner.orgId} AND user_id = ${admin.userId}`.execute(tx));
     const inviting = admin.client.post(`/v1/orgs/${owner.orgId}/members`, { email: uniqueEmail('late'), role: 'admin' });
-    const waited = await waitedOnLock(/memberships/i);
-    release();
-    await removal;
+    const waited = await lockWaiters(t.database.db, /memberships/i);
+    await removal.release();
     const r = await inviting;
-    assert.ok(waited, 'the invitation waited on the membership row');
+    assert.ok(waited > 0, 'the invitation waited on the membership row');
     assert.equal(r.status, 403, JSON.stringify(r.body));
     assert.equal(await countRows(t, 'invitations'), invitations, 'nothing written');
   });
