@@ -46,6 +46,10 @@ if n >= threshold then
   end
   redis.call('ZADD', KEYS[2], untilMs, member)
   redis.call('ZADD', KEYS[3], 0, member)
+  -- The indexes outlive their newest block and no longer, so no client address stays in them
+  -- for good once blocks stop (no block lasts longer than maxMs).
+  redis.call('PEXPIRE', KEYS[2], maxMs)
+  redis.call('PEXPIRE', KEYS[3], maxMs)
 end
 local f = function(x) return string.format('%.0f', x) end
 redis.call('HSET', KEYS[1], 'n', n, 'ws', f(ws), 'lvl', lvl, 'until', f(untilMs), 'lb', f(lb))

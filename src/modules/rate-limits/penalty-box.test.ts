@@ -152,6 +152,17 @@ if (testRedisUrl) {
   let n = 0;
   behaviour('redis penalty box', (options) => createRedisPenaltyBox(r.redis, { ...options, prefix: `${r.prefix}${n++}:` }));
 
+  test("redis penalty box: its indexes expire with their newest block, keeping no client's address for good", async () => {
+    const prefix = `${r.prefix}ttl:`;
+    const box = createRedisPenaltyBox(r.redis, { clock: manualClock(), policy, prefix });
+    for (let i = 0; i < 10 && !(await box.isBlocked('ip', 'p1:8.8.8.8')); i++) await box.recordRefusal('ip', 'p1:8.8.8.8');
+    assert.ok(await box.isBlocked('ip', 'p1:8.8.8.8'));
+    for (const index of [`${prefix}pb:t`, `${prefix}pb:x`]) {
+      const ttl = await r.redis.pttl(index);
+      assert.ok(ttl > 0 && ttl <= policy.maxBlockSeconds * 1000, `${index}: ${ttl} ms`);
+    }
+  });
+
   test('redis penalty box is shared between instances', async () => {
     const clock = manualClock();
     const a = createRedisPenaltyBox(r.redis, { clock, policy, prefix: r.prefix });
