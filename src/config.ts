@@ -163,6 +163,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/** Whether HOST is a loopback address or name: a server only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  return /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/.test(host);
+}
+
 /**
  * A warning for a server that other machines reach (behind a proxy, or on a non-loopback address)
  * without PUBLIC_URL: its own URL is then made from HOST and PORT, plain http when TLS ends at a
@@ -170,7 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  */
 export function publicUrlWarning(config: Pick<Config, 'publicUrlSet' | 'tls' | 'trustProxy' | 'host'>): string | undefined {
   if (config.publicUrlSet || config.tls) return undefined;
-  const reachable = config.trustProxy !== false || !/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/.test(config.host);
+  const reachable = config.trustProxy !== false || !isLoopbackHost(config.host);
   return reachable
     ? 'PUBLIC_URL is not set: session cookies go without Secure and __Host-, and no HSTS is sent. Behind an HTTPS proxy set PUBLIC_URL=https://your.domain.'
     : undefined;

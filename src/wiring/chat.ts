@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
 import type { InvalidationBus } from '../platform/cache/invalidation.ts';
 import type { Clock } from '../platform/clock.ts';
+import { erasureCheck } from '../platform/crypto/erasure.ts';
 import type { CryptoService } from '../platform/crypto/service.ts';
 import { orgScope } from '../platform/crypto/types.ts';
 import type { DB } from '../platform/db/tables.ts';
@@ -62,11 +63,14 @@ export async function wireChat(
   const projectDirectory = createProjectDirectory({ db, invalidation: deps.invalidation, clock });
   const knowledge = createKnowledgeService({ db, audit: deps.audit });
   const cipher = contentCipher(crypto.cipher);
+  // One for the chat and the PII entities: the tombstones it has found serve both.
+  const erased = erasureCheck(db);
   const pii = createPiiService({ db, cipher, keyring: crypto.keyring });
   const answerKeys = createAnswerKeyService({ db, cipher: crypto.cipher, audit: deps.audit, clock });
   const endpoints = createEndpointPolicy({ keys: answerKeys, operator: deps.config.operatorAnswerEndpoint, allowPrivateNetworks: deps.config.answerAllowPrivateNetworks });
   const chat = createChatService({
     db,
+    erased,
     store: createChatStore(),
     cipher,
     retriever: knowledge,
@@ -105,7 +109,7 @@ export async function wireChat(
   await app.register(widgetScriptRoute({ rootDir }));
   await app.register(identityRoutes({ visitors, access: deps.access, auth: deps.auth }));
   await app.register(answerKeyRoutes({ answerKeys, access: deps.access, auth: deps.auth }));
-  const entities = createPiiEntities({ db, cipher, audit: deps.audit });
+  const entities = createPiiEntities({ db, cipher, erased, audit: deps.audit });
   await app.register(piiRoutes({ entities, conversations: chat, projects: projectDirectory, access: deps.access, auth: deps.auth }));
 
   return { knowledge, chat, pii, visitors, projectDirectory, originGuard: guard };

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { erasureCheck } from '../../platform/crypto/erasure.ts';
+import type { ErasureCheck } from '../../platform/crypto/erasure.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { PublicProject } from '../projects/directory.ts';
@@ -35,12 +35,13 @@ export function createChatService(deps: {
   retriever: Retriever;
   providerFor: (project: PublicProject) => AnswerProvider;
   pii: Pick<PiiService, 'protect'>;
+  /** Whether content that failed to decrypt was erased (crypto-shredding) rather than lost. */
+  erased: ErasureCheck;
   clock: Clock;
   /** The `pii.detected` hook: counts per entity type after the message is stored, never values. */
   onPiiDetected?: ((event: PiiDetectedEvent) => void) | undefined;
 }) {
-  const { db, store, cipher } = deps;
-  const erased = erasureCheck(db);
+  const { db, store, cipher, erased } = deps;
 
   const subjectOf = (c: { id: string; visitorId: string | null }): string => c.visitorId ?? c.id;
   const mayContinue = (project: PublicProject, caller: Caller, c: ConversationRef): boolean =>

@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import type { Services } from '../../app.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { DB } from '../../platform/db/tables.ts';
+import { isLoopbackHost } from '../../config.ts';
 import { addPath } from '../knowledge/ingest-files.ts';
 
 export const DEMO_EMAIL = 'owner@demo.palisade.local';
@@ -43,7 +44,7 @@ async function findDemoProject(db: Kysely<DB>): Promise<DemoProject | undefined>
  */
 export function demoWanted(requested: boolean | undefined, serving: { host: string; tls: unknown }): boolean {
   if (requested !== undefined) return requested;
-  return !serving.tls && /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/.test(serving.host);
+  return !serving.tls && isLoopbackHost(serving.host);
 }
 
 export async function ensureDemo(services: Services, db: Kysely<DB>, options: { rootDir: string }): Promise<DemoProject> {

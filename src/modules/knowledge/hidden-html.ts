@@ -53,7 +53,6 @@ function codeSpans(line: string): number[] {
   return spans;
 }
 
-
 /** The line without its hidden parts (each replaced by a space), given and updating `state`. */
 export function visiblePart(line: string, state: HiddenState): string {
   let out = '';

@@ -52,7 +52,7 @@ export function lockdownRoutes(deps: {
         // sessions of its widgets (a stolen visitor token, an intruder's own visitor session),
         // in the transaction that records the lockdown.
         const { revokedInvitations, endedProjects } = await withTenant(deps.db, orgId, async (tx) => {
-          const count = await store.expirePendingInvitations(tx, orgId, deps.clock.now());
+          const count = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now());
           const ended = await deps.projects.endAllVisitorSessionsIn(tx, orgId);
           await deps.audit.record(tx, {
             orgId,

@@ -183,7 +183,7 @@ export function createOrgService(deps: {
         throw new AppError('conflict', 'An organisation needs at least one owner: make someone else owner first.');
       }
       await store.deleteMembership(tx, orgId, userId);
-      const expiredInvitations = await store.expireInvitationsSentBy(tx, orgId, userId, deps.clock.now());
+      const expiredInvitations = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now(), { userId });
       await audit.record(tx, { orgId, actor: principal, action: 'member.left', target: { type: 'user', id: userId }, ip, metadata: { expiredInvitations } });
     });
     await deps.directoryChanged([userId]);
@@ -199,7 +199,7 @@ export function createOrgService(deps: {
       }
       await store.setRole(tx, orgId, userId, role);
       // Invitations they sent that their new role could not send any more go with the old role.
-      const expiredInvitations = await store.expireInvitationsSentBy(tx, orgId, userId, deps.clock.now(), roles.filter((r) => !mayInvite(role, r)));
+      const expiredInvitations = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now(), { userId, ofRoles: roles.filter((r) => !mayInvite(role, r)) });
       await audit.record(tx, {
         orgId, actor: actor.principal, action: 'member.role_changed', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { from: current.role, to: role, expiredInvitations },
       });
@@ -219,7 +219,7 @@ export function createOrgService(deps: {
       }
       await store.deleteMembership(tx, orgId, userId);
       // A member about to be removed could otherwise invite an address of theirs and come back.
-      const expiredInvitations = await store.expireInvitationsSentBy(tx, orgId, userId, deps.clock.now());
+      const expiredInvitations = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now(), { userId });
       await audit.record(tx, { orgId, actor: actor.principal, action: 'member.removed', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { expiredInvitations } });
     });
     await deps.directoryChanged([userId]);

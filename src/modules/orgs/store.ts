@@ -1,5 +1,5 @@
 /** SQL for organisations, memberships and invitations. Nothing else. */
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import type { Role } from './permissions.ts';
 
@@ -20,6 +20,9 @@ export interface OrgRow {
  * withdrawal can carry an earlier time (and markInvitationAccepted checks it without any clock).
  */
 const withdrawn = { expires_at: sql<Date>`created_at` };
+
+/** Not yet accepted, and not expired at `at`. */
+const pendingAt = (at: Date) => (eb: ExpressionBuilder<DB, 'invitations'>) => eb.and([eb('accepted_at', 'is', null), eb('expires_at', '>', at)]);
 
 export function createOrgStore() {
   return {
@@ -96,57 +99,34 @@ export function createOrgStore() {
     findInvitation: (x: Executor, tokenHash: string) =>
       x.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst(),
 
-    /** Every pending invitation of the organisation is withdrawn (see `withdrawn`); returns how many there were. */
-    expirePendingInvitations: async (x: Executor, orgId: string, at: Date): Promise<number> => {
-      const result = await x
-        .updateTable('invitations')
-        .set(withdrawn)
-        .where('org_id', '=', orgId)
-        .where('accepted_at', 'is', null)
-        .where('expires_at', '>', at)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows);
+    /**
+     * Withdraws the organisation's pending invitations (see `withdrawn`) — all of them (a lockdown),
+     * or those one member sent, to the given roles or any; returns how many.
+     */
+    withdrawPendingInvitations: async (x: Executor, orgId: string, at: Date, sentBy?: { userId: string; ofRoles?: readonly Role[] }): Promise<number> => {
+      if (sentBy?.ofRoles?.length === 0) return 0;
+      let query = x.updateTable('invitations').set(withdrawn).where('org_id', '=', orgId).where(pendingAt(at));
+      if (sentBy) query = query.where('created_by', '=', sentBy.userId);
+      if (sentBy?.ofRoles) query = query.where('role', 'in', [...sentBy.ofRoles]);
+      return Number((await query.executeTakeFirst()).numUpdatedRows);
     },
 
-    /** Pending (not accepted, not expired) invitations of the organisation, oldest first; never their token hashes. */
+    /** Pending invitations of the organisation, oldest first; never their token hashes. */
     listPendingInvitations: (x: Executor, orgId: string, now: Date) =>
       x
         .selectFrom('invitations')
         .select(['id', 'email', 'role', 'created_by', 'created_at', 'expires_at'])
         .where('org_id', '=', orgId)
-        .where('accepted_at', 'is', null)
-        .where('expires_at', '>', now)
+        .where(pendingAt(now))
         .orderBy('created_at')
         .orderBy('id')
         .execute(),
 
     /** One pending invitation, locked until the transaction ends. */
     getPendingInvitationForUpdate: (x: Executor, orgId: string, id: string, now: Date) =>
-      x
-        .selectFrom('invitations')
-        .select(['id', 'email', 'role'])
-        .where('org_id', '=', orgId)
-        .where('id', '=', id)
-        .where('accepted_at', 'is', null)
-        .where('expires_at', '>', now)
-        .forUpdate()
-        .executeTakeFirst(),
+      x.selectFrom('invitations').select(['id', 'email', 'role']).where('org_id', '=', orgId).where('id', '=', id).where(pendingAt(now)).forUpdate().executeTakeFirst(),
 
     expireInvitation: (x: Executor, id: string) => x.updateTable('invitations').set(withdrawn).where('id', '=', id).execute(),
-
-    /** The pending invitations someone sent (of the given roles, or all) expire now; returns how many. */
-    expireInvitationsSentBy: async (x: Executor, orgId: string, createdBy: string, at: Date, ofRoles?: readonly Role[]): Promise<number> => {
-      if (ofRoles?.length === 0) return 0;
-      let query = x
-        .updateTable('invitations')
-        .set(withdrawn)
-        .where('org_id', '=', orgId)
-        .where('created_by', '=', createdBy)
-        .where('accepted_at', 'is', null)
-        .where('expires_at', '>', at);
-      if (ofRoles) query = query.where('role', 'in', [...ofRoles]);
-      return Number((await query.executeTakeFirst()).numUpdatedRows);
-    },
 
     /** Only while still pending: a withdrawal or lockdown that committed first wins, whatever the clocks say. */
     markInvitationAccepted: (x: Executor, id: string, at: Date) =>
@@ -154,8 +134,7 @@ export function createOrgStore() {
         .updateTable('invitations')
         .set({ accepted_at: at })
         .where('id', '=', id)
-        .where('accepted_at', 'is', null)
-        .where('expires_at', '>', at)
+        .where(pendingAt(at))
         .whereRef('expires_at', '>', 'created_at')
         .executeTakeFirst(),
 

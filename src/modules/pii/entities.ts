@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
-import { erasureCheck } from '../../platform/crypto/erasure.ts';
+import type { ErasureCheck } from '../../platform/crypto/erasure.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -25,9 +25,8 @@ const TOKEN = /<[A-Z][A-Z_]*_\d+>/g;
 const tokenNumber = (token: string): number => Number(/_(\d+)>$/.exec(token)?.[1] ?? 0);
 const isEntityType = (value: string): value is EntityType => (entityTypes as readonly string[]).includes(value);
 
-export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher; audit: Pick<AuditService, 'record'> }) {
-  const { db, cipher } = deps;
-  const erased = erasureCheck(db);
+export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher; erased: ErasureCheck; audit: Pick<AuditService, 'record'> }) {
+  const { db, cipher, erased } = deps;
 
   /** Directory read by id (outside tenant scope): the caller does not know the organisation yet. */
   async function locate(entityId: string): Promise<EntityLocation | undefined> {

@@ -1,4 +1,5 @@
 /** SQL for projects. Tenant-scoped: every call runs inside withTenant. Nothing else. */
+import { sql } from 'kysely';
 import type { Tx } from '../../platform/db/tenant.ts';
 
 export interface ProjectRow {
@@ -9,6 +10,9 @@ export interface ProjectRow {
   created_at: Date;
   updated_at: Date;
 }
+
+/** The visitor-sessions epoch, one up. */
+const nextEpoch = { visitor_sessions_epoch: sql<number>`visitor_sessions_epoch + 1` };
 
 export function createProjectStore() {
   return {
@@ -29,16 +33,11 @@ export function createProjectStore() {
 
     /** Raises the project's visitor-sessions epoch (every token issued before is refused); false when there is no such project. */
     endVisitorSessions: async (tx: Tx, projectId: string): Promise<boolean> =>
-      Number(
-        (await tx.updateTable('projects').set((eb) => ({ visitor_sessions_epoch: eb('visitor_sessions_epoch', '+', 1) })).where('id', '=', projectId).executeTakeFirst())
-          .numUpdatedRows,
-      ) === 1,
+      Number((await tx.updateTable('projects').set(nextEpoch).where('id', '=', projectId).executeTakeFirst()).numUpdatedRows) === 1,
 
     /** The same for every project of the organisation; their ids. */
     endAllVisitorSessions: async (tx: Tx, orgId: string): Promise<string[]> =>
-      (await tx.updateTable('projects').set((eb) => ({ visitor_sessions_epoch: eb('visitor_sessions_epoch', '+', 1) })).where('org_id', '=', orgId).returning('id').execute()).map(
-        (r) => r.id,
-      ),
+      (await tx.updateTable('projects').set(nextEpoch).where('org_id', '=', orgId).returning('id').execute()).map((r) => r.id),
 
     remove: async (tx: Tx, projectId: string): Promise<boolean> =>
       Number((await tx.deleteFrom('projects').where('id', '=', projectId).executeTakeFirst()).numDeletedRows) === 1,

@@ -14,20 +14,32 @@ export const invalidIpKey = 'invalid';
 const ipv4WithPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/;
 const bracketedIpv6 = /^\[([^\]]+)\](?::\d{1,5})?$/;
 
-export function clientKeyForIp(input: string): string {
+/** A client address as one of its family: IPv4 as text, IPv6 as eight groups; undefined if it is none. */
+type ClientAddress = { v4: string } | { v6: number[] };
+
+function parseClientAddress(input: string): ClientAddress | undefined {
   const trimmed = input.trim();
   const ip = ipv4WithPort.exec(trimmed)?.[1] ?? bracketedIpv6.exec(trimmed)?.[1] ?? trimmed;
-  if (isIPv4(ip)) return ip;
+  if (isIPv4(ip)) return { v4: ip };
   // Zone ids (`fe80::1%eth0`) name a local interface, not a different client.
   const address = ip.split('%', 1)[0] ?? '';
-  if (isIP(address) !== 6) return invalidIpKey;
+  if (isIP(address) !== 6) return undefined;
   const hextets = expandIpv6(address);
-  if (!hextets) return invalidIpKey;
+  if (!hextets) return undefined;
   if (hextets.slice(0, 5).every((h) => h === 0) && hextets[5] === 0xffff) {
     const [hi = 0, lo = 0] = hextets.slice(6);
-    return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
+    return { v4: [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.') };
   }
-  return `${formatIpv6([...hextets.slice(0, 4), 0, 0, 0, 0])}/64`;
+  return { v6: hextets };
+}
+
+/** The first `keep` groups of an IPv6 address, the rest zero, as a network. */
+const ipv6Network = (groups: readonly number[], keep: number): string => `${formatIpv6([...groups.slice(0, keep), ...new Array<number>(8 - keep).fill(0)])}/${keep * 16}`;
+
+export function clientKeyForIp(input: string): string {
+  const address = parseClientAddress(input);
+  if (!address) return invalidIpKey;
+  return 'v4' in address ? address.v4 : ipv6Network(address.v6, 4);
 }
 
 /**
@@ -35,10 +47,9 @@ export function clientKeyForIp(input: string): string {
  * enough to follow an abuse wave, not enough to name a visitor in logs that erasure cannot reach.
  */
 export function logNetworkOf(input: string): string {
-  const key = clientKeyForIp(input);
-  if (isIPv4(key)) return `${key.split('.').slice(0, 3).join('.')}.0/24`;
-  const hextets = key === invalidIpKey ? undefined : expandIpv6(key.replace(/\/64$/, ''));
-  return hextets ? `${formatIpv6([...hextets.slice(0, 3), 0, 0, 0, 0, 0])}/48` : invalidIpKey;
+  const address = parseClientAddress(input);
+  if (!address) return invalidIpKey;
+  return 'v4' in address ? `${address.v4.split('.').slice(0, 3).join('.')}.0/24` : ipv6Network(address.v6, 3);
 }
 
 const privateNetworks = new BlockList();
@@ -49,10 +60,9 @@ for (const [network, prefix] of [['::1', 128], ['fc00::', 7], ['fe80::', 10]] as
 
 /** Loopback, private (RFC 1918, ULA), link-local or carrier-grade NAT: where a proxy of one's own sits. */
 export function isPrivateAddress(input: string): boolean {
-  const key = clientKeyForIp(input);
-  if (isIPv4(key)) return privateNetworks.check(key, 'ipv4');
-  const address = input.trim().replace(/^\[|\](:\d+)?$/g, '').split('%', 1)[0] ?? '';
-  return isIP(address) === 6 && privateNetworks.check(address, 'ipv6');
+  const address = parseClientAddress(input);
+  if (!address) return false;
+  return 'v4' in address ? privateNetworks.check(address.v4, 'ipv4') : privateNetworks.check(formatIpv6(address.v6), 'ipv6');
 }
 
 /** Eight 16-bit groups, with `::` expanded and a trailing dotted IPv4 converted. */
