@@ -154,6 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   // Usage counting of API keys needs them; the public widget routes (visitor tokens) do not.
   installRouteLabels(app as unknown as FastifyInstance, '/v1/', ['/v1/widget/']);
   installConnectionCap(app.server, config.httpLimits.maxConnectionsPerIp, clientKeyForIp);
+  app.server.maxConnections = config.httpLimits.maxConnections;
 
   await app.register(cookie, { hook: false }); // parsed on first read: platform/http/cookies.ts
   installSecurityHeaders(app as unknown as FastifyInstance, { profiles: securityHeaders, pagePrefixes: ['/docs'] });

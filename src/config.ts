@@ -71,6 +71,7 @@ const envSchema = z.object({
   MAX_HEADER_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(defaultHttpLimits.maxHeaderBytes),
   JSON_MAX_DEPTH: z.coerce.number().int().min(1).max(1000).default(defaultHttpLimits.jsonMaxDepth),
   MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).max(100_000).optional(),
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(defaultHttpLimits.maxConnections),
   CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(defaultHttpLimits.connectionTimeoutMs),
   KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(defaultHttpLimits.keepAliveTimeoutMs),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(defaultHttpLimits.requestTimeoutMs),
@@ -150,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jsonMaxDepth: e.JSON_MAX_DEPTH,
       // Behind a proxy every connection comes from the proxy: no per-IP cap unless asked for.
       maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP ?? (e.TRUST_PROXY ? 0 : defaultHttpLimits.maxConnectionsPerIp),
+      maxConnections: e.MAX_CONNECTIONS,
       connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,

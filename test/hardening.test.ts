@@ -1,7 +1,7 @@
 /**
  * Hardening: security headers (and the framing exception the widget uses), JSON nesting depth
  * and prototype-pollution keys, body and header size limits, timeouts against slow clients,
- * and the cap on concurrent connections per IP.
+ * and the caps on concurrent connections, per IP and in all.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -87,6 +87,7 @@ describe('security headers', () => {
       assert.match(csp, /default-src 'self'/, path);
       assert.match(csp, /frame-ancestors 'none'/, path);
       assert.match(csp, /object-src 'none'/, path);
+      assert.doesNotMatch(csp, /upgrade-insecure-requests/, `${path}: served over http, the page's own assets stay on http`);
       assert.equal(r.headers.get('x-frame-options'), 'DENY', path);
     }
     const lookalike = await fetch(`${t.url}/docsx`);
@@ -196,5 +197,26 @@ describe('connections', () => {
     for (const s of held) s.destroy();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal((await fetch(`${t.url}/healthz`, { headers: { connection: 'close' } })).status, 200, 'below the cap again');
+  });
+
+  it('caps concurrent connections in all (MAX_CONNECTIONS), whoever opens them', async () => {
+    const small = await startCustomApp({ env: { MAX_CONNECTIONS: '3', MAX_CONNECTIONS_PER_IP: '0' } });
+    const openTo = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port: small.port }, () => resolve(s));
+        s.once('error', reject);
+      });
+    try {
+      const held = await Promise.all([openTo(), openTo(), openTo()]);
+      await new Promise((r) => setTimeout(r, 50));
+      const extra = await openTo();
+      const closed = await Promise.race([once(extra, 'close').then(() => true), new Promise((r) => setTimeout(() => r(false), 1_000))]);
+      assert.equal(closed, true, 'the fourth connection is dropped');
+      for (const s of held) s.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await fetch(`${small.url}/healthz`, { headers: { connection: 'close' } })).status, 200, 'below the ceiling again');
+    } finally {
+      await small.close();
+    }
   });
 });

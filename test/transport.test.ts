@@ -69,17 +69,25 @@ describe('HTTPS', () => {
     });
   });
 
-  it('sends HSTS and the security headers over HTTPS', async () => {
-    const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
-      const req = httpsRequest({ host: '127.0.0.1', port: t.port, path: '/healthz', rejectUnauthorized: false, minVersion: 'TLSv1.3' }, (res) => {
+  function headersOf(path: string): Promise<Record<string, string | string[] | undefined>> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: t.port, path, rejectUnauthorized: false, minVersion: 'TLSv1.3' }, (res) => {
         res.resume();
         resolve(res.headers);
       });
       req.once('error', reject);
       req.end();
     });
+  }
+
+  it('sends HSTS and the security headers over HTTPS', async () => {
+    const headers = await headersOf('/healthz');
     assert.match(String(headers['strict-transport-security']), /max-age=31536000; includeSubDomains/);
     assert.equal(headers['x-content-type-options'], 'nosniff');
+  });
+
+  it('asks browsers to load the API reference pages only over https', async () => {
+    assert.match(String((await headersOf('/docs/static/index.html'))['content-security-policy']), /upgrade-insecure-requests/);
   });
 
   it('marks the session cookie Secure (and __Host-) under TLS', async () => {

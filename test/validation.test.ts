@@ -96,6 +96,8 @@ describe('malformed input', () => {
   it('a wrong content type → 415', async () => {
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, 'name=x', { 'content-type': 'application/x-www-form-urlencoded' });
     assertProblem(r, 415, 'unsupported_media_type');
+    const text = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, '{"name":"x"}', { 'content-type': 'text/plain' });
+    assertProblem(text, 415, 'unsupported_media_type');
   });
 
   it('an unknown route → 404 problem+json', async () => {

@@ -3,6 +3,8 @@
  * so a deeply nested body costs no recursion anywhere later), and refuses `__proto__` and
  * `constructor.prototype` keys as Fastify's default parser does, against prototype pollution,
  * and strings holding NUL or an unpaired surrogate (nul-guard.ts). Bad bodies are 400 invalid_request.
+ * It is the only body parser: Fastify's own text/plain parser goes, so a body of any other type is
+ * 415 unsupported_media_type before a route sees it (not a string its schema then calls invalid).
  */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from './errors.ts';
@@ -40,7 +42,7 @@ function hasPollutingKey(value: unknown): boolean {
 const escapedSurrogate = /\\u[dD][89a-fA-F]/;
 
 export function installJsonParser(app: FastifyInstance, maxDepth: number): void {
-  app.removeContentTypeParser(['application/json']);
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(new AppError('invalid_request', 'The JSON body is empty.'), undefined);

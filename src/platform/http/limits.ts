@@ -11,6 +11,8 @@ export interface HttpLimits {
   jsonMaxDepth: number;
   /** Concurrent connections per client address; 0 disables the cap. */
   maxConnectionsPerIp: number;
+  /** Concurrent connections in all: over it Node closes new sockets at once (file descriptors and memory stay bounded). */
+  maxConnections: number;
   /** A socket idle this long is closed. */
   connectionTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
@@ -25,6 +27,7 @@ export const defaultHttpLimits: HttpLimits = {
   maxHeaderBytes: 16 * 1024,
   jsonMaxDepth: 32,
   maxConnectionsPerIp: 64,
+  maxConnections: 10_000,
   connectionTimeoutMs: 60_000,
   keepAliveTimeoutMs: 5_000,
   requestTimeoutMs: 30_000,

@@ -76,7 +76,16 @@ export function securityHeaderProfiles(options: SecurityHeaderPolicy): SecurityH
       strictTransportSecurity: options.hsts,
       referrerPolicy: { policy: 'no-referrer' },
       xFrameOptions: { action: 'deny' },
-      contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          // Served over plain HTTP, asking for https would break the page's own scripts and styles.
+          upgradeInsecureRequests: options.hsts ? [] : null,
+        },
+      },
     }),
   };
 }
