@@ -138,6 +138,26 @@ describe('matchOrigin', () => {
     assert.ok(allows('https://example.com', [...list, 'example.com']));
   });
 
+  it("never admits, through a wildcard, a host under a public suffix below the wildcard's base", () => {
+    // Bases that are no public suffix themselves, with suffixes below them where anyone gets a name.
+    const cases: [string, string][] = [
+      ['*.amazonaws.com', 'https://evil.s3.amazonaws.com'],
+      ['*.amazonaws.com', 'https://evil.s3-website-us-east-1.amazonaws.com'],
+      ['*.amazonaws.com', 'https://evil.execute-api.us-east-1.amazonaws.com'],
+      ['*.windows.net', 'https://evilacct.z13.web.core.windows.net'],
+      ['*.core.windows.net', 'https://evil.blob.core.windows.net'],
+      ['*.fastly.net', 'https://evil.global.ssl.fastly.net'],
+    ];
+    for (const [pattern, origin] of cases) {
+      assert.ok(parseAllowedDomain(pattern).ok, `${pattern} itself is accepted (no public suffix)`);
+      assert.deepEqual(matchOrigin(origin, [pattern]), { ok: false, reason: 'not_allowed' }, `${pattern} must not admit ${origin}`);
+    }
+    // Names of the base's own registrable domain still match at any depth.
+    assert.ok(allows('https://console.aws.amazonaws.com', ['*.amazonaws.com']));
+    assert.ok(allows('https://a.b.shop.example.co.uk', ['*.shop.example.co.uk']));
+    assert.ok(allows('https://docs.me.github.io', ['*.me.github.io']));
+  });
+
   it('ignores case and a trailing dot in the origin', () => {
     assert.deepEqual(matchOrigin('https://DOCS.Example.COM.', ['docs.example.com']), {
       ok: true,

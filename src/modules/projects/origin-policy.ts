@@ -8,7 +8,9 @@
  * Host
  *   - `docs.example.com` matches exactly that host.
  *   - `*.example.com` matches sub-domains at any depth (`a.example.com`, `a.b.example.com`),
- *     never `example.com` itself (list it too), `evil-example.com` or `example.com.evil.net`.
+ *     never `example.com` itself (list it too), `evil-example.com` or `example.com.evil.net`,
+ *     nor a host under a public suffix below the base (`*.amazonaws.com` never admits
+ *     `evil.s3.amazonaws.com`: `s3.amazonaws.com` is on the public-suffix list).
  *   - Case and one trailing dot are ignored; IDN is stored as punycode (`bücher.example` →
  *     `xn--bcher-kva.example`); IPv4 is stored canonically. IPv6 literals are refused (CSP
  *     host-sources cannot express them).
@@ -32,6 +34,7 @@
  * Stored form: lower case, punycode, no trailing dot, no default port, and no `https://` on a
  * non-loopback host (it adds nothing). Two patterns mean the same iff their stored forms are equal.
  */
+import { getDomain } from 'tldts';
 import { z } from 'zod';
 import { cspSource, defaultPorts, formatRule, parseRule, type OriginRule } from './origin-policy-pattern.ts';
 import { parseOrigin } from './origin-policy-origin.ts';
@@ -105,14 +108,27 @@ export function compileAllowList(allowed: readonly string[]): OriginMatcher {
     const admits = (rule: OriginRule): boolean =>
       rule.schemes.includes(scheme) && (rule.port === null ? port === defaultPorts[scheme] : rule.port === port);
     if (exact.get(host)?.some(admits)) return { ok: true, origin: serialised };
-    // Walk the parent domains of the host: a wildcard listed for one of them admits it.
+    // Walk the parent domains of the host: a wildcard listed for one of them admits it — when the
+    // host's registrable domain is the wildcard's base or above it (see withinRegistrableDomain).
     for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
-      if (wildcards.get(host.slice(dot + 1))?.some(admits)) return { ok: true, origin: serialised };
+      const base = host.slice(dot + 1);
+      if (wildcards.get(base)?.some(admits) && withinRegistrableDomain(host, base)) return { ok: true, origin: serialised };
     }
     return { ok: false, reason: 'not_allowed' };
   }
 
   return { match, frameAncestors: empty ? "'none'" : [...sources].join(' '), sources: [...sources] };
+}
+
+/**
+ * A wildcard's base must not lie above a public suffix the host sits under: `*.amazonaws.com`
+ * passes the pattern check (amazonaws.com is no suffix itself), but the public-suffix list names
+ * `s3.amazonaws.com`, `web.core.windows.net` … below such bases, where anyone gets a name of their
+ * own. The host's registrable domain (private suffixes included) must be the base or a parent of it.
+ */
+function withinRegistrableDomain(host: string, base: string): boolean {
+  const domain = getDomain(host, { allowPrivateDomains: true });
+  return domain !== null && (base === domain || base.endsWith(`.${domain}`));
 }
 
 export function matchOrigin(origin: string | undefined, allowed: readonly string[]): OriginDecision {
