@@ -179,6 +179,24 @@ describe("only the conversation's visitor gets its earlier values back", () => {
 
       const own = await send(projectId, token, 'And my contact reference?', conversationId);
       assert.equal(own.content, `Contact reference ${raw.email}, callback ${raw.phone}.`, 'the visitor’s own follow-up');
+
+      // The vault now holds the visitor's e-mail twice (<EMAIL_1>, and <EMAIL_2> in the caller's
+      // casing) and john.doe as <EMAIL_3>: a new value the visitor writes takes a new number, and
+      // every token keeps its own value (the two equal ones once collapsed into one, and the
+      // next new value was numbered <EMAIL_3> again and never stored).
+      stub.reply = '<EMAIL_1> <EMAIL_2> <EMAIL_3> <EMAIL_4>';
+      const fresh = await send(projectId, token, 'Please use fr.visitor@example.org from now on', conversationId);
+      assert.equal(lastSent().question, 'Please use <EMAIL_4> from now on');
+      assert.equal(fresh.content, `${raw.email} ${raw.email.toUpperCase()} john.doe@example.com fr.visitor@example.org`);
+      const entities = (await owner.client.get(`/v1/conversations/${conversationId}/entities`)).body.entities as { id: string; token: string }[];
+      const revealed = new Map<string, string>();
+      for (const e of entities) revealed.set(e.token, (await owner.client.post(`/v1/entities/${e.id}/reveal`)).body.value);
+      assert.deepEqual(Object.fromEntries([...revealed].filter(([token]) => token.startsWith('<EMAIL'))), {
+        '<EMAIL_1>': raw.email,
+        '<EMAIL_2>': raw.email.toUpperCase(),
+        '<EMAIL_3>': 'john.doe@example.com',
+        '<EMAIL_4>': 'fr.visitor@example.org',
+      });
     } finally {
       stub.reply = previous;
     }

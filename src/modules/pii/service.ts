@@ -17,6 +17,7 @@ import type { ContentCipher } from '../chat/content-cipher.ts';
 import { createMemoryTokenVault, hashIdentifier, protect, type Finding } from './index.ts';
 import type { EntityType, PiiPolicy } from './policy.ts';
 import { createStreamRestorer, type StreamRestorer } from './stream-restore.ts';
+import { tokenNumber } from './vault.ts';
 
 export interface Shielded {
   /** The message as stored and as the answer provider sees it. */
@@ -52,8 +53,6 @@ export interface PiiService {
   hashKey(orgId: string): Promise<Buffer>;
 }
 
-const tokenNumber = (token: string): number => Number(/_(\d+)>$/.exec(token)?.[1] ?? 0);
-
 export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; keyring: Pick<Keyring, 'keyFor' | 'currentKey'> }): PiiService {
   const { db, cipher } = deps;
   const aad = (orgId: string, rowId: string) => ({ orgId, table: 'pii_vault', column: 'value', rowId });
@@ -82,11 +81,11 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
       const vault = createMemoryTokenVault();
       const known = new Set<string>();
       const existing = await Promise.all(rows.map(async (r) => ({ ...r, value: await cipher.decrypt(r.value, aad(orgId, r.id)) })));
-      // Replaying the originals in token order reproduces the same numbering. A caller who may
-      // not match earlier values gets new tokens for its own, even when one equals the visitor's.
+      // Each stored token is put back as it is (a value written twice, e.g. by a caller who may
+      // not match it, has two tokens: in token order, the first keeps matching it). A caller who
+      // may not match earlier values gets new tokens for its own, even when one equals the visitor's.
       for (const r of existing.sort((a, b) => tokenNumber(a.token) - tokenNumber(b.token))) {
-        if (matchEarlierValues) vault.tokenFor(r.type as EntityType, r.value);
-        else vault.occupy(r.type as EntityType, r.token, r.value);
+        vault.replay(r.type as EntityType, r.token, r.value, matchEarlierValues);
         known.add(r.token);
       }
       // This message's values as the caller wrote them: a value the visitor sent before keeps its

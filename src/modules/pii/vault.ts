@@ -14,24 +14,41 @@ export interface TokenVault {
 export interface MemoryTokenVault extends TokenVault {
   entries: () => { token: string; type: EntityType; value: string }[];
   /**
-   * Holds an existing token's place (its number, its lookup) without letting a value match it:
-   * for a caller who must not learn, from the token it gets, whether it wrote someone else's value.
+   * Puts back a token an earlier message drew: its lookup and its number (new tokens of the type
+   * are numbered after the highest seen, so none is ever drawn twice). With `matchable`, the same
+   * value written again gets it — unless an earlier token already holds that value, which keeps
+   * it. Without, the value never matches it: for a caller who must not learn, from the token it
+   * gets, whether it wrote someone else's value.
    */
-  occupy: (type: EntityType, token: string, value: string) => void;
+  replay: (type: EntityType, token: string, value: string, matchable: boolean) => void;
+}
+
+/** The number of a token: 3 for `<EMAIL_3>` (0 for anything else). */
+export function tokenNumber(token: string): number {
+  const n = Number(token.slice(token.lastIndexOf('_') + 1, -1));
+  return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
 export function createMemoryTokenVault(): MemoryTokenVault {
   // Keyed by type, then by normalised value: no composite key string to build and hash per call.
   const byValue = new Map<EntityType, Map<string, string>>();
   const byToken = new Map<string, { type: EntityType; value: string }>();
+  /** The highest token number drawn or replayed, per type. */
+  const highest = new Map<EntityType, number>();
+  function valuesOf(type: EntityType): Map<string, string> {
+    let tokens = byValue.get(type);
+    if (!tokens) byValue.set(type, (tokens = new Map()));
+    return tokens;
+  }
   return {
     tokenFor(type, value) {
-      let tokens = byValue.get(type);
-      if (!tokens) byValue.set(type, (tokens = new Map()));
+      const tokens = valuesOf(type);
       const normalized = normalizeValue(type, value);
       const existing = tokens.get(normalized);
       if (existing) return existing;
-      const token = `<${type}_${tokens.size + 1}>`;
+      const n = (highest.get(type) ?? 0) + 1;
+      highest.set(type, n);
+      const token = `<${type}_${n}>`;
       tokens.set(normalized, token);
       byToken.set(token, { type, value });
       return token;
@@ -43,11 +60,13 @@ export function createMemoryTokenVault(): MemoryTokenVault {
     entries() {
       return [...byToken].map(([token, e]) => ({ token, ...e }));
     },
-    occupy(type, token, value) {
-      let tokens = byValue.get(type);
-      if (!tokens) byValue.set(type, (tokens = new Map()));
-      tokens.set(`\u0000${token}`, token); // no normalised value starts with NUL
+    replay(type, token, value, matchable) {
       byToken.set(token, { type, value });
+      highest.set(type, Math.max(highest.get(type) ?? 0, tokenNumber(token)));
+      if (!matchable) return;
+      const tokens = valuesOf(type);
+      const normalized = normalizeValue(type, value);
+      if (!tokens.has(normalized)) tokens.set(normalized, token);
     },
   };
 }
