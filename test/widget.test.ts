@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { signUserId } from '../src/modules/widget/identity.ts';
 import { createRefusalRecorder } from '../src/modules/widget/refusals.ts';
-import { countRows, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { countRows, memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
 let owner: SignedUp;
@@ -312,10 +312,22 @@ describe('visitor identity verification', () => {
     assert.equal((await send(renewed.body.token)).status, 200);
   });
 
-  it('only project editors may rotate the identity secret; another org gets 404', async () => {
+  it('only those who may reveal PII may rotate the identity secret (an editor could sign as a verified visitor and be given their earlier values); another org gets 404', async () => {
     const outsider = await signUp(t, 'Outsider');
     const r = await outsider.client.post(`/v1/projects/${projectId}/identity-secret`);
     assert.equal(r.status, 404);
+    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
+    const viewer = await memberWithRole(t, owner.client, owner.orgId, 'viewer');
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'writer', scopes: ['projects:write', 'projects:read'] });
+    const before = await countRows(t, 'project_identity_secrets');
+    const audited = await countRows(t, 'audit_log');
+    for (const member of [editor, viewer]) assert.equal((await member.client.post(`/v1/projects/${projectId}/identity-secret`)).status, 403);
+    const byKey = await t.client().post(`/v1/projects/${projectId}/identity-secret`, {}, { authorization: `Bearer ${key.body.secret}` });
+    assert.equal(byKey.status, 403, 'a key with projects:write alone');
+    assert.equal(await countRows(t, 'project_identity_secrets'), before, 'nothing written');
+    assert.equal(await countRows(t, 'audit_log'), audited, 'nothing audited');
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    assert.equal((await admin.client.post(`/v1/projects/${projectId}/identity-secret`)).status, 201);
   });
 });
 

@@ -1,4 +1,7 @@
-/** Management of a project's identity secret (the host site signs its users' ids with it). */
+/**
+ * Management of a project's identity secret (the host site signs its users' ids with it). Needs
+ * `projects:write` and `pii:reveal` (owners and admins; keys with both scopes).
+ */
 import { z } from 'zod';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
@@ -17,6 +20,9 @@ export function identityRoutes(deps: { visitors: VisitorService; access: Access;
       handler: async (request, reply) => {
         const principal = await deps.auth.require(request);
         const grant = await deps.access.authorizeProject(principal, request.params.projectId, 'projects:write');
+        // Whoever holds the secret can open sessions as any verified visitor, and a visitor's
+        // session gets its earlier values restored: the same permission as revealing them.
+        await deps.access.authorizeProject(principal, request.params.projectId, 'pii:reveal');
         const secret = await deps.visitors.rotateIdentitySecret(grant.orgId, request.params.projectId, { principal, ip: request.ip });
         return reply.code(201).header('Cache-Control', 'no-store').send({ secret });
       },
