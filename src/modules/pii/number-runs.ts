@@ -181,3 +181,43 @@ export function scanNumberRuns(text: string, digitRuns: readonly number[], minDi
   }
   return runs;
 }
+
+/** Where each digit group of a run starts and ends in the text, flattened: [s0, e0, s1, e1, …]. */
+export function groupSpans(text: string, run: NumberRun): number[] {
+  const spans: number[] = [];
+  let i = run.start;
+  // An extension ("x 12") may follow the groups inside the run: its digits are no group.
+  while (i < run.end && spans.length < run.groups.length * 2) {
+    if (!isDigit(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const s = i;
+    while (i < run.end && isDigit(text.charCodeAt(i))) i++;
+    spans.push(s, i);
+  }
+  return spans;
+}
+
+/**
+ * Groups [from, to) of a run as a run of their own: a leading "+" or "(" stays with the first
+ * group, an extension or closing ")" with the last; separators as the scanner records them.
+ */
+export function partOfRun(text: string, run: NumberRun, spans: readonly number[], from: number, to: number): NumberRun {
+  let digits = '';
+  let seps = '';
+  const groups: number[] = [];
+  for (let k = from; k < to; k++) {
+    const s = spans[2 * k] ?? 0;
+    const e = spans[2 * k + 1] ?? 0;
+    digits += text.slice(s, e);
+    groups.push(e - s);
+    if (k > from) {
+      const trimmed = text.slice(spans[2 * k - 1] ?? 0, s).trim();
+      seps += trimmed === '' ? ' ' : trimmed;
+    }
+  }
+  const start = from === 0 ? run.start : (spans[2 * from] ?? 0);
+  const end = to === run.groups.length ? run.end : (spans[2 * to - 1] ?? 0);
+  return { start, end, digits, seps, groups, plus: from === 0 && run.plus };
+}

@@ -43,6 +43,27 @@ for (const [type, text, value] of positives) {
   });
 }
 
+test('a card or phone number followed by more digits is found in its run: security codes, expiry dates, two numbers side by side', () => {
+  const card = '4111 1111 1111 1111';
+  const cases: [string, EntityType, string[]][] = [
+    [`My card is ${card} 123`, 'CREDIT_CARD', [card]],
+    [`card no. ${card} (123)`, 'CREDIT_CARD', [card]],
+    [`card ${card} 12/26 123`, 'CREDIT_CARD', [card]],
+    [`card ${card} / 123`, 'CREDIT_CARD', [card]],
+    ['4111111111111111 123', 'CREDIT_CARD', ['4111111111111111']],
+    ['4111-1111-1111-1111-123', 'CREDIT_CARD', ['4111-1111-1111-1111']],
+    [`Kartennummer ${card} 123, danke`, 'CREDIT_CARD', [card]],
+    [`cards ${card} 5500 0000 0000 0004`, 'CREDIT_CARD', [card, '5500 0000 0000 0004']],
+    ['phones 020 7946 0958 / 07700 900123', 'PHONE', ['020 7946 0958', '07700 900123']],
+    ['call +1 415 555 2671 2', 'PHONE', ['+1 415 555 2671']],
+  ];
+  for (const [text, type, values] of cases) assert.deepEqual(found(text, type), values, text);
+  // A part joined to the rest by a plain space or dash is no phone number of its own.
+  for (const text of ['the code 4111 1111 1111 1112 is printed', 'DE00 3704 0044 0532 0130 00', 'Order 1234 5678 9012 3456 78 shipped', 'tracking 9400 1000 0000 0000 0000 00']) {
+    assert.deepEqual(analyze(text).map((f) => [f.type, text.slice(f.start, f.end)]), [], text);
+  }
+});
+
 const negatives: [string, string][] = [
   ['order number', 'Order 12345678 has not arrived'],
   ['invoice number', 'invoice INV-2024-00042 is wrong'],

@@ -1,5 +1,5 @@
 /** Classifies each number run once: date, SSN, IPv4, payment card or phone, in that order. */
-import { scanNumberRuns } from '../number-runs.ts';
+import { groupSpans, partOfRun, scanNumberRuns, type NumberRun } from '../number-runs.ts';
 import type { Finding, ScanInput } from '../types.ts';
 import { NEGATIVE_NUMBER_WORDS, clamp01, flagsAround, wordIndex } from '../context.ts';
 import { CARD_CONTEXT, cardScore } from './card.ts';
@@ -71,8 +71,101 @@ function followedByTime(text: string, end: number): boolean {
   return text.charCodeAt(end) === 58 && c >= 48 && c <= 57;
 }
 
+/**
+ * What one run is: a finding; null when its shape decides it is none (an IP-shaped run outside
+ * IP context, a version string); undefined when no shape fits the run as a whole.
+ */
+function classify(input: ScanInput, run: NumberRun): Finding | null | undefined {
+  const { text, lower } = input;
+  const { start, end } = run;
+  // Context words are read only once some shape could use them (many runs are rejected first).
+  let ctx = -1;
+
+  const ip = ipv4Score(run, text);
+  if (ip > 0) {
+    ctx = flagsAround(lower, start, end, CONTEXT);
+    const ipCtx = ipv4Context((ctx & IP) !== 0, (ctx & VERSION) !== 0);
+    return ipCtx >= 0 ? { type: 'IP_ADDRESS', start, end, score: clamp01(ip + ipCtx) } : null;
+  }
+  const ssn = ssnScore(run);
+  if (ssn > 0) {
+    ctx = flagsAround(lower, start, end, CONTEXT);
+    const score = clamp01(ssn + (ctx & SSN ? 0.35 : 0) - negativeOf(ctx));
+    if (score >= 0.3) return { type: 'US_SSN', start, end, score };
+  }
+  const card = cardScore(run);
+  if (card > 0) {
+    if (ctx < 0) ctx = flagsAround(lower, start, end, CONTEXT);
+    const score = clamp01(card + (ctx & CARD ? 0.3 : 0) - negativeOf(ctx));
+    // A twelve-digit run without card context may still be a phone number.
+    if (run.digits.length >= 13 || score >= input.minScore) return { type: 'CREDIT_CARD', start, end, score };
+  }
+  const raw = text.slice(start, end);
+  if (!phoneMayScore(run, raw) || followedByTime(text, end) || afterUnitWord(text, start)) return undefined;
+  if (ctx < 0) ctx = flagsAround(lower, start, end, CONTEXT);
+  const negative = negativeOf(ctx);
+  const hasCtx = (ctx & PHONE) !== 0;
+  const phoneCtx = hasCtx ? 0.35 : 0;
+  const phone = phoneScore(run, raw, input.phone, phoneCtx - negative - input.minScore, hasCtx);
+  return phone > 0 ? { type: 'PHONE', start, end, score: clamp01(phone + phoneCtx - negative) } : undefined;
+}
+
+/** One space, "-", "." or no-break space: how the digit groups of one number are joined. */
+function isJoin(sep: string): boolean {
+  return sep.length === 1 && (sep === ' ' || sep === '-' || sep === '.' || sep === '\u00a0');
+}
+
+/**
+ * A national phone number in a longer run is believed only when it is set apart from the rest
+ * ("020 7946 0958 / 07700 900123"): with the plain joins of one number on both sides, "4111 1111"
+ * of a mistyped card would be one. An international one ("+1 415 555 2671 2") carries its proof.
+ */
+function phonePartStandsApart(text: string, spans: readonly number[], from: number, to: number, plus: boolean): boolean {
+  if (from === 0 && plus) return true;
+  const g = spans.length / 2;
+  if (from > 0 && isJoin(text.slice(spans[2 * from - 1] ?? 0, spans[2 * from] ?? 0))) return false;
+  return to >= g || !isJoin(text.slice(spans[2 * to - 1] ?? 0, spans[2 * to] ?? 0));
+}
+
+/** Parts of one run tried per call at most: enough for any real message, bounded for hostile ones. */
+const PART_BUDGET = 2000;
+
+/**
+ * A run no shape fits as a whole may hold one that fits a part of it: a card followed by its
+ * security code or expiry ("4111 1111 1111 1111 123", "… 12/26"), two numbers written side by
+ * side ("020 7946 0958 / 07700 900123"), a phone number with a stray digit. From each group on,
+ * the longest run of whole groups that is a card or phone number is taken, and the search goes on
+ * after it. Parts are whole digit groups: a number is never cut inside a group.
+ */
+function classifyParts(input: ScanInput, run: NumberRun, budget: { left: number }, out: Finding[]): void {
+  const spans = groupSpans(input.text, run);
+  const g = spans.length / 2;
+  const lengths = run.groups;
+  for (let from = 0; from < g - 1 && budget.left > 0; ) {
+    let digits = 0;
+    let to = from;
+    // The longest window of at most 19 digits starting at this group…
+    while (to < g && digits + (lengths[to] ?? 0) <= 19) digits += lengths[to++] ?? 0;
+    let found: Finding | null | undefined;
+    // …then shorter ones, down to 7 digits; never the whole run (it was tried).
+    for (; to > from && digits >= 7 && budget.left > 0; digits -= lengths[--to] ?? 0) {
+      if (from === 0 && to === g) continue;
+      budget.left--;
+      const part = partOfRun(input.text, run, spans, from, to);
+      if (isNumericDate(part)) continue;
+      found = classify(input, part);
+      if (found) break;
+    }
+    if (found && (found.type === 'CREDIT_CARD' || (found.type === 'PHONE' && phonePartStandsApart(input.text, spans, from, to, run.plus)))) {
+      out.push(found);
+      from = to;
+    } else from++;
+  }
+}
+
 export function recognizeNumbers(input: ScanInput, out: Finding[]): void {
   const { text, lower } = input;
+  const budget = { left: PART_BUDGET };
   for (const run of scanNumberRuns(text, input.scan.digitRuns, 6)) {
     const { start, end } = run;
     if (run.digits.length < 7 && run.groups.length < 3) continue;
@@ -81,44 +174,8 @@ export function recognizeNumbers(input: ScanInput, out: Finding[]): void {
       continue;
     }
     if (afterCurrency(text, start)) continue;
-    // Context words are read only once some shape could use them (many runs are rejected first).
-    let ctx = -1;
-
-    const ip = ipv4Score(run, text);
-    if (ip > 0) {
-      ctx = flagsAround(lower, start, end, CONTEXT);
-      const ipCtx = ipv4Context((ctx & IP) !== 0, (ctx & VERSION) !== 0);
-      if (ipCtx >= 0) out.push({ type: 'IP_ADDRESS', start, end, score: clamp01(ip + ipCtx) });
-      continue;
-    }
-    const ssn = ssnScore(run);
-    if (ssn > 0) {
-      ctx = flagsAround(lower, start, end, CONTEXT);
-      const score = clamp01(ssn + (ctx & SSN ? 0.35 : 0) - negativeOf(ctx));
-      if (score >= 0.3) {
-        out.push({ type: 'US_SSN', start, end, score });
-        continue;
-      }
-    }
-    const card = cardScore(run);
-    if (card > 0) {
-      if (ctx < 0) ctx = flagsAround(lower, start, end, CONTEXT);
-      const score = clamp01(card + (ctx & CARD ? 0.3 : 0) - negativeOf(ctx));
-      // A twelve-digit run without card context may still be a phone number.
-      if (run.digits.length >= 13 || score >= input.minScore) {
-        out.push({ type: 'CREDIT_CARD', start, end, score });
-        continue;
-      }
-    }
-    const raw = text.slice(start, end);
-    if (!phoneMayScore(run, raw) || followedByTime(text, end) || afterUnitWord(text, start)) continue;
-    if (ctx < 0) ctx = flagsAround(lower, start, end, CONTEXT);
-    const negative = negativeOf(ctx);
-    const hasCtx = (ctx & PHONE) !== 0;
-    const phoneCtx = hasCtx ? 0.35 : 0;
-    const phone = phoneScore(run, raw, input.phone, phoneCtx - negative - input.minScore, hasCtx);
-    if (phone > 0) {
-      out.push({ type: 'PHONE', start, end, score: clamp01(phone + phoneCtx - negative) });
-    }
+    const found = classify(input, run);
+    if (found) out.push(found);
+    else if (found === undefined && run.groups.length >= 2 && run.digits.length >= 8) classifyParts(input, run, budget, out);
   }
 }
