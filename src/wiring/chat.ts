@@ -33,6 +33,7 @@ import { piiRoutes } from '../modules/pii/routes.ts';
 import { createPiiService } from '../modules/pii/service.ts';
 import { createProjectDirectory, PROJECTS_TOPIC } from '../modules/projects/directory.ts';
 import type { RateLimitService } from '../modules/rate-limits/service.ts';
+import { textWorkCharge } from '../modules/rate-limits/text-work.ts';
 import { createOriginGuard, type OriginRefusal } from '../modules/widget/origin-guard.ts';
 import { createRefusalRecorder } from '../modules/widget/refusals.ts';
 import { identityRoutes } from '../modules/widget/identity-routes.ts';
@@ -103,14 +104,15 @@ export async function wireChat(
   const recordRefusal = createRefusalRecorder({ db, audit: deps.audit, clock, onRefusal: deps.onOriginRefused, log: (error) => app.log.error({ err: error }, 'recording a widget refusal failed') });
   const guard = createOriginGuard({ projects: projectDirectory, onRefusal: recordRefusal });
 
-  await app.register(knowledgeRoutes({ knowledge, access: deps.access, auth: deps.auth }));
+  const chargeTextWork = textWorkCharge(deps.rateLimits, deps.config.textWorkKilocharsPerMinute);
+  await app.register(knowledgeRoutes({ knowledge, access: deps.access, auth: deps.auth, chargeTextWork }));
   await app.register(chatRoutes({ chat, projects: projectDirectory, access: deps.access, auth: deps.auth, rateLimits: deps.rateLimits }));
   await app.register(widgetRoutes({ guard, tokens, visitors, chat, rateLimits: deps.rateLimits, clock }));
   await app.register(widgetScriptRoute({ rootDir }));
   await app.register(identityRoutes({ visitors, access: deps.access, auth: deps.auth }));
   await app.register(answerKeyRoutes({ answerKeys, access: deps.access, auth: deps.auth }));
   const entities = createPiiEntities({ db, cipher, erased, audit: deps.audit });
-  await app.register(piiRoutes({ entities, conversations: chat, projects: projectDirectory, access: deps.access, auth: deps.auth }));
+  await app.register(piiRoutes({ entities, conversations: chat, projects: projectDirectory, access: deps.access, auth: deps.auth, chargeTextWork }));
 
   return { knowledge, chat, pii, visitors, projectDirectory, originGuard: guard };
 }

@@ -9,13 +9,14 @@ import { AppError } from '../../platform/http/errors.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Access } from '../orgs/access.ts';
 import { documentInputSchema, documentSchema, passageSchema, searchQuerySchema } from './schemas.ts';
+import type { TextWorkCharge } from '../rate-limits/text-work.ts';
 import type { KnowledgeService } from './service.ts';
 
 const projectParams = z.strictObject({ projectId: z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)') });
 const documentParams = z.strictObject({ id: z.string().regex(/^doc_[0-9A-Za-z]{1,40}$/, 'must be a document id (doc_…)') });
 const tags = ['knowledge'];
 
-export function knowledgeRoutes(deps: { knowledge: KnowledgeService; access: Access; auth: Authenticator }) {
+export function knowledgeRoutes(deps: { knowledge: KnowledgeService; access: Access; auth: Authenticator; chargeTextWork: TextWorkCharge }) {
   const { knowledge, access, auth } = deps;
 
   return async function plugin(app: App): Promise<void> {
@@ -24,6 +25,7 @@ export function knowledgeRoutes(deps: { knowledge: KnowledgeService; access: Acc
       handler: async (request, reply) => {
         const principal = await auth.require(request);
         const grant = await access.authorizeProject(principal, request.params.projectId, 'knowledge:write');
+        await deps.chargeTextWork(request, principal, request.body.content.length);
         const document = await knowledge.addDocument(grant.orgId, request.params.projectId, request.body, { principal, ip: request.ip });
         return reply.code(201).send({ document });
       },

@@ -16,6 +16,7 @@ import type { ConversationRef } from '../chat/types.ts';
 import { dryRun } from './dry-run.ts';
 import type { PiiEntities } from './entities.ts';
 import { defaultPiiPolicy } from './policy.ts';
+import type { TextWorkCharge } from '../rate-limits/text-work.ts';
 import { analysisSchema, analyzeBody, conversationParams, entityParams, entitySchema, revealedSchema } from './schemas.ts';
 
 const tags = ['pii'];
@@ -26,6 +27,7 @@ export function piiRoutes(deps: {
   projects: ProjectDirectory;
   access: Access;
   auth: Authenticator;
+  chargeTextWork: TextWorkCharge;
 }) {
   const { entities, access, auth } = deps;
 
@@ -66,9 +68,9 @@ export function piiRoutes(deps: {
         reply.header('Cache-Control', 'no-store');
         const principal = await auth.require(request);
         const { text, projectId } = request.body;
-        if (!projectId) return dryRun(text, defaultPiiPolicy);
-        const project = await projectFor(principal, projectId);
-        return dryRun(text, project.settings.pii);
+        const project = projectId ? await projectFor(principal, projectId) : undefined;
+        await deps.chargeTextWork(request, principal, text.length);
+        return dryRun(text, project ? project.settings.pii : defaultPiiPolicy);
       },
     });
   };

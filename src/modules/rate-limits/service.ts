@@ -15,7 +15,7 @@ import { defaultApiKeyMessagesPerMinute, orgCeilingPerHour } from './policy.ts';
 import type { RateLimitSettings } from './policy.ts';
 import type { Decision, Limit, RateLimiter } from './types.ts';
 
-export type RateLimitDimension = 'ip' | 'session' | 'api_key' | 'project' | 'org';
+export type RateLimitDimension = 'ip' | 'session' | 'api_key' | 'project' | 'org' | 'text_work';
 
 export interface RefusalEvent {
   dimension: RateLimitDimension;
@@ -47,12 +47,15 @@ interface Step {
   key: string;
   limit: Limit;
   penalty?: PenaltyDimension;
+  /** Points this request takes (default 1). */
+  cost?: number;
 }
 
 export interface RateLimitService {
   checkMessage(input: MessageCheck): Promise<Decision>;
   checkApiKey(keyId: string, perMinute: number): Promise<Decision>;
   checkSessionStart(projectId: string, ip: string, perMinute: number): Promise<Decision>;
+  checkTextWork(principalKey: string, ip: string, kilochars: number, perMinute: number): Promise<Decision>;
   listBlocks(projectId: string): Promise<PenaltyBlock[]>;
   liftBlock(projectId: string, dimension: PenaltyDimension, key: string): Promise<boolean>;
 }
@@ -78,7 +81,7 @@ export function createRateLimitService(deps: {
   const run = async (steps: Step[], context: { projectId?: string; orgId?: string }): Promise<Decision> => {
     let tightest: Decision | undefined;
     for (const step of steps) {
-      const decision = await limiter.consume(step.bucket, step.key, step.limit);
+      const decision = await limiter.consume(step.bucket, step.key, step.limit, step.cost);
       if (!decision.ok) {
         const newBlock = step.penalty ? await penaltyBox.recordRefusal(step.penalty, step.key) : undefined;
         notify({ dimension: step.dimension, key: step.key, ...context, cause: 'limit', ...(newBlock ? { newBlock } : {}) });
@@ -137,6 +140,21 @@ export function createRateLimitService(deps: {
       assertNamespace(projectId);
       const key = `${projectId}:${clientKeyForIp(ip)}`;
       return run([{ dimension: 'ip', bucket: 'session_start_ip', key, limit: { points: perMinute, durationSeconds: 60 } }], { projectId });
+    },
+
+    /**
+     * Text a caller has the server read (knowledge documents converted and indexed, PII dry runs),
+     * in thousands of characters per minute, per caller (user or API key) and per client address:
+     * this work runs on the server's own thread, and anyone can sign up.
+     */
+    async checkTextWork(principalKey: string, ip: string, kilochars: number, perMinute: number): Promise<Decision> {
+      const limit = { points: perMinute, durationSeconds: 60 };
+      // A text never costs more than the whole budget, so one of the largest bodies always fits a fresh window.
+      const cost = Math.max(1, Math.min(Math.ceil(kilochars), perMinute));
+      return run([
+        { dimension: 'text_work', bucket: 'text_work', key: principalKey, limit, cost },
+        { dimension: 'text_work', bucket: 'text_work_ip', key: clientKeyForIp(ip), limit, cost },
+      ], {});
     },
 
     /** A project's current blocks, with keys shown without the project namespace. */
