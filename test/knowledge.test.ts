@@ -114,6 +114,8 @@ describe('reducing documents to text', () => {
     assert.ok(table.length > 0 && Date.now() - started < 5_000, `table: ${Date.now() - started} ms`);
     started = Date.now();
     assert.throws(() => extractChunks('<div>'.repeat(190_000), 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /nests/.test(e.message));
+    // html-to-text cannot write Roman numbers past 3,999 and throws: a 400, not a 500.
+    assert.throws(() => extractChunks('<ol type="I" start="10000"><li>x</li></ol>', 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /could not be converted/.test(e.message));
     assert.ok(Date.now() - started < 1_000);
     // Nesting the old regex estimate did not count: elements it took for self-closing (htmlparser2
     // closes them only when they are the innermost one) and tags hidden by a "<" in an attribute

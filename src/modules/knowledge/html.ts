@@ -41,5 +41,12 @@ export const MAX_NESTING = 500;
 export function htmlToBlocks(html: string): Block[] {
   if (htmlNestingExceeds(html, MAX_NESTING)) throw new AppError('invalid_request', `The HTML nests elements more than ${MAX_NESTING} deep.`);
   // The converter drops comments, scripts and styles; markup left in its text is what the page shows.
-  return markdownToBlocks(htmlToText(html, options), { hideRawHtml: false });
+  let text: string;
+  try {
+    text = htmlToText(html, options);
+  } catch {
+    // Its own limits, e.g. Roman list numbers past 3,999 (<ol type="I" start="10000">), throw.
+    throw new AppError('invalid_request', 'The HTML could not be converted to text (e.g. a list numbered beyond what its numbering style can write).');
+  }
+  return markdownToBlocks(text, { hideRawHtml: false });
 }
