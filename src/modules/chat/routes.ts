@@ -67,6 +67,7 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
           projectId: project.id,
           orgId: project.orgId,
           ip: request.ip,
+          channel: 'api',
           ...(principal.kind === 'api_key' ? { apiKeyId: principal.keyId } : { sessionId: principal.sessionId }),
           settings: project.settings.rateLimits,
         });

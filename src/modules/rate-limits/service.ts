@@ -36,6 +36,12 @@ export interface MessageCheck {
   sessionId?: string;
   apiKeyId?: string;
   settings: RateLimitSettings;
+  /**
+   * Who sends: the public widget, or the organisation's own callers (API keys, signed-in users;
+   * the default when an API key is named). Each has its own project and organisation budget, so
+   * anonymous traffic that spends the widget's cannot refuse the organisation's back-end.
+   */
+  channel?: 'widget' | 'api';
   apiKeyMessagesPerMinute?: number;
   /** Overrides the default organisation ceiling (e.g. per plan). */
   orgCeilingPerHour?: number;
@@ -120,9 +126,11 @@ export function createRateLimitService(deps: {
         const points = input.apiKeyMessagesPerMinute ?? defaultApiKeyMessagesPerMinute;
         steps.push({ dimension: 'api_key', bucket: 'msg_api_key', key: input.apiKeyId, limit: { points, durationSeconds: 60 } });
       }
+      const channel = input.channel ?? (input.apiKeyId === undefined ? 'widget' : 'api');
+      const suffix = channel === 'api' ? '_api' : '';
       steps.push(
-        { dimension: 'project', bucket: 'msg_project', key: projectId, limit: { points: settings.messagesPerHour, durationSeconds: 3_600 } },
-        { dimension: 'org', bucket: 'msg_org', key: orgId, limit: { points: input.orgCeilingPerHour ?? orgCeiling, durationSeconds: 3_600 } },
+        { dimension: 'project', bucket: `msg_project${suffix}`, key: projectId, limit: { points: settings.messagesPerHour, durationSeconds: 3_600 } },
+        { dimension: 'org', bucket: `msg_org${suffix}`, key: orgId, limit: { points: input.orgCeilingPerHour ?? orgCeiling, durationSeconds: 3_600 } },
       );
       return run(steps, { projectId, orgId });
     },

@@ -105,6 +105,7 @@ export function widgetRoutes(deps: {
           projectId: project.id,
           orgId: project.orgId,
           ip: request.ip,
+          channel: 'widget',
           sessionId: visitor.verified ? visitor.visitorId : visitor.sessionId,
           settings: project.settings.rateLimits,
         });
