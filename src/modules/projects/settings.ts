@@ -1,11 +1,13 @@
 /**
  * A project's settings: stored as one validated JSON document, enforced by the modules that
- * own each part (origin policy, rate limits, pii, chat). Validation happens here, on write.
+ * own each part (origin policy, rate limits, pii, chat). Validation happens here, on write;
+ * reading never refuses a stored row (parseStoredSettings).
  */
 import { z } from 'zod';
 import { piiPolicySchema } from '../pii/policy.ts';
 import { rateLimitSettingsSchema } from '../rate-limits/policy.ts';
 import { allowedDomainsSchema } from './origin-policy.ts';
+import { repairStoredSettings } from './settings-repair.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 
@@ -54,6 +56,13 @@ export const projectSettingsPatchSchema = z.strictObject({
   widget: widgetSettingsSchema.optional(),
 });
 
+/**
+ * A stored row, read: valid rows as they are; a row today's schema refuses (a later public-suffix
+ * list, a tightened bound, a newer instance's key) narrowed part by part (settings-repair.ts)
+ * rather than refused, so the project keeps working and can be fixed by a PATCH.
+ */
 export function parseStoredSettings(raw: unknown): ProjectSettings {
-  return projectSettingsSchema.parse(raw ?? {});
+  const stored = projectSettingsSchema.safeParse(raw ?? {});
+  if (stored.success) return stored.data;
+  return projectSettingsSchema.parse(repairStoredSettings(projectSettingsSchema, raw));
 }

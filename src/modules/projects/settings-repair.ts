@@ -1,0 +1,62 @@
+/**
+ * Reading stored settings that no longer pass today's schema: a public-suffix list update that
+ * makes a saved wildcard a suffix, a bound tightened in a later version, a key written by a newer
+ * instance during a rolling upgrade. Refusing them would turn one dependency bump into a tenant
+ * outage no route could repair (every read, PATCH included, parses the stored row). Instead each
+ * part is kept where it is still valid and narrowed where not — never widened:
+ *   - allowed domains that no longer parse are dropped (fewer sites may embed the widget);
+ *   - a number outside its bounds is clamped to the nearest bound;
+ *   - an entry of a map (a PII operator per type) that no longer parses is dropped, the rest stay;
+ *   - unknown keys are dropped; anything else invalid takes its default.
+ * A project's default operator for PII is tokenize and its answer provider the built-in one, so
+ * defaults protect rather than open. Writes are still validated strictly (settings.ts).
+ */
+import type { z } from 'zod';
+import { parseAllowedDomain } from './origin-policy.ts';
+
+type Def = { type: string; innerType?: Schema; shape?: Record<string, Schema>; keyType?: Schema; valueType?: Schema };
+type Schema = z.ZodType & { _zod: { def: Def }; minValue?: number | null; maxValue?: number | null };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The schema under default / prefault / optional / nullable wrappers. */
+function unwrapped(schema: Schema): Schema {
+  let s = schema;
+  while (s._zod.def.innerType && ['default', 'prefault', 'optional', 'nullable'].includes(s._zod.def.type)) s = s._zod.def.innerType;
+  return s;
+}
+
+/** The value kept for one field; undefined lets the field take its default. */
+function repairValue(schema: Schema, value: unknown): unknown {
+  if (schema.safeParse(value).success) return value;
+  const inner = unwrapped(schema);
+  const def = inner._zod.def;
+  if (def.type === 'object' && def.shape && isRecord(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(def.shape)) {
+      const kept = repairValue(field, value[key]);
+      if (kept !== undefined) out[key] = kept;
+    }
+    return out;
+  }
+  if (def.type === 'record' && def.keyType && def.valueType && isRecord(value)) {
+    const { keyType, valueType } = def;
+    return Object.fromEntries(Object.entries(value).filter(([k, v]) => keyType.safeParse(k).success && valueType.safeParse(v).success));
+  }
+  if (def.type === 'number' && typeof value === 'number' && Number.isFinite(value)) {
+    const clamped = Math.min(inner.maxValue ?? Infinity, Math.max(inner.minValue ?? -Infinity, Math.round(value)));
+    if (schema.safeParse(clamped).success) return clamped;
+  }
+  return undefined;
+}
+
+/** Stored settings made valid under `schema` by narrowing (see above). */
+export function repairStoredSettings(schema: z.ZodType, raw: unknown): unknown {
+  const stored = isRecord(raw) ? { ...raw } : {};
+  if (Array.isArray(stored.allowedDomains)) {
+    stored.allowedDomains = stored.allowedDomains.filter((d): d is string => typeof d === 'string' && parseAllowedDomain(d).ok);
+  }
+  return repairValue(schema as Schema, stored) ?? {};
+}

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseStoredSettings, projectSettingsSchema } from './settings.ts';
+
+const valid = projectSettingsSchema.parse({
+  allowedDomains: ['docs.example.com', '*.example.org'],
+  rateLimits: { perIpPerMinute: 5, perSessionPerHour: 50, messagesPerHour: 100 },
+  pii: { defaultOperator: 'allow', operators: { EMAIL: 'tokenize', PHONE: 'mask' }, minScore: 0.6 },
+  widget: { greeting: 'Hello', color: '#123456', requireIdentity: true },
+});
+
+test('a valid stored row is read as it is', () => {
+  assert.deepEqual(parseStoredSettings(structuredClone(valid)), valid);
+});
+
+test('a stored row today\'s schema refuses is narrowed part by part, never widened, never refused', () => {
+  const stored = structuredClone(valid) as Record<string, any>;
+  // A wildcard a later public-suffix list calls a suffix, a bound tightened since, a key and a
+  // PII type a newer instance wrote.
+  stored.allowedDomains = ['docs.example.com', '*.github.io', 42];
+  stored.rateLimits.perIpPerMinute = 50_000;
+  stored.rateLimits.perSessionPerHour = 0;
+  stored.pii.operators = { EMAIL: 'tokenize', PHONE: 'mask', PASSPORT_V2: 'allow', IBAN: 'encrypt' };
+  stored.widget.greeting = 'x'.repeat(600);
+  stored.futureSetting = { on: true };
+  const read = parseStoredSettings(stored);
+  assert.deepEqual(read.allowedDomains, ['docs.example.com'], 'only fewer sites may embed');
+  assert.deepEqual(read.rateLimits, { perIpPerMinute: 10_000, perSessionPerHour: 1, messagesPerHour: 100 }, 'clamped to the nearest bound');
+  assert.deepEqual(read.pii, { enabled: true, defaultOperator: 'allow', operators: { EMAIL: 'tokenize', PHONE: 'mask' }, minScore: 0.6 }, 'per-type operators kept');
+  assert.equal(read.widget.requireIdentity, true, 'a valid field next to an invalid one stays');
+  assert.equal(read.widget.greeting, projectSettingsSchema.parse({}).widget.greeting);
+  assert.ok(!('futureSetting' in read));
+  assert.equal(read.answer.provider, 'extractive');
+});
+
+test('an unreadable answer provider becomes the built-in one; junk becomes the defaults', () => {
+  assert.equal(parseStoredSettings({ answer: { provider: 'from-the-future', baseUrl: 'https://x.example' } }).answer.provider, 'extractive');
+  assert.deepEqual(parseStoredSettings('junk'), projectSettingsSchema.parse({}));
+  assert.deepEqual(parseStoredSettings(null), projectSettingsSchema.parse({}));
+});
