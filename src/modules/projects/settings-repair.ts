@@ -3,9 +3,10 @@
  * makes a saved wildcard a suffix, a bound tightened in a later version, a key written by a newer
  * instance during a rolling upgrade. Refusing them would turn one dependency bump into a tenant
  * outage no route could repair (every read, PATCH included, parses the stored row). Instead each
- * part is kept where it is still valid and narrowed where not — never widened:
+ * part is kept where it is still valid and narrowed where not:
  *   - allowed domains that no longer parse are dropped (fewer sites may embed the widget);
- *   - a number outside its bounds is clamped to the nearest bound;
+ *   - a number outside its bounds is clamped to the nearest bound (a limit under a raised minimum
+ *     becomes that minimum: nothing lower is valid any more);
  *   - an entry of a map (a PII operator per type) that no longer parses is dropped, the rest stay;
  *   - unknown keys are dropped; anything else invalid takes its default.
  * A project's default operator for PII is tokenize and its answer provider the built-in one, so
