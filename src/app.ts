@@ -62,13 +62,14 @@ import { createRateLimits, redisKeyPrefix } from './modules/rate-limits/module.t
 import type { PenaltyPolicy } from './modules/rate-limits/penalty-state.ts';
 import type { RefusalCounter } from './modules/rate-limits/refusals.ts';
 import { rateLimitRoutes } from './modules/rate-limits/routes.ts';
+import type { Listener } from './platform/listeners.ts';
 import type { RateLimitService, RefusalEvent } from './modules/rate-limits/service.ts';
 
 export interface AppDeps {
   /** Called on every refused widget request (the events module connects webhooks here). */
-  onOriginRefused?: (refusal: OriginRefusal) => void;
+  onOriginRefused?: Listener<OriginRefusal>;
   /** Called when a visitor's message contained PII: counts per type, never values (`pii.detected`). */
-  onPiiDetected?: (event: PiiDetectedEvent) => void;
+  onPiiDetected?: Listener<PiiDetectedEvent>;
   config: Config;
   database: Database;
   redis?: Redis | undefined;
@@ -78,7 +79,7 @@ export interface AppDeps {
   /** Revocation fan-out; default: Redis pub/sub when config.redisUrl is set, else in memory. */
   pubsub?: PubSub;
   /** Called on every rate-limit refusal (the events module connects here). */
-  onRateLimitRefusal?: (event: RefusalEvent) => void;
+  onRateLimitRefusal?: Listener<RefusalEvent>;
   apiKeys?: Partial<Omit<ApiKeyModuleOptions, 'requestsPerMinute'>>;
   penaltyPolicy?: Partial<PenaltyPolicy>;
   /** Redis key prefix of rate-limit counters, blocks and login throttling (default `palisade:`). */

@@ -40,6 +40,7 @@ import { identityRoutes } from '../modules/widget/identity-routes.ts';
 import { widgetRoutes } from '../modules/widget/routes.ts';
 import { widgetScriptRoute } from '../modules/widget/static.ts';
 import { createVisitorTokens } from '../modules/widget/visitor-token.ts';
+import type { Listener } from '../platform/listeners.ts';
 import { createVisitorService } from '../modules/widget/visitors.ts';
 
 const rootDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -56,8 +57,8 @@ export async function wireChat(
     access: Access;
     auth: Authenticator;
     rateLimits: RateLimitService;
-    onOriginRefused?: ((refusal: OriginRefusal) => void) | undefined;
-    onPiiDetected?: ((event: PiiDetectedEvent) => void) | undefined;
+    onOriginRefused?: Listener<OriginRefusal> | undefined;
+    onPiiDetected?: Listener<PiiDetectedEvent> | undefined;
   },
 ) {
   const { db, clock, crypto } = deps;

@@ -18,6 +18,7 @@ import type { ChatStore, ConversationRow, MessageRow, MessageTarget } from './st
 import type { ContentCipher } from './content-cipher.ts';
 import type { PiiService } from '../pii/service.ts';
 import { countTypes, type PiiDetectedEvent } from '../pii/events.ts';
+import { notifyListener, type Listener } from '../../platform/listeners.ts';
 import type { Caller, ChatEvent, Citation, ConversationRef } from './types.ts';
 
 const HISTORY_MESSAGES = 10;
@@ -39,7 +40,7 @@ export function createChatService(deps: {
   erased: ErasureCheck;
   clock: Clock;
   /** The `pii.detected` hook: counts per entity type after the message is stored, never values. */
-  onPiiDetected?: ((event: PiiDetectedEvent) => void) | undefined;
+  onPiiDetected?: Listener<PiiDetectedEvent> | undefined;
 }) {
   const { db, store, cipher, erased } = deps;
 
@@ -175,12 +176,8 @@ export function createChatService(deps: {
       ...(input.signal ? { signal: input.signal } : {}),
     });
     const reportPii = (): void => {
-      if (!shielded.findings.length || !deps.onPiiDetected) return;
-      try {
-        deps.onPiiDetected({ orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) });
-      } catch {
-        // A listener's failure must not fail the visitor's message.
-      }
+      if (!shielded.findings.length) return;
+      notifyListener(deps.onPiiDetected, { orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) });
     };
 
     if (provider.local) {

@@ -11,6 +11,7 @@ import { createRedisPenaltyBox } from './penalty-box-redis.ts';
 import { withMemoryFallback } from './penalty-box-fallback.ts';
 import type { PenaltyPolicy } from './penalty-state.ts';
 import { createRefusalCounter, type RefusalCounter } from './refusals.ts';
+import type { Listener } from '../../platform/listeners.ts';
 import { createRateLimitService, type RateLimitService, type RefusalEvent } from './service.ts';
 
 export const redisKeyPrefix = 'palisade:';
@@ -18,7 +19,7 @@ export const redisKeyPrefix = 'palisade:';
 export function createRateLimits(deps: {
   redis?: Redis | undefined;
   clock: Clock;
-  onRefusal?: ((event: RefusalEvent) => void) | undefined;
+  onRefusal?: Listener<RefusalEvent> | undefined;
   penaltyPolicy?: Partial<PenaltyPolicy> | undefined;
   /** Messages per hour across an organisation's projects (default: policy.ts). */
   orgCeilingPerHour?: number;

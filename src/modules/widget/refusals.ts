@@ -10,6 +10,7 @@ import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { AuditService } from '../audit/service.ts';
+import { notifyListener, type Listener } from '../../platform/listeners.ts';
 import type { OriginRefusal } from './origin-guard.ts';
 
 const windowMs = 60_000;
@@ -28,7 +29,7 @@ export function createRefusalRecorder(deps: {
   db: Kysely<DB>;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
-  onRefusal?: ((refusal: OriginRefusal) => void) | undefined;
+  onRefusal?: Listener<OriginRefusal> | undefined;
   log: (error: unknown) => void;
 }) {
   // Per project, in insertion order, so that the oldest is dropped first when full.
@@ -48,7 +49,7 @@ export function createRefusalRecorder(deps: {
   }
 
   return (refusal: OriginRefusal): void => {
-    deps.onRefusal?.(refusal);
+    notifyListener(deps.onRefusal, refusal);
     const orgId = refusal.orgId;
     if (!orgId) return;
     const window = windowOf(refusal.projectId, deps.clock.now().getTime());
