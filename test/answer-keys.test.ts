@@ -186,7 +186,7 @@ describe("a project's own endpoint on a private network (ANSWER_ALLOW_PRIVATE_NE
       const r = await ask(baseUrl);
       assert.equal(r.status, 502, `${baseUrl}: ${JSON.stringify(r.body)}`);
       assert.equal(r.body.code, 'provider_error');
-      assert.match(r.body.detail ?? '', /not on a public address/);
+      assert.match(r.body.detail ?? '', /not on an address this server may call/);
       assert.equal(otherStub.requests.length, before, `${baseUrl} received a request`);
     }
   });
@@ -196,6 +196,27 @@ describe("a project's own endpoint on a private network (ANSWER_ALLOW_PRIVATE_NE
     const r = await ask(operatorStub.baseUrl);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(operatorStub.requests.length, before + 1);
+  });
+});
+
+describe("a project's own endpoint with ANSWER_ALLOW_PRIVATE_NETWORKS on", () => {
+  let open: TestApp;
+  let member: SignedUp;
+  before(async () => {
+    open = await startTestApp({ config: { answerAllowPrivateNetworks: true } });
+    member = await signUp(open, 'Private Net Org');
+  });
+  after(() => open.close());
+
+  it('reaches the private network (here loopback), never link-local space or cloud metadata', async () => {
+    const before = otherStub.requests.length;
+    assert.equal((await askThrough(open, member, otherStub.baseUrl)).status, 200);
+    assert.equal(otherStub.requests.length, before + 1);
+    for (const baseUrl of ['http://169.254.169.254/v1', 'http://[::ffff:169.254.169.254]/v1', 'http://[fe80::1]/v1', 'http://100.100.100.200/v1', 'http://[fd00:ec2::254]/v1']) {
+      const r = await askThrough(open, member, baseUrl);
+      assert.equal(r.status, 502, `${baseUrl}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.detail ?? '', /not on an address this server may call/, baseUrl);
+    }
   });
 });
 

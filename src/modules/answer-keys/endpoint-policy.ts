@@ -3,10 +3,12 @@
  * this endpoint; otherwise the operator's, but only when the project's base URL is exactly the operator's
  * endpoint — an editor who points a project at their own server gets no key. Its network: a
  * project's own endpoint is reached only on public addresses (an editor must not make the
- * server call internal services or cloud metadata), unless the operator allows private networks;
- * the operator's endpoint is trusted as configured.
+ * server call internal services or cloud metadata), unless the operator allows private networks
+ * (then also loopback, RFC 1918, CGNAT and unique-local addresses, never link-local space or cloud
+ * metadata); the operator's endpoint is trusted as configured.
  */
-import { createPublicOnlyFetch } from '../../platform/net/guarded-fetch.ts';
+import { createGuardedFetch, createPublicOnlyFetch } from '../../platform/net/guarded-fetch.ts';
+import { isPublicOrPrivateNetworkAddress } from '../../platform/net/public-address.ts';
 import { normaliseEndpoint } from './endpoint.ts';
 import type { AnswerKeyService } from './service.ts';
 
@@ -19,7 +21,8 @@ export interface OperatorEndpoint {
 export function createEndpointPolicy(deps: { keys: Pick<AnswerKeyService, 'keyFor'>; operator: OperatorEndpoint | undefined; allowPrivateNetworks: boolean }) {
   const operatorBase = deps.operator ? normaliseEndpoint(deps.operator.baseUrl) : undefined;
   const isOperators = (baseUrl: string): boolean => operatorBase !== undefined && normaliseEndpoint(baseUrl) === operatorBase;
-  const publicOnly = createPublicOnlyFetch();
+  // Even with private networks allowed, link-local space and cloud metadata stay out of reach.
+  const guarded = deps.allowPrivateNetworks ? createGuardedFetch(isPublicOrPrivateNetworkAddress) : createPublicOnlyFetch();
   return {
     keyFor(project: { orgId: string; id: string }, baseUrl: string): () => Promise<string | undefined> {
       return async () => {
@@ -29,7 +32,7 @@ export function createEndpointPolicy(deps: { keys: Pick<AnswerKeyService, 'keyFo
       };
     },
     fetchFor(baseUrl: string): typeof fetch {
-      return deps.allowPrivateNetworks || isOperators(baseUrl) ? fetch : publicOnly;
+      return isOperators(baseUrl) ? fetch : guarded;
     },
   };
 }

@@ -1,5 +1,6 @@
 /**
- * fetch for URLs a customer chose: it connects only to public addresses (public-address.ts).
+ * fetch for URLs a customer chose: it connects only to addresses a predicate allows — public ones
+ * (public-address.ts), or, where the operator allows it, those and its own private networks.
  * The check happens where the connection is made — on the addresses DNS returned for that very
  * connection — so a name that resolves to a public address when checked and a private one when
  * used (DNS rebinding) cannot slip through; literal IP hosts are checked before any request.
@@ -15,24 +16,28 @@ export class BlockedAddressError extends Error {
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
-function publicOnlyLookup(hostname: string, options: object, callback: LookupCallback): void {
-  lookup(hostname, { ...options, all: true }, (error, addresses) => {
-    if (error) return callback(error, []);
-    const allowed = addresses.filter((a) => isPublicAddress(a.address));
-    if (allowed.length === 0) return callback(new BlockedAddressError(`${hostname} resolves only to non-public addresses`), []);
-    const wantsAll = (options as { all?: boolean }).all === true;
-    if (wantsAll) return callback(null, allowed);
-    const first = allowed[0] as LookupAddress;
-    callback(null, first.address, first.family);
-  });
+type Allowed = (address: string) => boolean;
+
+function guardedLookup(allowed: Allowed) {
+  return (hostname: string, options: object, callback: LookupCallback): void => {
+    lookup(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error, []);
+      const usable = addresses.filter((a) => allowed(a.address));
+      if (usable.length === 0) return callback(new BlockedAddressError(`${hostname} resolves only to addresses this server may not call`), []);
+      const wantsAll = (options as { all?: boolean }).all === true;
+      if (wantsAll) return callback(null, usable);
+      const first = usable[0] as LookupAddress;
+      callback(null, first.address, first.family);
+    });
+  };
 }
 
-export function createPublicOnlyFetch(): typeof fetch {
-  const dispatcher = new Agent({ connect: { lookup: publicOnlyLookup } });
+export function createGuardedFetch(allowed: Allowed): typeof fetch {
+  const dispatcher = new Agent({ connect: { lookup: guardedLookup(allowed) } });
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host) && !isPublicAddress(host)) throw new BlockedAddressError(`${host} is not a public address`);
+    if (isIP(host) && !allowed(host)) throw new BlockedAddressError(`${host} is not an address this server may call`);
     try {
       return await undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
     } catch (error) {
@@ -40,4 +45,8 @@ export function createPublicOnlyFetch(): typeof fetch {
       throw cause instanceof BlockedAddressError ? cause : error;
     }
   }) as unknown as typeof fetch;
+}
+
+export function createPublicOnlyFetch(): typeof fetch {
+  return createGuardedFetch(isPublicAddress);
 }

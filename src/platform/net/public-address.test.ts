@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isPublicAddress } from './public-address.ts';
+import { isPrivateNetworkAddress, isPublicAddress } from './public-address.ts';
 
 describe('isPublicAddress', () => {
   it('refuses loopback, private, link-local, CGNAT, unique-local, multicast and reserved space', () => {
@@ -48,5 +48,17 @@ describe('isPublicAddress', () => {
 
   it('refuses what is not an address at all', () => {
     for (const text of ['', 'localhost', '127.1', '1.2.3.4.5', 'example.com']) assert.equal(isPublicAddress(text), false, text);
+  });
+});
+
+describe('isPrivateNetworkAddress (ANSWER_ALLOW_PRIVATE_NETWORKS)', () => {
+  it('accepts loopback, RFC 1918, carrier-grade NAT and unique-local addresses', () => {
+    for (const address of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', '::1', 'fd12:3456::1', '::ffff:10.0.0.1']) assert.equal(isPrivateNetworkAddress(address), true, address);
+  });
+
+  it('refuses link-local space (cloud metadata), the metadata endpoints inside private ranges, multicast, reserved and public space', () => {
+    for (const address of ['169.254.169.254', '::ffff:169.254.169.254', 'fe80::1', 'fe80::1%eth0', '100.100.100.200', 'fd00:ec2::254', '0.0.0.0', '224.0.0.1', '255.255.255.255', 'ff02::1', '::', '8.8.8.8', 'not an address']) {
+      assert.equal(isPrivateNetworkAddress(address), false, address);
+    }
   });
 });

@@ -67,3 +67,29 @@ export function isPublicAddress(address: string): boolean {
   // IPv4-mapped addresses (::ffff:0:0/96, in any spelling) are checked against the IPv4 ranges by BlockList itself.
   return !notPublic.check(address, 'ipv6');
 }
+
+/**
+ * The operator's own networks, reachable when ANSWER_ALLOW_PRIVATE_NETWORKS is on: loopback,
+ * RFC 1918, carrier-grade NAT and unique-local IPv6. Link-local space (169.254.0.0/16, where cloud
+ * metadata answers, and fe80::/10), multicast and reserved space stay out, and so do the metadata
+ * endpoints that sit inside these ranges (Alibaba's 100.100.100.200, AWS's fd00:ec2::254).
+ */
+const privateNetworks = new BlockList();
+for (const [network, prefix] of [['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) privateNetworks.addSubnet(network, prefix, 'ipv4');
+privateNetworks.addAddress('::1', 'ipv6');
+privateNetworks.addSubnet('fc00::', 7, 'ipv6');
+const metadataEndpoints = new BlockList();
+metadataEndpoints.addAddress('100.100.100.200', 'ipv4');
+metadataEndpoints.addAddress('fd00:ec2::254', 'ipv6');
+
+export function isPrivateNetworkAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0 || address.includes('%')) return false;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  return privateNetworks.check(address, type) && !metadataEndpoints.check(address, type);
+}
+
+/** Public, or on the operator's own networks (see isPrivateNetworkAddress). */
+export function isPublicOrPrivateNetworkAddress(address: string): boolean {
+  return isPublicAddress(address) || isPrivateNetworkAddress(address);
+}

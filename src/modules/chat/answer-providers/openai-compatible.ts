@@ -133,7 +133,7 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions)
         if (input.signal?.aborted) return; // the caller went away: nothing to report
         if (timedOutFlag) throw timedOut();
         if (error instanceof AppError) throw error;
-        if (error instanceof BlockedAddressError) throw new AppError('provider_error', 'The answer provider is not on a public address.');
+        if (error instanceof BlockedAddressError) throw new AppError('provider_error', 'The answer provider is not on an address this server may call (public addresses; private networks only where the operator allows them, link-local space and cloud metadata never).');
         throw new AppError('provider_error', 'The answer provider could not be reached.');
       } finally {
         pause();
