@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import { after, before, describe, it } from 'node:test';
 import type { PiiDetectedEvent } from '../src/modules/pii/events.ts';
 import { defaultPiiPolicy } from '../src/modules/pii/policy.ts';
+import { MAX_VAULT_ENTRIES } from '../src/modules/pii/service.ts';
 import { withTenant } from '../src/platform/db/tenant.ts';
 import { AppError } from '../src/platform/http/errors.ts';
 import { signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
@@ -234,6 +235,25 @@ describe('messages of one conversation at once', () => {
     );
     const vault = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pii_vault WHERE conversation_id = ${conversationId}`.execute(t.database.db);
     assert.equal(vault.rows[0]?.n, 1, 'only the first message’s value');
+  });
+});
+
+describe("a conversation's vault is bounded", () => {
+  it(`holds at most ${MAX_VAULT_ENTRIES} values: later new ones are redacted, never stored; known ones keep their tokens`, async () => {
+    const conversationId = (await owner.client.post(`/v1/projects/${projectId}/conversations`)).body.conversation.id as string;
+    const emails = (from: number, n: number) => Array.from({ length: n }, (_, i) => `u${from + i}@example.com`).join(' ');
+    const protect = async (text: string) => {
+      const shielded = await t.services.pii.protect({ orgId: owner.orgId, conversationId, subjectId: conversationId, text, policy: defaultPiiPolicy, callerIsSubject: true, matchEarlierValues: true });
+      await withTenant(t.database.db, owner.orgId, (tx) => shielded.persist(tx));
+      return shielded.text;
+    };
+    const first = await protect(emails(0, MAX_VAULT_ENTRIES - 2));
+    assert.ok(!first.includes('[REDACTED]'));
+    const second = await protect(`${emails(MAX_VAULT_ENTRIES - 2, 4)} and again u0@example.com`);
+    assert.equal(second, `<EMAIL_${MAX_VAULT_ENTRIES - 1}> <EMAIL_${MAX_VAULT_ENTRIES}> [REDACTED] [REDACTED] and again <EMAIL_1>`);
+    assert.ok(!second.includes('@'), 'no raw value past the cap');
+    const vault = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pii_vault WHERE conversation_id = ${conversationId}`.execute(t.database.db);
+    assert.equal(vault.rows[0]?.n, MAX_VAULT_ENTRIES);
   });
 });
 

@@ -53,6 +53,9 @@ export interface PiiService {
   hashKey(orgId: string): Promise<Buffer>;
 }
 
+/** Values a conversation's vault holds at most (a long support conversation holds a few dozen). */
+export const MAX_VAULT_ENTRIES = 1000;
+
 export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; keyring: Pick<Keyring, 'keyFor' | 'currentKey'> }): PiiService {
   const { db, cipher } = deps;
   const aad = (orgId: string, rowId: string) => ({ orgId, table: 'pii_vault', column: 'value', rowId });
@@ -91,7 +94,11 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
       // This message's values as the caller wrote them: a value the visitor sent before keeps its
       // token, but the stored original may be another spelling of it (case, phone formatting).
       const sent = new Map<string, string>();
+      // A full vault takes no new values: each would cost every later message a row to read and
+      // decrypt. Values past it are redacted (never stored, never restored).
+      let room = MAX_VAULT_ENTRIES - rows.length;
       const tokenFor = (type: EntityType, value: string): string => {
+        if (!vault.has(type, value) && room-- <= 0) return '[REDACTED]';
         const token = vault.tokenFor(type, value);
         if (!sent.has(token)) sent.set(token, value);
         return token;

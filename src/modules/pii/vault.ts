@@ -21,6 +21,8 @@ export interface MemoryTokenVault extends TokenVault {
    * gets, whether it wrote someone else's value.
    */
   replay: (type: EntityType, token: string, value: string, matchable: boolean) => void;
+  /** Whether tokenFor() would give this value a token it already has (rather than draw one). */
+  has: (type: EntityType, value: string) => boolean;
 }
 
 /** The number of a token: 3 for `<EMAIL_3>` (0 for anything else). */
@@ -59,6 +61,9 @@ export function createMemoryTokenVault(): MemoryTokenVault {
     },
     entries() {
       return [...byToken].map(([token, e]) => ({ token, ...e }));
+    },
+    has(type, value) {
+      return byValue.get(type)?.has(normalizeValue(type, value)) ?? false;
     },
     replay(type, token, value, matchable) {
       byToken.set(token, { type, value });
