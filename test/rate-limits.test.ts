@@ -126,8 +126,11 @@ describe('penalty box and its owner routes', () => {
     assert.ok(lifted, 'lifting a block is audited');
     assert.deepEqual(lifted.metadata, { dimension: 'ip', key: ip });
     assert.equal(lifted.target.id, projectId);
+    const liftsAudited = audit.filter((e: { action: string }) => e.action === 'rate_limit.block_lifted').length;
     const gone = await owner.client.delete(`/v1/projects/${projectId}/rate-limit-blocks/ip/${encodeURIComponent(ip)}`);
     assert.equal(gone.status, 404);
+    const later = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log`)).body.entries as { action: string }[];
+    assert.equal(later.filter((e) => e.action === 'rate_limit.block_lifted').length, liftsAudited, 'a lift that found no block records nothing');
   });
 
   it('repeat offenders get longer blocks', async () => {

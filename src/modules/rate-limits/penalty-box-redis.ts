@@ -145,10 +145,20 @@ export function createRedisPenaltyBox(redis: Redis, options: PenaltyBoxOptions &
     },
 
     async lift(dimension, key) {
-      const m = member(dimension, key);
-      const replies = await redis.multi().hget(stateKey(dimension, key), 'until').del(stateKey(dimension, key)).zrem(byExpiry, m).zrem(byKey, m).exec();
-      const untilText = replies?.[0]?.[1];
-      return typeof untilText === 'string' && Number(untilText) > clock.now().getTime();
+      // Only a current block goes, with its history; a client that is not blocked keeps its level.
+      const lifted = await redis.eval(
+        `local u = redis.call('HGET', KEYS[1], 'until')
+         if not u or tonumber(u) <= tonumber(ARGV[1]) then return 0 end
+         redis.call('DEL', KEYS[1]); redis.call('ZREM', KEYS[2], ARGV[2]); redis.call('ZREM', KEYS[3], ARGV[2])
+         return 1`,
+        3,
+        stateKey(dimension, key),
+        byExpiry,
+        byKey,
+        clock.now().getTime(),
+        member(dimension, key),
+      );
+      return Number(lifted) === 1;
     },
   };
 }

@@ -93,9 +93,11 @@ export function createMemoryPenaltyBox(options: PenaltyBoxOptions & { maxEntries
       return blocks.sort((a, b) => a.key.localeCompare(b.key) || a.dimension.localeCompare(b.dimension));
     },
     async lift(dimension, key) {
+      // Only a current block goes, with its history; a client that is not blocked keeps its level.
       const entry = states.get(id(dimension, key));
+      if (entry === undefined || entry.state.untilMs <= clock.now().getTime()) return false;
       states.delete(id(dimension, key));
-      return entry !== undefined && entry.state.untilMs > clock.now().getTime();
+      return true;
     },
   };
 }

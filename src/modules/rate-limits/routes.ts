@@ -46,11 +46,12 @@ export function rateLimitRoutes(deps: {
         const principal = await auth.require(request);
         const { projectId, dimension, key } = request.params;
         const { orgId } = await access.authorizeProject(principal, projectId, 'projects:write');
-        const lifted = await rateLimits.liftBlock(projectId, dimension, key);
-        if (!lifted) throw new AppError('not_found', 'There is no current block for this client.');
-        await withTenant(deps.db, orgId, (tx) =>
-          deps.audit.record(tx, { orgId, actor: principal, action: 'rate_limit.block_lifted', target: { type: 'project', id: projectId }, ip: request.ip, metadata: { dimension, key } }),
-        );
+        // Recorded first, lifted inside the same transaction: a lift that fails (or finds no block)
+        // rolls the record back, and a record that cannot be written lifts nothing.
+        await withTenant(deps.db, orgId, async (tx) => {
+          await deps.audit.record(tx, { orgId, actor: principal, action: 'rate_limit.block_lifted', target: { type: 'project', id: projectId }, ip: request.ip, metadata: { dimension, key } });
+          if (!(await rateLimits.liftBlock(projectId, dimension, key))) throw new AppError('not_found', 'There is no current block for this client.');
+        });
         return reply.code(204).send();
       },
     });
