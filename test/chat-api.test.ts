@@ -58,9 +58,18 @@ describe('continuing a conversation through the API', () => {
     assert.equal(refused.status, 403, JSON.stringify(refused.body));
     assert.equal(refused.body.code, 'insufficient_scope');
     assert.equal(await countRows(t, 'messages'), messages, 'nothing written');
-    assert.equal((await say(await key(['chat:write', 'chat:read']), id, 'A reply from support')).status, 200);
-    assert.equal((await say(owner.client, id, 'And from the owner')).status, 200, 'a member who may read it');
+    const support = await key(['chat:write', 'chat:read']);
+    const byKey = await say(support, id, 'A reply from support');
+    assert.equal(byKey.status, 200);
+    const byOwner = await say(owner.client, id, 'And from the owner');
+    assert.equal(byOwner.status, 200, 'a member who may read it');
     const more = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'Still me', conversationId: id }, { origin, authorization: `Bearer ${session.body.token}` });
     assert.equal(more.status, 200, 'the visitor goes on');
+
+    // Stored as the visitor's turns, the organisation's messages are each audited with who wrote them.
+    const log = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=conversation.message_added`)).body.entries as { actor: { type: string; id: string }; target: { id: string } }[];
+    const here = log.filter((e) => e.target.id === id);
+    assert.equal(here.length, 2, 'the key and the owner; not the visitor');
+    assert.deepEqual(here.map((e) => e.actor.type).sort(), ['api_key', 'user']);
   });
 });

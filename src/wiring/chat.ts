@@ -85,6 +85,7 @@ export async function wireChat(
       ),
     pii,
     clock,
+    audit: deps.audit,
     onPiiDetected: deps.onPiiDetected,
   });
 

@@ -51,7 +51,7 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
       schema: { operationId: 'createConversation', tags: ['chat'], params: projectParams },
       handler: async (request, reply) => {
         const { principal, project } = await authorisedProject(request, request.params.projectId, 'chat:write');
-        const conversation = await chat.startConversation(project, { kind: 'api', principal });
+        const conversation = await chat.startConversation(project, { kind: 'api', principal, ip: request.ip });
         return reply.code(201).send({ conversation: { id: conversation.id, projectId: conversation.projectId } });
       },
     });
@@ -73,7 +73,7 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
         });
         applyDecision(request, decision);
         return replyWithAnswer(request, reply, (signal) =>
-          chat.sendMessage({ project, caller: { kind: 'api', principal }, conversationId: conversation.id, content: request.body.content, signal }),
+          chat.sendMessage({ project, caller: { kind: 'api', principal, ip: request.ip }, conversationId: conversation.id, content: request.body.content, signal }),
         );
       },
     });

@@ -19,6 +19,7 @@ import type { ContentCipher } from './content-cipher.ts';
 import type { PiiService } from '../pii/service.ts';
 import { countTypes, type PiiDetectedEvent } from '../pii/events.ts';
 import { notifyListener, type Listener } from '../../platform/listeners.ts';
+import type { AuditService } from '../audit/service.ts';
 import type { Caller, ChatEvent, Citation, ConversationRef } from './types.ts';
 
 const HISTORY_MESSAGES = 10;
@@ -39,6 +40,8 @@ export function createChatService(deps: {
   /** Whether content that failed to decrypt was erased (crypto-shredding) rather than lost. */
   erased: ErasureCheck;
   clock: Clock;
+  /** Records, with the message, an organisation caller writing into a visitor's conversation. */
+  audit: Pick<AuditService, 'record'>;
   /** The `pii.detected` hook: counts per entity type after the message is stored, never values. */
   onPiiDetected?: Listener<PiiDetectedEvent> | undefined;
 }) {
@@ -175,6 +178,12 @@ export function createChatService(deps: {
       systemPrompt: project.settings.answer.systemPrompt,
       ...(input.signal ? { signal: input.signal } : {}),
     });
+    // The organisation's own caller (an API key, a signed-in user) writing into a visitor's
+    // conversation: the message is stored as the visitor's turn, so who wrote it is recorded with it.
+    const recordIntervention = async (tx: Tx): Promise<void> => {
+      if (caller.kind !== 'api' || conversation.visitorId === null) return;
+      await deps.audit.record(tx, { orgId, actor: caller.principal, action: 'conversation.message_added', target: { type: 'conversation', id: conversation.id }, ip: caller.ip, metadata: { messageId: questionId } });
+    };
     const reportPii = (): void => {
       if (!shielded.findings.length) return;
       notifyListener(deps.onPiiDetected, { orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) });
@@ -188,6 +197,7 @@ export function createChatService(deps: {
         const collected = await collectAnswer(provider, answerInput(passages));
         await store.recordMessages(tx, target, collected.ok ? [question, answerRow(collected.text, collected.citations)] : [question]);
         await shielded.persist(tx);
+        await recordIntervention(tx);
         return collected;
       });
       reportPii();
@@ -213,6 +223,7 @@ export function createChatService(deps: {
     const passages = await withTenant(db, orgId, async (tx) => {
       await store.recordMessages(tx, target, [question]);
       await shielded.persist(tx);
+      await recordIntervention(tx);
       return deps.retriever.searchWithin(tx, project.id, shielded.text, PASSAGES);
     });
     reportPii();

@@ -16,7 +16,7 @@ export type ChatEvent =
 /** Who is talking: a widget visitor (origin-checked) or a server-side API caller. */
 export type Caller =
   | { kind: 'visitor'; visitorId: string; sessionId: string; origin: string }
-  | { kind: 'api'; principal: Principal };
+  | { kind: 'api'; principal: Principal; ip: string | null };
 
 export interface ConversationRef {
   id: string;
