@@ -20,6 +20,8 @@ export function auditRoutes(deps: { db: Kysely<DB>; audit: AuditService; access:
           actor: z.string().max(64).optional(),
           since: z.iso.datetime().optional(),
           until: z.iso.datetime().optional(),
+          /** The next page: entries older than this one (the `nextBefore` of the previous page). */
+          before: z.string().regex(/^aud_[0-9A-Za-z]{1,40}$/, 'must be an audit entry id (aud_…)').optional(),
           limit: z.coerce.number().int().min(1).max(1000).default(100),
         }),
       },
@@ -33,10 +35,12 @@ export function auditRoutes(deps: { db: Kysely<DB>; audit: AuditService; access:
             actorId: q.actor,
             since: q.since ? new Date(q.since) : undefined,
             until: q.until ? new Date(q.until) : undefined,
+            before: q.before,
             limit: q.limit,
           }),
         );
-        return { entries };
+        // A full page may have more after it; the last entry's id asks for them.
+        return { entries, nextBefore: entries.length === q.limit ? (entries.at(-1)?.id ?? null) : null };
       },
     });
   };

@@ -3,6 +3,7 @@
  * it records (so a rolled-back change leaves no record, and a committed one always has one).
  * Never stores secrets or message contents.
  */
+import { sql } from 'kysely';
 import { newId } from '../../platform/ids.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
@@ -37,9 +38,13 @@ export function createAuditService() {
 
   async function list(
     tx: Tx,
-    filter: { action?: string | undefined; actorId?: string | undefined; since?: Date | undefined; until?: Date | undefined; limit: number },
+    filter: { action?: string | undefined; actorId?: string | undefined; since?: Date | undefined; until?: Date | undefined; before?: string | undefined; limit: number },
   ) {
     let q = tx.selectFrom('audit_log').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit);
+    // Keyset paging on the order itself: entries written in one transaction share a created_at,
+    // so a page ending among them goes on with the rest (a time filter alone would skip them).
+    // An entry the tenant cannot see (another organisation's) matches nothing: an empty page.
+    if (filter.before) q = q.where(sql<boolean>`(created_at, id) < (SELECT a.created_at, a.id FROM audit_log a WHERE a.id = ${filter.before})`);
     if (filter.action) q = q.where('action', '=', filter.action);
     if (filter.actorId) q = q.where('actor_id', '=', filter.actorId);
     if (filter.since) q = q.where('created_at', '>=', filter.since);
