@@ -31,7 +31,7 @@ describe('audit log paging', () => {
     const seen: string[] = [];
     let before: string | null = null;
     for (let page = 0; page < 50; page++) {
-      const r = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?limit=2${before ? `&before=${before}` : ''}`);
+      const r: { status: number; body: { entries: { id: string }[]; nextBefore: string | null } } = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?limit=2${before ? `&before=${before}` : ''}`);
       assert.equal(r.status, 200, JSON.stringify(r.body));
       seen.push(...(r.body.entries as { id: string }[]).map((e) => e.id));
       before = r.body.nextBefore;
