@@ -171,7 +171,8 @@ export const protectedRoutes: RouteCase[] = [
   {
     name: 'rotate identity secret',
     method: 'POST',
-    permission: 'projects:write',
+    // projects:write and pii:reveal: the roles with pii:reveal (owner, admin) have both.
+    permission: 'pii:reveal',
     writes: ['project_identity_secrets', 'audit_log'],
     prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}/identity-secret` }),
   },
