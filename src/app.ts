@@ -63,6 +63,7 @@ import type { PenaltyPolicy } from './modules/rate-limits/penalty-state.ts';
 import type { RefusalCounter } from './modules/rate-limits/refusals.ts';
 import { rateLimitRoutes } from './modules/rate-limits/routes.ts';
 import type { Listener } from './platform/listeners.ts';
+import { createRetention, type Retention } from './modules/chat/retention.ts';
 import type { RateLimitService, RefusalEvent } from './modules/rate-limits/service.ts';
 
 export interface AppDeps {
@@ -99,12 +100,35 @@ export interface Services {
   rateLimitRefusals: RefusalCounter;
   /** Encryption at rest: cipher.encrypt/decrypt, keyring, shred(orgId, subjectId). */
   crypto: CryptoService;
+  /** Deletes conversations older than their project's retentionDays (also on a timer). */
+  retention: Retention;
   knowledge: ChatServices['knowledge'];
   chat: ChatServices['chat'];
   pii: ChatServices['pii'];
   visitors: ChatServices['visitors'];
   projectDirectory: ChatServices['projectDirectory'];
   originGuard: ChatServices['originGuard'];
+}
+
+/**
+ * The retention sweep: a minute after start (not in the way of start-up), then every `minutes`;
+ * 0 turns the timer off (another instance, or a scheduler calling it, does the work). A failed
+ * sweep is logged and tried again next time.
+ */
+function scheduleRetention(app: App, retention: Retention, minutes: number): void {
+  if (minutes <= 0) return;
+  const run = (): void => {
+    retention.sweep().then(
+      (swept) => swept.conversations > 0 && app.log.info(swept, 'retention: conversations past their project\'s retentionDays deleted'),
+      (error: unknown) => app.log.error({ err: error }, 'retention sweep failed'),
+    );
+  };
+  const first = setTimeout(run, 60_000).unref();
+  const every = setInterval(run, minutes * 60_000).unref();
+  app.addHook('onClose', async () => {
+    clearTimeout(first);
+    clearInterval(every);
+  });
 }
 
 /**
@@ -278,6 +302,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth, db, audit }));
   const chatSide = await wireChat(app, { config, db, clock, crypto, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected });
 
+  const retention = createRetention({ db, clock, audit, shred: (orgId, subjectId) => crypto.shred(orgId, subjectId) });
+  scheduleRetention(app, retention, config.retentionSweepMinutes);
+
   return { app: app as unknown as FastifyInstance, services: {
       accounts,
       orgs,
@@ -287,6 +314,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
       rateLimits: rateLimits.service,
       rateLimitRefusals: rateLimits.refusals,
       crypto,
+      retention,
       ...chatSide,
     },
   };

@@ -78,6 +78,7 @@ const envSchema = z.object({
   HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(defaultHttpLimits.headersTimeoutMs),
   API_KEY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(600),
   ORG_MESSAGES_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000_000).default(orgCeilingPerHour),
+  RETENTION_SWEEP_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   TEXT_WORK_KCHARS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(4_000),
 });
 
@@ -103,6 +104,8 @@ export interface Config {
   apiKeyRequestsPerMinute: number;
   /** Thousands of characters of text (documents, PII dry runs) a caller, and a client address, may have read per minute. */
   textWorkKilocharsPerMinute: number;
+  /** How often conversations past their project's retentionDays are deleted; 0: not by this instance. */
+  retentionSweepMinutes: number;
   /** Messages per hour across all of an organisation's projects, whatever the projects allow. */
   orgMessagesPerHour: number;
   /**
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeyRequestsPerMinute: e.API_KEY_REQUESTS_PER_MINUTE,
     orgMessagesPerHour: e.ORG_MESSAGES_PER_HOUR,
     textWorkKilocharsPerMinute: e.TEXT_WORK_KCHARS_PER_MINUTE,
+    retentionSweepMinutes: e.RETENTION_SWEEP_MINUTES,
     // A base URL alone is a keyless endpoint of the operator's (a local model on a private network).
     operatorAnswerEndpoint: e.ANSWER_BASE_URL ? { baseUrl: e.ANSWER_BASE_URL, apiKey: e.ANSWER_API_KEY || undefined } : undefined,
     answerAllowPrivateNetworks: e.ANSWER_ALLOW_PRIVATE_NETWORKS,

@@ -1,0 +1,90 @@
+/**
+ * Retention: a project's retentionDays is enforced. A sweep deletes the conversations whose last
+ * message is older (messages and vault rows with them), shreds the keys nothing needs any more (an
+ * API conversation's own, a visitor's with no conversation left), records it in the audit log,
+ * and leaves recent conversations and projects that keep theirs (retentionDays null) alone.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+const origin = 'https://docs.example.com';
+let t: TestApp;
+let owner: SignedUp;
+
+before(async () => {
+  t = await startTestApp({ config: { retentionSweepMinutes: 0 } });
+  owner = await signUp(t, 'Retention Org');
+});
+after(() => t.close());
+
+async function project(retentionDays: number | null): Promise<string> {
+  const r = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Bot', settings: { allowedDomains: ['docs.example.com'], retentionDays } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.project.id;
+}
+
+async function visitorConversation(projectId: string, content: string): Promise<{ conversationId: string; visitorId: string }> {
+  const s = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin });
+  const m = await t.client().post(`/v1/widget/${projectId}/messages`, { content }, { origin, authorization: `Bearer ${s.body.token}` });
+  assert.equal(m.status, 200, JSON.stringify(m.body));
+  return { conversationId: m.body.conversationId, visitorId: s.body.visitorId };
+}
+
+async function age(conversationId: string, days: number): Promise<void> {
+  await sql`UPDATE conversations SET last_message_at = now() - make_interval(days => ${days}) WHERE id = ${conversationId}`.execute(t.database.db);
+}
+
+const count = async (table: string, column: string, value: string): Promise<number> =>
+  Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE ${sql.ref(column)} = ${value}`.execute(t.database.db)).rows[0]?.n ?? 0);
+
+describe('retention', () => {
+  it("deletes what is past the project's retentionDays, shreds the keys nothing needs, audits it, and keeps the rest", async () => {
+    const kept = await project(null);
+    const expiring = await project(1);
+    const old = await visitorConversation(expiring, 'Please mail jane.roe@example.com about my order');
+    const recent = await visitorConversation(expiring, 'Hello there');
+    const keeper = await visitorConversation(kept, 'Mail john@example.com');
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'server', scopes: ['chat:write', 'chat:read'] });
+    const bearer = { authorization: `Bearer ${key.body.secret}` };
+    const apiConversation = (await t.client().post(`/v1/projects/${expiring}/conversations`, {}, bearer)).body.conversation.id as string;
+    assert.equal((await t.client().post(`/v1/conversations/${apiConversation}/messages`, { content: 'Order for bob@example.com' }, bearer)).status, 200);
+    for (const id of [old.conversationId, apiConversation, keeper.conversationId]) await age(id, 2);
+    assert.ok((await count('pii_vault', 'conversation_id', old.conversationId)) > 0);
+
+    const swept = await t.services.retention.sweep();
+    assert.deepEqual(swept, { conversations: 2, subjects: 2 });
+    for (const id of [old.conversationId, apiConversation]) {
+      assert.equal(await count('conversations', 'id', id), 0, id);
+      assert.equal(await count('messages', 'conversation_id', id), 0, id);
+      assert.equal(await count('pii_vault', 'conversation_id', id), 0, id);
+    }
+    assert.equal(await count('visitors', 'id', old.visitorId), 0, 'the visitor, with nothing left');
+    const erased = (await sql<{ scope: string }>`SELECT scope FROM key_erasures`.execute(t.database.db)).rows.map((r) => r.scope);
+    assert.ok(erased.includes(`subject:${owner.orgId}:${old.visitorId}`), 'the visitor key is shredded');
+    assert.ok(erased.includes(`subject:${owner.orgId}:${apiConversation}`), "the API conversation's key is shredded");
+    assert.equal(await count('conversations', 'id', recent.conversationId), 1, 'a recent conversation stays');
+    assert.equal(await count('conversations', 'id', keeper.conversationId), 1, 'retentionDays null keeps everything');
+    assert.equal((await owner.client.get(`/v1/conversations/${recent.conversationId}/messages`)).status, 200);
+
+    const log = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=conversation.retention_expired`)).body.entries;
+    assert.equal(log.length, 1);
+    assert.deepEqual({ target: log[0].target, conversations: log[0].metadata.conversations, days: log[0].metadata.retentionDays }, { target: { type: 'project', id: expiring }, conversations: 2, days: 1 });
+    assert.deepEqual(await t.services.retention.sweep(), { conversations: 0, subjects: 0 }, 'a second sweep finds nothing');
+  });
+
+  it("a visitor's key stays while one of their conversations is still kept", async () => {
+    const p = await project(1);
+    const s = await t.client().post(`/v1/widget/${p}/sessions`, {}, { origin });
+    const auth = { origin, authorization: `Bearer ${s.body.token}` };
+    const first = await t.client().post(`/v1/widget/${p}/messages`, { content: 'First question' }, auth);
+    const second = await t.client().post(`/v1/widget/${p}/messages`, { content: 'Another topic' }, auth);
+    assert.notEqual(first.body.conversationId, second.body.conversationId);
+    await age(first.body.conversationId, 3);
+    assert.deepEqual(await t.services.retention.sweep(), { conversations: 1, subjects: 0 });
+    const again = await t.client().post(`/v1/widget/${p}/messages`, { content: 'Still here', conversationId: second.body.conversationId }, auth);
+    assert.equal(again.status, 200, 'the kept conversation still decrypts and goes on');
+    assert.equal((await owner.client.get(`/v1/conversations/${second.body.conversationId}/messages`)).body.messages.length, 4);
+  });
+});
