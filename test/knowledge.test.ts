@@ -114,6 +114,9 @@ describe('reducing documents to text', () => {
     assert.ok(table.length > 0 && Date.now() - started < 5_000, `table: ${Date.now() - started} ms`);
     started = Date.now();
     assert.throws(() => extractChunks('<div>'.repeat(190_000), 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /nests/.test(e.message));
+    // Text the page hides is not quoted either.
+    const hiddenHtml = '<p>Shown.</p><div hidden>staff pin 1</div><span aria-hidden="TRUE">staff pin 2</span><div style="display: none">staff pin 3</div><p style="VISIBILITY:HIDDEN">staff pin 4</p><p aria-hidden="false" style="color: red">Also shown.</p>';
+    assert.deepEqual(extractChunks(hiddenHtml, 'html').map((c) => c.text).join(' ').match(/staff pin|Shown|Also shown/g), ['Shown', 'Also shown']);
     // html-to-text cannot write Roman numbers past 3,999 and throws: a 400, not a 500.
     assert.throws(() => extractChunks('<ol type="I" start="10000"><li>x</li></ol>', 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /could not be converted/.test(e.message));
     assert.ok(Date.now() - started < 1_000);

@@ -1,6 +1,6 @@
 /**
  * HTML → blocks of plain text. html-to-text parses the markup (it never runs scripts); scripts,
- * styles, navigation, forms and media are dropped, link targets are left out, and headings are
+ * styles, navigation, forms, media and elements the page hides are dropped, link targets are left out, and headings are
  * written as Markdown headings so the Markdown reader can keep them. No markup survives.
  * Tables become one line per cell (html-to-text's table layout costs the square of the cells:
  * 100,000 cells took 42 s), and documents nested deeper than MAX_NESTING are refused before
@@ -23,12 +23,18 @@ function heading(level: number): FormatCallback {
 
 const skip = ['script', 'style', 'noscript', 'template', 'nav', 'iframe', 'object', 'embed', 'svg', 'canvas', 'form', 'button', 'select', 'img', 'picture', 'video', 'audio', 'head'];
 
+/**
+ * Elements the page itself hides: a reader never sees their text, so it is not quoted to visitors
+ * either (an inline style written with other spacing, or hidden by a style sheet, is not caught).
+ */
+const hidden = ['[hidden]', '[aria-hidden="true" i]', ...['display:none', 'display: none', 'visibility:hidden', 'visibility: hidden'].map((v) => `[style*="${v}" i]`)];
+
 const options: HtmlToTextOptions = {
   wordwrap: false,
   decodeEntities: true,
   formatters: Object.fromEntries([1, 2, 3, 4, 5, 6].map((n) => [`h${n}`, heading(n)])),
   selectors: [
-    ...skip.map((selector) => ({ selector, format: 'skip' })),
+    ...[...skip, ...hidden].map((selector) => ({ selector, format: 'skip' })),
     { selector: 'a', options: { ignoreHref: true } },
     ...[1, 2, 3, 4, 5, 6].map((n) => ({ selector: `h${n}`, format: `h${n}` })),
     ...['table', 'thead', 'tbody', 'tfoot', 'tr', 'td', 'th', 'caption'].map((selector) => ({ selector, format: 'block' })),
