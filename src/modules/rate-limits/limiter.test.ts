@@ -51,6 +51,14 @@ function behaviour(name: string, make: () => RateLimiter): void {
       assert.equal((await limiter.consume('b', 'change', { points: 10, durationSeconds: 60 })).ok, true);
     });
 
+    test('a lowered limit applies to the current window: counts go on, they do not start afresh', async () => {
+      const limiter = make();
+      for (let i = 0; i < 20; i++) await limiter.consume('b', 'lower', { points: 30, durationSeconds: 60 });
+      const lowered = await limiter.consume('b', 'lower', { points: 10, durationSeconds: 60 });
+      assert.equal(lowered.ok, false, 'twenty already counted against a limit of ten');
+      assert.equal((await limiter.consume('b', 'lower', { points: 30, durationSeconds: 60 })).remaining, 8, 'and every request counts');
+    });
+
     test('the window ends', async () => {
       const limiter = make();
       const limit = { points: 1, durationSeconds: 1 };

@@ -2,9 +2,10 @@
  * Fixed-window counters on rate-limiter-flexible: memory for one instance, Redis (an atomic Lua
  * INCRBY + TTL, so any number of instances never admit more than the limit) when shared.
  *
- * Limiter instances are cached per (bucket, points, duration) so a project's new settings take
- * effect on its next request. In Redis the counter key depends only on bucket and key, so
- * lowering a limit applies to the current window instead of starting a fresh one.
+ * One counter per (bucket, window length) counts without a limit of its own (COUNT_CEILING), and
+ * each request is compared with the limit it names: a project's new settings take effect on its
+ * next request, lowering a limit applies to the current window (in memory as in Redis) instead of
+ * starting a fresh one, and changing limits mints no new counters.
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
@@ -13,10 +14,9 @@ import type { Decision, Limit, RateLimiter } from './types.ts';
 
 export interface LimiterCacheOptions {
   /**
-   * Distinct (bucket, points, duration) combinations kept when idle; least recently used go
-   * first. A limiter whose last window is still open is never dropped: in memory its counts live
-   * in it, and dropping it would start every key it holds afresh (any owner can mint new
-   * combinations by changing their project's limits).
+   * Distinct (bucket, window length) counters kept when idle; least recently used go first. One
+   * whose last window is still open is never dropped: in memory its counts live in it, and
+   * dropping it would start every key it holds afresh.
    */
   maxLimiters?: number;
 }
@@ -30,9 +30,12 @@ export const MAX_MEMORY_KEYS_PER_BUCKET = 50_000;
  * `maxKeysPerBucket` keys, forgetting the least recently used one (its count starts again, as a
  * new session's would). Deployments with more live keys than that share counters in Redis.
  */
+/** What a counter itself admits: more than any limit (the largest configurable is 10^9). */
+const COUNT_CEILING = Number.MAX_SAFE_INTEGER;
+
 export function createMemoryRateLimiter(options: LimiterCacheOptions & { maxKeysPerBucket?: number } = {}): RateLimiter {
   const counters = createCachedLimiter(
-    (bucket, limit) => new RateLimiterMemory({ keyPrefix: bucket, points: limit.points, duration: limit.durationSeconds }),
+    (bucket, durationSeconds) => new RateLimiterMemory({ keyPrefix: bucket, points: COUNT_CEILING, duration: durationSeconds }),
     async () => {},
     options,
   );
@@ -63,16 +66,16 @@ export function createMemoryRateLimiter(options: LimiterCacheOptions & { maxKeys
 export function createRedisRateLimiter(redis: Redis, options: LimiterCacheOptions & { prefix: string }): RateLimiter {
   const keyPrefix = (bucket: string): string => `${options.prefix}rl:${bucket}`;
   return createCachedLimiter(
-    (bucket, limit) =>
+    (bucket, durationSeconds) =>
       new RateLimiterRedis({
         storeClient: redis,
         keyPrefix: keyPrefix(bucket),
-        points: limit.points,
-        duration: limit.durationSeconds,
+        points: COUNT_CEILING,
+        duration: durationSeconds,
         // While Redis is unreachable, count per instance rather than fail open or refuse everyone;
         // while it is not connected at all, at once rather than after the client's retries.
         rejectIfRedisNotReady: true,
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix: keyPrefix(bucket), points: limit.points, duration: limit.durationSeconds }),
+        insuranceLimiter: new RateLimiterMemory({ keyPrefix: keyPrefix(bucket), points: COUNT_CEILING, duration: durationSeconds }),
       }),
     async (bucket, key) => {
       await redis.del(`${keyPrefix(bucket)}:${key}`);
@@ -82,7 +85,7 @@ export function createRedisRateLimiter(redis: Redis, options: LimiterCacheOption
 }
 
 function createCachedLimiter(
-  make: (bucket: string, limit: Limit) => RateLimiterAbstract,
+  make: (bucket: string, durationSeconds: number) => RateLimiterAbstract,
   resetStore: (bucket: string, key: string) => Promise<void>,
   options: LimiterCacheOptions,
 ): RateLimiter {
@@ -103,14 +106,14 @@ function createCachedLimiter(
   };
 
   const limiterFor = (bucket: string, limit: Limit): Entry => {
-    const id = `${bucket}\u0000${limit.points}\u0000${limit.durationSeconds}`;
+    const id = `${bucket}\u0000${limit.durationSeconds}`;
     const cached = cache.get(id);
     if (cached) {
       cache.delete(id);
       cache.set(id, cached);
       return cached;
     }
-    const entry = { bucket, limiter: make(bucket, limit), openUntilMs: 0 };
+    const entry = { bucket, limiter: make(bucket, limit.durationSeconds), openUntilMs: 0 };
     cache.set(id, entry);
     if (cache.size > maxLimiters) evictIdle(Date.now());
     return entry;
@@ -122,13 +125,7 @@ function createCachedLimiter(
       const entry = limiterFor(bucket, limit);
       // The window this consume may open lasts at most its duration from now.
       entry.openUntilMs = Date.now() + limit.durationSeconds * 1000;
-      try {
-        return toDecision(await entry.limiter.consume(key, cost), limit.points, true);
-      } catch (rejection) {
-        // rate-limiter-flexible rejects with a RateLimiterRes when over the limit, an Error otherwise.
-        if (rejection instanceof RateLimiterRes) return toDecision(rejection, limit.points, false);
-        throw rejection;
-      }
+      return toDecision(await entry.limiter.consume(key, cost), limit.points);
     },
     async reset(bucket, key) {
       const matching = [...cache.values()].filter((entry) => entry.bucket === bucket);
@@ -138,10 +135,11 @@ function createCachedLimiter(
   };
 }
 
-function toDecision(res: RateLimiterRes, limit: number, ok: boolean): Decision {
+/** The counter's state against the limit this request names (every consume counts, admitted or not). */
+function toDecision(res: RateLimiterRes, limit: number): Decision {
   const resetSeconds = Math.max(0, Math.ceil(res.msBeforeNext / 1000));
-  if (ok) return { ok, limit, remaining: res.remainingPoints, resetSeconds };
-  return { ok, limit, remaining: 0, resetSeconds, retryAfterSeconds: Math.max(1, resetSeconds) };
+  if (res.consumedPoints <= limit) return { ok: true, limit, remaining: limit - res.consumedPoints, resetSeconds };
+  return { ok: false, limit, remaining: 0, resetSeconds, retryAfterSeconds: Math.max(1, resetSeconds) };
 }
 
 const positiveInt = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
