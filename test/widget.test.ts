@@ -149,6 +149,20 @@ describe('origin policy on widget routes', () => {
     assert.deepEqual(written.at(-1)?.metadata, { origin: 'https://late.evil.example.net', reason: 'not_allowed', skippedSinceLastRecord: 6, skippedOrigins: [] });
   });
 
+  it('audit records across projects are capped too (one client refused on thousands of public project ids)', async () => {
+    const now = Date.parse('2031-01-01T00:00:00Z');
+    let written = 0;
+    const record = createRefusalRecorder({
+      db: t.database.db,
+      audit: { record: async () => void (written += 1) },
+      clock: { now: () => new Date(now) },
+      log: (error) => assert.fail(String(error)),
+    });
+    for (let i = 0; i < 1_000; i++) record({ projectId: `prj_many${i}`, orgId: owner.orgId, origin: 'https://evil.example.net', reason: 'not_allowed', ip: '203.0.113.9' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(written, 300);
+  });
+
   it('answers a preflight for an allowed origin and refuses it for a foreign one', async () => {
     const ok = await t.client().request('OPTIONS', `/v1/widget/${projectId}/messages`, undefined, { origin: allowed, 'access-control-request-method': 'POST' });
     assert.equal(ok.status, 204);

@@ -1,9 +1,10 @@
 /**
  * Where refused widget requests are recorded: the hook the events module connects to (called for
  * every refusal) and the organisation's audit log. Anyone can send refused requests with any
- * Origin, so audit writes are bounded: at most one per project and reason per window, and at most
- * `maxRecordsPerWindow` per project. Refusals not written are counted, and the next record of that
- * project carries the count and a few sample origins.
+ * Origin, so audit writes are bounded: at most one per project and reason per window, at most
+ * `maxRecordsPerWindow` per project, and at most `maxRecordsPerWindowAll` across projects (one
+ * client refused on thousands of public project ids). Refusals not written are counted, and the
+ * next record of that project carries the count and a few sample origins.
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
@@ -17,6 +18,8 @@ const windowMs = 60_000;
 const maxRecordsPerWindow = 5;
 const maxSampleOrigins = 5;
 const maxProjects = 10_000;
+/** Audit writes per window across all projects (one instance): refusals of many projects at once. */
+const maxRecordsPerWindowAll = 300;
 
 interface ProjectWindow {
   endsAt: number;
@@ -34,6 +37,12 @@ export function createRefusalRecorder(deps: {
 }) {
   // Per project, in insertion order, so that the oldest is dropped first when full.
   const windows = new Map<string, ProjectWindow>();
+  const all = { endsAt: 0, written: 0 };
+  /** Takes one write from this instance's budget for the current window, if any is left. */
+  function mayWrite(now: number): boolean {
+    if (all.endsAt <= now) Object.assign(all, { endsAt: now + windowMs, written: 0 });
+    return all.written++ < maxRecordsPerWindowAll;
+  }
 
   function windowOf(projectId: string, now: number): ProjectWindow {
     const current = windows.get(projectId);
@@ -52,9 +61,10 @@ export function createRefusalRecorder(deps: {
     notifyListener(deps.onRefusal, refusal);
     const orgId = refusal.orgId;
     if (!orgId) return;
-    const window = windowOf(refusal.projectId, deps.clock.now().getTime());
+    const now = deps.clock.now().getTime();
+    const window = windowOf(refusal.projectId, now);
     const origin = refusal.origin?.slice(0, 300) ?? null;
-    if (window.reasons.has(refusal.reason) || window.reasons.size >= maxRecordsPerWindow) {
+    if (window.reasons.has(refusal.reason) || window.reasons.size >= maxRecordsPerWindow || !mayWrite(now)) {
       window.skipped += 1;
       if (origin !== null && window.skippedOrigins.length < maxSampleOrigins && !window.skippedOrigins.includes(origin)) window.skippedOrigins.push(origin);
       return;
