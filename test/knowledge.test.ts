@@ -114,6 +114,10 @@ describe('reducing documents to text', () => {
     assert.ok(table.length > 0 && Date.now() - started < 5_000, `table: ${Date.now() - started} ms`);
     started = Date.now();
     assert.throws(() => extractChunks('<div>'.repeat(190_000), 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /nests/.test(e.message));
+    // Entities are decoded once: what the page shows as "&lt;b&gt;" stays that text.
+    assert.equal(extractChunks('<p>Type &amp;lt;b&amp;gt; for bold.</p>', 'html')[0]?.text, 'Type &lt;b&gt; for bold.');
+    // Markdown's entities are decoded before tags go: nothing that reads as a tag is left.
+    assert.equal(extractChunks('Hello &lt;img src=x onerror=alert(1)&gt; &amp; bye', 'markdown')[0]?.text, 'Hello & bye');
     // Text the page hides is not quoted either.
     const hiddenHtml = '<p>Shown.</p><div hidden>staff pin 1</div><span aria-hidden="TRUE">staff pin 2</span><div style="display: none">staff pin 3</div><p style="VISIBILITY:HIDDEN">staff pin 4</p><p aria-hidden="false" style="color: red">Also shown.</p>';
     assert.deepEqual(extractChunks(hiddenHtml, 'html').map((c) => c.text).join(' ').match(/staff pin|Shown|Also shown/g), ['Shown', 'Also shown']);

@@ -101,8 +101,13 @@ function delimited(text: string, opener: RegExp, closers: Record<string, RegExp>
 
 const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
 
-/** Inline syntax → its visible text. */
-export function stripInline(line: string): string {
+/**
+ * Inline syntax → its visible text, with nothing in it that reads as a tag: entities are decoded
+ * before tags are stripped (Markdown's "&lt;img onerror=…&gt;" is no tag left behind).
+ * `markdownSource: false` for html-to-text's output, whose entities are decoded already:
+ * "&lt;b&gt;" there is text the page shows, not "<b>".
+ */
+export function stripInline(line: string, markdownSource = true): string {
   if (!/[<[`*_~&]/.test(line)) return line;
   let text = comments(line);
   text = bracketed(text, /!\[/g, 0, '(', /\)/g);
@@ -114,5 +119,7 @@ export function stripInline(line: string): string {
   // Linear as a pattern: the inner text cannot cross a `*` or `_`, so no character is rescanned.
   text = text.replace(/(^|[\s(])[*_](?=\S)([^*_]*?\S)[*_](?=[\s).,;:!?]|$)/g, '$1$2');
   text = delimited(text, /~~(?=\S)/g, { '~~': /(?<=\S)~~/g });
-  return text.replace(/&(amp|lt|gt|quot|apos|nbsp|#39);/g, (_, name: string) => entities[name] ?? ' ');
+  if (!markdownSource || !text.includes('&')) return text;
+  const decoded = text.replace(/&(amp|lt|gt|quot|apos|nbsp|#39);/g, (_, name: string) => entities[name] ?? ' ');
+  return decoded === text ? text : tags(decoded);
 }

@@ -60,7 +60,8 @@ function listOrQuote(line: string): string {
 
 /**
  * `hideRawHtml: false` for text that is not Markdown source (html-to-text's output, where
- * comments and scripts are gone already and "<textarea>" is text the page shows).
+ * comments and scripts are gone already, "<textarea>" is text the page shows, and entities are
+ * decoded already).
  */
 export function markdownToBlocks(markdown: string, options: { hideRawHtml?: boolean } = {}): Block[] {
   const hideRawHtml = options.hideRawHtml ?? true;
@@ -108,15 +109,15 @@ export function markdownToBlocks(markdown: string, options: { hideRawHtml?: bool
     const next = lines[i + 1] ?? '';
     if (atx !== null) {
       flush();
-      takeHeading(tidy(stripInline(atx)));
+      takeHeading(tidy(stripInline(atx, hideRawHtml)));
     } else if (line.trim() && paragraph.length === 0 && setextUnderline.test(next) && !listOrQuote(line).startsWith('·')) {
       flush();
-      takeHeading(tidy(stripInline(line)));
+      takeHeading(tidy(stripInline(line, hideRawHtml)));
       i += 1;
     } else if (!line.trim()) {
       flush();
     } else if (!linkDefinition.test(line) && !tableSeparator.test(line) && !/^ {0,3}([-*_])( *\1){2,} *$/.test(line)) {
-      paragraph.push(stripInline(listOrQuote(line)));
+      paragraph.push(stripInline(listOrQuote(line), hideRawHtml));
     }
   }
   flush();
