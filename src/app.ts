@@ -296,7 +296,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(totpRoutes({ totp, auth }));
   await app.register(orgRoutes({ orgs, access, auth }));
   await app.register(projectRoutes({ projects, access, auth }));
-  await app.register(auditRoutes({ db, audit, access, auth }));
+  await app.register(auditRoutes({ db, audit, access, auth, clock }));
   await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, audit, access, auth, clock }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth, db, audit }));

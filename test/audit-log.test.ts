@@ -24,6 +24,43 @@ before(async () => {
 });
 after(() => t.close());
 
+describe('audit log export', () => {
+  it('exports every entry as JSON lines, newest first, and records the export itself', async () => {
+    const paged = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?limit=1000`)).body.entries as { id: string }[];
+    const r = await owner.client.get<string>(`/v1/orgs/${owner.orgId}/audit-log/export`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /application\/x-ndjson/);
+    assert.match(r.headers.get('content-disposition') ?? '', /^attachment; filename="audit-log-org_[0-9A-Za-z]+-\d{4}-\d{2}-\d{2}\.jsonl"$/);
+    const lines = r.body.trim().split('\n').map((l) => JSON.parse(l) as { id: string; action: string });
+    assert.equal(lines[0]?.action, 'audit.exported', 'the export is recorded before it is read');
+    assert.deepEqual(lines.slice(1).map((e) => e.id), paged.map((e) => e.id));
+  });
+
+  it('CSV: quoted per RFC 4180, and a cell a spreadsheet would run as a formula is defused', async () => {
+    await sql`INSERT INTO audit_log (id, org_id, actor_type, actor_id, action, metadata) VALUES ('aud_formula1', ${owner.orgId}, 'anonymous', NULL, 'widget.origin_refused', ${JSON.stringify({ origin: '=HYPERLINK("https://evil.example")' })}::jsonb)`.execute(t.database.db);
+    await sql`INSERT INTO audit_log (id, org_id, actor_type, actor_id, action, target_type, target_id) VALUES ('aud_formula2', ${owner.orgId}, 'anonymous', NULL, 'test.formula', 'org', '@SUM(A1)')`.execute(t.database.db);
+    const r = await owner.client.get<string>(`/v1/orgs/${owner.orgId}/audit-log/export?format=csv&action=test.formula`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /text\/csv/);
+    const text = r.body;
+    const [header, row, ...rest] = text.split('\r\n');
+    assert.equal(header, 'id,created_at,action,actor_type,actor_id,target_type,target_id,ip,metadata');
+    assert.match(row ?? '', /^aud_formula2,[^,]+,test\.formula,anonymous,,org,"'@SUM\(A1\)",,\{\}$/);
+    assert.deepEqual(rest, ['']);
+    const all = (await owner.client.get<string>(`/v1/orgs/${owner.orgId}/audit-log/export?format=csv&action=widget.origin_refused`)).body;
+    assert.ok(all.includes('"{""origin"":""=HYPERLINK(\\""https://evil.example\\"")""}"'), all);
+  });
+
+  it('needs audit:read in the organisation; a malformed format is a 400; refusals write nothing', async () => {
+    const before = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_log`.execute(t.database.db)).rows[0]?.n;
+    assert.equal((await other.client.get(`/v1/orgs/${owner.orgId}/audit-log/export`)).status, 404);
+    assert.equal((await t.client().get(`/v1/orgs/${owner.orgId}/audit-log/export`)).status, 401);
+    const bad = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log/export?format=xlsx`);
+    assert.equal(bad.status, 400);
+    assert.equal((await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_log`.execute(t.database.db)).rows[0]?.n, before);
+  });
+});
+
 describe('audit log paging', () => {
   it('walks every entry once, across entries that share a timestamp', async () => {
     const all = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?limit=1000`)).body.entries as { id: string }[];
