@@ -97,6 +97,7 @@ export const protectedRoutes: RouteCase[] = [
     prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}` }),
   },
   { name: 'audit log', method: 'GET', permission: 'audit:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/audit-log` }) },
+  { name: 'audit log export', method: 'GET', permission: 'audit:read', writes: ['audit_log'], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/audit-log/export?format=csv` }) },
   {
     name: 'list conversation entities',
     method: 'GET',
