@@ -14,9 +14,11 @@ const commentCloser = /-->/g;
 /** What is still open at the end of a line, for the next one. */
 export interface HiddenState {
   closer: RegExp | null;
+  /** An element whose opening tag goes on into the next line (its ">" is there). */
+  tagOpen: string | null;
 }
 
-export const newHiddenState = (): HiddenState => ({ closer: null });
+export const newHiddenState = (): HiddenState => ({ closer: null, tagOpen: null });
 
 /**
  * The code spans of a line, as [start, end) pairs: a backtick run opens one that the next run of
@@ -53,8 +55,12 @@ function codeSpans(line: string): number[] {
   return spans;
 }
 
-/** The line without its hidden parts (each replaced by a space), given and updating `state`. */
-export function visiblePart(line: string, state: HiddenState): string {
+/**
+ * The line without its hidden parts (each replaced by a space), given and updating `state`.
+ * `next` is the line after it: an opening tag inside text whose ">" comes only there is still a
+ * tag (CommonMark lets an inline tag's attributes go on over a line break).
+ */
+export function visiblePart(line: string, state: HiddenState, next = ''): string {
   let out = '';
   let at = 0;
   let spans: number[] | undefined;
@@ -64,6 +70,13 @@ export function visiblePart(line: string, state: HiddenState): string {
     while (span < spans.length && (spans[span + 1] ?? 0) <= position) span += 2;
     return span < spans.length && position >= (spans[span] ?? 0);
   };
+  if (state.tagOpen !== null) {
+    const end = line.indexOf('>');
+    if (end === -1) return out;
+    at = end + 1;
+    state.closer = closers[state.tagOpen] ?? commentCloser;
+    state.tagOpen = null;
+  }
   for (;;) {
     if (state.closer !== null) {
       state.closer.lastIndex = at;
@@ -83,9 +96,14 @@ export function visiblePart(line: string, state: HiddenState): string {
     if (!open) return out + line.slice(at);
     const name = open[1]?.toLowerCase();
     // An element opens at its tag's ">". A tag left open at the end of a line continues on the
-    // next only where it starts the line (an HTML block); inside text it is text.
+    // next where it starts the line (an HTML block), or inside text when its ">" is on the next
+    // line; otherwise it is text ("use the <script tag").
     const tagEnd = name === undefined ? 0 : line.indexOf('>', open.index) + 1;
-    if (name !== undefined && tagEnd === 0 && line.slice(0, open.index).trim() !== '') return out + line.slice(at);
+    if (name !== undefined && tagEnd === 0 && line.slice(0, open.index).trim() !== '') {
+      if (next.trim() === '' || !next.includes('>')) return out + line.slice(at);
+      state.tagOpen = name;
+      return `${out}${line.slice(at, open.index)} `;
+    }
     out += line.slice(at, open.index) + ' ';
     if (name === undefined) {
       // "<!-->" and "<!--->" are whole comments: the closer may start inside the opener.

@@ -84,12 +84,17 @@ export function markdownToBlocks(markdown: string, options: { hideRawHtml?: bool
     else heading = text || heading;
   };
 
+  // Inside an indented code block: it opens with an indented line outside a paragraph (one right
+  // after a paragraph's line continues that paragraph) and goes on over indented and blank lines.
+  let indentedCode = false;
   for (let i = 0; i < lines.length; i += 1) {
     let line = lines[i] ?? '';
-    // Indented code (four spaces or a tab) is code, unless a hidden part is still open.
-    if (hideRawHtml && fenceMark === null && (hidden.closer !== null || !/^(?: {4}|\t)/.test(line))) {
+    const indented = /^(?: {4}|\t)/.test(line);
+    indentedCode = indented ? indentedCode || paragraph.length === 0 : indentedCode && line.trim() === '';
+    // Indented code is code, unless a hidden part is still open.
+    if (hideRawHtml && fenceMark === null && (hidden.closer !== null || hidden.tagOpen !== null || !indentedCode)) {
       const raw = line;
-      line = visiblePart(raw, hidden);
+      line = visiblePart(raw, hidden, lines[i + 1]);
       if (line !== raw && line.trim() === '') continue; // wholly hidden: not even a paragraph break
     }
     const open = fence.exec(line);
