@@ -108,6 +108,8 @@ export interface Services {
   visitors: ChatServices['visitors'];
   projectDirectory: ChatServices['projectDirectory'];
   originGuard: ChatServices['originGuard'];
+  /** Erasure requests: a person's conversations, visitor record and keys, for good. */
+  erasure: ChatServices['erasure'];
 }
 
 /**

@@ -31,6 +31,8 @@ import { createPiiEntities } from '../modules/pii/entities.ts';
 import type { PiiDetectedEvent } from '../modules/pii/events.ts';
 import { piiRoutes } from '../modules/pii/routes.ts';
 import { createPiiService } from '../modules/pii/service.ts';
+import { createErasureService } from '../modules/privacy/erasure.ts';
+import { privacyRoutes } from '../modules/privacy/routes.ts';
 import { createProjectDirectory, PROJECTS_TOPIC } from '../modules/projects/directory.ts';
 import type { RateLimitService } from '../modules/rate-limits/service.ts';
 import { textWorkCharge } from '../modules/rate-limits/text-work.ts';
@@ -115,8 +117,10 @@ export async function wireChat(
   await app.register(answerKeyRoutes({ answerKeys, access: deps.access, auth: deps.auth }));
   const entities = createPiiEntities({ db, cipher, erased, audit: deps.audit });
   await app.register(piiRoutes({ entities, conversations: chat, projects: projectDirectory, access: deps.access, auth: deps.auth, chargeTextWork }));
+  const erasure = createErasureService({ db, clock, audit: deps.audit, entities, hashKey: pii.hashKey, shred: (orgId, subjectId) => crypto.shred(orgId, subjectId) });
+  await app.register(privacyRoutes({ erasure, access: deps.access, auth: deps.auth }));
 
-  return { knowledge, chat, pii, visitors, projectDirectory, originGuard: guard };
+  return { knowledge, chat, pii, visitors, projectDirectory, originGuard: guard, erasure };
 }
 
 export type ChatServices = Awaited<ReturnType<typeof wireChat>>;

@@ -97,6 +97,13 @@ export const protectedRoutes: RouteCase[] = [
     prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}` }),
   },
   { name: 'audit log', method: 'GET', permission: 'audit:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/audit-log` }) },
+  {
+    name: 'erasure request',
+    method: 'POST',
+    permission: 'privacy:erase',
+    writes: ['audit_log', 'conversations', 'visitors'],
+    prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/erasure-requests`, body: { identifier: { type: 'EMAIL', value: 'nobody@example.com' } } }),
+  },
   { name: 'audit log export', method: 'GET', permission: 'audit:read', writes: ['audit_log'], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/audit-log/export?format=csv` }) },
   {
     name: 'list conversation entities',

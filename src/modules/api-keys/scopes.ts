@@ -11,6 +11,7 @@ export const apiKeyScopes = [
   'keys:manage',
   'pii:reveal',
   'webhooks:manage',
+  'privacy:erase',
 ] as const;
 
 export type ApiKeyScope = (typeof apiKeyScopes)[number];
@@ -26,6 +27,7 @@ export const apiKeyScopeDescriptions: Readonly<Record<ApiKeyScope, string>> = {
   'keys:manage': 'Create, rotate and revoke API keys.',
   'pii:reveal': 'See original personal data where the project’s PII policy allows it.',
   'webhooks:manage': 'Create, change and delete webhooks and rotate their secrets.',
+  'privacy:erase': 'Erase a person’s data for good (erasure requests by visitor id or identifier).',
 };
 
 export const apiKeyScopeSchema = z.enum(apiKeyScopes);

@@ -17,6 +17,7 @@ import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { AuditService } from '../audit/service.ts';
 import { parseStoredSettings } from '../projects/settings.ts';
+import { deleteConversations } from './deletion.ts';
 
 const DAY_MS = 86_400_000;
 /** Conversations deleted per transaction. */
@@ -38,26 +39,17 @@ export function createRetention(deps: {
   /** One batch of one project: what went, and the key subjects nothing needs any more. */
   async function deleteBatch(orgId: string, projectId: string, cutoff: Date, days: number): Promise<{ deleted: number; subjects: string[] }> {
     return withTenant(deps.db, orgId, async (tx) => {
-      const gone = await tx
-        .deleteFrom('conversations')
-        .where('id', 'in', (eb) => eb.selectFrom('conversations').select('id').where('project_id', '=', projectId).where('last_message_at', '<', cutoff).limit(BATCH))
-        .returning(['id', 'visitor_id'])
-        .execute();
-      if (gone.length === 0) return { deleted: 0, subjects: [] };
-      const visitorIds = [...new Set(gone.map((c) => c.visitor_id).filter((v): v is string => v !== null))];
-      const stillUsed = visitorIds.length
-        ? new Set((await tx.selectFrom('conversations').select('visitor_id').where('visitor_id', 'in', visitorIds).execute()).map((r) => r.visitor_id))
-        : new Set<string | null>();
-      const orphans = visitorIds.filter((v) => !stillUsed.has(v));
-      if (orphans.length) await tx.deleteFrom('visitors').where('id', 'in', orphans).execute();
+      const expired = await tx.selectFrom('conversations').select('id').where('project_id', '=', projectId).where('last_message_at', '<', cutoff).limit(BATCH).execute();
+      const { deleted, subjects } = await deleteConversations(tx, expired.map((c) => c.id));
+      if (deleted === 0) return { deleted: 0, subjects: [] };
       await deps.audit.record(tx, {
         orgId,
         actor: { kind: 'system' },
         action: 'conversation.retention_expired',
         target: { type: 'project', id: projectId },
-        metadata: { conversations: gone.length, retentionDays: days, lastMessageBefore: cutoff.toISOString() },
+        metadata: { conversations: deleted, retentionDays: days, lastMessageBefore: cutoff.toISOString() },
       });
-      return { deleted: gone.length, subjects: [...gone.filter((c) => c.visitor_id === null).map((c) => c.id), ...orphans] };
+      return { deleted, subjects };
     });
   }
 

@@ -21,6 +21,7 @@ export const permissions = [
   'audit:read',
   'webhooks:manage',
   'pii:reveal',
+  'privacy:erase',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -36,6 +37,7 @@ const admin: Permission[] = [
   'audit:read',
   'webhooks:manage',
   'pii:reveal',
+  'privacy:erase',
 ];
 
 export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {

@@ -14,6 +14,9 @@ import type { AuditService } from '../audit/service.ts';
 import type { ContentCipher } from '../chat/content-cipher.ts';
 import { entityTypes, type EntityType } from './policy.ts';
 import type { PublicEntity, RevealedEntity } from './schemas.ts';
+import { hashIdentifier } from './hash.ts';
+import { normalizeValue } from './normalize.ts';
+import { tokenNumber } from './vault.ts';
 
 export interface EntityLocation {
   orgId: string;
@@ -22,7 +25,6 @@ export interface EntityLocation {
 }
 
 const TOKEN = /<[A-Z][A-Z_]*_\d+>/g;
-const tokenNumber = (token: string): number => Number(/_(\d+)>$/.exec(token)?.[1] ?? 0);
 const isEntityType = (value: string): value is EntityType => (entityTypes as readonly string[]).includes(value);
 
 export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher; erased: ErasureCheck; audit: Pick<AuditService, 'record'> }) {
@@ -86,7 +88,28 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
     return { id: row.id, type, token: row.token, value };
   }
 
-  return { locate, list, reveal };
+  /**
+   * The organisation's conversations whose vault holds this value (as any spelling of it): found
+   * by the keyed hash, each candidate confirmed by decrypting it (the hash is 48 bits: another
+   * person's value may share it). Values already erased are not found.
+   */
+  async function conversationsHolding(orgId: string, type: EntityType, value: string, hashKey: Buffer): Promise<string[]> {
+    const rows = await withTenant(db, orgId, (tx) =>
+      tx.selectFrom('pii_vault').select(['id', 'conversation_id', 'value']).where('type', '=', type).where('value_hash', '=', hashIdentifier(type, value, hashKey)).execute(),
+    );
+    const wanted = normalizeValue(type, value);
+    const found = new Set<string>();
+    for (const r of rows) {
+      const original = await cipher.decrypt(r.value, { orgId, table: 'pii_vault', column: 'value', rowId: r.id }).catch(async (error: unknown) => {
+        if (await erased(error, r.value, orgId)) return undefined;
+        throw error;
+      });
+      if (original !== undefined && normalizeValue(type, original) === wanted) found.add(r.conversation_id);
+    }
+    return [...found];
+  }
+
+  return { locate, list, reveal, conversationsHolding };
 }
 
 export type PiiEntities = ReturnType<typeof createPiiEntities>;

@@ -1,0 +1,102 @@
+/**
+ * Erasure requests: a person named by visitor id or by an identifier is erased for good — every
+ * conversation of theirs with its messages and vault rows, their visitor row, their keys
+ * (tombstoned) — and nobody else; the audit record names how, never the identifier.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+const origin = 'https://docs.example.com';
+let t: TestApp;
+let owner: SignedUp;
+let projectId: string;
+
+before(async () => {
+  t = await startTestApp();
+  owner = await signUp(t, 'Erasure Org');
+  projectId = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Bot', settings: { allowedDomains: ['docs.example.com'] } })).body.project.id;
+});
+after(() => t.close());
+
+async function visitor(): Promise<{ token: string; visitorId: string }> {
+  const s = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin });
+  return { token: s.body.token, visitorId: s.body.visitorId };
+}
+
+async function say(v: { token: string }, content: string): Promise<string> {
+  const r = await t.client().post(`/v1/widget/${projectId}/messages`, { content }, { origin, authorization: `Bearer ${v.token}` });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.conversationId;
+}
+
+const rows = async (table: string, column: string, value: string): Promise<number> =>
+  Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE ${sql.ref(column)} = ${value}`.execute(t.database.db)).rows[0]?.n ?? 0);
+const tombstoned = async (subjectId: string): Promise<boolean> =>
+  (await sql`SELECT 1 FROM key_erasures WHERE scope = ${`subject:${owner.orgId}:${subjectId}`}`.execute(t.database.db)).rows.length === 1;
+
+describe('erasure requests', () => {
+  it('by visitor id: all their conversations, their visitor row and key go; nobody else is touched', async () => {
+    const alice = await visitor();
+    const bob = await visitor();
+    const a1 = await say(alice, 'Mail me at alice@example.com');
+    const a2 = await say(alice, 'Another question');
+    const b1 = await say(bob, 'I am Bob, bob@example.com');
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { visitorId: alice.visitorId });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.erasure.conversations, 2);
+    assert.match(r.body.erasure.id, /^era_/);
+    for (const id of [a1, a2]) {
+      assert.equal(await rows('conversations', 'id', id), 0);
+      assert.equal(await rows('messages', 'conversation_id', id), 0);
+      assert.equal(await rows('pii_vault', 'conversation_id', id), 0);
+      assert.equal((await owner.client.get(`/v1/conversations/${id}/messages`)).status, 404);
+    }
+    assert.equal(await rows('visitors', 'id', alice.visitorId), 0);
+    assert.ok(await tombstoned(alice.visitorId), 'the key is shredded');
+    assert.equal((await owner.client.get(`/v1/conversations/${b1}/messages`)).status, 200, 'another visitor stays');
+    assert.match(await say(bob, 'Still here?'), /^conv_/, 'and may go on writing');
+    const log = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=privacy.erased`)).body.entries;
+    assert.deepEqual(log[0].target, { type: 'visitor', id: alice.visitorId });
+    assert.equal(log[0].metadata.conversations, 2);
+  });
+
+  it('by identifier (any spelling): every conversation holding it, and all conversations of the visitors who wrote it', async () => {
+    const carol = await visitor();
+    const dave = await visitor();
+    const c1 = await say(carol, 'Reach me: Carol.Jones@Example.com');
+    const c2 = await say(carol, 'Nothing personal here');
+    const d1 = await say(dave, 'dave@example.com here');
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'crm', scopes: ['chat:write', 'chat:read'] });
+    const bearer = { authorization: `Bearer ${key.body.secret}` };
+    const apiConversation = (await t.client().post(`/v1/projects/${projectId}/conversations`, {}, bearer)).body.conversation.id as string;
+    assert.equal((await t.client().post(`/v1/conversations/${apiConversation}/messages`, { content: 'Customer carol.jones@example.com called' }, bearer)).status, 200);
+
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { identifier: { type: 'EMAIL', value: ' CAROL.JONES@example.com ' } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.erasure.conversations, 3);
+    assert.equal(r.body.erasure.subjects, 2, "Carol's key and the API conversation's own");
+    for (const id of [c1, c2, apiConversation]) assert.equal(await rows('conversations', 'id', id), 0, id);
+    assert.equal(await rows('visitors', 'id', carol.visitorId), 0);
+    assert.ok(await tombstoned(carol.visitorId));
+    assert.ok(await tombstoned(apiConversation));
+    assert.equal(await rows('conversations', 'id', d1), 1, 'Dave stays');
+    const log = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=privacy.erased`)).body.entries;
+    assert.equal(log[0].metadata.identifierType, 'EMAIL');
+    assert.doesNotMatch(JSON.stringify(log), /carol/i, 'the identifier is not in the audit log');
+  });
+
+  it('an identifier nobody holds erases nothing, and is still recorded; malformed requests are 400 and write nothing', async () => {
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { identifier: { type: 'PHONE', value: '+44 20 7946 0000' } });
+    assert.equal(r.status, 201);
+    assert.equal(r.body.erasure.conversations, 0);
+    const audited = await rows('audit_log', 'org_id', owner.orgId);
+    for (const body of [{}, { visitorId: 'vis_x', identifier: { type: 'EMAIL', value: 'a@b.c' } }, { identifier: { type: 'NAME', value: 'x' } }, { visitorId: 'not-a-visitor' }, { identifier: { type: 'EMAIL', value: '   ' } }]) {
+      const bad = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, body);
+      assert.equal(bad.status, 400, JSON.stringify(body));
+      assert.equal(bad.body.code, 'invalid_request');
+    }
+    assert.equal(await rows('audit_log', 'org_id', owner.orgId), audited);
+  });
+});
