@@ -35,7 +35,8 @@ async function withServices(fn: (services: Services) => Promise<void>): Promise<
   const { database, redis } = await openStorage(cfg);
   try {
     await migrate(database.db);
-    const { services, app } = await buildApp({ config: { ...cfg, logLevel: 'warn' }, database, redis });
+    // A command is no server: the retention sweep is the servers' job.
+    const { services, app } = await buildApp({ config: { ...cfg, logLevel: 'warn', retentionSweepMinutes: 0 }, database, redis });
     try {
       await fn(services);
     } finally {

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { createRetention } from '../src/modules/chat/retention.ts';
+import { signUserId } from '../src/modules/widget/identity.ts';
 import { signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 const origin = 'https://docs.example.com';
@@ -72,6 +74,38 @@ describe('retention', () => {
     assert.equal(log.length, 1);
     assert.deepEqual({ target: log[0].target, conversations: log[0].metadata.conversations, days: log[0].metadata.retentionDays }, { target: { type: 'project', id: expiring }, conversations: 2, days: 1 });
     assert.deepEqual(await t.services.retention.sweep(), { conversations: 0, subjects: 0 }, 'a second sweep finds nothing');
+  });
+
+  it('keys owed when a sweep stops after deleting are shredded by the next sweep', async () => {
+    const p = await project(1);
+    const old = await visitorConversation(p, 'An old question');
+    await age(old.conversationId, 5);
+    const broken = createRetention({ db: t.database.db, clock: { now: () => new Date() }, audit: t.services.audit, shred: async () => Promise.reject(new Error('the process stopped')) });
+    await assert.rejects(broken.sweep(), /the process stopped/);
+    assert.equal(await count('conversations', 'id', old.conversationId), 0, 'deleted and committed');
+    assert.equal(await count('pending_shreds', 'subject_id', old.visitorId), 1, 'the key is owed');
+    const swept = await t.services.retention.sweep();
+    assert.equal(swept.subjects, 1);
+    assert.equal(await count('pending_shreds', 'subject_id', old.visitorId), 0);
+    const erased = (await sql<{ scope: string }>`SELECT scope FROM key_erasures WHERE scope = ${`subject:${owner.orgId}:${old.visitorId}`}`.execute(t.database.db)).rows;
+    assert.equal(erased.length, 1);
+  });
+
+  it("a verified visitor's row stays (their key goes): their host user is found again, and in-flight messages do not bring it back anonymous", async () => {
+    const p = await project(1);
+    const secret = (await owner.client.post(`/v1/projects/${p}/identity-secret`)).body.secret as string;
+    const s = await t.client().post(`/v1/widget/${p}/sessions`, { identity: { userId: 'user-1', signature: signUserId(secret, 'user-1') } }, { origin });
+    assert.equal(s.status, 201, JSON.stringify(s.body));
+    const m = await t.client().post(`/v1/widget/${p}/messages`, { content: 'Hello' }, { origin, authorization: `Bearer ${s.body.token}` });
+    await age(m.body.conversationId, 2);
+    await t.services.retention.sweep();
+    assert.equal(await count('conversations', 'id', m.body.conversationId), 0);
+    const row = (await sql<{ verified: boolean; external_ref: string | null }>`SELECT verified, external_ref FROM visitors WHERE id = ${s.body.visitorId}`.execute(t.database.db)).rows[0];
+    assert.ok(row?.verified && row.external_ref, 'still the verified visitor of that user');
+    const again = await t.client().post(`/v1/widget/${p}/sessions`, { identity: { userId: 'user-1', signature: signUserId(secret, 'user-1') } }, { origin });
+    assert.equal(again.body.visitorId, s.body.visitorId, 'the same visitor when they come back');
+    const next = await t.client().post(`/v1/widget/${p}/messages`, { content: 'Back again' }, { origin, authorization: `Bearer ${again.body.token}` });
+    assert.equal(next.status, 200, 'a new key, one version above the shredded one');
   });
 
   it("a visitor's key stays while one of their conversations is still kept", async () => {

@@ -1,15 +1,14 @@
 /**
  * Conversation retention: a project's `retentionDays` (default 90; null keeps conversations until
  * they are deleted) is enforced by deleting every conversation whose last message is older, with
- * its messages and vault rows (foreign keys cascade), and crypto-shredding the keys nothing else
- * needs: a conversation's own key (conversations without a visitor), and a visitor's key once
- * none of their conversations is left (their visitor row goes too). Copies in backups made
- * before stay unreadable without those keys.
+ * its messages and vault rows, and crypto-shredding the keys nothing needs any more (deletion.ts:
+ * a conversation's own key, a visitor's once none of their conversations is left). Copies in
+ * backups made before stay unreadable without those keys.
  *
- * Runs as a platform job: a sweep reads every project, deletes in batches inside the project's
- * tenant transaction with an audit record, and shreds after the transaction (PGlite is one
- * connection). Sweeps are idempotent, so instances may run them at the same time; a crash between
- * the delete and the shred leaves keys with nothing left to decrypt.
+ * Runs as a platform job: a sweep first shreds keys still owed from an interrupted one, then
+ * reads every project and deletes in batches inside the project's tenant transaction with an
+ * audit record, shredding after each commit (PGlite is one connection). One sweep at a time per
+ * instance; sweeps of several instances may overlap (deletion.ts locks the visitors it touches).
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -17,7 +16,7 @@ import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { AuditService } from '../audit/service.ts';
 import { parseStoredSettings } from '../projects/settings.ts';
-import { deleteConversations } from './deletion.ts';
+import { deleteConversations, shredPending } from './deletion.ts';
 
 const DAY_MS = 86_400_000;
 /** Conversations deleted per transaction. */
@@ -40,7 +39,7 @@ export function createRetention(deps: {
   async function deleteBatch(orgId: string, projectId: string, cutoff: Date, days: number): Promise<{ deleted: number; subjects: string[] }> {
     return withTenant(deps.db, orgId, async (tx) => {
       const expired = await tx.selectFrom('conversations').select('id').where('project_id', '=', projectId).where('last_message_at', '<', cutoff).limit(BATCH).execute();
-      const { deleted, subjects } = await deleteConversations(tx, expired.map((c) => c.id));
+      const { deleted, subjects } = await deleteConversations(tx, orgId, expired.map((c) => c.id));
       if (deleted === 0) return { deleted: 0, subjects: [] };
       await deps.audit.record(tx, {
         orgId,
@@ -53,8 +52,10 @@ export function createRetention(deps: {
     });
   }
 
-  async function sweep(): Promise<RetentionSweep> {
-    const result: RetentionSweep = { conversations: 0, subjects: 0 };
+  const shredOwed = (orgId?: string): Promise<number> => shredPending(deps.db, deps.shred, orgId);
+
+  async function sweepOnce(): Promise<RetentionSweep> {
+    const result: RetentionSweep = { conversations: 0, subjects: await shredOwed() };
     const projects = await deps.db.selectFrom('projects').select(['id', 'org_id', 'settings']).execute();
     for (const project of projects) {
       const days = parseStoredSettings(project.settings).retentionDays;
@@ -62,13 +63,21 @@ export function createRetention(deps: {
       const cutoff = new Date(deps.clock.now().getTime() - days * DAY_MS);
       for (;;) {
         const batch = await deleteBatch(project.org_id, project.id, cutoff, days);
-        for (const subject of batch.subjects) await deps.shred(project.org_id, subject);
         result.conversations += batch.deleted;
-        result.subjects += batch.subjects.length;
+        if (batch.deleted > 0) result.subjects += await shredOwed(project.org_id);
         if (batch.deleted < BATCH) break;
       }
     }
     return result;
+  }
+
+  let running: Promise<RetentionSweep> | undefined;
+  /** One sweep at a time: a call while one runs gets that one's result. */
+  function sweep(): Promise<RetentionSweep> {
+    running ??= sweepOnce().finally(() => {
+      running = undefined;
+    });
+    return running;
   }
 
   return { sweep };

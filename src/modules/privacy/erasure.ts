@@ -5,8 +5,8 @@
  * confirmed by decrypting it) and then all conversations of the visitors found — with its
  * messages and vault rows, and so does the visitor row; then their keys are crypto-shredded, so
  * copies in backups and database files stay unreadable. One transaction deletes and records
- * `privacy.erased` (counts and how the person was named, never the identifier itself); the keys
- * are shredded after it commits.
+ * `privacy.erased` (counts and how the person was named, never the identifier itself) and the
+ * keys owed a shred; they are shredded after it commits (deletion.ts).
  *
  * A message the person sends while the erasure runs may start a conversation the erasure did not
  * see; its key is shredded with the rest, so it cannot be read either.
@@ -18,7 +18,7 @@ import { withTenant } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { newId } from '../../platform/ids.ts';
 import type { AuditService } from '../audit/service.ts';
-import { deleteConversations } from '../chat/deletion.ts';
+import { deleteConversations, owe, shredPending } from '../chat/deletion.ts';
 import type { PiiEntities } from '../pii/entities.ts';
 import type { EntityType } from '../pii/policy.ts';
 
@@ -60,9 +60,10 @@ export function createErasureService(deps: {
       const ofVisitors = found.visitorIds.length
         ? (await tx.selectFrom('conversations').select('id').where('visitor_id', 'in', found.visitorIds).execute()).map((r) => r.id)
         : [];
-      const result = await deleteConversations(tx, [...ofVisitors, ...found.conversationIds]);
-      // A visitor with no conversation (a verified one who never wrote) goes too.
-      const left = found.visitorIds.length ? await tx.deleteFrom('visitors').where('id', 'in', found.visitorIds).returning('id').execute() : [];
+      const result = await deleteConversations(tx, orgId, [...ofVisitors, ...found.conversationIds]);
+      // The person's visitor rows go, verified ones too (retention keeps those), and their keys are owed.
+      if (found.visitorIds.length) await tx.deleteFrom('visitors').where('id', 'in', found.visitorIds).execute();
+      await owe(tx, orgId, found.visitorIds);
       await deps.audit.record(tx, {
         orgId,
         actor: actor.principal,
@@ -77,9 +78,10 @@ export function createErasureService(deps: {
           visitors: found.visitorIds.length,
         },
       });
-      return { deleted: result.deleted, subjects: [...new Set([...result.subjects, ...left.map((v) => v.id), ...found.visitorIds])] };
+      return { deleted: result.deleted, subjects: [...new Set([...result.subjects, ...found.visitorIds])] };
     });
-    for (const s of subjects) await deps.shred(orgId, s);
+    // Owed in the transaction, shredded now; if this stops half-way, the next retention sweep does it.
+    await shredPending(deps.db, deps.shred, orgId);
     return { id, conversations: deleted, subjects: subjects.length, erasedAt: deps.clock.now().toISOString() };
   }
 

@@ -232,6 +232,13 @@ export interface DataKeysTable {
   created_at: Timestamp;
 }
 
+/** Migration 0728: key subjects owed a shred (see chat/deletion.ts). */
+export interface PendingShredsTable {
+  org_id: string;
+  subject_id: string;
+  created_at: Generated<Timestamp>;
+}
+
 export interface KeyErasuresTable {
   scope: string;
   erased_at: Timestamp;
@@ -251,6 +258,7 @@ export interface DB {
   data_keys: DataKeysTable;
   'keystore.subject_keys': DataKeysTable;
   key_erasures: KeyErasuresTable;
+  pending_shreds: PendingShredsTable;
   reencryption_checkpoints: ReencryptionCheckpointsTable;
 }
 
