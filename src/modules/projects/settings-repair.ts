@@ -7,10 +7,14 @@
  *   - allowed domains that no longer parse are dropped (fewer sites may embed the widget);
  *   - a number outside its bounds is clamped to the nearest bound (a limit under a raised minimum
  *     becomes that minimum: nothing lower is valid any more);
- *   - an entry of a map (a PII operator per type) that no longer parses is dropped, the rest stay;
- *   - unknown keys are dropped; anything else invalid takes its default.
- * A project's default operator for PII is tokenize and its answer provider the built-in one, so
- * defaults protect rather than open. Writes are still validated strictly (settings.ts).
+ *   - where a default would open something up, the safe value is taken instead (SAFE): a PII
+ *     operator the reader does not know for a type it knows is `redact` (dropping it would let the
+ *     project's default operator, perhaps `allow`, pass the type), an unreadable
+ *     `requireIdentity` is true, an unreadable `retentionDays` keeps conversations (null);
+ *   - an entry of a map for a key no longer known is dropped, the rest stay;
+ *   - unknown keys are dropped; anything else invalid takes its default (the built-in answer
+ *     provider, tokenize, PII scanning on).
+ * Writes are still validated strictly (settings.ts).
  */
 import type { z } from 'zod';
 import { parseAllowedDomain } from './origin-policy.ts';
@@ -29,28 +33,37 @@ function unwrapped(schema: Schema): Schema {
   return s;
 }
 
+/** By path: the value an unreadable field takes where its default would open something up. */
+const SAFE: Readonly<Record<string, unknown>> = {
+  'pii.operators.*': 'redact',
+  'widget.requireIdentity': true,
+  retentionDays: null,
+};
+
 /** The value kept for one field; undefined lets the field take its default. */
-function repairValue(schema: Schema, value: unknown): unknown {
+function repairValue(schema: Schema, value: unknown, path: string): unknown {
   if (schema.safeParse(value).success) return value;
   const inner = unwrapped(schema);
   const def = inner._zod.def;
+  const at = (key: string): string => (path ? `${path}.${key}` : key);
   if (def.type === 'object' && def.shape && isRecord(value)) {
     const out: Record<string, unknown> = {};
     for (const [key, field] of Object.entries(def.shape)) {
-      const kept = repairValue(field, value[key]);
+      const kept = repairValue(field, value[key], at(key));
       if (kept !== undefined) out[key] = kept;
     }
     return out;
   }
   if (def.type === 'record' && def.keyType && def.valueType && isRecord(value)) {
     const { keyType, valueType } = def;
-    return Object.fromEntries(Object.entries(value).filter(([k, v]) => keyType.safeParse(k).success && valueType.safeParse(v).success));
+    const entries = Object.entries(value).filter(([k]) => keyType.safeParse(k).success);
+    return Object.fromEntries(entries.flatMap(([k, v]) => (valueType.safeParse(v).success ? [[k, v]] : at('*') in SAFE ? [[k, SAFE[at('*')]]] : [])));
   }
   if (def.type === 'number' && typeof value === 'number' && Number.isFinite(value)) {
     const clamped = Math.min(inner.maxValue ?? Infinity, Math.max(inner.minValue ?? -Infinity, Math.round(value)));
     if (schema.safeParse(clamped).success) return clamped;
   }
-  return undefined;
+  return value !== undefined && path in SAFE ? SAFE[path] : undefined;
 }
 
 /** Stored settings made valid under `schema` by narrowing (see above). */
@@ -59,5 +72,5 @@ export function repairStoredSettings(schema: z.ZodType, raw: unknown): unknown {
   if (Array.isArray(stored.allowedDomains)) {
     stored.allowedDomains = stored.allowedDomains.filter((d): d is string => typeof d === 'string' && parseAllowedDomain(d).ok);
   }
-  return repairValue(schema as Schema, stored) ?? {};
+  return repairValue(schema as Schema, stored, '') ?? {};
 }

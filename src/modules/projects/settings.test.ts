@@ -26,11 +26,21 @@ test('a stored row today\'s schema refuses is narrowed part by part, never widen
   const read = parseStoredSettings(stored);
   assert.deepEqual(read.allowedDomains, ['docs.example.com'], 'only fewer sites may embed');
   assert.deepEqual(read.rateLimits, { perIpPerMinute: 10_000, perSessionPerHour: 1, messagesPerHour: 100 }, 'clamped to the nearest bound');
-  assert.deepEqual(read.pii, { enabled: true, defaultOperator: 'allow', operators: { EMAIL: 'tokenize', PHONE: 'mask' }, minScore: 0.6 }, 'per-type operators kept');
+  assert.deepEqual(
+    read.pii,
+    { enabled: true, defaultOperator: 'allow', operators: { EMAIL: 'tokenize', PHONE: 'mask', IBAN: 'redact' }, minScore: 0.6 },
+    "per-type operators kept; one it cannot read for a type it knows is redact (dropping it would let 'allow' pass IBANs); an unknown type goes",
+  );
   assert.equal(read.widget.requireIdentity, true, 'a valid field next to an invalid one stays');
   assert.equal(read.widget.greeting, projectSettingsSchema.parse({}).widget.greeting);
   assert.ok(!('futureSetting' in read));
   assert.equal(read.answer.provider, 'extractive');
+});
+
+test('where a default would open something up, the safe value is read instead', () => {
+  const read = parseStoredSettings({ ...structuredClone(valid), widget: { ...valid.widget, requireIdentity: 'yes' }, retentionDays: 'forever' });
+  assert.equal(read.widget.requireIdentity, true, 'not the default false: anonymous visitors stay out');
+  assert.equal(read.retentionDays, null, 'not the default 90: nothing is deleted on a value it cannot read');
 });
 
 test('an unreadable answer provider becomes the built-in one; junk becomes the defaults', () => {
