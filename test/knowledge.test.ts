@@ -126,6 +126,9 @@ describe('reducing documents to text', () => {
     assert.throws(() => extractChunks('<div>'.repeat(190_000), 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /nests/.test(e.message));
     // Entities are decoded once: what the page shows as "&lt;b&gt;" stays that text.
     assert.equal(extractChunks('<p>Type &amp;lt;b&amp;gt; for bold.</p>', 'html')[0]?.text, 'Type &lt;b&gt; for bold.');
+    // Nor a tag whose attributes go on over a line break, in either kind of document.
+    assert.doesNotMatch(extractChunks('Intro text &lt;img src=x\nonerror=alert(1)&gt; end', 'markdown')[0]?.text ?? '', /<|onerror/);
+    assert.doesNotMatch(extractChunks('<p>Intro &lt;img src=x<br>onerror=alert(1)&gt; end</p>', 'html')[0]?.text ?? '', /<img|onerror/);
     // Markdown's entities are decoded before tags go: nothing that reads as a tag is left.
     assert.equal(extractChunks('Hello &lt;img src=x onerror=alert(1)&gt; &amp; bye', 'markdown')[0]?.text, 'Hello & bye');
     // Text the page hides is not quoted either.

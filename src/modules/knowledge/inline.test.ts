@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { normaliseNewlines, tidy, type Block } from './blocks.ts';
 import { htmlToBlocks } from './html.ts';
-import { stripInline } from './inline.ts';
+import { stripInline, stripTagsAcrossLines } from './inline.ts';
 import { markdownToBlocks } from './markdown.ts';
 
 const million = (unit: string, prefix = '', suffix = ''): string => prefix + unit.repeat(Math.ceil(1_000_000 / unit.length)).slice(0, 1_000_000 - prefix.length - suffix.length) + suffix;
@@ -92,7 +92,8 @@ const reference = (() => {
     let paragraph: string[] = [];
     let fenceMark: string | null = null;
     const flush = (): void => {
-      const text = tidy(paragraph.join('\n'));
+      // Tags over line breaks came after the regexes: the reference takes the same rule.
+      const text = tidy(stripTagsAcrossLines(paragraph.join('\n')));
       if (text) out.push({ heading, text });
       paragraph = [];
     };

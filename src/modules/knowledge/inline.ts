@@ -99,6 +99,17 @@ function delimited(text: string, opener: RegExp, closers: Record<string, RegExp>
   });
 }
 
+/** A tag whose attributes go on over a line break: a paragraph's lines are read one by one. */
+const tagOverLines = /<\/?[A-Za-z][^<>]{0,500}>/g;
+
+/**
+ * What a paragraph's lines, each stripped on its own, still hold that reads as a tag once joined
+ * ("&lt;img src=x" on one line, "onerror=…&gt;" on the next). Linear: a match cannot cross a "<".
+ */
+export function stripTagsAcrossLines(paragraph: string): string {
+  return paragraph.includes('<') ? paragraph.replace(tagOverLines, ' ') : paragraph;
+}
+
 const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
 
 /**

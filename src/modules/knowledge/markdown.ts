@@ -5,7 +5,7 @@
  */
 import { normaliseNewlines, tidy, type Block } from './blocks.ts';
 import { newHiddenState, visiblePart } from './hidden-html.ts';
-import { stripInline } from './inline.ts';
+import { stripInline, stripTagsAcrossLines } from './inline.ts';
 
 const atxOpen = /^ {0,3}#{1,6}[ \t]+/;
 const setextUnderline = /^ {0,3}(=+|-+)[ \t]*$/;
@@ -73,7 +73,7 @@ export function markdownToBlocks(markdown: string, options: { hideRawHtml?: bool
   const hidden = newHiddenState();
 
   const flush = (): void => {
-    const text = tidy(paragraph.join('\n'));
+    const text = tidy(stripTagsAcrossLines(paragraph.join('\n')));
     if (text) blocks.push({ heading, text });
     paragraph = [];
   };
