@@ -106,7 +106,7 @@ export interface Config {
   textWorkKilocharsPerMinute: number;
   /** How often conversations past their project's retentionDays are deleted; 0: not by this instance. */
   retentionSweepMinutes: number;
-  /** Messages per hour across all of an organisation's projects, whatever the projects allow. */
+  /** Messages per hour across all of an organisation's projects, whatever the projects allow; per channel (widget, the organisation's own callers). */
   orgMessagesPerHour: number;
   /**
    * The operator's own OpenAI-compatible endpoint and its key: the key is sent only to projects

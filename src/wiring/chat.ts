@@ -89,6 +89,7 @@ export async function wireChat(
     clock,
     audit: deps.audit,
     onPiiDetected: deps.onPiiDetected,
+    onHookError: (error) => app.log.error({ err: error }, 'the pii.detected hook failed'),
   });
 
   // One platform-wide key (wrapped by the master key like every data key) signs visitor tokens,

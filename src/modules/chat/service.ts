@@ -44,6 +44,8 @@ export function createChatService(deps: {
   audit: Pick<AuditService, 'record'>;
   /** The `pii.detected` hook: counts per entity type after the message is stored, never values. */
   onPiiDetected?: Listener<PiiDetectedEvent> | undefined;
+  /** Where a failing hook is reported (it never fails the message). */
+  onHookError?: (error: unknown) => void;
 }) {
   const { db, store, cipher, erased } = deps;
 
@@ -186,7 +188,7 @@ export function createChatService(deps: {
     };
     const reportPii = (): void => {
       if (!shielded.findings.length) return;
-      notifyListener(deps.onPiiDetected, { orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) });
+      notifyListener(deps.onPiiDetected, { orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) }, deps.onHookError);
     };
 
     if (provider.local) {

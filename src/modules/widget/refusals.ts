@@ -58,7 +58,7 @@ export function createRefusalRecorder(deps: {
   }
 
   return (refusal: OriginRefusal): void => {
-    notifyListener(deps.onRefusal, refusal);
+    notifyListener(deps.onRefusal, refusal, deps.log);
     const orgId = refusal.orgId;
     if (!orgId) return;
     const now = deps.clock.now().getTime();
