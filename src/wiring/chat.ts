@@ -32,6 +32,7 @@ import type { PiiDetectedEvent } from '../modules/pii/events.ts';
 import { piiRoutes } from '../modules/pii/routes.ts';
 import { createPiiService } from '../modules/pii/service.ts';
 import { createErasureService } from '../modules/privacy/erasure.ts';
+import { createOrgExport } from '../modules/privacy/export.ts';
 import { privacyRoutes } from '../modules/privacy/routes.ts';
 import { createProjectDirectory, PROJECTS_TOPIC } from '../modules/projects/directory.ts';
 import type { RateLimitService } from '../modules/rate-limits/service.ts';
@@ -119,7 +120,8 @@ export async function wireChat(
   const entities = createPiiEntities({ db, cipher, erased, audit: deps.audit });
   await app.register(piiRoutes({ entities, conversations: chat, projects: projectDirectory, access: deps.access, auth: deps.auth, chargeTextWork }));
   const erasure = createErasureService({ db, clock, audit: deps.audit, entities, hashKey: pii.hashKey, shred: (orgId, subjectId) => crypto.shred(orgId, subjectId) });
-  await app.register(privacyRoutes({ erasure, access: deps.access, auth: deps.auth }));
+  const orgExport = createOrgExport({ db, cipher, erased });
+  await app.register(privacyRoutes({ erasure, orgExport, access: deps.access, auth: deps.auth, db, audit: deps.audit, clock }));
 
   return { knowledge, chat, pii, visitors, projectDirectory, originGuard: guard, erasure };
 }

@@ -104,6 +104,7 @@ export const protectedRoutes: RouteCase[] = [
     writes: ['audit_log', 'conversations', 'visitors'],
     prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/erasure-requests`, body: { identifier: { type: 'EMAIL', value: 'nobody@example.com' } } }),
   },
+  { name: 'organisation export', method: 'GET', permission: 'org:update', writes: ['audit_log'], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/export` }) },
   { name: 'audit log export', method: 'GET', permission: 'audit:read', writes: ['audit_log'], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/audit-log/export?format=csv` }) },
   {
     name: 'list conversation entities',

@@ -1,10 +1,20 @@
-/** HTTP for erasure requests: `POST /v1/orgs/{orgId}/erasure-requests` (permission `privacy:erase`). */
+/**
+ * HTTP for privacy: erasure requests (`POST /v1/orgs/{orgId}/erasure-requests`, permission
+ * `privacy:erase`) and the organisation's data export (`GET /v1/orgs/{orgId}/export`).
+ */
 import { z } from 'zod';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import type { Access } from '../orgs/access.ts';
 import { entityTypes } from '../pii/policy.ts';
 import type { ErasureService } from './erasure.ts';
+import type { OrgExport } from './export.ts';
+import { Readable } from 'node:stream';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../platform/clock.ts';
+import type { DB } from '../../platform/db/tables.ts';
+import { withTenant } from '../../platform/db/tenant.ts';
+import type { AuditService } from '../audit/service.ts';
 
 const erasureRequest = z
   .strictObject({
@@ -13,15 +23,43 @@ const erasureRequest = z
   })
   .refine((body) => (body.visitorId === undefined) !== (body.identifier === undefined), { message: 'Name the person by exactly one of visitorId or identifier.' });
 
-export function privacyRoutes(deps: { erasure: ErasureService; access: Access; auth: Authenticator }) {
+const orgParams = z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)') });
+
+export function privacyRoutes(deps: { erasure: ErasureService; orgExport: OrgExport; access: Access; auth: Authenticator; db: Kysely<DB>; audit: Pick<AuditService, 'record'>; clock: Clock }) {
   return async function plugin(app: App): Promise<void> {
+    app.get('/v1/orgs/:orgId/export', {
+      schema: {
+        operationId: 'exportOrganisation',
+        tags: ['privacy'],
+        description:
+          'Everything of the organisation as JSON lines: the organisation, members, projects, knowledge documents and every conversation with its messages and PII entities — as tokens, or with personalData=values (needs pii:reveal). Owners and admins (org:update); audited.',
+        params: orgParams,
+        querystring: z.strictObject({ personalData: z.enum(['tokens', 'values']).default('tokens') }),
+      },
+      handler: async (request, reply) => {
+        const { orgId } = request.params;
+        const principal = await deps.auth.require(request);
+        await deps.access.authorize(principal, orgId, 'org:update');
+        const withValues = request.query.personalData === 'values';
+        if (withValues) await deps.access.authorize(principal, orgId, 'pii:reveal');
+        const now = deps.clock.now();
+        await withTenant(deps.db, orgId, (tx) =>
+          deps.audit.record(tx, { orgId, actor: principal, action: 'org.exported', target: { type: 'org', id: orgId }, ip: request.ip, metadata: { personalData: request.query.personalData } }),
+        );
+        return reply
+          .header('Content-Type', 'application/x-ndjson; charset=utf-8')
+          .header('Content-Disposition', `attachment; filename="palisade-export-${orgId}-${now.toISOString().slice(0, 10)}.jsonl"`)
+          .send(Readable.from(deps.orgExport.lines(orgId, withValues, now)));
+      },
+    });
+
     app.post('/v1/orgs/:orgId/erasure-requests', {
       schema: {
         operationId: 'createErasureRequest',
         tags: ['privacy'],
         description:
           "Erase a person for good: every conversation of theirs (found by visitor id, or by an identifier such as an e-mail address in the conversations' PII vaults), their visitor record, and their encryption keys (crypto-shredding). Audited without the identifier.",
-        params: z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)') }),
+        params: orgParams,
         body: erasureRequest,
       },
       handler: async (request, reply) => {

@@ -1,0 +1,101 @@
+/**
+ * Data portability for an organisation (leaving us, or its own records): everything it holds, as
+ * JSON lines — the organisation, its members, projects with their settings, knowledge documents
+ * (as the text they were reduced to: originals are not kept), and every conversation with its
+ * messages decrypted and its PII entities. Personal data stays as entity tokens unless the caller
+ * asks for the values (and may reveal them); either way the export is audited before the first
+ * line (`org.exported`). Content whose person was erased is left out. Read page by page, each in
+ * its own tenant transaction, and decrypted outside it (PGlite is one connection).
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../platform/db/tables.ts';
+import { withTenant } from '../../platform/db/tenant.ts';
+import type { ErasureCheck } from '../../platform/crypto/erasure.ts';
+import type { ContentCipher } from '../chat/content-cipher.ts';
+
+const PAGE = 200;
+const iso = (t: Date | string): string => new Date(t).toISOString();
+
+export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; erased: ErasureCheck }) {
+  const { db, cipher, erased } = deps;
+
+  /** Plaintext, or undefined when its person was erased. */
+  async function open(orgId: string, ciphertext: string, table: string, column: string, rowId: string): Promise<string | undefined> {
+    try {
+      return await cipher.decrypt(ciphertext, { orgId, table, column, rowId });
+    } catch (error) {
+      if (await erased(error, ciphertext, orgId)) return undefined;
+      throw error;
+    }
+  }
+
+  async function* conversations(orgId: string, withValues: boolean): AsyncGenerator<Record<string, unknown>> {
+    let after = '';
+    for (;;) {
+      const page = await withTenant(db, orgId, async (tx) => {
+        const convs = await tx.selectFrom('conversations').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute();
+        const ids = convs.map((c) => c.id);
+        const [messages, entities] = ids.length
+          ? await Promise.all([
+              tx.selectFrom('messages').selectAll().where('conversation_id', 'in', ids).orderBy('created_at').orderBy('id').execute(),
+              tx.selectFrom('pii_vault').select(['id', 'conversation_id', 'token', 'type', 'value']).where('conversation_id', 'in', ids).execute(),
+            ])
+          : [[], []];
+        return { convs, messages, entities };
+      });
+      const byConversation = <T extends { conversation_id: string }>(rows: T[]): Map<string, T[]> => {
+        const map = new Map<string, T[]>();
+        for (const r of rows) map.set(r.conversation_id, [...(map.get(r.conversation_id) ?? []), r]);
+        return map;
+      };
+      const messagesOf = byConversation(page.messages);
+      const entitiesOf = byConversation(page.entities);
+      for (const c of page.convs) {
+        const messages = [];
+        for (const m of messagesOf.get(c.id) ?? []) {
+          const content = await open(orgId, m.content, 'messages', 'content', m.id);
+          if (content !== undefined) messages.push({ id: m.id, role: m.role, content, citations: m.citations, createdAt: iso(m.created_at) });
+        }
+        const entities = [];
+        for (const e of entitiesOf.get(c.id) ?? []) {
+          const value = withValues ? await open(orgId, e.value, 'pii_vault', 'value', e.id) : undefined;
+          if (withValues && value === undefined) continue;
+          entities.push({ token: e.token, type: e.type, ...(withValues ? { value } : {}) });
+        }
+        yield { type: 'conversation', id: c.id, projectId: c.project_id, visitorId: c.visitor_id, origin: c.origin, createdAt: iso(c.created_at), lastMessageAt: iso(c.last_message_at), messages, entities };
+      }
+      if (page.convs.length < PAGE) return;
+      after = page.convs.at(-1)?.id ?? after;
+    }
+  }
+
+  /** The organisation's data as JSON lines; `withValues` puts the PII values in (the caller checked pii:reveal). */
+  async function* lines(orgId: string, withValues: boolean, exportedAt: Date): AsyncGenerator<string> {
+    const head = await withTenant(db, orgId, async (tx) => ({
+      org: await tx.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirstOrThrow(),
+      members: await tx
+        .selectFrom('memberships')
+        .innerJoin('users', 'users.id', 'memberships.user_id')
+        .select(['users.id', 'users.email', 'users.name', 'memberships.role', 'memberships.created_at'])
+        .where('memberships.org_id', '=', orgId)
+        .orderBy('memberships.created_at')
+        .execute(),
+      projects: await tx.selectFrom('projects').select(['id', 'name', 'settings', 'created_at']).orderBy('created_at').execute(),
+      documents: await tx.selectFrom('documents').selectAll().orderBy('created_at').execute(),
+    }));
+    const { org } = head;
+    const record = (value: Record<string, unknown>): string => `${JSON.stringify(value)}\n`;
+    yield record({ type: 'organisation', id: org.id, name: org.name, slug: org.slug, region: org.region, require2fa: org.require_2fa, improvementConsent: org.improvement_consent, createdAt: iso(org.created_at), exportedAt: exportedAt.toISOString(), personalData: withValues ? 'values' : 'tokens' });
+    for (const m of head.members) yield record({ type: 'member', userId: m.id, email: m.email, name: m.name, role: m.role, joinedAt: iso(m.created_at) });
+    for (const p of head.projects) yield record({ type: 'project', id: p.id, name: p.name, settings: p.settings, createdAt: iso(p.created_at) });
+    for (const d of head.documents) {
+      const chunks = await withTenant(db, orgId, (tx) => tx.selectFrom('knowledge_chunks').select(['heading', 'text']).where('document_id', '=', d.id).orderBy('ord').execute());
+      yield record({ type: 'document', id: d.id, projectId: d.project_id, title: d.title, url: d.url, contentType: d.content_type, chars: d.chars, createdAt: iso(d.created_at), chunks });
+    }
+    for await (const c of conversations(orgId, withValues)) yield record(c);
+  }
+
+  return { lines };
+}
+
+export type OrgExport = ReturnType<typeof createOrgExport>;

@@ -1,0 +1,75 @@
+/**
+ * The organisation's data export: JSON lines of the organisation, members, projects, documents
+ * and conversations with decrypted messages; personal data as tokens unless asked for (and the
+ * caller may reveal it); audited; owners and admins only; erased people are left out.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+
+const origin = 'https://docs.example.com';
+let t: TestApp;
+let owner: SignedUp;
+let projectId: string;
+let conversationId: string;
+
+type Line = { type: string; [k: string]: unknown };
+const parse = (body: string): Line[] => body.trim().split('\n').map((l) => JSON.parse(l) as Line);
+
+before(async () => {
+  t = await startTestApp();
+  owner = await signUp(t, 'Export Org');
+  projectId = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Docs bot', settings: { allowedDomains: ['docs.example.com'] } })).body.project.id;
+  await owner.client.post(`/v1/projects/${projectId}/documents`, { title: 'Refunds', contentType: 'markdown', content: '# Refunds\n\nRefunds take five days.' });
+  const s = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin });
+  const m = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'How long do refunds take? Mail me at pat@example.com' }, { origin, authorization: `Bearer ${s.body.token}` });
+  conversationId = m.body.conversationId;
+});
+after(() => t.close());
+
+describe('organisation export', () => {
+  it('holds everything, personal data as tokens by default, and is audited', async () => {
+    const r = await owner.client.get<string>(`/v1/orgs/${owner.orgId}/export`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-disposition') ?? '', /^attachment; filename="palisade-export-org_/);
+    const lines = parse(r.body);
+    assert.equal(lines[0]?.type, 'organisation');
+    assert.equal(lines[0]?.personalData, 'tokens');
+    assert.ok(lines.some((l) => l.type === 'member' && l.email === owner.email && l.role === 'owner'));
+    assert.ok(lines.some((l) => l.type === 'project' && l.id === projectId));
+    const doc = lines.find((l) => l.type === 'document') as { chunks: { text: string }[] } | undefined;
+    assert.match(JSON.stringify(doc?.chunks), /five days/);
+    const conv = lines.find((l) => l.type === 'conversation' && l.id === conversationId) as { messages: { role: string; content: string }[]; entities: { token: string; value?: string }[] } | undefined;
+    assert.equal(conv?.messages[0]?.content, 'How long do refunds take? Mail me at <EMAIL_1>');
+    assert.deepEqual(conv?.entities, [{ token: '<EMAIL_1>', type: 'EMAIL' }]);
+    assert.doesNotMatch(r.body, /pat@example\.com/);
+    const log = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.exported`)).body.entries;
+    assert.deepEqual(log[0].metadata, { personalData: 'tokens' });
+  });
+
+  it('with personalData=values (pii:reveal), the values too', async () => {
+    const r = await owner.client.get<string>(`/v1/orgs/${owner.orgId}/export?personalData=values`);
+    const conv = parse(r.body).find((l) => l.type === 'conversation' && l.id === conversationId) as { entities: { value?: string }[] } | undefined;
+    assert.equal(conv?.entities[0]?.value, 'pat@example.com');
+  });
+
+  it('owners and admins only; another organisation gets 404; nothing recorded for a refusal', async () => {
+    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
+    const outsider = await signUp(t, 'Outsider');
+    const before = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.exported`)).body.entries.length;
+    assert.equal((await editor.client.get(`/v1/orgs/${owner.orgId}/export`)).status, 403);
+    assert.equal((await outsider.client.get(`/v1/orgs/${owner.orgId}/export`)).status, 404);
+    assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}/export?personalData=all`)).status, 400);
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'reader', scopes: ['projects:read', 'chat:read', 'pii:reveal'] });
+    assert.equal((await t.client().get(`/v1/orgs/${owner.orgId}/export`, { authorization: `Bearer ${key.body.secret}` })).status, 403);
+    assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.exported`)).body.entries.length, before);
+  });
+
+  it('leaves out people who were erased', async () => {
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { identifier: { type: 'EMAIL', value: 'pat@example.com' } });
+    assert.equal(r.body.erasure.conversations, 1);
+    const lines = parse((await owner.client.get<string>(`/v1/orgs/${owner.orgId}/export?personalData=values`)).body);
+    assert.ok(!lines.some((l) => l.type === 'conversation' && l.id === conversationId));
+    assert.doesNotMatch(JSON.stringify(lines), /pat@example\.com|refunds take\?/i);
+  });
+});
