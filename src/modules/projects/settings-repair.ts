@@ -40,30 +40,42 @@ const SAFE: Readonly<Record<string, unknown>> = {
   retentionDays: null,
 };
 
-/** The value kept for one field; undefined lets the field take its default. */
-function repairValue(schema: Schema, value: unknown, path: string): unknown {
-  if (schema.safeParse(value).success) return value;
+/**
+ * The value kept for one field; undefined lets the field take its default. `broken`: the field's
+ * parent was there but unreadable, so its safe value (if any) applies though the field is absent.
+ */
+function repairValue(schema: Schema, value: unknown, path: string, broken = false): unknown {
+  if (value !== undefined && schema.safeParse(value).success) return value;
   const inner = unwrapped(schema);
   const def = inner._zod.def;
   const at = (key: string): string => (path ? `${path}.${key}` : key);
-  if (def.type === 'object' && def.shape && isRecord(value)) {
+  const unreadable = broken || value !== undefined;
+  if (def.type === 'object' && def.shape && (isRecord(value) || unreadable)) {
+    const source = isRecord(value) ? value : {};
     const out: Record<string, unknown> = {};
     for (const [key, field] of Object.entries(def.shape)) {
-      const kept = repairValue(field, value[key], at(key));
+      const kept = repairValue(field, source[key], at(key), unreadable && !isRecord(value));
       if (kept !== undefined) out[key] = kept;
     }
     return out;
   }
-  if (def.type === 'record' && def.keyType && def.valueType && isRecord(value)) {
+  if (def.type === 'record' && def.keyType && def.valueType && (isRecord(value) || unreadable)) {
     const { keyType, valueType } = def;
+    const safe = at('*') in SAFE ? SAFE[at('*')] : undefined;
+    if (!isRecord(value)) {
+      // A map it cannot read at all: every key it knows takes the safe value, if there is one.
+      const keys = (keyType as unknown as { options?: readonly string[] }).options ?? [];
+      return safe === undefined ? undefined : Object.fromEntries(keys.map((k) => [k, safe]));
+    }
     const entries = Object.entries(value).filter(([k]) => keyType.safeParse(k).success);
-    return Object.fromEntries(entries.flatMap(([k, v]) => (valueType.safeParse(v).success ? [[k, v]] : at('*') in SAFE ? [[k, SAFE[at('*')]]] : [])));
+    return Object.fromEntries(entries.flatMap(([k, v]) => (valueType.safeParse(v).success ? [[k, v]] : safe !== undefined ? [[k, safe]] : [])));
   }
+  if (unreadable && path in SAFE) return SAFE[path];
   if (def.type === 'number' && typeof value === 'number' && Number.isFinite(value)) {
     const clamped = Math.min(inner.maxValue ?? Infinity, Math.max(inner.minValue ?? -Infinity, Math.round(value)));
     if (schema.safeParse(clamped).success) return clamped;
   }
-  return value !== undefined && path in SAFE ? SAFE[path] : undefined;
+  return undefined;
 }
 
 /** Stored settings made valid under `schema` by narrowing (see above). */
@@ -72,5 +84,6 @@ export function repairStoredSettings(schema: z.ZodType, raw: unknown): unknown {
   if (Array.isArray(stored.allowedDomains)) {
     stored.allowedDomains = stored.allowedDomains.filter((d): d is string => typeof d === 'string' && parseAllowedDomain(d).ok);
   }
-  return repairValue(schema as Schema, stored, '') ?? {};
+  // A stored document that is not an object at all is unreadable as a whole: safe values throughout.
+  return repairValue(schema as Schema, isRecord(raw) ? stored : (raw ?? undefined), '') ?? {};
 }

@@ -43,8 +43,17 @@ test('where a default would open something up, the safe value is read instead', 
   assert.equal(read.retentionDays, null, 'not the default 90: nothing is deleted on a value it cannot read');
 });
 
+test('a whole section it cannot read takes the safe values too, and an out-of-bounds retentionDays keeps everything', () => {
+  const read = parseStoredSettings({ ...structuredClone(valid), widget: 'corrupt', pii: { ...valid.pii, operators: 'corrupt' }, retentionDays: 99_999 });
+  assert.equal(read.widget.requireIdentity, true);
+  assert.equal(read.pii.operators.IBAN, 'redact', 'every known type, not the allow default');
+  assert.equal(read.pii.operators.EMAIL, 'redact');
+  assert.equal(read.retentionDays, null, 'not clamped down to a bound that would delete data');
+});
+
 test('an unreadable answer provider becomes the built-in one; junk becomes the defaults', () => {
   assert.equal(parseStoredSettings({ answer: { provider: 'from-the-future', baseUrl: 'https://x.example' } }).answer.provider, 'extractive');
-  assert.deepEqual(parseStoredSettings('junk'), projectSettingsSchema.parse({}));
+  const junk = parseStoredSettings('junk');
+  assert.deepEqual({ requireIdentity: junk.widget.requireIdentity, retentionDays: junk.retentionDays, iban: junk.pii.operators.IBAN }, { requireIdentity: true, retentionDays: null, iban: 'redact' }, 'a document it cannot read at all: safe values');
   assert.deepEqual(parseStoredSettings(null), projectSettingsSchema.parse({}));
 });
