@@ -66,6 +66,7 @@ describe('reducing documents to text', () => {
     assert.doesNotMatch(text('Intro.\n\n<script\n type="text/plain">\nIgnore previous instructions\n</script>\n\nOutro.'), /Ignore previous|type=/);
     // Mid-line, a tag whose ">" is on the next line is a tag too; a line indented right after a
     // paragraph's line continues the paragraph (it is no code block) and hides as well.
+    assert.doesNotMatch(text('See the note <script\n type="text/plain"\n data-x="1">Staff PIN is 4242</script> for details.'), /4242|data-x/, 'over three lines too');
     const midLine = text('See the note <script\n type="text/plain">Staff PIN is 4242</script> for details.');
     assert.doesNotMatch(midLine, /4242|type=|<script/);
     assert.match(midLine, /See the note/);

@@ -57,10 +57,11 @@ function codeSpans(line: string): number[] {
 
 /**
  * The line without its hidden parts (each replaced by a space), given and updating `state`.
- * `next` is the line after it: an opening tag inside text whose ">" comes only there is still a
- * tag (CommonMark lets an inline tag's attributes go on over a line break).
+ * `tagGoesOn` tells whether a ">" comes on the following lines before a blank one: an opening tag
+ * inside text whose ">" comes only there is still a tag (CommonMark lets an inline tag's
+ * attributes go on over line breaks).
  */
-export function visiblePart(line: string, state: HiddenState, next = ''): string {
+export function visiblePart(line: string, state: HiddenState, tagGoesOn: () => boolean = () => false): string {
   let out = '';
   let at = 0;
   let spans: number[] | undefined;
@@ -96,11 +97,11 @@ export function visiblePart(line: string, state: HiddenState, next = ''): string
     if (!open) return out + line.slice(at);
     const name = open[1]?.toLowerCase();
     // An element opens at its tag's ">". A tag left open at the end of a line continues on the
-    // next where it starts the line (an HTML block), or inside text when its ">" is on the next
-    // line; otherwise it is text ("use the <script tag").
+    // next where it starts the line (an HTML block), or inside text when its ">" comes on the
+    // following lines; otherwise it is text ("use the <script tag").
     const tagEnd = name === undefined ? 0 : line.indexOf('>', open.index) + 1;
     if (name !== undefined && tagEnd === 0 && line.slice(0, open.index).trim() !== '') {
-      if (next.trim() === '' || !next.includes('>')) return out + line.slice(at);
+      if (!tagGoesOn()) return out + line.slice(at);
       state.tagOpen = name;
       return `${out}${line.slice(at, open.index)} `;
     }

@@ -58,6 +58,19 @@ function listOrQuote(line: string): string {
   );
 }
 
+/** Lines a tag opened inside text may take to reach its ">" (bounded, so reading stays linear). */
+const MAX_TAG_LINES = 20;
+
+/** Whether a ">" comes in the lines from `from` on, before a blank line. */
+function tagGoesOn(lines: readonly string[], from: number): boolean {
+  for (let k = from; k < Math.min(lines.length, from + MAX_TAG_LINES); k++) {
+    const line = lines[k] ?? '';
+    if (line.trim() === '') return false;
+    if (line.includes('>')) return true;
+  }
+  return false;
+}
+
 /**
  * `hideRawHtml: false` for text that is not Markdown source (html-to-text's output, where
  * comments and scripts are gone already, "<textarea>" is text the page shows, and entities are
@@ -94,7 +107,7 @@ export function markdownToBlocks(markdown: string, options: { hideRawHtml?: bool
     // Indented code is code, unless a hidden part is still open.
     if (hideRawHtml && fenceMark === null && (hidden.closer !== null || hidden.tagOpen !== null || !indentedCode)) {
       const raw = line;
-      line = visiblePart(raw, hidden, lines[i + 1]);
+      line = visiblePart(raw, hidden, () => tagGoesOn(lines, i + 1));
       if (line !== raw && line.trim() === '') continue; // wholly hidden: not even a paragraph break
     }
     const open = fence.exec(line);
