@@ -64,6 +64,7 @@ import type { RefusalCounter } from './modules/rate-limits/refusals.ts';
 import { rateLimitRoutes } from './modules/rate-limits/routes.ts';
 import type { Listener } from './platform/listeners.ts';
 import { createRetention, type Retention } from './modules/chat/retention.ts';
+import { shredPending } from './platform/crypto/pending-shreds.ts';
 import type { RateLimitService, RefusalEvent } from './modules/rate-limits/service.ts';
 
 export interface AppDeps {
@@ -258,7 +259,15 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     invalidation,
     onBackgroundError: (error) => app.log.error({ err: error }, 'audit of a failed sign-in was not written'),
   });
-  const projects = createProjectService({ db, store: createProjectStore(), audit, clock, invalidation });
+  const projects = createProjectService({
+    db,
+    store: createProjectStore(),
+    audit,
+    clock,
+    invalidation,
+    shredOwed: (orgId) =>
+      shredPending(db, (o, s) => crypto.shred(o, s), { orgId, onError: (error) => app.log.error({ err: error }, 'a key owed a shred could not be shredded: the next retention sweep tries again') }),
+  });
   const access = createAccess({ db });
   const rateLimits = createRateLimits({
     redis: deps.redis,
@@ -304,7 +313,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth, db, audit }));
   const chatSide = await wireChat(app, { config, db, clock, crypto, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected });
 
-  const retention = createRetention({ db, clock, audit, shred: (orgId, subjectId) => crypto.shred(orgId, subjectId) });
+  const retention = createRetention({
+    db,
+    clock,
+    audit,
+    shred: (orgId, subjectId) => crypto.shred(orgId, subjectId),
+    onShredError: (error) => app.log.error({ err: error }, 'a key owed a shred could not be shredded: the next sweep tries again'),
+  });
   scheduleRetention(app, retention, config.retentionSweepMinutes);
 
   return { app: app as unknown as FastifyInstance, services: {

@@ -37,6 +37,15 @@ const tombstoned = async (subjectId: string): Promise<boolean> =>
   (await sql`SELECT 1 FROM key_erasures WHERE scope = ${`subject:${owner.orgId}:${subjectId}`}`.execute(t.database.db)).rows.length === 1;
 
 describe('erasure requests', () => {
+  it('deleting a project owes and shreds its people\'s keys', async () => {
+    const p = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Short-lived', settings: { allowedDomains: ['docs.example.com'] } })).body.project.id as string;
+    const s = await t.client().post(`/v1/widget/${p}/sessions`, {}, { origin });
+    assert.equal((await t.client().post(`/v1/widget/${p}/messages`, { content: 'Mail me: eve@example.com' }, { origin, authorization: `Bearer ${s.body.token}` })).status, 200);
+    assert.equal((await owner.client.delete(`/v1/projects/${p}`)).status, 204);
+    assert.ok(await tombstoned(s.body.visitorId), "the visitor's key is shredded with the project");
+    assert.equal(await rows('pending_shreds', 'org_id', owner.orgId), 0, 'nothing left owed');
+  });
+
   it('by visitor id: all their conversations, their visitor row and key go; nobody else is touched', async () => {
     const alice = await visitor();
     const bob = await visitor();
@@ -76,7 +85,9 @@ describe('erasure requests', () => {
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { identifier: { type: 'EMAIL', value: ' CAROL.JONES@example.com ' } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.equal(r.body.erasure.conversations, 3);
+    assert.equal(r.body.erasure.visitors, 1);
     assert.equal(r.body.erasure.subjects, 2, "Carol's key and the API conversation's own");
+    assert.equal(r.body.erasure.keysOwed, 0, 'all shredded');
     for (const id of [c1, c2, apiConversation]) assert.equal(await rows('conversations', 'id', id), 0, id);
     assert.equal(await rows('visitors', 'id', carol.visitorId), 0);
     assert.ok(await tombstoned(carol.visitorId));
@@ -87,12 +98,44 @@ describe('erasure requests', () => {
     assert.doesNotMatch(JSON.stringify(log), /carol/i, 'the identifier is not in the audit log');
   });
 
-  it('an identifier nobody holds erases nothing, and is still recorded; malformed requests are 400 and write nothing', async () => {
+  it('an identifier in several visitors\' conversations: a dry run counts, and only the stated count erases them all', async () => {
+    const a = await visitor();
+    const b = await visitor();
+    await say(a, 'Our shared mailbox is team@example.org');
+    await say(b, 'Write to team@example.org please');
+    const path = `/v1/orgs/${owner.orgId}/erasure-requests`;
+    const identifier = { type: 'EMAIL', value: 'team@example.org' };
+    const conversations = await rows('conversations', 'project_id', projectId);
+    const refused = await owner.client.post(path, { identifier });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.match(refused.body.detail, /2 visitors/);
+    const dry = await owner.client.post(path, { identifier, dryRun: true });
+    assert.equal(dry.status, 200);
+    assert.deepEqual({ visitors: dry.body.erasure.visitors, conversations: dry.body.erasure.conversations, dryRun: dry.body.erasure.dryRun }, { visitors: 2, conversations: 2, dryRun: true });
+    assert.equal(await rows('conversations', 'project_id', projectId), conversations, 'refusal and dry run delete nothing');
+    assert.equal((await owner.client.post(path, { identifier, expectVisitors: 1 })).status, 409, 'a wrong count is refused too');
+    const done = await owner.client.post(path, { identifier, expectVisitors: 2 });
+    assert.equal(done.status, 201);
+    assert.equal(done.body.erasure.visitors, 2);
+  });
+
+  it('only identifiers that name one person; an unknown visitor or identifier erases nothing and is still recorded; malformed requests are 400 and write nothing', async () => {
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { identifier: { type: 'PHONE', value: '+44 20 7946 0000' } });
     assert.equal(r.status, 201);
     assert.equal(r.body.erasure.conversations, 0);
+    const ghost = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { visitorId: 'vis_nobody' });
+    assert.deepEqual({ conversations: ghost.body.erasure.conversations, subjects: ghost.body.erasure.subjects }, { conversations: 0, subjects: 0 });
     const audited = await rows('audit_log', 'org_id', owner.orgId);
-    for (const body of [{}, { visitorId: 'vis_x', identifier: { type: 'EMAIL', value: 'a@b.c' } }, { identifier: { type: 'NAME', value: 'x' } }, { visitorId: 'not-a-visitor' }, { identifier: { type: 'EMAIL', value: '   ' } }]) {
+    for (const body of [
+      {},
+      { visitorId: 'vis_x', identifier: { type: 'EMAIL', value: 'a@b.c' } },
+      { identifier: { type: 'NAME', value: 'x' } },
+      { identifier: { type: 'PERSON', value: 'Jane Roe' } },
+      { identifier: { type: 'DATE_OF_BIRTH', value: '1990-01-01' } },
+      { visitorId: 'not-a-visitor' },
+      { identifier: { type: 'EMAIL', value: '   ' } },
+      { visitorId: 'vis_x', expectVisitors: 0 },
+    ]) {
       const bad = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, body);
       assert.equal(bad.status, 400, JSON.stringify(body));
       assert.equal(bad.body.code, 'invalid_request');

@@ -119,7 +119,15 @@ export async function wireChat(
   await app.register(answerKeyRoutes({ answerKeys, access: deps.access, auth: deps.auth }));
   const entities = createPiiEntities({ db, cipher, erased, audit: deps.audit });
   await app.register(piiRoutes({ entities, conversations: chat, projects: projectDirectory, access: deps.access, auth: deps.auth, chargeTextWork }));
-  const erasure = createErasureService({ db, clock, audit: deps.audit, entities, hashKey: pii.hashKey, shred: (orgId, subjectId) => crypto.shred(orgId, subjectId) });
+  const erasure = createErasureService({
+    db,
+    clock,
+    audit: deps.audit,
+    entities,
+    hashKey: pii.hashKey,
+    shred: (orgId, subjectId) => crypto.shred(orgId, subjectId),
+    onShredError: (error) => app.log.error({ err: error }, 'a key owed a shred could not be shredded: the next retention sweep tries again'),
+  });
   const orgExport = createOrgExport({ db, cipher, erased });
   await app.register(privacyRoutes({ erasure, orgExport, access: deps.access, auth: deps.auth, db, audit: deps.audit, clock }));
 

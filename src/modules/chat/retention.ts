@@ -16,7 +16,8 @@ import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { AuditService } from '../audit/service.ts';
 import { parseStoredSettings } from '../projects/settings.ts';
-import { deleteConversations, shredPending } from './deletion.ts';
+import { shredPending } from '../../platform/crypto/pending-shreds.ts';
+import { deleteConversations } from './deletion.ts';
 
 const DAY_MS = 86_400_000;
 /** Conversations deleted per transaction. */
@@ -34,12 +35,14 @@ export function createRetention(deps: {
   clock: Clock;
   audit: Pick<AuditService, 'record'>;
   shred: (orgId: string, subjectId: string) => Promise<number>;
+  /** A key that could not be shredded (it stays owed, and the next sweep tries again). */
+  onShredError?: (error: unknown) => void;
 }) {
   /** One batch of one project: what went, and the key subjects nothing needs any more. */
   async function deleteBatch(orgId: string, projectId: string, cutoff: Date, days: number): Promise<{ deleted: number; subjects: string[] }> {
     return withTenant(deps.db, orgId, async (tx) => {
       const expired = await tx.selectFrom('conversations').select('id').where('project_id', '=', projectId).where('last_message_at', '<', cutoff).limit(BATCH).execute();
-      const { deleted, subjects } = await deleteConversations(tx, orgId, expired.map((c) => c.id));
+      const { deleted, subjects } = await deleteConversations(tx, orgId, expired.map((c) => c.id), cutoff);
       if (deleted === 0) return { deleted: 0, subjects: [] };
       await deps.audit.record(tx, {
         orgId,
@@ -52,7 +55,8 @@ export function createRetention(deps: {
     });
   }
 
-  const shredOwed = (orgId?: string): Promise<number> => shredPending(deps.db, deps.shred, orgId);
+  const shredOwed = async (orgId?: string): Promise<number> =>
+    (await shredPending(deps.db, deps.shred, { ...(orgId !== undefined ? { orgId } : {}), ...(deps.onShredError ? { onError: deps.onShredError } : {}) })).shredded;
 
   async function sweepOnce(): Promise<RetentionSweep> {
     const result: RetentionSweep = { conversations: 0, subjects: await shredOwed() };

@@ -16,20 +16,44 @@ import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { AuditService } from '../audit/service.ts';
-import { deleteConversations, owe, shredPending } from '../chat/deletion.ts';
+import { owe, shredPending } from '../../platform/crypto/pending-shreds.ts';
+import { deleteConversations } from '../chat/deletion.ts';
 import type { PiiEntities } from '../pii/entities.ts';
 import type { EntityType } from '../pii/policy.ts';
 
-export type ErasureSubject = { visitorId: string } | { identifier: { type: EntityType; value: string } };
+/**
+ * Identifiers that name one person. A name, a date of birth, an address or an IP address may be
+ * shared by many (a staff member's name in visitors' messages), so erasing by them would take
+ * other people's conversations with it: erase those people by visitor id.
+ */
+export const erasureIdentifierTypes = ['EMAIL', 'PHONE', 'IBAN', 'CREDIT_CARD', 'US_SSN', 'PASSPORT', 'CRYPTO_WALLET'] as const satisfies readonly EntityType[];
+export type ErasureIdentifierType = (typeof erasureIdentifierTypes)[number];
+
+export type ErasureSubject = { visitorId: string } | { identifier: { type: ErasureIdentifierType; value: string } };
+
+export interface ErasureOptions {
+  /** Only count what would go. */
+  dryRun?: boolean;
+  /**
+   * An identifier held in more than one visitor's conversations (a shared mailbox, a value an
+   * agent wrote into several) erases them all only when the caller states how many (from a dry run).
+   */
+  expectVisitors?: number;
+}
 
 export interface ErasureResult {
-  id: string;
+  id: string | null;
+  dryRun: boolean;
   conversations: number;
-  /** Keys crypto-shredded. */
+  visitors: number;
+  /** Keys owed a crypto-shred by this erasure. */
   subjects: number;
-  erasedAt: string;
+  /** Of those, keys not shredded yet (a failure): the next retention sweep shreds them. */
+  keysOwed: number;
+  erasedAt: string | null;
 }
 
 export function createErasureService(deps: {
@@ -39,10 +63,15 @@ export function createErasureService(deps: {
   entities: Pick<PiiEntities, 'conversationsHolding'>;
   hashKey: (orgId: string) => Promise<Buffer>;
   shred: (orgId: string, subjectId: string) => Promise<number>;
+  onShredError?: (error: unknown) => void;
 }) {
   /** The visitors named (directly, or as the people whose conversations hold the identifier), and conversations without one. */
   async function people(orgId: string, subject: ErasureSubject): Promise<{ visitorIds: string[]; conversationIds: string[] }> {
-    if ('visitorId' in subject) return { visitorIds: [subject.visitorId], conversationIds: [] };
+    if ('visitorId' in subject) {
+      // Row-level security hides another organisation's visitor: nothing to erase here.
+      const known = await withTenant(deps.db, orgId, (tx) => tx.selectFrom('visitors').select('id').where('id', '=', subject.visitorId).execute());
+      return { visitorIds: known.map((v) => v.id), conversationIds: [] };
+    }
     const { type, value } = subject.identifier;
     const holding = await deps.entities.conversationsHolding(orgId, type, value, await deps.hashKey(orgId));
     if (holding.length === 0) return { visitorIds: [], conversationIds: [] };
@@ -53,9 +82,21 @@ export function createErasureService(deps: {
     };
   }
 
-  async function erase(orgId: string, subject: ErasureSubject, actor: { principal: Principal; ip: string | null }): Promise<ErasureResult> {
-    const id = newId('era');
+  async function erase(orgId: string, subject: ErasureSubject, actor: { principal: Principal; ip: string | null }, options: ErasureOptions = {}): Promise<ErasureResult> {
     const found = await people(orgId, subject);
+    if (options.dryRun) {
+      const conversations = await withTenant(deps.db, orgId, async (tx) =>
+        found.visitorIds.length ? (await tx.selectFrom('conversations').select('id').where('visitor_id', 'in', found.visitorIds).execute()).length : 0,
+      );
+      return { id: null, dryRun: true, conversations: conversations + found.conversationIds.length, visitors: found.visitorIds.length, subjects: 0, keysOwed: 0, erasedAt: null };
+    }
+    if ('identifier' in subject && found.visitorIds.length > 1 && options.expectVisitors !== found.visitorIds.length) {
+      throw new AppError(
+        'conflict',
+        `This identifier is in the conversations of ${found.visitorIds.length} visitors. Check with dryRun: true, then send expectVisitors: ${found.visitorIds.length} to erase them all, or erase each person by visitor id.`,
+      );
+    }
+    const id = newId('era');
     const { deleted, subjects } = await withTenant(deps.db, orgId, async (tx) => {
       const ofVisitors = found.visitorIds.length
         ? (await tx.selectFrom('conversations').select('id').where('visitor_id', 'in', found.visitorIds).execute()).map((r) => r.id)
@@ -80,9 +121,9 @@ export function createErasureService(deps: {
       });
       return { deleted: result.deleted, subjects: [...new Set([...result.subjects, ...found.visitorIds])] };
     });
-    // Owed in the transaction, shredded now; if this stops half-way, the next retention sweep does it.
-    await shredPending(deps.db, deps.shred, orgId);
-    return { id, conversations: deleted, subjects: subjects.length, erasedAt: deps.clock.now().toISOString() };
+    // Owed in the transaction, shredded now; what fails (or a stop half-way) the next retention sweep does.
+    const { failed } = await shredPending(deps.db, deps.shred, { orgId, ...(deps.onShredError ? { onError: deps.onShredError } : {}) });
+    return { id, dryRun: false, conversations: deleted, visitors: found.visitorIds.length, subjects: subjects.length, keysOwed: failed, erasedAt: deps.clock.now().toISOString() };
   }
 
   return { erase };

@@ -6,8 +6,7 @@ import { z } from 'zod';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import type { Access } from '../orgs/access.ts';
-import { entityTypes } from '../pii/policy.ts';
-import type { ErasureService } from './erasure.ts';
+import { erasureIdentifierTypes, type ErasureService } from './erasure.ts';
 import type { OrgExport } from './export.ts';
 import { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
@@ -19,7 +18,9 @@ import type { AuditService } from '../audit/service.ts';
 const erasureRequest = z
   .strictObject({
     visitorId: z.string().regex(/^vis_[0-9A-Za-z]{1,40}$/, 'must be a visitor id (vis_…)').optional(),
-    identifier: z.strictObject({ type: z.enum(entityTypes), value: z.string().trim().min(1).max(500) }).optional(),
+    identifier: z.strictObject({ type: z.enum(erasureIdentifierTypes), value: z.string().trim().min(1).max(500) }).optional(),
+    dryRun: z.boolean().default(false),
+    expectVisitors: z.number().int().min(1).max(1_000_000).optional(),
   })
   .refine((body) => (body.visitorId === undefined) !== (body.identifier === undefined), { message: 'Name the person by exactly one of visitorId or identifier.' });
 
@@ -58,7 +59,7 @@ export function privacyRoutes(deps: { erasure: ErasureService; orgExport: OrgExp
         operationId: 'createErasureRequest',
         tags: ['privacy'],
         description:
-          "Erase a person for good: every conversation of theirs (found by visitor id, or by an identifier such as an e-mail address in the conversations' PII vaults), their visitor record, and their encryption keys (crypto-shredding). Audited without the identifier.",
+          "Erase a person for good: every conversation of theirs (found by visitor id, or by an identifier that names one person — e-mail, phone, IBAN, card, SSN, passport, wallet — as tokenised in the conversations' PII vaults), their visitor record, and their encryption keys (crypto-shredding). dryRun counts what would go; an identifier in several visitors' conversations needs expectVisitors. Audited without the identifier.",
         params: orgParams,
         body: erasureRequest,
       },
@@ -66,10 +67,10 @@ export function privacyRoutes(deps: { erasure: ErasureService; orgExport: OrgExp
         const { orgId } = request.params;
         const principal = await deps.auth.require(request);
         await deps.access.authorize(principal, orgId, 'privacy:erase');
-        const { visitorId, identifier } = request.body;
+        const { visitorId, identifier, dryRun, expectVisitors } = request.body;
         const subject = visitorId !== undefined ? { visitorId } : { identifier: identifier as NonNullable<typeof identifier> };
-        const erasure = await deps.erasure.erase(orgId, subject, { principal, ip: request.ip });
-        return reply.code(201).send({ erasure });
+        const erasure = await deps.erasure.erase(orgId, subject, { principal, ip: request.ip }, { dryRun, ...(expectVisitors !== undefined ? { expectVisitors } : {}) });
+        return reply.code(dryRun ? 200 : 201).send({ erasure });
       },
     });
   };

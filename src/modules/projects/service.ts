@@ -15,6 +15,7 @@ import { PROJECTS_TOPIC } from './directory.ts';
 import { parseStoredSettings, projectSettingsSchema, type ProjectSettings } from './settings.ts';
 import type { ProjectRow, ProjectStore } from './store.ts';
 import type { z } from 'zod';
+import { owe } from '../../platform/crypto/pending-shreds.ts';
 import type { projectSettingsPatchSchema } from './settings.ts';
 
 export interface ProjectView {
@@ -48,6 +49,8 @@ export function createProjectService(deps: {
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
   invalidation: Pick<InvalidationBus, 'publish'>;
+  /** Shreds the keys owed in an organisation (platform/crypto/pending-shreds.ts). */
+  shredOwed: (orgId: string) => Promise<unknown>;
 }) {
   const { db, store, audit } = deps;
 
@@ -112,12 +115,23 @@ export function createProjectService(deps: {
     return view;
   }
 
+  /**
+   * Deletes the project with everything in it (its conversations, visitors and vault rows
+   * cascade) and owes the shred of their keys — every visitor's, and each visitor-less
+   * conversation's own — shredded after the commit, so copies in backups go unreadable too.
+   */
   async function remove(orgId: string, projectId: string, actor: Actor): Promise<void> {
     await withTenant(db, orgId, async (tx) => {
+      const [visitors, ownKeyed] = await Promise.all([
+        tx.selectFrom('visitors').select('id').where('project_id', '=', projectId).execute(),
+        tx.selectFrom('conversations').select('id').where('project_id', '=', projectId).where('visitor_id', 'is', null).execute(),
+      ]);
       if (!(await store.remove(tx, projectId))) throw new AppError('not_found', 'This project does not exist.');
+      await owe(tx, orgId, [...visitors, ...ownKeyed].map((r) => r.id));
       await audit.record(tx, { orgId, actor: actor.principal, action: 'project.deleted', target: { type: 'project', id: projectId }, ip: actor.ip });
     });
     await deps.invalidation.publish(PROJECTS_TOPIC, [projectId]);
+    await deps.shredOwed(orgId);
   }
 
   /**

@@ -237,6 +237,7 @@ export interface PendingShredsTable {
   org_id: string;
   subject_id: string;
   created_at: Generated<Timestamp>;
+  claimed_at: Timestamp | null;
 }
 
 export interface KeyErasuresTable {

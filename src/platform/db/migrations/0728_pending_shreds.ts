@@ -16,6 +16,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       org_id text NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
       subject_id text NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now(),
+      -- Taken by a runner for a while (a lease), so two never shred one subject at once.
+      claimed_at timestamptz NULL,
       PRIMARY KEY (org_id, subject_id)
     );
     ${tenantPolicySql('pending_shreds')}
