@@ -138,29 +138,50 @@ const PART_BUDGET = 2000;
  * after it. Parts are whole digit groups: a number is never cut inside a group.
  */
 function classifyParts(input: ScanInput, run: NumberRun, budget: { left: number }, out: Finding[]): void {
-  const spans = groupSpans(input.text, run);
+  const { text } = input;
+  const spans = groupSpans(text, run);
   const g = spans.length / 2;
   const lengths = run.groups;
+  // No part of fewer than 13 digits can be a card, and none set apart can be a phone number: done.
+  if (run.digits.length < 13 && !run.plus && !hasApartBoundary(text, spans)) return;
   for (let from = 0; from < g - 1 && budget.left > 0; ) {
     let digits = 0;
     let to = from;
     // The longest window of at most 19 digits starting at this group…
     while (to < g && digits + (lengths[to] ?? 0) <= 19) digits += lengths[to++] ?? 0;
-    let found: Finding | null | undefined;
+    let found: Finding | undefined;
     // …then shorter ones, down to 7 digits; never the whole run (it was tried).
     for (; to > from && digits >= 7 && budget.left > 0; digits -= lengths[--to] ?? 0) {
       if (from === 0 && to === g) continue;
+      const apart = phonePartStandsApart(text, spans, from, to, run.plus);
+      // Neither a card (12 digits or more, starting 2 to 6 as the payment networks' do) nor a phone
+      // number that would be taken.
+      if (!apart && (digits < 12 || !mayStartCard(text.charCodeAt(spans[2 * from] ?? 0)))) continue;
       budget.left--;
-      const part = partOfRun(input.text, run, spans, from, to);
+      const part = partOfRun(text, run, spans, from, to);
       if (isNumericDate(part)) continue;
-      found = classify(input, part);
-      if (found) break;
+      const f = classify(input, part);
+      if (f && (f.type === 'CREDIT_CARD' || (f.type === 'PHONE' && apart))) {
+        found = f;
+        break;
+      }
     }
-    if (found && (found.type === 'CREDIT_CARD' || (found.type === 'PHONE' && phonePartStandsApart(input.text, spans, from, to, run.plus)))) {
+    if (found) {
       out.push(found);
       from = to;
     } else from++;
   }
+}
+
+/** Payment networks' numbers start with 2 to 6 (Mastercard 2 and 5, Amex, Diners and JCB 3, Visa 4, Discover and UnionPay 6). */
+function mayStartCard(c: number): boolean {
+  return c >= 50 && c <= 54;
+}
+
+/** Whether any two neighbouring groups of the run are set apart by more than a plain join. */
+function hasApartBoundary(text: string, spans: readonly number[]): boolean {
+  for (let k = 1; k < spans.length / 2; k++) if (!isJoin(text.slice(spans[2 * k - 1] ?? 0, spans[2 * k] ?? 0))) return true;
+  return false;
 }
 
 export function recognizeNumbers(input: ScanInput, out: Finding[]): void {
