@@ -119,6 +119,15 @@ describe('erasure requests', () => {
     assert.equal(done.body.erasure.visitors, 2);
   });
 
+  it('a phone number given in international form also finds it written nationally', async () => {
+    const frank = await visitor();
+    const f1 = await say(frank, 'Call me back on 020 7946 0958 please');
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { identifier: { type: 'PHONE', value: '+44 20 7946 0958' } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.erasure.conversations, 1);
+    assert.equal(await rows('conversations', 'id', f1), 0);
+  });
+
   it('only identifiers that name one person; an unknown visitor or identifier erases nothing and is still recorded; malformed requests are 400 and write nothing', async () => {
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { identifier: { type: 'PHONE', value: '+44 20 7946 0000' } });
     assert.equal(r.status, 201);

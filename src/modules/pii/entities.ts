@@ -16,6 +16,7 @@ import { entityTypes, type EntityType } from './policy.ts';
 import type { PublicEntity, RevealedEntity } from './schemas.ts';
 import { hashIdentifier } from './hash.ts';
 import { normalizeValue } from './normalize.ts';
+import { identifierSpellings } from './spellings.ts';
 import { tokenNumber } from './vault.ts';
 
 export interface EntityLocation {
@@ -89,22 +90,29 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
   }
 
   /**
-   * The organisation's conversations whose vault holds this value (as any spelling of it): found
-   * by the keyed hash, each candidate confirmed by decrypting it (the hash is 48 bits: another
-   * person's value may share it). Values already erased are not found.
+   * The organisation's conversations whose vault holds this value (in any of the spellings it may
+   * have been stored in: spellings.ts): found by the keyed hashes, each candidate confirmed by
+   * decrypting it (the hash is 48 bits: another person's value may share it). Values already
+   * erased are not found.
    */
   async function conversationsHolding(orgId: string, type: EntityType, value: string, hashKey: Buffer): Promise<string[]> {
+    const spellings = identifierSpellings(type, value);
     const rows = await withTenant(db, orgId, (tx) =>
-      tx.selectFrom('pii_vault').select(['id', 'conversation_id', 'value']).where('type', '=', type).where('value_hash', '=', hashIdentifier(type, value, hashKey)).execute(),
+      tx
+        .selectFrom('pii_vault')
+        .select(['id', 'conversation_id', 'value'])
+        .where('type', '=', type)
+        .where('value_hash', 'in', spellings.map((v) => hashIdentifier(type, v, hashKey)))
+        .execute(),
     );
-    const wanted = normalizeValue(type, value);
+    const wanted = new Set(spellings);
     const found = new Set<string>();
     for (const r of rows) {
       const original = await cipher.decrypt(r.value, { orgId, table: 'pii_vault', column: 'value', rowId: r.id }).catch(async (error: unknown) => {
         if (await erased(error, r.value, orgId)) return undefined;
         throw error;
       });
-      if (original !== undefined && normalizeValue(type, original) === wanted) found.add(r.conversation_id);
+      if (original !== undefined && wanted.has(normalizeValue(type, original))) found.add(r.conversation_id);
     }
     return [...found];
   }
