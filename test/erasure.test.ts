@@ -113,6 +113,8 @@ describe('erasure requests', () => {
     assert.equal(dry.status, 200);
     assert.deepEqual({ visitors: dry.body.erasure.visitors, conversations: dry.body.erasure.conversations, dryRun: dry.body.erasure.dryRun }, { visitors: 2, conversations: 2, dryRun: true });
     assert.equal(await rows('conversations', 'project_id', projectId), conversations, 'refusal and dry run delete nothing');
+    const checked = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=privacy.erasure_checked`)).body.entries;
+    assert.deepEqual(checked[0].metadata, { by: 'identifier', identifierType: 'EMAIL', conversations: 2, visitors: 2 }, 'a dry run is audited, without the identifier');
     assert.equal((await owner.client.post(path, { identifier, expectVisitors: 1 })).status, 409, 'a wrong count is refused too');
     const done = await owner.client.post(path, { identifier, expectVisitors: 2 });
     assert.equal(done.status, 201);

@@ -85,9 +85,19 @@ export function createErasureService(deps: {
   async function erase(orgId: string, subject: ErasureSubject, actor: { principal: Principal; ip: string | null }, options: ErasureOptions = {}): Promise<ErasureResult> {
     const found = await people(orgId, subject);
     if (options.dryRun) {
-      const conversations = await withTenant(deps.db, orgId, async (tx) =>
-        found.visitorIds.length ? (await tx.selectFrom('conversations').select('id').where('visitor_id', 'in', found.visitorIds).execute()).length : 0,
-      );
+      // Audited too: a dry run tells whether a person's identifier is in the organisation's conversations.
+      const conversations = await withTenant(deps.db, orgId, async (tx) => {
+        const n = found.visitorIds.length ? (await tx.selectFrom('conversations').select('id').where('visitor_id', 'in', found.visitorIds).execute()).length : 0;
+        await deps.audit.record(tx, {
+          orgId,
+          actor: actor.principal,
+          action: 'privacy.erasure_checked',
+          target: 'visitorId' in subject ? { type: 'visitor', id: subject.visitorId } : { type: 'org', id: orgId },
+          ip: actor.ip,
+          metadata: { by: 'visitorId' in subject ? 'visitor' : 'identifier', ...('identifier' in subject ? { identifierType: subject.identifier.type } : {}), conversations: n + found.conversationIds.length, visitors: found.visitorIds.length },
+        });
+        return n;
+      });
       return { id: null, dryRun: true, conversations: conversations + found.conversationIds.length, visitors: found.visitorIds.length, subjects: 0, keysOwed: 0, erasedAt: null };
     }
     if ('identifier' in subject && found.visitorIds.length > 1 && options.expectVisitors !== found.visitorIds.length) {
