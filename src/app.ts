@@ -64,7 +64,7 @@ import type { RefusalCounter } from './modules/rate-limits/refusals.ts';
 import { rateLimitRoutes } from './modules/rate-limits/routes.ts';
 import type { Listener } from './platform/listeners.ts';
 import { createRetention, type Retention } from './modules/chat/retention.ts';
-import { shredPending } from './platform/crypto/pending-shreds.ts';
+import { owedShredder } from './platform/crypto/pending-shreds.ts';
 import type { RateLimitService, RefusalEvent } from './modules/rate-limits/service.ts';
 
 export interface AppDeps {
@@ -217,6 +217,10 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   });
   await invalidation.start();
   const crypto = createCryptoService({ db, cipher: cryptoParts.cipher, keyring: cryptoParts.keyring, invalidation, clock });
+  // One for retention, erasure and project deletion: each shreds the keys its deletions owe.
+  const shredOwed = owedShredder(db, (orgId, subjectId) => crypto.shred(orgId, subjectId), (error) =>
+    app.log.error({ err: error }, 'a key owed a shred could not be shredded: the next retention sweep tries again'),
+  );
   app.addHook('onClose', async () => {
     await invalidation.stop();
     await ownPubsub?.close();
@@ -265,8 +269,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     audit,
     clock,
     invalidation,
-    shredOwed: (orgId) =>
-      shredPending(db, (o, s) => crypto.shred(o, s), { orgId, onError: (error) => app.log.error({ err: error }, 'a key owed a shred could not be shredded: the next retention sweep tries again') }),
+    shredOwed,
   });
   const access = createAccess({ db });
   const rateLimits = createRateLimits({
@@ -311,15 +314,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, audit, access, auth, clock }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth, db, audit }));
-  const chatSide = await wireChat(app, { config, db, clock, crypto, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected });
+  const chatSide = await wireChat(app, { config, db, clock, crypto, shredOwed, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected });
 
-  const retention = createRetention({
-    db,
-    clock,
-    audit,
-    shred: (orgId, subjectId) => crypto.shred(orgId, subjectId),
-    onShredError: (error) => app.log.error({ err: error }, 'a key owed a shred could not be shredded: the next sweep tries again'),
-  });
+  const retention = createRetention({ db, clock, audit, shredOwed });
   scheduleRetention(app, retention, config.retentionSweepMinutes);
 
   return { app: app as unknown as FastifyInstance, services: {

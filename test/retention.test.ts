@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { createRetention } from '../src/modules/chat/retention.ts';
+import { owedShredder } from '../src/platform/crypto/pending-shreds.ts';
 import { signUserId } from '../src/modules/widget/identity.ts';
 import { signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 
@@ -85,8 +86,7 @@ describe('retention', () => {
       db: t.database.db,
       clock: { now: () => new Date() },
       audit: t.services.audit,
-      shred: async () => Promise.reject(new Error('the key store did not answer')),
-      onShredError: (error) => failures.push(error),
+      shredOwed: owedShredder(t.database.db, async () => Promise.reject(new Error('the key store did not answer')), (error) => failures.push(error)),
     });
     const first = await broken.sweep();
     assert.equal(first.subjects, 0, 'nothing shredded');

@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import type { InvalidationBus } from '../platform/cache/invalidation.ts';
 import type { Clock } from '../platform/clock.ts';
 import { erasureCheck } from '../platform/crypto/erasure.ts';
+import type { ShredOwed } from '../platform/crypto/pending-shreds.ts';
 import type { CryptoService } from '../platform/crypto/service.ts';
 import { orgScope } from '../platform/crypto/types.ts';
 import type { DB } from '../platform/db/tables.ts';
@@ -55,6 +56,7 @@ export async function wireChat(
     db: Kysely<DB>;
     clock: Clock;
     crypto: CryptoService;
+    shredOwed: ShredOwed;
     invalidation: InvalidationBus;
     audit: AuditService;
     access: Access;
@@ -125,8 +127,7 @@ export async function wireChat(
     audit: deps.audit,
     entities,
     hashKey: pii.hashKey,
-    shred: (orgId, subjectId) => crypto.shred(orgId, subjectId),
-    onShredError: (error) => app.log.error({ err: error }, 'a key owed a shred could not be shredded: the next retention sweep tries again'),
+    shredOwed: deps.shredOwed,
   });
   const orgExport = createOrgExport({ db, cipher, erased });
   await app.register(privacyRoutes({ erasure, orgExport, access: deps.access, auth: deps.auth, db, audit: deps.audit, clock }));

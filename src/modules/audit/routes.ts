@@ -18,6 +18,11 @@ const filters = {
   since: z.iso.datetime().optional(),
   until: z.iso.datetime().optional(),
 };
+/** The query's filters as the audit service takes them. */
+function filterOf(q: { action?: string | undefined; actor?: string | undefined; since?: string | undefined; until?: string | undefined }) {
+  return { action: q.action, actorId: q.actor, since: q.since ? new Date(q.since) : undefined, until: q.until ? new Date(q.until) : undefined };
+}
+
 /** Entries read per transaction while exporting. */
 const EXPORT_PAGE = 1000;
 
@@ -36,7 +41,7 @@ export function auditRoutes(deps: { db: Kysely<DB>; audit: AuditService; access:
         const principal = await deps.auth.require(request);
         await deps.access.authorize(principal, orgId, 'audit:read');
         const q = request.query;
-        const filter = { action: q.action, actorId: q.actor, since: q.since ? new Date(q.since) : undefined, until: q.until ? new Date(q.until) : undefined };
+        const filter = filterOf(q);
         // Recorded first, so the export is in the log it exports (and a failed record exports nothing).
         await withTenant(deps.db, orgId, (tx) =>
           deps.audit.record(tx, { orgId, actor: principal, action: 'audit.exported', target: { type: 'org', id: orgId }, ip: request.ip, metadata: { format: q.format, filter: { action: q.action, actor: q.actor, since: q.since, until: q.until } } }),
@@ -77,14 +82,7 @@ export function auditRoutes(deps: { db: Kysely<DB>; audit: AuditService; access:
         await deps.access.authorize(await deps.auth.require(request), orgId, 'audit:read');
         const q = request.query;
         const entries = await withTenant(deps.db, orgId, (tx) =>
-          deps.audit.list(tx, {
-            action: q.action,
-            actorId: q.actor,
-            since: q.since ? new Date(q.since) : undefined,
-            until: q.until ? new Date(q.until) : undefined,
-            before: q.before,
-            limit: q.limit,
-          }),
+          deps.audit.list(tx, { ...filterOf(q), before: q.before, limit: q.limit }),
         );
         // A full page may have more after it; the last entry's id asks for them.
         return { entries, nextBefore: entries.length === q.limit ? (entries.at(-1)?.id ?? null) : null };

@@ -16,7 +16,7 @@ import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { AuditService } from '../audit/service.ts';
 import { parseStoredSettings } from '../projects/settings.ts';
-import { shredPending } from '../../platform/crypto/pending-shreds.ts';
+import type { ShredOwed } from '../../platform/crypto/pending-shreds.ts';
 import { deleteConversations } from './deletion.ts';
 
 const DAY_MS = 86_400_000;
@@ -34,16 +34,15 @@ export function createRetention(deps: {
   db: Kysely<DB>;
   clock: Clock;
   audit: Pick<AuditService, 'record'>;
-  shred: (orgId: string, subjectId: string) => Promise<number>;
-  /** A key that could not be shredded (it stays owed, and the next sweep tries again). */
-  onShredError?: (error: unknown) => void;
+  /** Shreds the keys owed (a key that cannot be shredded stays owed for the next sweep). */
+  shredOwed: ShredOwed;
 }) {
-  /** One batch of one project: what went, and the key subjects nothing needs any more. */
-  async function deleteBatch(orgId: string, projectId: string, cutoff: Date, days: number): Promise<{ deleted: number; subjects: string[] }> {
+  /** One batch of one project, audited; how many conversations went (their keys are owed). */
+  async function deleteBatch(orgId: string, projectId: string, cutoff: Date, days: number): Promise<number> {
     return withTenant(deps.db, orgId, async (tx) => {
       const expired = await tx.selectFrom('conversations').select('id').where('project_id', '=', projectId).where('last_message_at', '<', cutoff).limit(BATCH).execute();
-      const { deleted, subjects } = await deleteConversations(tx, orgId, expired.map((c) => c.id), cutoff);
-      if (deleted === 0) return { deleted: 0, subjects: [] };
+      const { deleted } = await deleteConversations(tx, orgId, expired.map((c) => c.id), cutoff);
+      if (deleted === 0) return 0;
       await deps.audit.record(tx, {
         orgId,
         actor: { kind: 'system' },
@@ -51,12 +50,11 @@ export function createRetention(deps: {
         target: { type: 'project', id: projectId },
         metadata: { conversations: deleted, retentionDays: days, lastMessageBefore: cutoff.toISOString() },
       });
-      return { deleted, subjects };
+      return deleted;
     });
   }
 
-  const shredOwed = async (orgId?: string): Promise<number> =>
-    (await shredPending(deps.db, deps.shred, { ...(orgId !== undefined ? { orgId } : {}), ...(deps.onShredError ? { onError: deps.onShredError } : {}) })).shredded;
+  const shredOwed = async (orgId?: string): Promise<number> => (await deps.shredOwed(orgId)).shredded;
 
   async function sweepOnce(): Promise<RetentionSweep> {
     const result: RetentionSweep = { conversations: 0, subjects: await shredOwed() };
@@ -66,10 +64,10 @@ export function createRetention(deps: {
       if (days === null) continue;
       const cutoff = new Date(deps.clock.now().getTime() - days * DAY_MS);
       for (;;) {
-        const batch = await deleteBatch(project.org_id, project.id, cutoff, days);
-        result.conversations += batch.deleted;
-        if (batch.deleted > 0) result.subjects += await shredOwed(project.org_id);
-        if (batch.deleted < BATCH) break;
+        const deleted = await deleteBatch(project.org_id, project.id, cutoff, days);
+        result.conversations += deleted;
+        if (deleted > 0) result.subjects += await shredOwed(project.org_id);
+        if (deleted < BATCH) break;
       }
     }
     return result;

@@ -14,12 +14,12 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
-import { withTenant } from '../../platform/db/tenant.ts';
+import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { AuditService } from '../audit/service.ts';
-import { owe, shredPending } from '../../platform/crypto/pending-shreds.ts';
+import { owe, type ShredOwed } from '../../platform/crypto/pending-shreds.ts';
 import { deleteConversations } from '../chat/deletion.ts';
 import type { PiiEntities } from '../pii/entities.ts';
 import type { EntityType } from '../pii/policy.ts';
@@ -62,9 +62,14 @@ export function createErasureService(deps: {
   audit: Pick<AuditService, 'record'>;
   entities: Pick<PiiEntities, 'conversationsHolding'>;
   hashKey: (orgId: string) => Promise<Buffer>;
-  shred: (orgId: string, subjectId: string) => Promise<number>;
-  onShredError?: (error: unknown) => void;
+  shredOwed: ShredOwed;
 }) {
+  const conversationsOf = async (tx: Tx, visitorIds: readonly string[]): Promise<string[]> =>
+    visitorIds.length ? (await tx.selectFrom('conversations').select('id').where('visitor_id', 'in', visitorIds).execute()).map((r) => r.id) : [];
+  /** How the person was named, for the audit record: never the identifier itself. */
+  const namedBy = (subject: ErasureSubject) =>
+    'visitorId' in subject ? { target: { type: 'visitor', id: subject.visitorId }, by: { by: 'visitor' } } : { target: undefined, by: { by: 'identifier', identifierType: subject.identifier.type } };
+
   /** The visitors named (directly, or as the people whose conversations hold the identifier), and conversations without one. */
   async function people(orgId: string, subject: ErasureSubject): Promise<{ visitorIds: string[]; conversationIds: string[] }> {
     if ('visitorId' in subject) {
@@ -86,19 +91,20 @@ export function createErasureService(deps: {
     const found = await people(orgId, subject);
     if (options.dryRun) {
       // Audited too: a dry run tells whether a person's identifier is in the organisation's conversations.
+      const { target, by } = namedBy(subject);
       const conversations = await withTenant(deps.db, orgId, async (tx) => {
-        const n = found.visitorIds.length ? (await tx.selectFrom('conversations').select('id').where('visitor_id', 'in', found.visitorIds).execute()).length : 0;
+        const n = (await conversationsOf(tx, found.visitorIds)).length + found.conversationIds.length;
         await deps.audit.record(tx, {
           orgId,
           actor: actor.principal,
           action: 'privacy.erasure_checked',
-          target: 'visitorId' in subject ? { type: 'visitor', id: subject.visitorId } : { type: 'org', id: orgId },
+          target: target ?? { type: 'org', id: orgId },
           ip: actor.ip,
-          metadata: { by: 'visitorId' in subject ? 'visitor' : 'identifier', ...('identifier' in subject ? { identifierType: subject.identifier.type } : {}), conversations: n + found.conversationIds.length, visitors: found.visitorIds.length },
+          metadata: { ...by, conversations: n, visitors: found.visitorIds.length },
         });
         return n;
       });
-      return { id: null, dryRun: true, conversations: conversations + found.conversationIds.length, visitors: found.visitorIds.length, subjects: 0, keysOwed: 0, erasedAt: null };
+      return { id: null, dryRun: true, conversations, visitors: found.visitorIds.length, subjects: 0, keysOwed: 0, erasedAt: null };
     }
     if ('identifier' in subject && found.visitorIds.length > 1 && options.expectVisitors !== found.visitorIds.length) {
       throw new AppError(
@@ -107,11 +113,9 @@ export function createErasureService(deps: {
       );
     }
     const id = newId('era');
+    const { target, by } = namedBy(subject);
     const { deleted, subjects } = await withTenant(deps.db, orgId, async (tx) => {
-      const ofVisitors = found.visitorIds.length
-        ? (await tx.selectFrom('conversations').select('id').where('visitor_id', 'in', found.visitorIds).execute()).map((r) => r.id)
-        : [];
-      const result = await deleteConversations(tx, orgId, [...ofVisitors, ...found.conversationIds]);
+      const result = await deleteConversations(tx, orgId, [...(await conversationsOf(tx, found.visitorIds)), ...found.conversationIds]);
       // The person's visitor rows go, verified ones too (retention keeps those), and their keys are owed.
       if (found.visitorIds.length) await tx.deleteFrom('visitors').where('id', 'in', found.visitorIds).execute();
       await owe(tx, orgId, found.visitorIds);
@@ -119,20 +123,14 @@ export function createErasureService(deps: {
         orgId,
         actor: actor.principal,
         action: 'privacy.erased',
-        target: 'visitorId' in subject ? { type: 'visitor', id: subject.visitorId } : { type: 'erasure', id },
+        target: target ?? { type: 'erasure', id },
         ip: actor.ip,
-        metadata: {
-          erasureId: id,
-          by: 'visitorId' in subject ? 'visitor' : 'identifier',
-          ...('identifier' in subject ? { identifierType: subject.identifier.type } : {}),
-          conversations: result.deleted,
-          visitors: found.visitorIds.length,
-        },
+        metadata: { erasureId: id, ...by, conversations: result.deleted, visitors: found.visitorIds.length },
       });
       return { deleted: result.deleted, subjects: [...new Set([...result.subjects, ...found.visitorIds])] };
     });
     // Owed in the transaction, shredded now; what fails (or a stop half-way) the next retention sweep does.
-    const { failed } = await shredPending(deps.db, deps.shred, { orgId, ...(deps.onShredError ? { onError: deps.onShredError } : {}) });
+    const { failed } = await deps.shredOwed(orgId);
     return { id, dryRun: false, conversations: deleted, visitors: found.visitorIds.length, subjects: subjects.length, keysOwed: failed, erasedAt: deps.clock.now().toISOString() };
   }
 

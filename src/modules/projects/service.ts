@@ -15,7 +15,7 @@ import { PROJECTS_TOPIC } from './directory.ts';
 import { parseStoredSettings, projectSettingsSchema, type ProjectSettings } from './settings.ts';
 import type { ProjectRow, ProjectStore } from './store.ts';
 import type { z } from 'zod';
-import { owe } from '../../platform/crypto/pending-shreds.ts';
+import { owe, type ShredOwed } from '../../platform/crypto/pending-shreds.ts';
 import type { projectSettingsPatchSchema } from './settings.ts';
 
 export interface ProjectView {
@@ -50,7 +50,7 @@ export function createProjectService(deps: {
   clock: Clock;
   invalidation: Pick<InvalidationBus, 'publish'>;
   /** Shreds the keys owed in an organisation (platform/crypto/pending-shreds.ts). */
-  shredOwed: (orgId: string) => Promise<unknown>;
+  shredOwed: ShredOwed;
 }) {
   const { db, store, audit } = deps;
 

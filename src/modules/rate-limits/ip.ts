@@ -4,7 +4,8 @@
  * grouped by /64. IPv4-mapped IPv6 (`::ffff:1.2.3.4`, what a dual-stack socket reports) is the
  * IPv4 client itself and is keyed as such.
  */
-import { BlockList, isIP, isIPv4 } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
+import { isLocalNetworkAddress } from '../../platform/net/public-address.ts';
 
 /** Shared bucket for anything that is not an IP address, so junk cannot mint fresh keys. */
 export const invalidIpKey = 'invalid';
@@ -52,17 +53,11 @@ export function logNetworkOf(input: string): string {
   return 'v4' in address ? `${address.v4.split('.').slice(0, 3).join('.')}.0/24` : ipv6Network(address.v6, 3);
 }
 
-const privateNetworks = new BlockList();
-for (const [network, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['127.0.0.0', 8], ['169.254.0.0', 16], ['100.64.0.0', 10]] as const) {
-  privateNetworks.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) privateNetworks.addSubnet(network, prefix, 'ipv6');
-
 /** Loopback, private (RFC 1918, ULA), link-local or carrier-grade NAT: where a proxy of one's own sits. */
 export function isPrivateAddress(input: string): boolean {
   const address = parseClientAddress(input);
   if (!address) return false;
-  return 'v4' in address ? privateNetworks.check(address.v4, 'ipv4') : privateNetworks.check(formatIpv6(address.v6), 'ipv6');
+  return isLocalNetworkAddress('v4' in address ? address.v4 : formatIpv6(address.v6));
 }
 
 /** Eight 16-bit groups, with `::` expanded and a trailing dotted IPv4 converted. */

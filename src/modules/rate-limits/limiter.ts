@@ -24,15 +24,15 @@ export interface LimiterCacheOptions {
 /** Keys counted in memory per bucket before the least recently used one is forgotten. */
 export const MAX_MEMORY_KEYS_PER_BUCKET = 50_000;
 
+/** What a counter itself admits: more than any limit (the largest configurable is 10^9). */
+const COUNT_CEILING = Number.MAX_SAFE_INTEGER;
+
 /**
  * In memory, every key counted keeps a record (about 600 bytes) for its window — an hour for
  * sessions — and anyone who owns a project can mint sessions: each bucket keeps at most
  * `maxKeysPerBucket` keys, forgetting the least recently used one (its count starts again, as a
  * new session's would). Deployments with more live keys than that share counters in Redis.
  */
-/** What a counter itself admits: more than any limit (the largest configurable is 10^9). */
-const COUNT_CEILING = Number.MAX_SAFE_INTEGER;
-
 export function createMemoryRateLimiter(options: LimiterCacheOptions & { maxKeysPerBucket?: number } = {}): RateLimiter {
   const counters = createCachedLimiter(
     (bucket, durationSeconds) => new RateLimiterMemory({ keyPrefix: bucket, points: COUNT_CEILING, duration: durationSeconds }),

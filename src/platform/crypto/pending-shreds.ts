@@ -60,3 +60,10 @@ export async function shredPending(
     }
   }
 }
+
+/** Shreds the keys owed (of one organisation, or all): shredPending bound to one database and shred. */
+export type ShredOwed = (orgId?: string) => Promise<{ shredded: number; failed: number }>;
+
+export function owedShredder(db: Kysely<DB>, shred: (orgId: string, subjectId: string) => Promise<number>, onError: (error: unknown) => void): ShredOwed {
+  return (orgId) => shredPending(db, shred, { ...(orgId !== undefined ? { orgId } : {}), onError });
+}

@@ -232,7 +232,7 @@ export interface DataKeysTable {
   created_at: Timestamp;
 }
 
-/** Migration 0728: key subjects owed a shred (see chat/deletion.ts). */
+/** Migration 0728: key subjects owed a shred (see platform/crypto/pending-shreds.ts). */
 export interface PendingShredsTable {
   org_id: string;
   subject_id: string;

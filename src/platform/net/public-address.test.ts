@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isPrivateNetworkAddress, isPublicAddress } from './public-address.ts';
+import { isLocalNetworkAddress, isPrivateNetworkAddress, isPublicAddress } from './public-address.ts';
 
 describe('isPublicAddress', () => {
   it('refuses loopback, private, link-local, CGNAT, unique-local, multicast and reserved space', () => {
@@ -60,5 +60,12 @@ describe('isPrivateNetworkAddress (ANSWER_ALLOW_PRIVATE_NETWORKS)', () => {
     for (const address of ['169.254.169.254', '::ffff:169.254.169.254', 'fe80::1', 'fe80::1%eth0', '100.100.100.200', 'fd00:ec2::254', '0.0.0.0', '224.0.0.1', '255.255.255.255', 'ff02::1', '::', '8.8.8.8', 'not an address']) {
       assert.equal(isPrivateNetworkAddress(address), false, address);
     }
+  });
+});
+
+describe('isLocalNetworkAddress (where a proxy of one\'s own sits)', () => {
+  it('accepts loopback, private, carrier-grade NAT and link-local addresses; refuses public ones and zone ids', () => {
+    for (const address of ['127.0.0.1', '10.0.0.1', '172.20.1.1', '192.168.0.1', '100.64.0.1', '169.254.1.1', '::1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1']) assert.equal(isLocalNetworkAddress(address), true, address);
+    for (const address of ['8.8.8.8', '2606:4700::1', 'fe80::1%eth0', 'junk']) assert.equal(isLocalNetworkAddress(address), false, address);
   });
 });

@@ -82,11 +82,28 @@ const metadataEndpoints = new BlockList();
 metadataEndpoints.addAddress('100.100.100.200', 'ipv4');
 metadataEndpoints.addAddress('fd00:ec2::254', 'ipv6');
 
-export function isPrivateNetworkAddress(address: string): boolean {
+const linkLocal = new BlockList();
+linkLocal.addSubnet('169.254.0.0', 16, 'ipv4');
+linkLocal.addSubnet('fe80::', 10, 'ipv6');
+
+/** The BlockList family of an address without a zone id; undefined for anything else. */
+function familyOf(address: string): 'ipv4' | 'ipv6' | undefined {
   const family = isIP(address);
-  if (family === 0 || address.includes('%')) return false;
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  return privateNetworks.check(address, type) && !metadataEndpoints.check(address, type);
+  return family === 0 || address.includes('%') ? undefined : family === 4 ? 'ipv4' : 'ipv6';
+}
+
+export function isPrivateNetworkAddress(address: string): boolean {
+  const type = familyOf(address);
+  return type !== undefined && privateNetworks.check(address, type) && !metadataEndpoints.check(address, type);
+}
+
+/**
+ * On the machine's own networks — loopback, private, carrier-grade NAT or link-local — with no
+ * exception: where a proxy of one's own sits (TRUST_PROXY), not a place to send requests to.
+ */
+export function isLocalNetworkAddress(address: string): boolean {
+  const type = familyOf(address);
+  return type !== undefined && (privateNetworks.check(address, type) || linkLocal.check(address, type));
 }
 
 /** Public, or on the operator's own networks (see isPrivateNetworkAddress). */

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { tenantPolicySql } from '../tenant.ts';
 
 /**
- * Keys owed a shred: deleting conversations (retention, erasure) records here, in the deleting
+ * Keys owed a shred: deleting conversations (retention, erasure, a project) records here, in the deleting
  * transaction, the key subjects nothing needs any more; they are shredded after it commits and
  * the row goes. A process stopped in between leaves the row, and the next sweep shreds it — the
  * conversations are gone by then, so nothing else would find those keys again.
