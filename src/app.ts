@@ -57,7 +57,8 @@ import { projectRoutes } from './modules/projects/routes.ts';
 import { createProjectService } from './modules/projects/service.ts';
 import { createProjectStore } from './modules/projects/store.ts';
 import { installRateLimitHeaders } from './modules/rate-limits/http.ts';
-import { clientKeyForIp, isPrivateAddress, logNetworkOf } from './modules/rate-limits/ip.ts';
+import { clientKeyForIp, logNetworkOf } from './modules/rate-limits/ip.ts';
+import { isLocalNetworkAddress } from './platform/net/public-address.ts';
 import { createRateLimits, redisKeyPrefix } from './modules/rate-limits/module.ts';
 import type { PenaltyPolicy } from './modules/rate-limits/penalty-state.ts';
 import type { RefusalCounter } from './modules/rate-limits/refusals.ts';
@@ -144,7 +145,8 @@ function scheduleRetention(app: App, retention: Retention, minutes: number): voi
 export function proxyTrust(setting: Config['trustProxy']): false | string[] | ((address: string, hop: number) => boolean) {
   if (Array.isArray(setting) || setting === false) return setting;
   const hops = setting === true ? 1 : setting;
-  return (address, hop) => hop < hops && (hop > 0 || isPrivateAddress(address));
+  // The peer's address comes from the socket: a plain IP (IPv4-mapped ones are judged as IPv4).
+  return (address, hop) => hop < hops && (hop > 0 || isLocalNetworkAddress(address));
 }
 
 export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services }> {

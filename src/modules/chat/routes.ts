@@ -15,6 +15,7 @@ import type { ProjectDirectory } from '../projects/directory.ts';
 import { applyDecision } from '../rate-limits/http.ts';
 import type { RateLimitService } from '../rate-limits/service.ts';
 import { replyWithAnswer } from './reply.ts';
+import type { ConversationRef } from './types.ts';
 import type { ChatService } from './service.ts';
 
 const projectParams = z.strictObject({ projectId: z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)') });
@@ -28,7 +29,7 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
     return { principal, project: await projectFor(principal, projectId, permission) };
   }
 
-  async function projectFor(principal: Principal, projectId: string, permission: Permission) {
+  async function projectFor(principal: Principal, projectId: string, permission: Permission | readonly Permission[]) {
     await access.authorizeProject(principal, projectId, permission);
     const project = await projects.get(projectId);
     if (!project) throw new AppError('not_found', 'This project does not exist.');
@@ -36,11 +37,11 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
   }
 
   // Credentials first: an anonymous caller must not learn whether a conversation id exists.
-  async function authorisedConversation(request: FastifyRequest, conversationId: string, permission: Permission) {
+  async function authorisedConversation(request: FastifyRequest, conversationId: string, permissions: (principal: Principal, conversation: ConversationRef) => readonly Permission[]) {
     const principal = await auth.require(request);
     const conversation = await chat.findConversation(conversationId);
     if (!conversation) throw new AppError('not_found', 'This conversation does not exist.');
-    const project = await projectFor(principal, conversation.projectId, permission).catch((error: unknown) => {
+    const project = await projectFor(principal, conversation.projectId, permissions(principal, conversation)).catch((error: unknown) => {
       throw error instanceof AppError && error.code === 'not_found' ? new AppError('not_found', 'This conversation does not exist.') : error;
     });
     return { principal, project, conversation };
@@ -59,10 +60,11 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
     app.post('/v1/conversations/:conversationId/messages', {
       schema: { operationId: 'sendMessage', tags: ['chat'], params: conversationParams, body: z.strictObject({ content: z.string().trim().min(1).max(8000) }) },
       handler: async (request, reply) => {
-        const { principal, project, conversation } = await authorisedConversation(request, request.params.conversationId, 'chat:write');
         // The answer may repeat what was said before: a key continuing a conversation it did not
         // start (another key's, a visitor's) must also be allowed to read it.
-        if (principal.kind === 'api_key' && conversation.apiKeyId !== principal.keyId) await access.authorizeProject(principal, project.id, 'chat:read');
+        const { principal, project, conversation } = await authorisedConversation(request, request.params.conversationId, (p, c) =>
+          p.kind === 'api_key' && c.apiKeyId !== p.keyId ? ['chat:write', 'chat:read'] : ['chat:write'],
+        );
         const decision = await deps.rateLimits.checkMessage({
           projectId: project.id,
           orgId: project.orgId,
@@ -81,7 +83,7 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
     app.get('/v1/conversations/:conversationId/messages', {
       schema: { operationId: 'listMessages', tags: ['chat'], params: conversationParams },
       handler: async (request) => {
-        const { conversation } = await authorisedConversation(request, request.params.conversationId, 'chat:read');
+        const { conversation } = await authorisedConversation(request, request.params.conversationId, () => ['chat:read']);
         return { messages: await chat.history(conversation) };
       },
     });

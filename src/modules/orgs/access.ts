@@ -42,18 +42,19 @@ export function createAccess(deps: { db: Kysely<DB> }) {
       .executeTakeFirst();
   }
 
+  /** `permission`: one, or several that must all be held. */
   async function authorize(
     principal: Principal,
     orgId: string,
-    permission: Permission,
+    permission: Permission | readonly Permission[],
     options: { what?: string; withinProjects?: boolean } = {},
   ): Promise<Grant> {
     const what = options.what ?? 'organisation';
+    const needed: readonly Permission[] = typeof permission === 'string' ? [permission] : permission;
     if (principal.kind === 'api_key') {
       if (principal.orgId !== orgId) throw new AppError('not_found', `This ${what} does not exist.`);
-      if (!principal.scopes.includes(permission)) {
-        throw new AppError('insufficient_scope', `This API key lacks the ${permission} scope.`);
-      }
+      const missing = needed.find((p) => !principal.scopes.includes(p));
+      if (missing) throw new AppError('insufficient_scope', `This API key lacks the ${missing} scope.`);
       if (principal.projectIds && !options.withinProjects) {
         throw new AppError('insufficient_scope', 'This API key is restricted to projects; this route covers the whole organisation.');
       }
@@ -65,12 +66,13 @@ export function createAccess(deps: { db: Kysely<DB> }) {
     if (membership.require2fa && !membership.totpEnabled) {
       throw new AppError('forbidden', 'This organisation requires two-factor sign-in: turn it on for your account (POST /v1/auth/totp/setup) to continue.');
     }
-    if (!roleAllows(role, permission)) throw new AppError('forbidden', `Your role (${role}) does not allow ${permission}.`);
+    const refused = needed.find((p) => !roleAllows(role, p));
+    if (refused) throw new AppError('forbidden', `Your role (${role}) does not allow ${refused}.`);
     return { orgId, role };
   }
 
   /** For routes addressed by a project id: find its organisation, then authorise there. */
-  async function authorizeProject(principal: Principal, projectId: string, permission: Permission): Promise<Grant> {
+  async function authorizeProject(principal: Principal, projectId: string, permission: Permission | readonly Permission[]): Promise<Grant> {
     const project = await deps.db.selectFrom('projects').select('org_id').where('id', '=', projectId).executeTakeFirst();
     if (!project) throw new AppError('not_found', 'This project does not exist.');
     if (principal.kind === 'api_key' && principal.projectIds && !principal.projectIds.includes(projectId)) {

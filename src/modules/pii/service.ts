@@ -98,9 +98,13 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
       // decrypt. Values past it are redacted (never stored, never restored).
       let room = MAX_VAULT_ENTRIES - rows.length;
       const tokenFor = (type: EntityType, value: string): string => {
-        if (!vault.has(type, value) && room-- <= 0) return '[REDACTED]';
+        // Only a full vault asks first (has() normalises the value, as tokenFor does).
+        if (room <= 0 && !vault.has(type, value)) return '[REDACTED]';
         const token = vault.tokenFor(type, value);
-        if (!sent.has(token)) sent.set(token, value);
+        if (!sent.has(token)) {
+          if (!known.has(token)) room--; // a new token: one more row
+          sent.set(token, value);
+        }
         return token;
       };
       const result = protect(text, policy, { tokenFor, hashKey: key });

@@ -5,7 +5,6 @@
  * IPv4 client itself and is keyed as such.
  */
 import { isIP, isIPv4 } from 'node:net';
-import { isLocalNetworkAddress } from '../../platform/net/public-address.ts';
 
 /** Shared bucket for anything that is not an IP address, so junk cannot mint fresh keys. */
 export const invalidIpKey = 'invalid';
@@ -51,13 +50,6 @@ export function logNetworkOf(input: string): string {
   const address = parseClientAddress(input);
   if (!address) return invalidIpKey;
   return 'v4' in address ? `${address.v4.split('.').slice(0, 3).join('.')}.0/24` : ipv6Network(address.v6, 3);
-}
-
-/** Loopback, private (RFC 1918, ULA), link-local or carrier-grade NAT: where a proxy of one's own sits. */
-export function isPrivateAddress(input: string): boolean {
-  const address = parseClientAddress(input);
-  if (!address) return false;
-  return isLocalNetworkAddress('v4' in address ? address.v4 : formatIpv6(address.v6));
 }
 
 /** Eight 16-bit groups, with `::` expanded and a trailing dotted IPv4 converted. */

@@ -19,10 +19,9 @@ export function identityRoutes(deps: { visitors: VisitorService; access: Access;
       },
       handler: async (request, reply) => {
         const principal = await deps.auth.require(request);
-        const grant = await deps.access.authorizeProject(principal, request.params.projectId, 'projects:write');
         // The secret signs visitors in as the host site's users, and a verified visitor's session
         // is given their earlier values back: rotating it takes the permission to reveal those.
-        await deps.access.authorizeProject(principal, request.params.projectId, 'pii:reveal');
+        const grant = await deps.access.authorizeProject(principal, request.params.projectId, ['projects:write', 'pii:reveal']);
         const secret = await deps.visitors.rotateIdentitySecret(grant.orgId, request.params.projectId, { principal, ip: request.ip });
         return reply.code(201).header('Cache-Control', 'no-store').send({ secret });
       },
