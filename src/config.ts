@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { orgCeilingPerHour } from './modules/rate-limits/policy.ts';
+import { isLoopbackHost } from './platform/net/loopback.ts';
 import { defaultHttpLimits, type HttpLimits } from './platform/http/limits.ts';
 
 const booleanish = z
@@ -171,11 +172,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     operatorAnswerEndpoint: e.ANSWER_BASE_URL ? { baseUrl: e.ANSWER_BASE_URL, apiKey: e.ANSWER_API_KEY || undefined } : undefined,
     answerAllowPrivateNetworks: e.ANSWER_ALLOW_PRIVATE_NETWORKS,
   };
-}
-
-/** Whether HOST is a loopback address or name: a server only this machine reaches. */
-export function isLoopbackHost(host: string): boolean {
-  return /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/.test(host);
 }
 
 /**

@@ -65,7 +65,7 @@ describe('per API key', () => {
 
 describe('messages (the service the chat path calls)', () => {
   it('uses the project’s settings; IPv6 clients are grouped by /64', async () => {
-    const base = { projectId, orgId: owner.orgId, settings: await settings() };
+    const base = { projectId, orgId: owner.orgId, channel: 'widget' as const, settings: await settings() };
     assert.equal((await t.services.rateLimits.checkMessage({ ...base, ip: '2001:db8:1:2::1' })).ok, true);
     assert.equal((await t.services.rateLimits.checkMessage({ ...base, ip: '2001:db8:1:2:ffff::9' })).ok, true);
     const third = await t.services.rateLimits.checkMessage({ ...base, ip: '2001:db8:1:2:abcd::1' });
@@ -74,7 +74,7 @@ describe('messages (the service the chat path calls)', () => {
   });
 
   it('the organisation-wide ceiling applies whatever the project allows', async () => {
-    const base = { projectId, orgId: owner.orgId, settings: { ...(await settings()), perIpPerMinute: 1000 }, orgCeilingPerHour: 2 };
+    const base = { projectId, orgId: owner.orgId, channel: 'widget' as const, settings: { ...(await settings()), perIpPerMinute: 1000 }, orgCeilingPerHour: 2 };
     await t.services.rateLimits.checkMessage({ ...base, ip: '198.51.100.1' });
     await t.services.rateLimits.checkMessage({ ...base, ip: '198.51.100.2' });
     const r = await t.services.rateLimits.checkMessage({ ...base, ip: '198.51.100.3' });
@@ -86,10 +86,10 @@ describe('messages (the service the chat path calls)', () => {
     const orgId = 'org_ceiling_from_config';
     const limits = { ...(await settings()), perIpPerMinute: 1000, messagesPerHour: 1_000_000 };
     for (let i = 0; i < 40; i++) {
-      const admitted = await t.services.rateLimits.checkMessage({ projectId: `prj_ceiling${i % 4}`, orgId, settings: limits, ip: `198.51.100.${i + 10}` });
+      const admitted = await t.services.rateLimits.checkMessage({ projectId: `prj_ceiling${i % 4}`, orgId, channel: 'widget', settings: limits, ip: `198.51.100.${i + 10}` });
       assert.equal(admitted.ok, true, `message ${i + 1}`);
     }
-    const refused = await t.services.rateLimits.checkMessage({ projectId: 'prj_ceiling9', orgId, settings: limits, ip: '198.51.100.99' });
+    const refused = await t.services.rateLimits.checkMessage({ projectId: 'prj_ceiling9', orgId, channel: 'widget', settings: limits, ip: '198.51.100.99' });
     assert.equal(refused.ok, false);
     assert.equal(events.at(-1)?.dimension, 'org');
   });
@@ -99,7 +99,7 @@ describe('penalty box and its owner routes', () => {
   const ip = '203.0.113.7';
 
   async function hammer(times: number): Promise<void> {
-    const base = { projectId, orgId: owner.orgId, settings: await settings(), orgCeilingPerHour: 1_000_000 };
+    const base = { projectId, orgId: owner.orgId, channel: 'widget' as const, settings: await settings(), orgCeilingPerHour: 1_000_000 };
     for (let i = 0; i < times; i++) await t.services.rateLimits.checkMessage({ ...base, ip });
   }
 
@@ -113,7 +113,7 @@ describe('penalty box and its owner routes', () => {
     assert.equal(block.level, 1);
     const seconds = (Date.parse(block.until) - Date.now()) / 1000;
     assert.ok(seconds > 50 && seconds <= 60, String(seconds));
-    const boxed = await t.services.rateLimits.checkMessage({ projectId, orgId: owner.orgId, settings: await settings(), ip });
+    const boxed = await t.services.rateLimits.checkMessage({ projectId, orgId: owner.orgId, channel: 'widget', settings: await settings(), ip });
     assert.equal(boxed.ok, false);
     assert.ok(!boxed.ok && boxed.blocked);
     assert.ok(events.some((e) => e.cause === 'penalty_box'));
@@ -135,7 +135,7 @@ describe('penalty box and its owner routes', () => {
 
   it('repeat offenders get longer blocks', async () => {
     const repeat = '203.0.113.8';
-    const base = { projectId, orgId: owner.orgId, settings: await settings(), orgCeilingPerHour: 1_000_000, ip: repeat };
+    const base = { projectId, orgId: owner.orgId, channel: 'widget' as const, settings: await settings(), orgCeilingPerHour: 1_000_000, ip: repeat };
     for (let i = 0; i < 5; i++) await t.services.rateLimits.checkMessage(base);
     const first = (await t.services.rateLimits.listBlocks(projectId)).find((b) => b.key === repeat);
     assert.equal(first?.level, 1);

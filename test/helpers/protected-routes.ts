@@ -251,7 +251,7 @@ export const protectedRoutes: RouteCase[] = [
       const settings = r.body.project.settings.rateLimits;
       const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
       // One admitted, then enough refusals for the penalty box to block this IP.
-      for (let i = 0; i < 12; i += 1) await t.services.rateLimits.checkMessage({ projectId, orgId, settings, ip });
+      for (let i = 0; i < 12; i += 1) await t.services.rateLimits.checkMessage({ projectId, orgId, channel: 'widget', settings, ip });
       if (!(await t.services.rateLimits.listBlocks(projectId)).some((b) => b.key === ip)) throw new Error('no block to lift');
       return { path: `/v1/projects/${projectId}/rate-limit-blocks/ip/${ip}` };
     },

@@ -11,9 +11,9 @@ import { AppError } from '../../platform/http/errors.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Access } from '../orgs/access.ts';
 import { apiKeyScopeListSchema } from './scopes.ts';
+import { orgParams } from '../../platform/http/id-params.ts';
 import { maxGraceSeconds, type ApiKeyService } from './service.ts';
 
-const orgParams = z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)') });
 const keyParams = z.strictObject({ keyId: z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'must be an API key id (key_…)') });
 const projectId = z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)');
 

@@ -9,9 +9,9 @@ import type { Access } from '../orgs/access.ts';
 import type { AuditService } from './service.ts';
 import { CSV_HEADER, formatEntry } from './export-format.ts';
 import type { Clock } from '../../platform/clock.ts';
+import { idSchema, orgParams } from '../../platform/http/id-params.ts';
 import { Readable } from 'node:stream';
 
-const orgParams = z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/) });
 const filters = {
   action: z.string().max(100).optional(),
   actor: z.string().max(64).optional(),
@@ -73,7 +73,7 @@ export function auditRoutes(deps: { db: Kysely<DB>; audit: AuditService; access:
         querystring: z.strictObject({
           ...filters,
           /** The next page: entries older than this one (the `nextBefore` of the previous page). */
-          before: z.string().regex(/^aud_[0-9A-Za-z]{1,40}$/, 'must be an audit entry id (aud_…)').optional(),
+          before: idSchema('aud', 'an audit entry id').optional(),
           limit: z.coerce.number().int().min(1).max(1000).default(100),
         }),
       },

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { ErasureCheck } from '../../platform/crypto/erasure.ts';
+import { unlessErased, type ErasureCheck } from '../../platform/crypto/erasure.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { PublicProject } from '../projects/directory.ts';
@@ -94,14 +94,8 @@ export function createChatService(deps: {
   async function readable(orgId: string, rows: StoredMessage[]) {
     const messages = await Promise.all(
       rows.reverse().map(async (m) => {
-        let content: string;
-        try {
-          content = await cipher.decrypt(m.content, { orgId, table: 'messages', column: 'content', rowId: m.id });
-        } catch (error) {
-          if (await erased(error, m.content, orgId)) return undefined;
-          throw error;
-        }
-        return { id: m.id, role: m.role, content, citations: m.citations, createdAt: new Date(m.created_at).toISOString() };
+        const content = await unlessErased(erased, orgId, m.content, (c) => cipher.decrypt(c, { orgId, table: 'messages', column: 'content', rowId: m.id }));
+        return content === undefined ? undefined : { id: m.id, role: m.role, content, citations: m.citations, createdAt: new Date(m.created_at).toISOString() };
       }),
     );
     return messages.filter((m) => m !== undefined);

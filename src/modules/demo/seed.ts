@@ -11,7 +11,7 @@ import type { Kysely } from 'kysely';
 import type { Services } from '../../app.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { DB } from '../../platform/db/tables.ts';
-import { isLoopbackHost } from '../../config.ts';
+import { isLoopbackHost } from '../../platform/net/loopback.ts';
 import { addPath } from '../knowledge/ingest-files.ts';
 
 export const DEMO_EMAIL = 'owner@demo.palisade.local';

@@ -4,7 +4,6 @@
  * once, on every instance, and the lockdown is audited. (Webhook secrets join this list when
  * webhooks exist.)
  */
-import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
@@ -17,6 +16,7 @@ import type { ProjectService } from '../projects/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { Access } from './access.ts';
 import type { OrgService } from './service.ts';
+import { orgParams } from '../../platform/http/id-params.ts';
 import { createOrgStore } from './store.ts';
 
 export function lockdownRoutes(deps: {
@@ -37,7 +37,7 @@ export function lockdownRoutes(deps: {
         operationId: 'lockdownOrg',
         tags: ['orgs'],
         description: "Revoke every API key of the organisation, every session of its members, every pending invitation and every visitor session of its projects' widgets, at once.",
-        params: z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)') }),
+        params: orgParams,
       },
       handler: async (request) => {
         const { orgId } = request.params;

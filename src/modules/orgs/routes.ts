@@ -5,11 +5,12 @@ import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import type { Access } from './access.ts';
 import { roles } from './permissions.ts';
+import { idSchema } from '../../platform/http/id-params.ts';
 import type { OrgService } from './service.ts';
 
 export const regions = ['eu', 'us', 'uk', 'ch', 'ca', 'au'] as const;
 
-const orgId = z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)');
+const orgId = idSchema('org', 'an organisation id');
 const userId = z.string().regex(/^usr_[0-9A-Za-z]{1,40}$/, 'must be a user id (usr_…)');
 const orgParams = z.strictObject({ orgId });
 const memberParams = z.strictObject({ orgId, userId });

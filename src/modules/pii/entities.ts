@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
-import type { ErasureCheck } from '../../platform/crypto/erasure.ts';
+import { unlessErased, type ErasureCheck } from '../../platform/crypto/erasure.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -54,10 +54,7 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
     // Decrypted outside the transaction; an erased subject's messages simply count nothing.
     const counts = new Map<string, number>();
     for (const m of messages) {
-      const text = await cipher.decrypt(m.content, { orgId, table: 'messages', column: 'content', rowId: m.id }).catch(async (error: unknown) => {
-        if (await erased(error, m.content, orgId)) return '';
-        throw error;
-      });
+      const text = (await unlessErased(erased, orgId, m.content, (c) => cipher.decrypt(c, { orgId, table: 'messages', column: 'content', rowId: m.id }))) ?? '';
       for (const token of text.match(TOKEN) ?? []) counts.set(token, (counts.get(token) ?? 0) + 1);
     }
     return entities
@@ -73,9 +70,8 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
     );
     if (!row || !isEntityType(row.type)) throw new AppError('not_found', 'This entity does not exist.');
     const type = row.type;
-    const value = await cipher.decrypt(row.value, { orgId, table: 'pii_vault', column: 'value', rowId: row.id }).catch(async (error: unknown) => {
-      throw (await erased(error, row.value, orgId)) ? new AppError('not_found', 'This entity does not exist.') : error;
-    });
+    const value = await unlessErased(erased, orgId, row.value, (c) => cipher.decrypt(c, { orgId, table: 'pii_vault', column: 'value', rowId: row.id }));
+    if (value === undefined) throw new AppError('not_found', 'This entity does not exist.');
     await withTenant(db, orgId, (tx) =>
       deps.audit.record(tx, {
         orgId,
@@ -108,10 +104,7 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
     const wanted = new Set(spellings);
     const found = new Set<string>();
     for (const r of rows) {
-      const original = await cipher.decrypt(r.value, { orgId, table: 'pii_vault', column: 'value', rowId: r.id }).catch(async (error: unknown) => {
-        if (await erased(error, r.value, orgId)) return undefined;
-        throw error;
-      });
+      const original = await unlessErased(erased, orgId, r.value, (c) => cipher.decrypt(c, { orgId, table: 'pii_vault', column: 'value', rowId: r.id }));
       if (original !== undefined && wanted.has(normalizeValue(type, original))) found.add(r.conversation_id);
     }
     return [...found];

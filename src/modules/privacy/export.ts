@@ -10,22 +10,46 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
-import type { ErasureCheck } from '../../platform/crypto/erasure.ts';
+import { unlessErased, type ErasureCheck } from '../../platform/crypto/erasure.ts';
 import type { ContentCipher } from '../chat/content-cipher.ts';
 
 const PAGE = 200;
 const iso = (t: Date | string): string => new Date(t).toISOString();
 
+function groupBy<T>(rows: readonly T[], keyOf: (row: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const row of rows) {
+    const list = map.get(keyOf(row));
+    if (list) list.push(row);
+    else map.set(keyOf(row), [row]);
+  }
+  return map;
+}
+
 export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; erased: ErasureCheck }) {
   const { db, cipher, erased } = deps;
 
   /** Plaintext, or undefined when its person was erased. */
-  async function open(orgId: string, ciphertext: string, table: string, column: string, rowId: string): Promise<string | undefined> {
-    try {
-      return await cipher.decrypt(ciphertext, { orgId, table, column, rowId });
-    } catch (error) {
-      if (await erased(error, ciphertext, orgId)) return undefined;
-      throw error;
+  const open = (orgId: string, ciphertext: string, table: string, column: string, rowId: string): Promise<string | undefined> =>
+    unlessErased(erased, orgId, ciphertext, (c) => cipher.decrypt(c, { orgId, table, column, rowId }));
+
+  /** Knowledge documents with the text they were reduced to, a page (and its chunks) per transaction. */
+  async function* documents(orgId: string): AsyncGenerator<Record<string, unknown>> {
+    let after = '';
+    for (;;) {
+      const page = await withTenant(db, orgId, async (tx) => {
+        const docs = await tx.selectFrom('documents').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute();
+        const ids = docs.map((d) => d.id);
+        const chunks = ids.length ? await tx.selectFrom('knowledge_chunks').select(['document_id', 'heading', 'text']).where('document_id', 'in', ids).orderBy('document_id').orderBy('ord').execute() : [];
+        return { docs, chunks };
+      });
+      const chunksOf = groupBy(page.chunks, (c) => c.document_id);
+      for (const d of page.docs) {
+        const chunks = (chunksOf.get(d.id) ?? []).map(({ heading, text }) => ({ heading, text }));
+        yield { type: 'document', id: d.id, projectId: d.project_id, title: d.title, url: d.url, contentType: d.content_type, chars: d.chars, createdAt: iso(d.created_at), chunks };
+      }
+      if (page.docs.length < PAGE) return;
+      after = page.docs.at(-1)?.id ?? after;
     }
   }
 
@@ -43,13 +67,8 @@ export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; e
           : [[], []];
         return { convs, messages, entities };
       });
-      const byConversation = <T extends { conversation_id: string }>(rows: T[]): Map<string, T[]> => {
-        const map = new Map<string, T[]>();
-        for (const r of rows) map.set(r.conversation_id, [...(map.get(r.conversation_id) ?? []), r]);
-        return map;
-      };
-      const messagesOf = byConversation(page.messages);
-      const entitiesOf = byConversation(page.entities);
+      const messagesOf = groupBy(page.messages, (m) => m.conversation_id);
+      const entitiesOf = groupBy(page.entities, (e) => e.conversation_id);
       for (const c of page.convs) {
         const messages = [];
         for (const m of messagesOf.get(c.id) ?? []) {
@@ -81,17 +100,13 @@ export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; e
         .orderBy('memberships.created_at')
         .execute(),
       projects: await tx.selectFrom('projects').select(['id', 'name', 'settings', 'created_at']).orderBy('created_at').execute(),
-      documents: await tx.selectFrom('documents').selectAll().orderBy('created_at').execute(),
     }));
     const { org } = head;
     const record = (value: Record<string, unknown>): string => `${JSON.stringify(value)}\n`;
     yield record({ type: 'organisation', id: org.id, name: org.name, slug: org.slug, region: org.region, require2fa: org.require_2fa, improvementConsent: org.improvement_consent, createdAt: iso(org.created_at), exportedAt: exportedAt.toISOString(), personalData: withValues ? 'values' : 'tokens' });
     for (const m of head.members) yield record({ type: 'member', userId: m.id, email: m.email, name: m.name, role: m.role, joinedAt: iso(m.created_at) });
     for (const p of head.projects) yield record({ type: 'project', id: p.id, name: p.name, settings: p.settings, createdAt: iso(p.created_at) });
-    for (const d of head.documents) {
-      const chunks = await withTenant(db, orgId, (tx) => tx.selectFrom('knowledge_chunks').select(['heading', 'text']).where('document_id', '=', d.id).orderBy('ord').execute());
-      yield record({ type: 'document', id: d.id, projectId: d.project_id, title: d.title, url: d.url, contentType: d.content_type, chars: d.chars, createdAt: iso(d.created_at), chunks });
-    }
+    for await (const d of documents(orgId)) yield record(d);
     for await (const c of conversations(orgId, withValues)) yield record(c);
   }
 

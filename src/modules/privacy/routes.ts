@@ -13,18 +13,17 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
+import { idSchema, orgParams } from '../../platform/http/id-params.ts';
 import type { AuditService } from '../audit/service.ts';
 
 const erasureRequest = z
   .strictObject({
-    visitorId: z.string().regex(/^vis_[0-9A-Za-z]{1,40}$/, 'must be a visitor id (vis_…)').optional(),
+    visitorId: idSchema('vis', 'a visitor id').optional(),
     identifier: z.strictObject({ type: z.enum(erasureIdentifierTypes), value: z.string().trim().min(1).max(500) }).optional(),
     dryRun: z.boolean().default(false),
     expectVisitors: z.number().int().min(1).max(1_000_000).optional(),
   })
   .refine((body) => (body.visitorId === undefined) !== (body.identifier === undefined), { message: 'Name the person by exactly one of visitorId or identifier.' });
-
-const orgParams = z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)') });
 
 export function privacyRoutes(deps: { erasure: ErasureService; orgExport: OrgExport; access: Access; auth: Authenticator; db: Kysely<DB>; audit: Pick<AuditService, 'record'>; clock: Clock }) {
   return async function plugin(app: App): Promise<void> {
@@ -40,9 +39,8 @@ export function privacyRoutes(deps: { erasure: ErasureService; orgExport: OrgExp
       handler: async (request, reply) => {
         const { orgId } = request.params;
         const principal = await deps.auth.require(request);
-        await deps.access.authorize(principal, orgId, 'org:update');
         const withValues = request.query.personalData === 'values';
-        if (withValues) await deps.access.authorize(principal, orgId, 'pii:reveal');
+        await deps.access.authorize(principal, orgId, withValues ? ['org:update', 'pii:reveal'] : 'org:update');
         const now = deps.clock.now();
         await withTenant(deps.db, orgId, (tx) =>
           deps.audit.record(tx, { orgId, actor: principal, action: 'org.exported', target: { type: 'org', id: orgId }, ip: request.ip, metadata: { personalData: request.query.personalData } }),

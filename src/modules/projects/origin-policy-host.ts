@@ -45,7 +45,3 @@ export function checkAsciiHost(host: string): HostResult {
   }
   return { ok: true, host, kind: 'domain' };
 }
-
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host);
-}

@@ -4,7 +4,8 @@
  * rules are documented in origin-policy.ts.
  */
 import { parse as parseDomain } from 'tldts';
-import { isLoopbackHost, normaliseHost } from './origin-policy-host.ts';
+import { isLoopbackHost } from '../../platform/net/loopback.ts';
+import { normaliseHost } from './origin-policy-host.ts';
 
 export type Scheme = 'http' | 'https';
 

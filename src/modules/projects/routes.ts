@@ -9,9 +9,9 @@ import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import type { Access } from '../orgs/access.ts';
 import type { ProjectService } from './service.ts';
+import { orgParams } from '../../platform/http/id-params.ts';
 import { projectSettingsPatchSchema } from './settings.ts';
 
-const orgParams = z.strictObject({ orgId: z.string().regex(/^org_[0-9A-Za-z]{1,40}$/, 'must be an organisation id (org_…)') });
 const projectParams = z.strictObject({ projectId: z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)') });
 const name = z.string().trim().min(1).max(100);
 

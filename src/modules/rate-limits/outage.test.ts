@@ -29,7 +29,7 @@ describe('a Redis outage', { skip: !installed && 'redis-server is not installed'
   const storeErrors: unknown[] = [];
   let limits: ReturnType<typeof createRateLimits>;
   const settings = { perIpPerMinute: 3, perSessionPerHour: 100, messagesPerHour: 1_000 };
-  const message = (ip: string) => limits.service.checkMessage({ projectId: 'prj_outage', orgId: 'org_outage', ip, sessionId: 'ses_1', settings });
+  const message = (ip: string) => limits.service.checkMessage({ projectId: 'prj_outage', orgId: 'org_outage', channel: 'widget', ip, sessionId: 'ses_1', settings });
 
   before(async () => {
     const port = await freePort();

@@ -20,7 +20,7 @@ function setup(limiter: RateLimiter = createMemoryRateLimiter(), penaltyBox: Pen
   return { service, events };
 }
 
-const base = { projectId: 'prj_1', orgId: 'org_1', settings: { ...defaultRateLimits, perIpPerMinute: 5, perSessionPerHour: 3, messagesPerHour: 100 } };
+const base = { projectId: 'prj_1', orgId: 'org_1', channel: 'widget' as const, settings: { ...defaultRateLimits, perIpPerMinute: 5, perSessionPerHour: 3, messagesPerHour: 100 } };
 
 test('per-IP limit refuses, records to the penalty box, then escalates to a block', async () => {
   const { service, events } = setup();
@@ -85,14 +85,14 @@ test("the widget's project and organisation budgets are not the organisation's o
   for (let i = 0; i < 2; i++) assert.equal((await service.checkMessage({ ...ceiling, channel: 'widget', ip: `198.51.100.${i}`, sessionId: `s${i}` })).ok, true);
   assert.equal((await service.checkMessage({ ...ceiling, channel: 'widget', ip: '198.51.100.9', sessionId: 's9' })).ok, false);
   assert.equal(events.at(-1)?.dimension, 'org');
-  assert.equal((await service.checkMessage({ ...ceiling, ip: '192.0.2.1', apiKeyId: 'key_b' })).ok, true, 'an API key has its own budget');
+  assert.equal((await service.checkMessage({ ...ceiling, channel: 'api', ip: '192.0.2.1', apiKeyId: 'key_b' })).ok, true, 'an API key has its own budget');
   assert.equal((await service.checkMessage({ ...ceiling, channel: 'api', ip: '192.0.2.1', sessionId: 'user_session' })).ok, true, 'so has a signed-in user');
-  assert.equal((await service.checkMessage({ ...ceiling, ip: '192.0.2.1', apiKeyId: 'key_b' })).ok, false, 'and it is a ceiling too');
+  assert.equal((await service.checkMessage({ ...ceiling, channel: 'api', ip: '192.0.2.1', apiKeyId: 'key_b' })).ok, false, 'and it is a ceiling too');
 
   const project = { ...base, projectId: 'prj_30', orgId: 'org_4', settings: { ...defaultRateLimits, messagesPerHour: 1 } };
   assert.equal((await service.checkMessage({ ...project, channel: 'widget', ip: '198.51.100.20', sessionId: 'v1' })).ok, true);
   assert.equal((await service.checkMessage({ ...project, channel: 'widget', ip: '198.51.100.21', sessionId: 'v2' })).ok, false);
-  assert.equal((await service.checkMessage({ ...project, ip: '192.0.2.2', apiKeyId: 'key_c' })).ok, true, "the project's budget per channel");
+  assert.equal((await service.checkMessage({ ...project, channel: 'api', ip: '192.0.2.2', apiKeyId: 'key_c' })).ok, true, "the project's budget per channel");
 });
 
 test('API keys: per-key request limit and per-key message limit', async () => {
@@ -100,8 +100,8 @@ test('API keys: per-key request limit and per-key message limit', async () => {
   assert.equal((await service.checkApiKey('key_a', 2)).ok, true);
   assert.equal((await service.checkApiKey('key_a', 2)).ok, true);
   assert.equal((await service.checkApiKey('key_a', 2)).ok, false);
-  assert.equal((await service.checkMessage({ ...base, ip: '192.0.2.1', apiKeyId: 'key_a', apiKeyMessagesPerMinute: 1 })).ok, true);
-  assert.equal((await service.checkMessage({ ...base, ip: '192.0.2.2', apiKeyId: 'key_a', apiKeyMessagesPerMinute: 1 })).ok, false);
+  assert.equal((await service.checkMessage({ ...base, channel: 'api', ip: '192.0.2.1', apiKeyId: 'key_a', apiKeyMessagesPerMinute: 1 })).ok, true);
+  assert.equal((await service.checkMessage({ ...base, channel: 'api', ip: '192.0.2.2', apiKeyId: 'key_a', apiKeyMessagesPerMinute: 1 })).ok, false);
 });
 
 test('project ids cannot escape their namespace', async () => {

@@ -37,11 +37,11 @@ export interface MessageCheck {
   apiKeyId?: string;
   settings: RateLimitSettings;
   /**
-   * Who sends: the public widget, or the organisation's own callers (API keys, signed-in users;
-   * the default when an API key is named). Each has its own project and organisation budget, so
-   * anonymous traffic that spends the widget's cannot refuse the organisation's back-end.
+   * Who sends: the public widget, or the organisation's own callers (API keys, signed-in users).
+   * Each has its own project and organisation budget, so anonymous traffic that spends the
+   * widget's cannot refuse the organisation's back-end.
    */
-  channel?: 'widget' | 'api';
+  channel: 'widget' | 'api';
   apiKeyMessagesPerMinute?: number;
   /** Overrides the default organisation ceiling (e.g. per plan). */
   orgCeilingPerHour?: number;
@@ -126,8 +126,7 @@ export function createRateLimitService(deps: {
         const points = input.apiKeyMessagesPerMinute ?? defaultApiKeyMessagesPerMinute;
         steps.push({ dimension: 'api_key', bucket: 'msg_api_key', key: input.apiKeyId, limit: { points, durationSeconds: 60 } });
       }
-      const channel = input.channel ?? (input.apiKeyId === undefined ? 'widget' : 'api');
-      const suffix = channel === 'api' ? '_api' : '';
+      const suffix = input.channel === 'api' ? '_api' : '';
       steps.push(
         { dimension: 'project', bucket: `msg_project${suffix}`, key: projectId, limit: { points: settings.messagesPerHour, durationSeconds: 3_600 } },
         { dimension: 'org', bucket: `msg_org${suffix}`, key: orgId, limit: { points: input.orgCeilingPerHour ?? orgCeiling, durationSeconds: 3_600 } },

@@ -57,3 +57,13 @@ export function erasureCheck(db: Kysely<DB>): ErasureCheck {
     return true;
   };
 }
+
+/** The plaintext, or undefined when its subject was erased; any other failure is thrown. */
+export async function unlessErased(erased: ErasureCheck, orgId: string, ciphertext: string, decrypt: (ciphertext: string) => Promise<string>): Promise<string | undefined> {
+  try {
+    return await decrypt(ciphertext);
+  } catch (error) {
+    if (await erased(error, ciphertext, orgId)) return undefined;
+    throw error;
+  }
+}

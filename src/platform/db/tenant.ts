@@ -5,7 +5,10 @@
  * sees only this organisation's rows.
  *
  * Queries outside withTenant run as the connecting role (the tables' owner), which RLS does not
- * bind: only the accounts directory (users, sessions, a user's own memberships) may do that.
+ * bind: only the accounts directory (users, sessions, a user's own memberships) may do that, and
+ * the platform's own jobs across organisations: the retention sweep reads every project's
+ * settings (its deletions run inside withTenant), and the owed shreds are a queue the platform
+ * works through (platform/crypto/pending-shreds.ts), as it does its key tables.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from './tables.ts';
