@@ -67,6 +67,9 @@ import type { Listener } from './platform/listeners.ts';
 import { createRetention, type Retention } from './modules/chat/retention.ts';
 import { owedShredder } from './platform/crypto/pending-shreds.ts';
 import type { RateLimitService, RefusalEvent } from './modules/rate-limits/service.ts';
+import { createWebhookOutbox, createWebhooks } from './modules/webhooks/module.ts';
+import { webhookRoutes } from './modules/webhooks/routes.ts';
+import type { Webhooks } from './modules/webhooks/module.ts';
 
 export interface AppDeps {
   /** Called on every refused widget request (the events module connects webhooks here). */
@@ -112,6 +115,8 @@ export interface Services {
   originGuard: ChatServices['originGuard'];
   /** Erasure requests: a person's conversations, visitor record and keys, for good. */
   erasure: ChatServices['erasure'];
+  /** Webhooks: their service, and the dispatcher that sends the outbox (also on a timer). */
+  webhooks: Webhooks;
 }
 
 /**
@@ -228,7 +233,11 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     await ownPubsub?.close();
   });
 
-  const audit = createAuditService();
+  // Every audited change also queues its webhook deliveries, in its own transaction.
+  const audit = createAuditService({ outbox: createWebhookOutbox() });
+  const webhooks = createWebhooks({ db, cipher: crypto.cipher, audit, clock, allowPrivateNetworks: config.webhookAllowPrivateNetworks, log: app.log });
+  webhooks.start(config.webhookDeliveryIntervalMs);
+  app.addHook('onClose', () => webhooks.stop());
   const users = createUserDirectory({ db });
   const orgs = createOrgService({
     db,
@@ -313,7 +322,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(orgRoutes({ orgs, access, auth }));
   await app.register(projectRoutes({ projects, access, auth }));
   await app.register(auditRoutes({ db, audit, access, auth, clock }));
-  await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, audit, access, auth, clock }));
+  await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, webhooks: webhooks.service, audit, access, auth, clock }));
+  await app.register(webhookRoutes({ webhooks: webhooks.service, access, auth }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth, db, audit }));
   const chatSide = await wireChat(app, { config, db, clock, crypto, shredOwed, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected });
@@ -331,6 +341,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
       rateLimitRefusals: rateLimits.refusals,
       crypto,
       retention,
+      webhooks,
       ...chatSide,
     },
   };

@@ -65,6 +65,9 @@ const envSchema = z.object({
   ANSWER_API_KEY: z.string().max(500).optional(),
   ANSWER_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   ANSWER_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
+  // How often this instance sends due webhook deliveries (0: never; another instance does).
+  WEBHOOK_DELIVERY_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
@@ -117,6 +120,9 @@ export interface Config {
   operatorAnswerEndpoint: { baseUrl: string; apiKey: string | undefined } | undefined;
   /** Let projects' own answer endpoints be on loopback or private networks (off: public only). */
   answerAllowPrivateNetworks: boolean;
+  /** Webhooks may also deliver to loopback and private networks, over http too (modules/webhooks/url-policy.ts). */
+  webhookAllowPrivateNetworks: boolean;
+  webhookDeliveryIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -171,6 +177,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // A base URL alone is a keyless endpoint of the operator's (a local model on a private network).
     operatorAnswerEndpoint: e.ANSWER_BASE_URL ? { baseUrl: e.ANSWER_BASE_URL, apiKey: e.ANSWER_API_KEY || undefined } : undefined,
     answerAllowPrivateNetworks: e.ANSWER_ALLOW_PRIVATE_NETWORKS,
+    webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    webhookDeliveryIntervalMs: e.WEBHOOK_DELIVERY_INTERVAL_MS,
   };
 }
 

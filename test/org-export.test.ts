@@ -29,6 +29,7 @@ after(() => t.close());
 
 describe('organisation export', () => {
   it('holds everything, personal data as tokens by default, and is audited', async () => {
+    const hook = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: 'https://hooks.example.com/in', eventTypes: ['privacy.*'] });
     const r = await owner.client.get<string>(`/v1/orgs/${owner.orgId}/export`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-disposition') ?? '', /^attachment; filename="palisade-export-org_/);
@@ -37,6 +38,9 @@ describe('organisation export', () => {
     assert.equal(lines[0]?.personalData, 'tokens');
     assert.ok(lines.some((l) => l.type === 'member' && l.email === owner.email && l.role === 'owner'));
     assert.ok(lines.some((l) => l.type === 'project' && l.id === projectId));
+    const { id, url, description, eventTypes, enabled, createdAt } = hook.body.webhook;
+    assert.deepEqual(lines.find((l) => l.type === 'webhook'), { type: 'webhook', id, url, description, eventTypes, enabled, createdAt }, 'its webhooks');
+    assert.equal(r.body.includes(hook.body.secret.slice('whsec_'.length)), false, 'never their secrets');
     const doc = lines.find((l) => l.type === 'document') as { chunks: { text: string }[] } | undefined;
     assert.match(JSON.stringify(doc?.chunks), /five days/);
     const conv = lines.find((l) => l.type === 'conversation' && l.id === conversationId) as { messages: { role: string; content: string }[]; entities: { token: string; value?: string }[] } | undefined;

@@ -46,7 +46,8 @@ export async function startTestApp(overrides: TestAppOverrides = {}): Promise<Te
   }
   const config: Config = {
     // The suite's Chat Completions stubs listen on 127.0.0.1; test/answer-keys.test.ts turns this off.
-    ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY, ANSWER_ALLOW_PRIVATE_NETWORKS: 'true' }),
+    // Webhook deliveries are sent by the tests that look at them (test/webhooks.test.ts), not on a timer.
+    ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY, ANSWER_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_DELIVERY_INTERVAL_MS: '0' }),
     ...overrides.config,
   };
   const { config: _c, wrapKeyring, ...rest } = overrides;

@@ -28,7 +28,80 @@ async function newProject(owner: Client, orgId: string, settings?: Record<string
 const llmProject = (owner: Client, orgId: string): Promise<string> =>
   newProject(owner, orgId, { answer: { provider: 'openai-compatible', baseUrl: 'https://llm.example.com/v1', model: 'm' } });
 
+/** One webhook per organisation for the routes that only read or change it (an org has at most 20). */
+const webhooks = new Map<string, Promise<string>>();
+function sharedWebhook(owner: Client, orgId: string): Promise<string> {
+  let id = webhooks.get(orgId);
+  if (!id) {
+    id = newWebhook(owner, orgId);
+    webhooks.set(orgId, id);
+  }
+  return id;
+}
+async function newWebhook(owner: Client, orgId: string): Promise<string> {
+  const r = await owner.post(`/v1/orgs/${orgId}/webhooks`, { url: 'https://hooks.example.com/in', eventTypes: ['project.created'] });
+  if (r.status !== 201) throw new Error(`webhook: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.webhook.id;
+}
+const webhookRow = async (t: TestApp, path: string) =>
+  JSON.stringify(await t.database.db.selectFrom('webhooks').selectAll().where('id', '=', path.split('/')[3] ?? '').executeTakeFirst());
+
 export const protectedRoutes: RouteCase[] = [
+  { name: 'list webhooks', method: 'GET', permission: 'webhooks:manage', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/webhooks` }) },
+  {
+    name: 'create webhook',
+    method: 'POST',
+    permission: 'webhooks:manage',
+    writes: ['webhooks', 'webhook_deliveries', 'audit_log'],
+    prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/webhooks`, body: { url: 'https://hooks.example.com/in', eventTypes: ['*'] } }),
+  },
+  { name: 'get webhook', method: 'GET', permission: 'webhooks:manage', writes: [], prepare: async ({ owner, orgId }) => ({ path: `/v1/webhooks/${await sharedWebhook(owner, orgId)}` }) },
+  {
+    name: 'update webhook',
+    method: 'PATCH',
+    permission: 'webhooks:manage',
+    writes: ['webhook_deliveries', 'audit_log'],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/webhooks/${await sharedWebhook(owner, orgId)}`, body: { url: `https://hooks.example.com/${Date.now()}` } }),
+    stateOf: webhookRow,
+  },
+  {
+    name: 'delete webhook',
+    method: 'DELETE',
+    permission: 'webhooks:manage',
+    writes: ['webhooks', 'audit_log'],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/webhooks/${await newWebhook(owner, orgId)}` }),
+  },
+  {
+    name: 'rotate webhook secret',
+    method: 'POST',
+    permission: 'webhooks:manage',
+    writes: ['audit_log'],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/webhooks/${await sharedWebhook(owner, orgId)}/rotate-secret` }),
+    stateOf: webhookRow,
+  },
+  {
+    name: 'list webhook deliveries',
+    method: 'GET',
+    permission: 'webhooks:manage',
+    writes: [],
+    prepare: async ({ owner, orgId }) => ({ path: `/v1/webhooks/${await sharedWebhook(owner, orgId)}/deliveries?status=failed&limit=10` }),
+  },
+  {
+    name: 'redeliver webhook delivery',
+    method: 'POST',
+    permission: 'webhooks:manage',
+    writes: ['audit_log'],
+    prepare: async ({ t, owner, orgId }) => {
+      const webhookId = await sharedWebhook(owner, orgId);
+      const id = `dlv_${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+      await t.database.db
+        .insertInto('webhook_deliveries')
+        .values({ id, org_id: orgId, webhook_id: webhookId, event_id: 'aud_x', event_type: 'project.created', payload: '{}', status: 'failed', attempts: 9 })
+        .execute();
+      return { path: `/v1/webhooks/${webhookId}/deliveries/${id}/redeliver` };
+    },
+    stateOf: async (t, path) => (await t.database.db.selectFrom('webhook_deliveries').select('status').where('id', '=', path.split('/')[5] ?? '').executeTakeFirst())?.status,
+  },
   { name: 'get org', method: 'GET', permission: 'org:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}` }) },
   { name: 'update org', method: 'PATCH', permission: 'org:update', writes: ['audit_log'], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}`, body: { name: 'Renamed' } }) },
   { name: 'list members', method: 'GET', permission: 'members:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/members` }) },

@@ -17,16 +17,36 @@ export interface AuditEntry {
   metadata?: Record<string, unknown>;
 }
 
-export function createAuditService() {
+/**
+ * Where every recorded entry also goes, in the same transaction: the webhooks' outbox
+ * (modules/webhooks), so an event is delivered exactly when its change committed.
+ */
+export type AuditOutbox = (tx: Tx, event: { id: string; orgId: string; type: string; payload: AuditEvent }) => Promise<void>;
+
+/** An entry as webhooks receive it: without the IP address (personal data the receiver need not hold). */
+export interface AuditEvent {
+  id: string;
+  type: string;
+  createdAt: string;
+  orgId: string;
+  actor: { type: string; id: string | null };
+  target: { type: string; id: string } | null;
+  data: Record<string, unknown>;
+}
+
+export function createAuditService(deps: { outbox?: AuditOutbox } = {}) {
   async function record(tx: Tx, entry: AuditEntry): Promise<void> {
     const actor = entry.actor;
+    const id = newId('aud');
+    const actorType = actor?.kind ?? 'anonymous';
+    const actorId = actor?.kind === 'user' ? actor.userId : actor?.kind === 'api_key' ? actor.keyId : null;
     await tx
       .insertInto('audit_log')
       .values({
-        id: newId('aud'),
+        id,
         org_id: entry.orgId,
-        actor_type: actor?.kind ?? 'anonymous',
-        actor_id: actor?.kind === 'user' ? actor.userId : actor?.kind === 'api_key' ? actor.keyId : null,
+        actor_type: actorType,
+        actor_id: actorId,
         action: entry.action,
         target_type: entry.target?.type ?? null,
         target_id: entry.target?.id ?? null,
@@ -34,6 +54,17 @@ export function createAuditService() {
         metadata: JSON.stringify(entry.metadata ?? {}),
       })
       .execute();
+    if (!deps.outbox) return;
+    const event: AuditEvent = {
+      id,
+      type: entry.action,
+      createdAt: new Date().toISOString(),
+      orgId: entry.orgId,
+      actor: { type: actorType, id: actorId },
+      target: entry.target ?? null,
+      data: entry.metadata ?? {},
+    };
+    await deps.outbox(tx, { id, orgId: entry.orgId, type: entry.action, payload: event });
   }
 
   async function list(

@@ -28,6 +28,7 @@ export const encryptedColumns: EncryptedColumn[] = [
   { table: 'pii_vault', column: 'value', idColumn: 'id', orgColumn: 'org_id' },
   { table: 'project_identity_secrets', column: 'secret', idColumn: 'project_id', orgColumn: 'org_id' },
   { table: 'project_answer_keys', column: 'api_key', idColumn: 'project_id', orgColumn: 'org_id' },
+  { table: 'webhooks', column: 'secret', idColumn: 'id', orgColumn: 'org_id' },
   { table: 'users', column: 'totp_secret', idColumn: 'id', fixedOrgId: PLATFORM_ORG_ID },
 ];
 

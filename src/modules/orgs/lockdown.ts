@@ -1,8 +1,8 @@
 /**
  * Incident response for one organisation: every API key of the organisation, every session of
  * its members, every pending invitation and every visitor session of its projects' widgets end at
- * once, on every instance, and the lockdown is audited. (Webhook secrets join this list when
- * webhooks exist.)
+ * once, on every instance; every webhook gets a new signing secret (shown to nobody: an owner or
+ * admin rotates again to get one for the receiver); and the lockdown is audited.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -14,6 +14,7 @@ import type { AccountService } from '../accounts/service.ts';
 import type { ApiKeyService } from '../api-keys/service.ts';
 import type { ProjectService } from '../projects/service.ts';
 import type { AuditService } from '../audit/service.ts';
+import type { WebhookService } from '../webhooks/service.ts';
 import type { Access } from './access.ts';
 import type { OrgService } from './service.ts';
 import { orgParams } from '../../platform/http/id-params.ts';
@@ -25,6 +26,7 @@ export function lockdownRoutes(deps: {
   accounts: Pick<AccountService, 'revokeAllSessionsOf'>;
   apiKeys: Pick<ApiKeyService, 'revokeAll'>;
   projects: Pick<ProjectService, 'endAllVisitorSessionsIn' | 'projectsChanged'>;
+  webhooks: Pick<WebhookService, 'sealerFor' | 'rotateAllIn'>;
   audit: Pick<AuditService, 'record'>;
   access: Access;
   auth: Authenticator;
@@ -36,7 +38,8 @@ export function lockdownRoutes(deps: {
       schema: {
         operationId: 'lockdownOrg',
         tags: ['orgs'],
-        description: "Revoke every API key of the organisation, every session of its members, every pending invitation and every visitor session of its projects' widgets, at once.",
+        description:
+          "Revoke every API key of the organisation, every session of its members, every pending invitation and every visitor session of its projects' widgets, and give every webhook a new signing secret, at once.",
         params: orgParams,
       },
       handler: async (request) => {
@@ -51,22 +54,25 @@ export function lockdownRoutes(deps: {
         // otherwise let them back in after the keys and sessions are gone. So do the visitor
         // sessions of its widgets (a stolen visitor token, an intruder's own visitor session),
         // in the transaction that records the lockdown.
-        const { revokedInvitations, endedProjects } = await withTenant(deps.db, orgId, async (tx) => {
+        // Webhook secrets too: one that leaked would let its holder forge deliveries to the receiver.
+        const seal = await deps.webhooks.sealerFor(orgId);
+        const { revokedInvitations, endedProjects, rotatedWebhookSecrets } = await withTenant(deps.db, orgId, async (tx) => {
           const count = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now());
           const ended = await deps.projects.endAllVisitorSessionsIn(tx, orgId);
+          const rotated = await deps.webhooks.rotateAllIn(tx, orgId, seal);
           await deps.audit.record(tx, {
             orgId,
             actor: principal,
             action: 'org.lockdown',
             target: { type: 'org', id: orgId },
             ip: request.ip,
-            metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length },
+            metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, rotatedWebhookSecrets: rotated },
           });
-          return { revokedInvitations: count, endedProjects: ended };
+          return { revokedInvitations: count, endedProjects: ended, rotatedWebhookSecrets: rotated };
         });
         await deps.projects.projectsChanged(endedProjects);
         const endedVisitorSessionsInProjects = endedProjects.length;
-        return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, rotatedWebhookSecrets: 0 };
+        return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, rotatedWebhookSecrets };
       },
     });
   };

@@ -1,6 +1,7 @@
 /**
  * Data portability for an organisation (leaving us, or its own records): everything it holds, as
- * JSON lines — the organisation, its members, projects with their settings, knowledge documents
+ * JSON lines — the organisation, its members, projects with their settings, webhooks (without
+ * their secrets), knowledge documents
  * (as the text they were reduced to: originals are not kept), and every conversation with its
  * messages decrypted and its PII entities. Personal data stays as entity tokens unless the caller
  * asks for the values (and may reveal them); either way the export is audited before the first
@@ -100,12 +101,15 @@ export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; e
         .orderBy('memberships.created_at')
         .execute(),
       projects: await tx.selectFrom('projects').select(['id', 'name', 'settings', 'created_at']).orderBy('created_at').execute(),
+      // Never their signing secrets.
+      webhooks: await tx.selectFrom('webhooks').select(['id', 'url', 'description', 'event_types', 'enabled', 'created_at']).orderBy('created_at').orderBy('id').execute(),
     }));
     const { org } = head;
     const record = (value: Record<string, unknown>): string => `${JSON.stringify(value)}\n`;
     yield record({ type: 'organisation', id: org.id, name: org.name, slug: org.slug, region: org.region, require2fa: org.require_2fa, improvementConsent: org.improvement_consent, createdAt: iso(org.created_at), exportedAt: exportedAt.toISOString(), personalData: withValues ? 'values' : 'tokens' });
     for (const m of head.members) yield record({ type: 'member', userId: m.id, email: m.email, name: m.name, role: m.role, joinedAt: iso(m.created_at) });
     for (const p of head.projects) yield record({ type: 'project', id: p.id, name: p.name, settings: p.settings, createdAt: iso(p.created_at) });
+    for (const w of head.webhooks) yield record({ type: 'webhook', id: w.id, url: w.url, description: w.description, eventTypes: w.event_types, enabled: w.enabled, createdAt: iso(w.created_at) });
     for await (const d of documents(orgId)) yield record(d);
     for await (const c of conversations(orgId, withValues)) yield record(c);
   }

@@ -276,3 +276,40 @@ export interface ProjectAnswerKeysTable {
 export interface DB {
   project_answer_keys: ProjectAnswerKeysTable;
 }
+
+// --- webhooks (migration 0800) ---
+
+export interface WebhooksTable {
+  id: string;
+  org_id: string;
+  url: string;
+  description: Generated<string>;
+  event_types: string[];
+  enabled: Generated<boolean>;
+  /** Ciphertext (platform/crypto), AAD bound to org, table, column and webhook. */
+  secret: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  org_id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  payload: Json<unknown>;
+  status: Generated<'pending' | 'delivered' | 'failed'>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  claimed_until: Timestamp | null;
+  last_attempt_at: Timestamp | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+}
+
+export interface DB {
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+}

@@ -1,0 +1,69 @@
+/**
+ * The webhooks module, wired: the outbox the audit log writes into, the service behind the routes,
+ * and the dispatcher on a timer — every `intervalMs` (0: this instance sends nothing; another, or
+ * a scheduler calling drain(), does), and once an hour a prune of finished deliveries older than
+ * 30 days. A failed run is logged and the next one tries again.
+ */
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../platform/clock.ts';
+import type { Cipher } from '../../platform/crypto/envelope.ts';
+import type { DB } from '../../platform/db/tables.ts';
+import type { Tx } from '../../platform/db/tenant.ts';
+import type { AuditService } from '../audit/service.ts';
+import { createWebhookDispatcher } from './dispatcher.ts';
+import { createWebhookService } from './service.ts';
+import { createWebhookStore, type OutboxEvent } from './store.ts';
+import { createUrlPolicy } from './url-policy.ts';
+
+const KEEP_FINISHED_MS = 30 * 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/** Called by the audit log inside the transaction of every audited change. */
+export type Outbox = (tx: Tx, event: OutboxEvent) => Promise<void>;
+
+export function createWebhookOutbox(): Outbox {
+  const store = createWebhookStore();
+  return (tx, event) => store.enqueue(tx, event);
+}
+
+export function createWebhooks(deps: {
+  db: Kysely<DB>;
+  cipher: Pick<Cipher, 'sealer' | 'decrypt'>;
+  audit: Pick<AuditService, 'record'>;
+  clock: Clock;
+  allowPrivateNetworks: boolean;
+  log: { error(details: object, message: string): void };
+}) {
+  const store = createWebhookStore();
+  const urls = createUrlPolicy({ allowPrivateNetworks: deps.allowPrivateNetworks });
+  const service = createWebhookService({ db: deps.db, store, cipher: deps.cipher, audit: deps.audit, urls, clock: deps.clock });
+  const dispatcher = createWebhookDispatcher({ db: deps.db, store, cipher: deps.cipher, fetch: urls.fetch, clock: deps.clock, userAgent: 'Palisade-Webhooks/1' });
+
+  let timers: NodeJS.Timeout[] = [];
+  let current: Promise<unknown> | undefined;
+  function start(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    const tick = (): void => {
+      if (current) return; // one run at a time
+      current = dispatcher
+        .drain()
+        .catch((error: unknown) => deps.log.error({ err: error }, 'webhook deliveries could not be sent: the next run tries again'))
+        .finally(() => (current = undefined));
+    };
+    const prune = (): void => {
+      store.pruneFinished(deps.db, new Date(deps.clock.now().getTime() - KEEP_FINISHED_MS)).catch((error: unknown) => deps.log.error({ err: error }, 'old webhook deliveries could not be pruned'));
+    };
+    timers = [setInterval(tick, intervalMs).unref(), setInterval(prune, PRUNE_EVERY_MS).unref()];
+  }
+  /** Stops the timers and waits for a run in progress (before the database closes). */
+  async function stop(): Promise<void> {
+    for (const t of timers) clearInterval(t);
+    timers = [];
+    dispatcher.abort();
+    await current;
+  }
+
+  return { service, dispatcher, start, stop, prune: (before: Date) => store.pruneFinished(deps.db, before) };
+}
+
+export type Webhooks = ReturnType<typeof createWebhooks>;

@@ -1,0 +1,159 @@
+/** SQL for webhooks and their deliveries, and nothing else. */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DB, WebhookDeliveriesTable, WebhooksTable } from '../../platform/db/tables.ts';
+import type { Tx } from '../../platform/db/tenant.ts';
+
+export type WebhookRow = Selectable<WebhooksTable>;
+export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
+
+export interface WebhookChanges {
+  url?: string;
+  description?: string;
+  eventTypes?: string[];
+  enabled?: boolean;
+}
+
+/** What the outbox needs of an audited event (modules/audit hands it over in its transaction). */
+export interface OutboxEvent {
+  id: string;
+  orgId: string;
+  type: string;
+  payload: unknown;
+}
+
+/** A delivery taken by the dispatcher, with what it needs to send it. */
+export interface ClaimedDelivery {
+  id: string;
+  org_id: string;
+  webhook_id: string;
+  event_id: string;
+  payload: unknown;
+  attempts: number;
+  url: string;
+  secret: string;
+  enabled: boolean;
+}
+
+/** The subscriptions that match an event type: itself, its family (`project.*`) and `*`. */
+function patternsFor(type: string): [string, string, string] {
+  const dot = type.indexOf('.');
+  return [type, dot > 0 ? `${type.slice(0, dot)}.*` : type, '*'];
+}
+
+export function createWebhookStore() {
+  return {
+    insert: async (tx: Tx, row: { id: string; orgId: string; url: string; description: string; eventTypes: string[]; enabled: boolean; secret: string }): Promise<WebhookRow> =>
+      tx
+        .insertInto('webhooks')
+        .values({ id: row.id, org_id: row.orgId, url: row.url, description: row.description, event_types: sql<string[]>`${sql.val(row.eventTypes)}::text[]`, enabled: row.enabled, secret: row.secret })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+
+    list: (tx: Tx): Promise<WebhookRow[]> => tx.selectFrom('webhooks').selectAll().orderBy('created_at').orderBy('id').execute(),
+
+    get: (tx: Tx, id: string): Promise<WebhookRow | undefined> => tx.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst(),
+
+    /** The organisation of a webhook, read as the tables' owner (routes address webhooks by id). */
+    orgOf: async (db: Kysely<DB>, id: string): Promise<string | undefined> =>
+      (await db.selectFrom('webhooks').select('org_id').where('id', '=', id).executeTakeFirst())?.org_id,
+
+    update: (tx: Tx, id: string, changes: WebhookChanges, at: Date): Promise<WebhookRow | undefined> =>
+      tx
+        .updateTable('webhooks')
+        .set({
+          updated_at: at,
+          ...(changes.url !== undefined ? { url: changes.url } : {}),
+          ...(changes.description !== undefined ? { description: changes.description } : {}),
+          ...(changes.eventTypes !== undefined ? { event_types: sql<string[]>`${sql.val(changes.eventTypes)}::text[]` } : {}),
+          ...(changes.enabled !== undefined ? { enabled: changes.enabled } : {}),
+        })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst(),
+
+    setSecret: async (tx: Tx, id: string, secret: string, at: Date): Promise<void> => {
+      await tx.updateTable('webhooks').set({ secret, updated_at: at }).where('id', '=', id).execute();
+    },
+
+    remove: async (tx: Tx, id: string): Promise<boolean> => (await tx.deleteFrom('webhooks').where('id', '=', id).returning('id').executeTakeFirst()) !== undefined,
+
+    ids: async (tx: Tx): Promise<string[]> => (await tx.selectFrom('webhooks').select('id').execute()).map((r) => r.id),
+
+    /** One delivery per enabled webhook of the organisation subscribed to the event, in one statement. */
+    enqueue: async (tx: Tx, event: OutboxEvent): Promise<void> => {
+      const [exact, family, all] = patternsFor(event.type);
+      await sql`
+        INSERT INTO webhook_deliveries (id, org_id, webhook_id, event_id, event_type, payload)
+        SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), org_id, id, ${event.id}, ${event.type}, ${JSON.stringify(event.payload)}::jsonb
+        FROM webhooks
+        WHERE org_id = ${event.orgId} AND enabled AND event_types && ARRAY[${exact}, ${family}, ${all}]::text[]`.execute(tx);
+    },
+
+    deliveries: (tx: Tx, webhookId: string, filter: { status?: string | undefined; before?: string | undefined; limit: number }): Promise<DeliveryRow[]> => {
+      let q = tx.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit);
+      if (filter.status) q = q.where('status', '=', filter.status as DeliveryRow['status']);
+      if (filter.before) {
+        q = q.where(sql<boolean>`(created_at, id) < (SELECT d.created_at, d.id FROM webhook_deliveries d WHERE d.id = ${filter.before} AND d.webhook_id = ${webhookId})`);
+      }
+      return q.execute();
+    },
+
+    /** Puts a finished delivery back in the queue, to be tried now. */
+    requeue: async (tx: Tx, webhookId: string, deliveryId: string, at: Date): Promise<boolean> => {
+      const row = await tx
+        .updateTable('webhook_deliveries')
+        .set({ status: 'pending', next_attempt_at: at, claimed_until: null })
+        .where('id', '=', deliveryId)
+        .where('webhook_id', '=', webhookId)
+        .where('status', '<>', 'pending')
+        .returning('id')
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /**
+     * Leases up to `limit` deliveries that are due, across organisations (a platform job, run as
+     * the tables' owner; the outcome is written back inside the organisation's tenant transaction).
+     * SKIP LOCKED and the lease keep two instances from sending one delivery at once.
+     */
+    claimDue: async (db: Kysely<DB>, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> => {
+      const { rows } = await sql<ClaimedDelivery>`
+        UPDATE webhook_deliveries d SET claimed_until = ${leaseUntil}
+        FROM webhooks w
+        WHERE w.id = d.webhook_id AND d.id IN (
+          SELECT id FROM webhook_deliveries
+          WHERE status = 'pending' AND next_attempt_at <= ${now} AND (claimed_until IS NULL OR claimed_until < ${now})
+          ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+        RETURNING d.id, d.org_id, d.webhook_id, d.event_id, d.payload, d.attempts, w.url, w.secret, w.enabled`.execute(db);
+      return rows;
+    },
+
+    recordAttempt: async (
+      tx: Tx,
+      id: string,
+      outcome: { status: 'pending' | 'delivered' | 'failed'; attempts: number; nextAttemptAt: Date | null; at: Date; httpStatus: number | null; error: string | null },
+    ): Promise<void> => {
+      await tx
+        .updateTable('webhook_deliveries')
+        .set({
+          status: outcome.status,
+          attempts: outcome.attempts,
+          ...(outcome.nextAttemptAt ? { next_attempt_at: outcome.nextAttemptAt } : {}),
+          claimed_until: null,
+          last_attempt_at: outcome.at,
+          last_status: outcome.httpStatus,
+          last_error: outcome.error,
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /** Deletes finished deliveries created before `before`, across organisations (platform job). */
+    pruneFinished: async (db: Kysely<DB>, before: Date): Promise<number> => {
+      const result = await db.deleteFrom('webhook_deliveries').where('status', '<>', 'pending').where('created_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+export type WebhookStore = ReturnType<typeof createWebhookStore>;

@@ -1,0 +1,314 @@
+/**
+ * Webhooks end to end: a real receiver on 127.0.0.1 gets the organisation's audited events,
+ * signed in the Standard Webhooks form (checked with that project's own library), only those it
+ * subscribed to, retried with back-off when it fails; secrets are shown once and stored only
+ * encrypted; lockdown and rotation change them; another organisation sees none of it.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { signUp, startTestApp, type TestApp } from './helpers/harness.ts';
+import { scanForPlaintext } from './helpers/raw-scan.ts';
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+let t: TestApp;
+let receiver: Server;
+let receiverUrl: string;
+const received: Received[] = [];
+let answerWith = 204;
+let offsetMs = 0;
+
+before(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.statusCode = answerWith;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const address = receiver.address();
+  receiverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hooks?token=receiver-own-token`;
+  // Deliveries are sent by the test (drain()), on a clock it can move for the retries.
+  t = await startTestApp({
+    config: { webhookAllowPrivateNetworks: true, webhookDeliveryIntervalMs: 0 },
+    clock: { now: () => new Date(Date.now() + offsetMs) },
+  });
+});
+after(async () => {
+  await t.close();
+  await new Promise((resolve) => receiver.close(resolve));
+});
+
+const drain = (): Promise<number> => t.services.webhooks.dispatcher.drain();
+
+function verified(secret: string, r: Received): { type: string; id: string; orgId: string; data: Record<string, unknown>; actor: unknown; target: unknown } {
+  return new Webhook(secret).verify(r.body, {
+    'webhook-id': String(r.headers['webhook-id']),
+    'webhook-timestamp': String(r.headers['webhook-timestamp']),
+    'webhook-signature': String(r.headers['webhook-signature']),
+  }) as never;
+}
+
+describe('webhooks', () => {
+  it('delivers subscribed events, signed, once each; the secret is shown once and stored encrypted', async () => {
+    const owner = await signUp(t, 'Hooked');
+    received.length = 0;
+    answerWith = 204;
+    const created = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: receiverUrl, eventTypes: ['project.*'], description: 'ops' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const secret: string = created.body.secret;
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+    assert.equal(created.body.webhook.url, receiverUrl);
+    assert.deepEqual(created.body.webhook.eventTypes, ['project.*']);
+
+    const listed = await owner.client.get(`/v1/orgs/${owner.orgId}/webhooks`);
+    assert.equal(listed.status, 200);
+    assert.equal(listed.body.webhooks.length, 1);
+    assert.equal(JSON.stringify(listed.body).includes(secret), false);
+    assert.equal(JSON.stringify((await owner.client.get(`/v1/webhooks/${created.body.webhook.id}`)).body).includes(secret), false);
+    assert.deepEqual(await scanForPlaintext(t, secret.slice('whsec_'.length)), []);
+
+    const project = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    assert.equal(project.status, 201);
+    await owner.client.patch(`/v1/orgs/${owner.orgId}`, { name: 'Renamed' }); // org.*: not subscribed
+
+    assert.equal(await drain(), 1);
+    assert.equal(received.length, 1);
+    const event = verified(secret, received[0] as Received);
+    assert.equal(event.type, 'project.created');
+    assert.equal(event.orgId, owner.orgId);
+    assert.deepEqual(event.target, { type: 'project', id: project.body.project.id });
+    assert.deepEqual(event.actor, { type: 'user', id: owner.userId });
+    assert.equal((received[0] as Received).body.includes('127.0.0.1'), false, 'no IP address in events');
+    assert.equal(received[0]?.headers['webhook-id'], event.id);
+    assert.equal(received[0]?.headers['content-type'], 'application/json');
+    // A wrong secret does not verify.
+    assert.throws(() => verified(`whsec_${Buffer.alloc(32, 1).toString('base64')}`, received[0] as Received));
+
+    assert.equal(await drain(), 0, 'delivered once');
+    const deliveries = await owner.client.get(`/v1/webhooks/${created.body.webhook.id}/deliveries`);
+    assert.equal(deliveries.status, 200);
+    assert.equal(deliveries.body.deliveries.length, 1);
+    assert.equal(deliveries.body.deliveries[0].status, 'delivered');
+    assert.equal(deliveries.body.deliveries[0].lastStatus, 204);
+    assert.equal(deliveries.body.deliveries[0].eventId, event.id);
+  });
+
+  it('retries a failing receiver with back-off, then marks the delivery failed; a finished one can be sent again', async () => {
+    const owner = await signUp(t, 'Flaky');
+    received.length = 0;
+    answerWith = 503;
+    const hook = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: receiverUrl, eventTypes: ['project.created'] });
+    await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    const path = `/v1/webhooks/${hook.body.webhook.id}/deliveries`;
+
+    assert.equal(await drain(), 1);
+    let d = (await owner.client.get(path)).body.deliveries[0];
+    assert.equal(d.status, 'pending');
+    assert.equal(d.attempts, 1);
+    assert.equal(d.lastStatus, 503);
+    assert.match(d.lastError, /HTTP 503/);
+    assert.equal(await drain(), 0, 'not again before its time');
+
+    // Each retry comes after its delay; after the ninth attempt the delivery has failed for good.
+    for (let attempt = 2; attempt <= t.services.webhooks.dispatcher.maxAttempts; attempt++) {
+      offsetMs += 7 * 3_600_000;
+      assert.equal(await drain(), 1, `attempt ${attempt}`);
+    }
+    d = (await owner.client.get(path)).body.deliveries[0];
+    assert.equal(d.status, 'failed');
+    assert.equal(d.attempts, t.services.webhooks.dispatcher.maxAttempts);
+    assert.equal(d.nextAttemptAt, null);
+    offsetMs += 24 * 3_600_000;
+    assert.equal(await drain(), 0);
+    assert.equal(received.length, t.services.webhooks.dispatcher.maxAttempts);
+
+    // The receiver is fixed: the failed delivery is sent again on request, with the same event id.
+    answerWith = 200;
+    const again = await owner.client.post(`${path}/${d.id}/redeliver`);
+    assert.equal(again.status, 202);
+    assert.equal(await drain(), 1);
+    assert.equal((await owner.client.get(path)).body.deliveries.find((x: { id: string }) => x.id === d.id).status, 'delivered');
+    assert.equal(received.at(-1)?.headers['webhook-id'], d.eventId);
+    assert.equal((await owner.client.post(`${path}/${d.id}/redeliver`)).status, 202);
+    assert.equal((await owner.client.post(`${path}/dlv_unknown123/redeliver`)).status, 404);
+    assert.equal(await drain(), 1);
+    offsetMs = 0; // receivers check the timestamp against their own clock
+  });
+
+  it('a disabled webhook gets nothing; a deleted one takes its deliveries with it', async () => {
+    const owner = await signUp(t, 'Quiet');
+    received.length = 0;
+    answerWith = 204;
+    const hook = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: receiverUrl, eventTypes: ['*'], enabled: false });
+    await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    assert.equal(await drain(), 0);
+    const enabled = await owner.client.patch(`/v1/webhooks/${hook.body.webhook.id}`, { enabled: true });
+    assert.equal(enabled.status, 200);
+    assert.equal(enabled.body.webhook.enabled, true);
+    assert.equal(await drain(), 1, 'its own update is an event it subscribed to');
+    assert.equal(verified(hook.body.secret, received[0] as Received).type, 'webhook.updated');
+
+    await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'second' });
+    assert.equal((await owner.client.delete(`/v1/webhooks/${hook.body.webhook.id}`)).status, 204);
+    assert.equal(await drain(), 0, 'the pending delivery went with the webhook');
+    assert.equal((await owner.client.get(`/v1/webhooks/${hook.body.webhook.id}`)).status, 404);
+  });
+
+  it('rotation and lockdown change the secret: deliveries are signed with the new one only', async () => {
+    const owner = await signUp(t, 'Rotating');
+    received.length = 0;
+    answerWith = 204;
+    const hook = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: receiverUrl, eventTypes: ['project.created'] });
+    const rotated = await owner.client.post(`/v1/webhooks/${hook.body.webhook.id}/rotate-secret`);
+    assert.equal(rotated.status, 200);
+    assert.notEqual(rotated.body.secret, hook.body.secret);
+    await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    await drain();
+    assert.throws(() => verified(hook.body.secret, received[0] as Received));
+    assert.equal(verified(rotated.body.secret, received[0] as Received).type, 'project.created');
+
+    const lockdown = await owner.client.post(`/v1/orgs/${owner.orgId}/lockdown`);
+    assert.equal(lockdown.status, 200);
+    assert.equal(lockdown.body.rotatedWebhookSecrets, 1);
+    // The owner's session ended with the lockdown: sign in again, then make an event.
+    const login = await owner.client.post('/v1/auth/login', { email: owner.email, password: 'violet-harbour-quantum-47' });
+    assert.equal(login.status, 200);
+    await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'after' });
+    await drain();
+    assert.throws(() => verified(rotated.body.secret, received.at(-1) as Received), 'the pre-lockdown secret no longer signs');
+  });
+
+  it('refuses URLs it must not deliver to, and event types it does not know the shape of', async () => {
+    const owner = await signUp(t, 'Careful');
+    const create = (body: unknown) => owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, body);
+    for (const url of ['ftp://example.com/x', 'https://user:pw@example.com/x', 'https://example.com/x#frag', 'http://169.254.169.254/latest', 'https://[fe80::1]/x', 'not a url']) {
+      const r = await create({ url, eventTypes: ['*'] });
+      assert.equal(r.status, 400, url);
+      assert.equal(r.body.code, 'invalid_request');
+    }
+    for (const eventTypes of [[], ['Project.Created'], ['project'], ['*.created'], ['a'.repeat(101)]]) {
+      assert.equal((await create({ url: 'https://example.com/x', eventTypes })).status, 400, JSON.stringify(eventTypes));
+    }
+    assert.equal((await create({ url: 'https://example.com/x', eventTypes: ['*'], extra: 1 })).status, 400);
+    assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}/webhooks`)).body.webhooks.length, 0, 'nothing written');
+
+    const hook = await create({ url: 'https://example.com/x', eventTypes: ['*'] });
+    const path = `/v1/webhooks/${hook.body.webhook.id}`;
+    const before = JSON.stringify((await owner.client.get(path)).body);
+    assert.equal((await owner.client.patch(path, {})).status, 400, 'nothing to change');
+    assert.equal((await owner.client.patch(path, { url: 'http://169.254.169.254/' })).status, 400);
+    assert.equal((await owner.client.patch(path, { enabled: 'yes' })).status, 400);
+    assert.equal(JSON.stringify((await owner.client.get(path)).body), before, 'a refused change changes nothing');
+    for (const bad of ['/v1/webhooks/whk_', '/v1/webhooks/prj_abc', "/v1/webhooks/whk_a'b", `${path}/deliveries?limit=0`, `${path}/deliveries?status=lost`, `${path}/deliveries?before=x`]) {
+      const r = await owner.client.get(bad);
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.body.code, 'invalid_request');
+    }
+    assert.equal((await owner.client.get('/v1/webhooks/whk_doesnotexist1')).status, 404);
+  });
+
+  it('API keys: the webhooks:manage scope, not less; not a key restricted to projects; not a revoked one', async () => {
+    const owner = await signUp(t, 'Keyed');
+    const keyed = async (body: Record<string, unknown>) => {
+      const r = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'k', ...body });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const client = t.client();
+      client.bearer = r.body.secret;
+      return { client, id: r.body.apiKey?.id ?? r.body.key?.id };
+    };
+    const body = { url: 'https://example.com/x', eventTypes: ['*'] };
+    const manager = await keyed({ scopes: ['webhooks:manage'] });
+    assert.equal((await manager.client.post(`/v1/orgs/${owner.orgId}/webhooks`, body)).status, 201);
+    const reader = await keyed({ scopes: ['projects:read', 'audit:read'] });
+    const refused = await reader.client.post(`/v1/orgs/${owner.orgId}/webhooks`, body);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, 'insufficient_scope');
+    const project = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    const restricted = await keyed({ scopes: ['webhooks:manage'], projectIds: [project.body.project.id] });
+    assert.equal((await restricted.client.get(`/v1/orgs/${owner.orgId}/webhooks`)).status, 403);
+    assert.equal((await owner.client.delete(`/v1/api-keys/${manager.id}`)).status, 204);
+    const revoked = await manager.client.post(`/v1/orgs/${owner.orgId}/webhooks`, body);
+    assert.equal(revoked.status, 401);
+    assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}/webhooks`)).body.webhooks.length, 1, 'only the first was written');
+  });
+});
+
+describe('webhooks on the timer', () => {
+  it('an instance sends due deliveries by itself, and stops sending when it closes', async () => {
+    const timed = await startTestApp({ config: { webhookAllowPrivateNetworks: true, webhookDeliveryIntervalMs: 50 } });
+    try {
+      const owner = await signUp(timed, 'Timed');
+      received.length = 0;
+      answerWith = 204;
+      const hook = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: receiverUrl, eventTypes: ['project.created'] });
+      await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+      const until = Date.now() + 5000;
+      while (received.length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(verified(hook.body.secret, received[0] as Received).type, 'project.created');
+    } finally {
+      await timed.close();
+    }
+  });
+
+  it('closing does not wait for a receiver that never answers', async () => {
+    let reached = false;
+    const hanging = createServer(() => (reached = true)); // never replies
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const address = hanging.address();
+    const timed = await startTestApp({ config: { webhookAllowPrivateNetworks: true, webhookDeliveryIntervalMs: 50 } });
+    try {
+      const owner = await signUp(timed, 'Hanging');
+      await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`, eventTypes: ['project.created'] });
+      await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+      const until = Date.now() + 5000;
+      while (!reached && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(reached);
+    } finally {
+      const started = Date.now();
+      await timed.close();
+      assert.ok(Date.now() - started < 3000, `closed in ${Date.now() - started} ms`);
+      hanging.closeAllConnections();
+      await new Promise((resolve) => hanging.close(resolve));
+    }
+  });
+});
+
+describe('webhooks without private networks', () => {
+  let strict: TestApp;
+  before(async () => {
+    strict = await startTestApp({ config: { webhookAllowPrivateNetworks: false, webhookDeliveryIntervalMs: 0 } });
+  });
+  after(() => strict.close());
+
+  it('refuses http and this machine at creation, and a name that resolves here at delivery', async () => {
+    const owner = await signUp(strict, 'Strict');
+    const create = (url: string) => owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url, eventTypes: ['project.created'] });
+    assert.equal((await create(receiverUrl)).status, 400, 'plain http');
+    assert.equal((await create('https://127.0.0.1/x')).status, 400);
+    assert.equal((await create('https://10.0.0.8/x')).status, 400);
+    assert.equal((await create('https://localhost/x')).status, 400);
+    // A URL saved while private networks were allowed (or a name that resolves here: this test
+    // cannot reach DNS) is stopped when the connection is made, on the address it resolved to.
+    const hook = await create('https://example.com/x');
+    assert.equal(hook.status, 201);
+    const port = new URL(receiverUrl).port;
+    await strict.database.db.updateTable('webhooks').set({ url: `http://localhost:${port}/hooks` }).where('id', '=', hook.body.webhook.id).execute();
+    received.length = 0;
+    await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    assert.equal(await strict.services.webhooks.dispatcher.drain(), 1);
+    const d = (await owner.client.get(`/v1/webhooks/${hook.body.webhook.id}/deliveries`)).body.deliveries.find((x: { eventType: string }) => x.eventType === 'project.created');
+    assert.equal(d.status, 'pending');
+    assert.equal(d.lastStatus, null);
+    assert.match(d.lastError, /may not call/, 'refused before any request');
+    assert.equal(received.length, 0);
+  });
+});
