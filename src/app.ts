@@ -29,6 +29,9 @@ import { serverOptions } from './platform/http/limits.ts';
 import { installSecurityHeaders, securityHeaderProfiles } from './platform/http/security-headers.ts';
 import { installErrorHandler, sendProblem } from './platform/http/error-handler.ts';
 import { healthRoutes } from './platform/http/health.ts';
+import { securityTxtRoutes } from './platform/http/security-txt.ts';
+import { createMetrics } from './platform/metrics/metrics.ts';
+import { installRequestMetrics, metricsRoutes } from './platform/metrics/routes.ts';
 import { loggerOptions } from './platform/http/logging.ts';
 import { lazyChildLogger } from './platform/http/request-logger.ts';
 import './platform/http/principal.ts';
@@ -179,6 +182,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     ...serverOptions(config.httpLimits, config.tls),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
+  // Only when a scraper may read them: without METRICS_TOKEN no request pays for them.
+  const metrics = config.metricsToken ? createMetrics() : undefined;
+  if (metrics) installRequestMetrics(app as unknown as FastifyInstance, metrics);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
@@ -235,7 +241,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
 
   // Every audited change also queues its webhook deliveries, in its own transaction.
   const audit = createAuditService({ outbox: createWebhookOutbox() });
-  const webhooks = createWebhooks({ db, cipher: crypto.cipher, audit, clock, allowPrivateNetworks: config.webhookAllowPrivateNetworks, log: app.log });
+  const webhooks = createWebhooks({ db, cipher: crypto.cipher, audit, clock, allowPrivateNetworks: config.webhookAllowPrivateNetworks, log: app.log, onAttempt: metrics?.delivery });
   webhooks.start(config.webhookDeliveryIntervalMs);
   app.addHook('onClose', () => webhooks.stop());
   const users = createUserDirectory({ db });
@@ -286,7 +292,12 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   const rateLimits = createRateLimits({
     redis: deps.redis,
     clock,
-    onRefusal: deps.onRateLimitRefusal,
+    onRefusal: metrics
+      ? (event: RefusalEvent) => {
+          metrics.refusal(event.dimension, event.cause);
+          return deps.onRateLimitRefusal?.(event);
+        }
+      : deps.onRateLimitRefusal,
     penaltyPolicy: deps.penaltyPolicy,
     orgCeilingPerHour: config.orgMessagesPerHour,
     onStoreError: (error) => app.log.error({ err: error }, 'Redis did not answer a penalty-box command: this instance counts in memory meanwhile'),
@@ -316,6 +327,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   });
 
   await app.register(healthRoutes({ db }));
+  await app.register(metricsRoutes({ metrics, token: config.metricsToken }));
+  await app.register(securityTxtRoutes({ contact: config.securityContact, publicUrl: config.publicUrl, clock }));
   const changePassword = createPasswordChanger({ totp, store: accountStore, revokeOtherSessions: accounts.revokeOtherSessions });
   await app.register(accountRoutes({ accounts, changePassword, auth, cookie: cookieConfig }));
   await app.register(totpRoutes({ totp, auth }));

@@ -66,6 +66,10 @@ const envSchema = z.object({
   ANSWER_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   ANSWER_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
+  // Turns GET /metrics on, for scrapers that send it as a Bearer token.
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters (openssl rand -hex 24)').max(200).optional().or(z.literal('').transform(() => undefined)),
+  // The contact of /.well-known/security.txt (RFC 9116): mailto:… or https://…
+  SECURITY_CONTACT: z.string().regex(/^(mailto:[^\s]+@[^\s]+|https:\/\/[^\s]+)$/, 'must be a mailto: or https:// URI').max(300).optional().or(z.literal('').transform(() => undefined)),
   // How often this instance sends due webhook deliveries (0: never; another instance does).
   WEBHOOK_DELIVERY_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -123,6 +127,10 @@ export interface Config {
   /** Webhooks may also deliver to loopback and private networks, over http too (modules/webhooks/url-policy.ts). */
   webhookAllowPrivateNetworks: boolean;
   webhookDeliveryIntervalMs: number;
+  /** GET /metrics is on only with this token (platform/metrics/routes.ts). */
+  metricsToken: string | undefined;
+  /** /.well-known/security.txt is served only with a contact. */
+  securityContact: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -179,6 +187,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     answerAllowPrivateNetworks: e.ANSWER_ALLOW_PRIVATE_NETWORKS,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     webhookDeliveryIntervalMs: e.WEBHOOK_DELIVERY_INTERVAL_MS,
+    metricsToken: e.METRICS_TOKEN,
+    securityContact: e.SECURITY_CONTACT,
   };
 }
 

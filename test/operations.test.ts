@@ -136,3 +136,40 @@ describe('graceful shutdown', () => {
     }
   });
 });
+
+describe('metrics and security.txt', () => {
+  const token = 'metrics-token-0123456789abcdef';
+  let m: TestApp;
+  before(async () => {
+    m = await startTestApp({ config: { metricsToken: token, securityContact: 'mailto:security@example.com', publicUrl: 'https://chat.example.com' } });
+  });
+  after(() => m.close());
+
+  it('/metrics is off without METRICS_TOKEN, and needs the token when on', async () => {
+    assert.equal((await t.client().get('/metrics')).status, 404);
+    assert.equal((await m.client().get('/metrics')).status, 401);
+    assert.equal((await m.client().get('/metrics', { authorization: `Bearer ${token}x` })).status, 401);
+    assert.equal((await m.client().get('/metrics', { authorization: token })).status, 401);
+    await m.client().get('/v1/projects/prj_doesnotexist1');
+    const r = await m.client().get<string>('/metrics', { authorization: `Bearer ${token}` });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.match(r.body, /palisade_process_cpu_seconds_total/);
+    // Route patterns, never URLs with ids in them.
+    assert.match(r.body, /palisade_http_request_duration_seconds_count\{method="GET",route="\/v1\/projects\/:projectId",status="401"\} 1/);
+    assert.doesNotMatch(r.body, /prj_doesnotexist1/);
+    assert.throws(() => loadConfig({ METRICS_TOKEN: 'short' }), /METRICS_TOKEN/);
+  });
+
+  it('/.well-known/security.txt names the operator\'s contact (RFC 9116), and is absent without one', async () => {
+    assert.equal((await t.client().get('/.well-known/security.txt')).status, 404);
+    const r = await m.client().get<string>('/.well-known/security.txt');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.match(r.body, /^Contact: mailto:security@example\.com$/m);
+    assert.match(r.body, /^Canonical: https:\/\/chat\.example\.com\/\.well-known\/security\.txt$/m);
+    const expires = Date.parse(/^Expires: (.+)$/m.exec(r.body)?.[1] ?? '');
+    assert.ok(expires > Date.now() + 30 * 86_400_000 && expires < Date.now() + 365 * 86_400_000, 'expires within a year, not soon');
+    assert.throws(() => loadConfig({ SECURITY_CONTACT: 'security@example.com' }), /SECURITY_CONTACT/);
+  });
+});

@@ -32,6 +32,7 @@ export function createWebhookDispatcher(deps: {
   fetch: typeof fetch;
   clock: Clock;
   userAgent: string;
+  onAttempt?: ((outcome: 'delivered' | 'retry' | 'failed') => void) | undefined;
 }) {
   const { db, store } = deps;
   // Aborted by stop(): a send in progress ends at once (its lease runs out and it is sent again).
@@ -64,9 +65,11 @@ export function createWebhookDispatcher(deps: {
     const at = deps.clock.now();
     const attempts = delivery.attempts + 1;
     const retryAt = outcome.ok || !delivery.enabled ? undefined : nextAttemptAt(attempts, at);
+    const status = outcome.ok ? 'delivered' : retryAt ? 'pending' : 'failed';
+    deps.onAttempt?.(status === 'pending' ? 'retry' : status);
     await withTenant(db, delivery.org_id, (tx) =>
       store.recordAttempt(tx, delivery.id, {
-        status: outcome.ok ? 'delivered' : retryAt ? 'pending' : 'failed',
+        status,
         attempts,
         nextAttemptAt: retryAt ?? null,
         at,

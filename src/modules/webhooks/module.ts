@@ -33,11 +33,13 @@ export function createWebhooks(deps: {
   clock: Clock;
   allowPrivateNetworks: boolean;
   log: { error(details: object, message: string): void };
+  /** Told each attempt's outcome (metrics). */
+  onAttempt?: ((outcome: 'delivered' | 'retry' | 'failed') => void) | undefined;
 }) {
   const store = createWebhookStore();
   const urls = createUrlPolicy({ allowPrivateNetworks: deps.allowPrivateNetworks });
   const service = createWebhookService({ db: deps.db, store, cipher: deps.cipher, audit: deps.audit, urls, clock: deps.clock });
-  const dispatcher = createWebhookDispatcher({ db: deps.db, store, cipher: deps.cipher, fetch: urls.fetch, clock: deps.clock, userAgent: 'Palisade-Webhooks/1' });
+  const dispatcher = createWebhookDispatcher({ db: deps.db, store, cipher: deps.cipher, fetch: urls.fetch, clock: deps.clock, userAgent: 'Palisade-Webhooks/1', onAttempt: deps.onAttempt });
 
   let timers: NodeJS.Timeout[] = [];
   let current: Promise<unknown> | undefined;
