@@ -48,6 +48,8 @@ import { createPasswordChanger } from './modules/accounts/password-change.ts';
 import { createTotpStore } from './modules/accounts/totp-store.ts';
 import { createApiKeyModule, type ApiKeyModuleOptions } from './modules/api-keys/module.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
+import { createAccessLog, type AccessLog } from './modules/api-keys/access-log.ts';
+import { accessLogRoutes, installAccessLogging } from './modules/api-keys/access-log-http.ts';
 import type { ApiKeyService } from './modules/api-keys/service.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { createAuditService } from './modules/audit/service.ts';
@@ -120,6 +122,8 @@ export interface Services {
   erasure: ChatServices['erasure'];
   /** Webhooks: their service, and the dispatcher that sends the outbox (also on a timer). */
   webhooks: Webhooks;
+  /** Requests made with API keys; flush() writes what is pending (tests). */
+  accessLog: AccessLog;
 }
 
 /**
@@ -313,8 +317,12 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     onError: (error) => app.log.error({ err: error }, 'api key usage flush failed'),
   });
   await apiKeyModule.start();
+  const accessLog = createAccessLog({ db, clock, onError: (error) => app.log.error({ err: error }, 'the API access log could not be written') });
+  installAccessLogging(app as unknown as FastifyInstance, accessLog, clock);
+  accessLog.start();
   app.addHook('onClose', async () => {
     await apiKeyModule.stop();
+    await accessLog.stop();
   });
   const cookieConfig = sessionCookie(config.publicUrl);
   const auth = createAuthenticator({
@@ -338,6 +346,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, webhooks: webhooks.service, audit, access, auth, clock }));
   await app.register(webhookRoutes({ webhooks: webhooks.service, access, auth }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
+  await app.register(accessLogRoutes({ accessLog, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth, db, audit }));
   const chatSide = await wireChat(app, { config, db, clock, crypto, shredOwed, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected });
 
@@ -355,6 +364,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
       crypto,
       retention,
       webhooks,
+      accessLog,
       ...chatSide,
     },
   };

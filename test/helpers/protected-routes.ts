@@ -170,6 +170,7 @@ export const protectedRoutes: RouteCase[] = [
     prepare: async ({ owner, orgId }) => ({ path: `/v1/projects/${await newProject(owner, orgId)}` }),
   },
   { name: 'audit log', method: 'GET', permission: 'audit:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/audit-log` }) },
+  { name: 'access log', method: 'GET', permission: 'audit:read', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/access-log?limit=5` }) },
   {
     name: 'erasure request',
     method: 'POST',

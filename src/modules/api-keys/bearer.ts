@@ -28,6 +28,7 @@ export function createApiKeyVerifier(deps: {
         throw new AppError('invalid_api_key', 'The API key is missing, malformed, expired or revoked.');
       }
       const key = decision.key;
+      request.apiKeyUse = { orgId: key.orgId, keyId: key.id }; // the access log (access-log-http.ts)
       applyDecision(request, await deps.rateLimits.checkApiKey(key.id, deps.requestsPerMinute));
       const userAgent = request.headers['user-agent'];
       deps.keys.recordUse({
@@ -39,7 +40,7 @@ export function createApiKeyVerifier(deps: {
       });
       // A replaced secret in its grace period keeps the key working but cannot set up a credential
       // or a channel that outlives the rotation meant to contain it: no rotating the key again or
-      // minting a key, no identity secret, answer provider or (once they exist) webhook. Its other
+      // minting a key, no identity secret, answer provider or webhook. Its other
       // scopes stay, so clients keep working until they switch (knowledge it writes stays too).
       const scopes = decision.viaPreviousSecret ? key.scopes.filter((scope) => !SCOPES_LOST_IN_GRACE.has(scope)) : key.scopes;
       return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes, projectIds: key.projectIds, expiresAt: key.expiresAt };

@@ -313,3 +313,21 @@ export interface DB {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }
+
+// --- API access log (migration 0801) ---
+
+export interface ApiAccessLogTable {
+  id: ColumnType<string, never, never>;
+  org_id: string;
+  key_id: string;
+  ip: string;
+  method: string;
+  route: string;
+  status: number;
+  duration_ms: number;
+  at: Timestamp;
+}
+
+export interface DB {
+  api_access_log: ApiAccessLogTable;
+}

@@ -1,0 +1,70 @@
+/**
+ * HTTP side of the API access log: `request.apiKeyUse` (set by the Bearer verifier once a key is
+ * valid, before its rate limit and scopes are checked) is logged when the reply is sent, with its
+ * status; and `GET /v1/orgs/{orgId}/access-log` (permission `audit:read`) reads it back.
+ */
+import { z } from 'zod';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from '../../platform/http/types.ts';
+import type { Authenticator } from '../../platform/http/authenticate.ts';
+import { idSchema, orgParams } from '../../platform/http/id-params.ts';
+import type { Access } from '../orgs/access.ts';
+import type { AccessLog } from './access-log.ts';
+import type { Clock } from '../../platform/clock.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiKeyUse: { orgId: string; keyId: string } | null;
+  }
+}
+
+export function installAccessLogging(app: FastifyInstance, log: Pick<AccessLog, 'record'>, clock: Clock): void {
+  app.decorateRequest('apiKeyUse', null);
+  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const use = request.apiKeyUse;
+    if (use) {
+      // The label is "METHOD /route/:pattern" (platform/http/route-label.ts).
+      const label = request.routeLabel;
+      const space = label.indexOf(' ');
+      log.record({
+        orgId: use.orgId,
+        keyId: use.keyId,
+        ip: request.ip,
+        method: request.method,
+        route: space > 0 ? label.slice(space + 1) : label,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime),
+        at: clock.now(),
+      });
+    }
+    done();
+  });
+}
+
+export function accessLogRoutes(deps: { accessLog: Pick<AccessLog, 'list'>; access: Access; auth: Authenticator }) {
+  return async function plugin(app: App): Promise<void> {
+    app.get('/v1/orgs/:orgId/access-log', {
+      schema: {
+        operationId: 'listAccessLog',
+        tags: ['audit'],
+        description: 'Requests made with the organisation\'s API keys, newest first: key, client address, route pattern, status, duration, time (kept 90 days; written within seconds). Page on with before=nextBefore.',
+        params: orgParams,
+        querystring: z.strictObject({
+          keyId: idSchema('key', 'an API key id').optional(),
+          status: z.coerce.number().int().min(100).max(599).optional(),
+          since: z.iso.datetime().optional(),
+          until: z.iso.datetime().optional(),
+          before: z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a nextBefore value').optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+      },
+      handler: async (request) => {
+        const { orgId } = request.params;
+        const principal = await deps.auth.require(request);
+        await deps.access.authorize(principal, orgId, 'audit:read');
+        const q = request.query;
+        return deps.accessLog.list(orgId, { ...q, since: q.since ? new Date(q.since) : undefined, until: q.until ? new Date(q.until) : undefined });
+      },
+    });
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * The API access log: every request made with a valid API key — refused ones too (a missing
+ * scope, the key's rate limit) — with its key, client address, route pattern (never the URL),
+ * status, duration and time. Kept in memory and written every `intervalMs` in one statement per
+ * organisation, off the request path; a batch that fails is kept for the next write while there
+ * is room (`maxPending`), so a crash or a long database outage loses at most what was pending.
+ * Rows older than 90 days are deleted (prune, hourly with the timer).
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Clock } from '../../platform/clock.ts';
+import type { DB } from '../../platform/db/tables.ts';
+import { withTenant } from '../../platform/db/tenant.ts';
+
+export interface AccessEntry {
+  orgId: string;
+  keyId: string;
+  ip: string;
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  at: Date;
+}
+
+const KEEP_DAYS = 90;
+const PRUNE_EVERY_MS = 3_600_000;
+
+export function createAccessLog(deps: { db: Kysely<DB>; clock: Clock; intervalMs?: number; maxPending?: number; onError?: (error: unknown) => void }) {
+  const intervalMs = deps.intervalMs ?? 2_000;
+  const maxPending = deps.maxPending ?? 50_000;
+  let pending: AccessEntry[] = [];
+  let dropped = 0;
+  let timers: NodeJS.Timeout[] = [];
+  let writing: Promise<void> = Promise.resolve();
+
+  async function writeOnce(): Promise<void> {
+    const taken = pending;
+    pending = [];
+    if (dropped > 0) {
+      deps.onError?.(new Error(`${dropped} API access log entries were dropped: the log could not be written fast enough`));
+      dropped = 0;
+    }
+    const byOrg = new Map<string, AccessEntry[]>();
+    for (const e of taken) {
+      const list = byOrg.get(e.orgId);
+      if (list) list.push(e);
+      else byOrg.set(e.orgId, [e]);
+    }
+    for (const [orgId, entries] of byOrg) {
+      try {
+        await withTenant(deps.db, orgId, (tx) =>
+          tx
+            .insertInto('api_access_log')
+            .values(entries.map((e) => ({ org_id: orgId, key_id: e.keyId, ip: e.ip, method: e.method, route: e.route, status: e.status, duration_ms: e.durationMs, at: e.at })))
+            .execute(),
+        );
+      } catch (error) {
+        deps.onError?.(error);
+        // Kept for the next write while there is room (an organisation deleted meanwhile fails for good: dropped then).
+        const room = Math.max(0, maxPending - pending.length);
+        pending.push(...entries.slice(0, room));
+        dropped += entries.length - Math.min(room, entries.length);
+      }
+    }
+  }
+
+  const flush = (): Promise<void> => {
+    writing = writing.then(writeOnce, writeOnce);
+    return writing;
+  };
+
+  async function prune(): Promise<number> {
+    const before = new Date(deps.clock.now().getTime() - KEEP_DAYS * 86_400_000);
+    const result = await deps.db.deleteFrom('api_access_log').where('at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async function list(
+    orgId: string,
+    filter: { keyId?: string | undefined; status?: number | undefined; since?: Date | undefined; until?: Date | undefined; before?: string | undefined; limit: number },
+  ) {
+    const rows = await withTenant(deps.db, orgId, (tx) => {
+      let q = tx.selectFrom('api_access_log').selectAll().orderBy('id', 'desc').limit(filter.limit);
+      if (filter.keyId) q = q.where('key_id', '=', filter.keyId);
+      if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+      if (filter.since) q = q.where('at', '>=', filter.since);
+      if (filter.until) q = q.where('at', '<', filter.until);
+      if (filter.before) q = q.where(sql<boolean>`id < ${filter.before}::bigint`);
+      return q.execute();
+    });
+    const entries = rows.map((r) => ({
+      id: String(r.id),
+      keyId: r.key_id,
+      ip: r.ip,
+      method: r.method,
+      route: r.route,
+      status: r.status,
+      durationMs: r.duration_ms,
+      at: new Date(r.at).toISOString(),
+    }));
+    return { entries, nextBefore: entries.length === filter.limit ? (entries.at(-1)?.id ?? null) : null };
+  }
+
+  return {
+    record(entry: AccessEntry): void {
+      if (pending.length >= maxPending) {
+        dropped += 1;
+        return;
+      }
+      pending.push(entry);
+    },
+    flush,
+    prune,
+    list,
+    start(): void {
+      if (timers.length) return;
+      timers = [
+        setInterval(() => void flush(), intervalMs).unref(),
+        setInterval(() => void prune().catch((error: unknown) => deps.onError?.(error)), PRUNE_EVERY_MS).unref(),
+      ];
+    },
+    async stop(): Promise<void> {
+      for (const t of timers) clearInterval(t);
+      timers = [];
+      await flush();
+    },
+  };
+}
+
+export type AccessLog = ReturnType<typeof createAccessLog>;

@@ -1,0 +1,74 @@
+/**
+ * The API access log: every request made with a valid API key — refused ones too — with key,
+ * address, route pattern, status and time; session requests and unknown keys are not in it; an
+ * organisation sees only its own; old rows are pruned.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { signUp, startTestApp, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(() => t.close());
+
+describe('API access log', () => {
+  it('records each API key request, allowed or refused, with its route pattern and status; not sessions or unknown keys', async () => {
+    const owner = await signUp(t, 'Logged');
+    const other = await signUp(t, 'Elsewhere');
+    const made = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'ci', scopes: ['projects:read'] });
+    const key = t.client();
+    key.bearer = made.body.secret;
+    const project = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    assert.equal((await key.get(`/v1/projects/${project.body.project.id}`)).status, 200);
+    assert.equal((await key.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'x' })).status, 403, 'scope missing');
+    const unknown = t.client();
+    unknown.bearer = 'pk_live_madeup';
+    assert.equal((await unknown.get(`/v1/orgs/${owner.orgId}/projects`)).status, 401);
+    await t.services.accessLog.flush();
+
+    const r = await owner.client.get(`/v1/orgs/${owner.orgId}/access-log`);
+    assert.equal(r.status, 200);
+    const entries = r.body.entries as Array<Record<string, unknown>>;
+    assert.equal(entries.length, 2, JSON.stringify(entries));
+    assert.deepEqual(
+      entries.map(({ keyId, ip, method, route, status }) => ({ keyId, ip, method, route, status })),
+      [
+        { keyId: made.body.apiKey.id, ip: '127.0.0.1', method: 'POST', route: '/v1/orgs/:orgId/projects', status: 403 },
+        { keyId: made.body.apiKey.id, ip: '127.0.0.1', method: 'GET', route: '/v1/projects/:projectId', status: 200 },
+      ],
+    );
+    assert.ok(entries.every((e) => typeof e.durationMs === 'number' && !Number.isNaN(Date.parse(String(e.at)))));
+    assert.equal(JSON.stringify(entries).includes(project.body.project.id), false, 'route patterns, never URLs');
+
+    const filtered = await owner.client.get(`/v1/orgs/${owner.orgId}/access-log?status=403&keyId=${made.body.apiKey.id}`);
+    assert.equal(filtered.body.entries.length, 1);
+    const page = await owner.client.get(`/v1/orgs/${owner.orgId}/access-log?limit=1`);
+    assert.equal(page.body.entries.length, 1);
+    const next = await owner.client.get(`/v1/orgs/${owner.orgId}/access-log?limit=1&before=${page.body.nextBefore}`);
+    assert.equal(next.body.entries[0].status, 200);
+
+    assert.deepEqual((await other.client.get(`/v1/orgs/${other.orgId}/access-log`)).body.entries, [], 'another organisation sees none of it');
+    assert.equal((await other.client.get(`/v1/orgs/${owner.orgId}/access-log`)).status, 404);
+    for (const q of ['status=42', 'before=abc', 'limit=0', 'keyId=prj_x', 'since=yesterday', 'extra=1']) {
+      const bad = await owner.client.get(`/v1/orgs/${owner.orgId}/access-log?${q}`);
+      assert.equal(bad.status, 400, q);
+      assert.equal(bad.body.code, 'invalid_request');
+    }
+  });
+
+  it('prunes rows older than 90 days', async () => {
+    const owner = await signUp(t, 'Pruned');
+    await t.database.db
+      .insertInto('api_access_log')
+      .values([
+        { org_id: owner.orgId, key_id: 'key_old', ip: '192.0.2.1', method: 'GET', route: '/v1/orgs', status: 200, duration_ms: 1, at: new Date(Date.now() - 91 * 86_400_000) },
+        { org_id: owner.orgId, key_id: 'key_new', ip: '192.0.2.1', method: 'GET', route: '/v1/orgs', status: 200, duration_ms: 1, at: new Date(Date.now() - 89 * 86_400_000) },
+      ])
+      .execute();
+    assert.ok((await t.services.accessLog.prune()) >= 1);
+    const left = (await owner.client.get(`/v1/orgs/${owner.orgId}/access-log`)).body.entries.map((e: { keyId: string }) => e.keyId);
+    assert.deepEqual(left, ['key_new']);
+  });
+});
