@@ -52,6 +52,7 @@ import { createAccessLog, type AccessLog } from './modules/api-keys/access-log.t
 import { accessLogRoutes, installAccessLogging } from './modules/api-keys/access-log-http.ts';
 import type { ApiKeyService } from './modules/api-keys/service.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
+import { eventStreamRoutes } from './modules/audit/event-stream.ts';
 import { createAuditService } from './modules/audit/service.ts';
 import { createAccess } from './modules/orgs/access.ts';
 import { lockdownRoutes } from './modules/orgs/lockdown.ts';
@@ -95,6 +96,8 @@ export interface AppDeps {
   penaltyPolicy?: Partial<PenaltyPolicy>;
   /** Redis key prefix of rate-limit counters, blocks and login throttling (default `palisade:`). */
   rateLimitPrefix?: string;
+  /** Event stream timings (tests): how often streams read the log and re-check credentials. */
+  eventStream?: { pollMs?: number; recheckMs?: number; maxPerOrg?: number };
   /** A crypto layer built elsewhere (server start-up, tests); default: built from config. */
   crypto?: Crypto;
 }
@@ -343,6 +346,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(orgRoutes({ orgs, access, auth }));
   await app.register(projectRoutes({ projects, access, auth }));
   await app.register(auditRoutes({ db, audit, access, auth, clock }));
+  await app.register(eventStreamRoutes({ db, access, auth, clock, ...deps.eventStream }));
   await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, webhooks: webhooks.service, audit, access, auth, clock }));
   await app.register(webhookRoutes({ webhooks: webhooks.service, access, auth }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));

@@ -34,6 +34,29 @@ export interface AuditEvent {
   data: Record<string, unknown>;
 }
 
+/** An audit row as webhooks and the event stream give it out: everything but the IP address. */
+export function auditEventOf(row: {
+  id: string;
+  org_id: string;
+  action: string;
+  actor_type: string;
+  actor_id: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  metadata: unknown;
+  created_at: Date | string;
+}): AuditEvent {
+  return {
+    id: row.id,
+    type: row.action,
+    createdAt: new Date(row.created_at).toISOString(),
+    orgId: row.org_id,
+    actor: { type: row.actor_type, id: row.actor_id },
+    target: row.target_type ? { type: row.target_type, id: row.target_id ?? '' } : null,
+    data: (row.metadata ?? {}) as Record<string, unknown>,
+  };
+}
+
 export function createAuditService(deps: { outbox?: AuditOutbox } = {}) {
   async function record(tx: Tx, entry: AuditEntry): Promise<void> {
     const actor = entry.actor;
@@ -55,15 +78,17 @@ export function createAuditService(deps: { outbox?: AuditOutbox } = {}) {
       })
       .execute();
     if (!deps.outbox) return;
-    const event: AuditEvent = {
+    const event = auditEventOf({
       id,
-      type: entry.action,
-      createdAt: new Date().toISOString(),
-      orgId: entry.orgId,
-      actor: { type: actorType, id: actorId },
-      target: entry.target ?? null,
-      data: entry.metadata ?? {},
-    };
+      org_id: entry.orgId,
+      action: entry.action,
+      actor_type: actorType,
+      actor_id: actorId,
+      target_type: entry.target?.type ?? null,
+      target_id: entry.target?.id ?? null,
+      metadata: entry.metadata ?? {},
+      created_at: new Date(),
+    });
     await deps.outbox(tx, { id, orgId: entry.orgId, type: entry.action, payload: event });
   }
 

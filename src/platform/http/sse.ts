@@ -6,7 +6,10 @@
 import type { FastifyReply } from 'fastify';
 
 export interface EventStream {
-  send(event: string, data: unknown): void;
+  /** One event; with `id`, a client that reconnects sends it back as Last-Event-ID. */
+  send(event: string, data: unknown, id?: string): void;
+  /** A comment line: keeps proxies from closing an idle stream. */
+  comment(text: string): void;
   end(): void;
 }
 
@@ -29,8 +32,11 @@ export function openEventStream(reply: FastifyReply): EventStream {
     connection: 'keep-alive',
   });
   return {
-    send(event, data) {
-      if (!raw.writableEnded) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    send(event, data, id) {
+      if (!raw.writableEnded) raw.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    comment(text) {
+      if (!raw.writableEnded) raw.write(`: ${text}\n\n`);
     },
     end() {
       if (!raw.writableEnded) raw.end();

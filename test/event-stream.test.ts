@@ -1,0 +1,112 @@
+/**
+ * GET /v1/orgs/{orgId}/events/stream: the organisation's audited events as server-sent events,
+ * resumable with Last-Event-ID, only its own, and ended when the caller's key is revoked.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { signUp, startTestApp, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp({ eventStream: { pollMs: 50, recheckMs: 200, maxPerOrg: 2 } });
+});
+after(() => t.close());
+
+interface Sse {
+  events: Array<{ id?: string; event?: string; data?: any }>;
+  ended: Promise<void>;
+  close(): void;
+}
+
+async function open(path: string, headers: Record<string, string>): Promise<{ status: number; body?: any; sse?: Sse }> {
+  const controller = new AbortController();
+  const res = await fetch(t.url + path, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  if (res.status !== 200) return { status: res.status, body: await res.json() };
+  const events: Sse['events'] = [];
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const ended = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const e: Sse['events'][number] = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith('id: ')) e.id = line.slice(4);
+            else if (line.startsWith('event: ')) e.event = line.slice(7);
+            else if (line.startsWith('data: ')) e.data = JSON.parse(line.slice(6));
+          }
+          if (e.event) events.push(e);
+        }
+      }
+    } catch {
+      /* aborted */
+    }
+  })();
+  return { status: 200, sse: { events, ended, close: () => controller.abort() } };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('event stream', () => {
+  it('streams the organisation\'s audited events, without IP addresses; resumes from Last-Event-ID; only its own', async () => {
+    const owner = await signUp(t, 'Streaming');
+    const other = await signUp(t, 'Other');
+    const cookie = [...owner.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const opened = await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie });
+    assert.equal(opened.status, 200);
+    const sse = opened.sse!;
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    await other.client.post(`/v1/orgs/${other.orgId}/projects`, { name: 'theirs' });
+    await until(() => sse.events.some((e) => e.event === 'project.created'), 'project.created');
+    const created = sse.events.find((e) => e.event === 'project.created')!;
+    assert.equal(created.data.target.id, p.body.project.id);
+    assert.equal(created.id, created.data.id);
+    assert.match(created.id ?? '', /^aud_/);
+    assert.equal(JSON.stringify(sse.events).includes('127.0.0.1'), false);
+    assert.equal(sse.events.some((e) => e.data?.orgId === other.orgId), false);
+    sse.close();
+
+    // Missed while disconnected: sent on reconnection after the last event seen.
+    await owner.client.patch(`/v1/orgs/${owner.orgId}`, { name: 'Renamed' });
+    const again = await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie, 'last-event-id': created.id! });
+    await until(() => again.sse!.events.some((e) => e.event === 'org.updated'), 'org.updated after resuming');
+    assert.equal(again.sse!.events.some((e) => e.id === created.id), false, 'not the one it already had');
+    again.sse!.close();
+
+    assert.equal((await open(`/v1/orgs/${owner.orgId}/events/stream`, {})).status, 401);
+    const outsider = await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie: [...other.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') });
+    assert.equal(outsider.status, 404);
+  });
+
+  it('ends when the API key is revoked; needs audit:read; a few per organisation', async () => {
+    const owner = await signUp(t, 'Revoking');
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'siem', scopes: ['audit:read'] });
+    const weak = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'ci', scopes: ['projects:read'] });
+    assert.equal((await open(`/v1/orgs/${owner.orgId}/events/stream`, { authorization: `Bearer ${weak.body.secret}` })).status, 403);
+    const first = await open(`/v1/orgs/${owner.orgId}/events/stream`, { authorization: `Bearer ${key.body.secret}` });
+    const second = await open(`/v1/orgs/${owner.orgId}/events/stream`, { authorization: `Bearer ${key.body.secret}` });
+    assert.equal(first.status, 200);
+    assert.equal(second.status, 200);
+    const third = await open(`/v1/orgs/${owner.orgId}/events/stream`, { authorization: `Bearer ${key.body.secret}` });
+    assert.equal(third.status, 429);
+    second.sse!.close();
+    await until(() => true, '');
+    assert.equal((await owner.client.delete(`/v1/api-keys/${key.body.apiKey.id}`)).status, 204);
+    await until(() => first.sse!.events.some((e) => e.event === 'error'), 'the stream to end');
+    assert.equal(first.sse!.events.at(-1)?.data.code, 'invalid_api_key');
+    await first.sse!.ended;
+  });
+});
