@@ -1,8 +1,9 @@
 /**
  * Incident response for one organisation: every API key of the organisation, every session of
  * its members, every pending invitation and every visitor session of its projects' widgets end at
- * once, on every instance; every webhook gets a new signing secret (shown to nobody: an owner or
- * admin rotates again to get one for the receiver); and the lockdown is audited.
+ * once, on every instance; every webhook is turned off, with what it had pending, and gets a new
+ * signing secret (shown to nobody: an owner or admin checks it, rotates again for its receiver and
+ * turns it back on); and the lockdown is audited.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -26,7 +27,7 @@ export function lockdownRoutes(deps: {
   accounts: Pick<AccountService, 'revokeAllSessionsOf'>;
   apiKeys: Pick<ApiKeyService, 'revokeAll'>;
   projects: Pick<ProjectService, 'endAllVisitorSessionsIn' | 'projectsChanged'>;
-  webhooks: Pick<WebhookService, 'sealerFor' | 'rotateAllIn'>;
+  webhooks: Pick<WebhookService, 'sealerFor' | 'lockDownIn'>;
   audit: Pick<AuditService, 'record'>;
   access: Access;
   auth: Authenticator;
@@ -39,7 +40,7 @@ export function lockdownRoutes(deps: {
         operationId: 'lockdownOrg',
         tags: ['orgs'],
         description:
-          "Revoke every API key of the organisation, every session of its members, every pending invitation and every visitor session of its projects' widgets, and give every webhook a new signing secret, at once.",
+          "Revoke every API key of the organisation, every session of its members, every pending invitation and every visitor session of its projects' widgets, and turn every webhook off with a new signing secret, at once.",
         params: orgParams,
       },
       handler: async (request) => {
@@ -54,25 +55,26 @@ export function lockdownRoutes(deps: {
         // otherwise let them back in after the keys and sessions are gone. So do the visitor
         // sessions of its widgets (a stolen visitor token, an intruder's own visitor session),
         // in the transaction that records the lockdown.
-        // Webhook secrets too: one that leaked would let its holder forge deliveries to the receiver.
+        // Webhooks too: one an intruder added would go on receiving every event, and a leaked
+        // secret would let its holder forge deliveries to the receiver.
         const seal = await deps.webhooks.sealerFor(orgId);
-        const { revokedInvitations, endedProjects, rotatedWebhookSecrets } = await withTenant(deps.db, orgId, async (tx) => {
+        const { revokedInvitations, endedProjects, rotatedWebhookSecrets, disabledWebhooks } = await withTenant(deps.db, orgId, async (tx) => {
           const count = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now());
           const ended = await deps.projects.endAllVisitorSessionsIn(tx, orgId);
-          const rotated = await deps.webhooks.rotateAllIn(tx, orgId, seal);
+          const hooks = await deps.webhooks.lockDownIn(tx, orgId, seal);
           await deps.audit.record(tx, {
             orgId,
             actor: principal,
             action: 'org.lockdown',
             target: { type: 'org', id: orgId },
             ip: request.ip,
-            metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, rotatedWebhookSecrets: rotated },
+            metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, disabledWebhooks: hooks.disabled, rotatedWebhookSecrets: hooks.rotated },
           });
-          return { revokedInvitations: count, endedProjects: ended, rotatedWebhookSecrets: rotated };
+          return { revokedInvitations: count, endedProjects: ended, rotatedWebhookSecrets: hooks.rotated, disabledWebhooks: hooks.disabled };
         });
         await deps.projects.projectsChanged(endedProjects);
         const endedVisitorSessionsInProjects = endedProjects.length;
-        return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, rotatedWebhookSecrets };
+        return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, disabledWebhooks, rotatedWebhookSecrets };
       },
     });
   };

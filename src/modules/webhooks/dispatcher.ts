@@ -1,11 +1,12 @@
 /**
- * Sends the outbox: leases deliveries that are due (any organisation's; store.claimDue), signs each
- * with its webhook's current secret and POSTs it with a 10 s time-out, no redirects followed and
- * only to the addresses the URL policy allows, then records the outcome inside the organisation's
- * transaction: a 2xx is delivered; anything else is tried again later (schedule.ts) until the
- * attempts run out. Deliveries of one webhook may arrive out of order, and (after a lost lease)
- * twice: receivers de-duplicate on `webhook-id`. Nothing here is audited (deliveries would report
- * themselves); each delivery keeps its own record instead.
+ * Sends the outbox: leases deliveries that are due (any organisation's; store.claimDue: one per
+ * webhook at a time, up to 10 in flight, claimed as slots free up), signs each with its webhook's
+ * current secret and POSTs it with a 10 s time-out, no redirects followed and only where the URL
+ * policy allows today, then records the outcome inside the organisation's transaction, if its
+ * lease still holds: a 2xx is delivered; anything else is tried again later (schedule.ts) until
+ * the attempts run out. A retry can overtake a later event, and a delivery whose lease ran out can
+ * arrive twice: receivers de-duplicate on `webhook-id`. Nothing here is audited (deliveries would
+ * report themselves); each delivery keeps its own record instead.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -16,11 +17,12 @@ import { MAX_ATTEMPTS, nextAttemptAt } from './schedule.ts';
 import { secretAad } from './service.ts';
 import { signatureHeaders } from './signing.ts';
 import type { ClaimedDelivery, WebhookStore } from './store.ts';
+import type { UrlPolicy } from './url-policy.ts';
 
 const TIMEOUT_MS = 10_000;
 /** Longer than a send can take, so a lease runs out only when its runner stopped. */
 const LEASE_MS = 60_000;
-const BATCH = 10;
+const MAX_IN_FLIGHT = 10;
 const ERROR_CHARS = 200;
 
 type Outcome = { ok: true; httpStatus: number } | { ok: false; httpStatus: number | null; error: string };
@@ -29,10 +31,11 @@ export function createWebhookDispatcher(deps: {
   db: Kysely<DB>;
   store: WebhookStore;
   cipher: Pick<Cipher, 'decrypt'>;
-  fetch: typeof fetch;
+  urls: Pick<UrlPolicy, 'check' | 'fetch'>;
   clock: Clock;
   userAgent: string;
   onAttempt?: ((outcome: 'delivered' | 'retry' | 'failed') => void) | undefined;
+  onError?: ((error: unknown) => void) | undefined;
 }) {
   const { db, store } = deps;
   // Aborted by stop(): a send in progress ends at once (its lease runs out and it is sent again).
@@ -42,8 +45,10 @@ export function createWebhookDispatcher(deps: {
     if (!delivery.enabled) return { ok: false, httpStatus: null, error: 'The webhook is disabled.' };
     const body = JSON.stringify(delivery.payload);
     try {
+      // Today's rules, not those of the day the URL was saved (the operator may have tightened them).
+      deps.urls.check(delivery.url);
       const secret = await deps.cipher.decrypt(delivery.secret, secretAad(delivery.org_id, delivery.webhook_id));
-      const response = await deps.fetch(delivery.url, {
+      const response = await deps.urls.fetch(delivery.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': deps.userAgent, ...signatureHeaders(secret, delivery.event_id, deps.clock.now(), body) },
         body,
@@ -63,14 +68,12 @@ export function createWebhookDispatcher(deps: {
     const outcome = await send(delivery);
     if (stopping.signal.aborted) return;
     const at = deps.clock.now();
-    const attempts = delivery.attempts + 1;
-    const retryAt = outcome.ok || !delivery.enabled ? undefined : nextAttemptAt(attempts, at);
+    const retryAt = outcome.ok || !delivery.enabled ? undefined : nextAttemptAt(delivery.attempts + 1, at);
     const status = outcome.ok ? 'delivered' : retryAt ? 'pending' : 'failed';
     deps.onAttempt?.(status === 'pending' ? 'retry' : status);
     await withTenant(db, delivery.org_id, (tx) =>
-      store.recordAttempt(tx, delivery.id, {
+      store.recordAttempt(tx, delivery.id, delivery.claimed_until, {
         status,
-        attempts,
         nextAttemptAt: retryAt ?? null,
         at,
         httpStatus: outcome.httpStatus,
@@ -79,29 +82,51 @@ export function createWebhookDispatcher(deps: {
     );
   }
 
-  /** One batch of due deliveries, sent concurrently; how many were attempted. */
-  async function deliverDue(): Promise<number> {
-    const now = deps.clock.now();
-    const claimed = await store.claimDue(db, now, new Date(now.getTime() + LEASE_MS), BATCH);
-    await Promise.all(claimed.map(deliver));
-    return claimed.length;
+  // Sends in flight: new ones are claimed as slots free up, so one slow receiver holds one slot.
+  const inFlight = new Set<Promise<void>>();
+  let claiming = false;
+
+  /** Claims due deliveries for the free slots and starts them; how many it started. */
+  async function pump(): Promise<number> {
+    if (claiming || stopping.signal.aborted) return 0;
+    const free = MAX_IN_FLIGHT - inFlight.size;
+    if (free <= 0) return 0;
+    claiming = true;
+    try {
+      const now = deps.clock.now();
+      const claimed = await store.claimDue(db, now, new Date(now.getTime() + LEASE_MS), free);
+      for (const delivery of claimed) {
+        const sending: Promise<void> = deliver(delivery)
+          .catch((error: unknown) => deps.onError?.(error))
+          .finally(() => inFlight.delete(sending));
+        inFlight.add(sending);
+      }
+      return claimed.length;
+    } finally {
+      claiming = false;
+    }
   }
 
-  /** Until nothing is due (or `maxBatches` ran): for the timer, and for tests. */
-  async function drain(maxBatches = 100): Promise<number> {
+  /** Until nothing is due (or `maxRounds` ran), waiting for every send: for tests and schedulers. */
+  async function drain(maxRounds = 1000): Promise<number> {
     let sent = 0;
-    for (let i = 0; i < maxBatches && !stopping.signal.aborted; i++) {
-      const n = await deliverDue();
-      sent += n;
-      if (n < BATCH) break;
+    for (let i = 0; i < maxRounds && !stopping.signal.aborted; i++) {
+      const started = await pump();
+      sent += started;
+      if (started === 0 && inFlight.size === 0) break;
+      await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
     return sent;
   }
 
-  /** Ends sends in progress and further batches, for good (before the database closes). */
-  const abort = (): void => stopping.abort();
+  /** Ends sends in progress and further claims, for good, and waits for them (before the database closes). */
+  async function stop(): Promise<void> {
+    stopping.abort();
+    await Promise.all(inFlight);
+  }
 
-  return { deliverDue, drain, abort, maxAttempts: MAX_ATTEMPTS };
+  return { pump, drain, stop, maxAttempts: MAX_ATTEMPTS };
 }
 
 export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>;

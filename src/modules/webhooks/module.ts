@@ -1,8 +1,8 @@
 /**
  * The webhooks module, wired: the outbox the audit log writes into, the service behind the routes,
- * and the dispatcher on a timer — every `intervalMs` (0: this instance sends nothing; another, or
- * a scheduler calling drain(), does), and once an hour a prune of finished deliveries older than
- * 30 days. A failed run is logged and the next one tries again.
+ * and the dispatcher on a timer — claiming every `intervalMs` (0: this instance sends nothing;
+ * another, or a scheduler calling drain() and prune(), does), and once an hour a prune of finished
+ * deliveries older than 30 days. A failed run is logged and the next one tries again.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -39,33 +39,38 @@ export function createWebhooks(deps: {
   const store = createWebhookStore();
   const urls = createUrlPolicy({ allowPrivateNetworks: deps.allowPrivateNetworks });
   const service = createWebhookService({ db: deps.db, store, cipher: deps.cipher, audit: deps.audit, urls, clock: deps.clock });
-  const dispatcher = createWebhookDispatcher({ db: deps.db, store, cipher: deps.cipher, fetch: urls.fetch, clock: deps.clock, userAgent: 'Palisade-Webhooks/1', onAttempt: deps.onAttempt });
+  const dispatcher = createWebhookDispatcher({
+    db: deps.db,
+    store,
+    cipher: deps.cipher,
+    urls,
+    clock: deps.clock,
+    userAgent: 'Palisade-Webhooks/1',
+    onAttempt: deps.onAttempt,
+    onError: (error) => deps.log.error({ err: error }, 'a webhook delivery could not be recorded: its lease runs out and it is sent again'),
+  });
 
   let timers: NodeJS.Timeout[] = [];
-  let current: Promise<unknown> | undefined;
+  const prune = (): Promise<number> => store.pruneFinished(deps.db, new Date(deps.clock.now().getTime() - KEEP_FINISHED_MS));
   function start(intervalMs: number): void {
     if (intervalMs <= 0) return;
     const tick = (): void => {
-      if (current) return; // one run at a time
-      current = dispatcher
-        .drain()
-        .catch((error: unknown) => deps.log.error({ err: error }, 'webhook deliveries could not be sent: the next run tries again'))
-        .finally(() => (current = undefined));
+      dispatcher.pump().catch((error: unknown) => deps.log.error({ err: error }, 'webhook deliveries could not be claimed: the next run tries again'));
     };
-    const prune = (): void => {
-      store.pruneFinished(deps.db, new Date(deps.clock.now().getTime() - KEEP_FINISHED_MS)).catch((error: unknown) => deps.log.error({ err: error }, 'old webhook deliveries could not be pruned'));
+    const pruneNow = (): void => {
+      prune().catch((error: unknown) => deps.log.error({ err: error }, 'old webhook deliveries could not be pruned'));
     };
-    timers = [setInterval(tick, intervalMs).unref(), setInterval(prune, PRUNE_EVERY_MS).unref()];
+    timers = [setInterval(tick, intervalMs).unref(), setInterval(pruneNow, PRUNE_EVERY_MS).unref()];
   }
-  /** Stops the timers and waits for a run in progress (before the database closes). */
+  /** Stops the timers and the sends in progress (before the database closes). */
   async function stop(): Promise<void> {
     for (const t of timers) clearInterval(t);
     timers = [];
-    dispatcher.abort();
-    await current;
+    await dispatcher.stop();
   }
 
-  return { service, dispatcher, start, stop, prune: (before: Date) => store.pruneFinished(deps.db, before) };
+  /** prune(): deletes finished deliveries older than 30 days (hourly with the timer; call it when a scheduler runs drain()). */
+  return { service, dispatcher, start, stop, prune };
 }
 
 export type Webhooks = ReturnType<typeof createWebhooks>;

@@ -1,7 +1,8 @@
 /**
- * HTTP for webhooks (permission `webhooks:manage`: owners and admins, or an API key with that
- * scope): an organisation's list and creation, one webhook by id, its secret rotation, and its
- * deliveries with a way to send a finished one again.
+ * HTTP for webhooks (permissions `webhooks:manage` and `audit:read`: owners and admins, or an API
+ * key with both scopes — a webhook receives the audit log as it is written, so managing one is
+ * reading it): an organisation's list and creation, one webhook by id, its secret rotation, and
+ * its deliveries with a way to send a finished one again.
  */
 import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
@@ -20,6 +21,9 @@ const eventTypes = z.array(eventType).min(1).max(50).transform((types) => [...ne
 const url = z.string().trim().min(1).max(2000);
 const description = z.string().trim().max(200);
 
+/** Both: a webhook subscribed to '*' reads the whole audit log. */
+const NEEDS = ['webhooks:manage', 'audit:read'] as const;
+
 const webhookParams = z.strictObject({ webhookId: idSchema('whk', 'a webhook id') });
 const deliveryParams = z.strictObject({ webhookId: idSchema('whk', 'a webhook id'), deliveryId: idSchema('dlv', 'a delivery id') });
 
@@ -29,14 +33,14 @@ export function webhookRoutes(deps: { webhooks: WebhookService; access: Access; 
   async function actorFor(request: FastifyRequest, webhookId: string) {
     const principal = await auth.require(request);
     const orgId = await webhooks.orgOf(webhookId);
-    await access.authorize(principal, orgId, 'webhooks:manage', { what: 'webhook' });
+    await access.authorize(principal, orgId, NEEDS, { what: 'webhook' });
     return { orgId, actor: { principal, ip: request.ip } };
   }
 
   return async function plugin(app: App): Promise<void> {
     app.get('/v1/orgs/:orgId/webhooks', { schema: { operationId: 'listWebhooks', tags: ['webhooks'], params: orgParams } }, async (request) => {
       const principal = await auth.require(request);
-      await access.authorize(principal, request.params.orgId, 'webhooks:manage');
+      await access.authorize(principal, request.params.orgId, NEEDS);
       return { webhooks: await webhooks.list(request.params.orgId) };
     });
 
@@ -52,7 +56,7 @@ export function webhookRoutes(deps: { webhooks: WebhookService; access: Access; 
       handler: async (request, reply) => {
         const { orgId } = request.params;
         const principal = await auth.require(request);
-        await access.authorize(principal, orgId, 'webhooks:manage');
+        await access.authorize(principal, orgId, NEEDS);
         const created = await webhooks.create(orgId, request.body, { principal, ip: request.ip });
         return reply.code(201).send(created);
       },

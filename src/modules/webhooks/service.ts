@@ -107,6 +107,7 @@ export function createWebhookService(deps: {
     // Resolved before the transaction, which must not wait on a key load (see Cipher.sealer).
     const seal = await deps.cipher.sealer(orgScope(orgId));
     const row = await withTenant(db, orgId, async (tx) => {
+      await store.lockOrg(tx, orgId); // two creations at once cannot both pass the count
       if ((await store.ids(tx)).length >= MAX_WEBHOOKS_PER_ORG) {
         throw new AppError('conflict', `An organisation has at most ${MAX_WEBHOOKS_PER_ORG} webhooks; delete one first.`);
       }
@@ -174,19 +175,22 @@ export function createWebhookService(deps: {
     return { webhook: toView(row), secret };
   }
 
-  /** A sealer for rotateAllIn, resolved before its transaction. */
+  /** A sealer for lockDownIn, resolved before its transaction. */
   const sealerFor = (orgId: string): Promise<Sealer> => deps.cipher.sealer(orgScope(orgId));
 
   /**
-   * Lockdown: every webhook of the organisation gets a new secret that nobody is shown (a stolen
-   * one no longer matches what is sent); an owner or admin rotates again to get one to give the
-   * receiver. Runs in the caller's transaction; returns how many were rotated.
+   * Lockdown: every webhook of the organisation is turned off (one an intruder added or pointed
+   * elsewhere would otherwise go on receiving every event), what it had pending is marked failed,
+   * and each gets a new secret nobody is shown (a stolen one no longer signs what is sent). An
+   * owner or admin checks each webhook, rotates its secret for its receiver and turns it on again.
+   * Runs in the caller's transaction, before its audit record (which then goes to no webhook).
    */
-  async function rotateAllIn(tx: Tx, orgId: string, seal: Sealer): Promise<number> {
-    const ids = await store.ids(tx);
+  async function lockDownIn(tx: Tx, orgId: string, seal: Sealer): Promise<{ disabled: number; rotated: number }> {
     const at = deps.clock.now();
+    const disabled = await store.disableAll(tx, at);
+    const ids = await store.ids(tx);
     for (const id of ids) await store.setSecret(tx, id, seal(newWebhookSecret(), secretAad(orgId, id)), at);
-    return ids.length;
+    return { disabled, rotated: ids.length };
   }
 
   async function deliveries(orgId: string, webhookId: string, filter: { status?: string | undefined; before?: string | undefined; limit: number }): Promise<{ deliveries: DeliveryView[]; nextBefore: string | null }> {
@@ -197,7 +201,7 @@ export function createWebhookService(deps: {
     return { deliveries: rows.map(toDeliveryView), nextBefore: rows.length === filter.limit ? (rows.at(-1)?.id ?? null) : null };
   }
 
-  /** Sends a delivered or failed delivery again (after a receiver was fixed); audited. */
+  /** Sends a delivered or failed delivery again, with a fresh set of attempts (after a receiver was fixed); audited. */
   async function redeliver(orgId: string, webhookId: string, deliveryId: string, actor: Actor): Promise<void> {
     await withTenant(db, orgId, async (tx) => {
       if (!(await store.requeue(tx, webhookId, deliveryId, deps.clock.now()))) {
@@ -207,7 +211,7 @@ export function createWebhookService(deps: {
     });
   }
 
-  return { orgOf, create, list, get, update, remove, rotateSecret, sealerFor, rotateAllIn, deliveries, redeliver };
+  return { orgOf, create, list, get, update, remove, rotateSecret, sealerFor, lockDownIn, deliveries, redeliver };
 }
 
 export type WebhookService = ReturnType<typeof createWebhookService>;

@@ -29,6 +29,8 @@ export interface ClaimedDelivery {
   event_id: string;
   payload: unknown;
   attempts: number;
+  /** The lease this runner holds: its outcome is written only while it still holds it. */
+  claimed_until: Date;
   url: string;
   secret: string;
   enabled: boolean;
@@ -102,7 +104,7 @@ export function createWebhookStore() {
     requeue: async (tx: Tx, webhookId: string, deliveryId: string, at: Date): Promise<boolean> => {
       const row = await tx
         .updateTable('webhook_deliveries')
-        .set({ status: 'pending', next_attempt_at: at, claimed_until: null })
+        .set({ status: 'pending', attempts: 0, next_attempt_at: at, claimed_until: null })
         .where('id', '=', deliveryId)
         .where('webhook_id', '=', webhookId)
         .where('status', '<>', 'pending')
@@ -117,41 +119,74 @@ export function createWebhookStore() {
      * SKIP LOCKED and the lease keep two instances from sending one delivery at once.
      */
     claimDue: async (db: Kysely<DB>, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> => {
+      // One delivery per webhook at a time — its oldest due one, and none while another of its
+      // deliveries is out (a receiver that hangs holds up only itself, not other webhooks).
       const { rows } = await sql<ClaimedDelivery>`
         UPDATE webhook_deliveries d SET claimed_until = ${leaseUntil}
         FROM webhooks w
         WHERE w.id = d.webhook_id AND d.id IN (
-          SELECT id FROM webhook_deliveries
-          WHERE status = 'pending' AND next_attempt_at <= ${now} AND (claimed_until IS NULL OR claimed_until < ${now})
-          ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-        RETURNING d.id, d.org_id, d.webhook_id, d.event_id, d.payload, d.attempts, w.url, w.secret, w.enabled`.execute(db);
+          SELECT id FROM webhook_deliveries WHERE id IN (
+            SELECT id FROM (
+              SELECT id, next_attempt_at, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS nth
+              FROM webhook_deliveries
+              WHERE status = 'pending' AND next_attempt_at <= ${now} AND (claimed_until IS NULL OR claimed_until < ${now})
+                AND webhook_id NOT IN (SELECT webhook_id FROM webhook_deliveries WHERE status = 'pending' AND claimed_until >= ${now})
+            ) due WHERE nth = 1 ORDER BY next_attempt_at LIMIT ${limit})
+          FOR UPDATE SKIP LOCKED)
+        RETURNING d.id, d.org_id, d.webhook_id, d.event_id, d.payload, d.attempts, d.claimed_until, w.url, w.secret, w.enabled`.execute(db);
       return rows;
     },
 
+    /** Writes an attempt's outcome, unless the lease ran out and another runner took the delivery. */
     recordAttempt: async (
       tx: Tx,
       id: string,
-      outcome: { status: 'pending' | 'delivered' | 'failed'; attempts: number; nextAttemptAt: Date | null; at: Date; httpStatus: number | null; error: string | null },
+      lease: Date,
+      outcome: { status: 'pending' | 'delivered' | 'failed'; nextAttemptAt: Date | null; at: Date; httpStatus: number | null; error: string | null },
     ): Promise<void> => {
       await tx
         .updateTable('webhook_deliveries')
-        .set({
+        .set((eb) => ({
           status: outcome.status,
-          attempts: outcome.attempts,
+          attempts: eb('attempts', '+', 1),
           ...(outcome.nextAttemptAt ? { next_attempt_at: outcome.nextAttemptAt } : {}),
           claimed_until: null,
           last_attempt_at: outcome.at,
           last_status: outcome.httpStatus,
           last_error: outcome.error,
-        })
+        }))
         .where('id', '=', id)
+        .where('claimed_until', '=', lease)
         .execute();
     },
 
-    /** Deletes finished deliveries created before `before`, across organisations (platform job). */
-    pruneFinished: async (db: Kysely<DB>, before: Date): Promise<number> => {
-      const result = await db.deleteFrom('webhook_deliveries').where('status', '<>', 'pending').where('created_at', '<', before).executeTakeFirst();
-      return Number(result.numDeletedRows);
+    /** Deletes finished deliveries created before `before`, across organisations (platform job), a batch at a time. */
+    pruneFinished: async (db: Kysely<DB>, before: Date, batch = 1000): Promise<number> => {
+      let deleted = 0;
+      for (;;) {
+        const result = await sql`
+          DELETE FROM webhook_deliveries WHERE id IN (
+            SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ${before} LIMIT ${batch})`.execute(db);
+        const n = Number(result.numAffectedRows ?? 0n);
+        deleted += n;
+        if (n < batch) return deleted;
+      }
+    },
+
+    /** Lockdown: every webhook off, and what it had pending marked failed (sent to nobody). */
+    disableAll: async (tx: Tx, at: Date): Promise<number> => {
+      await tx
+        .updateTable('webhook_deliveries')
+        .set({ status: 'failed', claimed_until: null, last_error: 'The organisation was locked down: nothing pending was sent.' })
+        .where('status', '=', 'pending')
+        .execute();
+      const result = await tx.updateTable('webhooks').set({ enabled: false, updated_at: at }).where('enabled', '=', true).executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    /** Serialises webhook creation within an organisation (the count check then holds). */
+    lockOrg: async (tx: Tx, orgId: string): Promise<void> => {
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${'webhooks:' + orgId}))`.execute(tx);
     },
   };
 }

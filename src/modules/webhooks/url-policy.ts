@@ -4,8 +4,9 @@
  * addresses (checked on the addresses DNS returns for each connection, platform/net), or, where
  * the operator sets WEBHOOK_ALLOW_PRIVATE_NETWORKS for receivers inside their own network, also
  * to loopback and private ranges — never to link-local space or cloud metadata. Plain http is
- * allowed only then: a public receiver gets its events, and their signatures, over TLS.
- * What can be refused when the URL is saved is refused then, with a reason; the rest at delivery.
+ * allowed only then (internal receivers often have no TLS; the operator's choice).
+ * What can be refused when the URL is saved is refused then, with a reason, and again before each
+ * delivery (the rules may have been tightened since); addresses are checked at connect time.
  */
 import { isIP } from 'node:net';
 import { createGuardedFetch } from '../../platform/net/guarded-fetch.ts';
@@ -38,7 +39,8 @@ export function createUrlPolicy(options: { allowPrivateNetworks: boolean }): Url
       }
       if (parsed.username || parsed.password) refuse('must not hold a user name or password: the signature authenticates deliveries.');
       if (parsed.hash) refuse('must not have a #fragment.');
-      const host = parsed.hostname.replace(/^\[|\]$/g, '');
+      // A trailing dot names the same host ('localhost.' is localhost).
+      const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
       if ((isIP(host) && !allowed(host)) || (!options.allowPrivateNetworks && isLoopbackHost(host))) {
         refuse('must reach a public address: this server does not deliver to its own or private networks.');
       }

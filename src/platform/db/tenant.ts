@@ -8,7 +8,10 @@
  * bind: only the accounts directory (users, sessions, a user's own memberships) may do that, and
  * the platform's own jobs across organisations: the retention sweep reads every project's
  * settings (its deletions run inside withTenant), and the owed shreds are a queue the platform
- * works through (platform/crypto/pending-shreds.ts), as it does its key tables.
+ * works through (platform/crypto/pending-shreds.ts), as it does its key tables. So are the
+ * webhook outbox (modules/webhooks/store.ts: claiming due deliveries and pruning finished ones;
+ * each outcome is written inside withTenant), and pruning the API access log. Routes addressed by
+ * an object's id alone (an API key's, a webhook's) read its organisation first, then authorise.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from './tables.ts';
