@@ -146,6 +146,27 @@ describe('webhooks', () => {
     offsetMs = 0; // receivers check the timestamp against their own clock
   });
 
+  it('records why an attempt failed: a refused connection, a redirect (not followed)', async () => {
+    const owner = await signUp(t, 'Failing');
+    const gone = createServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const port = (gone.address() as { port: number }).port;
+    await new Promise((resolve) => gone.close(resolve)); // nothing listens there now
+    const closed = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: `http://127.0.0.1:${port}/hooks`, eventTypes: ['project.created'] });
+    received.length = 0;
+    answerWith = 302;
+    const redirected = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: receiverUrl, eventTypes: ['project.created'] });
+    await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    assert.equal(await drain(), 2);
+    const last = async (id: string) => (await owner.client.get(`/v1/webhooks/${id}/deliveries`)).body.deliveries[0];
+    assert.match((await last(closed.body.webhook.id)).lastError, /ECONNREFUSED/);
+    const r = await last(redirected.body.webhook.id);
+    assert.equal(r.status, 'pending');
+    assert.equal(r.lastStatus, 302);
+    assert.equal(received.length, 1, 'the redirect was not followed');
+    answerWith = 204;
+  });
+
   it('a disabled webhook gets nothing; a deleted one takes its deliveries with it', async () => {
     const owner = await signUp(t, 'Quiet');
     received.length = 0;

@@ -25,6 +25,15 @@ const LEASE_MS = 60_000;
 const MAX_IN_FLIGHT = 10;
 const ERROR_CHARS = 200;
 
+/** Why a request failed, for the delivery record: fetch's own "fetch failed" says nothing. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name === 'TimeoutError') return `No answer within ${TIMEOUT_MS / 1000} s.`;
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error) return `${error.message}: ${(cause as { code?: string }).code ?? cause.message}`;
+  return error.message;
+}
+
 type Outcome = { ok: true; httpStatus: number } | { ok: false; httpStatus: number | null; error: string };
 
 export function createWebhookDispatcher(deps: {
@@ -59,8 +68,7 @@ export function createWebhookDispatcher(deps: {
       if (response.status >= 200 && response.status < 300) return { ok: true, httpStatus: response.status };
       return { ok: false, httpStatus: response.status, error: `The receiver answered HTTP ${response.status}.` };
     } catch (error) {
-      const message = error instanceof Error ? (error.name === 'TimeoutError' ? `No answer within ${TIMEOUT_MS / 1000} s.` : error.message) : String(error);
-      return { ok: false, httpStatus: null, error: message.slice(0, ERROR_CHARS) };
+      return { ok: false, httpStatus: null, error: describe(error).slice(0, ERROR_CHARS) };
     }
   }
 
