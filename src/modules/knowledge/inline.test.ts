@@ -77,7 +77,10 @@ const reference = (() => {
       .replace(/(\*\*|__)(?=\S)([\s\S]*?\S)\1/g, '$2')
       .replace(/(^|[\s(])[*_](?=\S)([^*_]*?\S)[*_](?=[\s).,;:!?]|$)/g, '$1$2')
       .replace(/~~(?=\S)([\s\S]*?\S)~~/g, '$1')
-      .replace(/&(amp|lt|gt|quot|apos|nbsp|#39);/g, (_, name: string) => entities[name] ?? ' ');
+      .replace(/&(amp|lt|gt|quot|apos|nbsp|#39);/g, (_, name: string) => entities[name] ?? ' ')
+      // Added with the scanner's rule that nothing reading as a tag survives: one that only
+      // appears once code marks are gone or entities decoded ("<```b&amp;>") goes too.
+      .replace(/<\/?[A-Za-z][^>]*>/g, ' ');
   const listOrQuote = (line: string): string =>
     line
       .replace(/^\s*(?:>\s?)+/, '')

@@ -130,6 +130,8 @@ export function stripInline(line: string, markdownSource = true): string {
   // Linear as a pattern: the inner text cannot cross a `*` or `_`, so no character is rescanned.
   text = text.replace(/(^|[\s(])[*_](?=\S)([^*_]*?\S)[*_](?=[\s).,;:!?]|$)/g, '$1$2');
   text = delimited(text, /~~(?=\S)/g, { '~~': /(?<=\S)~~/g });
+  // Taking code and emphasis marks out can leave a tag ("<`b>" is "<b>" now): it goes too.
+  if (text.includes('<')) text = tags(text);
   if (!markdownSource || !text.includes('&')) return text;
   const decoded = text.replace(/&(amp|lt|gt|quot|apos|nbsp|#39);/g, (_, name: string) => entities[name] ?? ' ');
   return decoded === text ? text : tags(decoded);
