@@ -61,6 +61,20 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 describe('event stream', () => {
+  it('a server closing ends its open streams (it does not wait for them)', async () => {
+    const own = await startTestApp({ eventStream: { pollMs: 50 } });
+    const owner = await signUp(own, 'Closing');
+    const res = await fetch(`${own.url}/v1/orgs/${owner.orgId}/events/stream`, {
+      headers: { accept: 'text/event-stream', cookie: [...owner.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    assert.equal(res.status, 200);
+    const reading = res.text().catch(() => '');
+    const started = Date.now();
+    await own.close();
+    assert.ok(Date.now() - started < 3000, `closed in ${Date.now() - started} ms`);
+    assert.match(await reading, /: connected/);
+  });
+
   it('streams the organisation\'s audited events, without IP addresses; resumes from Last-Event-ID; only its own', async () => {
     const owner = await signUp(t, 'Streaming');
     const other = await signUp(t, 'Other');
@@ -79,8 +93,10 @@ describe('event stream', () => {
     assert.equal(sse.events.some((e) => e.data?.orgId === other.orgId), false);
     sse.close();
 
-    // Missed while disconnected: sent on reconnection after the last event seen.
+    // Missed while disconnected — for longer than the look-back: sent on reconnection after the last event seen.
     await owner.client.patch(`/v1/orgs/${owner.orgId}`, { name: 'Renamed' });
+    await t.database.db.updateTable('audit_log').set({ created_at: new Date(Date.now() - 10 * 60_000) }).where('id', '=', created.id!).execute();
+    await t.database.db.updateTable('audit_log').set({ created_at: new Date(Date.now() - 5 * 60_000) }).where('org_id', '=', owner.orgId).where('action', '=', 'org.updated').execute();
     const again = await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie, 'last-event-id': created.id! });
     await until(() => again.sse!.events.some((e) => e.event === 'org.updated'), 'org.updated after resuming');
     assert.equal(again.sse!.events.some((e) => e.id === created.id), false, 'not the one it already had');

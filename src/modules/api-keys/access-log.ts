@@ -3,7 +3,8 @@
  * scope, the key's rate limit) — with its key, client address, route pattern (never the URL),
  * status, duration and time. Kept in memory and written every `intervalMs` in one statement per
  * organisation, off the request path; a batch that fails is kept for the next write while there
- * is room (`maxPending`), so a crash or a long database outage loses at most what was pending.
+ * is room (`maxPending`; one of a deleted organisation is dropped), so a crash loses what was
+ * pending: the last interval's, or more while the database could not be written.
  * Rows older than 90 days are deleted (prune, hourly with the timer).
  */
 import { sql, type Kysely } from 'kysely';
@@ -55,8 +56,10 @@ export function createAccessLog(deps: { db: Kysely<DB>; clock: Clock; intervalMs
             .execute(),
         );
       } catch (error) {
+        // An organisation deleted meanwhile (a foreign-key violation) would fail for good: dropped.
+        if ((error as { code?: unknown }).code === '23503') continue;
         deps.onError?.(error);
-        // Kept for the next write while there is room (an organisation deleted meanwhile fails for good: dropped then).
+        // Kept for the next write while there is room.
         const room = Math.max(0, maxPending - pending.length);
         pending.push(...entries.slice(0, room));
         dropped += entries.length - Math.min(room, entries.length);

@@ -4,14 +4,16 @@
  * client that reconnects with `Last-Event-ID` misses nothing in between.
  *
  * Each stream reads the audit log every `pollMs` inside the organisation's tenant transaction —
- * committed entries only, on every instance alike, with no broker. An entry carries its
- * transaction's start time, so one committed late can appear "in the past": each read looks back
- * `LOOK_BACK_MS` and skips the ids it already sent. The caller's credentials are checked again
- * every `recheckMs`: a revoked key, an ended session or a lost role ends the stream. At most
- * `maxPerOrg` streams per organisation and instance.
+ * committed entries only, on every instance alike, with no broker — after a (created_at, id)
+ * cursor. An entry carries its transaction's start time, so one committed late can appear "in the
+ * past": each read also looks `LOOK_BACK_MS` behind the cursor for ids it has not sent. The
+ * caller's credentials are checked again every `recheckMs`: a revoked key, an ended session or a
+ * lost role ends the stream. At most `maxPerOrg` streams per organisation and MAX_PER_INSTANCE in
+ * all per instance; a client that stops reading is cut off past MAX_BUFFERED_BYTES.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
@@ -26,40 +28,56 @@ import { auditEventOf } from './service.ts';
 const LOOK_BACK_MS = 60_000;
 const HEARTBEAT_MS = 15_000;
 const BATCH = 500;
+const MAX_PER_INSTANCE = 100;
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+interface Cursor {
+  at: Date;
+  id: string;
+}
+
+type AuditRow = Parameters<typeof auditEventOf>[0];
 
 export function eventStreamRoutes(deps: { db: Kysely<DB>; access: Access; auth: Authenticator; clock: Clock; pollMs?: number; recheckMs?: number; maxPerOrg?: number }) {
   const pollMs = deps.pollMs ?? 1000;
   const recheckMs = deps.recheckMs ?? 30_000;
   const maxPerOrg = deps.maxPerOrg ?? 5;
+  const maxPerInstance = MAX_PER_INSTANCE;
   const openPerOrg = new Map<string, number>();
-  const streams = new Set<() => void>();
+  /** Every open stream's stop function, and its poll timer once it runs. */
+  const stoppers = new Map<() => void, NodeJS.Timeout | undefined>();
 
   async function authorize(request: FastifyRequest, orgId: string): Promise<void> {
     request.principal = null; // checked afresh: the key or session may have ended since
     await deps.access.authorize(await deps.auth.require(request), orgId, 'audit:read');
   }
 
-  /** Where a reconnecting client left off: the time of its last event, if it is this organisation's. */
-  async function resumeFrom(orgId: string, lastEventId: string | undefined): Promise<Date | undefined> {
-    if (!lastEventId || !/^aud_[0-9A-Za-z]{1,40}$/.test(lastEventId)) return undefined;
-    const row = await withTenant(deps.db, orgId, (tx) => tx.selectFrom('audit_log').select('created_at').where('id', '=', lastEventId).executeTakeFirst());
-    return row ? new Date(row.created_at) : undefined;
+  /** Where a stream starts: after the client's last event (if it is this organisation's), or now. */
+  async function startingPoint(orgId: string, lastEventId: string | undefined): Promise<Cursor> {
+    return withTenant(deps.db, orgId, async (tx) => {
+      if (lastEventId && /^aud_[0-9A-Za-z]{1,40}$/.test(lastEventId)) {
+        const row = await tx.selectFrom('audit_log').select(['created_at', 'id']).where('id', '=', lastEventId).executeTakeFirst();
+        if (row) return { at: new Date(row.created_at), id: row.id };
+      }
+      const { rows } = await sql<{ now: Date }>`SELECT now() AS now`.execute(tx);
+      return { at: new Date(rows[0]?.now ?? 0), id: '' };
+    });
   }
 
-  function run(orgId: string, stream: EventStream, request: FastifyRequest, since: Date, alreadySent: string | undefined): () => void {
-    const sent = new Map<string, number>(alreadySent ? [[alreadySent, since.getTime()]] : []);
+  function run(orgId: string, stream: EventStream, request: FastifyRequest, raw: ServerResponse, start: Cursor, stop: () => void): void {
+    // Entries are read in (created_at, id) order after a cursor that only moves forward, so a
+    // burst never stalls the stream; entries dated before the cursor (a transaction that committed
+    // late) are looked for LOOK_BACK_MS behind it and sent once (`sent`).
+    let cursor = start;
+    const sent = new Map<string, number>();
     let busy = false;
     let lastCheck = deps.clock.now().getTime();
     let lastBeat = lastCheck;
-    let stopped = false;
 
-    const stop = (): void => {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      streams.delete(stop);
-      openPerOrg.set(orgId, (openPerOrg.get(orgId) ?? 1) - 1);
-      stream.end();
+    const emit = (row: AuditRow): void => {
+      sent.set(row.id, new Date(row.created_at).getTime());
+      const event = auditEventOf(row);
+      stream.send(event.type, event, event.id);
     };
 
     const tick = async (): Promise<void> => {
@@ -68,25 +86,41 @@ export function eventStreamRoutes(deps: { db: Kysely<DB>; access: Access; auth: 
         lastCheck = now;
         await authorize(request, orgId);
       }
-      const from = new Date(Math.max(since.getTime(), now - LOOK_BACK_MS));
-      const rows = await withTenant(deps.db, orgId, (tx) =>
-        tx.selectFrom('audit_log').selectAll().where('created_at', '>=', from).orderBy('created_at').orderBy('id').limit(BATCH).execute(),
-      );
-      for (const row of rows) {
-        if (sent.has(row.id)) continue;
-        sent.set(row.id, new Date(row.created_at).getTime());
-        const event = auditEventOf(row);
-        stream.send(event.type, event, event.id);
-      }
-      for (const [id, at] of sent) if (at < from.getTime()) sent.delete(id);
+      const lookBack = new Date(cursor.at.getTime() - LOOK_BACK_MS);
+      const { late, next } = await withTenant(deps.db, orgId, async (tx) => ({
+        late: await tx
+          .selectFrom('audit_log')
+          .selectAll()
+          .where('created_at', '>=', lookBack)
+          .where(sql<boolean>`(created_at, id) < (${cursor.at}, ${cursor.id})`)
+          .orderBy('created_at')
+          .orderBy('id')
+          .limit(BATCH)
+          .execute(),
+        next: await tx
+          .selectFrom('audit_log')
+          .selectAll()
+          .where(sql<boolean>`(created_at, id) > (${cursor.at}, ${cursor.id})`)
+          .orderBy('created_at')
+          .orderBy('id')
+          .limit(BATCH)
+          .execute(),
+      }));
+      for (const row of late) if (!sent.has(row.id) && new Date(row.created_at) > start.at) emit(row);
+      for (const row of next) emit(row);
+      const last = next.at(-1);
+      if (last) cursor = { at: new Date(last.created_at), id: last.id };
+      for (const [id, at] of sent) if (at < lookBack.getTime()) sent.delete(id);
       if (now - lastBeat >= HEARTBEAT_MS) {
         lastBeat = now;
         stream.comment('keep-alive');
       }
+      // A client that stopped reading is not buffered for without end.
+      if (raw.writableLength > MAX_BUFFERED_BYTES) throw new AppError('rate_limited', 'The client did not read its events: the stream ended; reconnect with Last-Event-ID.');
     };
 
     const timer = setInterval(() => {
-      if (busy || stopped) return;
+      if (busy) return;
       busy = true;
       tick()
         .catch((error: unknown) => {
@@ -97,14 +131,13 @@ export function eventStreamRoutes(deps: { db: Kysely<DB>; access: Access; auth: 
         })
         .finally(() => (busy = false));
     }, pollMs);
-    streams.add(stop);
-    request.raw.on('close', stop);
-    return stop;
+    stoppers.set(stop, timer);
   }
 
   return async function plugin(app: App): Promise<void> {
-    (app as unknown as FastifyInstance).addHook('onClose', async () => {
-      for (const stop of [...streams]) stop();
+    // preClose, not onClose: the server waits for open requests before onClose, and a stream never ends by itself.
+    (app as unknown as FastifyInstance).addHook('preClose', async () => {
+      for (const stop of [...stoppers.keys()]) stop();
     });
 
     app.get('/v1/orgs/:orgId/events/stream', {
@@ -112,23 +145,45 @@ export function eventStreamRoutes(deps: { db: Kysely<DB>; access: Access; auth: 
         operationId: 'streamEvents',
         tags: ['audit'],
         description:
-          "The organisation's audited events as server-sent events (event: the action, id: the audit entry's id, data: the event as webhooks get it). Send Last-Event-ID to resume. Ends when the caller's key, session or role does.",
+          "The organisation's audited events as server-sent events (event: the action, id: the audit entry's id, data: the event as webhooks get it). Send Last-Event-ID to resume. Ends when the caller's key, session or role does (checked every 30 s).",
         params: orgParams,
       },
       handler: async (request, reply) => {
         const { orgId } = request.params;
         await authorize(request, orgId);
-        if ((openPerOrg.get(orgId) ?? 0) >= maxPerOrg) {
-          throw new AppError('rate_limited', `At most ${maxPerOrg} event streams per organisation are open at once on this server; close one first.`);
+        // The slot is taken before anything is awaited, and given back however the stream ends.
+        if ((openPerOrg.get(orgId) ?? 0) >= maxPerOrg || stoppers.size >= maxPerInstance) {
+          throw new AppError('rate_limited', `At most ${maxPerOrg} event streams per organisation (${maxPerInstance} in all) are open at once on this server; close one first.`);
         }
-        const lastEventId = typeof request.headers['last-event-id'] === 'string' ? request.headers['last-event-id'] : undefined;
-        const resumed = await resumeFrom(orgId, lastEventId);
         openPerOrg.set(orgId, (openPerOrg.get(orgId) ?? 0) + 1);
-        const stream = openEventStream(reply);
-        stream.comment('connected');
-        run(orgId, stream, request, resumed ?? deps.clock.now(), resumed ? lastEventId : undefined);
+        const raw = reply.raw;
+        let stream: EventStream | undefined;
+        let stopped = false;
+        const stop = (): void => {
+          if (stopped) return;
+          stopped = true;
+          clearInterval(stoppers.get(stop));
+          stoppers.delete(stop);
+          const left = (openPerOrg.get(orgId) ?? 1) - 1;
+          if (left > 0) openPerOrg.set(orgId, left);
+          else openPerOrg.delete(orgId);
+          stream?.end();
+        };
+        stoppers.set(stop, undefined);
+        request.raw.on('close', stop);
+        raw.on('close', stop);
+        try {
+          const lastEventId = typeof request.headers['last-event-id'] === 'string' ? request.headers['last-event-id'] : undefined;
+          const start = await startingPoint(orgId, lastEventId);
+          if (stopped || raw.destroyed) return stop();
+          stream = openEventStream(reply);
+          stream.comment('connected');
+          run(orgId, stream, request, raw, start, stop);
+        } catch (error) {
+          stop();
+          throw error;
+        }
       },
     });
   };
 }
-
