@@ -163,6 +163,14 @@ describe('metrics and security.txt', () => {
 
   it('/.well-known/security.txt names the operator\'s contact (RFC 9116), and is absent without one', async () => {
     assert.equal((await t.client().get('/.well-known/security.txt')).status, 404);
+    const plain = await startTestApp({ config: { securityContact: 'https://example.com/security' } });
+    try {
+      const r = await plain.client().get<string>('/.well-known/security.txt');
+      assert.match(r.body, /^Contact: https:\/\/example\.com\/security$/m);
+      assert.doesNotMatch(r.body, /Canonical/, 'an http installation names no canonical URI (RFC 9116: https only)');
+    } finally {
+      await plain.close();
+    }
     const r = await m.client().get<string>('/.well-known/security.txt');
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);

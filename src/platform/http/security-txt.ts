@@ -19,7 +19,8 @@ export function securityTxtRoutes(deps: { contact: string | undefined; publicUrl
         `Contact: ${deps.contact}`,
         `Expires: ${expires.toISOString().replace('.000Z', 'Z')}`,
         'Preferred-Languages: en',
-        `Canonical: ${deps.publicUrl.replace(/\/+$/, '')}/.well-known/security.txt`,
+        // RFC 9116 wants a Canonical URI over https; an http installation leaves it out.
+        ...(deps.publicUrl.startsWith('https://') ? [`Canonical: ${deps.publicUrl.replace(/\/+$/, '')}/.well-known/security.txt`] : []),
         '',
       ].join('\n');
       return reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'max-age=86400').send(body);
