@@ -75,6 +75,10 @@ import { owedShredder } from './platform/crypto/pending-shreds.ts';
 import type { RateLimitService, RefusalEvent } from './modules/rate-limits/service.ts';
 import { createWebhookOutbox, createWebhooks } from './modules/webhooks/module.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
+import { createSsoService } from './modules/sso/service.ts';
+import { createSsoStore } from './modules/sso/store.ts';
+import { ssoRoutes } from './modules/sso/routes.ts';
+import { createUrlPolicy } from './platform/net/outbound-url.ts';
 import type { Webhooks } from './modules/webhooks/module.ts';
 
 export interface AppDeps {
@@ -252,11 +256,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   webhooks.start(config.webhookDeliveryIntervalMs);
   app.addHook('onClose', () => webhooks.stop());
   const users = createUserDirectory({ db });
+  const accountStoreForOrgs = createAccountStore();
   const orgs = createOrgService({
     db,
     store: createOrgStore(),
     audit,
     users,
+    federatedOrgOf: accountStoreForOrgs.federatedOrgOf,
     clock,
     publicUrl: config.publicUrl,
     directoryChanged: (userIds) => invalidation.publish(DIRECTORY_TOPIC, userIds),
@@ -349,6 +355,23 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(eventStreamRoutes({ db, access, auth, clock, ...deps.eventStream }));
   await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, webhooks: webhooks.service, audit, access, auth, clock }));
   await app.register(webhookRoutes({ webhooks: webhooks.service, access, auth }));
+  const issuers = createUrlPolicy({ allowPrivateNetworks: config.ssoAllowPrivateNetworks, field: 'issuer' });
+  const sso = createSsoService({
+    db,
+    store: createSsoStore(),
+    cipher: crypto.cipher,
+    audit,
+    accounts,
+    orgs,
+    clock,
+    publicUrl: config.publicUrl,
+    fetch: issuers.fetch,
+    allowHttp: config.ssoAllowPrivateNetworks,
+    checkIssuer: issuers.check,
+    directoryChanged: (userIds) => invalidation.publish(DIRECTORY_TOPIC, userIds),
+    log: app.log,
+  });
+  await app.register(ssoRoutes({ sso, access, auth, cookie: cookieConfig, publicUrl: config.publicUrl }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
   await app.register(accessLogRoutes({ accessLog, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth, db, audit }));

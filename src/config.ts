@@ -66,6 +66,7 @@ const envSchema = z.object({
   ANSWER_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   ANSWER_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
+  SSO_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
   // Turns GET /metrics on, for scrapers that send it as a Bearer token.
   METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters (openssl rand -hex 24)').max(200).optional().or(z.literal('').transform(() => undefined)),
   // The contact of /.well-known/security.txt (RFC 9116): mailto:… or https://…
@@ -124,9 +125,11 @@ export interface Config {
   operatorAnswerEndpoint: { baseUrl: string; apiKey: string | undefined } | undefined;
   /** Let projects' own answer endpoints be on loopback or private networks (off: public only). */
   answerAllowPrivateNetworks: boolean;
-  /** Webhooks may also deliver to loopback and private networks, over http too (modules/webhooks/url-policy.ts). */
+  /** Webhooks may also deliver to loopback and private networks, over http too (platform/net/outbound-url.ts). */
   webhookAllowPrivateNetworks: boolean;
   webhookDeliveryIntervalMs: number;
+  /** Organisations' SSO identity providers may also be on loopback and private networks, over http too. */
+  ssoAllowPrivateNetworks: boolean;
   /** GET /metrics is on only with this token (platform/metrics/routes.ts). */
   metricsToken: string | undefined;
   /** /.well-known/security.txt is served only with a contact. */
@@ -187,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     answerAllowPrivateNetworks: e.ANSWER_ALLOW_PRIVATE_NETWORKS,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     webhookDeliveryIntervalMs: e.WEBHOOK_DELIVERY_INTERVAL_MS,
+    ssoAllowPrivateNetworks: e.SSO_ALLOW_PRIVATE_NETWORKS,
     metricsToken: e.METRICS_TOKEN,
     securityContact: e.SECURITY_CONTACT,
   };

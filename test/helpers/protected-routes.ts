@@ -8,7 +8,7 @@ import { memberWithRole, uniqueEmail, type Client, type TestApp } from './harnes
 
 export interface RouteCase {
   name: string;
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   permission: Permission;
   /** Creates what the request needs (with the owner's client) and returns path and body. */
   prepare(ctx: { t: TestApp; owner: Client; orgId: string }): Promise<{ path: string; body?: unknown }>;
@@ -46,7 +46,29 @@ async function newWebhook(owner: Client, orgId: string): Promise<string> {
 const webhookRow = async (t: TestApp, path: string) =>
   JSON.stringify(await t.database.db.selectFrom('webhooks').selectAll().where('id', '=', path.split('/')[3] ?? '').executeTakeFirst());
 
+const ssoBody = { issuer: 'https://idp.example.com', clientId: 'palisade', clientSecret: 'client-secret', emailDomains: ['example.com'] };
+
 export const protectedRoutes: RouteCase[] = [
+  { name: 'get SSO', method: 'GET', permission: 'org:update', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/sso` }) },
+  {
+    name: 'configure SSO',
+    method: 'PUT',
+    permission: 'org:update',
+    writes: ['org_sso', 'audit_log'],
+    prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/sso`, body: { ...ssoBody, clientId: `c-${Date.now()}` } }),
+    stateOf: async (t) => JSON.stringify(await t.database.db.selectFrom('org_sso').select(['org_id', 'client_id', 'updated_at']).orderBy('org_id').execute()),
+  },
+  {
+    name: 'remove SSO',
+    method: 'DELETE',
+    permission: 'org:update',
+    writes: ['org_sso', 'audit_log'],
+    prepare: async ({ owner, orgId }) => {
+      const r = await owner.request('PUT', `/v1/orgs/${orgId}/sso`, ssoBody);
+      if (r.status !== 200) throw new Error(`sso: ${r.status}`);
+      return { path: `/v1/orgs/${orgId}/sso` };
+    },
+  },
   { name: 'list webhooks', method: 'GET', permission: 'webhooks:manage', writes: [], prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/webhooks` }) },
   {
     name: 'create webhook',

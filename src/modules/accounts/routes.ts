@@ -23,13 +23,18 @@ export function sessionCookie(publicUrl: string): SessionCookie {
   return { name: secure ? '__Host-palisade_session' : 'palisade_session', secure };
 }
 
+/** Sets the session cookie of a new session (sign-up, sign-in, single sign-on). */
+export function setSessionCookie(reply: FastifyReply, cookie: SessionCookie, session: NewSession): void {
+  reply.setCookie(cookie.name, session.token, { httpOnly: true, sameSite: 'lax', secure: cookie.secure, path: '/', expires: session.expiresAt });
+}
+
 export function accountRoutes(deps: { accounts: AccountService; changePassword: PasswordChanger; auth: Authenticator; cookie: SessionCookie }) {
   const { accounts, auth, cookie } = deps;
 
   const client = (request: FastifyRequest) => ({ ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
   // Setting and clearing must match: a browser ignores the deletion of a __Host- cookie without Secure and Path=/.
   const attributes = { httpOnly: true, sameSite: 'lax', secure: cookie.secure, path: '/' } as const;
-  const setCookie = (reply: FastifyReply, session: NewSession) => reply.setCookie(cookie.name, session.token, { ...attributes, expires: session.expiresAt });
+  const setCookie = (reply: FastifyReply, session: NewSession) => setSessionCookie(reply, cookie, session);
 
   return async function plugin(app: App): Promise<void> {
     app.post('/v1/auth/signup', {

@@ -299,8 +299,24 @@ export function createAccountService(deps: {
     return { id: user.id, email: user.email };
   }
 
+  /**
+   * For single sign-on (modules/sso), inside its transaction, which is not yet a tenant one: the
+   * account of an address, a new account that the organisation's SSO made (no password; it
+   * belongs to that organisation alone), and a session for an account the SSO signed in.
+   */
+  const federation = {
+    findUser: (tx: Kysely<DB>, email: string) => store.findUserByEmail(tx, normalizeEmail(email)),
+    async createUser(tx: Kysely<DB>, input: { email: string; name: string | null; orgId: string }): Promise<string> {
+      const id = newId('usr');
+      await store.insertUser(tx, { id, email: normalizeEmail(input.email), password_hash: null, name: input.name, federated_org_id: input.orgId });
+      return id;
+    },
+    startSession: (tx: Kysely<DB>, userId: string, client: ClientInfo) => startSession(tx, userId, client),
+  };
+
   return {
     signup,
+    federation,
     resetPassword,
     revokeAllSessionsOf,
     login,

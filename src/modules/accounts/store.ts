@@ -18,13 +18,17 @@ export const memberOrgIds = async (x: Executor, userId: string): Promise<string[
 
 export function createAccountStore() {
   return {
-    insertUser: (x: Executor, user: { id: string; email: string; password_hash: string; name: string | null }) =>
+    insertUser: (x: Executor, user: { id: string; email: string; password_hash: string | null; name: string | null; federated_org_id?: string }) =>
       x.insertInto('users').values(user).execute(),
+
+    /** Which organisation's single sign-on made this account, if one did (it belongs to that one alone). */
+    federatedOrgOf: async (x: Executor, userId: string): Promise<string | null> =>
+      (await x.selectFrom('users').select('federated_org_id').where('id', '=', userId).executeTakeFirst())?.federated_org_id ?? null,
 
     findUserByEmail: (x: Executor, email: string) =>
       x
         .selectFrom('users')
-        .select(['id', 'email', 'name', 'password_hash', 'totp_enabled', 'totp_secret', 'totp_last_step'])
+        .select(['id', 'email', 'name', 'password_hash', 'totp_enabled', 'totp_secret', 'totp_last_step', 'federated_org_id'])
         .where('email', '=', email)
         .executeTakeFirst(),
 

@@ -29,6 +29,7 @@ export const encryptedColumns: EncryptedColumn[] = [
   { table: 'project_identity_secrets', column: 'secret', idColumn: 'project_id', orgColumn: 'org_id' },
   { table: 'project_answer_keys', column: 'api_key', idColumn: 'project_id', orgColumn: 'org_id' },
   { table: 'webhooks', column: 'secret', idColumn: 'id', orgColumn: 'org_id' },
+  { table: 'org_sso', column: 'client_secret', idColumn: 'org_id', orgColumn: 'org_id' },
   { table: 'users', column: 'totp_secret', idColumn: 'id', fixedOrgId: PLATFORM_ORG_ID },
 ];
 

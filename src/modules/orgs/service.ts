@@ -59,12 +59,31 @@ export function createOrgService(deps: {
   store: OrgStore;
   audit: Pick<AuditService, 'record'>;
   users: Pick<UserDirectory, 'findIdByEmail'>;
+  /** Which organisation's SSO made an account (accounts/store.ts), if one did. */
+  federatedOrgOf: (x: Kysely<DB>, userId: string) => Promise<string | null>;
   /** Tells every instance whose cached memberships changed (user ids, or '*'). */
   directoryChanged: (userIds: string[]) => Promise<void>;
   clock: Clock;
   publicUrl: string;
 }) {
   const { db, store, audit } = deps;
+
+  /**
+   * An account made by an organisation's single sign-on belongs to that organisation alone: its
+   * identity provider — run by that organisation's admins — must never sign anyone into another.
+   * So it joins no other organisation and creates none (`allowedOrg`: the one it may join).
+   */
+  async function refuseFederated(x: Kysely<DB>, userId: string, allowedOrg: string | null): Promise<void> {
+    const home = await deps.federatedOrgOf(x, userId);
+    if (home !== null && home !== allowedOrg) {
+      throw new AppError('forbidden', "This account signs in through its organisation's single sign-on and belongs to that organisation alone.");
+    }
+  }
+
+  /** Single sign-on's first sign-in of a person: a member with the SSO's default role (in the caller's tenant transaction). */
+  async function addFederatedMember(tx: Kysely<DB>, orgId: string, userId: string, role: Role): Promise<void> {
+    await store.insertMembership(tx, { org_id: orgId, user_id: userId, role });
+  }
 
   /** Called inside the caller's transaction (signup creates user and organisation at once). */
   async function createOrg(tx: Kysely<DB>, input: { name: string; ownerUserId: string; region?: string }): Promise<OrgView> {
@@ -80,6 +99,7 @@ export function createOrgService(deps: {
 
   async function createOrgFor(principal: Principal & { kind: 'user' }, input: { name: string; region?: string | undefined }, ip: string | null) {
     return db.transaction().execute(async (tx) => {
+      await refuseFederated(tx, principal.userId, null);
       const org = await createOrg(tx, { name: input.name, ownerUserId: principal.userId, ...(input.region ? { region: input.region } : {}) });
       await enterTenant(tx, org.id);
       await audit.record(tx, { orgId: org.id, actor: principal, action: 'org.created', target: { type: 'org', id: org.id }, ip });
@@ -232,6 +252,7 @@ export function createOrgService(deps: {
       throw new AppError('not_found', 'This invitation does not exist or has expired.');
     }
     if (invitation.email !== user.email) throw new AppError('forbidden', 'This invitation was sent to another e-mail address.');
+    await refuseFederated(db, user.userId, invitation.org_id);
     const membership = await withTenant(db, invitation.org_id, async (tx) => {
       const claimed = await store.markInvitationAccepted(tx, invitation.id, now);
       if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('not_found', 'This invitation does not exist or has expired.');
@@ -277,7 +298,7 @@ export function createOrgService(deps: {
   }
 
   return {
-    createOrg, createOrgFor, listForUser, get, update, listMembers, addMember, changeRole, removeMember, leave, acceptInvitation, listInvitations, revokeInvitation,
+    createOrg, createOrgFor, addFederatedMember, isMember: (tx: Kysely<DB>, orgId: string, userId: string) => store.getMembership(tx, orgId, userId).then((m) => m !== undefined), listForUser, get, update, listMembers, addMember, changeRole, removeMember, leave, acceptInvitation, listInvitations, revokeInvitation,
   };
 }
 

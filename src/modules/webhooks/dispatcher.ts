@@ -17,7 +17,7 @@ import { MAX_ATTEMPTS, nextAttemptAt } from './schedule.ts';
 import { secretAad } from './service.ts';
 import { signatureHeaders } from './signing.ts';
 import type { ClaimedDelivery, WebhookStore } from './store.ts';
-import type { UrlPolicy } from './url-policy.ts';
+import type { UrlPolicy } from '../../platform/net/outbound-url.ts';
 
 const TIMEOUT_MS = 10_000;
 /** Longer than a send can take, so a lease runs out only when its runner stopped. */

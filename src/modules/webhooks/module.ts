@@ -13,7 +13,7 @@ import type { AuditService } from '../audit/service.ts';
 import { createWebhookDispatcher } from './dispatcher.ts';
 import { createWebhookService } from './service.ts';
 import { createWebhookStore, type OutboxEvent } from './store.ts';
-import { createUrlPolicy } from './url-policy.ts';
+import { createUrlPolicy } from '../../platform/net/outbound-url.ts';
 
 const KEEP_FINISHED_MS = 30 * 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;

@@ -16,7 +16,7 @@ import { newId } from '../../platform/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import { newWebhookSecret } from './signing.ts';
 import type { DeliveryRow, WebhookChanges, WebhookRow, WebhookStore } from './store.ts';
-import type { UrlPolicy } from './url-policy.ts';
+import type { UrlPolicy } from '../../platform/net/outbound-url.ts';
 
 export interface WebhookView {
   id: string;

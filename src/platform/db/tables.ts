@@ -18,6 +18,8 @@ export interface UsersTable {
   /** Last accepted TOTP time step (migration 0721): codes of this step or earlier are refused. */
   totp_last_step: number | null;
   created_at: Timestamp;
+  /** Migration 0802: made by this organisation's single sign-on, and belonging to it alone. */
+  federated_org_id: Generated<string | null>;
 }
 
 /** Migration 0723: SHA-256 hashes of a user's recovery codes; `used_at` set once a code is spent. */
@@ -330,4 +332,41 @@ export interface ApiAccessLogTable {
 
 export interface DB {
   api_access_log: ApiAccessLogTable;
+}
+
+// --- single sign-on (migration 0802) ---
+
+export interface OrgSsoTable {
+  org_id: string;
+  issuer: string;
+  client_id: string;
+  /** Ciphertext (platform/crypto), AAD bound to org, table, column and organisation. */
+  client_secret: string;
+  email_domains: string[];
+  default_role: 'viewer' | 'editor';
+  enabled: boolean;
+  updated_at: Timestamp;
+}
+
+export interface SsoIdentitiesTable {
+  org_id: string;
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: Timestamp;
+}
+
+export interface SsoLoginsTable {
+  state_hash: string;
+  browser_hash: string;
+  org_id: string;
+  nonce: string;
+  code_verifier: string;
+  expires_at: Timestamp;
+}
+
+export interface DB {
+  org_sso: OrgSsoTable;
+  sso_identities: SsoIdentitiesTable;
+  sso_logins: SsoLoginsTable;
 }

@@ -12,6 +12,7 @@ export const errorStatus = {
   invalid_api_key: 401,
   invalid_visitor_token: 401,
   invalid_identity: 401,
+  sso_failed: 401,
   csrf_failed: 403,
   forbidden: 403,
   insufficient_scope: 403,

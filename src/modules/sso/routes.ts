@@ -1,0 +1,88 @@
+/**
+ * HTTP for single sign-on: an organisation's configuration (`org:update`: owners and admins), and
+ * the browser's round trip — start (a redirect to the provider, with a short-lived cookie that
+ * binds the sign-in to this browser) and callback (the session cookie, then the dashboard).
+ */
+import { z } from 'zod';
+import type { FastifyReply } from 'fastify';
+import type { App } from '../../platform/http/types.ts';
+import type { Authenticator } from '../../platform/http/authenticate.ts';
+import { orgParams } from '../../platform/http/id-params.ts';
+import { readCookie } from '../../platform/http/cookies.ts';
+import type { Access } from '../orgs/access.ts';
+import { setSessionCookie, type SessionCookie } from '../accounts/routes.ts';
+import type { SsoService } from './service.ts';
+
+const domain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be an e-mail domain such as example.com');
+
+const configBody = z.strictObject({
+  issuer: z.string().trim().url().max(500),
+  clientId: z.string().trim().min(1).max(300),
+  clientSecret: z.string().min(1).max(1000),
+  emailDomains: z.array(domain).min(1).max(50),
+  defaultRole: z.enum(['viewer', 'editor']).default('viewer'),
+  enabled: z.boolean().default(true),
+});
+
+export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authenticator; cookie: SessionCookie; publicUrl: string }) {
+  const { sso, access, auth } = deps;
+  // Path-scoped and short-lived; Lax, so the provider's top-level redirect back carries it.
+  const bindingCookie = { name: deps.cookie.secure ? '__Secure-palisade_sso' : 'palisade_sso', attributes: { httpOnly: true, sameSite: 'lax', secure: deps.cookie.secure, path: '/v1/auth/sso' } as const };
+  const clearBinding = (reply: FastifyReply) => reply.clearCookie(bindingCookie.name, bindingCookie.attributes);
+
+  return async function plugin(app: App): Promise<void> {
+    app.get('/v1/orgs/:orgId/sso', { schema: { operationId: 'getSso', tags: ['sso'], params: orgParams } }, async (request) => {
+      const principal = await auth.require(request);
+      await access.authorize(principal, request.params.orgId, 'org:update');
+      return { sso: await sso.get(request.params.orgId) };
+    });
+
+    app.put('/v1/orgs/:orgId/sso', {
+      schema: {
+        operationId: 'configureSso',
+        tags: ['sso'],
+        description:
+          "The organisation's OpenID Connect provider: issuer, client id and secret (write-only), the e-mail domains it may sign in (verified addresses only) and the role of people it signs in for the first time. Register redirectUri (in the reply) with the provider.",
+        params: orgParams,
+        body: configBody,
+      },
+      handler: async (request) => {
+        const principal = await auth.require(request);
+        await access.authorize(principal, request.params.orgId, 'org:update');
+        return { sso: await sso.configure(request.params.orgId, request.body, { principal, ip: request.ip }) };
+      },
+    });
+
+    app.delete('/v1/orgs/:orgId/sso', { schema: { operationId: 'removeSso', tags: ['sso'], params: orgParams } }, async (request, reply) => {
+      const principal = await auth.require(request);
+      await access.authorize(principal, request.params.orgId, 'org:update');
+      await sso.remove(request.params.orgId, { principal, ip: request.ip });
+      return reply.code(204).send();
+    });
+
+    app.get('/v1/auth/sso/:orgSlug/start', {
+      schema: { operationId: 'startSso', tags: ['sso'], params: z.strictObject({ orgSlug: z.string().regex(/^[a-z0-9-]{1,80}$/, 'must be an organisation slug') }) },
+      handler: async (request, reply) => {
+        const { location, browserToken } = await sso.start(request.params.orgSlug);
+        reply.setCookie(bindingCookie.name, browserToken, { ...bindingCookie.attributes, maxAge: 600 });
+        return reply.code(302).header('location', location).header('cache-control', 'no-store').send();
+      },
+    });
+
+    app.get('/v1/auth/sso/callback', {
+      schema: { operationId: 'finishSso', tags: ['sso'], querystring: z.record(z.string(), z.string().max(4000)) },
+      handler: async (request, reply) => {
+        const query = new URLSearchParams(request.query as Record<string, string>);
+        clearBinding(reply);
+        const session = await sso.finish(query, readCookie(request, bindingCookie.name), { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+        setSessionCookie(reply, deps.cookie, session);
+        return reply.code(302).header('location', `${deps.publicUrl.replace(/\/+$/, '')}/`).header('cache-control', 'no-store').send();
+      },
+    });
+  };
+}

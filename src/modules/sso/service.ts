@@ -1,0 +1,226 @@
+/**
+ * OpenID Connect single sign-on for one organisation: its admins name their identity provider
+ * (issuer, client id and secret — the secret stored encrypted, never returned), the e-mail
+ * domains it may sign in, and the role new people get. A sign-in starts at
+ * `/v1/auth/sso/{orgSlug}/start` and comes back to `/v1/auth/sso/callback`.
+ *
+ * Who is signed in: the provider must say the e-mail address is verified, and its domain must be
+ * one of the organisation's. An identity (issuer + subject) seen before signs in the account it
+ * was linked to; otherwise an account is made for the address — one that belongs to this
+ * organisation alone (no password, joins no other organisation: orgs/service.ts), so a provider,
+ * run by this organisation's admins, can never sign in someone of another organisation. An
+ * existing account for the address that this organisation's SSO did not make is never signed in
+ * (it would let those admins into that person's other organisations): its owner signs in with
+ * their password. Every sign-in is audited (`user.login` with `method: 'sso'`), and so is every
+ * account made and every change of the configuration.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../platform/clock.ts';
+import type { Cipher } from '../../platform/crypto/envelope.ts';
+import { orgScope } from '../../platform/crypto/types.ts';
+import type { DB } from '../../platform/db/tables.ts';
+import { enterTenant, withTenant } from '../../platform/db/tenant.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { AccountService } from '../accounts/service.ts';
+import type { OrgService } from '../orgs/service.ts';
+import { discoverOidc, pkce, type OidcClient } from './oidc.ts';
+import type { SsoStore } from './store.ts';
+
+const LOGIN_TTL_MS = 10 * 60_000;
+const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
+
+export interface SsoConfigInput {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  emailDomains: string[];
+  defaultRole: 'viewer' | 'editor';
+  enabled: boolean;
+}
+
+export interface SsoView {
+  issuer: string;
+  clientId: string;
+  emailDomains: string[];
+  defaultRole: 'viewer' | 'editor';
+  enabled: boolean;
+  redirectUri: string;
+  updatedAt: string;
+}
+
+interface Actor {
+  principal: Principal;
+  ip: string | null;
+}
+
+const secretAad = (orgId: string) => ({ orgId, table: 'org_sso', column: 'client_secret', rowId: orgId });
+
+/** Refused sign-ins all look alike to the browser; the log and the audit say why. */
+const refused = (): AppError => new AppError('sso_failed', 'Single sign-on did not succeed. Start again from your organisation\'s sign-in link.');
+
+export function createSsoService(deps: {
+  db: Kysely<DB>;
+  store: SsoStore;
+  cipher: Pick<Cipher, 'sealer' | 'decrypt'>;
+  audit: Pick<AuditService, 'record'>;
+  accounts: Pick<AccountService, 'federation'>;
+  orgs: Pick<OrgService, 'addFederatedMember' | 'isMember'>;
+  clock: Clock;
+  publicUrl: string;
+  /** fetch that reaches only allowed addresses, and whether plain http issuers are allowed. */
+  fetch: typeof fetch;
+  allowHttp: boolean;
+  checkIssuer: (url: string) => void;
+  directoryChanged: (userIds: string[]) => Promise<void>;
+  log: { warn(details: object, message: string): void };
+}) {
+  const { db, store } = deps;
+  const redirectUri = `${deps.publicUrl.replace(/\/+$/, '')}/v1/auth/sso/callback`;
+
+  function toView(row: Awaited<ReturnType<SsoStore['config']>>): SsoView | null {
+    if (!row) return null;
+    return {
+      issuer: row.issuer,
+      clientId: row.client_id,
+      emailDomains: row.email_domains,
+      defaultRole: row.default_role,
+      enabled: row.enabled,
+      redirectUri,
+      updatedAt: new Date(row.updated_at).toISOString(),
+    };
+  }
+
+  async function get(orgId: string): Promise<SsoView | null> {
+    return toView(await withTenant(db, orgId, (tx) => store.config(tx)));
+  }
+
+  async function configure(orgId: string, input: SsoConfigInput, actor: Actor): Promise<SsoView> {
+    deps.checkIssuer(input.issuer);
+    const seal = await deps.cipher.sealer(orgScope(orgId));
+    const emailDomains = [...new Set(input.emailDomains.map((d) => d.toLowerCase()))];
+    const row = await withTenant(db, orgId, async (tx) => {
+      await store.saveConfig(
+        tx,
+        { org_id: orgId, issuer: input.issuer, client_id: input.clientId, client_secret: seal(input.clientSecret, secretAad(orgId)), email_domains: emailDomains, default_role: input.defaultRole, enabled: input.enabled },
+        deps.clock.now(),
+      );
+      await deps.audit.record(tx, {
+        orgId,
+        actor: actor.principal,
+        action: 'org.sso_configured',
+        target: { type: 'org', id: orgId },
+        ip: actor.ip,
+        metadata: { issuer: input.issuer, clientId: input.clientId, emailDomains, defaultRole: input.defaultRole, enabled: input.enabled },
+      });
+      return store.config(tx);
+    });
+    return toView(row) as SsoView;
+  }
+
+  async function remove(orgId: string, actor: Actor): Promise<void> {
+    await withTenant(db, orgId, async (tx) => {
+      if (!(await store.removeConfig(tx))) throw new AppError('not_found', 'This organisation has no single sign-on.');
+      await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'org.sso_removed', target: { type: 'org', id: orgId }, ip: actor.ip });
+    });
+  }
+
+  async function clientFor(orgId: string): Promise<{ oidc: OidcClient; config: NonNullable<Awaited<ReturnType<SsoStore['config']>>> }> {
+    const config = await withTenant(db, orgId, (tx) => store.config(tx));
+    if (!config?.enabled) throw new AppError('not_found', 'This organisation has no single sign-on.');
+    deps.checkIssuer(config.issuer); // today's rules, not those of the day it was saved
+    const clientSecret = await deps.cipher.decrypt(config.client_secret, secretAad(orgId));
+    try {
+      return { oidc: await discoverOidc({ issuer: config.issuer, clientId: config.client_id, clientSecret, fetch: deps.fetch, allowHttp: deps.allowHttp }), config };
+    } catch (error) {
+      deps.log.warn({ err: error, orgId }, 'SSO: the identity provider could not be discovered');
+      throw new AppError('provider_error', "The organisation's identity provider could not be reached.");
+    }
+  }
+
+  /** Where to send the browser, and the value its binding cookie must hold for the callback. */
+  async function start(orgSlug: string): Promise<{ location: string; browserToken: string }> {
+    const orgId = await store.orgBySlug(db, orgSlug);
+    if (!orgId) throw new AppError('not_found', 'This organisation has no single sign-on.');
+    const { oidc } = await clientFor(orgId);
+    const state = pkce.random();
+    const nonce = pkce.random();
+    const codeVerifier = pkce.verifier();
+    const browserToken = randomBytes(32).toString('base64url');
+    await store.pruneLogins(db, deps.clock.now());
+    await store.startLogin(db, {
+      state_hash: sha256(state),
+      browser_hash: sha256(browserToken),
+      org_id: orgId,
+      nonce,
+      code_verifier: codeVerifier,
+      expires_at: new Date(deps.clock.now().getTime() + LOGIN_TTL_MS),
+    });
+    const location = oidc.authorizationUrl({ redirectUri, state, nonce, codeChallenge: await pkce.challenge(codeVerifier) }).toString();
+    return { location, browserToken };
+  }
+
+  /** The provider's answer: the account it signs in, with a new session. */
+  async function finish(callbackQuery: URLSearchParams, browserToken: string | undefined, client: { ip: string; userAgent: string | null }) {
+    const state = callbackQuery.get('state');
+    if (!state || !browserToken) throw refused();
+    // Taken once, only by the browser that started it (a callback link sent to someone else signs nobody in).
+    const login = await store.takeLogin(db, sha256(state), sha256(browserToken), deps.clock.now());
+    if (!login) throw refused();
+    const { oidc, config } = await clientFor(login.org_id);
+    let claims: Record<string, unknown>;
+    try {
+      const callbackUrl = new URL(redirectUri);
+      callbackQuery.forEach((value, key) => callbackUrl.searchParams.set(key, value));
+      claims = await oidc.exchange(callbackUrl, { state, nonce: login.nonce, codeVerifier: login.code_verifier });
+    } catch (error) {
+      deps.log.warn({ err: error, orgId: login.org_id }, 'SSO: the authorisation response was refused');
+      throw refused();
+    }
+    const orgId = login.org_id;
+    const subject = typeof claims.sub === 'string' ? claims.sub : '';
+    const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
+    const name = typeof claims.name === 'string' ? claims.name.slice(0, 200) : null;
+    const domain = email.slice(email.lastIndexOf('@') + 1);
+    if (!subject || !email.includes('@') || claims.email_verified !== true || !config.email_domains.includes(domain)) {
+      deps.log.warn({ orgId, emailVerified: claims.email_verified === true, domainAllowed: config.email_domains.includes(domain) }, 'SSO: the identity was refused');
+      throw refused();
+    }
+
+    const result = await db.transaction().execute(async (tx) => {
+      const linked = await store.identity(tx, orgId, config.issuer, subject);
+      let userId = linked?.user_id;
+      let created = false;
+      if (!userId) {
+        const existing = await deps.accounts.federation.findUser(tx, email);
+        if (existing && existing.federated_org_id !== orgId) {
+          deps.log.warn({ orgId }, 'SSO: an account this organisation\'s SSO did not make has this address: not signed in');
+          throw new AppError('sso_failed', 'An account with this e-mail address exists: sign in with its password.');
+        }
+        userId = existing?.id ?? (await deps.accounts.federation.createUser(tx, { email, name, orgId }));
+        created = !existing;
+      }
+      const session = await deps.accounts.federation.startSession(tx, userId, client);
+      await enterTenant(tx, orgId);
+      if (!linked) await store.link(tx, { org_id: orgId, issuer: config.issuer, subject, user_id: userId });
+      const principal = { kind: 'user' as const, userId, sessionId: session.id, email };
+      if (created) {
+        await deps.orgs.addFederatedMember(tx, orgId, userId, config.default_role);
+        await deps.audit.record(tx, { orgId, actor: principal, action: 'member.added_by_sso', target: { type: 'user', id: userId }, ip: client.ip, metadata: { role: config.default_role, issuer: config.issuer } });
+      } else if (!(await deps.orgs.isMember(tx, orgId, userId))) {
+        // Removed since: removal holds until an admin invites them again.
+        throw new AppError('sso_failed', 'You are no longer a member of this organisation: ask its admins for an invitation.');
+      }
+      await deps.audit.record(tx, { orgId, actor: principal, action: 'user.login', target: { type: 'user', id: userId }, ip: client.ip, metadata: { method: 'sso', issuer: config.issuer } });
+      return { userId, session };
+    });
+    await deps.directoryChanged([result.userId]);
+    return result.session;
+  }
+
+  return { get, configure, remove, start, finish, redirectUri };
+}
+
+export type SsoService = ReturnType<typeof createSsoService>;

@@ -1,0 +1,63 @@
+/** SQL for single sign-on: an organisation's provider, its identities, and sign-ins under way. */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DB, OrgSsoTable } from '../../platform/db/tables.ts';
+import type { Tx } from '../../platform/db/tenant.ts';
+
+export type SsoConfigRow = Selectable<OrgSsoTable>;
+
+export function createSsoStore() {
+  return {
+    config: (tx: Tx): Promise<SsoConfigRow | undefined> => tx.selectFrom('org_sso').selectAll().executeTakeFirst(),
+
+    saveConfig: async (tx: Tx, row: Omit<SsoConfigRow, 'updated_at'>, at: Date): Promise<void> => {
+      const values = { ...row, email_domains: sql<string[]>`${sql.val(row.email_domains)}::text[]`, updated_at: at };
+      await tx
+        .insertInto('org_sso')
+        .values(values)
+        .onConflict((oc) => oc.column('org_id').doUpdateSet({ ...values, org_id: undefined } as never))
+        .execute();
+    },
+
+    removeConfig: async (tx: Tx): Promise<boolean> => (await tx.deleteFrom('org_sso').returning('org_id').executeTakeFirst()) !== undefined,
+
+    /** The organisation of an enabled SSO, by the organisation's slug (read before any tenant is known). */
+    orgBySlug: async (db: Kysely<DB>, slug: string): Promise<string | undefined> =>
+      (
+        await db
+          .selectFrom('orgs')
+          .innerJoin('org_sso', 'org_sso.org_id', 'orgs.id')
+          .select('orgs.id')
+          .where('orgs.slug', '=', slug)
+          .where('org_sso.enabled', '=', true)
+          .executeTakeFirst()
+      )?.id,
+
+    startLogin: async (db: Kysely<DB>, row: { state_hash: string; browser_hash: string; org_id: string; nonce: string; code_verifier: string; expires_at: Date }): Promise<void> => {
+      await db.insertInto('sso_logins').values(row).execute();
+    },
+
+    /** Takes a sign-in under way, once: the state's, started by this browser, not expired. */
+    takeLogin: async (db: Kysely<DB>, stateHash: string, browserHash: string, now: Date) =>
+      db
+        .deleteFrom('sso_logins')
+        .where('state_hash', '=', stateHash)
+        .where('browser_hash', '=', browserHash)
+        .where('expires_at', '>', now)
+        .returning(['org_id', 'nonce', 'code_verifier'])
+        .executeTakeFirst(),
+
+    pruneLogins: async (db: Kysely<DB>, now: Date): Promise<void> => {
+      await db.deleteFrom('sso_logins').where('expires_at', '<=', now).execute();
+    },
+
+    /** Read before the transaction becomes a tenant one (as the owner), hence the explicit organisation. */
+    identity: (x: Kysely<DB>, orgId: string, issuer: string, subject: string) =>
+      x.selectFrom('sso_identities').select('user_id').where('org_id', '=', orgId).where('issuer', '=', issuer).where('subject', '=', subject).executeTakeFirst(),
+
+    link: async (tx: Kysely<DB>, row: { org_id: string; issuer: string; subject: string; user_id: string }): Promise<void> => {
+      await tx.insertInto('sso_identities').values(row).execute();
+    },
+  };
+}
+
+export type SsoStore = ReturnType<typeof createSsoStore>;

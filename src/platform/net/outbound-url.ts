@@ -1,0 +1,52 @@
+/**
+ * Which URLs the server may call when a customer chose them (webhook receivers, SSO identity
+ * providers). The server must not become their way into its own network: requests go through a
+ * fetch that connects only to public addresses (checked on the addresses DNS returns for each
+ * connection: guarded-fetch.ts), or, where the operator allows private networks for services
+ * inside their own network, also to loopback and private ranges — never to link-local space or
+ * cloud metadata. Plain http is allowed only then (internal services often have no TLS; the
+ * operator's choice). What can be refused when the URL is saved is refused then, with a reason,
+ * and again before each use (the rules may have been tightened since).
+ */
+import { isIP } from 'node:net';
+import { createGuardedFetch } from './guarded-fetch.ts';
+import { isLoopbackHost } from './loopback.ts';
+import { isPublicAddress, isPublicOrPrivateNetworkAddress } from './public-address.ts';
+import { AppError } from '../http/errors.ts';
+
+export interface UrlPolicy {
+  /** Throws invalid_request with the reason when deliveries could never go to `url`. */
+  check(url: string): void;
+  /** fetch that reaches only the addresses this policy allows. */
+  fetch: typeof fetch;
+}
+
+/** `field` names the URL in refusals ("url", "issuer"). */
+export function createUrlPolicy(options: { allowPrivateNetworks: boolean; field?: string }): UrlPolicy {
+  const allowed = options.allowPrivateNetworks ? isPublicOrPrivateNetworkAddress : isPublicAddress;
+  const field = options.field ?? 'url';
+  const refuse = (why: string): never => {
+    throw new AppError('invalid_request', `${field}: ${why}`);
+  };
+  return {
+    check(url) {
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch {
+        return refuse('must be an absolute http(s) URL.');
+      }
+      if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && options.allowPrivateNetworks)) {
+        refuse(options.allowPrivateNetworks ? 'must use https or http.' : 'must use https (what is sent there travels only over TLS).');
+      }
+      if (parsed.username || parsed.password) refuse('must not hold a user name or password.');
+      if (parsed.hash) refuse('must not have a #fragment.');
+      // A trailing dot names the same host ('localhost.' is localhost).
+      const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+      if ((isIP(host) && !allowed(host)) || (!options.allowPrivateNetworks && isLoopbackHost(host))) {
+        refuse('must reach a public address: this server does not deliver to its own or private networks.');
+      }
+    },
+    fetch: createGuardedFetch(allowed),
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * OpenID Connect single sign-on against a real provider on 127.0.0.1 (test/helpers/oidc-provider.ts):
+ * configuration with a write-only secret, the browser round trip (PKCE, state, nonce, a cookie
+ * binding the sign-in to the browser), accounts made on first sign-in that belong to the
+ * organisation alone, and every way a sign-in must be refused.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { memberWithRole, signUp, startTestApp, strongPassword, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { startTestIdp, type TestIdp } from './helpers/oidc-provider.ts';
+import { scanForPlaintext } from './helpers/raw-scan.ts';
+
+let t: TestApp;
+let idp: TestIdp;
+let owner: SignedUp;
+let slug: string;
+
+before(async () => {
+  idp = await startTestIdp();
+  t = await startTestApp({ config: { ssoAllowPrivateNetworks: true } });
+  owner = await signUp(t, 'Corp SSO');
+  slug = (await owner.client.get(`/v1/orgs/${owner.orgId}`)).body.org.slug;
+  const r = await owner.client.request('PUT', `/v1/orgs/${owner.orgId}/sso`, { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, emailDomains: ['Corp.example'] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+});
+after(async () => {
+  await t.close();
+  await idp.close();
+});
+
+/** A browser's round trip: start, the provider, the callback. Returns the callback's reply and the browser. */
+async function signInWithSso(options: { browser?: Client; dropBinding?: boolean; replay?: boolean } = {}) {
+  const browser = options.browser ?? t.client();
+  const started = await browser.get(`/v1/auth/sso/${slug}/start`);
+  assert.equal(started.status, 302, JSON.stringify(started.body));
+  const atIdp = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' });
+  assert.equal(atIdp.status, 302);
+  const back = new URL(atIdp.headers.get('location') ?? '');
+  if (options.dropBinding) browser.cookies.delete('palisade_sso');
+  const reply = await browser.get(`${back.pathname}${back.search}`);
+  const replayed = options.replay ? await browser.get(`${back.pathname}${back.search}`) : undefined;
+  return { reply, browser, replayed };
+}
+
+describe('single sign-on', () => {
+  it('configuration: the secret is write-only and stored encrypted; the redirect URI is given', async () => {
+    const r = await owner.client.get(`/v1/orgs/${owner.orgId}/sso`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.sso.issuer, idp.issuer);
+    assert.deepEqual(r.body.sso.emailDomains, ['corp.example']);
+    assert.equal(r.body.sso.defaultRole, 'viewer');
+    assert.match(r.body.sso.redirectUri, /\/v1\/auth\/sso\/callback$/);
+    assert.equal(JSON.stringify(r.body).includes(idp.clientSecret), false);
+    assert.deepEqual(await scanForPlaintext(t, idp.clientSecret), []);
+    const log = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.sso_configured`)).body.entries;
+    assert.equal(log.length, 1);
+    assert.equal(JSON.stringify(log).includes(idp.clientSecret), false);
+  });
+
+  it('signs a verified address of an allowed domain in, making its account and membership on first sign-in', async () => {
+    idp.user = { sub: 'sub-pat', email: 'pat@corp.example', email_verified: true };
+    const { reply, browser } = await signInWithSso();
+    assert.equal(reply.status, 302, JSON.stringify(reply.body));
+    const me = await browser.get('/v1/me');
+    assert.equal(me.status, 200);
+    assert.equal(me.body.user.email, 'pat@corp.example');
+    assert.deepEqual(me.body.orgs.map((o: { id: string; role: string }) => [o.id, o.role]), [[owner.orgId, 'viewer']]);
+    assert.ok(me.body.csrfToken, 'the dashboard gets its CSRF token from /v1/me');
+    const log = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log`)).body.entries;
+    assert.ok(log.some((e: { action: string }) => e.action === 'member.added_by_sso'));
+    assert.ok(log.some((e: { action: string; metadata: { method?: string } }) => e.action === 'user.login' && e.metadata.method === 'sso'));
+
+    // The second time, the same identity signs the same account in; no new membership.
+    const again = await signInWithSso();
+    assert.equal(again.reply.status, 302);
+    assert.equal((await again.browser.get('/v1/me')).body.user.id, me.body.user.id);
+
+    // The account belongs to this organisation alone: no other organisation, no invitation elsewhere.
+    assert.equal((await browser.post('/v1/orgs', { name: 'Elsewhere' })).status, 403);
+    const other = await signUp(t, 'Other Org');
+    const invitation = await other.client.post(`/v1/orgs/${other.orgId}/members`, { email: 'pat@corp.example', role: 'admin' });
+    const token = String(invitation.body.invitation.link).split('#')[1];
+    const accepted = await browser.post('/v1/invitations/accept', { token });
+    assert.equal(accepted.status, 403);
+    assert.equal((await browser.get('/v1/me')).body.orgs.length, 1);
+    // And it has no password to sign in with.
+    assert.equal((await t.client().post('/v1/auth/login', { email: 'pat@corp.example', password: strongPassword })).status, 401);
+  });
+
+  it('refuses: no binding cookie, a replayed callback, an unverified address, another domain, a token for another client', async () => {
+    idp.user = { sub: 'sub-kim', email: 'kim@corp.example', email_verified: true };
+    const unbound = await signInWithSso({ dropBinding: true });
+    assert.equal(unbound.reply.status, 401);
+    assert.equal(unbound.reply.body.code, 'sso_failed');
+
+    const once = await signInWithSso({ replay: true });
+    assert.equal(once.reply.status, 302);
+    assert.equal(once.replayed?.status, 401, 'a callback is used once');
+
+    for (const [user, tamper] of [
+      [{ sub: 'sub-1', email: 'u1@corp.example', email_verified: false }, {}],
+      [{ sub: 'sub-2', email: 'u2@evil.example', email_verified: true }, {}],
+      [{ sub: 'sub-3', email: 'u3@corp.example', email_verified: true }, { aud: 'another-client' }],
+      [{ sub: 'sub-4', email: 'u4@corp.example', email_verified: true }, { nonce: 'replayed' }],
+    ] as const) {
+      idp.user = { ...user };
+      idp.tamper = { ...tamper };
+      const r = await signInWithSso();
+      assert.equal(r.reply.status, 401, JSON.stringify(user));
+      assert.equal(r.reply.body.code, 'sso_failed');
+      assert.equal((await r.browser.get('/v1/me')).status, 401, 'no session');
+    }
+    idp.tamper = {};
+  });
+
+  it('never signs in an account it did not make (its other organisations are not this provider\'s to open)', async () => {
+    const victim = t.client();
+    const made = await victim.post('/v1/auth/signup', { email: 'boss@corp.example', password: strongPassword, orgName: 'Boss Private' });
+    assert.equal(made.status, 201);
+    idp.user = { sub: 'sub-boss', email: 'boss@corp.example', email_verified: true };
+    const r = await signInWithSso();
+    assert.equal(r.reply.status, 401);
+    assert.match(r.reply.body.detail, /sign in with its password/);
+    assert.equal((await r.browser.get('/v1/me')).status, 401);
+  });
+
+  it('a member removed since is not signed back in; unknown organisations and ones without SSO are 404', async () => {
+    idp.user = { sub: 'sub-lee', email: 'lee@corp.example', email_verified: true };
+    const first = await signInWithSso();
+    const lee = (await first.browser.get('/v1/me')).body.user.id;
+    assert.equal((await owner.client.delete(`/v1/orgs/${owner.orgId}/members/${lee}`)).status, 204);
+    const again = await signInWithSso();
+    assert.equal(again.reply.status, 401);
+    assert.match(again.reply.body.detail, /no longer a member/);
+
+    assert.equal((await t.client().get('/v1/auth/sso/no-such-org/start')).status, 404);
+    const plain = await signUp(t, 'No SSO Here');
+    const plainSlug = (await plain.client.get(`/v1/orgs/${plain.orgId}`)).body.org.slug;
+    assert.equal((await t.client().get(`/v1/auth/sso/${plainSlug}/start`)).status, 404);
+  });
+
+  it('configuration needs org:update; bad input is refused and nothing is written; removal is audited', async () => {
+    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
+    const body = { issuer: 'https://idp.example.com', clientId: 'c', clientSecret: 's', emailDomains: ['corp.example'] };
+    assert.equal((await editor.client.request('PUT', `/v1/orgs/${owner.orgId}/sso`, body)).status, 403);
+    assert.equal((await editor.client.get(`/v1/orgs/${owner.orgId}/sso`)).status, 403);
+    const outsider = await signUp(t, 'Outsider');
+    assert.equal((await outsider.client.request('PUT', `/v1/orgs/${owner.orgId}/sso`, body)).status, 404);
+    for (const bad of [
+      { ...body, issuer: 'not a url' },
+      { ...body, issuer: 'https://169.254.169.254/' },
+      { ...body, emailDomains: [] },
+      { ...body, emailDomains: ['*.corp.example'] },
+      { ...body, defaultRole: 'owner' },
+      { ...body, extra: true },
+    ]) {
+      const r = await owner.client.request('PUT', `/v1/orgs/${owner.orgId}/sso`, bad);
+      assert.equal(r.status, 400, JSON.stringify(bad));
+      assert.equal(r.body.code, 'invalid_request');
+    }
+    assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}/sso`)).body.sso.issuer, idp.issuer, 'unchanged');
+
+    const strict = await startTestApp({ config: { ssoAllowPrivateNetworks: false } });
+    try {
+      const o = await signUp(strict, 'Strict SSO');
+      const r = await o.client.request('PUT', `/v1/orgs/${o.orgId}/sso`, { ...body, issuer: idp.issuer });
+      assert.equal(r.status, 400, 'an issuer on this machine, over http, without SSO_ALLOW_PRIVATE_NETWORKS');
+    } finally {
+      await strict.close();
+    }
+
+    const other = await signUp(t, 'Removing');
+    await other.client.request('PUT', `/v1/orgs/${other.orgId}/sso`, body);
+    assert.equal((await other.client.delete(`/v1/orgs/${other.orgId}/sso`)).status, 204);
+    assert.equal((await other.client.get(`/v1/orgs/${other.orgId}/sso`)).body.sso, null);
+    assert.equal((await other.client.delete(`/v1/orgs/${other.orgId}/sso`)).status, 404);
+  });
+});
