@@ -3,6 +3,7 @@
  * modules receive their dependencies and know nothing of each other's internals.
  */
 import { randomUUID } from 'node:crypto';
+import { promises as dnsPromises } from 'node:dns';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
@@ -100,6 +101,8 @@ export interface AppDeps {
   penaltyPolicy?: Partial<PenaltyPolicy>;
   /** Redis key prefix of rate-limit counters, blocks and login throttling (default `palisade:`). */
   rateLimitPrefix?: string;
+  /** DNS TXT look-ups for SSO domain proofs (tests answer them; default: the system's resolver). */
+  resolveTxt?: (name: string) => Promise<string[][]>;
   /** Event stream timings (tests): how often streams read the log and re-check credentials. */
   eventStream?: { pollMs?: number; recheckMs?: number; maxPerOrg?: number };
   /** A crypto layer built elsewhere (server start-up, tests); default: built from config. */
@@ -370,6 +373,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     checkIssuer: issuers.check,
     directoryChanged: (userIds) => invalidation.publish(DIRECTORY_TOPIC, userIds),
     log: app.log,
+    resolveTxt: deps.resolveTxt ?? ((name) => dnsPromises.resolveTxt(name)),
   });
   await app.register(ssoRoutes({ sso, access, auth, cookie: cookieConfig, publicUrl: config.publicUrl }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));

@@ -14,14 +14,31 @@ let t: TestApp;
 let idp: TestIdp;
 let owner: SignedUp;
 let slug: string;
+/** The DNS the server sees: TXT records by name. */
+const dns = new Map<string, string[][]>();
+
+async function proveDomain(who: SignedUp, domain: string): Promise<{ status: number; body: any }> {
+  const view = (await who.client.get(`/v1/orgs/${who.orgId}/sso`)).body.sso.domains.find((d: { domain: string }) => d.domain === domain);
+  dns.set(view.txtName, [[view.txtValue.slice(0, 20), view.txtValue.slice(20)]]); // long records come in parts
+  return who.client.post(`/v1/orgs/${who.orgId}/sso/domains/${domain}/verify`);
+}
 
 before(async () => {
   idp = await startTestIdp();
-  t = await startTestApp({ config: { ssoAllowPrivateNetworks: true } });
+  t = await startTestApp({
+    config: { ssoAllowPrivateNetworks: true },
+    resolveTxt: async (name) => {
+      const records = dns.get(name);
+      if (!records) throw Object.assign(new Error('queryTxt ENOTFOUND'), { code: 'ENOTFOUND' });
+      return records;
+    },
+  });
   owner = await signUp(t, 'Corp SSO');
   slug = (await owner.client.get(`/v1/orgs/${owner.orgId}`)).body.org.slug;
-  const r = await owner.client.request('PUT', `/v1/orgs/${owner.orgId}/sso`, { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, emailDomains: ['Corp.example'] });
+  const r = await owner.client.request('PUT', `/v1/orgs/${owner.orgId}/sso`, { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, emailDomains: ['Corp.example', 'unproven.example'] });
   assert.equal(r.status, 200, JSON.stringify(r.body));
+  const proven = await proveDomain(owner, 'corp.example');
+  assert.equal(proven.status, 200, JSON.stringify(proven.body));
 });
 after(async () => {
   await t.close();
@@ -47,7 +64,8 @@ describe('single sign-on', () => {
     const r = await owner.client.get(`/v1/orgs/${owner.orgId}/sso`);
     assert.equal(r.status, 200);
     assert.equal(r.body.sso.issuer, idp.issuer);
-    assert.deepEqual(r.body.sso.emailDomains, ['corp.example']);
+    assert.deepEqual(r.body.sso.emailDomains, ['corp.example', 'unproven.example']);
+    assert.deepEqual(r.body.sso.domains.map((d: { domain: string; verified: boolean }) => [d.domain, d.verified]), [['corp.example', true], ['unproven.example', false]]);
     assert.equal(r.body.sso.defaultRole, 'viewer');
     assert.match(r.body.sso.redirectUri, /\/v1\/auth\/sso\/callback$/);
     assert.equal(JSON.stringify(r.body).includes(idp.clientSecret), false);
@@ -100,6 +118,7 @@ describe('single sign-on', () => {
     for (const [user, tamper] of [
       [{ sub: 'sub-1', email: 'u1@corp.example', email_verified: false }, {}],
       [{ sub: 'sub-2', email: 'u2@evil.example', email_verified: true }, {}],
+      [{ sub: 'sub-5', email: 'u5@unproven.example', email_verified: true }, {}],
       [{ sub: 'sub-3', email: 'u3@corp.example', email_verified: true }, { aud: 'another-client' }],
       [{ sub: 'sub-4', email: 'u4@corp.example', email_verified: true }, { nonce: 'replayed' }],
     ] as const) {
@@ -120,8 +139,34 @@ describe('single sign-on', () => {
     idp.user = { sub: 'sub-boss', email: 'boss@corp.example', email_verified: true };
     const r = await signInWithSso();
     assert.equal(r.reply.status, 401);
-    assert.match(r.reply.body.detail, /sign in with its password/);
+    assert.equal(r.reply.body.code, 'sso_failed');
     assert.equal((await r.browser.get('/v1/me')).status, 401);
+  });
+
+  it('an address never moves an account to another identity (a re-pointed provider, a re-used address)', async () => {
+    idp.user = { sub: 'sub-owner-like', email: 'ana@corp.example', email_verified: true };
+    const first = await signInWithSso();
+    assert.equal(first.reply.status, 302);
+    idp.user = { sub: 'someone-else', email: 'ana@corp.example', email_verified: true };
+    const r = await signInWithSso();
+    assert.equal(r.reply.status, 401);
+    assert.equal(r.reply.body.code, 'sso_failed');
+  });
+
+  it('a domain is proven by DNS for one organisation at most; only owners change SSO', async () => {
+    const rival = await signUp(t, 'Rival');
+    const body = { issuer: 'https://idp.example.com', clientId: 'c', clientSecret: 's', emailDomains: ['corp.example', 'rival.example'] };
+    assert.equal((await rival.client.request('PUT', `/v1/orgs/${rival.orgId}/sso`, body)).status, 200);
+    assert.equal((await rival.client.post(`/v1/orgs/${rival.orgId}/sso/domains/rival.example/verify`)).status, 400, 'no TXT record yet');
+    assert.equal((await proveDomain(rival, 'rival.example')).status, 200);
+    const taken = await proveDomain(rival, 'corp.example');
+    assert.equal(taken.status, 409, 'proven by another organisation already');
+    assert.equal((await rival.client.post(`/v1/orgs/${rival.orgId}/sso/domains/other.example/verify`)).status, 404);
+    const admin = await memberWithRole(t, rival.client, rival.orgId, 'admin');
+    assert.equal((await admin.client.request('PUT', `/v1/orgs/${rival.orgId}/sso`, body)).status, 403);
+    assert.equal((await admin.client.delete(`/v1/orgs/${rival.orgId}/sso`)).status, 403);
+    assert.equal((await admin.client.post(`/v1/orgs/${rival.orgId}/sso/domains/rival.example/verify`)).status, 403);
+    assert.equal((await admin.client.get(`/v1/orgs/${rival.orgId}/sso`)).status, 200, 'admins may read it');
   });
 
   it('a member removed since is not signed back in; unknown organisations and ones without SSO are 404', async () => {
@@ -131,7 +176,7 @@ describe('single sign-on', () => {
     assert.equal((await owner.client.delete(`/v1/orgs/${owner.orgId}/members/${lee}`)).status, 204);
     const again = await signInWithSso();
     assert.equal(again.reply.status, 401);
-    assert.match(again.reply.body.detail, /no longer a member/);
+    assert.equal(again.reply.body.code, 'sso_failed');
 
     assert.equal((await t.client().get('/v1/auth/sso/no-such-org/start')).status, 404);
     const plain = await signUp(t, 'No SSO Here');
@@ -149,6 +194,8 @@ describe('single sign-on', () => {
     for (const bad of [
       { ...body, issuer: 'not a url' },
       { ...body, issuer: 'https://169.254.169.254/' },
+      { ...body, issuer: 'https://idp.example.com/.well-known/openid-configuration' },
+      { ...body, issuer: 'http://idp.example.com' },
       { ...body, emailDomains: [] },
       { ...body, emailDomains: ['*.corp.example'] },
       { ...body, defaultRole: 'owner' },

@@ -1,7 +1,8 @@
 /**
  * The OpenID Connect relying party, by openid-client: discovery, the authorisation URL (PKCE
  * S256, state, nonce) and the code exchange with every check the library makes on the ID token
- * (issuer, audience, signature from the provider's JWKS, expiry, nonce). Every request goes
+ * (issuer, audience, expiry, nonce, and — turned on here — its signature against the provider's
+ * JWKS). Every request goes
  * through a fetch that reaches only the addresses the operator allows (platform/net): an
  * organisation's admin names the issuer, so it must not become a way into the server's network.
  */
@@ -19,6 +20,9 @@ export async function discoverOidc(options: { issuer: string; clientId: string; 
     timeout: 10,
     ...(options.allowHttp ? { execute: [client.allowInsecureRequests] } : {}),
   });
+  // The ID token's signature is checked against the provider's JWKS too, not only trusted for
+  // having come over TLS from the token endpoint.
+  client.enableNonRepudiationChecks(config);
   return {
     authorizationUrl({ redirectUri, state, nonce, codeChallenge }) {
       return client.buildAuthorizationUrl(config, {

@@ -4,7 +4,11 @@
  * binds the sign-in to this browser) and callback (the session cookie, then the dashboard).
  */
 import { z } from 'zod';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { AppError } from '../../platform/http/errors.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import { clientKeyForIp } from '../rate-limits/ip.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import { orgParams } from '../../platform/http/id-params.ts';
@@ -31,8 +35,19 @@ const configBody = z.strictObject({
 
 export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authenticator; cookie: SessionCookie; publicUrl: string }) {
   const { sso, access, auth } = deps;
-  // Path-scoped and short-lived; Lax, so the provider's top-level redirect back carries it.
-  const bindingCookie = { name: deps.cookie.secure ? '__Secure-palisade_sso' : 'palisade_sso', attributes: { httpOnly: true, sameSite: 'lax', secure: deps.cookie.secure, path: '/v1/auth/sso' } as const };
+  // Short-lived; Lax, so the provider's top-level redirect back carries it; __Host- where TLS
+  // allows it, so a sibling sub-domain cannot plant one.
+  const bindingCookie = { name: deps.cookie.secure ? '__Host-palisade_sso' : 'palisade_sso', attributes: { httpOnly: true, sameSite: 'lax', secure: deps.cookie.secure, path: '/' } as const };
+  // /start is public and makes the server call the provider: 20 a minute per client address (IPv6 /64), per instance.
+  const starts = new RateLimiterMemory({ points: 20, duration: 60 });
+
+  /** Only owners change how people sign in to their organisation (an admin could otherwise point SSO at a provider of theirs). */
+  async function requireOwner(request: FastifyRequest, orgId: string): Promise<Principal> {
+    const principal = await auth.require(request);
+    const grant = await access.authorize(principal, orgId, 'org:update');
+    if (grant.role !== 'owner') throw new AppError('forbidden', 'Only owners change single sign-on.');
+    return principal;
+  }
   const clearBinding = (reply: FastifyReply) => reply.clearCookie(bindingCookie.name, bindingCookie.attributes);
 
   return async function plugin(app: App): Promise<void> {
@@ -52,15 +67,26 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
         body: configBody,
       },
       handler: async (request) => {
-        const principal = await auth.require(request);
-        await access.authorize(principal, request.params.orgId, 'org:update');
+        const principal = await requireOwner(request, request.params.orgId);
         return { sso: await sso.configure(request.params.orgId, request.body, { principal, ip: request.ip }) };
       },
     });
 
+    app.post('/v1/orgs/:orgId/sso/domains/:domain/verify', {
+      schema: {
+        operationId: 'verifySsoDomain',
+        tags: ['sso'],
+        description: "Checks the domain's TXT record (txtName and txtValue in GET /v1/orgs/{orgId}/sso); a proven domain's verified addresses are signed in by the organisation's SSO. A domain is proven for one organisation at most.",
+        params: z.strictObject({ orgId: orgParams.shape.orgId, domain }),
+      },
+      handler: async (request) => {
+        const principal = await requireOwner(request, request.params.orgId);
+        return { domain: await sso.verifyDomain(request.params.orgId, request.params.domain, { principal, ip: request.ip }) };
+      },
+    });
+
     app.delete('/v1/orgs/:orgId/sso', { schema: { operationId: 'removeSso', tags: ['sso'], params: orgParams } }, async (request, reply) => {
-      const principal = await auth.require(request);
-      await access.authorize(principal, request.params.orgId, 'org:update');
+      const principal = await requireOwner(request, request.params.orgId);
       await sso.remove(request.params.orgId, { principal, ip: request.ip });
       return reply.code(204).send();
     });
@@ -68,6 +94,11 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
     app.get('/v1/auth/sso/:orgSlug/start', {
       schema: { operationId: 'startSso', tags: ['sso'], params: z.strictObject({ orgSlug: z.string().regex(/^[a-z0-9-]{1,80}$/, 'must be an organisation slug') }) },
       handler: async (request, reply) => {
+        try {
+          await starts.consume(clientKeyForIp(request.ip));
+        } catch {
+          throw new AppError('rate_limited', 'Too many sign-ins started from this address. Try again in a minute.', { headers: { 'Retry-After': '60' } });
+        }
         const { location, browserToken } = await sso.start(request.params.orgSlug);
         reply.setCookie(bindingCookie.name, browserToken, { ...bindingCookie.attributes, maxAge: 600 });
         return reply.code(302).header('location', location).header('cache-control', 'no-store').send();

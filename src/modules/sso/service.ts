@@ -5,7 +5,7 @@
  * `/v1/auth/sso/{orgSlug}/start` and comes back to `/v1/auth/sso/callback`.
  *
  * Who is signed in: the provider must say the e-mail address is verified, and its domain must be
- * one of the organisation's. An identity (issuer + subject) seen before signs in the account it
+ * one the organisation proved by DNS (domains.ts). An identity (issuer + subject) seen before signs in the account it
  * was linked to; otherwise an account is made for the address — one that belongs to this
  * organisation alone (no password, joins no other organisation: orgs/service.ts), so a provider,
  * run by this organisation's admins, can never sign in someone of another organisation. An
@@ -28,6 +28,7 @@ import type { AccountService } from '../accounts/service.ts';
 import type { OrgService } from '../orgs/service.ts';
 import { discoverOidc, pkce, type OidcClient } from './oidc.ts';
 import type { SsoStore } from './store.ts';
+import { createDomainStore, publishes, type DomainView, type ResolveTxt } from './domains.ts';
 
 const LOGIN_TTL_MS = 10 * 60_000;
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
@@ -49,6 +50,8 @@ export interface SsoView {
   enabled: boolean;
   redirectUri: string;
   updatedAt: string;
+  /** Each domain's DNS proof: only proven domains are signed in. */
+  domains: DomainView[];
 }
 
 interface Actor {
@@ -58,8 +61,13 @@ interface Actor {
 
 const secretAad = (orgId: string) => ({ orgId, table: 'org_sso', column: 'client_secret', rowId: orgId });
 
-/** Refused sign-ins all look alike to the browser; the log and the audit say why. */
-const refused = (): AppError => new AppError('sso_failed', 'Single sign-on did not succeed. Start again from your organisation\'s sign-in link.');
+/**
+ * Refused sign-ins all look alike to the browser — the same code and message whatever the reason
+ * (a message per reason would tell a provider's admin whether an address has an account here);
+ * the server log says why.
+ */
+const refused = (): AppError => new AppError('sso_failed', "Single sign-on did not succeed. Start again from your organisation's sign-in link, or ask its admins.");
+const DISCOVERY_CACHE_MS = 5 * 60_000;
 
 export function createSsoService(deps: {
   db: Kysely<DB>;
@@ -76,13 +84,18 @@ export function createSsoService(deps: {
   checkIssuer: (url: string) => void;
   directoryChanged: (userIds: string[]) => Promise<void>;
   log: { warn(details: object, message: string): void };
+  resolveTxt: ResolveTxt;
 }) {
   const { db, store } = deps;
+  const domains = createDomainStore();
+  /** Discovered providers, per organisation and configuration, for a few minutes: /start is public. */
+  const discovered = new Map<string, { key: string; oidc: OidcClient; until: number }>();
   const redirectUri = `${deps.publicUrl.replace(/\/+$/, '')}/v1/auth/sso/callback`;
 
-  function toView(row: Awaited<ReturnType<SsoStore['config']>>): SsoView | null {
+  function toView(row: Awaited<ReturnType<SsoStore['config']>>, domainViews: DomainView[]): SsoView | null {
     if (!row) return null;
     return {
+      domains: domainViews,
       issuer: row.issuer,
       clientId: row.client_id,
       emailDomains: row.email_domains,
@@ -94,14 +107,15 @@ export function createSsoService(deps: {
   }
 
   async function get(orgId: string): Promise<SsoView | null> {
-    return toView(await withTenant(db, orgId, (tx) => store.config(tx)));
+    return withTenant(db, orgId, async (tx) => toView(await store.config(tx), await domains.list(tx)));
   }
 
   async function configure(orgId: string, input: SsoConfigInput, actor: Actor): Promise<SsoView> {
     deps.checkIssuer(input.issuer);
     const seal = await deps.cipher.sealer(orgScope(orgId));
     const emailDomains = [...new Set(input.emailDomains.map((d) => d.toLowerCase()))];
-    const row = await withTenant(db, orgId, async (tx) => {
+    if (/\/\.well-known\//.test(input.issuer)) throw new AppError('invalid_request', 'issuer: give the issuer itself, not its discovery document.');
+    const view = await withTenant(db, orgId, async (tx) => {
       await store.saveConfig(
         tx,
         { org_id: orgId, issuer: input.issuer, client_id: input.clientId, client_secret: seal(input.clientSecret, secretAad(orgId)), email_domains: emailDomains, default_role: input.defaultRole, enabled: input.enabled },
@@ -115,25 +129,49 @@ export function createSsoService(deps: {
         ip: actor.ip,
         metadata: { issuer: input.issuer, clientId: input.clientId, emailDomains, defaultRole: input.defaultRole, enabled: input.enabled },
       });
-      return store.config(tx);
+      await domains.sync(tx, orgId, emailDomains);
+      return toView(await store.config(tx), await domains.list(tx));
     });
-    return toView(row) as SsoView;
+    discovered.delete(orgId);
+    return view as SsoView;
+  }
+
+  /** Checks the domain's TXT record and, if it holds the token, marks the domain proven (audited). */
+  async function verifyDomain(orgId: string, domain: string, actor: Actor): Promise<DomainView> {
+    const token = await withTenant(db, orgId, (tx) => domains.token(tx, domain));
+    if (!token) throw new AppError('not_found', "This domain is not one of the organisation's SSO domains.");
+    if (!(await publishes(deps.resolveTxt, domain, token))) {
+      throw new AppError('invalid_request', `The TXT record was not found: publish it at _palisade-challenge.${domain} and try again (DNS may take a while).`);
+    }
+    return withTenant(db, orgId, async (tx) => {
+      await domains.markVerified(tx, domain, deps.clock.now());
+      await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'org.sso_domain_verified', target: { type: 'org', id: orgId }, ip: actor.ip, metadata: { domain } });
+      return (await domains.list(tx)).find((d) => d.domain === domain) as DomainView;
+    });
   }
 
   async function remove(orgId: string, actor: Actor): Promise<void> {
     await withTenant(db, orgId, async (tx) => {
       if (!(await store.removeConfig(tx))) throw new AppError('not_found', 'This organisation has no single sign-on.');
+      await domains.sync(tx, orgId, []); // proven domains are released for good
       await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'org.sso_removed', target: { type: 'org', id: orgId }, ip: actor.ip });
     });
+    discovered.delete(orgId);
   }
 
   async function clientFor(orgId: string): Promise<{ oidc: OidcClient; config: NonNullable<Awaited<ReturnType<SsoStore['config']>>> }> {
     const config = await withTenant(db, orgId, (tx) => store.config(tx));
     if (!config?.enabled) throw new AppError('not_found', 'This organisation has no single sign-on.');
     deps.checkIssuer(config.issuer); // today's rules, not those of the day it was saved
+    const key = `${config.issuer}\n${config.client_id}\n${new Date(config.updated_at).getTime()}`;
+    const cached = discovered.get(orgId);
+    const now = deps.clock.now().getTime();
+    if (cached && cached.key === key && cached.until > now) return { oidc: cached.oidc, config };
     const clientSecret = await deps.cipher.decrypt(config.client_secret, secretAad(orgId));
     try {
-      return { oidc: await discoverOidc({ issuer: config.issuer, clientId: config.client_id, clientSecret, fetch: deps.fetch, allowHttp: deps.allowHttp }), config };
+      const oidc = await discoverOidc({ issuer: config.issuer, clientId: config.client_id, clientSecret, fetch: deps.fetch, allowHttp: deps.allowHttp });
+      discovered.set(orgId, { key, oidc, until: now + DISCOVERY_CACHE_MS });
+      return { oidc, config };
     } catch (error) {
       deps.log.warn({ err: error, orgId }, 'SSO: the identity provider could not be discovered');
       throw new AppError('provider_error', "The organisation's identity provider could not be reached.");
@@ -184,8 +222,9 @@ export function createSsoService(deps: {
     const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
     const name = typeof claims.name === 'string' ? claims.name.slice(0, 200) : null;
     const domain = email.slice(email.lastIndexOf('@') + 1);
-    if (!subject || !email.includes('@') || claims.email_verified !== true || !config.email_domains.includes(domain)) {
-      deps.log.warn({ orgId, emailVerified: claims.email_verified === true, domainAllowed: config.email_domains.includes(domain) }, 'SSO: the identity was refused');
+    const proven = config.email_domains.includes(domain) && (await withTenant(db, orgId, (tx) => domains.isVerified(tx, domain)));
+    if (!subject || !email.includes('@') || claims.email_verified !== true || !proven) {
+      deps.log.warn({ orgId, emailVerified: claims.email_verified === true, domainProven: proven }, 'SSO: the identity was refused');
       throw refused();
     }
 
@@ -195,9 +234,12 @@ export function createSsoService(deps: {
       let created = false;
       if (!userId) {
         const existing = await deps.accounts.federation.findUser(tx, email);
-        if (existing && existing.federated_org_id !== orgId) {
-          deps.log.warn({ orgId }, 'SSO: an account this organisation\'s SSO did not make has this address: not signed in');
-          throw new AppError('sso_failed', 'An account with this e-mail address exists: sign in with its password.');
+        // Only an account this organisation's SSO made, and that no identity signs in yet: an
+        // address is never a way into an account someone else's identity (or password) owns —
+        // not for another provider an admin configures, nor for an address re-used at the provider.
+        if (existing && (existing.federated_org_id !== orgId || (await store.hasIdentity(tx, orgId, existing.id)))) {
+          deps.log.warn({ orgId }, 'SSO: the address belongs to an account this identity may not sign in');
+          throw refused();
         }
         userId = existing?.id ?? (await deps.accounts.federation.createUser(tx, { email, name, orgId }));
         created = !existing;
@@ -211,7 +253,8 @@ export function createSsoService(deps: {
         await deps.audit.record(tx, { orgId, actor: principal, action: 'member.added_by_sso', target: { type: 'user', id: userId }, ip: client.ip, metadata: { role: config.default_role, issuer: config.issuer } });
       } else if (!(await deps.orgs.isMember(tx, orgId, userId))) {
         // Removed since: removal holds until an admin invites them again.
-        throw new AppError('sso_failed', 'You are no longer a member of this organisation: ask its admins for an invitation.');
+        deps.log.warn({ orgId }, 'SSO: no longer a member');
+        throw refused();
       }
       await deps.audit.record(tx, { orgId, actor: principal, action: 'user.login', target: { type: 'user', id: userId }, ip: client.ip, metadata: { method: 'sso', issuer: config.issuer } });
       return { userId, session };
@@ -220,7 +263,7 @@ export function createSsoService(deps: {
     return result.session;
   }
 
-  return { get, configure, remove, start, finish, redirectUri };
+  return { get, configure, remove, verifyDomain, start, finish, redirectUri };
 }
 
 export type SsoService = ReturnType<typeof createSsoService>;

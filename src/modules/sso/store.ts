@@ -54,6 +54,10 @@ export function createSsoStore() {
     identity: (x: Kysely<DB>, orgId: string, issuer: string, subject: string) =>
       x.selectFrom('sso_identities').select('user_id').where('org_id', '=', orgId).where('issuer', '=', issuer).where('subject', '=', subject).executeTakeFirst(),
 
+    /** Whether the account already has an identity here (then no other identity is linked to it by address). */
+    hasIdentity: async (x: Kysely<DB>, orgId: string, userId: string): Promise<boolean> =>
+      (await x.selectFrom('sso_identities').select('user_id').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst()) !== undefined,
+
     link: async (tx: Kysely<DB>, row: { org_id: string; issuer: string; subject: string; user_id: string }): Promise<void> => {
       await tx.insertInto('sso_identities').values(row).execute();
     },

@@ -370,3 +370,15 @@ export interface DB {
   sso_identities: SsoIdentitiesTable;
   sso_logins: SsoLoginsTable;
 }
+
+export interface SsoDomainsTable {
+  org_id: string;
+  domain: string;
+  token: string;
+  verified_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface DB {
+  sso_domains: SsoDomainsTable;
+}

@@ -4,8 +4,8 @@
  * fetch that connects only to public addresses (checked on the addresses DNS returns for each
  * connection: guarded-fetch.ts), or, where the operator allows private networks for services
  * inside their own network, also to loopback and private ranges — never to link-local space or
- * cloud metadata. Plain http is allowed only then (internal services often have no TLS; the
- * operator's choice). What can be refused when the URL is saved is refused then, with a reason,
+ * cloud metadata. Plain http is allowed only then, and only to such an address written as one
+ * (internal services often have no TLS; the operator's choice). What can be refused when the URL is saved is refused then, with a reason,
  * and again before each use (the rules may have been tightened since).
  */
 import { isIP } from 'node:net';
@@ -36,13 +36,16 @@ export function createUrlPolicy(options: { allowPrivateNetworks: boolean; field?
       } catch {
         return refuse('must be an absolute http(s) URL.');
       }
-      if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && options.allowPrivateNetworks)) {
-        refuse(options.allowPrivateNetworks ? 'must use https or http.' : 'must use https (what is sent there travels only over TLS).');
+      const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+      // Plain http only to an address on the operator's own networks, written as such (a name
+      // could resolve anywhere): nothing crosses the internet in clear.
+      const privateLiteral = (isIP(host) !== 0 && isPublicOrPrivateNetworkAddress(host) && !isPublicAddress(host)) || isLoopbackHost(host);
+      if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && options.allowPrivateNetworks && privateLiteral)) {
+        refuse(options.allowPrivateNetworks ? 'must use https (or http to a private or loopback address written as one).' : 'must use https (what is sent there travels only over TLS).');
       }
       if (parsed.username || parsed.password) refuse('must not hold a user name or password.');
       if (parsed.hash) refuse('must not have a #fragment.');
-      // A trailing dot names the same host ('localhost.' is localhost).
-      const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+      // (A trailing dot names the same host: 'localhost.' is localhost.)
       if ((isIP(host) && !allowed(host)) || (!options.allowPrivateNetworks && isLoopbackHost(host))) {
         refuse('must reach a public address: this server does not deliver to its own or private networks.');
       }
