@@ -130,6 +130,14 @@ describe('single sign-on', () => {
       assert.equal((await r.browser.get('/v1/me')).status, 401, 'no session');
     }
     idp.tamper = {};
+
+    // A token whose signature the provider's JWKS does not back.
+    idp.user = { sub: 'sub-6', email: 'u6@corp.example', email_verified: true };
+    idp.forgeSignature = true;
+    const forged = await signInWithSso();
+    idp.forgeSignature = false;
+    assert.equal(forged.reply.status, 401);
+    assert.equal(forged.reply.body.code, 'sso_failed');
   });
 
   it('never signs in an account it did not make (its other organisations are not this provider\'s to open)', async () => {

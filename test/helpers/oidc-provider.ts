@@ -22,12 +22,15 @@ export interface TestIdp {
   user: IdpUser;
   /** Changes to the next ID token's claims (e.g. { aud: 'other' }). */
   tamper: Record<string, unknown>;
+  /** Signs the next ID tokens with a key that is not in the JWKS. */
+  forgeSignature: boolean;
   tokenRequests: number;
   close(): Promise<void>;
 }
 
 export async function startTestIdp(): Promise<TestIdp> {
   const { publicKey, privateKey } = await generateKeyPair('RS256');
+  const forger = (await generateKeyPair('RS256')).privateKey;
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
   const codes = new Map<string, { nonce: string | null; challenge: string; redirectUri: string; user: IdpUser }>();
   let server: Server;
@@ -37,6 +40,7 @@ export async function startTestIdp(): Promise<TestIdp> {
     clientSecret: randomBytes(16).toString('hex'),
     user: { sub: 'u-1', email: 'pat@corp.example', email_verified: true },
     tamper: {},
+    forgeSignature: false,
     tokenRequests: 0,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -100,7 +104,7 @@ export async function startTestIdp(): Promise<TestIdp> {
             ...(grant.nonce ? { nonce: grant.nonce } : {}),
             ...idp.tamper,
           };
-          const idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(privateKey);
+          const idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(idp.forgeSignature ? forger : privateKey);
           json(200, { access_token: randomBytes(16).toString('hex'), token_type: 'Bearer', expires_in: 300, id_token: idToken });
         })();
       });
