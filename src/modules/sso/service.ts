@@ -252,7 +252,7 @@ export function createSsoService(deps: {
         await deps.orgs.addFederatedMember(tx, orgId, userId, config.default_role);
         await deps.audit.record(tx, { orgId, actor: principal, action: 'member.added_by_sso', target: { type: 'user', id: userId }, ip: client.ip, metadata: { role: config.default_role, issuer: config.issuer } });
       } else if (!(await deps.orgs.isMember(tx, orgId, userId))) {
-        // Removed since: removal holds until an admin invites them again.
+        // Removed since: removal holds (SSO does not bring anyone back).
         deps.log.warn({ orgId }, 'SSO: no longer a member');
         throw refused();
       }
