@@ -48,6 +48,7 @@ import { createTotpService } from './modules/accounts/totp-service.ts';
 import { createPasswordChanger } from './modules/accounts/password-change.ts';
 import { createTotpStore } from './modules/accounts/totp-store.ts';
 import { createApiKeyModule, type ApiKeyModuleOptions } from './modules/api-keys/module.ts';
+import { API_KEYS_TOPIC } from './modules/api-keys/cache.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { createAccessLog, type AccessLog } from './modules/api-keys/access-log.ts';
 import { accessLogRoutes, installAccessLogging } from './modules/api-keys/access-log-http.ts';
@@ -355,7 +356,9 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(orgRoutes({ orgs, access, auth }));
   await app.register(projectRoutes({ projects, access, auth }));
   await app.register(auditRoutes({ db, audit, access, auth, clock }));
-  await app.register(eventStreamRoutes({ db, access, auth, clock, ...deps.eventStream }));
+  await app.register(
+    eventStreamRoutes({ db, access, auth, clock, invalidation, recheckTopics: ['sessions', 'sessions-of-user', API_KEYS_TOPIC, DIRECTORY_TOPIC], ...deps.eventStream }),
+  );
   await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, webhooks: webhooks.service, audit, access, auth, clock }));
   await app.register(webhookRoutes({ webhooks: webhooks.service, access, auth }));
   const issuers = createUrlPolicy({ allowPrivateNetworks: config.ssoAllowPrivateNetworks, field: 'issuer' });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { signUp, startTestApp, type TestApp } from './helpers/harness.ts';
+import { memberWithRole, signUp, startTestApp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
 before(async () => {
@@ -18,9 +18,9 @@ interface Sse {
   close(): void;
 }
 
-async function open(path: string, headers: Record<string, string>): Promise<{ status: number; body?: any; sse?: Sse }> {
+async function open(path: string, headers: Record<string, string>, on: TestApp = t): Promise<{ status: number; body?: any; sse?: Sse }> {
   const controller = new AbortController();
-  const res = await fetch(t.url + path, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const res = await fetch(on.url + path, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
   if (res.status !== 200) return { status: res.status, body: await res.json() };
   const events: Sse['events'] = [];
   const reader = res.body!.getReader();
@@ -124,5 +124,30 @@ describe('event stream', () => {
     await until(() => first.sse!.events.some((e) => e.event === 'error'), 'the stream to end');
     assert.equal(first.sse!.events.at(-1)?.data.code, 'invalid_api_key');
     await first.sse!.ended;
+  });
+});
+
+describe('event stream, ended at once', () => {
+  it('a revoked key, a removed member: the stream ends at once, not at the next periodic check', async () => {
+    const slow = await startTestApp({ eventStream: { pollMs: 50, recheckMs: 600_000 } });
+    try {
+      const owner = await signUp(slow, 'Prompt');
+      const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'siem', scopes: ['audit:read'] });
+      const byKey = await open(`/v1/orgs/${owner.orgId}/events/stream`, { authorization: `Bearer ${key.body.secret}` }, slow);
+      const admin = await memberWithRole(slow, owner.client, owner.orgId, 'admin');
+      const byAdmin = await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie: [...admin.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') }, slow);
+      assert.equal(byKey.status, 200);
+      assert.equal(byAdmin.status, 200);
+      const started = Date.now();
+      assert.equal((await owner.client.delete(`/v1/api-keys/${key.body.apiKey.id}`)).status, 204);
+      await until(() => byKey.sse!.events.some((e) => e.event === 'error'), 'the key\'s stream to end');
+      assert.equal(byKey.sse!.events.at(-1)?.data.code, 'invalid_api_key');
+      assert.equal((await owner.client.delete(`/v1/orgs/${owner.orgId}/members/${admin.userId}`)).status, 204);
+      await until(() => byAdmin.sse!.events.some((e) => e.event === 'error'), 'the removed member\'s stream to end');
+      assert.equal(byAdmin.sse!.events.at(-1)?.data.code, 'not_found');
+      assert.ok(Date.now() - started < 5000);
+    } finally {
+      await slow.close();
+    }
   });
 });

@@ -7,8 +7,9 @@
  * committed entries only, on every instance alike, with no broker — after a (created_at, id)
  * cursor. An entry carries its transaction's start time, so one committed late can appear "in the
  * past": each read also looks `LOOK_BACK_MS` behind the cursor for ids it has not sent. The
- * caller's credentials are checked again every `recheckMs`: a revoked key, an ended session or a
- * lost role ends the stream. At most `maxPerOrg` streams per organisation and MAX_PER_INSTANCE in
+ * caller's credentials are checked again every `recheckMs`, and at once when a revocation or a
+ * membership change names the caller's session, key or user (on any instance: the invalidation
+ * bus): a revoked key, an ended session, a lockdown or a lost role ends the stream. At most `maxPerOrg` streams per organisation and MAX_PER_INSTANCE in
  * all per instance; a client that stops reading is cut off past MAX_BUFFERED_BYTES.
  */
 import type { ServerResponse } from 'node:http';
@@ -23,6 +24,8 @@ import { orgParams } from '../../platform/http/id-params.ts';
 import { openEventStream, type EventStream } from '../../platform/http/sse.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Access } from '../orgs/access.ts';
+import type { InvalidationBus } from '../../platform/cache/invalidation.ts';
+import type { Principal } from '../../platform/http/principal.ts';
 import { auditEventOf } from './service.ts';
 
 const LOOK_BACK_MS = 60_000;
@@ -38,7 +41,19 @@ interface Cursor {
 
 type AuditRow = Parameters<typeof auditEventOf>[0];
 
-export function eventStreamRoutes(deps: { db: Kysely<DB>; access: Access; auth: Authenticator; clock: Clock; pollMs?: number; recheckMs?: number; maxPerOrg?: number }) {
+export function eventStreamRoutes(deps: {
+  db: Kysely<DB>;
+  access: Access;
+  auth: Authenticator;
+  clock: Clock;
+  /** Revocations and membership changes: a stream whose caller one names is checked again at once. */
+  invalidation: Pick<InvalidationBus, 'on'>;
+  /** The topics that name sessions, API keys or users (published by accounts, api-keys, orgs). */
+  recheckTopics: readonly string[];
+  pollMs?: number;
+  recheckMs?: number;
+  maxPerOrg?: number;
+}) {
   const pollMs = deps.pollMs ?? 1000;
   const recheckMs = deps.recheckMs ?? 30_000;
   const maxPerOrg = deps.maxPerOrg ?? 5;
@@ -46,6 +61,20 @@ export function eventStreamRoutes(deps: { db: Kysely<DB>; access: Access; auth: 
   const openPerOrg = new Map<string, number>();
   /** Every open stream's stop function, and its poll timer once it runs. */
   const stoppers = new Map<() => void, NodeJS.Timeout | undefined>();
+  /** Each running stream's caller (its session, key and user ids) and how to have it checked again now. */
+  const callers = new Map<() => void, { ids: Set<string>; recheckNow: () => void }>();
+  for (const topic of deps.recheckTopics) {
+    deps.invalidation.on(topic, (ids) => {
+      for (const caller of callers.values()) if (ids.some((id) => caller.ids.has(id))) caller.recheckNow();
+    });
+  }
+  // A flush (a reconnection that may have missed messages) checks every stream again.
+  deps.invalidation.on('*', () => {
+    for (const caller of callers.values()) caller.recheckNow();
+  });
+
+  const idsOf = (principal: Principal | null): Set<string> =>
+    new Set(principal === null ? [] : principal.kind === 'user' ? [principal.userId, principal.sessionId] : [principal.keyId]);
 
   async function authorize(request: FastifyRequest, orgId: string): Promise<void> {
     request.principal = null; // checked afresh: the key or session may have ended since
@@ -73,6 +102,7 @@ export function eventStreamRoutes(deps: { db: Kysely<DB>; access: Access; auth: 
     let busy = false;
     let lastCheck = deps.clock.now().getTime();
     let lastBeat = lastCheck;
+    callers.set(stop, { ids: idsOf(request.principal), recheckNow: () => (lastCheck = 0) });
 
     const emit = (row: AuditRow): void => {
       sent.set(row.id, new Date(row.created_at).getTime());
@@ -164,6 +194,7 @@ export function eventStreamRoutes(deps: { db: Kysely<DB>; access: Access; auth: 
           stopped = true;
           clearInterval(stoppers.get(stop));
           stoppers.delete(stop);
+          callers.delete(stop);
           const left = (openPerOrg.get(orgId) ?? 1) - 1;
           if (left > 0) openPerOrg.set(orgId, left);
           else openPerOrg.delete(orgId);
