@@ -3,7 +3,6 @@
  * modules receive their dependencies and know nothing of each other's internals.
  */
 import { randomUUID } from 'node:crypto';
-import { promises as dnsPromises } from 'node:dns';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
@@ -79,6 +78,7 @@ import { createWebhookOutbox, createWebhooks } from './modules/webhooks/module.t
 import { webhookRoutes } from './modules/webhooks/routes.ts';
 import { createSsoService } from './modules/sso/service.ts';
 import { createSsoStore } from './modules/sso/store.ts';
+import { systemResolveTxt } from './modules/sso/domains.ts';
 import { ssoRoutes } from './modules/sso/routes.ts';
 import { createUrlPolicy } from './platform/net/outbound-url.ts';
 import type { Webhooks } from './modules/webhooks/module.ts';
@@ -376,7 +376,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     checkIssuer: issuers.check,
     directoryChanged: (userIds) => invalidation.publish(DIRECTORY_TOPIC, userIds),
     log: app.log,
-    resolveTxt: deps.resolveTxt ?? ((name) => dnsPromises.resolveTxt(name)),
+    resolveTxt: deps.resolveTxt ?? systemResolveTxt(),
   });
   await app.register(ssoRoutes({ sso, access, auth, cookie: cookieConfig, publicUrl: config.publicUrl }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));

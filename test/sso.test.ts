@@ -119,6 +119,7 @@ describe('single sign-on', () => {
       [{ sub: 'sub-1', email: 'u1@corp.example', email_verified: false }, {}],
       [{ sub: 'sub-2', email: 'u2@evil.example', email_verified: true }, {}],
       [{ sub: 'sub-5', email: 'u5@unproven.example', email_verified: true }, {}],
+      [{ sub: 'sub-7', email: 'a@x.example@corp.example', email_verified: true }, {}],
       [{ sub: 'sub-3', email: 'u3@corp.example', email_verified: true }, { aud: 'another-client' }],
       [{ sub: 'sub-4', email: 'u4@corp.example', email_verified: true }, { nonce: 'replayed' }],
     ] as const) {
@@ -203,7 +204,8 @@ describe('single sign-on', () => {
       { ...body, issuer: 'not a url' },
       { ...body, issuer: 'https://169.254.169.254/' },
       { ...body, issuer: 'https://idp.example.com/.well-known/openid-configuration' },
-      { ...body, issuer: 'http://idp.example.com' },
+      { ...body, issuer: 'http://8.8.8.8' }, // plain http to a public address
+      { ...body, issuer: 'https://login.microsoftonline.com/common/v2.0' },
       { ...body, emailDomains: [] },
       { ...body, emailDomains: ['*.corp.example'] },
       { ...body, defaultRole: 'owner' },

@@ -57,8 +57,8 @@ export const protectedRoutes: RouteCase[] = [
     method: 'PUT',
     permission: 'org:update',
     roles: ['owner'],
-    writes: ['org_sso', 'audit_log'],
-    prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/sso`, body: { ...ssoBody, clientId: `c-${Date.now()}` } }),
+    writes: ['org_sso', 'sso_domains', 'audit_log'],
+    prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/sso`, body: { ...ssoBody, clientId: `c-${Date.now()}`, emailDomains: [`d${Date.now()}.example.com`] } }),
     stateOf: async (t) => JSON.stringify(await t.database.db.selectFrom('org_sso').select(['org_id', 'client_id', 'updated_at']).orderBy('org_id').execute()),
   },
   {
@@ -66,7 +66,7 @@ export const protectedRoutes: RouteCase[] = [
     method: 'DELETE',
     permission: 'org:update',
     roles: ['owner'],
-    writes: ['org_sso', 'audit_log'],
+    writes: ['org_sso', 'sso_domains', 'audit_log'],
     prepare: async ({ owner, orgId }) => {
       const r = await owner.request('PUT', `/v1/orgs/${orgId}/sso`, ssoBody);
       if (r.status !== 200) throw new Error(`sso: ${r.status}`);

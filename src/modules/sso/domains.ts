@@ -5,7 +5,7 @@
  * other can prove it (a unique index), so nobody can make accounts for another company's people.
  */
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
+import { Resolver } from 'node:dns/promises';
 import type { Tx } from '../../platform/db/tenant.ts';
 import { AppError } from '../../platform/http/errors.ts';
 
@@ -51,19 +51,27 @@ export function createDomainStore() {
 
     token: async (tx: Tx, domain: string): Promise<string | undefined> => (await tx.selectFrom('sso_domains').select('token').where('domain', '=', domain).executeTakeFirst())?.token,
 
-    /** Marks it proven; another organisation having proven it first is a conflict. */
-    async markVerified(tx: Tx, domain: string, at: Date): Promise<void> {
+    /**
+     * Marks it proven — the row whose token was checked, if it is still there (removed and added
+     * again meanwhile, it has a new token nobody published); another organisation having proven
+     * the domain first is a conflict.
+     */
+    async markVerified(tx: Tx, domain: string, token: string, at: Date): Promise<boolean> {
       try {
-        await sql`SAVEPOINT verify_domain`.execute(tx);
-        await tx.updateTable('sso_domains').set({ verified_at: at }).where('domain', '=', domain).execute();
-        await sql`RELEASE SAVEPOINT verify_domain`.execute(tx);
+        const result = await tx.updateTable('sso_domains').set({ verified_at: at }).where('domain', '=', domain).where('token', '=', token).executeTakeFirst();
+        return Number(result.numUpdatedRows) === 1;
       } catch (error) {
-        if ((error as { code?: unknown }).code !== '23505') throw error;
-        await sql`ROLLBACK TO SAVEPOINT verify_domain`.execute(tx);
-        throw new AppError('conflict', 'Another organisation has proven this domain.');
+        if ((error as { code?: unknown }).code === '23505') throw new AppError('conflict', 'Another organisation has proven this domain.');
+        throw error;
       }
     },
   };
+}
+
+/** DNS look-ups of the challenge name: three seconds a try, two tries (the system resolver's servers). */
+export function systemResolveTxt(): ResolveTxt {
+  const resolver = new Resolver({ timeout: 3000, tries: 2 });
+  return (name) => resolver.resolveTxt(name);
 }
 
 /** Whether the TXT records at the challenge name hold the value (records may be split in strings). */

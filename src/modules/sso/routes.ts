@@ -1,5 +1,6 @@
 /**
- * HTTP for single sign-on: an organisation's configuration (`org:update`: owners and admins), and
+ * HTTP for single sign-on: an organisation's configuration (read: `org:update`; changed: owners
+ * only), and
  * the browser's round trip — start (a redirect to the provider, with a short-lived cookie that
  * binds the sign-in to this browser) and callback (the session cookie, then the dashboard).
  */
@@ -38,8 +39,10 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
   // Short-lived; Lax, so the provider's top-level redirect back carries it; __Host- where TLS
   // allows it, so a sibling sub-domain cannot plant one.
   const bindingCookie = { name: deps.cookie.secure ? '__Host-palisade_sso' : 'palisade_sso', attributes: { httpOnly: true, sameSite: 'lax', secure: deps.cookie.secure, path: '/' } as const };
-  // /start is public and makes the server call the provider: 20 a minute per client address (IPv6 /64), per instance.
-  const starts = new RateLimiterMemory({ points: 20, duration: 60 });
+  // /start is public and writes a sign-in row (and may make the server call the provider): 60 a
+  // minute per client address (IPv6 /64) and organisation, per instance — a company behind one NAT
+  // signing in at nine o'clock is not one client.
+  const starts = new RateLimiterMemory({ points: 60, duration: 60 });
 
   /** Only owners change how people sign in to their organisation (an admin could otherwise point SSO at a provider of theirs). */
   async function requireOwner(request: FastifyRequest, orgId: string): Promise<Principal> {
@@ -95,7 +98,7 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
       schema: { operationId: 'startSso', tags: ['sso'], params: z.strictObject({ orgSlug: z.string().regex(/^[a-z0-9-]{1,80}$/, 'must be an organisation slug') }) },
       handler: async (request, reply) => {
         try {
-          await starts.consume(clientKeyForIp(request.ip));
+          await starts.consume(`${clientKeyForIp(request.ip)} ${request.params.orgSlug}`);
         } catch {
           throw new AppError('rate_limited', 'Too many sign-ins started from this address. Try again in a minute.', { headers: { 'Retry-After': '60' } });
         }

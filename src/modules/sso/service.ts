@@ -1,7 +1,7 @@
 /**
- * OpenID Connect single sign-on for one organisation: its admins name their identity provider
+ * OpenID Connect single sign-on for one organisation: its owners name their identity provider
  * (issuer, client id and secret — the secret stored encrypted, never returned), the e-mail
- * domains it may sign in, and the role new people get. A sign-in starts at
+ * domains it may sign in (each proven by DNS: domains.ts), and the role new people get. A sign-in starts at
  * `/v1/auth/sso/{orgSlug}/start` and comes back to `/v1/auth/sso/callback`.
  *
  * Who is signed in: the provider must say the e-mail address is verified, and its domain must be
@@ -15,6 +15,7 @@
  * account made and every change of the configuration.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { Cipher } from '../../platform/crypto/envelope.ts';
@@ -115,6 +116,10 @@ export function createSsoService(deps: {
     const seal = await deps.cipher.sealer(orgScope(orgId));
     const emailDomains = [...new Set(input.emailDomains.map((d) => d.toLowerCase()))];
     if (/\/\.well-known\//.test(input.issuer)) throw new AppError('invalid_request', 'issuer: give the issuer itself, not its discovery document.');
+    // A multi-tenant issuer accepts tokens of any tenant (openid-client does not compare the issuer for them).
+    if (/^https:\/\/login\.microsoftonline\.com\/(common|organizations|consumers)(\/|$)|\.b2clogin\.com\//i.test(input.issuer)) {
+      throw new AppError('invalid_request', "issuer: use your own tenant's issuer (https://login.microsoftonline.com/<tenant id>/v2.0), not a multi-tenant one.");
+    }
     const view = await withTenant(db, orgId, async (tx) => {
       await store.saveConfig(
         tx,
@@ -144,7 +149,9 @@ export function createSsoService(deps: {
       throw new AppError('invalid_request', `The TXT record was not found: publish it at _palisade-challenge.${domain} and try again (DNS may take a while).`);
     }
     return withTenant(db, orgId, async (tx) => {
-      await domains.markVerified(tx, domain, deps.clock.now());
+      if (!(await domains.markVerified(tx, domain, token, deps.clock.now()))) {
+        throw new AppError('conflict', 'The domain was removed or added again meanwhile: publish its new TXT record and try again.');
+      }
       await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'org.sso_domain_verified', target: { type: 'org', id: orgId }, ip: actor.ip, metadata: { domain } });
       return (await domains.list(tx)).find((d) => d.domain === domain) as DomainView;
     });
@@ -170,6 +177,7 @@ export function createSsoService(deps: {
     const clientSecret = await deps.cipher.decrypt(config.client_secret, secretAad(orgId));
     try {
       const oidc = await discoverOidc({ issuer: config.issuer, clientId: config.client_id, clientSecret, fetch: deps.fetch, allowHttp: deps.allowHttp });
+      for (const [id, entry] of discovered) if (entry.until <= now) discovered.delete(id); // expired ones go
       discovered.set(orgId, { key, oidc, until: now + DISCOVERY_CACHE_MS });
       return { oidc, config };
     } catch (error) {
@@ -219,7 +227,8 @@ export function createSsoService(deps: {
     }
     const orgId = login.org_id;
     const subject = typeof claims.sub === 'string' ? claims.sub : '';
-    const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
+    const claimed = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : '';
+    const email = z.email().max(254).safeParse(claimed).success ? claimed : '';
     const name = typeof claims.name === 'string' ? claims.name.slice(0, 200) : null;
     const domain = email.slice(email.lastIndexOf('@') + 1);
     const proven = config.email_domains.includes(domain) && (await withTenant(db, orgId, (tx) => domains.isVerified(tx, domain)));

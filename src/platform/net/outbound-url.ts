@@ -4,8 +4,10 @@
  * fetch that connects only to public addresses (checked on the addresses DNS returns for each
  * connection: guarded-fetch.ts), or, where the operator allows private networks for services
  * inside their own network, also to loopback and private ranges — never to link-local space or
- * cloud metadata. Plain http is allowed only then, and only to such an address written as one
- * (internal services often have no TLS; the operator's choice). What can be refused when the URL is saved is refused then, with a reason,
+ * cloud metadata. Plain http is allowed only then, and only to the operator's networks: a public
+ * address written out is refused, and an http connection is made only to a private or loopback
+ * address, whatever a name resolves to (internal services often have no TLS; the operator's
+ * choice). Redirects are never followed, so a scheme cannot change on the way. What can be refused when the URL is saved is refused then, with a reason,
  * and again before each use (the rules may have been tightened since).
  */
 import { isIP } from 'node:net';
@@ -37,11 +39,11 @@ export function createUrlPolicy(options: { allowPrivateNetworks: boolean; field?
         return refuse('must be an absolute http(s) URL.');
       }
       const host = parsed.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
-      // Plain http only to an address on the operator's own networks, written as such (a name
-      // could resolve anywhere): nothing crosses the internet in clear.
-      const privateLiteral = (isIP(host) !== 0 && isPublicOrPrivateNetworkAddress(host) && !isPublicAddress(host)) || isLoopbackHost(host);
-      if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && options.allowPrivateNetworks && privateLiteral)) {
-        refuse(options.allowPrivateNetworks ? 'must use https (or http to a private or loopback address written as one).' : 'must use https (what is sent there travels only over TLS).');
+      // Plain http only to the operator's own networks: a public address written out is refused
+      // here, and a name is let through to fetch, which connects over http only to private ones.
+      const publicLiteral = isIP(host) !== 0 && isPublicAddress(host);
+      if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && options.allowPrivateNetworks && !publicLiteral)) {
+        refuse(options.allowPrivateNetworks ? 'must use https (or http to a private or loopback address).' : 'must use https (what is sent there travels only over TLS).');
       }
       if (parsed.username || parsed.password) refuse('must not hold a user name or password.');
       if (parsed.hash) refuse('must not have a #fragment.');
@@ -50,6 +52,17 @@ export function createUrlPolicy(options: { allowPrivateNetworks: boolean; field?
         refuse('must reach a public address: this server does not deliver to its own or private networks.');
       }
     },
-    fetch: createGuardedFetch(allowed),
+    fetch: options.allowPrivateNetworks ? byScheme(createGuardedFetch(allowed), createGuardedFetch(privateOnly)) : createGuardedFetch(allowed),
   };
+}
+
+/** Loopback and the operator's private ranges (never link-local or metadata), not the internet. */
+const privateOnly = (address: string): boolean => isPublicOrPrivateNetworkAddress(address) && !isPublicAddress(address);
+
+/** https through one fetch, plain http through another (one that never leaves the operator's networks). */
+function byScheme(https: typeof fetch, http: typeof fetch): typeof fetch {
+  return ((input: string | URL | Request, init?: RequestInit) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    return (url.startsWith('http:') ? http : https)(input, init);
+  }) as typeof fetch;
 }
