@@ -178,6 +178,21 @@ describe('single sign-on', () => {
     assert.equal((await admin.client.get(`/v1/orgs/${rival.orgId}/sso`)).status, 200, 'admins may read it');
   });
 
+  it('a provider that answers too much is refused unread (502), without holding its answer', async () => {
+    const big = await signUp(t, 'Big Answers');
+    const bigSlug = (await big.client.get(`/v1/orgs/${big.orgId}`)).body.org.slug;
+    await big.client.request('PUT', `/v1/orgs/${big.orgId}/sso`, { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, emailDomains: ['big.example'] });
+    idp.padDiscovery = 300 * 1024;
+    try {
+      const r = await t.client().get(`/v1/auth/sso/${bigSlug}/start`);
+      assert.equal(r.status, 502);
+      assert.equal(r.body.code, 'provider_error');
+    } finally {
+      idp.padDiscovery = 0;
+    }
+    assert.equal((await t.client().get(`/v1/auth/sso/${bigSlug}/start`)).status, 302, 'a normal answer is fine');
+  });
+
   it('a member removed since is not signed back in; unknown organisations and ones without SSO are 404', async () => {
     idp.user = { sub: 'sub-lee', email: 'lee@corp.example', email_verified: true };
     const first = await signInWithSso();

@@ -22,6 +22,8 @@ export interface TestIdp {
   user: IdpUser;
   /** Changes to the next ID token's claims (e.g. { aud: 'other' }). */
   tamper: Record<string, unknown>;
+  /** Bytes of padding in the discovery document (a provider that answers too much). */
+  padDiscovery: number;
   /** Signs the next ID tokens with a key that is not in the JWKS. */
   forgeSignature: boolean;
   tokenRequests: number;
@@ -41,6 +43,7 @@ export async function startTestIdp(): Promise<TestIdp> {
     user: { sub: 'u-1', email: 'pat@corp.example', email_verified: true },
     tamper: {},
     forgeSignature: false,
+    padDiscovery: 0,
     tokenRequests: 0,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -61,6 +64,7 @@ export async function startTestIdp(): Promise<TestIdp> {
         id_token_signing_alg_values_supported: ['RS256'],
         code_challenge_methods_supported: ['S256'],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        ...(idp.padDiscovery ? { padding: 'x'.repeat(idp.padDiscovery) } : {}),
       });
     }
     if (url.pathname === '/jwks') return json(200, { keys: [jwk] });

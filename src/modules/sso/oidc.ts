@@ -14,9 +14,38 @@ export interface OidcClient {
   exchange(callbackUrl: URL, expected: { state: string; nonce: string; codeVerifier: string }): Promise<Record<string, unknown>>;
 }
 
+/** A provider's answers (discovery, JWKS, tokens) are small: a bigger one is refused unread. */
+const MAX_RESPONSE_BYTES = 256 * 1024;
+
+/** fetch whose response bodies are read whole but only up to `max` bytes (parsed JSON is held in memory). */
+function capped(inner: typeof fetch, max: number): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const response = await inner(input, init);
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    const tooBig = (): never => {
+      throw new Error(`The identity provider's answer is larger than ${max / 1024} KiB.`);
+    };
+    if (declared > max) {
+      await response.body?.cancel();
+      tooBig();
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    if (response.body) {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        size += chunk.byteLength;
+        if (size > max) tooBig();
+        chunks.push(chunk);
+      }
+    }
+    const body = size === 0 || [101, 204, 205, 304].includes(response.status) ? null : Buffer.concat(chunks);
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  }) as typeof fetch;
+}
+
 export async function discoverOidc(options: { issuer: string; clientId: string; clientSecret: string; fetch: typeof fetch; allowHttp: boolean }): Promise<OidcClient> {
   const config = await client.discovery(new URL(options.issuer), options.clientId, options.clientSecret, undefined, {
-    [client.customFetch]: options.fetch as unknown as client.CustomFetch,
+    [client.customFetch]: capped(options.fetch, MAX_RESPONSE_BYTES) as unknown as client.CustomFetch,
     timeout: 10,
     ...(options.allowHttp ? { execute: [client.allowInsecureRequests] } : {}),
   });
