@@ -255,7 +255,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   });
 
   // Every audited change also queues its webhook deliveries, in its own transaction.
-  const audit = createAuditService({ outbox: createWebhookOutbox() });
+  const outbox = createWebhookOutbox();
+  const audit = createAuditService({ outbox });
   const webhooks = createWebhooks({ db, cipher: crypto.cipher, audit, clock, allowPrivateNetworks: config.webhookAllowPrivateNetworks, log: app.log, onAttempt: metrics?.delivery });
   webhooks.start(config.webhookDeliveryIntervalMs);
   app.addHook('onClose', () => webhooks.stop());
@@ -382,7 +383,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
   await app.register(accessLogRoutes({ accessLog, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth, db, audit }));
-  const chatSide = await wireChat(app, { config, db, clock, crypto, shredOwed, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected });
+  const chatSide = await wireChat(app, { config, db, clock, crypto, shredOwed, invalidation, audit, access, auth, rateLimits: rateLimits.service, onOriginRefused: deps.onOriginRefused, onPiiDetected: deps.onPiiDetected, outbox });
 
   const retention = createRetention({ db, clock, audit, shredOwed });
   scheduleRetention(app, retention, config.retentionSweepMinutes);

@@ -146,6 +146,30 @@ describe('webhooks', () => {
     offsetMs = 0; // receivers check the timestamp against their own clock
   });
 
+  it('pii.detected: counts per type, sent with the visitor\'s message, never a value', async () => {
+    const owner = await signUp(t, 'Detecting');
+    received.length = 0;
+    answerWith = 204;
+    const hook = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: receiverUrl, eventTypes: ['pii.detected'] });
+    const origin = 'https://docs.example.com';
+    const project = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot', settings: { allowedDomains: ['docs.example.com'] } });
+    const session = await t.client().post(`/v1/widget/${project.body.project.id}/sessions`, {}, { origin });
+    const send = (content: string) => t.client().post(`/v1/widget/${project.body.project.id}/messages`, { content }, { origin, authorization: `Bearer ${session.body.token}` });
+    assert.equal((await send('Hello, what are your opening hours?')).status, 200);
+    assert.equal(await drain(), 0, 'no personal data, no event');
+    const m = await send('Write to pat.doe@example.com or call +44 20 7946 0958');
+    assert.equal(m.status, 200);
+    assert.equal(await drain(), 1);
+    const event = verified(hook.body.secret, received[0] as Received);
+    assert.equal(event.type, 'pii.detected');
+    assert.match(event.id, /^evt_/);
+    assert.deepEqual(event.target, { type: 'conversation', id: m.body.conversationId });
+    assert.deepEqual(event.actor, { type: 'visitor', id: null });
+    assert.deepEqual(event.data, { projectId: project.body.project.id, messageId: (event.data as { messageId: string }).messageId, types: { EMAIL: 1, PHONE: 1 } });
+    assert.equal((received[0] as Received).body.includes('pat.doe'), false);
+    assert.equal((received[0] as Received).body.includes('7946'), false);
+  });
+
   it('records why an attempt failed: a refused connection, a redirect (not followed)', async () => {
     const owner = await signUp(t, 'Failing');
     const gone = createServer();

@@ -16,7 +16,7 @@ export function base62(bytes: Buffer): string {
   return out.padStart(Math.ceil((bytes.length * 8) / Math.log2(62)), '0');
 }
 
-export type IdPrefix = 'usr' | 'org' | 'prj' | 'ses' | 'inv' | 'aud' | 'key' | 'conv' | 'msg' | 'doc' | 'whk' | 'ent' | 'vis' | 'era' | 'dlv';
+export type IdPrefix = 'usr' | 'org' | 'prj' | 'ses' | 'inv' | 'aud' | 'key' | 'conv' | 'msg' | 'doc' | 'whk' | 'ent' | 'vis' | 'era' | 'dlv' | 'evt';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${base62(randomBytes(16))}`;

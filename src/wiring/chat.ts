@@ -16,7 +16,7 @@ import { orgScope } from '../platform/crypto/types.ts';
 import type { DB } from '../platform/db/tables.ts';
 import type { Authenticator } from '../platform/http/authenticate.ts';
 import type { App } from '../platform/http/types.ts';
-import type { AuditService } from '../modules/audit/service.ts';
+import type { AuditOutbox, AuditService } from '../modules/audit/service.ts';
 import { createAnswerProvider } from '../modules/chat/answer-providers/index.ts';
 import { contentCipher } from '../modules/chat/content-cipher.ts';
 import { createEndpointPolicy } from '../modules/answer-keys/endpoint-policy.ts';
@@ -64,6 +64,8 @@ export async function wireChat(
     rateLimits: RateLimitService;
     onOriginRefused?: Listener<OriginRefusal> | undefined;
     onPiiDetected?: Listener<PiiDetectedEvent> | undefined;
+    /** The webhooks' outbox, for pii.detected (written in the message's transaction). */
+    outbox?: AuditOutbox | undefined;
   },
 ) {
   const { db, clock, crypto } = deps;
@@ -92,6 +94,7 @@ export async function wireChat(
     clock,
     audit: deps.audit,
     onPiiDetected: deps.onPiiDetected,
+    outbox: deps.outbox,
     onHookError: (error) => app.log.error({ err: error }, 'the pii.detected hook failed'),
   });
 

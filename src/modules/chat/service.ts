@@ -19,7 +19,7 @@ import type { ContentCipher } from './content-cipher.ts';
 import type { PiiService } from '../pii/service.ts';
 import { countTypes, type PiiDetectedEvent } from '../pii/events.ts';
 import { notifyListener, type Listener } from '../../platform/listeners.ts';
-import type { AuditService } from '../audit/service.ts';
+import type { AuditEvent, AuditOutbox, AuditService } from '../audit/service.ts';
 import type { Caller, ChatEvent, Citation, ConversationRef } from './types.ts';
 
 const HISTORY_MESSAGES = 10;
@@ -44,6 +44,8 @@ export function createChatService(deps: {
   audit: Pick<AuditService, 'record'>;
   /** The `pii.detected` hook: counts per entity type after the message is stored, never values. */
   onPiiDetected?: Listener<PiiDetectedEvent> | undefined;
+  /** Where `pii.detected` goes for webhooks, in the message's own transaction (modules/webhooks). */
+  outbox?: AuditOutbox | undefined;
   /** Where a failing hook is reported (it never fails the message). */
   onHookError?: (error: unknown) => void;
 }) {
@@ -180,6 +182,23 @@ export function createChatService(deps: {
       if (caller.kind !== 'api' || conversation.visitorId === null) return;
       await deps.audit.record(tx, { orgId, actor: caller.principal, action: 'conversation.message_added', target: { type: 'conversation', id: conversation.id }, ip: caller.ip, metadata: { messageId: questionId } });
     };
+    // pii.detected for webhooks: written with the message, so it is sent exactly when the message
+    // was stored. Counts per type only, as the hook gets them.
+    const queuePiiEvent = async (tx: Tx): Promise<void> => {
+      if (!deps.outbox || !shielded.findings.length) return;
+      const id = newId('evt');
+      const event: AuditEvent = {
+        id,
+        type: 'pii.detected',
+        createdAt: deps.clock.now().toISOString(),
+        orgId,
+        // A visitor is not named (the conversation is); the organisation's own callers are, as in the audit log.
+        actor: caller.kind === 'visitor' ? { type: 'visitor', id: null } : { type: caller.principal.kind, id: caller.principal.kind === 'user' ? caller.principal.userId : caller.principal.keyId },
+        target: { type: 'conversation', id: conversation.id },
+        data: { projectId: project.id, messageId: questionId, types: countTypes(shielded.findings) },
+      };
+      await deps.outbox(tx, { id, orgId, type: event.type, payload: event });
+    };
     const reportPii = (): void => {
       if (!shielded.findings.length) return;
       notifyListener(deps.onPiiDetected, { orgId, projectId: project.id, conversationId: conversation.id, types: countTypes(shielded.findings) }, deps.onHookError);
@@ -194,6 +213,7 @@ export function createChatService(deps: {
         await store.recordMessages(tx, target, collected.ok ? [question, answerRow(collected.text, collected.citations)] : [question]);
         await shielded.persist(tx);
         await recordIntervention(tx);
+        await queuePiiEvent(tx);
         return collected;
       });
       reportPii();
@@ -220,6 +240,7 @@ export function createChatService(deps: {
       await store.recordMessages(tx, target, [question]);
       await shielded.persist(tx);
       await recordIntervention(tx);
+      await queuePiiEvent(tx);
       return deps.retriever.searchWithin(tx, project.id, shielded.text, PASSAGES);
     });
     reportPii();
