@@ -39,7 +39,7 @@ import type { App } from './platform/http/types.ts';
 import { createUserDirectory } from './modules/accounts/directory.ts';
 import { createLoginThrottle, defaultLoginThrottle } from './modules/accounts/login-throttle.ts';
 import { accountRoutes, sessionCookie } from './modules/accounts/routes.ts';
-import { DIRECTORY_TOPIC, createAccountService } from './modules/accounts/service.ts';
+import { DIRECTORY_TOPIC, SESSIONS_OF_USER_TOPIC, SESSIONS_TOPIC, createAccountService } from './modules/accounts/service.ts';
 import { createAccountStore } from './modules/accounts/store.ts';
 import { createRecoveryCodeStore } from './modules/accounts/recovery-code-store.ts';
 import { totpRoutes } from './modules/accounts/totp-routes.ts';
@@ -358,7 +358,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(projectRoutes({ projects, access, auth }));
   await app.register(auditRoutes({ db, audit, access, auth, clock }));
   await app.register(
-    eventStreamRoutes({ db, access, auth, clock, invalidation, recheckTopics: ['sessions', 'sessions-of-user', API_KEYS_TOPIC, DIRECTORY_TOPIC], ...deps.eventStream }),
+    eventStreamRoutes({ db, access, auth, clock, invalidation, recheckTopics: [SESSIONS_TOPIC, SESSIONS_OF_USER_TOPIC, API_KEYS_TOPIC, DIRECTORY_TOPIC], ...deps.eventStream }),
   );
   await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, webhooks: webhooks.service, audit, access, auth, clock }));
   await app.register(webhookRoutes({ webhooks: webhooks.service, access, auth }));

@@ -127,6 +127,23 @@ describe('event stream', () => {
   });
 });
 
+describe('event stream, busy', () => {
+  it('an entry that commits late is found even when the look-back window holds more than a page of sent ones', async () => {
+    const owner = await signUp(t, 'Busy');
+    const cookie = [...owner.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const stream = (await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie })).sse!;
+    const row = (id: string, at: Date) => ({ id, org_id: owner.orgId, actor_type: 'system', action: 'test.bulk', metadata: '{}', created_at: at });
+    const burstAt = new Date(Date.now() + 2000);
+    await t.database.db.insertInto('audit_log').values(Array.from({ length: 600 }, (_, i) => row(`aud_bulk${String(i).padStart(4, '0')}`, burstAt))).execute();
+    await until(() => stream.events.filter((e) => e.event === 'test.bulk').length === 600, 'the burst');
+    // Ordered behind the first 500 of the burst but before the stream's cursor (its last entry):
+    // as if its transaction had begun with theirs and committed after.
+    await t.database.db.insertInto('audit_log').values(row('aud_bulk0550x', burstAt)).execute();
+    await until(() => stream.events.some((e) => e.id === 'aud_bulk0550x'), 'the late entry');
+    stream.close();
+  });
+});
+
 describe('event stream, ended at once', () => {
   it('a revoked key, a removed member: the stream ends at once, not at the next periodic check', async () => {
     const slow = await startTestApp({ eventStream: { pollMs: 50, recheckMs: 600_000 } });

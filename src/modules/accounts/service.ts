@@ -28,6 +28,9 @@ const TOUCH_EVERY_MS = 5 * 60 * 1000;
 const SESSION_CACHE_TTL_MS = 30_000;
 /** Invalidation topic: user ids whose memberships or organisations changed ('*': all). */
 export const DIRECTORY_TOPIC = 'user-directory';
+/** Invalidation topics naming revoked sessions (session ids) and users whose sessions all ended (user ids). */
+export const SESSIONS_TOPIC = 'sessions';
+export const SESSIONS_OF_USER_TOPIC = 'sessions-of-user';
 
 export interface ClientInfo {
   ip: string;
@@ -63,11 +66,11 @@ export function createAccountService(deps: {
   const cache = createTtlCache<CachedSession>(10_000, SESSION_CACHE_TTL_MS);
   // Bumped by every eviction: a look-up that raced with a revocation must not cache its result.
   let generation = 0;
-  invalidation.on('sessions', (ids) => {
+  invalidation.on(SESSIONS_TOPIC, (ids) => {
     generation++;
     cache.deleteWhere((_k, v) => ids.includes(v.principal.sessionId));
   });
-  invalidation.on('sessions-of-user', (ids) => {
+  invalidation.on(SESSIONS_OF_USER_TOPIC, (ids) => {
     generation++;
     cache.deleteWhere((_k, v) => ids.includes(v.principal.userId));
   });
@@ -218,7 +221,7 @@ export function createAccountService(deps: {
     await db.transaction().execute(async (tx) => {
       if (await store.revokeSession(tx, principal.userId, principal.sessionId, clock.now())) await auditAccountEvent(tx, principal.userId, principal, 'user.logout', ip);
     });
-    await invalidation.publish('sessions', [principal.sessionId]);
+    await invalidation.publish(SESSIONS_TOPIC, [principal.sessionId]);
   }
 
   async function me(principal: Principal & { kind: 'user' }, sessionToken: string) {
@@ -257,7 +260,7 @@ export function createAccountService(deps: {
       }
       await auditAccountEvent(tx, principal.userId, principal, 'user.session_revoked', ip, { sessionId });
     });
-    await invalidation.publish('sessions', [sessionId]);
+    await invalidation.publish(SESSIONS_TOPIC, [sessionId]);
   }
 
   async function revokeOtherSessions(principal: Principal & { kind: 'user' }, ip: string | null): Promise<number> {
@@ -266,14 +269,14 @@ export function createAccountService(deps: {
       if (count > 0) await auditAccountEvent(tx, principal.userId, principal, 'user.sessions_revoked', ip, { count });
       return count;
     });
-    await invalidation.publish('sessions-of-user', [principal.userId]);
+    await invalidation.publish(SESSIONS_OF_USER_TOPIC, [principal.userId]);
     return revoked;
   }
 
   /** Incident response: every session of these users ends now, on every instance. */
   async function revokeAllSessionsOf(userIds: string[]): Promise<number> {
     const revoked = await store.revokeSessionsOfUsers(db, userIds, clock.now());
-    await invalidation.publish('sessions-of-user', userIds);
+    await invalidation.publish(SESSIONS_OF_USER_TOPIC, userIds);
     return revoked;
   }
 
@@ -295,7 +298,7 @@ export function createAccountService(deps: {
       await auditAccountEvent(tx, found.id, { kind: 'system' }, 'user.password_reset', null, { sessionsRevoked: revoked });
       return found;
     });
-    await invalidation.publish('sessions-of-user', [user.id]);
+    await invalidation.publish(SESSIONS_OF_USER_TOPIC, [user.id]);
     return { id: user.id, email: user.email };
   }
 

@@ -20,7 +20,7 @@ import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import { AppError } from '../../platform/http/errors.ts';
-import { orgParams } from '../../platform/http/id-params.ts';
+import { idSchema, orgParams } from '../../platform/http/id-params.ts';
 import { openEventStream, type EventStream } from '../../platform/http/sse.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Access } from '../orgs/access.ts';
@@ -28,6 +28,7 @@ import type { InvalidationBus } from '../../platform/cache/invalidation.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { auditEventOf } from './service.ts';
 
+const auditId = idSchema('aud', 'an audit entry id');
 const LOOK_BACK_MS = 60_000;
 const HEARTBEAT_MS = 15_000;
 const BATCH = 500;
@@ -57,7 +58,6 @@ export function eventStreamRoutes(deps: {
   const pollMs = deps.pollMs ?? 1000;
   const recheckMs = deps.recheckMs ?? 30_000;
   const maxPerOrg = deps.maxPerOrg ?? 5;
-  const maxPerInstance = MAX_PER_INSTANCE;
   const openPerOrg = new Map<string, number>();
   /** Every open stream's stop function, and its poll timer once it runs. */
   const stoppers = new Map<() => void, NodeJS.Timeout | undefined>();
@@ -68,7 +68,13 @@ export function eventStreamRoutes(deps: {
       for (const caller of callers.values()) if (ids.some((id) => caller.ids.has(id))) caller.recheckNow();
     });
   }
-  // A flush (a reconnection that may have missed messages) checks every stream again.
+  // '*' among the ids (an organisation-wide change, e.g. require2fa) or a flush (a reconnection
+  // that may have missed messages) checks every stream again.
+  for (const topic of deps.recheckTopics) {
+    deps.invalidation.on(topic, (ids) => {
+      if (ids.includes('*')) for (const caller of callers.values()) caller.recheckNow();
+    });
+  }
   deps.invalidation.on('*', () => {
     for (const caller of callers.values()) caller.recheckNow();
   });
@@ -84,7 +90,7 @@ export function eventStreamRoutes(deps: {
   /** Where a stream starts: after the client's last event (if it is this organisation's), or now. */
   async function startingPoint(orgId: string, lastEventId: string | undefined): Promise<Cursor> {
     return withTenant(deps.db, orgId, async (tx) => {
-      if (lastEventId && /^aud_[0-9A-Za-z]{1,40}$/.test(lastEventId)) {
+      if (lastEventId && auditId.safeParse(lastEventId).success) {
         const row = await tx.selectFrom('audit_log').select(['created_at', 'id']).where('id', '=', lastEventId).executeTakeFirst();
         if (row) return { at: new Date(row.created_at), id: row.id };
       }
@@ -123,6 +129,8 @@ export function eventStreamRoutes(deps: {
           .selectAll()
           .where('created_at', '>=', lookBack)
           .where(sql<boolean>`(created_at, id) < (${cursor.at}, ${cursor.id})`)
+          // Not the ones already sent: a busy window would otherwise fill the page with them.
+          .where(sql<boolean>`NOT (id = ANY(${sql.val([...sent.keys()])}::text[]))`)
           .orderBy('created_at')
           .orderBy('id')
           .limit(BATCH)
@@ -146,7 +154,7 @@ export function eventStreamRoutes(deps: {
         stream.comment('keep-alive');
       }
       // A client that stopped reading is not buffered for without end.
-      if (raw.writableLength > MAX_BUFFERED_BYTES) throw new AppError('rate_limited', 'The client did not read its events: the stream ended; reconnect with Last-Event-ID.');
+      if (raw.writableLength > MAX_BUFFERED_BYTES) throw new AppError('unavailable', 'The client did not read its events: the stream ended; reconnect with Last-Event-ID.');
     };
 
     const timer = setInterval(() => {
@@ -175,15 +183,15 @@ export function eventStreamRoutes(deps: {
         operationId: 'streamEvents',
         tags: ['audit'],
         description:
-          "The organisation's audited events as server-sent events (event: the action, id: the audit entry's id, data: the event as webhooks get it). Send Last-Event-ID to resume. Ends when the caller's key, session or role does (checked every 30 s).",
+          "The organisation's audited events as server-sent events (event: the action, id: the audit entry's id, data: the event as webhooks get it). Send Last-Event-ID to resume. Ends when the caller's key, session or role does (checked at once on revocation, and every 30 s).",
         params: orgParams,
       },
       handler: async (request, reply) => {
         const { orgId } = request.params;
         await authorize(request, orgId);
         // The slot is taken before anything is awaited, and given back however the stream ends.
-        if ((openPerOrg.get(orgId) ?? 0) >= maxPerOrg || stoppers.size >= maxPerInstance) {
-          throw new AppError('rate_limited', `At most ${maxPerOrg} event streams per organisation (${maxPerInstance} in all) are open at once on this server; close one first.`);
+        if ((openPerOrg.get(orgId) ?? 0) >= maxPerOrg || stoppers.size >= MAX_PER_INSTANCE) {
+          throw new AppError('rate_limited', `At most ${maxPerOrg} event streams per organisation (${MAX_PER_INSTANCE} in all) are open at once on this server; close one first.`);
         }
         openPerOrg.set(orgId, (openPerOrg.get(orgId) ?? 0) + 1);
         const raw = reply.raw;

@@ -63,7 +63,7 @@ export function createAuditService(deps: { outbox?: AuditOutbox } = {}) {
     const id = newId('aud');
     const actorType = actor?.kind ?? 'anonymous';
     const actorId = actor?.kind === 'user' ? actor.userId : actor?.kind === 'api_key' ? actor.keyId : null;
-    await tx
+    const written = await tx
       .insertInto('audit_log')
       .values({
         id,
@@ -76,7 +76,8 @@ export function createAuditService(deps: { outbox?: AuditOutbox } = {}) {
         ip: entry.ip ?? null,
         metadata: JSON.stringify(entry.metadata ?? {}),
       })
-      .execute();
+      .returning('created_at')
+      .executeTakeFirstOrThrow();
     if (!deps.outbox) return;
     const event = auditEventOf({
       id,
@@ -87,7 +88,7 @@ export function createAuditService(deps: { outbox?: AuditOutbox } = {}) {
       target_type: entry.target?.type ?? null,
       target_id: entry.target?.id ?? null,
       metadata: entry.metadata ?? {},
-      created_at: new Date(),
+      created_at: written.created_at, // the entry's own time, as the event stream gives it
     });
     await deps.outbox(tx, { id, orgId: entry.orgId, type: entry.action, payload: event });
   }

@@ -16,7 +16,7 @@ import { orgParams } from '../../platform/http/id-params.ts';
 import { readCookie } from '../../platform/http/cookies.ts';
 import type { Access } from '../orgs/access.ts';
 import { setSessionCookie, type SessionCookie } from '../accounts/routes.ts';
-import type { SsoService } from './service.ts';
+import { LOGIN_TTL_MS, type SsoService } from './service.ts';
 
 const domain = z
   .string()
@@ -103,7 +103,7 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
           throw new AppError('rate_limited', 'Too many sign-ins started from this address. Try again in a minute.', { headers: { 'Retry-After': '60' } });
         }
         const { location, browserToken } = await sso.start(request.params.orgSlug);
-        reply.setCookie(bindingCookie.name, browserToken, { ...bindingCookie.attributes, maxAge: 600 });
+        reply.setCookie(bindingCookie.name, browserToken, { ...bindingCookie.attributes, maxAge: LOGIN_TTL_MS / 1000 });
         return reply.code(302).header('location', location).header('cache-control', 'no-store').send();
       },
     });

@@ -29,9 +29,10 @@ import type { AccountService } from '../accounts/service.ts';
 import type { OrgService } from '../orgs/service.ts';
 import { discoverOidc, pkce, type OidcClient } from './oidc.ts';
 import type { SsoStore } from './store.ts';
-import { createDomainStore, publishes, type DomainView, type ResolveTxt } from './domains.ts';
+import { challengeName, createDomainStore, publishes, type DomainView, type ResolveTxt } from './domains.ts';
 
-const LOGIN_TTL_MS = 10 * 60_000;
+/** How long a sign-in under way may take (the binding cookie lives as long: routes.ts). */
+export const LOGIN_TTL_MS = 10 * 60_000;
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
 export interface SsoConfigInput {
@@ -146,7 +147,7 @@ export function createSsoService(deps: {
     const token = await withTenant(db, orgId, (tx) => domains.token(tx, domain));
     if (!token) throw new AppError('not_found', "This domain is not one of the organisation's SSO domains.");
     if (!(await publishes(deps.resolveTxt, domain, token))) {
-      throw new AppError('invalid_request', `The TXT record was not found: publish it at _palisade-challenge.${domain} and try again (DNS may take a while).`);
+      throw new AppError('invalid_request', `The TXT record was not found: publish it at ${challengeName(domain)} and try again (DNS may take a while).`);
     }
     return withTenant(db, orgId, async (tx) => {
       if (!(await domains.markVerified(tx, domain, token, deps.clock.now()))) {

@@ -12,7 +12,7 @@ import { idSchema, orgParams } from '../../platform/http/id-params.ts';
 import type { Access } from '../orgs/access.ts';
 import type { WebhookService } from './service.ts';
 
-/** An audit action (`project.created`), a family of them (`project.*`), or `*` for every event. */
+/** An event type (an audit action such as `project.created`, or `pii.detected`), a family (`project.*`), or `*`. */
 const eventType = z
   .string()
   .max(100)

@@ -1,5 +1,5 @@
 /**
- * An organisation's webhooks: where its audited events are delivered, signed. The signing secret
+ * An organisation's webhooks: where its events (audited ones, and pii.detected) are delivered, signed. The signing secret
  * is shown once (on creation and on rotation), stored only encrypted under the organisation's data
  * key, and never returned again. Every change is audited; the URL is not (a receiver's URL may
  * carry a token of its own), only its host.
@@ -155,8 +155,9 @@ export function createWebhookService(deps: {
 
   async function remove(orgId: string, webhookId: string, actor: Actor): Promise<void> {
     await withTenant(db, orgId, async (tx) => {
-      if (!(await store.remove(tx, webhookId))) throw notFound('webhook');
-      await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'webhook.deleted', target: { type: 'webhook', id: webhookId }, ip: actor.ip });
+      const url = await store.remove(tx, webhookId);
+      if (url === undefined) throw notFound('webhook');
+      await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'webhook.deleted', target: { type: 'webhook', id: webhookId }, ip: actor.ip, metadata: { host: hostOf(url) } });
     });
   }
 

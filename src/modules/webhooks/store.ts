@@ -77,7 +77,8 @@ export function createWebhookStore() {
       await tx.updateTable('webhooks').set({ secret, updated_at: at }).where('id', '=', id).execute();
     },
 
-    remove: async (tx: Tx, id: string): Promise<boolean> => (await tx.deleteFrom('webhooks').where('id', '=', id).returning('id').executeTakeFirst()) !== undefined,
+    /** The deleted webhook's URL, or undefined when there was none. */
+    remove: async (tx: Tx, id: string): Promise<string | undefined> => (await tx.deleteFrom('webhooks').where('id', '=', id).returning('url').executeTakeFirst())?.url,
 
     ids: async (tx: Tx): Promise<string[]> => (await tx.selectFrom('webhooks').select('id').execute()).map((r) => r.id),
 

@@ -17,7 +17,7 @@ import { isPublicAddress, isPublicOrPrivateNetworkAddress } from './public-addre
 import { AppError } from '../http/errors.ts';
 
 export interface UrlPolicy {
-  /** Throws invalid_request with the reason when deliveries could never go to `url`. */
+  /** Throws invalid_request with the reason when the server would never connect to `url`. */
   check(url: string): void;
   /** fetch that reaches only the addresses this policy allows. */
   fetch: typeof fetch;
@@ -49,7 +49,7 @@ export function createUrlPolicy(options: { allowPrivateNetworks: boolean; field?
       if (parsed.hash) refuse('must not have a #fragment.');
       // (A trailing dot names the same host: 'localhost.' is localhost.)
       if ((isIP(host) && !allowed(host)) || (!options.allowPrivateNetworks && isLoopbackHost(host))) {
-        refuse('must reach a public address: this server does not deliver to its own or private networks.');
+        refuse('must reach a public address: this server does not connect to its own or private networks.');
       }
     },
     fetch: options.allowPrivateNetworks ? byScheme(createGuardedFetch(allowed), createGuardedFetch(privateOnly)) : createGuardedFetch(allowed),
