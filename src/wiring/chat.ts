@@ -16,7 +16,8 @@ import { orgScope } from '../platform/crypto/types.ts';
 import type { DB } from '../platform/db/tables.ts';
 import type { Authenticator } from '../platform/http/authenticate.ts';
 import type { App } from '../platform/http/types.ts';
-import type { AuditOutbox, AuditService } from '../modules/audit/service.ts';
+import type { AuditService } from '../modules/audit/service.ts';
+import type { Outbox } from '../platform/outbox.ts';
 import { createAnswerProvider } from '../modules/chat/answer-providers/index.ts';
 import { contentCipher } from '../modules/chat/content-cipher.ts';
 import { createEndpointPolicy } from '../modules/answer-keys/endpoint-policy.ts';
@@ -65,7 +66,7 @@ export async function wireChat(
     onOriginRefused?: Listener<OriginRefusal> | undefined;
     onPiiDetected?: Listener<PiiDetectedEvent> | undefined;
     /** The webhooks' outbox, for pii.detected (written in the message's transaction). */
-    outbox?: AuditOutbox | undefined;
+    outbox?: Outbox | undefined;
   },
 ) {
   const { db, clock, crypto } = deps;

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { newId } from '../../platform/ids.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
+import type { Outbox, OutboxEvent } from '../../platform/outbox.ts';
 
 export interface AuditEntry {
   orgId: string;
@@ -15,23 +16,6 @@ export interface AuditEntry {
   target?: { type: string; id: string };
   ip?: string | null;
   metadata?: Record<string, unknown>;
-}
-
-/**
- * Where every recorded entry also goes, in the same transaction: the webhooks' outbox
- * (modules/webhooks), so an event is delivered exactly when its change committed.
- */
-export type AuditOutbox = (tx: Tx, event: { id: string; orgId: string; type: string; payload: AuditEvent }) => Promise<void>;
-
-/** An entry as webhooks receive it: without the IP address (personal data the receiver need not hold). */
-export interface AuditEvent {
-  id: string;
-  type: string;
-  createdAt: string;
-  orgId: string;
-  actor: { type: string; id: string | null };
-  target: { type: string; id: string } | null;
-  data: Record<string, unknown>;
 }
 
 /** An audit row as webhooks and the event stream give it out: everything but the IP address. */
@@ -45,7 +29,7 @@ export function auditEventOf(row: {
   target_id: string | null;
   metadata: unknown;
   created_at: Date | string;
-}): AuditEvent {
+}): OutboxEvent {
   return {
     id: row.id,
     type: row.action,
@@ -57,7 +41,8 @@ export function auditEventOf(row: {
   };
 }
 
-export function createAuditService(deps: { outbox?: AuditOutbox } = {}) {
+/** `outbox`: where every recorded entry also goes, in the same transaction (webhooks). */
+export function createAuditService(deps: { outbox?: Outbox } = {}) {
   async function record(tx: Tx, entry: AuditEntry): Promise<void> {
     const actor = entry.actor;
     const id = newId('aud');
@@ -90,7 +75,7 @@ export function createAuditService(deps: { outbox?: AuditOutbox } = {}) {
       metadata: entry.metadata ?? {},
       created_at: written.created_at, // the entry's own time, as the event stream gives it
     });
-    await deps.outbox(tx, { id, orgId: entry.orgId, type: entry.action, payload: event });
+    await deps.outbox(tx, event);
   }
 
   async function list(

@@ -19,7 +19,8 @@ import type { ContentCipher } from './content-cipher.ts';
 import type { PiiService } from '../pii/service.ts';
 import { countTypes, type PiiDetectedEvent } from '../pii/events.ts';
 import { notifyListener, type Listener } from '../../platform/listeners.ts';
-import type { AuditEvent, AuditOutbox, AuditService } from '../audit/service.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { Outbox, OutboxEvent } from '../../platform/outbox.ts';
 import type { Caller, ChatEvent, Citation, ConversationRef } from './types.ts';
 
 const HISTORY_MESSAGES = 10;
@@ -45,7 +46,7 @@ export function createChatService(deps: {
   /** The `pii.detected` hook: counts per entity type after the message is stored, never values. */
   onPiiDetected?: Listener<PiiDetectedEvent> | undefined;
   /** Where `pii.detected` goes for webhooks, in the message's own transaction (modules/webhooks). */
-  outbox?: AuditOutbox | undefined;
+  outbox?: Outbox | undefined;
   /** Where a failing hook is reported (it never fails the message). */
   onHookError?: (error: unknown) => void;
 }) {
@@ -186,9 +187,8 @@ export function createChatService(deps: {
     // was stored. Counts per type only, as the hook gets them.
     const queuePiiEvent = async (tx: Tx): Promise<void> => {
       if (!deps.outbox || !shielded.findings.length) return;
-      const id = newId('evt');
-      const event: AuditEvent = {
-        id,
+      const event: OutboxEvent = {
+        id: newId('evt'),
         type: 'pii.detected',
         createdAt: deps.clock.now().toISOString(),
         orgId,
@@ -197,7 +197,7 @@ export function createChatService(deps: {
         target: { type: 'conversation', id: conversation.id },
         data: { projectId: project.id, messageId: questionId, types: countTypes(shielded.findings) },
       };
-      await deps.outbox(tx, { id, orgId, type: event.type, payload: event });
+      await deps.outbox(tx, event);
     };
     const reportPii = (): void => {
       if (!shielded.findings.length) return;

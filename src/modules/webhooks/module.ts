@@ -8,19 +8,17 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { Cipher } from '../../platform/crypto/envelope.ts';
 import type { DB } from '../../platform/db/tables.ts';
-import type { Tx } from '../../platform/db/tenant.ts';
 import type { AuditService } from '../audit/service.ts';
 import { createWebhookDispatcher } from './dispatcher.ts';
 import { createWebhookService } from './service.ts';
-import { createWebhookStore, type OutboxEvent } from './store.ts';
+import { createWebhookStore } from './store.ts';
+import type { Outbox } from '../../platform/outbox.ts';
 import { createUrlPolicy } from '../../platform/net/outbound-url.ts';
 
 const KEEP_FINISHED_MS = 30 * 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
-/** Called by the audit log inside the transaction of every audited change. */
-export type Outbox = (tx: Tx, event: OutboxEvent) => Promise<void>;
-
+/** The outbox (platform/outbox.ts): one delivery row per subscribed webhook, in the caller's transaction. */
 export function createWebhookOutbox(): Outbox {
   const store = createWebhookStore();
   return (tx, event) => store.enqueue(tx, event);

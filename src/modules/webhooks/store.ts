@@ -2,6 +2,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, WebhookDeliveriesTable, WebhooksTable } from '../../platform/db/tables.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
+import type { OutboxEvent } from '../../platform/outbox.ts';
 
 export type WebhookRow = Selectable<WebhooksTable>;
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
@@ -11,14 +12,6 @@ export interface WebhookChanges {
   description?: string;
   eventTypes?: string[];
   enabled?: boolean;
-}
-
-/** What the outbox needs of an audited event (modules/audit hands it over in its transaction). */
-export interface OutboxEvent {
-  id: string;
-  orgId: string;
-  type: string;
-  payload: unknown;
 }
 
 /** A delivery taken by the dispatcher, with what it needs to send it. */
@@ -87,7 +80,7 @@ export function createWebhookStore() {
       const [exact, family, all] = patternsFor(event.type);
       await sql`
         INSERT INTO webhook_deliveries (id, org_id, webhook_id, event_id, event_type, payload)
-        SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), org_id, id, ${event.id}, ${event.type}, ${JSON.stringify(event.payload)}::jsonb
+        SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), org_id, id, ${event.id}, ${event.type}, ${JSON.stringify(event)}::jsonb
         FROM webhooks
         WHERE org_id = ${event.orgId} AND enabled AND event_types && ARRAY[${exact}, ${family}, ${all}]::text[]`.execute(tx);
     },
