@@ -3,15 +3,13 @@
  * valid request against fresh objects. Shared by the authorisation matrix, the cross-tenant
  * test and the malformed-input test, so a new route added here is checked by all three.
  */
-import type { Permission, Role } from '../../src/modules/orgs/permissions.ts';
+import type { Permission } from '../../src/modules/orgs/permissions.ts';
 import { memberWithRole, uniqueEmail, type Client, type TestApp } from './harness.ts';
 
 export interface RouteCase {
   name: string;
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   permission: Permission;
-  /** When fewer roles than the permission's may call it (owner-only routes). */
-  roles?: Role[];
   /** Creates what the request needs (with the owner's client) and returns path and body. */
   prepare(ctx: { t: TestApp; owner: Client; orgId: string }): Promise<{ path: string; body?: unknown }>;
   /** Tables this route writes, for "nothing written" checks. */
@@ -55,8 +53,7 @@ export const protectedRoutes: RouteCase[] = [
   {
     name: 'configure SSO',
     method: 'PUT',
-    permission: 'org:update',
-    roles: ['owner'],
+    permission: 'sso:manage',
     writes: ['org_sso', 'sso_domains', 'audit_log'],
     prepare: async ({ orgId }) => ({ path: `/v1/orgs/${orgId}/sso`, body: { ...ssoBody, clientId: `c-${Date.now()}`, emailDomains: [`d${Date.now()}.example.com`] } }),
     stateOf: async (t) => JSON.stringify(await t.database.db.selectFrom('org_sso').select(['org_id', 'client_id', 'updated_at']).orderBy('org_id').execute()),
@@ -64,8 +61,7 @@ export const protectedRoutes: RouteCase[] = [
   {
     name: 'remove SSO',
     method: 'DELETE',
-    permission: 'org:update',
-    roles: ['owner'],
+    permission: 'sso:manage',
     writes: ['org_sso', 'sso_domains', 'audit_log'],
     prepare: async ({ owner, orgId }) => {
       const r = await owner.request('PUT', `/v1/orgs/${orgId}/sso`, ssoBody);

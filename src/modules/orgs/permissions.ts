@@ -22,6 +22,8 @@ export const permissions = [
   'webhooks:manage',
   'pii:reveal',
   'privacy:erase',
+  // Owners only: whoever names the identity provider decides who is signed in (modules/sso).
+  'sso:manage',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -41,7 +43,7 @@ const admin: Permission[] = [
 ];
 
 export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
-  owner: new Set(admin),
+  owner: new Set<Permission>([...admin, 'sso:manage']),
   admin: new Set(admin),
   editor: new Set(editor),
   viewer: new Set(viewer),

@@ -1,14 +1,13 @@
 /**
- * HTTP for single sign-on: an organisation's configuration (read: `org:update`; changed: owners
- * only), and
+ * HTTP for single sign-on: an organisation's configuration (read: `org:update`; changed:
+ * `sso:manage`, owners only), and
  * the browser's round trip — start (a redirect to the provider, with a short-lived cookie that
  * binds the sign-in to this browser) and callback (the session cookie, then the dashboard).
  */
 import { z } from 'zod';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { AppError } from '../../platform/http/errors.ts';
-import type { Principal } from '../../platform/http/principal.ts';
 import { clientKeyForIp } from '../rate-limits/ip.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
@@ -43,14 +42,6 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
   // minute per client address (IPv6 /64) and organisation, per instance — a company behind one NAT
   // signing in at nine o'clock is not one client.
   const starts = new RateLimiterMemory({ points: 60, duration: 60 });
-
-  /** Only owners change how people sign in to their organisation (an admin could otherwise point SSO at a provider of theirs). */
-  async function requireOwner(request: FastifyRequest, orgId: string): Promise<Principal> {
-    const principal = await auth.require(request);
-    const grant = await access.authorize(principal, orgId, 'org:update');
-    if (grant.role !== 'owner') throw new AppError('forbidden', 'Only owners change single sign-on.');
-    return principal;
-  }
   const clearBinding = (reply: FastifyReply) => reply.clearCookie(bindingCookie.name, bindingCookie.attributes);
 
   return async function plugin(app: App): Promise<void> {
@@ -70,7 +61,8 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
         body: configBody,
       },
       handler: async (request) => {
-        const principal = await requireOwner(request, request.params.orgId);
+        const principal = await auth.require(request);
+        await access.authorize(principal, request.params.orgId, 'sso:manage');
         return { sso: await sso.configure(request.params.orgId, request.body, { principal, ip: request.ip }) };
       },
     });
@@ -83,13 +75,15 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
         params: z.strictObject({ orgId: orgParams.shape.orgId, domain }),
       },
       handler: async (request) => {
-        const principal = await requireOwner(request, request.params.orgId);
+        const principal = await auth.require(request);
+        await access.authorize(principal, request.params.orgId, 'sso:manage');
         return { domain: await sso.verifyDomain(request.params.orgId, request.params.domain, { principal, ip: request.ip }) };
       },
     });
 
     app.delete('/v1/orgs/:orgId/sso', { schema: { operationId: 'removeSso', tags: ['sso'], params: orgParams } }, async (request, reply) => {
-      const principal = await requireOwner(request, request.params.orgId);
+      const principal = await auth.require(request);
+      await access.authorize(principal, request.params.orgId, 'sso:manage');
       await sso.remove(request.params.orgId, { principal, ip: request.ip });
       return reply.code(204).send();
     });
