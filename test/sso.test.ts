@@ -175,6 +175,11 @@ describe('single sign-on', () => {
     assert.equal((await admin.client.request('PUT', `/v1/orgs/${rival.orgId}/sso`, body)).status, 403);
     assert.equal((await admin.client.delete(`/v1/orgs/${rival.orgId}/sso`)).status, 403);
     assert.equal((await admin.client.post(`/v1/orgs/${rival.orgId}/sso/domains/rival.example/verify`)).status, 403);
+    const stranger = await signUp(t, 'Stranger');
+    const foreign = await stranger.client.post(`/v1/orgs/${rival.orgId}/sso/domains/rival.example/verify`);
+    assert.equal(foreign.status, 404, 'another organisation: as if it did not exist');
+    assert.equal(foreign.body.code, 'not_found');
+    assert.equal((await t.client().post(`/v1/orgs/${rival.orgId}/sso/domains/rival.example/verify`)).status, 401);
     assert.equal((await admin.client.get(`/v1/orgs/${rival.orgId}/sso`)).status, 200, 'admins may read it');
   });
 

@@ -58,26 +58,20 @@ export function eventStreamRoutes(deps: {
   const pollMs = deps.pollMs ?? 1000;
   const recheckMs = deps.recheckMs ?? 30_000;
   const maxPerOrg = deps.maxPerOrg ?? 5;
-  const openPerOrg = new Map<string, number>();
-  /** Every open stream's stop function, and its poll timer once it runs. */
-  const stoppers = new Map<() => void, NodeJS.Timeout | undefined>();
-  /** Each running stream's caller (its session, key and user ids) and how to have it checked again now. */
-  const callers = new Map<() => void, { ids: Set<string>; recheckNow: () => void }>();
+  /** Every open stream, by its stop function: its organisation, its caller's ids, its poll timer once it runs. */
+  const open = new Map<() => void, { orgId: string; ids: Set<string>; timer?: NodeJS.Timeout; recheckNow: () => void }>();
+  // A revocation or membership change that names a stream's caller — or '*', an organisation-wide
+  // change such as require2fa, or a flush after a reconnection that may have missed messages —
+  // has the stream checked again at once.
   for (const topic of deps.recheckTopics) {
     deps.invalidation.on(topic, (ids) => {
-      for (const caller of callers.values()) if (ids.some((id) => caller.ids.has(id))) caller.recheckNow();
-    });
-  }
-  // '*' among the ids (an organisation-wide change, e.g. require2fa) or a flush (a reconnection
-  // that may have missed messages) checks every stream again.
-  for (const topic of deps.recheckTopics) {
-    deps.invalidation.on(topic, (ids) => {
-      if (ids.includes('*')) for (const caller of callers.values()) caller.recheckNow();
+      for (const stream of open.values()) if (ids.includes('*') || ids.some((id) => stream.ids.has(id))) stream.recheckNow();
     });
   }
   deps.invalidation.on('*', () => {
-    for (const caller of callers.values()) caller.recheckNow();
+    for (const stream of open.values()) stream.recheckNow();
   });
+  const openIn = (orgId: string): number => [...open.values()].filter((stream) => stream.orgId === orgId).length;
 
   const idsOf = (principal: Principal | null): Set<string> =>
     new Set(principal === null ? [] : principal.kind === 'user' ? [principal.userId, principal.sessionId] : [principal.keyId]);
@@ -108,7 +102,8 @@ export function eventStreamRoutes(deps: {
     let busy = false;
     let lastCheck = deps.clock.now().getTime();
     let lastBeat = lastCheck;
-    callers.set(stop, { ids: idsOf(request.principal), recheckNow: () => (lastCheck = 0) });
+    const entry = open.get(stop);
+    if (entry) entry.recheckNow = () => (lastCheck = 0);
 
     const emit = (row: AuditRow): void => {
       sent.set(row.id, new Date(row.created_at).getTime());
@@ -169,13 +164,13 @@ export function eventStreamRoutes(deps: {
         })
         .finally(() => (busy = false));
     }, pollMs);
-    stoppers.set(stop, timer);
+    if (entry) entry.timer = timer;
   }
 
   return async function plugin(app: App): Promise<void> {
     // preClose, not onClose: the server waits for open requests before onClose, and a stream never ends by itself.
     (app as unknown as FastifyInstance).addHook('preClose', async () => {
-      for (const stop of [...stoppers.keys()]) stop();
+      for (const stop of [...open.keys()]) stop();
     });
 
     app.get('/v1/orgs/:orgId/events/stream', {
@@ -190,25 +185,20 @@ export function eventStreamRoutes(deps: {
         const { orgId } = request.params;
         await authorize(request, orgId);
         // The slot is taken before anything is awaited, and given back however the stream ends.
-        if ((openPerOrg.get(orgId) ?? 0) >= maxPerOrg || stoppers.size >= MAX_PER_INSTANCE) {
+        if (openIn(orgId) >= maxPerOrg || open.size >= MAX_PER_INSTANCE) {
           throw new AppError('rate_limited', `At most ${maxPerOrg} event streams per organisation (${MAX_PER_INSTANCE} in all) are open at once on this server; close one first.`);
         }
-        openPerOrg.set(orgId, (openPerOrg.get(orgId) ?? 0) + 1);
         const raw = reply.raw;
         let stream: EventStream | undefined;
         let stopped = false;
         const stop = (): void => {
           if (stopped) return;
           stopped = true;
-          clearInterval(stoppers.get(stop));
-          stoppers.delete(stop);
-          callers.delete(stop);
-          const left = (openPerOrg.get(orgId) ?? 1) - 1;
-          if (left > 0) openPerOrg.set(orgId, left);
-          else openPerOrg.delete(orgId);
+          clearInterval(open.get(stop)?.timer);
+          open.delete(stop);
           stream?.end();
         };
-        stoppers.set(stop, undefined);
+        open.set(stop, { orgId, ids: idsOf(request.principal), recheckNow: () => undefined });
         request.raw.on('close', stop);
         raw.on('close', stop);
         try {
