@@ -14,7 +14,8 @@
  * their password. Every sign-in is audited (`user.login` with `method: 'sso'`), and so is every
  * account made and every change of the configuration.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from '../../platform/ids.ts';
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -33,7 +34,6 @@ import { challengeName, createDomainStore, publishes, type DomainView, type Reso
 
 /** How long a sign-in under way may take (the binding cookie lives as long: routes.ts). */
 export const LOGIN_TTL_MS = 10 * 60_000;
-const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
 export interface SsoConfigInput {
   issuer: string;
@@ -198,8 +198,8 @@ export function createSsoService(deps: {
     const browserToken = randomBytes(32).toString('base64url');
     await store.pruneLogins(db, deps.clock.now());
     await store.startLogin(db, {
-      state_hash: sha256(state),
-      browser_hash: sha256(browserToken),
+      state_hash: sha256Hex(state),
+      browser_hash: sha256Hex(browserToken),
       org_id: orgId,
       nonce,
       code_verifier: codeVerifier,
@@ -214,7 +214,7 @@ export function createSsoService(deps: {
     const state = callbackQuery.get('state');
     if (!state || !browserToken) throw refused();
     // Taken once, only by the browser that started it (a callback link sent to someone else signs nobody in).
-    const login = await store.takeLogin(db, sha256(state), sha256(browserToken), deps.clock.now());
+    const login = await store.takeLogin(db, sha256Hex(state), sha256Hex(browserToken), deps.clock.now());
     if (!login) throw refused();
     const { oidc, config } = await clientFor(login.org_id);
     let claims: Record<string, unknown>;

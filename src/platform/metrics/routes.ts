@@ -5,12 +5,10 @@
  * loopback. Request timing is added per route when routes are added, so a server without
  * metrics does no per-request work for them.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../http/errors.ts';
+import { safeEqual, sha256Hex } from '../ids.ts';
 import type { Metrics } from './metrics.ts';
-
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /** Times every route added after this call (call it before registering routes). */
 export function installRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
@@ -27,13 +25,14 @@ export function installRequestMetrics(app: FastifyInstance, metrics: Metrics): v
 }
 
 export function metricsRoutes(deps: { metrics: Metrics | undefined; token: string | undefined }) {
-  const expected = deps.token ? digest(deps.token) : undefined;
+  // Compared as hashes: equal lengths whatever was sent, so the comparison tells nothing of the token's.
+  const expected = deps.token ? sha256Hex(deps.token) : undefined;
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.get('/metrics', { schema: { operationId: 'metrics', tags: ['operations'], hide: true } }, async (request, reply) => {
       if (!deps.metrics || !expected) throw new AppError('not_found', 'Metrics are off: set METRICS_TOKEN to turn them on.');
       const header = request.headers.authorization ?? '';
       const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-      if (!timingSafeEqual(digest(given), expected)) throw new AppError('unauthenticated', 'Metrics need Authorization: Bearer <METRICS_TOKEN>.');
+      if (!safeEqual(sha256Hex(given), expected)) throw new AppError('unauthenticated', 'Metrics need Authorization: Bearer <METRICS_TOKEN>.');
       return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
     });
   };
