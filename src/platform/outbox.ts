@@ -5,6 +5,7 @@
  * IP address, secret, message content or PII value.
  */
 import type { Tx } from './db/tenant.ts';
+import type { Principal } from './http/principal.ts';
 
 export interface OutboxEvent {
   id: string;
@@ -17,3 +18,8 @@ export interface OutboxEvent {
 }
 
 export type Outbox = (tx: Tx, event: OutboxEvent) => Promise<void>;
+
+/** Who acted, as the audit log and events name them: a user's or key's id, or none (the system, nobody signed in). */
+export function actorOf(actor: Principal | { kind: 'system' } | null): OutboxEvent['actor'] {
+  return { type: actor?.kind ?? 'anonymous', id: actor?.kind === 'user' ? actor.userId : actor?.kind === 'api_key' ? actor.keyId : null };
+}

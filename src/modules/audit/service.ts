@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { newId } from '../../platform/ids.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
-import type { Outbox, OutboxEvent } from '../../platform/outbox.ts';
+import { actorOf, type Outbox, type OutboxEvent } from '../../platform/outbox.ts';
 
 export interface AuditEntry {
   orgId: string;
@@ -44,10 +44,8 @@ export function auditEventOf(row: {
 /** `outbox`: where every recorded entry also goes, in the same transaction (webhooks). */
 export function createAuditService(deps: { outbox?: Outbox } = {}) {
   async function record(tx: Tx, entry: AuditEntry): Promise<void> {
-    const actor = entry.actor;
     const id = newId('aud');
-    const actorType = actor?.kind ?? 'anonymous';
-    const actorId = actor?.kind === 'user' ? actor.userId : actor?.kind === 'api_key' ? actor.keyId : null;
+    const { type: actorType, id: actorId } = actorOf(entry.actor);
     const written = await tx
       .insertInto('audit_log')
       .values({

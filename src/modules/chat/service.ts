@@ -20,7 +20,7 @@ import type { PiiService } from '../pii/service.ts';
 import { countTypes, type PiiDetectedEvent } from '../pii/events.ts';
 import { notifyListener, type Listener } from '../../platform/listeners.ts';
 import type { AuditService } from '../audit/service.ts';
-import type { Outbox, OutboxEvent } from '../../platform/outbox.ts';
+import { actorOf, type Outbox, type OutboxEvent } from '../../platform/outbox.ts';
 import type { Caller, ChatEvent, Citation, ConversationRef } from './types.ts';
 
 const HISTORY_MESSAGES = 10;
@@ -193,7 +193,7 @@ export function createChatService(deps: {
         createdAt: deps.clock.now().toISOString(),
         orgId,
         // A visitor is not named (the conversation is); the organisation's own callers are, as in the audit log.
-        actor: caller.kind === 'visitor' ? { type: 'visitor', id: null } : { type: caller.principal.kind, id: caller.principal.kind === 'user' ? caller.principal.userId : caller.principal.keyId },
+        actor: caller.kind === 'visitor' ? { type: 'visitor', id: null } : actorOf(caller.principal),
         target: { type: 'conversation', id: conversation.id },
         data: { projectId: project.id, messageId: questionId, types: countTypes(shielded.findings) },
       };
