@@ -2,11 +2,12 @@
  * OpenID Connect single sign-on against a real provider on 127.0.0.1 (test/helpers/oidc-provider.ts):
  * configuration with a write-only secret, the browser round trip (PKCE, state, nonce, a cookie
  * binding the sign-in to the browser), accounts made on first sign-in that belong to the
- * organisation alone, and every way a sign-in must be refused.
+ * organisation alone, every way a sign-in must be refused, and the start page that keeps another
+ * site from starting a sign-in (login CSRF).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { memberWithRole, signUp, startTestApp, strongPassword, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { memberWithRole, signUp, startTestApp, strongPassword, type Client, type Reply, type SignedUp, type TestApp } from './helpers/harness.ts';
 import { startTestIdp, type TestIdp } from './helpers/oidc-provider.ts';
 import { scanForPlaintext } from './helpers/raw-scan.ts';
 
@@ -14,6 +15,8 @@ let t: TestApp;
 let idp: TestIdp;
 let owner: SignedUp;
 let slug: string;
+/** What a browser sends for an address typed or bookmarked: the sign-in starts at once. */
+const typed = { 'sec-fetch-site': 'none' };
 /** The DNS the server sees: TXT records by name. */
 const dns = new Map<string, string[][]>();
 
@@ -46,9 +49,9 @@ after(async () => {
 });
 
 /** A browser's round trip: start, the provider, the callback. Returns the callback's reply and the browser. */
-async function signInWithSso(options: { browser?: Client; dropBinding?: boolean; replay?: boolean } = {}) {
+async function signInWithSso(options: { browser?: Client; dropBinding?: boolean; replay?: boolean; start?: (browser: Client) => Promise<Reply> } = {}) {
   const browser = options.browser ?? t.client();
-  const started = await browser.get(`/v1/auth/sso/${slug}/start`);
+  const started = options.start ? await options.start(browser) : await browser.get(`/v1/auth/sso/${slug}/start`, typed);
   assert.equal(started.status, 302, JSON.stringify(started.body));
   const atIdp = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' });
   assert.equal(atIdp.status, 302);
@@ -189,13 +192,62 @@ describe('single sign-on', () => {
     await big.client.request('PUT', `/v1/orgs/${big.orgId}/sso`, { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, emailDomains: ['big.example'] });
     idp.padDiscovery = 300 * 1024;
     try {
-      const r = await t.client().get(`/v1/auth/sso/${bigSlug}/start`);
+      const r = await t.client().get(`/v1/auth/sso/${bigSlug}/start`, typed);
       assert.equal(r.status, 502);
       assert.equal(r.body.code, 'provider_error');
     } finally {
       idp.padDiscovery = 0;
     }
-    assert.equal((await t.client().get(`/v1/auth/sso/${bigSlug}/start`)).status, 302, 'a normal answer is fine');
+    assert.equal((await t.client().get(`/v1/auth/sso/${bigSlug}/start`, typed)).status, 302, 'a normal answer is fine');
+  });
+
+  it('login CSRF: from another site the start is a page whose button posts back, and only a post from this origin starts a sign-in', async () => {
+    const logins = async () => Number((await t.database.db.selectFrom('sso_logins').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await logins();
+    const path = `/v1/auth/sso/${slug}/start`;
+    for (const headers of [{}, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }] as Record<string, string>[]) {
+      const browser = t.client();
+      const page = await browser.get(path, headers);
+      assert.equal(page.status, 200, JSON.stringify(headers));
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+      assert.match(String(page.body), /<form method="post">/);
+      assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+      assert.equal(page.headers.get('x-frame-options'), 'DENY');
+      assert.equal(browser.cookies.size, 0, 'no binding cookie');
+    }
+    // Any slug gets the page: it tells nothing about which organisations exist.
+    assert.equal((await t.client().get('/v1/auth/sso/no-such-org/start')).status, 200);
+
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    for (const headers of [
+      { ...form, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+      { ...form, 'sec-fetch-site': 'same-site', origin: 'https://sso.evil.example' },
+      { ...form, 'sec-fetch-site': 'cross-site', origin: new URL(t.config.publicUrl).origin }, // the browser's word wins
+      { ...form, origin: 'https://evil.example' },
+      { ...form, origin: 'null' },
+      form, // neither header
+    ]) {
+      const browser = t.client();
+      const r = await browser.request('POST', path, '', headers);
+      assert.equal(r.status, 403, JSON.stringify(headers));
+      assert.equal(r.body.code, 'csrf_failed');
+      assert.equal(browser.cookies.size, 0);
+    }
+    assert.equal(await logins(), before, 'no sign-in was started');
+
+    // The page's own button (same origin), and a browser without Sec-Fetch headers from this origin.
+    idp.user = { sub: 'sub-page', email: 'page@corp.example', email_verified: true };
+    for (const headers of [{ ...form, 'sec-fetch-site': 'same-origin' }, { ...form, origin: new URL(t.config.publicUrl).origin }]) {
+      const { reply, browser } = await signInWithSso({ start: (b) => b.request('POST', path, '', headers) });
+      assert.equal(reply.status, 302, JSON.stringify(reply.body));
+      assert.equal((await browser.get('/v1/me')).body.user.email, 'page@corp.example');
+    }
+    // A link of the dashboard's own (same origin) starts at once.
+    const own = await t.client().get(path, { 'sec-fetch-site': 'same-origin' });
+    assert.equal(own.status, 302);
+    // Malformed: a body that is no form and not JSON, or a bad slug.
+    assert.equal((await t.client().request('POST', path, 'x', { 'content-type': 'text/plain', 'sec-fetch-site': 'same-origin' })).status, 415);
+    assert.equal((await t.client().request('POST', '/v1/auth/sso/Not_A_Slug/start', '', { ...form, 'sec-fetch-site': 'same-origin' })).status, 400);
   });
 
   it('a member removed since is not signed back in; unknown organisations and ones without SSO are 404', async () => {
@@ -207,10 +259,10 @@ describe('single sign-on', () => {
     assert.equal(again.reply.status, 401);
     assert.equal(again.reply.body.code, 'sso_failed');
 
-    assert.equal((await t.client().get('/v1/auth/sso/no-such-org/start')).status, 404);
+    assert.equal((await t.client().get('/v1/auth/sso/no-such-org/start', typed)).status, 404);
     const plain = await signUp(t, 'No SSO Here');
     const plainSlug = (await plain.client.get(`/v1/orgs/${plain.orgId}`)).body.org.slug;
-    assert.equal((await t.client().get(`/v1/auth/sso/${plainSlug}/start`)).status, 404);
+    assert.equal((await t.client().get(`/v1/auth/sso/${plainSlug}/start`, typed)).status, 404);
   });
 
   it('configuration needs org:update; bad input is refused and nothing is written; removal is audited', async () => {

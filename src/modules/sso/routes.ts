@@ -2,7 +2,8 @@
  * HTTP for single sign-on: an organisation's configuration (read: `org:update`; changed:
  * `sso:manage`, owners only), and
  * the browser's round trip — start (a redirect to the provider, with a short-lived cookie that
- * binds the sign-in to this browser) and callback (the session cookie, then the dashboard).
+ * binds the sign-in to this browser; from another site, a page with a button first: start-page.ts)
+ * and callback (the session cookie, then the dashboard).
  */
 import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
@@ -16,6 +17,7 @@ import { readCookie } from '../../platform/http/cookies.ts';
 import type { Access } from '../orgs/access.ts';
 import { setSessionCookie, type SessionCookie } from '../accounts/routes.ts';
 import { LOGIN_TTL_MS, type SsoService } from './service.ts';
+import { postedFromHere, startedHere, startPage, START_PAGE_CSP } from './start-page.ts';
 
 const domain = z
   .string()
@@ -43,6 +45,7 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
   // signing in at nine o'clock is not one client.
   const starts = new RateLimiterMemory({ points: 60, duration: 60 });
   const clearBinding = (reply: FastifyReply) => reply.clearCookie(bindingCookie.name, bindingCookie.attributes);
+  const publicOrigin = new URL(deps.publicUrl).origin;
 
   return async function plugin(app: App): Promise<void> {
     app.get('/v1/orgs/:orgId/sso', { schema: { operationId: 'getSso', tags: ['sso'], params: orgParams } }, async (request) => {
@@ -88,17 +91,39 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
       return reply.code(204).send();
     });
 
+    const slugParams = z.strictObject({ orgSlug: z.string().regex(/^[a-z0-9-]{1,80}$/, 'must be an organisation slug') });
+    async function startSignIn(orgSlug: string, ip: string, reply: FastifyReply) {
+      try {
+        await starts.consume(`${clientKeyForIp(ip)} ${orgSlug}`);
+      } catch {
+        throw new AppError('rate_limited', 'Too many sign-ins started from this address. Try again in a minute.', { headers: { 'Retry-After': '60' } });
+      }
+      const { location, browserToken } = await sso.start(orgSlug);
+      reply.setCookie(bindingCookie.name, browserToken, { ...bindingCookie.attributes, maxAge: LOGIN_TTL_MS / 1000 });
+      return reply.code(302).header('location', location).header('cache-control', 'no-store').send();
+    }
+
+    // The page's form posts with an empty urlencoded body; only these routes accept one (this plugin's scope).
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, _body, done) => done(null, {}));
+
     app.get('/v1/auth/sso/:orgSlug/start', {
-      schema: { operationId: 'startSso', tags: ['sso'], params: z.strictObject({ orgSlug: z.string().regex(/^[a-z0-9-]{1,80}$/, 'must be an organisation slug') }) },
+      schema: {
+        operationId: 'startSso',
+        tags: ['sso'],
+        description: "Starts a sign-in (302 to the provider) when the browser says the request is not from another site (Sec-Fetch-Site none or same-origin); otherwise answers a page whose button posts here (login CSRF: start-page.ts).",
+        params: slugParams,
+      },
       handler: async (request, reply) => {
-        try {
-          await starts.consume(`${clientKeyForIp(request.ip)} ${request.params.orgSlug}`);
-        } catch {
-          throw new AppError('rate_limited', 'Too many sign-ins started from this address. Try again in a minute.', { headers: { 'Retry-After': '60' } });
-        }
-        const { location, browserToken } = await sso.start(request.params.orgSlug);
-        reply.setCookie(bindingCookie.name, browserToken, { ...bindingCookie.attributes, maxAge: LOGIN_TTL_MS / 1000 });
-        return reply.code(302).header('location', location).header('cache-control', 'no-store').send();
+        if (startedHere(request)) return startSignIn(request.params.orgSlug, request.ip, reply);
+        return reply.code(200).type('text/html; charset=utf-8').header('content-security-policy', START_PAGE_CSP).send(startPage(request.params.orgSlug));
+      },
+    });
+
+    app.post('/v1/auth/sso/:orgSlug/start', {
+      schema: { operationId: 'startSsoFromPage', tags: ['sso'], description: 'The start page\'s button: starts a sign-in when posted from this origin (403 csrf_failed otherwise).', params: slugParams },
+      handler: async (request, reply) => {
+        if (!postedFromHere(request, publicOrigin)) throw new AppError('csrf_failed', 'A sign-in can only be started from this site: open the sign-in link again and use its button.');
+        return startSignIn(request.params.orgSlug, request.ip, reply);
       },
     });
 
