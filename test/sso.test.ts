@@ -6,6 +6,7 @@
  * site from starting a sign-in (login CSRF).
  */
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { after, before, describe, it } from 'node:test';
 import { memberWithRole, signUp, startTestApp, strongPassword, type Client, type Reply, type SignedUp, type TestApp } from './helpers/harness.ts';
 import { startTestIdp, type TestIdp } from './helpers/oidc-provider.ts';
@@ -49,9 +50,9 @@ after(async () => {
 });
 
 /** A browser's round trip: start, the provider, the callback. Returns the callback's reply and the browser. */
-async function signInWithSso(options: { browser?: Client; dropBinding?: boolean; replay?: boolean; start?: (browser: Client) => Promise<Reply> } = {}) {
+async function signInWithSso(options: { browser?: Client; dropBinding?: boolean; replay?: boolean; start?: (browser: Client) => Promise<Reply>; orgSlug?: string } = {}) {
   const browser = options.browser ?? t.client();
-  const started = options.start ? await options.start(browser) : await browser.get(`/v1/auth/sso/${slug}/start`, typed);
+  const started = options.start ? await options.start(browser) : await browser.get(`/v1/auth/sso/${options.orgSlug ?? slug}/start`, typed);
   assert.equal(started.status, 302, JSON.stringify(started.body));
   const atIdp = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' });
   assert.equal(atIdp.status, 302);
@@ -248,6 +249,95 @@ describe('single sign-on', () => {
     // Malformed: a body that is no form and not JSON, or a bad slug.
     assert.equal((await t.client().request('POST', path, 'x', { 'content-type': 'text/plain', 'sec-fetch-site': 'same-origin' })).status, 415);
     assert.equal((await t.client().request('POST', '/v1/auth/sso/Not_A_Slug/start', '', { ...form, 'sec-fetch-site': 'same-origin' })).status, 400);
+  });
+
+  /** An organisation of its own with SSO on `domain` (proven), for tests that change its settings. */
+  async function ssoOrg(name: string, domain: string): Promise<SignedUp & { slug: string; config: Record<string, unknown> }> {
+    const o = await signUp(t, name);
+    const orgSlug = (await o.client.get(`/v1/orgs/${o.orgId}`)).body.org.slug;
+    const config = { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, emailDomains: [domain] };
+    assert.equal((await o.client.request('PUT', `/v1/orgs/${o.orgId}/sso`, config)).status, 200);
+    assert.equal((await proveDomain(o, domain)).status, 200);
+    return { ...o, slug: orgSlug, config };
+  }
+
+  it("require2fa: a sign-in the provider reports as multi-factor (the ID token's amr) meets it; one it does not report is refused", async () => {
+    const org = await ssoOrg('Mfa Corp', 'mfa.example');
+    // Stands in for the owner's TOTP enrolment (test/totp.test.ts covers it): require2fa needs the owner to have it.
+    await sql`UPDATE users SET totp_secret = 'v1.o.1.placeholder', totp_enabled = true WHERE id = ${org.userId}`.execute(t.database.db);
+    assert.equal((await org.client.patch(`/v1/orgs/${org.orgId}`, { require2fa: true })).status, 200);
+    const projects = `/v1/orgs/${org.orgId}/projects`;
+    idp.user = { sub: 'sub-mfa', email: 'mia@mfa.example', email_verified: true };
+    try {
+      for (const amr of [undefined, ['pwd'], ['otp'], ['pwd', 'pwd'], 'mfa', [{ mfa: true }]]) {
+        idp.tamper = amr === undefined ? {} : { amr };
+        const { reply, browser } = await signInWithSso({ orgSlug: org.slug });
+        assert.equal(reply.status, 302, JSON.stringify(reply.body));
+        const r = await browser.get(projects);
+        assert.equal(r.status, 403, JSON.stringify(amr));
+        assert.equal(r.body.code, 'forbidden');
+        assert.match(r.body.detail, /did not report a second factor/);
+      }
+      for (const amr of [['mfa'], ['pwd', 'otp'], ['hwk', 'pwd'], ['pwd', 'mfa', 'sms']]) {
+        idp.tamper = { amr };
+        const { browser } = await signInWithSso({ orgSlug: org.slug });
+        assert.equal((await browser.get(projects)).status, 200, JSON.stringify(amr));
+      }
+    } finally {
+      idp.tamper = {};
+    }
+    const logins = (await org.client.get(`/v1/orgs/${org.orgId}/audit-log?action=user.login`)).body.entries.filter((e: { metadata: { method?: string } }) => e.metadata.method === 'sso');
+    assert.deepEqual(logins.map((e: { metadata: { providerMfa: boolean } }) => e.metadata.providerMfa).sort(), [false, false, false, false, false, false, true, true, true, true]);
+  });
+
+  it('required SSO: members but owners must sign in through it; API keys are unaffected; it cannot be required before anyone can sign in', async () => {
+    const org = await ssoOrg('Required Corp', 'req.example');
+    const projects = `/v1/orgs/${org.orgId}/projects`;
+    const put = (body: Record<string, unknown>) => org.client.request('PUT', `/v1/orgs/${org.orgId}/sso`, { ...org.config, ...body });
+
+    // Not while disabled, nor without a proven domain (nothing changes).
+    assert.equal((await put({ required: true, enabled: false })).status, 400);
+    const unproven = await put({ required: true, emailDomains: ['other-req.example'] });
+    assert.equal(unproven.status, 400);
+    assert.equal(unproven.body.code, 'invalid_request');
+    const unchanged = (await org.client.get(`/v1/orgs/${org.orgId}/sso`)).body.sso;
+    assert.deepEqual([unchanged.required, unchanged.enabled, unchanged.emailDomains], [false, true, ['req.example']]);
+    // Only an owner (sso:manage) may require it.
+    const admin = await memberWithRole(t, org.client, org.orgId, 'admin');
+    assert.equal((await admin.client.request('PUT', `/v1/orgs/${org.orgId}/sso`, { ...org.config, required: true })).status, 403);
+
+    const editor = await memberWithRole(t, org.client, org.orgId, 'editor');
+    const key = await org.client.post(`/v1/orgs/${org.orgId}/api-keys`, { name: 'k', scopes: ['projects:read'] });
+    idp.user = { sub: 'sub-req', email: 'rae@req.example', email_verified: true };
+    const member = (await signInWithSso({ orgSlug: org.slug })).browser;
+    assert.equal((await editor.client.get(projects)).status, 200, 'not required yet');
+
+    const on = await put({ required: true });
+    assert.equal(on.status, 200, JSON.stringify(on.body));
+    assert.equal(on.body.sso.required, true);
+    for (const who of [editor.client, admin.client]) {
+      const refused = await who.get(projects);
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.code, 'sso_required');
+      assert.ok(refused.body.detail.includes(`/v1/auth/sso/${org.slug}/start`));
+      assert.equal((await who.post(`/v1/orgs/${org.orgId}/projects`, { name: 'nope' })).status, 403, 'nor written');
+    }
+    const home = (await editor.client.get('/v1/me')).body.orgs.find((o: { id: string }) => o.id !== org.orgId).id;
+    assert.equal((await editor.client.get(`/v1/orgs/${home}/projects`)).status, 200, 'their own organisation is not affected');
+    assert.equal((await org.client.get(projects)).status, 200, 'owners are excepted (a broken provider locks nobody out)');
+    assert.equal((await member.get(projects)).status, 200, 'signed in through the SSO');
+    assert.equal((await t.client().get(projects, { authorization: `Bearer ${key.body.secret}` })).status, 200, 'API keys are not sign-ins');
+    const audited = (await org.client.get(`/v1/orgs/${org.orgId}/audit-log?action=org.sso_configured`)).body.entries[0];
+    assert.equal(audited.metadata.required, true);
+    assert.equal((await org.client.get(`/v1/orgs/${org.orgId}/projects`)).body.projects.length, 0);
+
+    // Off again, or SSO removed: password sign-ins work again.
+    assert.equal((await put({ required: false })).status, 200);
+    assert.equal((await editor.client.get(projects)).status, 200);
+    assert.equal((await put({ required: true })).status, 200);
+    assert.equal((await editor.client.get(projects)).status, 403);
+    assert.equal((await org.client.delete(`/v1/orgs/${org.orgId}/sso`)).status, 204);
+    assert.equal((await editor.client.get(projects)).status, 200);
   });
 
   it('a member removed since is not signed back in; unknown organisations and ones without SSO are 404', async () => {

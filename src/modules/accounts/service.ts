@@ -116,7 +116,7 @@ export function createAccountService(deps: {
       .catch((error: unknown) => deps.onBackgroundError?.(error));
   }
 
-  async function startSession(x: Kysely<DB>, userId: string, client: ClientInfo): Promise<NewSession> {
+  async function startSession(x: Kysely<DB>, userId: string, client: ClientInfo, sso?: { orgId: string; mfa: boolean }): Promise<NewSession> {
     const token = newSecretToken('ps');
     const expiresAt = new Date(clock.now().getTime() + deps.sessionTtlHours * 3600 * 1000);
     const id = newId('ses');
@@ -127,6 +127,7 @@ export function createAccountService(deps: {
       expires_at: expiresAt,
       ip: client.ip,
       user_agent: client.userAgent?.slice(0, 512) ?? null,
+      ...(sso ? { sso_org_id: sso.orgId, idp_mfa: sso.mfa } : {}),
     });
     return { id, token, csrfToken: csrfTokenFor(token), expiresAt };
   }
@@ -212,7 +213,8 @@ export function createAccountService(deps: {
       // Best effort, off the request's critical path: last-seen is informational.
       store.touchSession(db, session.sessionId, now, client.ip).catch(() => undefined);
     }
-    const principal = { kind: 'user' as const, userId: session.userId, sessionId: session.sessionId, email: session.email };
+    const principal: Principal & { kind: 'user' } = { kind: 'user', userId: session.userId, sessionId: session.sessionId, email: session.email };
+    if (session.ssoOrgId) principal.sso = { orgId: session.ssoOrgId, mfa: session.idpMfa };
     if (seen === generation) cache.set(tokenHash, { principal, expiresAt: session.expiresAt.getTime() }, now.getTime());
     return principal;
   }
@@ -314,7 +316,8 @@ export function createAccountService(deps: {
       await store.insertUser(tx, { id, email: normalizeEmail(input.email), password_hash: null, name: input.name, federated_org_id: input.orgId });
       return id;
     },
-    startSession: (tx: Kysely<DB>, userId: string, client: ClientInfo) => startSession(tx, userId, client),
+    /** `sso`: the organisation whose provider signed the account in, and whether it reported more than one factor. */
+    startSession: (tx: Kysely<DB>, userId: string, client: ClientInfo, sso: { orgId: string; mfa: boolean }) => startSession(tx, userId, client, sso),
   };
 
   return {

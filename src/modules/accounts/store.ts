@@ -10,6 +10,9 @@ export interface ActiveSession {
   email: string;
   lastSeenAt: Date;
   expiresAt: Date;
+  /** Set when the organisation's single sign-on started the session. */
+  ssoOrgId: string | null;
+  idpMfa: boolean;
 }
 
 /** The organisations a user belongs to: where their account events are audited. */
@@ -64,7 +67,7 @@ export function createAccountStore() {
 
     insertSession: (
       x: Executor,
-      s: { id: string; user_id: string; token_hash: string; expires_at: Date; ip: string | null; user_agent: string | null },
+      s: { id: string; user_id: string; token_hash: string; expires_at: Date; ip: string | null; user_agent: string | null; sso_org_id?: string; idp_mfa?: boolean },
     ) => x.insertInto('sessions').values(s).execute(),
 
     /** The hot path of every dashboard request: one indexed look-up, revocation included. */
@@ -72,7 +75,7 @@ export function createAccountStore() {
       const row = await x
         .selectFrom('sessions as s')
         .innerJoin('users as u', 'u.id', 's.user_id')
-        .select(['s.id as sessionId', 's.user_id as userId', 'u.email', 's.last_seen_at as lastSeenAt', 's.expires_at as expiresAt'])
+        .select(['s.id as sessionId', 's.user_id as userId', 'u.email', 's.last_seen_at as lastSeenAt', 's.expires_at as expiresAt', 's.sso_org_id as ssoOrgId', 's.idp_mfa as idpMfa'])
         .where('s.token_hash', '=', tokenHash)
         .where('s.revoked_at', 'is', null)
         .where('s.expires_at', '>', now)

@@ -1,7 +1,8 @@
 /**
  * Authorisation: may this principal use this permission in this organisation? A user needs a
  * membership whose role grants it (and two-factor sign-in turned on, if the organisation requires
- * it); an API key must belong to the organisation and carry the scope. Another organisation's objects answer 404, so callers cannot probe what exists.
+ * it — or a multi-factor sign-in through its SSO; and, where the organisation requires SSO, a session
+ * its SSO started, unless they are an owner); an API key must belong to the organisation and carry the scope. Another organisation's objects answer 404, so callers cannot probe what exists.
  */
 import type { Kysely } from 'kysely';
 import { AppError } from '../../platform/http/errors.ts';
@@ -30,13 +31,14 @@ export function createAccess(deps: { db: Kysely<DB> }) {
    * or filters its results). Otherwise a key restricted to projects is refused: the route covers
    * the whole organisation (its audit log, new projects, members…).
    */
-  /** The member's role, with what the organisation's 2FA requirement needs, in one query. */
+  /** The member's role, with what the organisation's 2FA and SSO requirements need, in one query. */
   function membershipOf(userId: string, orgId: string) {
     return deps.db
       .selectFrom('memberships')
       .innerJoin('orgs', 'orgs.id', 'memberships.org_id')
       .innerJoin('users', 'users.id', 'memberships.user_id')
-      .select(['memberships.role as role', 'orgs.require_2fa as require2fa', 'users.totp_enabled as totpEnabled'])
+      .leftJoin('org_sso', 'org_sso.org_id', 'memberships.org_id')
+      .select(['memberships.role as role', 'orgs.slug as slug', 'orgs.require_2fa as require2fa', 'org_sso.required as requireSso', 'users.totp_enabled as totpEnabled'])
       .where('memberships.org_id', '=', orgId)
       .where('memberships.user_id', '=', userId)
       .executeTakeFirst();
@@ -63,8 +65,18 @@ export function createAccess(deps: { db: Kysely<DB> }) {
     const membership = await membershipOf(principal.userId, orgId);
     const role = membership && isRole(membership.role) ? membership.role : null;
     if (!membership || !role) throw new AppError('not_found', `This ${what} does not exist.`);
-    if (membership.require2fa && !membership.totpEnabled) {
-      throw new AppError('forbidden', 'This organisation requires two-factor sign-in: turn it on for your account (POST /v1/auth/totp/setup) to continue.');
+    const signedInBySso = principal.sso?.orgId === orgId;
+    // Owners are excepted, so a provider that is down or misconfigured never locks an organisation out.
+    if (membership.requireSso && !signedInBySso && role !== 'owner') {
+      throw new AppError('sso_required', `This organisation requires signing in with its single sign-on: /v1/auth/sso/${membership.slug}/start`);
+    }
+    if (membership.require2fa && !membership.totpEnabled && !(signedInBySso && principal.sso?.mfa)) {
+      throw new AppError(
+        'forbidden',
+        signedInBySso
+          ? "This organisation requires two-factor sign-in: its identity provider did not report a second factor (the ID token's amr) for this sign-in. Sign in again with one."
+          : 'This organisation requires two-factor sign-in: turn it on for your account (POST /v1/auth/totp/setup) to continue.',
+      );
     }
     const refused = needed.find((p) => !roleAllows(role, p));
     if (refused) throw new AppError('forbidden', `Your role (${role}) does not allow ${refused}.`);

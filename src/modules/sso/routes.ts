@@ -33,6 +33,7 @@ const configBody = z.strictObject({
   emailDomains: z.array(domain).min(1).max(50),
   defaultRole: z.enum(['viewer', 'editor']).default('viewer'),
   enabled: z.boolean().default(true),
+  required: z.boolean().default(false),
 });
 
 export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authenticator; cookie: SessionCookie; publicUrl: string }) {
@@ -59,7 +60,7 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
         operationId: 'configureSso',
         tags: ['sso'],
         description:
-          "The organisation's OpenID Connect provider: issuer, client id and secret (write-only), the e-mail domains it may sign in (verified addresses only) and the role of people it signs in for the first time. Register redirectUri (in the reply) with the provider.",
+          "The organisation's OpenID Connect provider: issuer, client id and secret (write-only), the e-mail domains it may sign in (verified addresses only), the role of people it signs in for the first time, and whether members other than owners must sign in through it (required). Register redirectUri (in the reply) with the provider.",
         params: orgParams,
         body: configBody,
       },

@@ -13,6 +13,10 @@
  * (it would let those admins into that person's other organisations): its owner signs in with
  * their password. Every sign-in is audited (`user.login` with `method: 'sso'`), and so is every
  * account made and every change of the configuration.
+ *
+ * A session it starts records the organisation and whether the provider reported more than one
+ * factor (amr.ts): orgs/access.ts lets such a session meet the organisation's 2FA requirement, and
+ * lets members other than owners in at all once the organisation requires its SSO (`required`).
  */
 import { randomBytes } from 'node:crypto';
 import { sha256Hex } from '../../platform/ids.ts';
@@ -30,6 +34,7 @@ import type { AccountService } from '../accounts/service.ts';
 import type { OrgService } from '../orgs/service.ts';
 import { discoverOidc, pkce, type OidcClient } from './oidc.ts';
 import type { SsoStore } from './store.ts';
+import { providerReportedMfa } from './amr.ts';
 import { challengeName, createDomainStore, publishes, type DomainView, type ResolveTxt } from './domains.ts';
 
 /** How long a sign-in under way may take (the binding cookie lives as long: routes.ts). */
@@ -42,6 +47,8 @@ export interface SsoConfigInput {
   emailDomains: string[];
   defaultRole: 'viewer' | 'editor';
   enabled: boolean;
+  /** Members other than owners must sign in through this SSO (needs it enabled and a proven domain). */
+  required: boolean;
 }
 
 export interface SsoView {
@@ -50,6 +57,7 @@ export interface SsoView {
   emailDomains: string[];
   defaultRole: 'viewer' | 'editor';
   enabled: boolean;
+  required: boolean;
   redirectUri: string;
   updatedAt: string;
   /** Each domain's DNS proof: only proven domains are signed in. */
@@ -103,6 +111,7 @@ export function createSsoService(deps: {
       emailDomains: row.email_domains,
       defaultRole: row.default_role,
       enabled: row.enabled,
+      required: row.required,
       redirectUri,
       updatedAt: new Date(row.updated_at).toISOString(),
     };
@@ -124,7 +133,7 @@ export function createSsoService(deps: {
     const view = await withTenant(db, orgId, async (tx) => {
       await store.saveConfig(
         tx,
-        { org_id: orgId, issuer: input.issuer, client_id: input.clientId, client_secret: seal(input.clientSecret, secretAad(orgId)), email_domains: emailDomains, default_role: input.defaultRole, enabled: input.enabled },
+        { org_id: orgId, issuer: input.issuer, client_id: input.clientId, client_secret: seal(input.clientSecret, secretAad(orgId)), email_domains: emailDomains, default_role: input.defaultRole, enabled: input.enabled, required: input.required },
         deps.clock.now(),
       );
       await deps.audit.record(tx, {
@@ -133,12 +142,20 @@ export function createSsoService(deps: {
         action: 'org.sso_configured',
         target: { type: 'org', id: orgId },
         ip: actor.ip,
-        metadata: { issuer: input.issuer, clientId: input.clientId, emailDomains, defaultRole: input.defaultRole, enabled: input.enabled },
+        metadata: { issuer: input.issuer, clientId: input.clientId, emailDomains, defaultRole: input.defaultRole, enabled: input.enabled, required: input.required },
       });
       await domains.sync(tx, orgId, emailDomains);
-      return toView(await store.config(tx), await domains.list(tx));
+      const domainViews = await domains.list(tx);
+      // Required with nobody able to sign in through it would lock every member but the owners out.
+      if (input.required && !(input.enabled && domainViews.some((d) => d.verified))) {
+        throw new AppError('invalid_request', 'SSO can be required only once it is enabled and one of its domains is proven (POST /v1/orgs/{orgId}/sso/domains/{domain}/verify).', {
+          details: { errors: [{ field: 'body.required', message: 'needs enabled SSO with a proven domain' }] },
+        });
+      }
+      return toView(await store.config(tx), domainViews);
     });
     discovered.delete(orgId);
+    await deps.directoryChanged(['*']); // open event streams check their access again
     return view as SsoView;
   }
 
@@ -165,6 +182,7 @@ export function createSsoService(deps: {
       await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'org.sso_removed', target: { type: 'org', id: orgId }, ip: actor.ip });
     });
     discovered.delete(orgId);
+    await deps.directoryChanged(['*']);
   }
 
   async function clientFor(orgId: string): Promise<{ oidc: OidcClient; config: NonNullable<Awaited<ReturnType<SsoStore['config']>>> }> {
@@ -238,6 +256,7 @@ export function createSsoService(deps: {
       throw refused();
     }
 
+    const mfa = providerReportedMfa(claims);
     const result = await db.transaction().execute(async (tx) => {
       const linked = await store.identity(tx, orgId, config.issuer, subject);
       let userId = linked?.user_id;
@@ -254,7 +273,7 @@ export function createSsoService(deps: {
         userId = existing?.id ?? (await deps.accounts.federation.createUser(tx, { email, name, orgId }));
         created = !existing;
       }
-      const session = await deps.accounts.federation.startSession(tx, userId, client);
+      const session = await deps.accounts.federation.startSession(tx, userId, client, { orgId, mfa });
       await enterTenant(tx, orgId);
       if (!linked) await store.link(tx, { org_id: orgId, issuer: config.issuer, subject, user_id: userId });
       const principal = { kind: 'user' as const, userId, sessionId: session.id, email };
@@ -266,7 +285,7 @@ export function createSsoService(deps: {
         deps.log.warn({ orgId }, 'SSO: no longer a member');
         throw refused();
       }
-      await deps.audit.record(tx, { orgId, actor: principal, action: 'user.login', target: { type: 'user', id: userId }, ip: client.ip, metadata: { method: 'sso', issuer: config.issuer } });
+      await deps.audit.record(tx, { orgId, actor: principal, action: 'user.login', target: { type: 'user', id: userId }, ip: client.ip, metadata: { method: 'sso', issuer: config.issuer, providerMfa: mfa } });
       return { userId, session };
     });
     await deps.directoryChanged([result.userId]);

@@ -40,6 +40,9 @@ export interface SessionsTable {
   ip: string | null;
   user_agent: string | null;
   revoked_at: Date | null;
+  /** Migration 0804: the organisation whose single sign-on started this session, and whether its provider reported more than one factor. */
+  sso_org_id: Generated<string | null>;
+  idp_mfa: Generated<boolean>;
 }
 
 export interface OrgsTable {
@@ -345,6 +348,8 @@ export interface OrgSsoTable {
   email_domains: string[];
   default_role: 'viewer' | 'editor';
   enabled: boolean;
+  /** Migration 0804: members other than owners must sign in through this SSO. */
+  required: boolean;
   updated_at: Timestamp;
 }
 

@@ -14,6 +14,7 @@ export const errorStatus = {
   invalid_identity: 401,
   sso_failed: 401,
   csrf_failed: 403,
+  sso_required: 403,
   forbidden: 403,
   insufficient_scope: 403,
   origin_not_allowed: 403,

@@ -3,7 +3,14 @@
  * produce a Principal; routes ask the authoriser for a permission and never look at roles.
  */
 export type Principal =
-  | { kind: 'user'; userId: string; sessionId: string; email: string }
+  | {
+      kind: 'user';
+      userId: string;
+      sessionId: string;
+      email: string;
+      /** A session the organisation's single sign-on started: which organisation, and whether its provider reported more than one factor. */
+      sso?: { orgId: string; mfa: boolean };
+    }
   | { kind: 'api_key'; keyId: string; orgId: string; scopes: readonly string[]; projectIds: readonly string[] | null; expiresAt: Date | null };
 
 declare module 'fastify' {
