@@ -51,6 +51,7 @@ import { API_KEYS_TOPIC } from './modules/api-keys/cache.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { createAccessLog, type AccessLog } from './modules/api-keys/access-log.ts';
 import { accessLogRoutes, installAccessLogging } from './modules/api-keys/access-log-http.ts';
+import { installKeyFirstAuthentication } from './modules/api-keys/key-first.ts';
 import type { ApiKeyService } from './modules/api-keys/service.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { eventStreamRoutes } from './modules/audit/event-stream.ts';
@@ -347,6 +348,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
       csrfMatches: accounts.csrfMatches,
     },
   });
+  installKeyFirstAuthentication(app as unknown as FastifyInstance, auth, '/v1/', ['/v1/widget/']);
 
   await app.register(healthRoutes({ db }));
   await app.register(metricsRoutes({ metrics, token: config.metricsToken }));

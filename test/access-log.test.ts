@@ -58,6 +58,31 @@ describe('API access log', () => {
     }
   });
 
+  it("a request with a valid key is logged, counted and rate-limited even when its input is refused (400, 413, 415); a revoked key gets 401 before its input is read", async () => {
+    const owner = await signUp(t, 'Refused Input');
+    const made = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'ci', scopes: ['projects:read', 'projects:write'] });
+    const key = t.client();
+    key.bearer = made.body.secret;
+    const create = `/v1/orgs/${owner.orgId}/projects`;
+    const bad = await key.post(create, { name: 'x', unknownField: true });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers.get('ratelimit-limit') !== null || bad.headers.get('x-ratelimit-limit') !== null, true, 'counted against the key\'s limit');
+    assert.equal((await key.request('POST', create, 'name=x', { 'content-type': 'application/x-www-form-urlencoded' })).status, 415);
+    assert.equal((await key.post(create, { name: 'x'.repeat(2_000_000) })).status, 413);
+    await t.services.accessLog.flush();
+    const statuses = (await owner.client.get(`/v1/orgs/${owner.orgId}/access-log`)).body.entries.map((e: { status: number; route: string }) => `${e.status} ${e.route}`);
+    assert.deepEqual(statuses.sort(), ['400 /v1/orgs/:orgId/projects', '413 /v1/orgs/:orgId/projects', '415 /v1/orgs/:orgId/projects']);
+
+    assert.equal((await owner.client.delete(`/v1/api-keys/${made.body.apiKey.id}`)).status, 204);
+    const revoked = await key.post(create, { name: 'x', unknownField: true });
+    assert.equal(revoked.status, 401, 'the key is refused before its input is described back to it');
+    assert.equal(revoked.body.code, 'invalid_api_key');
+    assert.equal((await owner.client.get(create)).body.projects.length, 0, 'nothing written');
+    // Other Bearer tokens (a visitor token's shape) are not read as API keys on the way in.
+    const other = await t.client().post(create, { name: 'x' }, { authorization: 'Bearer vt_not-an-api-key' });
+    assert.equal(other.status, 401);
+  });
+
   it('prunes rows older than 90 days', async () => {
     const owner = await signUp(t, 'Pruned');
     await t.database.db

@@ -1,0 +1,27 @@
+/**
+ * A request that carries an API key is authenticated as it arrives, before its body is read and
+ * checked. So the key's rate limit, its usage count and the access log cover every request made
+ * with it — one refused for its input (400), size (413) or media type (415) too — and an unknown,
+ * revoked or expired key is refused (401) before its body is parsed or described back to it.
+ * Only secrets of an API key's shape are read here: the widget's visitor tokens and the metrics
+ * token are their own routes' business, and a route that takes no key ignores it as before.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../../platform/http/authenticate.ts';
+import { parseApiKeySecret } from './token.ts';
+
+const BEARER = 'Bearer ';
+
+/** Adds the check to the routes under `prefix`, except those under `except`, added after this call. */
+export function installKeyFirstAuthentication(app: FastifyInstance, auth: Pick<Authenticator, 'require'>, prefix: string, except: readonly string[]): void {
+  async function authenticateKey(request: FastifyRequest): Promise<void> {
+    const header = request.headers.authorization;
+    if (header?.startsWith(BEARER) && parseApiKeySecret(header.slice(BEARER.length)).ok) await auth.require(request);
+  }
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(prefix) || except.some((e) => route.url.startsWith(e))) return;
+    // After the route's own onRequest hooks (its label, for the usage count and the access log).
+    const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [...existing, authenticateKey];
+  });
+}
