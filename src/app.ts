@@ -362,8 +362,6 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(
     eventStreamRoutes({ db, access, auth, clock, invalidation, recheckTopics: [SESSIONS_TOPIC, SESSIONS_OF_USER_TOPIC, API_KEYS_TOPIC, DIRECTORY_TOPIC], ...deps.eventStream }),
   );
-  await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, webhooks: webhooks.service, audit, access, auth, clock }));
-  await app.register(webhookRoutes({ webhooks: webhooks.service, access, auth }));
   const issuers = createUrlPolicy({ allowPrivateNetworks: config.ssoAllowPrivateNetworks, field: 'issuer' });
   const sso = createSsoService({
     db,
@@ -382,6 +380,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     resolveTxt: deps.resolveTxt ?? systemResolveTxt(),
   });
   await app.register(ssoRoutes({ sso, access, auth, cookie: cookieConfig, publicUrl: config.publicUrl }));
+  await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, webhooks: webhooks.service, sso, audit, access, auth, clock }));
+  await app.register(webhookRoutes({ webhooks: webhooks.service, access, auth }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));
   await app.register(accessLogRoutes({ accessLog, access, auth }));
   await app.register(rateLimitRoutes({ rateLimits: rateLimits.service, access, auth, db, audit }));

@@ -340,6 +340,41 @@ describe('single sign-on', () => {
     assert.equal((await editor.client.get(projects)).status, 200);
   });
 
+  it('a lockdown turns SSO off: nobody signs back in through it, a sign-in under way fails, until an owner turns it on again', async () => {
+    const org = await ssoOrg('Locked Corp', 'locked.example');
+    idp.user = { sub: 'sub-lock', email: 'lou@locked.example', email_verified: true };
+    const before = (await signInWithSso({ orgSlug: org.slug })).browser;
+    assert.equal((await before.get(`/v1/orgs/${org.orgId}/projects`)).status, 200);
+    // A sign-in started before the lockdown, its provider's answer not yet back.
+    const pending = t.client();
+    const started = await pending.get(`/v1/auth/sso/${org.slug}/start`, typed);
+    const atIdp = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' });
+    const back = new URL(atIdp.headers.get('location') ?? '');
+
+    const locked = await org.client.post(`/v1/orgs/${org.orgId}/lockdown`);
+    assert.equal(locked.status, 200, JSON.stringify(locked.body));
+    assert.equal(locked.body.disabledSso, true);
+    assert.equal((await before.get(`/v1/orgs/${org.orgId}/projects`)).status, 401, 'its session ended');
+    const late = await pending.get(`${back.pathname}${back.search}`);
+    assert.notEqual(late.status, 302);
+    assert.equal((await pending.get('/v1/me')).status, 401, 'the sign-in under way signed nobody in');
+    assert.equal((await t.client().get(`/v1/auth/sso/${org.slug}/start`, typed)).status, 404);
+    // The owner signs in again with a password (the lockdown ended their session too) and turns it back on.
+    assert.equal((await org.client.get(`/v1/orgs/${org.orgId}/sso`)).status, 401);
+    const owner = t.client();
+    assert.equal((await owner.post('/v1/auth/login', { email: org.email, password: strongPassword })).status, 200);
+    const audited = (await owner.get(`/v1/orgs/${org.orgId}/audit-log?action=org.lockdown`)).body.entries[0];
+    assert.equal(audited.metadata.disabledSso, true);
+    assert.equal((await owner.get(`/v1/orgs/${org.orgId}/sso`)).body.sso.enabled, false);
+    assert.equal((await owner.request('PUT', `/v1/orgs/${org.orgId}/sso`, { ...org.config, enabled: true })).status, 200);
+    const again = await signInWithSso({ orgSlug: org.slug });
+    assert.equal(again.reply.status, 302);
+    assert.equal((await again.browser.get(`/v1/orgs/${org.orgId}/projects`)).status, 200);
+    assert.equal((await owner.post(`/v1/orgs/${org.orgId}/lockdown`)).body.disabledSso, true);
+    assert.equal((await owner.post('/v1/auth/login', { email: org.email, password: strongPassword })).status, 200);
+    assert.equal((await owner.post(`/v1/orgs/${org.orgId}/lockdown`)).body.disabledSso, false, 'already off');
+  });
+
   it('a member removed since is not signed back in; unknown organisations and ones without SSO are 404', async () => {
     idp.user = { sub: 'sub-lee', email: 'lee@corp.example', email_verified: true };
     const first = await signInWithSso();

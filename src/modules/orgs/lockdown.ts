@@ -3,7 +3,8 @@
  * its members, every pending invitation and every visitor session of its projects' widgets end at
  * once, on every instance; every webhook is turned off, with what it had pending, and gets a new
  * signing secret (shown to nobody: an owner or admin checks it, rotates again for its receiver and
- * turns it back on); and the lockdown is audited.
+ * turns it back on); single sign-on is turned off (an owner turns it back on); and the lockdown is
+ * audited.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -16,6 +17,7 @@ import type { ApiKeyService } from '../api-keys/service.ts';
 import type { ProjectService } from '../projects/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { WebhookService } from '../webhooks/service.ts';
+import type { SsoService } from '../sso/service.ts';
 import type { Access } from './access.ts';
 import type { OrgService } from './service.ts';
 import { orgParams } from '../../platform/http/id-params.ts';
@@ -28,6 +30,7 @@ export function lockdownRoutes(deps: {
   apiKeys: Pick<ApiKeyService, 'revokeAll'>;
   projects: Pick<ProjectService, 'endAllVisitorSessionsIn' | 'projectsChanged'>;
   webhooks: Pick<WebhookService, 'sealerFor' | 'lockDownIn'>;
+  sso: Pick<SsoService, 'lockDownIn'>;
   audit: Pick<AuditService, 'record'>;
   access: Access;
   auth: Authenticator;
@@ -40,7 +43,7 @@ export function lockdownRoutes(deps: {
         operationId: 'lockdownOrg',
         tags: ['orgs'],
         description:
-          "Revoke every API key of the organisation, every session of its members, every pending invitation and every visitor session of its projects' widgets, and turn every webhook off with a new signing secret, at once.",
+          "Revoke every API key of the organisation, every session of its members, every pending invitation and every visitor session of its projects' widgets, turn every webhook off with a new signing secret, and turn single sign-on off, at once.",
         params: orgParams,
       },
       handler: async (request) => {
@@ -56,25 +59,27 @@ export function lockdownRoutes(deps: {
         // sessions of its widgets (a stolen visitor token, an intruder's own visitor session),
         // in the transaction that records the lockdown.
         // Webhooks too: one an intruder added would go on receiving every event, and a leaked
-        // secret would let its holder forge deliveries to the receiver.
+        // secret would let its holder forge deliveries to the receiver. And single sign-on: an
+        // intruder with an account at the provider would sign straight back in.
         const seal = await deps.webhooks.sealerFor(orgId);
-        const { revokedInvitations, endedProjects, rotatedWebhookSecrets, disabledWebhooks } = await withTenant(deps.db, orgId, async (tx) => {
+        const { revokedInvitations, endedProjects, rotatedWebhookSecrets, disabledWebhooks, disabledSso } = await withTenant(deps.db, orgId, async (tx) => {
           const count = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now());
           const ended = await deps.projects.endAllVisitorSessionsIn(tx, orgId);
           const hooks = await deps.webhooks.lockDownIn(tx, orgId, seal);
+          const ssoOff = await deps.sso.lockDownIn(tx);
           await deps.audit.record(tx, {
             orgId,
             actor: principal,
             action: 'org.lockdown',
             target: { type: 'org', id: orgId },
             ip: request.ip,
-            metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, disabledWebhooks: hooks.disabled, rotatedWebhookSecrets: hooks.rotated },
+            metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, disabledWebhooks: hooks.disabled, rotatedWebhookSecrets: hooks.rotated, disabledSso: ssoOff },
           });
-          return { revokedInvitations: count, endedProjects: ended, rotatedWebhookSecrets: hooks.rotated, disabledWebhooks: hooks.disabled };
+          return { revokedInvitations: count, endedProjects: ended, rotatedWebhookSecrets: hooks.rotated, disabledWebhooks: hooks.disabled, disabledSso: ssoOff };
         });
         await deps.projects.projectsChanged(endedProjects);
         const endedVisitorSessionsInProjects = endedProjects.length;
-        return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, disabledWebhooks, rotatedWebhookSecrets };
+        return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, disabledWebhooks, rotatedWebhookSecrets, disabledSso };
       },
     });
   };

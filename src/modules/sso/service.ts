@@ -26,7 +26,7 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Cipher } from '../../platform/crypto/envelope.ts';
 import { orgScope } from '../../platform/crypto/types.ts';
 import type { DB } from '../../platform/db/tables.ts';
-import { enterTenant, withTenant } from '../../platform/db/tenant.ts';
+import { enterTenant, withTenant, type Tx } from '../../platform/db/tenant.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -292,7 +292,16 @@ export function createSsoService(deps: {
     return result.session;
   }
 
-  return { get, configure, remove, verifyDomain, start, finish, redirectUri };
+  /**
+   * A lockdown, in its transaction: SSO is turned off, so an intruder holding an account at the
+   * provider (or the provider itself) cannot sign straight back in; sign-ins under way fail at the
+   * callback (clientFor reads `enabled`). An owner turns it back on with the configuration.
+   */
+  async function lockDownIn(tx: Tx): Promise<boolean> {
+    return store.disable(tx);
+  }
+
+  return { get, configure, remove, verifyDomain, start, finish, lockDownIn, redirectUri };
 }
 
 export type SsoService = ReturnType<typeof createSsoService>;

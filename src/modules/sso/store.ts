@@ -18,6 +18,9 @@ export function createSsoStore() {
         .execute();
     },
 
+    /** Turns an enabled SSO off (a lockdown); true if it was on. */
+    disable: async (tx: Tx): Promise<boolean> => (await tx.updateTable('org_sso').set({ enabled: false }).where('enabled', '=', true).returning('org_id').executeTakeFirst()) !== undefined,
+
     removeConfig: async (tx: Tx): Promise<boolean> => (await tx.deleteFrom('org_sso').returning('org_id').executeTakeFirst()) !== undefined,
 
     /** The organisation of an enabled SSO, by the organisation's slug (read before any tenant is known). */
