@@ -16,8 +16,8 @@ let t: TestApp;
 let idp: TestIdp;
 let owner: SignedUp;
 let slug: string;
-/** What a browser sends for an address typed or bookmarked: the sign-in starts at once. */
-const typed = { 'sec-fetch-site': 'none' };
+/** What a browser sends for a link of the dashboard's own: the sign-in starts at once. */
+const typed = { 'sec-fetch-site': 'same-origin' };
 /** The DNS the server sees: TXT records by name. */
 const dns = new Map<string, string[][]>();
 
@@ -206,13 +206,18 @@ describe('single sign-on', () => {
     const logins = async () => Number((await t.database.db.selectFrom('sso_logins').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
     const before = await logins();
     const path = `/v1/auth/sso/${slug}/start`;
-    for (const headers of [{}, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }] as Record<string, string>[]) {
+    // `none` too: a link opened from a mail client or a chat app, not only a typed address.
+    for (const headers of [{}, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { 'sec-fetch-site': 'none' }] as Record<string, string>[]) {
       const browser = t.client();
       const page = await browser.get(path, headers);
       assert.equal(page.status, 200, JSON.stringify(headers));
       assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
       assert.match(String(page.body), /<form method="post">/);
       assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+      assert.doesNotMatch(page.headers.get('content-security-policy') ?? '', /form-action/, 'the button must be allowed to post');
+      // Under no-referrer a browser's form post says Origin: null, which the post refuses.
+      assert.equal(page.headers.get('referrer-policy'), 'same-origin');
+      assert.match(String(page.body), /<meta name="referrer" content="same-origin">/);
       assert.equal(page.headers.get('x-frame-options'), 'DENY');
       assert.equal(browser.cookies.size, 0, 'no binding cookie');
     }
@@ -244,8 +249,11 @@ describe('single sign-on', () => {
       assert.equal((await browser.get('/v1/me')).body.user.email, 'page@corp.example');
     }
     // A link of the dashboard's own (same origin) starts at once.
-    const own = await t.client().get(path, { 'sec-fetch-site': 'same-origin' });
+    const own = await t.client().get(path, typed);
     assert.equal(own.status, 302);
+    // The start routes alone take a form body: the rest of SSO still refuses one.
+    const form415 = await owner.client.request('PUT', `/v1/orgs/${owner.orgId}/sso`, 'issuer=x', form);
+    assert.equal(form415.status, 415);
     // Malformed: a body that is no form and not JSON, or a bad slug.
     assert.equal((await t.client().request('POST', path, 'x', { 'content-type': 'text/plain', 'sec-fetch-site': 'same-origin' })).status, 415);
     assert.equal((await t.client().request('POST', '/v1/auth/sso/Not_A_Slug/start', '', { ...form, 'sec-fetch-site': 'same-origin' })).status, 400);
@@ -288,6 +296,28 @@ describe('single sign-on', () => {
     }
     const logins = (await org.client.get(`/v1/orgs/${org.orgId}/audit-log?action=user.login`)).body.entries.filter((e: { metadata: { method?: string } }) => e.metadata.method === 'sso');
     assert.deepEqual(logins.map((e: { metadata: { providerMfa: boolean } }) => e.metadata.providerMfa).sort(), [false, false, false, false, false, false, true, true, true, true]);
+
+    // Only this organisation's SSO vouches here: a password session marked as another
+    // organisation's multi-factor SSO sign-in is still refused (and the same mark for this one is not).
+    const editor = await memberWithRole(t, org.client, org.orgId, 'editor');
+    for (const [ssoOrg, expected] of [[owner.orgId, 403], [org.orgId, 200]] as const) {
+      const fresh = t.client();
+      assert.equal((await fresh.post('/v1/auth/login', { email: editor.email, password: strongPassword })).status, 200);
+      await sql`UPDATE sessions SET sso_org_id = ${ssoOrg}, idp_mfa = true WHERE user_id = ${editor.userId} AND revoked_at IS NULL`.execute(t.database.db);
+      assert.equal((await fresh.get(projects)).status, expected, ssoOrg);
+    }
+
+    // An owner whose account SSO made, signed in with a second factor, may require 2FA.
+    idp.tamper = { amr: ['mfa'] };
+    try {
+      const mia = (await signInWithSso({ orgSlug: org.slug })).browser;
+      const miaId = (await mia.get('/v1/me')).body.user.id;
+      assert.equal((await org.client.patch(`/v1/orgs/${org.orgId}/members/${miaId}`, { role: 'owner' })).status, 200);
+      assert.equal((await org.client.patch(`/v1/orgs/${org.orgId}`, { require2fa: false })).status, 200);
+      assert.equal((await mia.patch(`/v1/orgs/${org.orgId}`, { require2fa: true })).status, 200);
+    } finally {
+      idp.tamper = {};
+    }
   });
 
   it('required SSO: members but owners must sign in through it; API keys are unaffected; it cannot be required before anyone can sign in', async () => {
@@ -312,9 +342,13 @@ describe('single sign-on', () => {
     const member = (await signInWithSso({ orgSlug: org.slug })).browser;
     assert.equal((await editor.client.get(projects)).status, 200, 'not required yet');
 
+    assert.equal((await org.client.get(`/v1/orgs/${org.orgId}/sso`)).body.sso.membersWithoutSso, 2, 'the admin and the editor: their accounts have passwords');
     const on = await put({ required: true });
     assert.equal(on.status, 200, JSON.stringify(on.body));
     assert.equal(on.body.sso.required, true);
+    // A PUT that leaves it out (a script rotating the secret) keeps it.
+    const rotated = await org.client.request('PUT', `/v1/orgs/${org.orgId}/sso`, org.config);
+    assert.deepEqual([rotated.status, rotated.body.sso.required, rotated.body.sso.enabled], [200, true, true]);
     for (const who of [editor.client, admin.client]) {
       const refused = await who.get(projects);
       assert.equal(refused.status, 403);
@@ -336,8 +370,22 @@ describe('single sign-on', () => {
     assert.equal((await editor.client.get(projects)).status, 200);
     assert.equal((await put({ required: true })).status, 200);
     assert.equal((await editor.client.get(projects)).status, 403);
+    // Pointed at another client, the old provider's sessions end (what it vouched for no longer counts).
+    assert.equal((await put({ clientId: 'another-client' })).status, 200);
+    assert.equal((await member.get('/v1/me')).status, 401);
+    assert.equal((await put({ clientId: idp.clientId })).status, 200);
+    const member2 = (await signInWithSso({ orgSlug: org.slug })).browser;
+    assert.equal((await member2.get(projects)).status, 200);
     assert.equal((await org.client.delete(`/v1/orgs/${org.orgId}/sso`)).status, 204);
+    assert.equal((await member2.get('/v1/me')).status, 401, 'removing SSO ends its sessions');
     assert.equal((await editor.client.get(projects)).status, 200);
+    // A member refused by a requirement may still leave (leaving only lessens access).
+    assert.equal((await put({})).status, 200);
+    assert.equal((await proveDomain(org, 'req.example')).status, 200, 'removal released the proof');
+    assert.equal((await put({ required: true })).status, 200);
+    assert.equal((await admin.client.get(projects)).status, 403);
+    assert.equal((await admin.client.delete(`/v1/orgs/${org.orgId}/membership`)).status, 204);
+    assert.equal((await admin.client.delete(`/v1/orgs/${org.orgId}/membership`)).status, 404);
   });
 
   it('a lockdown turns SSO off: nobody signs back in through it, a sign-in under way fails, until an owner turns it on again', async () => {

@@ -307,7 +307,8 @@ export function createAccountService(deps: {
   /**
    * For single sign-on (modules/sso), inside its transaction, which is not yet a tenant one: the
    * account of an address, a new account that the organisation's SSO made (no password; it
-   * belongs to that organisation alone), and a session for an account the SSO signed in.
+   * belongs to that organisation alone), and a session for an account the SSO signed in; and,
+   * outside any transaction, the end of the sessions it started.
    */
   const federation = {
     findUser: (tx: Kysely<DB>, email: string) => store.findUserByEmail(tx, normalizeEmail(email)),
@@ -315,6 +316,16 @@ export function createAccountService(deps: {
       const id = newId('usr');
       await store.insertUser(tx, { id, email: normalizeEmail(input.email), password_hash: null, name: input.name, federated_org_id: input.orgId });
       return id;
+    },
+    /**
+     * Ends every session the organisation's SSO started, on every instance: when SSO is removed,
+     * turned off or pointed at another provider, what the old one vouched for (who, and with how
+     * many factors) no longer counts.
+     */
+    async endSsoSessions(orgId: string): Promise<number> {
+      const ids = await store.revokeSsoSessions(db, orgId, clock.now());
+      if (ids.length > 0) await invalidation.publish(SESSIONS_TOPIC, ids);
+      return ids.length;
     },
     /** `sso`: the organisation whose provider signed the account in, and whether it reported more than one factor. */
     startSession: (tx: Kysely<DB>, userId: string, client: ClientInfo, sso: { orgId: string; mfa: boolean }) => startSession(tx, userId, client, sso),

@@ -113,6 +113,10 @@ export function createAccountStore() {
       return Number(r.numUpdatedRows);
     },
 
+    /** Ends the sessions an organisation's single sign-on started; their ids. */
+    revokeSsoSessions: async (x: Executor, orgId: string, at: Date): Promise<string[]> =>
+      (await x.updateTable('sessions').set({ revoked_at: at }).where('sso_org_id', '=', orgId).where('revoked_at', 'is', null).returning('id').execute()).map((r) => r.id),
+
     revokeOtherSessions: async (x: Executor, userId: string, keepSessionId: string | null, at: Date): Promise<number> => {
       let q = x.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null);
       if (keepSessionId) q = q.where('id', '!=', keepSessionId);

@@ -122,7 +122,8 @@ export function orgRoutes(deps: { orgs: OrgService; access: Access; auth: Authen
       schema: { operationId: 'leaveOrg', tags: ['orgs'], description: 'The signed-in user leaves the organisation.', params: orgParams },
       handler: async (request, reply) => {
         const principal = await auth.requireUser(request);
-        await access.authorize(principal, request.params.orgId, 'org:read');
+        // No authorize(): leaving only lessens access, so a member the organisation's 2FA or SSO
+        // requirement refuses may still leave; orgs.leave() answers 404 to a non-member.
         await orgs.leave(request.params.orgId, principal, request.ip);
         return reply.code(204).send();
       },

@@ -126,9 +126,11 @@ export function createOrgService(deps: {
     actor: Actor,
   ): Promise<OrgView> {
     return withTenant(db, orgId, async (tx) => {
-      // Requiring 2FA without having it would lock the very person who asked out at once.
-      if (patch.require2fa === true && actor.principal.kind === 'user') {
-        const user = await tx.selectFrom('users').select('totp_enabled').where('id', '=', actor.principal.userId).executeTakeFirst();
+      // Requiring 2FA without having it would lock the very person who asked out at once (a
+      // multi-factor sign-in through the organisation's SSO counts: orgs/access.ts).
+      const { principal } = actor;
+      if (patch.require2fa === true && principal.kind === 'user' && !(principal.sso?.orgId === orgId && principal.sso.mfa)) {
+        const user = await tx.selectFrom('users').select('totp_enabled').where('id', '=', principal.userId).executeTakeFirst();
         if (!user?.totp_enabled) {
           throw new AppError('invalid_request', 'Turn on two-factor sign-in for your own account before requiring it of everyone.', {
             details: { errors: [{ field: 'body.require2fa', message: 'your account has no two-factor sign-in' }] },

@@ -17,7 +17,7 @@ import { readCookie } from '../../platform/http/cookies.ts';
 import type { Access } from '../orgs/access.ts';
 import { setSessionCookie, type SessionCookie } from '../accounts/routes.ts';
 import { LOGIN_TTL_MS, type SsoService } from './service.ts';
-import { postedFromHere, startedHere, startPage, START_PAGE_CSP } from './start-page.ts';
+import { postedFromHere, startedHere, startPage, START_PAGE_CSP, START_PAGE_REFERRER_POLICY } from './start-page.ts';
 
 const domain = z
   .string()
@@ -32,8 +32,9 @@ const configBody = z.strictObject({
   clientSecret: z.string().min(1).max(1000),
   emailDomains: z.array(domain).min(1).max(50),
   defaultRole: z.enum(['viewer', 'editor']).default('viewer'),
-  enabled: z.boolean().default(true),
-  required: z.boolean().default(false),
+  // Both kept as stored when omitted (true and false for a new configuration).
+  enabled: z.boolean().optional(),
+  required: z.boolean().optional(),
 });
 
 export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authenticator; cookie: SessionCookie; publicUrl: string }) {
@@ -104,28 +105,35 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
       return reply.code(302).header('location', location).header('cache-control', 'no-store').send();
     }
 
-    // The page's form posts with an empty urlencoded body; only these routes accept one (this plugin's scope).
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, _body, done) => done(null, {}));
+    // A plugin of their own: the page's form posts an empty urlencoded body, and only these routes accept one.
+    await app.register(async (starting: App) => {
+      starting.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, _body, done) => done(null, {}));
 
-    app.get('/v1/auth/sso/:orgSlug/start', {
-      schema: {
-        operationId: 'startSso',
-        tags: ['sso'],
-        description: "Starts a sign-in (302 to the provider) when the browser says the request is not from another site (Sec-Fetch-Site none or same-origin); otherwise answers a page whose button posts here (login CSRF: start-page.ts).",
-        params: slugParams,
-      },
-      handler: async (request, reply) => {
-        if (startedHere(request)) return startSignIn(request.params.orgSlug, request.ip, reply);
-        return reply.code(200).type('text/html; charset=utf-8').header('content-security-policy', START_PAGE_CSP).send(startPage(request.params.orgSlug));
-      },
-    });
+      starting.get('/v1/auth/sso/:orgSlug/start', {
+        schema: {
+          operationId: 'startSso',
+          tags: ['sso'],
+          description: "Starts a sign-in (302 to the provider) when the browser says the request came from this origin (Sec-Fetch-Site: same-origin); otherwise answers a page whose button posts here (login CSRF: start-page.ts).",
+          params: slugParams,
+        },
+        handler: async (request, reply) => {
+          if (startedHere(request)) return startSignIn(request.params.orgSlug, request.ip, reply);
+          return reply
+            .code(200)
+            .type('text/html; charset=utf-8')
+            .header('content-security-policy', START_PAGE_CSP)
+            .header('referrer-policy', START_PAGE_REFERRER_POLICY)
+            .send(startPage(request.params.orgSlug));
+        },
+      });
 
-    app.post('/v1/auth/sso/:orgSlug/start', {
-      schema: { operationId: 'startSsoFromPage', tags: ['sso'], description: 'The start page\'s button: starts a sign-in when posted from this origin (403 csrf_failed otherwise).', params: slugParams },
-      handler: async (request, reply) => {
-        if (!postedFromHere(request, publicOrigin)) throw new AppError('csrf_failed', 'A sign-in can only be started from this site: open the sign-in link again and use its button.');
-        return startSignIn(request.params.orgSlug, request.ip, reply);
-      },
+      starting.post('/v1/auth/sso/:orgSlug/start', {
+        schema: { operationId: 'startSsoFromPage', tags: ['sso'], description: 'The start page\'s button: starts a sign-in when posted from this origin (403 csrf_failed otherwise).', params: slugParams },
+        handler: async (request, reply) => {
+          if (!postedFromHere(request, publicOrigin)) throw new AppError('csrf_failed', 'A sign-in can only be started from this site: open the sign-in link again and use its button.');
+          return startSignIn(request.params.orgSlug, request.ip, reply);
+        },
+      });
     });
 
     app.get('/v1/auth/sso/callback', {

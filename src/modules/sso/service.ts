@@ -46,9 +46,10 @@ export interface SsoConfigInput {
   clientSecret: string;
   emailDomains: string[];
   defaultRole: 'viewer' | 'editor';
-  enabled: boolean;
-  /** Members other than owners must sign in through this SSO (needs it enabled and a proven domain). */
-  required: boolean;
+  /** Kept as stored when omitted (true for a new configuration). */
+  enabled?: boolean | undefined;
+  /** Members other than owners must sign in through this SSO (needs it enabled and a proven domain). Kept as stored when omitted (false for a new one). */
+  required?: boolean | undefined;
 }
 
 export interface SsoView {
@@ -60,6 +61,8 @@ export interface SsoView {
   required: boolean;
   redirectUri: string;
   updatedAt: string;
+  /** Members other than owners whose account this SSO did not make: it cannot sign them in, so once it is required they are refused. */
+  membersWithoutSso: number;
   /** Each domain's DNS proof: only proven domains are signed in. */
   domains: DomainView[];
 }
@@ -102,10 +105,12 @@ export function createSsoService(deps: {
   const discovered = new Map<string, { key: string; oidc: OidcClient; until: number }>();
   const redirectUri = `${deps.publicUrl.replace(/\/+$/, '')}/v1/auth/sso/callback`;
 
-  function toView(row: Awaited<ReturnType<SsoStore['config']>>, domainViews: DomainView[]): SsoView | null {
+  async function viewIn(tx: Tx, orgId: string, domainViews?: DomainView[]): Promise<SsoView | null> {
+    const row = await store.config(tx);
     if (!row) return null;
     return {
-      domains: domainViews,
+      membersWithoutSso: await store.membersWithoutSso(tx, orgId),
+      domains: domainViews ?? (await domains.list(tx)),
       issuer: row.issuer,
       clientId: row.client_id,
       emailDomains: row.email_domains,
@@ -118,7 +123,7 @@ export function createSsoService(deps: {
   }
 
   async function get(orgId: string): Promise<SsoView | null> {
-    return withTenant(db, orgId, async (tx) => toView(await store.config(tx), await domains.list(tx)));
+    return withTenant(db, orgId, (tx) => viewIn(tx, orgId));
   }
 
   async function configure(orgId: string, input: SsoConfigInput, actor: Actor): Promise<SsoView> {
@@ -130,10 +135,15 @@ export function createSsoService(deps: {
     if (/^https:\/\/login\.microsoftonline\.com\/(common|organizations|consumers)(\/|$)|\.b2clogin\.com\//i.test(input.issuer)) {
       throw new AppError('invalid_request', "issuer: use your own tenant's issuer (https://login.microsoftonline.com/<tenant id>/v2.0), not a multi-tenant one.");
     }
-    const view = await withTenant(db, orgId, async (tx) => {
+    const { view, endsSessions } = await withTenant(db, orgId, async (tx) => {
+      const before = await store.config(tx);
+      // A PUT that leaves these out (a script rotating the secret) must not lift a requirement or
+      // turn a disabled SSO back on.
+      const enabled = input.enabled ?? before?.enabled ?? true;
+      const required = input.required ?? before?.required ?? false;
       await store.saveConfig(
         tx,
-        { org_id: orgId, issuer: input.issuer, client_id: input.clientId, client_secret: seal(input.clientSecret, secretAad(orgId)), email_domains: emailDomains, default_role: input.defaultRole, enabled: input.enabled, required: input.required },
+        { org_id: orgId, issuer: input.issuer, client_id: input.clientId, client_secret: seal(input.clientSecret, secretAad(orgId)), email_domains: emailDomains, default_role: input.defaultRole, enabled, required },
         deps.clock.now(),
       );
       await deps.audit.record(tx, {
@@ -142,18 +152,21 @@ export function createSsoService(deps: {
         action: 'org.sso_configured',
         target: { type: 'org', id: orgId },
         ip: actor.ip,
-        metadata: { issuer: input.issuer, clientId: input.clientId, emailDomains, defaultRole: input.defaultRole, enabled: input.enabled, required: input.required },
+        metadata: { issuer: input.issuer, clientId: input.clientId, emailDomains, defaultRole: input.defaultRole, enabled, required },
       });
       await domains.sync(tx, orgId, emailDomains);
       const domainViews = await domains.list(tx);
       // Required with nobody able to sign in through it would lock every member but the owners out.
-      if (input.required && !(input.enabled && domainViews.some((d) => d.verified))) {
+      if (required && !(enabled && domainViews.some((d) => d.verified))) {
         throw new AppError('invalid_request', 'SSO can be required only once it is enabled and one of its domains is proven (POST /v1/orgs/{orgId}/sso/domains/{domain}/verify).', {
           details: { errors: [{ field: 'body.required', message: 'needs enabled SSO with a proven domain' }] },
         });
       }
-      return toView(await store.config(tx), domainViews);
+      // Sessions the old provider started no longer count once it is off or replaced.
+      const endsSessions = before !== undefined && ((before.enabled && !enabled) || before.issuer !== input.issuer || before.client_id !== input.clientId);
+      return { view: await viewIn(tx, orgId, domainViews), endsSessions };
     });
+    if (endsSessions) await deps.accounts.federation.endSsoSessions(orgId);
     discovered.delete(orgId);
     await deps.directoryChanged(['*']); // open event streams check their access again
     return view as SsoView;
@@ -182,6 +195,7 @@ export function createSsoService(deps: {
       await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'org.sso_removed', target: { type: 'org', id: orgId }, ip: actor.ip });
     });
     discovered.delete(orgId);
+    await deps.accounts.federation.endSsoSessions(orgId);
     await deps.directoryChanged(['*']);
   }
 

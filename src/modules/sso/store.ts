@@ -18,6 +18,24 @@ export function createSsoStore() {
         .execute();
     },
 
+    /**
+     * Members other than owners whose account this organisation's SSO did not make: it can never
+     * sign them in, so once it is required they are refused.
+     */
+    membersWithoutSso: async (tx: Tx, orgId: string): Promise<number> =>
+      Number(
+        (
+          await tx
+            .selectFrom('memberships as m')
+            .innerJoin('users as u', 'u.id', 'm.user_id')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('m.org_id', '=', orgId)
+            .where('m.role', '!=', 'owner')
+            .where((eb) => eb.or([eb('u.federated_org_id', 'is', null), eb('u.federated_org_id', '!=', orgId)]))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+
     /** Turns an enabled SSO off (a lockdown); true if it was on. */
     disable: async (tx: Tx): Promise<boolean> => (await tx.updateTable('org_sso').set({ enabled: false }).where('enabled', '=', true).returning('org_id').executeTakeFirst()) !== undefined,
 

@@ -28,13 +28,14 @@ const provider: MigrationProvider = {
 /**
  * The accounts directory (users, sessions, TOTP recovery codes, SSO sign-ins under way) has no row-level security: it is
  * read outside any tenant, as the tables' owner. Inside a tenant transaction the application role
- * sees only the profile columns that member lists and the 2FA policy need — never password
+ * sees only the profile columns that member lists, the 2FA policy and the SSO configuration (which
+ * organisation's SSO made an account) need — never password
  * hashes, TOTP secrets, recovery code hashes, session token hashes or other users' addresses and
  * user agents — so a query bug in tenant code cannot leak them across organisations.
  */
 const directoryGrants = `
   REVOKE ALL ON users, sessions, totp_recovery_codes, sso_logins FROM ${APP_ROLE};
-  GRANT SELECT (id, email, name, totp_enabled, created_at) ON users TO ${APP_ROLE};`;
+  GRANT SELECT (id, email, name, totp_enabled, federated_org_id, created_at) ON users TO ${APP_ROLE};`;
 
 export async function migrate(db: Kysely<any>): Promise<string[]> {
   await ensureAppRole(db);

@@ -12,6 +12,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       `
     ALTER TABLE sessions ADD COLUMN sso_org_id text NULL REFERENCES orgs(id) ON DELETE CASCADE;
     ALTER TABLE sessions ADD COLUMN idp_mfa boolean NOT NULL DEFAULT false;
+    CREATE INDEX sessions_sso_org ON sessions(sso_org_id) WHERE sso_org_id IS NOT NULL;
     ALTER TABLE org_sso ADD COLUMN required boolean NOT NULL DEFAULT false;
     `,
     )
