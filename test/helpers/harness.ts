@@ -30,6 +30,8 @@ export interface TestAppOverrides extends Partial<Omit<AppDeps, 'config' | 'data
   config?: Partial<Config>;
   /** Builds the real crypto layer over a keyring the test wraps (e.g. one that never caches). */
   wrapKeyring?: (keyring: Keyring) => Keyring;
+  /** Listen on this port (and make it the public URL's), for a browser that follows the server's own links. */
+  port?: number;
 }
 
 export async function startTestApp(overrides: TestAppOverrides = {}): Promise<TestApp> {
@@ -48,9 +50,10 @@ export async function startTestApp(overrides: TestAppOverrides = {}): Promise<Te
     // The suite's Chat Completions stubs listen on 127.0.0.1; test/answer-keys.test.ts turns this off.
     // Webhook deliveries are sent by the tests that look at them (test/webhooks.test.ts), not on a timer.
     ...loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: '/nonexistent', PALISADE_MASTER_KEY: TEST_MASTER_KEY, ANSWER_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_DELIVERY_INTERVAL_MS: '0' }),
+    ...(overrides.port ? { port: overrides.port, publicUrl: `http://127.0.0.1:${overrides.port}` } : {}),
     ...overrides.config,
   };
-  const { config: _c, wrapKeyring, ...rest } = overrides;
+  const { config: _c, wrapKeyring, port, ...rest } = overrides;
   if (wrapKeyring) {
     const real = await createCrypto({ db: testDb.database.db, config, log: { warn: () => undefined, info: () => undefined } });
     const keyring = wrapKeyring(real.keyring);
@@ -61,7 +64,7 @@ export async function startTestApp(overrides: TestAppOverrides = {}): Promise<Te
   // Suites sign many users up from 127.0.0.1; test/accounts.test.ts tests the sign-up limit itself.
   const loginThrottle = { signupsPerIp: 1_000_000, ...rest.loginThrottle };
   const { app, services } = await buildApp({ config, database: testDb.database, redis, ...(rateLimitPrefix ? { rateLimitPrefix } : {}), ...rest, loginThrottle });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: port ?? 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   return {
