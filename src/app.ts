@@ -296,6 +296,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     totp,
     clock,
     sessionTtlHours: config.sessionTtlHours,
+    sessionIdleMinutes: config.sessionIdleMinutes,
     invalidation,
     onBackgroundError: (error) => app.log.error({ err: error }, 'audit of a failed sign-in was not written'),
   });

@@ -76,6 +76,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
+  // A dashboard session unused this long ends (last use is recorded every 5 minutes at most).
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(15).max(60 * 24 * 90).default(60 * 12),
   // Transport limits (platform/http/limits.ts) and the per-key request limit (api-keys).
   MAX_HEADER_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(defaultHttpLimits.maxHeaderBytes),
   JSON_MAX_DEPTH: z.coerce.number().int().min(1).max(1000).default(defaultHttpLimits.jsonMaxDepth),
@@ -109,6 +111,7 @@ export interface Config {
   logLevel: string;
   bodyLimitBytes: number;
   sessionTtlHours: number;
+  sessionIdleMinutes: number;
   httpLimits: HttpLimits;
   apiKeyRequestsPerMinute: number;
   /** Thousands of characters of text (documents, PII dry runs) a caller, and a client address, may have read per minute. */
@@ -170,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     sessionTtlHours: e.SESSION_TTL_HOURS,
+    sessionIdleMinutes: e.SESSION_IDLE_MINUTES,
     httpLimits: {
       maxHeaderBytes: e.MAX_HEADER_BYTES,
       jsonMaxDepth: e.JSON_MAX_DEPTH,

@@ -210,6 +210,7 @@ describe('a sign-in racing a password change', () => {
       totp: { acceptLoginCode: async () => false },
       clock,
       sessionTtlHours: 1,
+      sessionIdleMinutes: 60,
       invalidation: createInvalidationBus(createMemoryPubSub()),
     });
     const login = racing.login({ email: user.email, password: strongPassword }, { ip: '192.0.2.50', userAgent: null });

@@ -36,9 +36,10 @@ before(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const address = receiver.address();
   receiverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hooks?token=receiver-own-token`;
-  // Deliveries are sent by the test (drain()), on a clock it can move for the retries.
+  // Deliveries are sent by the test (drain()), on a clock it can move for the retries (days: the
+  // dashboard sessions of the test must not end for idleness meanwhile).
   t = await startTestApp({
-    config: { webhookAllowPrivateNetworks: true, webhookDeliveryIntervalMs: 0 },
+    config: { webhookAllowPrivateNetworks: true, webhookDeliveryIntervalMs: 0, sessionIdleMinutes: 60 * 24 * 30 },
     clock: { now: () => new Date(Date.now() + offsetMs) },
   });
 });

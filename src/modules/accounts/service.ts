@@ -57,6 +57,8 @@ export function createAccountService(deps: {
   totp: Pick<TotpService, 'acceptLoginCode'>;
   clock: Clock;
   sessionTtlHours: number;
+  /** A session unused this long has ended (its last use is recorded every TOUCH_EVERY_MS at most). */
+  sessionIdleMinutes: number;
   invalidation: InvalidationBus;
   /** Where a failed sign-in's audit write reports an error (it is written after the reply). */
   onBackgroundError?: (error: unknown) => void;
@@ -115,6 +117,9 @@ export function createAccountService(deps: {
       .execute((tx) => auditAccountEvent(tx, principal.userId, principal, 'user.login_failed', ip, { reason }))
       .catch((error: unknown) => deps.onBackgroundError?.(error));
   }
+
+  /** Sessions last used before this have ended for idleness. */
+  const usedSince = (now: Date): Date => new Date(now.getTime() - deps.sessionIdleMinutes * 60_000);
 
   async function startSession(x: Kysely<DB>, userId: string, client: ClientInfo, sso?: { orgId: string; mfa: boolean }): Promise<NewSession> {
     const token = newSecretToken('ps');
@@ -207,7 +212,7 @@ export function createAccountService(deps: {
     const cached = cache.get(tokenHash, now.getTime());
     if (cached && cached.expiresAt > now.getTime()) return cached.principal;
     const seen = generation;
-    const session = await store.findActiveSession(db, tokenHash, now);
+    const session = await store.findActiveSession(db, tokenHash, now, usedSince(now));
     if (!session) return null;
     if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
       // Best effort, off the request's critical path: last-seen is informational.
@@ -243,7 +248,8 @@ export function createAccountService(deps: {
   }
 
   async function listSessions(principal: Principal & { kind: 'user' }) {
-    const rows = await store.listSessions(db, principal.userId, clock.now());
+    const now = clock.now();
+    const rows = await store.listSessions(db, principal.userId, now, usedSince(now));
     return rows.map((s) => ({
       id: s.id,
       current: s.id === principal.sessionId,

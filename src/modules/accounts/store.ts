@@ -71,7 +71,8 @@ export function createAccountStore() {
     ) => x.insertInto('sessions').values(s).execute(),
 
     /** The hot path of every dashboard request: one indexed look-up, revocation included. */
-    findActiveSession: async (x: Executor, tokenHash: string, now: Date): Promise<ActiveSession | undefined> => {
+    /** `usedSince`: a session last used before it has ended for idleness. */
+    findActiveSession: async (x: Executor, tokenHash: string, now: Date, usedSince: Date): Promise<ActiveSession | undefined> => {
       const row = await x
         .selectFrom('sessions as s')
         .innerJoin('users as u', 'u.id', 's.user_id')
@@ -79,6 +80,7 @@ export function createAccountStore() {
         .where('s.token_hash', '=', tokenHash)
         .where('s.revoked_at', 'is', null)
         .where('s.expires_at', '>', now)
+        .where('s.last_seen_at', '>', usedSince)
         .executeTakeFirst();
       return row ? { ...row, lastSeenAt: new Date(row.lastSeenAt), expiresAt: new Date(row.expiresAt) } : undefined;
     },
@@ -86,13 +88,14 @@ export function createAccountStore() {
     touchSession: (x: Executor, sessionId: string, at: Date, ip: string | null) =>
       x.updateTable('sessions').set({ last_seen_at: at, ip }).where('id', '=', sessionId).execute(),
 
-    listSessions: (x: Executor, userId: string, now: Date) =>
+    listSessions: (x: Executor, userId: string, now: Date, usedSince: Date) =>
       x
         .selectFrom('sessions')
         .select(['id', 'created_at', 'last_seen_at', 'expires_at', 'ip', 'user_agent'])
         .where('user_id', '=', userId)
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', now)
+        .where('last_seen_at', '>', usedSince)
         .orderBy('last_seen_at', 'desc')
         .execute(),
 

@@ -1,0 +1,67 @@
+/**
+ * Dashboard sessions end after SESSION_IDLE_MINUTES without use (12 hours by default), whatever
+ * their lifetime; a session in use stays. API keys are not sessions and are unaffected.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Clock } from '../src/platform/clock.ts';
+import { signUp, startTestApp, type TestApp } from './helpers/harness.ts';
+
+let t: TestApp;
+let offsetMs = 0;
+const clock: Clock = { now: () => new Date(Date.now() + offsetMs) };
+const IDLE_MINUTES = 60;
+const minutes = (n: number): number => n * 60_000;
+
+before(async () => {
+  t = await startTestApp({ clock, config: { sessionIdleMinutes: IDLE_MINUTES } });
+});
+after(() => t.close());
+
+/** Until the best-effort record of the last use has landed (it is written off the request's path). */
+async function lastSeenReaches(sessionOwner: string, at: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const row = await t.database.db.selectFrom('sessions').select('last_seen_at').where('user_id', '=', sessionOwner).executeTakeFirst();
+    if (row && new Date(row.last_seen_at).getTime() >= at) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.fail('the last use was not recorded');
+}
+
+describe('idle sessions', () => {
+  it('a session unused for longer than the idle limit has ended; one in use stays; API keys are unaffected', async () => {
+    offsetMs = 0;
+    const active = await signUp(t, 'Active');
+    const idle = await signUp(t, 'Idle');
+    const key = await active.client.post(`/v1/orgs/${active.orgId}/api-keys`, { name: 'ci', scopes: ['projects:read'] });
+    const projects = `/v1/orgs/${active.orgId}/projects`;
+
+    // Just inside the limit both work; the active one is used, which records its use.
+    offsetMs = minutes(IDLE_MINUTES - 5);
+    assert.equal((await active.client.get(projects)).status, 200);
+    await lastSeenReaches(active.userId, Date.now() + offsetMs - 1000);
+
+    // Past the limit for the idle one (not used since sign-up), within it for the active one.
+    offsetMs = minutes(IDLE_MINUTES + 5);
+    const ended = await idle.client.get('/v1/me');
+    assert.equal(ended.status, 401);
+    assert.equal(ended.body.code, 'unauthenticated');
+    assert.equal((await active.client.get(projects)).status, 200);
+    const listed = await active.client.get('/v1/auth/sessions');
+    assert.equal(listed.body.sessions.length, 1, 'an idle session is not listed as active');
+    assert.equal((await t.client().get(projects, { authorization: `Bearer ${key.body.secret}` })).status, 200, 'API keys are not sessions');
+
+    // And once the active one (its use just recorded again) is left alone past the limit, it ends too.
+    await lastSeenReaches(active.userId, Date.now() + offsetMs - 1000);
+    offsetMs += minutes(IDLE_MINUTES + 1);
+    assert.equal((await active.client.get(projects)).status, 401);
+    offsetMs = 0;
+  });
+
+  it('the limit is configurable within bounds', async () => {
+    const { loadConfig } = await import('../src/config.ts');
+    assert.equal(loadConfig({}).sessionIdleMinutes, 720);
+    assert.equal(loadConfig({ SESSION_IDLE_MINUTES: '30' }).sessionIdleMinutes, 30);
+    assert.throws(() => loadConfig({ SESSION_IDLE_MINUTES: '5' }));
+  });
+});
