@@ -81,6 +81,8 @@ import { createSsoService } from './modules/sso/service.ts';
 import { createSsoStore } from './modules/sso/store.ts';
 import { systemResolveTxt } from './modules/sso/domains.ts';
 import { ssoRoutes } from './modules/sso/routes.ts';
+import { scimRoutes } from './modules/scim/routes.ts';
+import { createScimService } from './modules/scim/service.ts';
 import { createUrlPolicy } from './platform/net/outbound-url.ts';
 import type { Webhooks } from './modules/webhooks/module.ts';
 
@@ -381,6 +383,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     resolveTxt: deps.resolveTxt ?? systemResolveTxt(),
   });
   await app.register(ssoRoutes({ sso, access, auth, cookie: cookieConfig, publicUrl: config.publicUrl }));
+  const scim = createScimService({ db, audit, accounts, orgs, sso, directoryChanged: (userIds) => invalidation.publish(DIRECTORY_TOPIC, userIds) });
+  await app.register(scimRoutes({ scim, access, auth, publicUrl: config.publicUrl }));
   await app.register(lockdownRoutes({ db, orgs, accounts, apiKeys: apiKeyModule.service, projects, webhooks: webhooks.service, sso, audit, access, auth, clock }));
   await app.register(webhookRoutes({ webhooks: webhooks.service, access, auth }));
   await app.register(apiKeyRoutes({ keys: apiKeyModule.service, access, auth }));

@@ -158,16 +158,33 @@ describe('a keys:manage API key that expires', () => {
 });
 
 describe('a signed-in user with keys:manage', () => {
-  it('still rotates and revokes any key, including an unrestricted full-scope one', async () => {
+  it('rotates and revokes any key whose scopes their role holds: an owner every key, an admin all but owner-only scopes', async () => {
     const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
-    for (const who of [owner.client, admin.client]) {
-      const key = await createKey({ name: 'root', scopes: [...apiKeyScopes] });
+    const adminScopes = apiKeyScopes.filter((s) => s !== 'scim:provision');
+    for (const [who, scopes] of [[owner.client, [...apiKeyScopes]], [admin.client, adminScopes]] as const) {
+      const key = await createKey({ name: 'root', scopes: [...scopes] });
       const rotated = await who.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 0 });
       assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
       assert.equal((await bearer(rotated.body.secret).get('/v1/api-keys/current')).status, 200);
       assert.equal((await who.get(`/v1/api-keys/${key.id}/usage`)).status, 200);
       assert.equal((await who.delete(`/v1/api-keys/${key.id}`)).status, 204);
     }
+  });
+
+  it('an admin can neither mint nor rotate (and so read), see or revoke a key with an owner-only scope', async () => {
+    const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');
+    const keysBefore = await countRows(t, 'api_keys');
+    const minted = await admin.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'scim', scopes: ['scim:provision'] });
+    assert.equal(minted.status, 403, JSON.stringify(minted.body));
+    assert.equal(await countRows(t, 'api_keys'), keysBefore, 'nothing written');
+    const scim = await createKey({ name: 'idp', scopes: ['scim:provision'] });
+    assert.equal((await admin.client.post(`/v1/api-keys/${scim.id}/rotate`, { graceSeconds: 0 })).status, 403);
+    assert.equal((await admin.client.get(`/v1/api-keys/${scim.id}/usage`)).status, 403);
+    assert.equal((await admin.client.delete(`/v1/api-keys/${scim.id}`)).status, 403);
+    const listed = (await admin.client.get(`/v1/orgs/${owner.orgId}/api-keys`)).body.apiKeys.map((k: { id: string }) => k.id);
+    assert.equal(listed.includes(scim.id), false);
+    assert.equal((await bearer(scim.secret).get('/v1/api-keys/current')).status, 200, 'still working: not rotated');
+    assert.equal((await owner.client.delete(`/v1/api-keys/${scim.id}`)).status, 204, 'the owner can');
   });
 });
 

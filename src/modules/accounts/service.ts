@@ -314,10 +314,18 @@ export function createAccountService(deps: {
    * For single sign-on (modules/sso), inside its transaction, which is not yet a tenant one: the
    * account of an address, a new account that the organisation's SSO made (no password; it
    * belongs to that organisation alone), and a session for an account the SSO signed in; and,
-   * outside any transaction, the end of the sessions it started.
+   * outside any transaction, the end of the sessions it started. SCIM (modules/scim) lists,
+   * renames and deletes the accounts an organisation federates, in its transaction.
    */
   const federation = {
     findUser: (tx: Kysely<DB>, email: string) => store.findUserByEmail(tx, normalizeEmail(email)),
+    list: (x: Kysely<DB>, orgId: string, options: { email?: string; userId?: string; offset: number; limit: number }) =>
+      store.listFederated(x, orgId, { ...options, ...(options.email !== undefined ? { email: normalizeEmail(options.email) } : {}) }),
+    count: (x: Kysely<DB>, orgId: string, email?: string) => store.countFederated(x, orgId, email === undefined ? undefined : normalizeEmail(email)),
+    rename: (tx: Kysely<DB>, userId: string, name: string | null) => store.renameUser(tx, userId, name),
+    /** Deletes an account the organisation federates; its sessions end on every instance once the caller has committed (endSessionsOf). */
+    delete: (tx: Kysely<DB>, userId: string) => store.deleteUser(tx, userId),
+    endSessionsOf: (userIds: string[]) => invalidation.publish(SESSIONS_OF_USER_TOPIC, userIds),
     async createUser(tx: Kysely<DB>, input: { email: string; name: string | null; orgId: string }): Promise<string> {
       const id = newId('usr');
       await store.insertUser(tx, { id, email: normalizeEmail(input.email), password_hash: null, name: input.name, federated_org_id: input.orgId });

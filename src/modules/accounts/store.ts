@@ -35,6 +35,36 @@ export function createAccountStore() {
         .where('email', '=', email)
         .executeTakeFirst(),
 
+    /**
+     * The accounts an organisation's SSO or SCIM made, with whether each is a member (SCIM's
+     * `active`); `email` narrows to one address. Read as the owner (the directory has no tenant policy).
+     */
+    listFederated: (x: Executor, orgId: string, options: { email?: string; userId?: string; offset: number; limit: number }) => {
+      let q = x
+        .selectFrom('users as u')
+        .leftJoin('memberships as m', (j) => j.onRef('m.user_id', '=', 'u.id').on('m.org_id', '=', orgId))
+        .select(['u.id', 'u.email', 'u.name', 'u.created_at', 'm.role'])
+        .where('u.federated_org_id', '=', orgId);
+      if (options.email !== undefined) q = q.where('u.email', '=', options.email);
+      if (options.userId !== undefined) q = q.where('u.id', '=', options.userId);
+      return q.orderBy('u.created_at').orderBy('u.id').offset(options.offset).limit(options.limit).execute();
+    },
+
+    countFederated: async (x: Executor, orgId: string, email?: string): Promise<number> => {
+      let q = x.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).where('federated_org_id', '=', orgId);
+      if (email !== undefined) q = q.where('email', '=', email);
+      return Number((await q.executeTakeFirstOrThrow()).n);
+    },
+
+    renameUser: async (x: Executor, userId: string, name: string | null): Promise<void> => {
+      await x.updateTable('users').set({ name }).where('id', '=', userId).execute();
+    },
+
+    /** Deletes an account; its memberships, sessions, recovery codes and SSO identities go with it (cascades). */
+    deleteUser: async (x: Executor, userId: string): Promise<void> => {
+      await x.deleteFrom('users').where('id', '=', userId).execute();
+    },
+
     findUserById: (x: Executor, id: string) =>
       x
         .selectFrom('users')

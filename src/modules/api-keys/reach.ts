@@ -3,11 +3,13 @@
  * usage of, or see in the list. A key reaches a key whose scopes are a subset of its own; if it is
  * restricted to projects, which is restricted too, to a subset of its projects; and if it expires,
  * which expires too, no later than itself (else a short-lived key, leaked or handed out for a
- * task, could mint or rotate itself a permanent credential). Signed-in
- * users are governed by their organisation role alone and always pass.
+ * task, could mint or rotate itself a permanent credential). A signed-in user reaches the keys
+ * whose every scope their organisation role holds: an admin cannot mint, rotate (and so read) or
+ * revoke a key with an owner-only scope such as scim:provision.
  */
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
+import { roleAllows, type Permission, type Role } from '../orgs/permissions.ts';
 
 /** What the rule looks at in a key, existing (a row) or about to be created (the request). */
 export interface KeyPower {
@@ -19,8 +21,12 @@ export interface KeyPower {
 
 export type ReachDecision = { ok: true } | { ok: false; message: string };
 
-export function decideReach(principal: Principal, target: KeyPower): ReachDecision {
-  if (principal.kind !== 'api_key') return { ok: true };
+/** `role`: a signed-in user's role in the key's organisation (from the authorisation). */
+export function decideReach(principal: Principal, target: KeyPower, role?: Role | null): ReachDecision {
+  if (principal.kind !== 'api_key') {
+    const beyond = role ? target.scopes.filter((s) => !roleAllows(role, s as Permission)) : [];
+    return beyond.length > 0 ? { ok: false, message: `Your role (${role}) cannot act on a key with scopes it lacks: ${beyond.join(', ')}.` } : { ok: true };
+  }
   const extra = target.scopes.filter((s) => !principal.scopes.includes(s));
   if (extra.length > 0) return { ok: false, message: `An API key cannot act on a key with scopes it lacks: ${extra.join(', ')}.` };
   const allowed = principal.projectIds;
@@ -34,12 +40,12 @@ export function decideReach(principal: Principal, target: KeyPower): ReachDecisi
   return { ok: true };
 }
 
-export function withinReach(principal: Principal, target: KeyPower): boolean {
-  return decideReach(principal, target).ok;
+export function withinReach(principal: Principal, target: KeyPower, role?: Role | null): boolean {
+  return decideReach(principal, target, role).ok;
 }
 
 /** Throws 403 insufficient_scope, the same refusal for create, rotate, revoke and usage. */
-export function assertWithinReach(principal: Principal, target: KeyPower): void {
-  const decision = decideReach(principal, target);
+export function assertWithinReach(principal: Principal, target: KeyPower, role?: Role | null): void {
+  const decision = decideReach(principal, target, role);
   if (!decision.ok) throw new AppError('insufficient_scope', decision.message);
 }

@@ -31,23 +31,23 @@ export function apiKeyRoutes(deps: { keys: ApiKeyService; access: Access; auth: 
     const principal = await auth.require(request);
     const orgId = await keys.orgOfKey(keyId);
     // Within projects: the reach rule (reach.ts) holds a restricted key to its projects' keys.
-    await access.authorize(principal, orgId, 'keys:manage', { what: 'API key', withinProjects: true });
-    return { orgId, actor: { principal, ip: request.ip } };
+    const { role } = await access.authorize(principal, orgId, 'keys:manage', { what: 'API key', withinProjects: true });
+    return { orgId, actor: { principal, ip: request.ip, role } };
   }
 
   return async function plugin(app: App): Promise<void> {
     app.get('/v1/orgs/:orgId/api-keys', { schema: { operationId: 'listApiKeys', tags: ['api-keys'], params: orgParams } }, async (request) => {
       const principal = await auth.require(request);
-      await access.authorize(principal, request.params.orgId, 'keys:manage', { withinProjects: true });
-      return { apiKeys: await keys.list(request.params.orgId, principal) };
+      const { role } = await access.authorize(principal, request.params.orgId, 'keys:manage', { withinProjects: true });
+      return { apiKeys: await keys.list(request.params.orgId, principal, role) };
     });
 
     app.post('/v1/orgs/:orgId/api-keys', {
       schema: { operationId: 'createApiKey', tags: ['api-keys'], params: orgParams, body: createBody },
       handler: async (request, reply) => {
         const principal = await auth.require(request);
-        await access.authorize(principal, request.params.orgId, 'keys:manage', { withinProjects: true });
-        const created = await keys.create(request.params.orgId, request.body, { principal, ip: request.ip });
+        const { role } = await access.authorize(principal, request.params.orgId, 'keys:manage', { withinProjects: true });
+        const created = await keys.create(request.params.orgId, request.body, { principal, ip: request.ip, role });
         reply.header('Cache-Control', 'no-store');
         return reply.code(201).send({ apiKey: created.key, secret: created.secret });
       },

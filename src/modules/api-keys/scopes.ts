@@ -12,6 +12,7 @@ export const apiKeyScopes = [
   'pii:reveal',
   'webhooks:manage',
   'privacy:erase',
+  'scim:provision',
 ] as const;
 
 export type ApiKeyScope = (typeof apiKeyScopes)[number];
@@ -28,6 +29,7 @@ export const apiKeyScopeDescriptions: Readonly<Record<ApiKeyScope, string>> = {
   'pii:reveal': 'See original personal data where the project’s PII policy allows it.',
   'webhooks:manage': 'Create, change and delete webhooks and rotate their secrets.',
   'privacy:erase': 'Erase a person’s data for good (erasure requests by visitor id or identifier).',
+  'scim:provision': 'SCIM 2.0 provisioning by the organisation’s identity provider: make, deactivate and delete the accounts its SSO signs in (owners only).',
 };
 
 export const apiKeyScopeSchema = z.enum(apiKeyScopes);

@@ -16,6 +16,7 @@ import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { KeyCache, KeyMetadata } from './cache.ts';
 import { assertWithinReach, withinReach, type KeyPower } from './reach.ts';
+import type { Role } from '../orgs/permissions.ts';
 import type { ApiKeyScope } from './scopes.ts';
 import type { ApiKeyRow, ApiKeyStore, UsageCell } from './store.ts';
 import { digestOf, generateApiKeySecret, parseApiKeySecret } from './token.ts';
@@ -27,6 +28,8 @@ import { createUnknownIdGuard } from '../rate-limits/unknown-ids.ts';
 interface Actor {
   principal: Principal;
   ip: string | null;
+  /** A signed-in user's role in the organisation: the keys they reach (reach.ts). */
+  role?: Role | null;
 }
 
 export interface CreateKeyInput {
@@ -79,7 +82,7 @@ export function createApiKeyService(deps: {
   }
 
   async function create(orgId: string, input: CreateKeyInput, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {
-    assertWithinReach(actor.principal, input);
+    assertWithinReach(actor.principal, input, actor.role);
     const now = clock.now();
     const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
     if (expiresAt && expiresAt <= now) throw new AppError('invalid_request', 'expiresAt must be in the future.');
@@ -116,11 +119,11 @@ export function createApiKeyService(deps: {
     return { key: toPublic(row, now), secret: generated.secret };
   }
 
-  /** An API key sees only the keys within its reach; a user sees them all. */
-  async function list(orgId: string, principal: Principal): Promise<ApiKeyView[]> {
+  /** An API key, or a user, sees only the keys within its reach (reach.ts). */
+  async function list(orgId: string, principal: Principal, role?: Role | null): Promise<ApiKeyView[]> {
     const now = clock.now();
     const rows = await withTenant(db, orgId, (tx) => store.list(tx, orgId));
-    return rows.filter((r) => withinReach(principal, powerOf(r))).map((r) => toPublic(r, now));
+    return rows.filter((r) => withinReach(principal, powerOf(r), role)).map((r) => toPublic(r, now));
   }
 
   async function rotate(orgId: string, keyId: string, graceSeconds: number, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {
@@ -132,7 +135,7 @@ export function createApiKeyService(deps: {
       const existing = await store.getForUpdate(tx, keyId);
       if (!existing) throw new AppError('not_found', 'This API key does not exist.');
       // Before any write: throwing here rolls the transaction back with nothing changed.
-      assertWithinReach(actor.principal, powerOf(existing));
+      assertWithinReach(actor.principal, powerOf(existing), actor.role);
       if (existing.revoked_at) throw new AppError('conflict', 'A revoked key cannot be rotated.');
       await store.rotate(tx, keyId, {
         secretHash: generated.hash,
@@ -154,7 +157,7 @@ export function createApiKeyService(deps: {
     await withTenant(db, orgId, async (tx) => {
       const existing = await store.getForUpdate(tx, keyId);
       if (!existing) throw new AppError('not_found', 'This API key does not exist.');
-      assertWithinReach(actor.principal, powerOf(existing));
+      assertWithinReach(actor.principal, powerOf(existing), actor.role);
       if (await store.revoke(tx, keyId, now)) {
         await audit.record(tx, { orgId, actor: actor.principal, action: 'api_key.revoked', target: { type: 'api_key', id: keyId }, ip: actor.ip });
       }
@@ -180,7 +183,7 @@ export function createApiKeyService(deps: {
     // Refuse before the flush below, so a refused request writes nothing at all.
     const target = await withTenant(db, orgId, (tx) => store.get(tx, keyId));
     if (!target) throw new AppError('not_found', 'This API key does not exist.');
-    assertWithinReach(actor.principal, powerOf(target));
+    assertWithinReach(actor.principal, powerOf(target), actor.role);
     // Show this instance's not-yet-flushed counts too.
     await usage.flush();
     const since = new Date(clock.now().getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);

@@ -24,6 +24,9 @@ export const permissions = [
   'privacy:erase',
   // Owners only: whoever names the identity provider decides who is signed in (modules/sso).
   'sso:manage',
+  // Owners only, and as an API key scope for the identity provider: it makes and ends the
+  // accounts the organisation federates (modules/scim).
+  'scim:provision',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -43,7 +46,7 @@ const admin: Permission[] = [
 ];
 
 export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
-  owner: new Set<Permission>([...admin, 'sso:manage']),
+  owner: new Set<Permission>([...admin, 'sso:manage', 'scim:provision']),
   admin: new Set(admin),
   editor: new Set(editor),
   viewer: new Set(viewer),

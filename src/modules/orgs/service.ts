@@ -85,6 +85,21 @@ export function createOrgService(deps: {
     await store.insertMembership(tx, { org_id: orgId, user_id: userId, role });
   }
 
+  /**
+   * Provisioning (modules/scim) ends a federated member's membership, in its tenant transaction:
+   * never the last owner's; their pending invitations go too (as when a member is removed).
+   * How many invitations expired, or undefined if they were no member.
+   */
+  async function removeFederatedMember(tx: Kysely<DB>, orgId: string, userId: string): Promise<number | undefined> {
+    const current = await store.getMembership(tx, orgId, userId);
+    if (!current) return undefined;
+    if (current.role === 'owner' && (await store.lockOwners(tx, orgId)) <= 1) {
+      throw new AppError('conflict', 'An organisation needs at least one owner: this member is its last.');
+    }
+    await store.deleteMembership(tx, orgId, userId);
+    return store.withdrawPendingInvitations(tx, orgId, deps.clock.now(), { userId });
+  }
+
   /** Called inside the caller's transaction (signup creates user and organisation at once). */
   async function createOrg(tx: Kysely<DB>, input: { name: string; ownerUserId: string; region?: string }): Promise<OrgView> {
     let slug = slugify(input.name);
@@ -300,7 +315,7 @@ export function createOrgService(deps: {
   }
 
   return {
-    createOrg, createOrgFor, addFederatedMember, isMember: (tx: Kysely<DB>, orgId: string, userId: string) => store.getMembership(tx, orgId, userId).then((m) => m !== undefined), listForUser, get, update, listMembers, addMember, changeRole, removeMember, leave, acceptInvitation, listInvitations, revokeInvitation,
+    createOrg, createOrgFor, addFederatedMember, removeFederatedMember, isMember: (tx: Kysely<DB>, orgId: string, userId: string) => store.getMembership(tx, orgId, userId).then((m) => m !== undefined), listForUser, get, update, listMembers, addMember, changeRole, removeMember, leave, acceptInvitation, listInvitations, revokeInvitation,
   };
 }
 

@@ -315,7 +315,20 @@ export function createSsoService(deps: {
     return store.disable(tx);
   }
 
-  return { get, configure, remove, verifyDomain, start, finish, lockDownIn, redirectUri };
+  /**
+   * What provisioning (modules/scim) needs to make an account: the role new members get and the
+   * proven domains of the configuration; null when the organisation has no SSO.
+   */
+  async function provisioningPolicy(orgId: string): Promise<{ defaultRole: 'viewer' | 'editor'; provenDomains: string[] } | null> {
+    return withTenant(db, orgId, async (tx) => {
+      const config = await store.config(tx);
+      if (!config) return null;
+      const provenDomains = (await domains.list(tx)).filter((d) => d.verified && config.email_domains.includes(d.domain)).map((d) => d.domain);
+      return { defaultRole: config.default_role, provenDomains };
+    });
+  }
+
+  return { get, configure, remove, verifyDomain, start, finish, lockDownIn, provisioningPolicy, redirectUri };
 }
 
 export type SsoService = ReturnType<typeof createSsoService>;

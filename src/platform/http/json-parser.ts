@@ -43,7 +43,8 @@ const escapedSurrogate = /\\u[dD][89a-fA-F]/;
 
 export function installJsonParser(app: FastifyInstance, maxDepth: number): void {
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  // SCIM clients send application/scim+json (modules/scim): the same JSON, parsed the same way.
+  app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(new AppError('invalid_request', 'The JSON body is empty.'), undefined);
     if (jsonDepthExceeds(text, maxDepth)) return done(new AppError('invalid_request', `The JSON body is nested deeper than ${maxDepth} levels.`), undefined);

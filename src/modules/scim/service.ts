@@ -1,0 +1,163 @@
+/**
+ * SCIM 2.0 provisioning of an organisation's people by its identity provider (Okta, Microsoft
+ * Entra ID…), so that someone the company lets go loses Palisade at once, not when their
+ * session expires. The users SCIM sees are the accounts the organisation federates — made by its
+ * SSO or by SCIM, belonging to it alone (modules/sso) — and a user is `active` while a member.
+ *
+ * - create: an account for a verified address of one of the SSO configuration's proven domains,
+ *   a member with the configuration's default role (unless created inactive);
+ * - deactivate (`active: false`): the membership ends (never the last owner's), with the pending
+ *   invitations they sent, and every session of the account ends on every instance;
+ *   reactivate: a member again, with the default role;
+ * - delete: the account itself goes (sessions, identities and membership with it).
+ *
+ * Accounts with a password are never SCIM's to see or change: break-glass owners stay. Every
+ * change is audited, with the SCIM key as the actor.
+ */
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { DB } from '../../platform/db/tables.ts';
+import { enterTenant } from '../../platform/db/tenant.ts';
+import type { Principal } from '../../platform/http/principal.ts';
+import type { AuditService } from '../audit/service.ts';
+import type { AccountService } from '../accounts/service.ts';
+import type { OrgService } from '../orgs/service.ts';
+import type { SsoService } from '../sso/service.ts';
+import { parseFilter, scimRefusal, type ScimAccount, type UserChanges } from './resource.ts';
+
+interface Actor {
+  principal: Principal;
+  ip: string | null;
+}
+
+export interface NewScimUser {
+  userName: string;
+  name: string | null;
+  active: boolean;
+}
+
+const notFound = () => scimRefusal('not_found', undefined, 'This user does not exist.');
+
+export function createScimService(deps: {
+  db: Kysely<DB>;
+  audit: Pick<AuditService, 'record'>;
+  accounts: Pick<AccountService, 'federation' | 'revokeAllSessionsOf'>;
+  orgs: Pick<OrgService, 'addFederatedMember' | 'removeFederatedMember'>;
+  sso: Pick<SsoService, 'provisioningPolicy'>;
+  directoryChanged: (userIds: string[]) => Promise<void>;
+}) {
+  const { db, accounts } = deps;
+
+  const toAccount = (row: { id: string; email: string; name: string | null; created_at: Date | string; role: string | null }): ScimAccount => ({
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    active: row.role !== null,
+    createdAt: new Date(row.created_at),
+  });
+
+  async function find(x: Kysely<DB>, orgId: string, userId: string): Promise<ScimAccount | undefined> {
+    const [row] = await accounts.federation.list(x, orgId, { userId, offset: 0, limit: 1 });
+    return row ? toAccount(row) : undefined;
+  }
+
+  async function policyFor(orgId: string) {
+    const policy = await deps.sso.provisioningPolicy(orgId);
+    if (!policy) throw scimRefusal('invalid_request', 'invalidValue', "SCIM provisions the accounts of the organisation's single sign-on: configure it first.");
+    return policy;
+  }
+
+  async function list(orgId: string, query: { filter?: string | undefined; startIndex: number; count: number }) {
+    const filter = query.filter === undefined ? undefined : parseFilter(query.filter);
+    // Palisade keeps no externalId, so no user has the one asked for.
+    if (filter?.attribute === 'externalId') return { total: 0, users: [] as ScimAccount[] };
+    const email = filter?.value;
+    const [total, rows] = await Promise.all([
+      accounts.federation.count(db, orgId, email),
+      query.count === 0 ? [] : accounts.federation.list(db, orgId, { ...(email !== undefined ? { email } : {}), offset: query.startIndex - 1, limit: query.count }),
+    ]);
+    return { total, users: rows.map(toAccount) };
+  }
+
+  async function get(orgId: string, userId: string): Promise<ScimAccount> {
+    return (await find(db, orgId, userId)) ?? Promise.reject(notFound());
+  }
+
+  async function create(orgId: string, input: NewScimUser, actor: Actor): Promise<ScimAccount> {
+    const email = input.userName.trim().toLowerCase();
+    if (!z.email().max(254).safeParse(email).success) throw scimRefusal('invalid_request', 'invalidValue', 'userName must be the person\'s e-mail address.');
+    const policy = await policyFor(orgId);
+    if (!policy.provenDomains.includes(email.slice(email.lastIndexOf('@') + 1))) {
+      throw scimRefusal('invalid_request', 'invalidValue', "userName must be an address of one of the SSO configuration's proven domains.");
+    }
+    const userId = await db.transaction().execute(async (tx) => {
+      // An address with an account already — this organisation's or anyone's — is not made again.
+      if (await accounts.federation.findUser(tx, email)) throw scimRefusal('conflict', 'uniqueness', 'A user with this userName exists.');
+      const id = await accounts.federation.createUser(tx, { email, name: input.name, orgId });
+      await enterTenant(tx, orgId);
+      if (input.active) await deps.orgs.addFederatedMember(tx, orgId, id, policy.defaultRole);
+      await deps.audit.record(tx, {
+        orgId, actor: actor.principal, action: 'scim.user_created', target: { type: 'user', id }, ip: actor.ip, metadata: { active: input.active, role: input.active ? policy.defaultRole : null },
+      });
+      return id;
+    });
+    await deps.directoryChanged([userId]);
+    return get(orgId, userId);
+  }
+
+  /** PUT and PATCH: a new name, (de)activation; the userName cannot change. */
+  async function update(orgId: string, userId: string, changes: UserChanges, actor: Actor): Promise<ScimAccount> {
+    const reactivating = changes.active === true;
+    const policy = reactivating ? await policyFor(orgId) : undefined;
+    const outcome = await db.transaction().execute(async (tx) => {
+      const before = await find(tx, orgId, userId);
+      if (!before) throw notFound();
+      if (changes.userName !== undefined && changes.userName.trim().toLowerCase() !== before.email) {
+        throw scimRefusal('invalid_request', 'mutability', 'userName cannot change: the address is the account.');
+      }
+      const fields: Record<string, { from: unknown; to: unknown }> = {};
+      if (changes.name !== undefined && changes.name !== before.name) {
+        await accounts.federation.rename(tx, userId, changes.name);
+        fields.name = { from: before.name === null ? null : 'set', to: changes.name === null ? null : 'set' }; // no names in the log
+      }
+      let expiredInvitations: number | undefined;
+      if (changes.active === false && before.active) {
+        expiredInvitations = await deps.orgs.removeFederatedMember(tx, orgId, userId);
+        fields.active = { from: true, to: false };
+      } else if (reactivating && !before.active && policy) {
+        await deps.orgs.addFederatedMember(tx, orgId, userId, policy.defaultRole);
+        fields.active = { from: false, to: true };
+      }
+      if (Object.keys(fields).length > 0) {
+        await enterTenant(tx, orgId);
+        await deps.audit.record(tx, {
+          orgId, actor: actor.principal, action: 'scim.user_updated', target: { type: 'user', id: userId }, ip: actor.ip,
+          metadata: { fields: Object.keys(fields), changes: fields, ...(expiredInvitations !== undefined ? { expiredInvitations } : {}), ...(fields.active?.to === true && policy ? { role: policy.defaultRole } : {}) },
+        });
+      }
+      return { deactivated: fields.active?.to === false, changed: Object.keys(fields).length > 0 };
+    });
+    if (outcome.deactivated) await accounts.revokeAllSessionsOf([userId]);
+    if (outcome.changed) await deps.directoryChanged([userId]);
+    return get(orgId, userId);
+  }
+
+  async function remove(orgId: string, userId: string, actor: Actor): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      const before = await find(tx, orgId, userId);
+      if (!before) throw notFound();
+      const expiredInvitations = before.active ? await deps.orgs.removeFederatedMember(tx, orgId, userId) : undefined;
+      await accounts.federation.delete(tx, userId); // its sessions and identities go with it
+      await enterTenant(tx, orgId);
+      await deps.audit.record(tx, {
+        orgId, actor: actor.principal, action: 'scim.user_deleted', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { wasActive: before.active, ...(expiredInvitations !== undefined ? { expiredInvitations } : {}) },
+      });
+    });
+    await accounts.federation.endSessionsOf([userId]);
+    await deps.directoryChanged([userId]);
+  }
+
+  return { list, get, create, update, remove };
+}
+
+export type ScimService = ReturnType<typeof createScimService>;
