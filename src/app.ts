@@ -351,7 +351,8 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
       csrfMatches: accounts.csrfMatches,
     },
   });
-  installKeyFirstAuthentication(app as unknown as FastifyInstance, auth, '/v1/', ['/v1/widget/']);
+  // Not the widget (visitor tokens), nor sign-in and invitation routes (no key acts there).
+  installKeyFirstAuthentication(app as unknown as FastifyInstance, auth, '/v1/', ['/v1/widget/', '/v1/auth/', '/v1/invitations/']);
 
   await app.register(healthRoutes({ db }));
   await app.register(metricsRoutes({ metrics, token: config.metricsToken }));

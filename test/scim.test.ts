@@ -85,7 +85,8 @@ describe('SCIM provisioning', () => {
     assert.equal(config.body.bulk.supported, false);
     const types = await org.scim.get(`${SCIM}/ResourceTypes`);
     assert.equal(types.body.Resources[0].endpoint, '/Users');
-    assertScimError(await org.scim.get(`${SCIM}/Groups`), 404);
+    const groups = await org.scim.get(`${SCIM}/Groups`);
+    assert.deepEqual([groups.status, groups.body.totalResults], [200, 0], 'groups are not provisioned: an empty list');
   });
 
   it('a user is made, found by userName, signs in through SSO, is deactivated (sessions end at once), reactivated, renamed and deleted', async () => {
@@ -115,6 +116,13 @@ describe('SCIM provisioning', () => {
     assert.equal((await first.browser.get('/v1/me')).status, 401);
     assert.ok(!(await members()).some((m: string) => m.startsWith(id)));
     assert.equal((await ssoSignIn(org, 'sub-sam', 'sam@scim.example')).status, 401, 'SSO does not bring a deactivated member back');
+    // An invitation to the person's address would bring them back: a deactivation (the provider
+    // repeats them) withdraws it, and ends any session again.
+    const invitation = await org.client.post(`/v1/orgs/${org.orgId}/members`, { email: 'sam@scim.example', role: 'admin' });
+    assert.equal(invitation.status, 201, JSON.stringify(invitation.body));
+    assert.equal((await org.scim.request('PATCH', `${SCIM}/Users/${id}`, { Operations: [{ op: 'replace', path: 'active', value: false }] }, scimJson)).status, 200);
+    const pending = (await org.client.get(`/v1/orgs/${org.orgId}/invitations`)).body.invitations.map((i: { email: string }) => i.email);
+    assert.equal(pending.includes('sam@scim.example'), false, 'the invitation to them was withdrawn');
     assert.equal((await org.scim.get(`${SCIM}/Users/${id}`)).body.active, false, 'still addressable, inactive');
 
     // Entra ID reactivates ("True" as a string, path form).
@@ -134,7 +142,8 @@ describe('SCIM provisioning', () => {
 
     assert.equal((await org.scim.delete(`${SCIM}/Users/${id}`)).status, 204);
     assertScimError(await org.scim.get(`${SCIM}/Users/${id}`), 404);
-    assert.equal((await again.browser.get('/v1/me')).status, 401, 'its sessions went with it');
+    // A route that reads only the session (no user or membership row) would be served from the cache without the eviction.
+    assert.equal((await again.browser.get('/v1/auth/sessions')).status, 401, 'its sessions went with it, on every instance');
     assert.equal((await org.scim.get(`${SCIM}/Users?filter=${encodeURIComponent('userName eq "sam@scim.example"')}`)).body.totalResults, 0);
     const remade = await org.scim.request('POST', `${SCIM}/Users`, { userName: 'sam@scim.example' }, scimJson);
     assert.equal(remade.status, 201, 'the address is free again');
@@ -165,6 +174,18 @@ describe('SCIM provisioning', () => {
     // Nor the owner (a password account): break-glass access stays.
     assertScimError(await org.scim.delete(`${SCIM}/Users/${org.userId}`), 404);
     assert.equal((await org.client.get(`/v1/orgs/${org.orgId}`)).status, 200);
+
+    // An account SSO made that the operator then gave a password (break-glass): no longer SCIM's.
+    const made = await org.scim.post(`${SCIM}/Users`, { userName: 'glass@scim.example' });
+    await t.services.accounts.resetPassword('glass@scim.example', `${strongPassword}-reset`);
+    assertScimError(await org.scim.get(`${SCIM}/Users/${made.body.id}`), 404);
+    assertScimError(await org.scim.delete(`${SCIM}/Users/${made.body.id}`), 404);
+    assert.equal((await org.scim.get(`${SCIM}/Users?filter=${encodeURIComponent('userName eq "glass@scim.example"')}`)).body.totalResults, 0);
+
+    // A domain of the configuration that is not proven yet.
+    const config = (await org.client.get(`/v1/orgs/${org.orgId}/sso`)).body.sso;
+    assert.equal((await org.client.request('PUT', `/v1/orgs/${org.orgId}/sso`, { issuer: config.issuer, clientId: config.clientId, clientSecret: idp.clientSecret, emailDomains: ['scim.example', 'later.example'] })).status, 200);
+    assertScimError(await org.scim.post(`${SCIM}/Users`, { userName: 'early@later.example' }), 400, 'invalidValue');
 
     // Addresses outside the proven domains, or not addresses at all.
     for (const userName of ['eve@unproven.example', 'not-an-address', 'a@b@scim.example']) assertScimError(await org.scim.post(`${SCIM}/Users`, { userName }), 400, 'invalidValue');
@@ -219,13 +240,19 @@ describe('SCIM provisioning', () => {
       ['PATCH', `${SCIM}/Users/${id}`, { Operations: [{ op: 'replace', value: 'not an object' }] }, 'invalidValue'],
       ['PATCH', `${SCIM}/Users/${id}`, { Operations: [{ op: 'remove', path: 'active' }] }, 'mutability'],
       ['GET', `${SCIM}/Users?filter=${encodeURIComponent('displayName co "a"')}`, undefined, 'invalidFilter'],
-      ['GET', `${SCIM}/Users/not-an-id`, undefined, undefined],
     ];
     for (const [method, path, payload, scimType] of cases) {
       const r = await org.scim.request(method, path, payload, scimJson);
       assertScimError(r, 400, scimType);
     }
     assertScimError(await org.scim.request('PATCH', `${SCIM}/Users/usr_missing`, { Operations: [{ op: 'replace', path: 'active', value: false }] }, scimJson), 404);
+    // An id of another shape (validators send UUIDs) is not found, not malformed.
+    assertScimError(await org.scim.get(`${SCIM}/Users/2819c223-7f76-453a-919d-413861904646`), 404);
+    assertScimError(await org.scim.request('PATCH', `${SCIM}/Users/${id}`, { Operations: [{ op: 'remove' }] }, scimJson), 400, 'noTarget');
+    // A primary address that is not the userName (SSO signs in by the email claim): refused.
+    assertScimError(await org.scim.post(`${SCIM}/Users`, { userName: 'upn@scim.example', emails: [{ value: 'mail@scim.example', primary: true }] }), 400, 'invalidValue');
+    // Parameters it does not support are ignored.
+    assert.equal((await org.scim.get(`${SCIM}/Users?sortBy=userName&sortOrder=descending`)).status, 200);
     assert.equal((await org.scim.get(`${SCIM}/Users`)).body.totalResults, before);
     assert.equal((await org.scim.get(`${SCIM}/Users/${id}`)).body.active, true);
   });

@@ -29,6 +29,16 @@ async function lastSeenReaches(sessionOwner: string, at: number): Promise<void> 
 }
 
 describe('idle sessions', () => {
+  it('a session never ends before the idle limit, even though its last use is recorded every 5 minutes at most', async () => {
+    offsetMs = 0;
+    const user = await signUp(t, 'Boundary');
+    offsetMs = minutes(4); // used again, but too soon after sign-up to be recorded
+    assert.equal((await user.client.get('/v1/me')).status, 200);
+    offsetMs = minutes(4 + IDLE_MINUTES - 1); // idle one minute less than the limit since that use
+    assert.equal((await user.client.get('/v1/me')).status, 200);
+    offsetMs = 0;
+  });
+
   it('a session unused for longer than the idle limit has ended; one in use stays; API keys are unaffected', async () => {
     offsetMs = 0;
     const active = await signUp(t, 'Active');
@@ -41,8 +51,9 @@ describe('idle sessions', () => {
     assert.equal((await active.client.get(projects)).status, 200);
     await lastSeenReaches(active.userId, Date.now() + offsetMs - 1000);
 
-    // Past the limit for the idle one (not used since sign-up), within it for the active one.
-    offsetMs = minutes(IDLE_MINUTES + 5);
+    // Past the limit and the 5.5 minutes it allows for the recorded use trailing the real one, for
+    // the idle one (not used since sign-up); within it for the active one.
+    offsetMs = minutes(IDLE_MINUTES + 10);
     const ended = await idle.client.get('/v1/me');
     assert.equal(ended.status, 401);
     assert.equal(ended.body.code, 'unauthenticated');
@@ -53,7 +64,7 @@ describe('idle sessions', () => {
 
     // And once the active one (its use just recorded again) is left alone past the limit, it ends too.
     await lastSeenReaches(active.userId, Date.now() + offsetMs - 1000);
-    offsetMs += minutes(IDLE_MINUTES + 1);
+    offsetMs += minutes(IDLE_MINUTES + 10);
     assert.equal((await active.client.get(projects)).status, 401);
     offsetMs = 0;
   });

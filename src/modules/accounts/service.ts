@@ -118,8 +118,12 @@ export function createAccountService(deps: {
       .catch((error: unknown) => deps.onBackgroundError?.(error));
   }
 
-  /** Sessions last used before this have ended for idleness. */
-  const usedSince = (now: Date): Date => new Date(now.getTime() - deps.sessionIdleMinutes * 60_000);
+  /**
+   * Sessions last used before this have ended for idleness. The recorded last use trails the real one
+   * by up to TOUCH_EVERY_MS and the cache's life: allowing for both, no session ends before the
+   * limit (it ends at most 5.5 minutes after it).
+   */
+  const usedSince = (now: Date): Date => new Date(now.getTime() - deps.sessionIdleMinutes * 60_000 - TOUCH_EVERY_MS - SESSION_CACHE_TTL_MS);
 
   async function startSession(x: Kysely<DB>, userId: string, client: ClientInfo, sso?: { orgId: string; mfa: boolean }): Promise<NewSession> {
     const token = newSecretToken('ps');
@@ -132,6 +136,7 @@ export function createAccountService(deps: {
       expires_at: expiresAt,
       ip: client.ip,
       user_agent: client.userAgent?.slice(0, 512) ?? null,
+      last_seen_at: clock.now(), // the clock the idle limit is measured with
       ...(sso ? { sso_org_id: sso.orgId, idp_mfa: sso.mfa } : {}),
     });
     return { id, token, csrfToken: csrfTokenFor(token), expiresAt };
@@ -322,6 +327,7 @@ export function createAccountService(deps: {
     list: (x: Kysely<DB>, orgId: string, options: { email?: string; userId?: string; offset: number; limit: number }) =>
       store.listFederated(x, orgId, { ...options, ...(options.email !== undefined ? { email: normalizeEmail(options.email) } : {}) }),
     count: (x: Kysely<DB>, orgId: string, email?: string) => store.countFederated(x, orgId, email === undefined ? undefined : normalizeEmail(email)),
+    lock: (tx: Kysely<DB>, orgId: string, userId: string) => store.lockFederated(tx, orgId, userId),
     rename: (tx: Kysely<DB>, userId: string, name: string | null) => store.renameUser(tx, userId, name),
     /** Deletes an account the organisation federates; its sessions end on every instance once the caller has committed (endSessionsOf). */
     delete: (tx: Kysely<DB>, userId: string) => store.deleteUser(tx, userId),

@@ -44,16 +44,23 @@ export function createAccountStore() {
         .selectFrom('users as u')
         .leftJoin('memberships as m', (j) => j.onRef('m.user_id', '=', 'u.id').on('m.org_id', '=', orgId))
         .select(['u.id', 'u.email', 'u.name', 'u.created_at', 'm.role'])
-        .where('u.federated_org_id', '=', orgId);
+        .where('u.federated_org_id', '=', orgId)
+        // One the operator gave a password (admin reset-password) is a break-glass account now: not provisioning's.
+        .where('u.password_hash', 'is', null);
       if (options.email !== undefined) q = q.where('u.email', '=', options.email);
       if (options.userId !== undefined) q = q.where('u.id', '=', options.userId);
       return q.orderBy('u.created_at').orderBy('u.id').offset(options.offset).limit(options.limit).execute();
     },
 
     countFederated: async (x: Executor, orgId: string, email?: string): Promise<number> => {
-      let q = x.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).where('federated_org_id', '=', orgId);
+      let q = x.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).where('federated_org_id', '=', orgId).where('password_hash', 'is', null);
       if (email !== undefined) q = q.where('email', '=', email);
       return Number((await q.executeTakeFirstOrThrow()).n);
+    },
+
+    /** Locks a federated account's row until the transaction ends (concurrent provisioning of one person runs one at a time). */
+    lockFederated: async (x: Executor, orgId: string, userId: string): Promise<void> => {
+      await x.selectFrom('users').select('id').where('id', '=', userId).where('federated_org_id', '=', orgId).forUpdate().execute();
     },
 
     renameUser: async (x: Executor, userId: string, name: string | null): Promise<void> => {
@@ -97,7 +104,7 @@ export function createAccountStore() {
 
     insertSession: (
       x: Executor,
-      s: { id: string; user_id: string; token_hash: string; expires_at: Date; ip: string | null; user_agent: string | null; sso_org_id?: string; idp_mfa?: boolean },
+      s: { id: string; user_id: string; token_hash: string; expires_at: Date; ip: string | null; user_agent: string | null; last_seen_at?: Date; sso_org_id?: string; idp_mfa?: boolean },
     ) => x.insertInto('sessions').values(s).execute(),
 
     /** The hot path of every dashboard request: one indexed look-up, revocation included. */

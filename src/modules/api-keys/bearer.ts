@@ -13,7 +13,7 @@ import type { RateLimitService } from '../rate-limits/service.ts';
 import type { ApiKeyService } from './service.ts';
 
 /** Scopes a replaced secret no longer carries during its grace period (see below). */
-const SCOPES_LOST_IN_GRACE: ReadonlySet<string> = new Set(['keys:manage', 'projects:write', 'webhooks:manage']);
+const SCOPES_LOST_IN_GRACE: ReadonlySet<string> = new Set(['keys:manage', 'projects:write', 'webhooks:manage', 'scim:provision']);
 
 export function createApiKeyVerifier(deps: {
   keys: Pick<ApiKeyService, 'verify' | 'recordUse'>;
@@ -40,7 +40,7 @@ export function createApiKeyVerifier(deps: {
       });
       // A replaced secret in its grace period keeps the key working but cannot set up a credential
       // or a channel that outlives the rotation meant to contain it: no rotating the key again or
-      // minting a key, no identity secret, answer provider or webhook. Its other
+      // minting a key, no identity secret, answer provider or webhook, no provisioning of people. Its other
       // scopes stay, so clients keep working until they switch (knowledge it writes stays too).
       const scopes = decision.viaPreviousSecret ? key.scopes.filter((scope) => !SCOPES_LOST_IN_GRACE.has(scope)) : key.scopes;
       return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes, projectIds: key.projectIds, expiresAt: key.expiresAt };

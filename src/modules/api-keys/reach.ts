@@ -24,7 +24,9 @@ export type ReachDecision = { ok: true } | { ok: false; message: string };
 /** `role`: a signed-in user's role in the key's organisation (from the authorisation). */
 export function decideReach(principal: Principal, target: KeyPower, role?: Role | null): ReachDecision {
   if (principal.kind !== 'api_key') {
-    const beyond = role ? target.scopes.filter((s) => !roleAllows(role, s as Permission)) : [];
+    // Fails closed: a caller that did not say the user's role reaches nothing.
+    if (!role) return { ok: false, message: 'Your role in this organisation is not known.' };
+    const beyond = target.scopes.filter((s) => !roleAllows(role, s as Permission));
     return beyond.length > 0 ? { ok: false, message: `Your role (${role}) cannot act on a key with scopes it lacks: ${beyond.join(', ')}.` } : { ok: true };
   }
   const extra = target.scopes.filter((s) => !principal.scopes.includes(s));

@@ -87,17 +87,20 @@ export function createOrgService(deps: {
 
   /**
    * Provisioning (modules/scim) ends a federated member's membership, in its tenant transaction:
-   * never the last owner's; their pending invitations go too (as when a member is removed).
-   * How many invitations expired, or undefined if they were no member.
+   * never the last owner's. The pending invitations they sent go (as when a member is removed), and
+   * those addressed to them, which would bring them back. Whether they were a member.
    */
-  async function removeFederatedMember(tx: Kysely<DB>, orgId: string, userId: string): Promise<number | undefined> {
-    const current = await store.getMembership(tx, orgId, userId);
-    if (!current) return undefined;
+  async function removeFederatedMember(tx: Kysely<DB>, orgId: string, user: { id: string; email: string }): Promise<boolean> {
+    const now = deps.clock.now();
+    await store.withdrawInvitationsTo(tx, orgId, user.email, now);
+    const current = await store.getMembership(tx, orgId, user.id);
+    if (!current) return false;
     if (current.role === 'owner' && (await store.lockOwners(tx, orgId)) <= 1) {
       throw new AppError('conflict', 'An organisation needs at least one owner: this member is its last.');
     }
-    await store.deleteMembership(tx, orgId, userId);
-    return store.withdrawPendingInvitations(tx, orgId, deps.clock.now(), { userId });
+    await store.deleteMembership(tx, orgId, user.id);
+    await store.withdrawPendingInvitations(tx, orgId, now, { userId: user.id });
+    return true;
   }
 
   /** Called inside the caller's transaction (signup creates user and organisation at once). */
@@ -315,7 +318,7 @@ export function createOrgService(deps: {
   }
 
   return {
-    createOrg, createOrgFor, addFederatedMember, removeFederatedMember, isMember: (tx: Kysely<DB>, orgId: string, userId: string) => store.getMembership(tx, orgId, userId).then((m) => m !== undefined), listForUser, get, update, listMembers, addMember, changeRole, removeMember, leave, acceptInvitation, listInvitations, revokeInvitation,
+    createOrg, createOrgFor, addFederatedMember, removeFederatedMember, isMember: (tx: Kysely<DB>, orgId: string, userId: string) => store.getMembershipForShare(tx, orgId, userId).then((m) => m !== undefined), listForUser, get, update, listMembers, addMember, changeRole, removeMember, leave, acceptInvitation, listInvitations, revokeInvitation,
   };
 }
 

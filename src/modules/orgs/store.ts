@@ -111,6 +111,10 @@ export function createOrgStore() {
       return Number((await query.executeTakeFirst()).numUpdatedRows);
     },
 
+    /** Withdraws the pending invitations addressed to an e-mail address (a person deprovisioned must not come back by one). */
+    withdrawInvitationsTo: async (x: Executor, orgId: string, email: string, at: Date): Promise<number> =>
+      Number((await x.updateTable('invitations').set(withdrawn).where('org_id', '=', orgId).where('email', '=', email).where(pendingAt(at)).executeTakeFirst()).numUpdatedRows),
+
     /** Pending invitations of the organisation, oldest first; never their token hashes. */
     listPendingInvitations: (x: Executor, orgId: string, now: Date) =>
       x

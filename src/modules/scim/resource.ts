@@ -97,7 +97,8 @@ export function changesFromPatch(operations: readonly PatchOperation[]): UserCha
     const op = operation.op.toLowerCase();
     if (op !== 'add' && op !== 'replace' && op !== 'remove') throw scimRefusal('invalid_request', 'invalidSyntax', `Unknown PATCH operation "${operation.op}".`);
     if (op === 'remove') {
-      const p = (operation.path ?? '').toLowerCase();
+      if (!operation.path) throw scimRefusal('invalid_request', 'noTarget', 'A remove operation needs a path.');
+      const p = operation.path.toLowerCase();
       if (p === 'active' || p === 'username') throw scimRefusal('invalid_request', 'mutability', `"${operation.path}" cannot be removed.`);
       if (p === 'displayname' || p === 'name' || p === 'name.formatted') changes.name = null;
       continue;

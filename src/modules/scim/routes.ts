@@ -13,7 +13,7 @@ import type { Authenticator } from '../../platform/http/authenticate.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { Access } from '../orgs/access.ts';
 import type { ScimService } from './service.ts';
-import { changesFromPatch, ERROR_SCHEMA, LIST_SCHEMA, nameOf, SCIM_MEDIA_TYPE, scimRefusal, toScimUser, USER_SCHEMA } from './resource.ts';
+import { changesFromPatch, ERROR_SCHEMA, LIST_SCHEMA, nameOf, SCIM_MEDIA_TYPE, toScimUser, USER_SCHEMA } from './resource.ts';
 
 const PREFIX = '/v1/scim/v2';
 const MAX_COUNT = 200;
@@ -25,13 +25,16 @@ const userBody = z.looseObject({
   name: z.looseObject({ formatted: z.string().max(500).optional(), givenName: z.string().max(200).optional(), familyName: z.string().max(200).optional() }).optional(),
   active: z.union([z.boolean(), z.enum(['true', 'false', 'True', 'False'])]).optional(),
   externalId: z.string().max(500).optional(),
+  emails: z.array(z.looseObject({ value: z.string().max(320).optional(), primary: z.union([z.boolean(), z.string()]).optional() })).max(20).optional(),
 });
 const patchBody = z.looseObject({
   schemas: z.array(z.string().max(200)).max(10).optional(),
   Operations: z.array(z.looseObject({ op: z.string().min(1).max(20), path: z.string().max(200).optional(), value: z.unknown().optional() })).min(1).max(50),
 });
-const idParams = z.strictObject({ id: z.string().regex(/^usr_[A-Za-z0-9_-]{1,64}$/, 'must be a user id') });
-const listQuery = z.strictObject({
+// Any id a provider may hold: one that is not a user here is 404, as RFC 7644 says (validators send UUIDs).
+const idParams = z.strictObject({ id: z.string().min(1).max(200) });
+// Loose: parameters Palisade does not support (sortBy, sortOrder) are ignored, as RFC 7644 allows.
+const listQuery = z.looseObject({
   filter: z.string().max(400).optional(),
   // RFC 7644 §3.4.2.4: a startIndex below 1 counts as 1; a count above the maximum is cut to it.
   startIndex: z.coerce.number().int().catch(1).transform((n) => Math.max(1, n)).default(1),
@@ -42,8 +45,8 @@ const listQuery = z.strictObject({
 
 const activeOf = (value: boolean | string | undefined): boolean | undefined => (value === undefined ? undefined : value === true || (typeof value === 'string' && value.toLowerCase() === 'true'));
 
-/** SCIM's scimType for our refusals that have one by nature. */
-const SCIM_TYPES: Partial<Record<string, string>> = { conflict: 'uniqueness', invalid_request: 'invalidValue' };
+/** SCIM's scimType for our refusals that have one by nature (the service names the others: uniqueness, mutability…). */
+const SCIM_TYPES: Partial<Record<string, string>> = { invalid_request: 'invalidValue' };
 
 /** Renders the problem+json every refusal becomes (the shared error handler) as a SCIM error message. */
 function asScimError(_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
@@ -116,7 +119,9 @@ export function scimRoutes(deps: { scim: ScimService; access: Access; auth: Auth
       schema: { operationId: 'scimCreateUser', tags: ['scim'], description: "An account for a verified address of one of the SSO configuration's proven domains, a member with its default role unless active is false.", body: userBody },
       handler: async (request, reply) => {
         const { orgId, actor } = await caller(request);
-        const user = await scim.create(orgId, { userName: request.body.userName, name: nameOf(request.body) ?? null, active: activeOf(request.body.active) ?? true }, actor);
+        const emails = request.body.emails ?? [];
+        const primary = emails.find((e) => e.primary === true || e.primary === 'true' || e.primary === 'True') ?? (emails.length === 1 ? emails[0] : undefined);
+        const user = await scim.create(orgId, { userName: request.body.userName, name: nameOf(request.body) ?? null, active: activeOf(request.body.active) ?? true, primaryEmail: primary?.value }, actor);
         reply.header('location', `${base}/Users/${user.id}`);
         return send(reply, 201, toScimUser(user, base));
       },
@@ -141,10 +146,10 @@ export function scimRoutes(deps: { scim: ScimService; access: Access; auth: Auth
       return reply.code(204).send();
     });
 
-    // Groups are not provisioned: say so as SCIM does, rather than the API's 404.
-    app.get(`${PREFIX}/Groups`, { schema: { operationId: 'scimGroups', tags: ['scim'] } }, async (request) => {
+    // Groups are not provisioned (roles are set in Palisade): an empty list, which providers that probe it accept.
+    app.get(`${PREFIX}/Groups`, { schema: { operationId: 'scimGroups', tags: ['scim'] } }, async (request, reply) => {
       await caller(request);
-      throw scimRefusal('not_found', undefined, 'Groups are not provisioned: roles are set in Palisade.');
+      return send(reply, 200, { schemas: [LIST_SCHEMA], totalResults: 0, startIndex: 1, itemsPerPage: 0, Resources: [] });
     });
   };
 }

@@ -7,12 +7,13 @@
  * - create: an account for a verified address of one of the SSO configuration's proven domains,
  *   a member with the configuration's default role (unless created inactive);
  * - deactivate (`active: false`): the membership ends (never the last owner's), with the pending
- *   invitations they sent, and every session of the account ends on every instance;
+ *   invitations they sent and those addressed to them, and every session of the account ends on
+ *   every instance;
  *   reactivate: a member again, with the default role;
  * - delete: the account itself goes (sessions, identities and membership with it).
  *
- * Accounts with a password are never SCIM's to see or change: break-glass owners stay. Every
- * change is audited, with the SCIM key as the actor.
+ * Accounts with a password (signed up, or given one by the operator) are never SCIM's to see or
+ * change: break-glass owners stay. Every change is audited, with the SCIM key as the actor.
  */
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -34,6 +35,8 @@ export interface NewScimUser {
   userName: string;
   name: string | null;
   active: boolean;
+  /** The primary address the provider sent, if any: it must be the userName (SSO signs in by the email claim). */
+  primaryEmail?: string | undefined;
 }
 
 const notFound = () => scimRefusal('not_found', undefined, 'This user does not exist.');
@@ -86,6 +89,11 @@ export function createScimService(deps: {
   async function create(orgId: string, input: NewScimUser, actor: Actor): Promise<ScimAccount> {
     const email = input.userName.trim().toLowerCase();
     if (!z.email().max(254).safeParse(email).success) throw scimRefusal('invalid_request', 'invalidValue', 'userName must be the person\'s e-mail address.');
+    // SSO finds the account by the ID token's email claim: a userName that is not that address
+    // (Entra ID's default is the UPN) would leave the person a second account SCIM never ends.
+    if (input.primaryEmail !== undefined && input.primaryEmail.trim().toLowerCase() !== email) {
+      throw scimRefusal('invalid_request', 'invalidValue', 'userName must be the primary e-mail address (the one the provider sends as the email claim).');
+    }
     const policy = await policyFor(orgId);
     if (!policy.provenDomains.includes(email.slice(email.lastIndexOf('@') + 1))) {
       throw scimRefusal('invalid_request', 'invalidValue', "userName must be an address of one of the SSO configuration's proven domains.");
@@ -105,13 +113,25 @@ export function createScimService(deps: {
     return get(orgId, userId);
   }
 
-  /** PUT and PATCH: a new name, (de)activation; the userName cannot change. */
+  /** The account, its row locked until the transaction ends: one change of a person at a time. */
+  async function lockedAccount(tx: Kysely<DB>, orgId: string, userId: string): Promise<ScimAccount> {
+    await accounts.federation.lock(tx, orgId, userId);
+    const account = await find(tx, orgId, userId);
+    if (!account) throw notFound();
+    return account;
+  }
+
+  /**
+   * PUT and PATCH: a new name, (de)activation; the userName cannot change. The account's own row
+   * is written as the directory's owner, then the transaction enters the tenant for the membership
+   * and the audit record.
+   */
   async function update(orgId: string, userId: string, changes: UserChanges, actor: Actor): Promise<ScimAccount> {
-    const reactivating = changes.active === true;
-    const policy = reactivating ? await policyFor(orgId) : undefined;
-    const outcome = await db.transaction().execute(async (tx) => {
-      const before = await find(tx, orgId, userId);
-      if (!before) throw notFound();
+    // Providers send active: true with every profile push: the SSO policy is read only for a real reactivation.
+    const current = changes.active === true ? await find(db, orgId, userId) : undefined;
+    const policy = current && !current.active ? await policyFor(orgId) : undefined;
+    const changed = await db.transaction().execute(async (tx) => {
+      const before = await lockedAccount(tx, orgId, userId);
       if (changes.userName !== undefined && changes.userName.trim().toLowerCase() !== before.email) {
         throw scimRefusal('invalid_request', 'mutability', 'userName cannot change: the address is the account.');
       }
@@ -120,40 +140,40 @@ export function createScimService(deps: {
         await accounts.federation.rename(tx, userId, changes.name);
         fields.name = { from: before.name === null ? null : 'set', to: changes.name === null ? null : 'set' }; // no names in the log
       }
-      let expiredInvitations: number | undefined;
-      if (changes.active === false && before.active) {
-        expiredInvitations = await deps.orgs.removeFederatedMember(tx, orgId, userId);
-        fields.active = { from: true, to: false };
-      } else if (reactivating && !before.active && policy) {
+      await enterTenant(tx, orgId);
+      if (changes.active === false && (await deps.orgs.removeFederatedMember(tx, orgId, before))) fields.active = { from: true, to: false };
+      else if (changes.active === true && !before.active) {
+        if (!policy?.provenDomains.includes(before.email.slice(before.email.lastIndexOf('@') + 1))) {
+          throw scimRefusal('invalid_request', 'invalidValue', "The user's address is no longer in one of the SSO configuration's proven domains.");
+        }
         await deps.orgs.addFederatedMember(tx, orgId, userId, policy.defaultRole);
         fields.active = { from: false, to: true };
       }
-      if (Object.keys(fields).length > 0) {
-        await enterTenant(tx, orgId);
-        await deps.audit.record(tx, {
-          orgId, actor: actor.principal, action: 'scim.user_updated', target: { type: 'user', id: userId }, ip: actor.ip,
-          metadata: { fields: Object.keys(fields), changes: fields, ...(expiredInvitations !== undefined ? { expiredInvitations } : {}), ...(fields.active?.to === true && policy ? { role: policy.defaultRole } : {}) },
-        });
-      }
-      return { deactivated: fields.active?.to === false, changed: Object.keys(fields).length > 0 };
+      if (Object.keys(fields).length === 0) return false;
+      await deps.audit.record(tx, {
+        orgId, actor: actor.principal, action: 'scim.user_updated', target: { type: 'user', id: userId }, ip: actor.ip,
+        metadata: { fields: Object.keys(fields), changes: fields, ...(fields.active?.to === true && policy ? { role: policy.defaultRole } : {}) },
+      });
+      return true;
     });
-    if (outcome.deactivated) await accounts.revokeAllSessionsOf([userId]);
-    if (outcome.changed) await deps.directoryChanged([userId]);
+    // Every deactivation ends the sessions, also one the provider repeats: a retry after a failure here ends them then.
+    // After the commit: an SSO sign-in racing it waited on the membership, so its session is visible now.
+    if (changes.active === false) await accounts.revokeAllSessionsOf([userId]);
+    if (changed) await deps.directoryChanged([userId]);
     return get(orgId, userId);
   }
 
+  /** Deactivation (membership, invitations, audit) in the tenant, the sessions, then the account itself as the directory's owner. */
   async function remove(orgId: string, userId: string, actor: Actor): Promise<void> {
     await db.transaction().execute(async (tx) => {
-      const before = await find(tx, orgId, userId);
-      if (!before) throw notFound();
-      const expiredInvitations = before.active ? await deps.orgs.removeFederatedMember(tx, orgId, userId) : undefined;
-      await accounts.federation.delete(tx, userId); // its sessions and identities go with it
+      const before = await lockedAccount(tx, orgId, userId);
       await enterTenant(tx, orgId);
-      await deps.audit.record(tx, {
-        orgId, actor: actor.principal, action: 'scim.user_deleted', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { wasActive: before.active, ...(expiredInvitations !== undefined ? { expiredInvitations } : {}) },
-      });
+      const wasMember = await deps.orgs.removeFederatedMember(tx, orgId, before);
+      await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'scim.user_deleted', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { wasActive: wasMember } });
     });
-    await accounts.federation.endSessionsOf([userId]);
+    await accounts.revokeAllSessionsOf([userId]);
+    // Its sessions, identities and recovery codes go with it; a failure here leaves it inactive, and the provider's retry deletes it.
+    await db.transaction().execute((tx) => accounts.federation.delete(tx, userId));
     await deps.directoryChanged([userId]);
   }
 
