@@ -329,9 +329,8 @@ export function createAccountService(deps: {
     count: (x: Kysely<DB>, orgId: string, email?: string) => store.countFederated(x, orgId, email === undefined ? undefined : normalizeEmail(email)),
     lock: (tx: Kysely<DB>, orgId: string, userId: string) => store.lockFederated(tx, orgId, userId),
     rename: (tx: Kysely<DB>, userId: string, name: string | null) => store.renameUser(tx, userId, name),
-    /** Deletes an account the organisation federates; its sessions end on every instance once the caller has committed (endSessionsOf). */
-    delete: (tx: Kysely<DB>, userId: string) => store.deleteUser(tx, userId),
-    endSessionsOf: (userIds: string[]) => invalidation.publish(SESSIONS_OF_USER_TOPIC, userIds),
+    /** Deletes an account the organisation federates (and that has no password); end its sessions first (revokeAllSessionsOf). */
+    delete: (tx: Kysely<DB>, orgId: string, userId: string) => store.deleteFederatedUser(tx, orgId, userId),
     async createUser(tx: Kysely<DB>, input: { email: string; name: string | null; orgId: string }): Promise<string> {
       const id = newId('usr');
       await store.insertUser(tx, { id, email: normalizeEmail(input.email), password_hash: null, name: input.name, federated_org_id: input.orgId });

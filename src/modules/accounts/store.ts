@@ -67,9 +67,9 @@ export function createAccountStore() {
       await x.updateTable('users').set({ name }).where('id', '=', userId).execute();
     },
 
-    /** Deletes an account; its memberships, sessions, recovery codes and SSO identities go with it (cascades). */
-    deleteUser: async (x: Executor, userId: string): Promise<void> => {
-      await x.deleteFrom('users').where('id', '=', userId).execute();
+    /** Deletes an account the organisation federates, never one with a password; its memberships, sessions, recovery codes and SSO identities go with it (cascades). */
+    deleteFederatedUser: async (x: Executor, orgId: string, userId: string): Promise<void> => {
+      await x.deleteFrom('users').where('id', '=', userId).where('federated_org_id', '=', orgId).where('password_hash', 'is', null).execute();
     },
 
     findUserById: (x: Executor, id: string) =>

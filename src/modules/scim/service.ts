@@ -173,7 +173,7 @@ export function createScimService(deps: {
     });
     await accounts.revokeAllSessionsOf([userId]);
     // Its sessions, identities and recovery codes go with it; a failure here leaves it inactive, and the provider's retry deletes it.
-    await db.transaction().execute((tx) => accounts.federation.delete(tx, userId));
+    await db.transaction().execute((tx) => accounts.federation.delete(tx, orgId, userId));
     await deps.directoryChanged([userId]);
   }
 
