@@ -347,7 +347,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     apiKeys: apiKeyModule.verifier,
     sessions: {
       cookieName: cookieConfig.name,
-      verify: (token, request) => accounts.verifySession(token, { ip: request.ip }),
+      verify: (token, request, options) => accounts.verifySession(token, { ip: request.ip }, { touch: !options?.recheck }),
       csrfMatches: accounts.csrfMatches,
     },
   });

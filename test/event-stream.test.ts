@@ -127,6 +127,24 @@ describe('event stream', () => {
   });
 });
 
+describe('event stream, checking its caller again', () => {
+  it('is not a new request: an open stream counts one key request, however often it is checked', async () => {
+    const owner = await signUp(t, 'Quiet Watcher');
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'siem', scopes: ['audit:read'] });
+    const byKey = await open(`/v1/orgs/${owner.orgId}/events/stream`, { authorization: `Bearer ${key.body.secret}` });
+    const cookie = [...owner.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const bySession = await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie });
+    assert.deepEqual([byKey.status, bySession.status], [200, 200]);
+    // Several checks (every 200 ms here) pass while both are open.
+    await new Promise((r) => setTimeout(r, 1000));
+    byKey.sse!.close();
+    bySession.sse!.close();
+    const usage = (await owner.client.get(`/v1/api-keys/${key.body.apiKey.id}/usage`)).body.usage;
+    const counted = usage.days.flatMap((d: { routes: { route: string; count: number }[] }) => d.routes).filter((r: { route: string }) => r.route.endsWith('/events/stream'));
+    assert.deepEqual(counted.map((r: { count: number }) => r.count), [1], 'one request, however often it was checked');
+  });
+});
+
 describe('event stream, busy', () => {
   it('an entry that commits late is found even when the look-back window holds more than a page of sent ones', async () => {
     const owner = await signUp(t, 'Busy');

@@ -210,7 +210,8 @@ export function createAccountService(deps: {
    * Hot path: the principal behind a session token, or null if unknown, expired or revoked.
    * Served from a short-lived cache that every revocation evicts before it returns.
    */
-  async function verifySession(token: string, client: { ip: string }): Promise<(Principal & { kind: 'user' }) | null> {
+  /** `touch: false`: not a use (a long-lived request checking its session again): the idle time goes on. */
+  async function verifySession(token: string, client: { ip: string }, options: { touch?: boolean } = {}): Promise<(Principal & { kind: 'user' }) | null> {
     if (token.length > 128) return null;
     const now = clock.now();
     const tokenHash = sha256Hex(token);
@@ -219,7 +220,7 @@ export function createAccountService(deps: {
     const seen = generation;
     const session = await store.findActiveSession(db, tokenHash, now, usedSince(now));
     if (!session) return null;
-    if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+    if (options.touch !== false && now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
       // Best effort, off the request's critical path: last-seen is informational.
       store.touchSession(db, session.sessionId, now, client.ip).catch(() => undefined);
     }

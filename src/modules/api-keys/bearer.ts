@@ -20,13 +20,31 @@ export function createApiKeyVerifier(deps: {
   rateLimits: Pick<RateLimitService, 'checkApiKey'>;
   requestsPerMinute: number;
 }): ApiKeyVerifier {
+  /** The key behind a secret, or the one refusal every cause gets. */
+  async function decide(secret: string, request: FastifyRequest) {
+    const decision = await deps.keys.verify(secret, request.ip);
+    if (!decision.ok) {
+      request.log.info({ apiKeyRefused: decision.reason }, 'API key refused');
+      throw new AppError('invalid_api_key', 'The API key is missing, malformed, expired or revoked.');
+    }
+    return decision;
+  }
+
+  /**
+   * A replaced secret in its grace period keeps the key working but cannot set up a credential
+   * or a channel that outlives the rotation meant to contain it: no rotating the key again or
+   * minting a key, no identity secret, answer provider or webhook, no provisioning of people. Its
+   * other scopes stay, so clients keep working until they switch (knowledge it writes stays too).
+   */
+  function principalOf(decision: Extract<Awaited<ReturnType<typeof decide>>, { ok: true }>): Principal & { kind: 'api_key' } {
+    const { key } = decision;
+    const scopes = decision.viaPreviousSecret ? key.scopes.filter((scope) => !SCOPES_LOST_IN_GRACE.has(scope)) : key.scopes;
+    return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes, projectIds: key.projectIds, expiresAt: key.expiresAt };
+  }
+
   return {
     async verify(secret: string, request: FastifyRequest): Promise<Principal & { kind: 'api_key' }> {
-      const decision = await deps.keys.verify(secret, request.ip);
-      if (!decision.ok) {
-        request.log.info({ apiKeyRefused: decision.reason }, 'API key refused');
-        throw new AppError('invalid_api_key', 'The API key is missing, malformed, expired or revoked.');
-      }
+      const decision = await decide(secret, request);
       const key = decision.key;
       request.apiKeyUse = { orgId: key.orgId, keyId: key.id }; // the access log (access-log-http.ts)
       applyDecision(request, await deps.rateLimits.checkApiKey(key.id, deps.requestsPerMinute));
@@ -38,12 +56,10 @@ export function createApiKeyVerifier(deps: {
         ip: request.ip,
         userAgent: typeof userAgent === 'string' ? userAgent : null,
       });
-      // A replaced secret in its grace period keeps the key working but cannot set up a credential
-      // or a channel that outlives the rotation meant to contain it: no rotating the key again or
-      // minting a key, no identity secret, answer provider or webhook, no provisioning of people. Its other
-      // scopes stay, so clients keep working until they switch (knowledge it writes stays too).
-      const scopes = decision.viaPreviousSecret ? key.scopes.filter((scope) => !SCOPES_LOST_IN_GRACE.has(scope)) : key.scopes;
-      return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes, projectIds: key.projectIds, expiresAt: key.expiresAt };
+      return principalOf(decision);
+    },
+    async recheck(secret: string, request: FastifyRequest): Promise<Principal & { kind: 'api_key' }> {
+      return principalOf(await decide(secret, request));
     },
   };
 }

@@ -76,9 +76,9 @@ export function eventStreamRoutes(deps: {
   const idsOf = (principal: Principal | null): Set<string> =>
     new Set(principal === null ? [] : principal.kind === 'user' ? [principal.userId, principal.sessionId] : [principal.keyId]);
 
-  async function authorize(request: FastifyRequest, orgId: string): Promise<void> {
-    request.principal = null; // checked afresh: the key or session may have ended since
-    await deps.access.authorize(await deps.auth.require(request), orgId, 'audit:read');
+  /** At the start, the request's caller; later, the same credentials checked afresh (they may have ended), not counted as a use. */
+  async function authorize(request: FastifyRequest, orgId: string, again = false): Promise<void> {
+    await deps.access.authorize(await (again ? deps.auth.recheck(request) : deps.auth.require(request)), orgId, 'audit:read');
   }
 
   /** Where a stream starts: after the client's last event (if it is this organisation's), or now. */
@@ -115,7 +115,7 @@ export function eventStreamRoutes(deps: {
       const now = deps.clock.now().getTime();
       if (now - lastCheck >= recheckMs) {
         lastCheck = now;
-        await authorize(request, orgId);
+        await authorize(request, orgId, true);
       }
       const lookBack = new Date(cursor.at.getTime() - LOOK_BACK_MS);
       const { late, next } = await withTenant(deps.db, orgId, async (tx) => ({

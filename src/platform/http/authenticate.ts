@@ -10,12 +10,15 @@ import type { Principal } from './principal.ts';
 
 export interface SessionVerifier {
   cookieName: string;
-  verify(token: string, request: FastifyRequest): Promise<(Principal & { kind: 'user' }) | null>;
+  /** `recheck`: not a use of the session (its idle time goes on). */
+  verify(token: string, request: FastifyRequest, options?: { recheck?: boolean }): Promise<(Principal & { kind: 'user' }) | null>;
   csrfMatches(token: string, csrfHeader: string): boolean;
 }
 
 export interface ApiKeyVerifier {
   verify(secret: string, request: FastifyRequest): Promise<Principal & { kind: 'api_key' }>;
+  /** Whether the key still works, and its power now: not a request (no rate limit, usage or access log). */
+  recheck(secret: string, request: FastifyRequest): Promise<Principal & { kind: 'api_key' }>;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -25,22 +28,28 @@ export interface Authenticator {
   require(request: FastifyRequest): Promise<Principal>;
   /** Only a signed-in dashboard user (e.g. changing their own sessions), or a 401. */
   requireUser(request: FastifyRequest): Promise<Principal & { kind: 'user' }>;
+  /**
+   * The caller of a long-lived request (an event stream) checked again: a revoked key or ended
+   * session is a 401, and the principal is today's. Not a new use: it keeps no session from going
+   * idle and counts no key request.
+   */
+  recheck(request: FastifyRequest): Promise<Principal>;
 }
 
 export function createAuthenticator(deps: { sessions: SessionVerifier; apiKeys?: ApiKeyVerifier }): Authenticator {
-  async function resolve(request: FastifyRequest): Promise<Principal> {
-    if (request.principal) return request.principal;
+  async function resolve(request: FastifyRequest, recheck = false): Promise<Principal> {
+    if (request.principal && !recheck) return request.principal;
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(authorization);
       if (!match?.[1] || !deps.apiKeys) throw new AppError('invalid_api_key', 'The API key is missing, malformed, expired or revoked.');
-      const keyPrincipal = await deps.apiKeys.verify(match[1], request);
+      const keyPrincipal = recheck ? await deps.apiKeys.recheck(match[1], request) : await deps.apiKeys.verify(match[1], request);
       request.principal = keyPrincipal;
       return keyPrincipal;
     }
     const token = readCookie(request, deps.sessions.cookieName);
     if (!token) throw new AppError('unauthenticated', 'Sign in, or send an API key as a Bearer token.');
-    const principal = await deps.sessions.verify(token, request);
+    const principal = await deps.sessions.verify(token, request, { recheck });
     if (!principal) throw new AppError('unauthenticated', 'Your session has ended. Sign in again.');
     if (!SAFE_METHODS.has(request.method)) {
       const csrf = request.headers['x-csrf-token'];
@@ -53,7 +62,8 @@ export function createAuthenticator(deps: { sessions: SessionVerifier; apiKeys?:
   }
 
   return {
-    require: resolve,
+    require: (request) => resolve(request),
+    recheck: (request) => resolve(request, true),
     async requireUser(request) {
       const principal = await resolve(request);
       if (principal.kind !== 'user') throw new AppError('forbidden', 'This route is for signed-in users, not API keys.');
