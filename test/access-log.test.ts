@@ -84,6 +84,22 @@ describe('API access log', () => {
     assert.equal(other.status, 400);
   });
 
+  it('a response its client cuts off is logged too: an event stream the client closes', async () => {
+    const owner = await signUp(t, 'Streaming');
+    const made = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'siem', scopes: ['audit:read'] });
+    const controller = new AbortController();
+    const res = await fetch(`${t.url}/v1/orgs/${owner.orgId}/events/stream`, { headers: { authorization: `Bearer ${made.body.secret}`, accept: 'text/event-stream' }, signal: controller.signal });
+    assert.equal(res.status, 200);
+    controller.abort();
+    let routes: string[] = [];
+    for (let i = 0; i < 50 && routes.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20)); // the server sees the close a moment later
+      await t.services.accessLog.flush();
+      routes = (await owner.client.get(`/v1/orgs/${owner.orgId}/access-log`)).body.entries.map((e: { method: string; route: string; status: number }) => `${e.status} ${e.method} ${e.route}`);
+    }
+    assert.deepEqual(routes, ['200 GET /v1/orgs/:orgId/events/stream']);
+  });
+
   it('prunes rows older than 90 days', async () => {
     const owner = await signUp(t, 'Pruned');
     await t.database.db

@@ -1,6 +1,6 @@
 /**
  * HTTP side of the API access log: `request.apiKeyUse` (set by the Bearer verifier once a key is
- * valid, before its rate limit and scopes are checked) is logged when the reply is sent, with its
+ * valid, before its rate limit and scopes are checked) is logged when the response closes, with its
  * status; and `GET /v1/orgs/{orgId}/access-log` (permission `audit:read`) reads it back.
  */
 import { z } from 'zod';
@@ -20,7 +20,14 @@ declare module 'fastify' {
 
 export function installAccessLogging(app: FastifyInstance, log: Pick<AccessLog, 'record'>, clock: Clock): void {
   app.decorateRequest('apiKeyUse', null);
-  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+  // On the response's 'close', not onResponse: a streamed reply (server-sent events: a streamed
+  // answer, the event stream) is hijacked and skips Fastify's onResponse. 'close' comes for every
+  // response, finished or cut off by its client.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    reply.raw.once('close', () => logAccess(request, reply));
+    done();
+  });
+  function logAccess(request: FastifyRequest, reply: FastifyReply): void {
     const use = request.apiKeyUse;
     if (use) {
       // The label is "METHOD /route/:pattern" (platform/http/route-label.ts).
@@ -32,13 +39,12 @@ export function installAccessLogging(app: FastifyInstance, log: Pick<AccessLog, 
         ip: request.ip,
         method: request.method,
         route: space > 0 ? label.slice(space + 1) : label,
-        status: reply.statusCode,
+        status: reply.raw.statusCode,
         durationMs: Math.round(reply.elapsedTime),
         at: clock.now(),
       });
     }
-    done();
-  });
+  }
 }
 
 export function accessLogRoutes(deps: { accessLog: Pick<AccessLog, 'list'>; access: Access; auth: Authenticator }) {
