@@ -100,6 +100,19 @@ describe('API access log', () => {
     assert.deepEqual(routes, ['200 GET /v1/orgs/:orgId/events/stream']);
   });
 
+  it('requests alike within one write interval are one entry with their count, the first time and the longest duration', async () => {
+    const owner = await signUp(t, 'Busy Key');
+    const made = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'busy', scopes: ['projects:read'] });
+    const key = t.client();
+    key.bearer = made.body.secret;
+    await t.services.accessLog.flush();
+    for (let i = 0; i < 5; i++) assert.equal((await key.get('/v1/api-keys/current')).status, 200);
+    assert.equal((await key.get(`/v1/orgs/${owner.orgId}/api-keys`)).status, 403);
+    await t.services.accessLog.flush();
+    const entries = (await owner.client.get(`/v1/orgs/${owner.orgId}/access-log`)).body.entries as { route: string; status: number; count: number }[];
+    assert.deepEqual(entries.map((e) => `${e.count} × ${e.status} ${e.route}`).sort(), ['1 × 403 /v1/orgs/:orgId/api-keys', '5 × 200 /v1/api-keys/current']);
+  });
+
   it('prunes rows older than 90 days', async () => {
     const owner = await signUp(t, 'Pruned');
     await t.database.db

@@ -53,7 +53,7 @@ export function accessLogRoutes(deps: { accessLog: Pick<AccessLog, 'list'>; acce
       schema: {
         operationId: 'listAccessLog',
         tags: ['audit'],
-        description: 'Requests made with the organisation\'s API keys, newest first: key, client address, route pattern, status, duration, time (kept 90 days; written within seconds). Page on with before=nextBefore.',
+        description: 'Requests made with the organisation\'s API keys, newest first: key, client address, route pattern, status, time, duration; requests alike within one write interval (2 s) are one entry with their count, the first one\'s time and the longest duration (kept 90 days; written within seconds). Page on with before=nextBefore.',
         params: orgParams,
         querystring: z.strictObject({
           keyId: idSchema('key', 'an API key id').optional(),

@@ -329,8 +329,12 @@ export interface ApiAccessLogTable {
   method: string;
   route: string;
   status: number;
+  /** The longest of the requests the row stands for. */
   duration_ms: number;
+  /** The first of them. */
   at: Timestamp;
+  /** Migration 0805: how many requests (same key, address, method, route and status) in one write interval. */
+  count: Generated<number>;
 }
 
 export interface DB {
