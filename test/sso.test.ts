@@ -423,6 +423,23 @@ describe('single sign-on', () => {
     assert.equal((await owner.post(`/v1/orgs/${org.orgId}/lockdown`)).body.disabledSso, false, 'already off');
   });
 
+  it('a lockdown leaves SSO on when no owner has a password (nobody could turn it back on); its sessions still end', async () => {
+    const org = await ssoOrg('Sso Owners Corp', 'ssoowners.example');
+    idp.user = { sub: 'sub-olive', email: 'olive@ssoowners.example', email_verified: true };
+    const olive = (await signInWithSso({ orgSlug: org.slug })).browser;
+    const oliveId = (await olive.get('/v1/me')).body.user.id;
+    assert.equal((await org.client.patch(`/v1/orgs/${org.orgId}/members/${oliveId}`, { role: 'owner' })).status, 200);
+    assert.equal((await org.client.delete(`/v1/orgs/${org.orgId}/membership`)).status, 204, 'the password owner leaves');
+    const locked = await olive.post(`/v1/orgs/${org.orgId}/lockdown`);
+    assert.equal(locked.status, 200, JSON.stringify(locked.body));
+    assert.deepEqual([locked.body.disabledSso, locked.body.ssoKeptOn], [false, 'no owner has a password']);
+    assert.equal((await olive.get('/v1/me')).status, 401, 'the session ended');
+    const back = await signInWithSso({ orgSlug: org.slug });
+    assert.equal(back.reply.status, 302, 'the owner signs back in through SSO');
+    const audited = (await back.browser.get(`/v1/orgs/${org.orgId}/audit-log?action=org.lockdown`)).body.entries[0];
+    assert.equal(audited.metadata.ssoKeptOn, 'no owner has a password');
+  });
+
   it('a member removed since is not signed back in; unknown organisations and ones without SSO are 404', async () => {
     idp.user = { sub: 'sub-lee', email: 'lee@corp.example', email_verified: true };
     const first = await signInWithSso();

@@ -24,10 +24,11 @@ export function installAccessLogging(app: FastifyInstance, log: Pick<AccessLog, 
   // answer, the event stream) is hijacked and skips Fastify's onResponse. 'close' comes for every
   // response, finished or cut off by its client.
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    reply.raw.once('close', () => logAccess(request, reply));
+    const at = clock.now(); // when it came (a stream is logged when it ends, but ran from here)
+    reply.raw.once('close', () => logAccess(request, reply, at));
     done();
   });
-  function logAccess(request: FastifyRequest, reply: FastifyReply): void {
+  function logAccess(request: FastifyRequest, reply: FastifyReply, at: Date): void {
     const use = request.apiKeyUse;
     if (use) {
       // The label is "METHOD /route/:pattern" (platform/http/route-label.ts).
@@ -39,9 +40,10 @@ export function installAccessLogging(app: FastifyInstance, log: Pick<AccessLog, 
         ip: request.ip,
         method: request.method,
         route: space > 0 ? label.slice(space + 1) : label,
-        status: reply.raw.statusCode,
+        // Cut off by its client before an answer went out: 499, as proxies log it ("client closed request").
+        status: reply.raw.headersSent ? reply.raw.statusCode : 499,
         durationMs: Math.round(reply.elapsedTime),
-        at: clock.now(),
+        at,
       });
     }
   }

@@ -3,7 +3,7 @@
  * scope, the key's rate limit) — with its key, client address, route pattern (never the URL),
  * status, duration and time. Requests alike (key, address, method, route, status) within one
  * write interval are one row with their count, the first one's time and the longest duration: a
- * row per request cost a busy key's server more than the requests (a third of its throughput).
+ * row per request cost a busy key's route a third of its throughput.
  * Kept in memory and written every `intervalMs` in one statement per organisation, off the
  * request path; a batch that fails is kept for the next write while there is room
  * (`maxPending` rows; one of a deleted organisation is dropped), so a crash loses what was

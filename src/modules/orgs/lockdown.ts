@@ -3,8 +3,8 @@
  * its members, every pending invitation and every visitor session of its projects' widgets end at
  * once, on every instance; every webhook is turned off, with what it had pending, and gets a new
  * signing secret (shown to nobody: an owner or admin checks it, rotates again for its receiver and
- * turns it back on); single sign-on is turned off (an owner turns it back on); and the lockdown is
- * audited.
+ * turns it back on); single sign-on is turned off (an owner turns it back on; left on when no owner
+ * has a password, who could); and the lockdown is audited.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
@@ -26,11 +26,11 @@ import { createOrgStore } from './store.ts';
 export function lockdownRoutes(deps: {
   db: Kysely<DB>;
   orgs: Pick<OrgService, 'listMembers'>;
-  accounts: Pick<AccountService, 'revokeAllSessionsOf'>;
+  accounts: Pick<AccountService, 'revokeAllSessionsOf' | 'federation'>;
   apiKeys: Pick<ApiKeyService, 'revokeAll'>;
   projects: Pick<ProjectService, 'endAllVisitorSessionsIn' | 'projectsChanged'>;
   webhooks: Pick<WebhookService, 'sealerFor' | 'lockDownIn'>;
-  sso: Pick<SsoService, 'lockDownIn'>;
+  sso: Pick<SsoService, 'lockDownIn' | 'ownersWithPassword'>;
   audit: Pick<AuditService, 'record'>;
   access: Access;
   auth: Authenticator;
@@ -60,26 +60,31 @@ export function lockdownRoutes(deps: {
         // in the transaction that records the lockdown.
         // Webhooks too: one an intruder added would go on receiving every event, and a leaked
         // secret would let its holder forge deliveries to the receiver. And single sign-on: an
-        // intruder with an account at the provider would sign straight back in.
+        // intruder with an account at the provider would sign straight back in — unless no owner
+        // has a password: then nobody could turn it back on, and it stays (its sessions still end).
         const seal = await deps.webhooks.sealerFor(orgId);
+        const ssoStays = (await deps.sso.ownersWithPassword(orgId)) === 0;
         const { revokedInvitations, endedProjects, rotatedWebhookSecrets, disabledWebhooks, disabledSso } = await withTenant(deps.db, orgId, async (tx) => {
           const count = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now());
           const ended = await deps.projects.endAllVisitorSessionsIn(tx, orgId);
           const hooks = await deps.webhooks.lockDownIn(tx, orgId, seal);
-          const ssoOff = await deps.sso.lockDownIn(tx);
+          const ssoOff = ssoStays ? false : await deps.sso.lockDownIn(tx, orgId);
           await deps.audit.record(tx, {
             orgId,
             actor: principal,
             action: 'org.lockdown',
             target: { type: 'org', id: orgId },
             ip: request.ip,
-            metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, disabledWebhooks: hooks.disabled, rotatedWebhookSecrets: hooks.rotated, disabledSso: ssoOff },
+            metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, disabledWebhooks: hooks.disabled, rotatedWebhookSecrets: hooks.rotated, disabledSso: ssoOff, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) },
           });
           return { revokedInvitations: count, endedProjects: ended, rotatedWebhookSecrets: hooks.rotated, disabledWebhooks: hooks.disabled, disabledSso: ssoOff };
         });
         await deps.projects.projectsChanged(endedProjects);
+        // A sign-in through SSO that committed while this ran (before SSO was off) is ended too;
+        // one committing after is refused (sso/service.ts checks the configuration again).
+        await deps.accounts.federation.endSsoSessions(orgId);
         const endedVisitorSessionsInProjects = endedProjects.length;
-        return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, disabledWebhooks, rotatedWebhookSecrets, disabledSso };
+        return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, disabledWebhooks, rotatedWebhookSecrets, disabledSso, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) };
       },
     });
   };

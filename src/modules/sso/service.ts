@@ -272,6 +272,14 @@ export function createSsoService(deps: {
 
     const mfa = providerReportedMfa(claims);
     const result = await db.transaction().execute(async (tx) => {
+      // The configuration may have changed while the provider answered (a lockdown turned SSO off,
+      // an owner pointed it elsewhere): checked again, and held until this sign-in commits, so a
+      // change either waits for it (and then ends its session) or refuses it.
+      const now = await store.configForShare(tx, orgId);
+      if (!now?.enabled || now.issuer !== config.issuer || now.client_id !== config.client_id) {
+        deps.log.warn({ orgId }, 'SSO: the configuration changed during the sign-in');
+        throw refused();
+      }
       const linked = await store.identity(tx, orgId, config.issuer, subject);
       let userId = linked?.user_id;
       let created = false;
@@ -311,9 +319,15 @@ export function createSsoService(deps: {
    * provider (or the provider itself) cannot sign straight back in; sign-ins under way fail at the
    * callback (clientFor reads `enabled`). An owner turns it back on with the configuration.
    */
-  async function lockDownIn(tx: Tx): Promise<boolean> {
-    return store.disable(tx);
+  async function lockDownIn(tx: Tx, orgId: string): Promise<boolean> {
+    return store.disable(tx, orgId);
   }
+
+  /**
+   * How many owners of the organisation can sign in with a password: a lockdown leaves SSO on when
+   * none can (turning it off would leave nobody able to turn it back on). Read as the directory's owner.
+   */
+  const ownersWithPassword = (orgId: string): Promise<number> => store.ownersWithPassword(db, orgId);
 
   /**
    * What provisioning (modules/scim) needs to make an account: the role new members get and the
@@ -328,7 +342,7 @@ export function createSsoService(deps: {
     });
   }
 
-  return { get, configure, remove, verifyDomain, start, finish, lockDownIn, provisioningPolicy, redirectUri };
+  return { get, configure, remove, verifyDomain, start, finish, lockDownIn, ownersWithPassword, provisioningPolicy, redirectUri };
 }
 
 export type SsoService = ReturnType<typeof createSsoService>;

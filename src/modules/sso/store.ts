@@ -37,7 +37,26 @@ export function createSsoStore() {
       ),
 
     /** Turns an enabled SSO off (a lockdown); true if it was on. */
-    disable: async (tx: Tx): Promise<boolean> => (await tx.updateTable('org_sso').set({ enabled: false }).where('enabled', '=', true).returning('org_id').executeTakeFirst()) !== undefined,
+    disable: async (tx: Tx, orgId: string): Promise<boolean> =>
+      (await tx.updateTable('org_sso').set({ enabled: false }).where('org_id', '=', orgId).where('enabled', '=', true).returning('org_id').executeTakeFirst()) !== undefined,
+
+    /** The configuration a sign-in about to commit was made under, locked for share until it does (read as the owner). */
+    configForShare: (x: Kysely<DB>, orgId: string) =>
+      x.selectFrom('org_sso').select(['enabled', 'issuer', 'client_id']).where('org_id', '=', orgId).forShare().executeTakeFirst(),
+
+    ownersWithPassword: async (x: Kysely<DB>, orgId: string): Promise<number> =>
+      Number(
+        (
+          await x
+            .selectFrom('memberships as m')
+            .innerJoin('users as u', 'u.id', 'm.user_id')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('m.org_id', '=', orgId)
+            .where('m.role', '=', 'owner')
+            .where('u.password_hash', 'is not', null)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
 
     removeConfig: async (tx: Tx): Promise<boolean> => (await tx.deleteFrom('org_sso').returning('org_id').executeTakeFirst()) !== undefined,
 

@@ -39,6 +39,7 @@ export interface Authenticator {
 export function createAuthenticator(deps: { sessions: SessionVerifier; apiKeys?: ApiKeyVerifier }): Authenticator {
   async function resolve(request: FastifyRequest, recheck = false): Promise<Principal> {
     if (request.principal && !recheck) return request.principal;
+    if (recheck) request.principal = null; // a failed check leaves no principal behind
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(authorization);
