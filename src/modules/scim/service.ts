@@ -18,12 +18,12 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DB } from '../../platform/db/tables.ts';
-import { enterTenant } from '../../platform/db/tenant.ts';
+import { enterTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { AccountService } from '../accounts/service.ts';
 import type { OrgService } from '../orgs/service.ts';
-import type { SsoService } from '../sso/service.ts';
+import type { ProvisioningPolicy, SsoService } from '../sso/service.ts';
 import { parseFilter, scimRefusal, type ScimAccount, type UserChanges } from './resource.ts';
 
 interface Actor {
@@ -46,7 +46,7 @@ export function createScimService(deps: {
   audit: Pick<AuditService, 'record'>;
   accounts: Pick<AccountService, 'federation' | 'revokeAllSessionsOf'>;
   orgs: Pick<OrgService, 'addFederatedMember' | 'removeFederatedMember'>;
-  sso: Pick<SsoService, 'provisioningPolicy'>;
+  sso: Pick<SsoService, 'provisioningPolicyIn'>;
   directoryChanged: (userIds: string[]) => Promise<void>;
 }) {
   const { db, accounts } = deps;
@@ -64,8 +64,9 @@ export function createScimService(deps: {
     return row ? toAccount(row) : undefined;
   }
 
-  async function policyFor(orgId: string) {
-    const policy = await deps.sso.provisioningPolicy(orgId);
+  /** The SSO configuration's provisioning policy, in the tenant transaction (sso/service.ts locks it for share). */
+  async function policyIn(tx: Tx): Promise<ProvisioningPolicy> {
+    const policy = await deps.sso.provisioningPolicyIn(tx);
     if (!policy) throw scimRefusal('invalid_request', 'invalidValue', "SCIM provisions the accounts of the organisation's single sign-on: configure it first.");
     return policy;
   }
@@ -94,15 +95,17 @@ export function createScimService(deps: {
     if (input.primaryEmail !== undefined && input.primaryEmail.trim().toLowerCase() !== email) {
       throw scimRefusal('invalid_request', 'invalidValue', 'userName must be the primary e-mail address (the one the provider sends as the email claim).');
     }
-    const policy = await policyFor(orgId);
-    if (!policy.provenDomains.includes(email.slice(email.lastIndexOf('@') + 1))) {
-      throw scimRefusal('invalid_request', 'invalidValue', "userName must be an address of one of the SSO configuration's proven domains.");
-    }
     const userId = await db.transaction().execute(async (tx) => {
       // An address with an account already — this organisation's or anyone's — is not made again.
       if (await accounts.federation.findUser(tx, email)) throw scimRefusal('conflict', 'uniqueness', 'A user with this userName exists.');
       const id = await accounts.federation.createUser(tx, { email, name: input.name, orgId });
       await enterTenant(tx, orgId);
+      // Under a share lock on the configuration, so neither SSO nor the domain's proof goes meanwhile
+      // (a refusal here undoes the account made above).
+      const policy = await policyIn(tx);
+      if (!policy.provenDomains.includes(email.slice(email.lastIndexOf('@') + 1))) {
+        throw scimRefusal('invalid_request', 'invalidValue', "userName must be an address of one of the SSO configuration's proven domains.");
+      }
       if (input.active) await deps.orgs.addFederatedMember(tx, orgId, id, policy.defaultRole);
       await deps.audit.record(tx, {
         orgId, actor: actor.principal, action: 'scim.user_created', target: { type: 'user', id }, ip: actor.ip, metadata: { active: input.active, role: input.active ? policy.defaultRole : null },
@@ -127,9 +130,7 @@ export function createScimService(deps: {
    * and the audit record.
    */
   async function update(orgId: string, userId: string, changes: UserChanges, actor: Actor): Promise<ScimAccount> {
-    // Providers send active: true with every profile push: the SSO policy is read only for a real reactivation.
-    const current = changes.active === true ? await find(db, orgId, userId) : undefined;
-    const policy = current && !current.active ? await policyFor(orgId) : undefined;
+    let policy: ProvisioningPolicy | null = null;
     const changed = await db.transaction().execute(async (tx) => {
       const before = await lockedAccount(tx, orgId, userId);
       if (changes.userName !== undefined && changes.userName.trim().toLowerCase() !== before.email) {
@@ -143,7 +144,10 @@ export function createScimService(deps: {
       await enterTenant(tx, orgId);
       if (changes.active === false && (await deps.orgs.removeFederatedMember(tx, orgId, before))) fields.active = { from: true, to: false };
       else if (changes.active === true && !before.active) {
-        if (!policy?.provenDomains.includes(before.email.slice(before.email.lastIndexOf('@') + 1))) {
+        // Read here, under a share lock: SSO removed or a domain released meanwhile cannot slip in.
+        // (Providers send active: true with every profile push: only a real reactivation reads it.)
+        policy = await policyIn(tx);
+        if (!policy.provenDomains.includes(before.email.slice(before.email.lastIndexOf('@') + 1))) {
           throw scimRefusal('invalid_request', 'invalidValue', "The user's address is no longer in one of the SSO configuration's proven domains.");
         }
         await deps.orgs.addFederatedMember(tx, orgId, userId, policy.defaultRole);

@@ -37,6 +37,11 @@ import type { SsoStore } from './store.ts';
 import { providerReportedMfa } from './amr.ts';
 import { challengeName, createDomainStore, publishes, type DomainView, type ResolveTxt } from './domains.ts';
 
+export interface ProvisioningPolicy {
+  defaultRole: 'viewer' | 'editor';
+  provenDomains: string[];
+}
+
 /** How long a sign-in under way may take (the binding cookie lives as long: routes.ts). */
 export const LOGIN_TTL_MS = 10 * 60_000;
 
@@ -331,18 +336,18 @@ export function createSsoService(deps: {
 
   /**
    * What provisioning (modules/scim) needs to make an account: the role new members get and the
-   * proven domains of the configuration; null when the organisation has no SSO.
+   * proven domains of the configuration; null when the organisation has no SSO. In the caller's
+   * tenant transaction, the configuration locked for share until it ends: neither SSO nor a
+   * domain's proof goes while an account is made under it.
    */
-  async function provisioningPolicy(orgId: string): Promise<{ defaultRole: 'viewer' | 'editor'; provenDomains: string[] } | null> {
-    return withTenant(db, orgId, async (tx) => {
-      const config = await store.config(tx);
-      if (!config) return null;
-      const provenDomains = (await domains.list(tx)).filter((d) => d.verified && config.email_domains.includes(d.domain)).map((d) => d.domain);
-      return { defaultRole: config.default_role, provenDomains };
-    });
+  async function provisioningPolicyIn(tx: Tx): Promise<ProvisioningPolicy | null> {
+    const config = await store.configForUse(tx);
+    if (!config) return null;
+    const provenDomains = (await domains.list(tx)).filter((d) => d.verified && config.email_domains.includes(d.domain)).map((d) => d.domain);
+    return { defaultRole: config.default_role, provenDomains };
   }
 
-  return { get, configure, remove, verifyDomain, start, finish, lockDownIn, ownersWithPassword, provisioningPolicy, redirectUri };
+  return { get, configure, remove, verifyDomain, start, finish, lockDownIn, ownersWithPassword, provisioningPolicyIn, redirectUri };
 }
 
 export type SsoService = ReturnType<typeof createSsoService>;

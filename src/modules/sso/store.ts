@@ -9,6 +9,9 @@ export function createSsoStore() {
   return {
     config: (tx: Tx): Promise<SsoConfigRow | undefined> => tx.selectFrom('org_sso').selectAll().executeTakeFirst(),
 
+    /** The configuration, locked for share until the transaction ends (provisioning acts under it). */
+    configForUse: (tx: Tx): Promise<SsoConfigRow | undefined> => tx.selectFrom('org_sso').selectAll().forShare().executeTakeFirst(),
+
     saveConfig: async (tx: Tx, row: Omit<SsoConfigRow, 'updated_at'>, at: Date): Promise<void> => {
       const values = { ...row, email_domains: sql<string[]>`${sql.val(row.email_domains)}::text[]`, updated_at: at };
       await tx
