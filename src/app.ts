@@ -336,7 +336,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   });
   await apiKeyModule.start();
   const accessLog = createAccessLog({ db, clock, onError: (error) => app.log.error({ err: error }, 'the API access log could not be written') });
-  installAccessLogging(app as unknown as FastifyInstance, accessLog, clock);
+  installAccessLogging(app as unknown as FastifyInstance, accessLog, clock, '/v1/', ['/v1/widget/']);
   accessLog.start();
   app.addHook('onClose', async () => {
     await apiKeyModule.stop();

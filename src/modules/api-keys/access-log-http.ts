@@ -18,17 +18,24 @@ declare module 'fastify' {
   }
 }
 
-export function installAccessLogging(app: FastifyInstance, log: Pick<AccessLog, 'record'>, clock: Clock): void {
+/**
+ * On the routes an API key may call (`prefix` but not `except`, added after this call): only those
+ * pay for it, never the widget's message path. Logged on the response's 'close', not onResponse: a
+ * response its client cuts off (an event stream it closes) gets no onResponse; 'close' comes for
+ * every response.
+ */
+export function installAccessLogging(app: FastifyInstance, log: Pick<AccessLog, 'record'>, clock: Clock, prefix: string, except: readonly string[]): void {
   app.decorateRequest('apiKeyUse', null);
-  // On the response's 'close', not onResponse: a streamed reply (server-sent events: a streamed
-  // answer, the event stream) is hijacked and skips Fastify's onResponse. 'close' comes for every
-  // response, finished or cut off by its client.
-  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const at = clock.now(); // when it came (a stream is logged when it ends, but ran from here)
-    reply.raw.once('close', () => logAccess(request, reply, at));
+  const watchClose = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    reply.raw.once('close', () => logAccess(request, reply));
     done();
+  };
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(prefix) || except.some((e) => route.url.startsWith(e))) return;
+    const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [...existing, watchClose];
   });
-  function logAccess(request: FastifyRequest, reply: FastifyReply, at: Date): void {
+  function logAccess(request: FastifyRequest, reply: FastifyReply): void {
     const use = request.apiKeyUse;
     if (use) {
       // The label is "METHOD /route/:pattern" (platform/http/route-label.ts).
@@ -43,7 +50,8 @@ export function installAccessLogging(app: FastifyInstance, log: Pick<AccessLog, 
         // Cut off by its client before an answer went out: 499, as proxies log it ("client closed request").
         status: reply.raw.headersSent ? reply.raw.statusCode : 499,
         durationMs: Math.round(reply.elapsedTime),
-        at,
+        // When it came: a stream is logged when it ends, but ran from its start.
+        at: new Date(clock.now().getTime() - reply.elapsedTime),
       });
     }
   }

@@ -65,8 +65,8 @@ export function createScimService(deps: {
   }
 
   /** The SSO configuration's provisioning policy, in the tenant transaction (sso/service.ts locks it for share). */
-  async function policyIn(tx: Tx): Promise<ProvisioningPolicy> {
-    const policy = await deps.sso.provisioningPolicyIn(tx);
+  async function policyIn(tx: Tx, orgId: string): Promise<ProvisioningPolicy> {
+    const policy = await deps.sso.provisioningPolicyIn(tx, orgId);
     if (!policy) throw scimRefusal('invalid_request', 'invalidValue', "SCIM provisions the accounts of the organisation's single sign-on: configure it first.");
     return policy;
   }
@@ -96,16 +96,18 @@ export function createScimService(deps: {
       throw scimRefusal('invalid_request', 'invalidValue', 'userName must be the primary e-mail address (the one the provider sends as the email claim).');
     }
     const userId = await db.transaction().execute(async (tx) => {
-      // An address with an account already — this organisation's or anyone's — is not made again.
-      if (await accounts.federation.findUser(tx, email)) throw scimRefusal('conflict', 'uniqueness', 'A user with this userName exists.');
-      const id = await accounts.federation.createUser(tx, { email, name: input.name, orgId });
+      const existing = await accounts.federation.findUser(tx, email);
+      const id = existing ? undefined : await accounts.federation.createUser(tx, { email, name: input.name, orgId });
       await enterTenant(tx, orgId);
       // Under a share lock on the configuration, so neither SSO nor the domain's proof goes meanwhile
       // (a refusal here undoes the account made above).
-      const policy = await policyIn(tx);
+      const policy = await policyIn(tx, orgId);
       if (!policy.provenDomains.includes(email.slice(email.lastIndexOf('@') + 1))) {
         throw scimRefusal('invalid_request', 'invalidValue', "userName must be an address of one of the SSO configuration's proven domains.");
       }
+      // An address with an account already is not made again — said only for a proven domain's
+      // address, so a SCIM key cannot ask whether anyone else's address has an account here.
+      if (!id) throw scimRefusal('conflict', 'uniqueness', 'A user with this userName exists.');
       if (input.active) await deps.orgs.addFederatedMember(tx, orgId, id, policy.defaultRole);
       await deps.audit.record(tx, {
         orgId, actor: actor.principal, action: 'scim.user_created', target: { type: 'user', id }, ip: actor.ip, metadata: { active: input.active, role: input.active ? policy.defaultRole : null },
@@ -146,7 +148,7 @@ export function createScimService(deps: {
       else if (changes.active === true && !before.active) {
         // Read here, under a share lock: SSO removed or a domain released meanwhile cannot slip in.
         // (Providers send active: true with every profile push: only a real reactivation reads it.)
-        policy = await policyIn(tx);
+        policy = await policyIn(tx, orgId);
         if (!policy.provenDomains.includes(before.email.slice(before.email.lastIndexOf('@') + 1))) {
           throw scimRefusal('invalid_request', 'invalidValue', "The user's address is no longer in one of the SSO configuration's proven domains.");
         }

@@ -340,8 +340,8 @@ export function createSsoService(deps: {
    * tenant transaction, the configuration locked for share until it ends: neither SSO nor a
    * domain's proof goes while an account is made under it.
    */
-  async function provisioningPolicyIn(tx: Tx): Promise<ProvisioningPolicy | null> {
-    const config = await store.configForUse(tx);
+  async function provisioningPolicyIn(tx: Tx, orgId: string): Promise<ProvisioningPolicy | null> {
+    const config = await store.configForShare(tx, orgId);
     if (!config) return null;
     const provenDomains = (await domains.list(tx)).filter((d) => d.verified && config.email_domains.includes(d.domain)).map((d) => d.domain);
     return { defaultRole: config.default_role, provenDomains };

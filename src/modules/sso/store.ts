@@ -1,16 +1,26 @@
 /** SQL for single sign-on: an organisation's provider, its identities, and sign-ins under way. */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { DB, OrgSsoTable } from '../../platform/db/tables.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
 
 export type SsoConfigRow = Selectable<OrgSsoTable>;
 
+/** The organisation's members (`m`) joined to their accounts (`u`), counted where `condition` holds. */
+async function countMembersWhere(x: Kysely<DB>, orgId: string, condition: RawBuilder<boolean>): Promise<number> {
+  const row = await x
+    .selectFrom('memberships as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('m.org_id', '=', orgId)
+    .where(condition)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 export function createSsoStore() {
   return {
     config: (tx: Tx): Promise<SsoConfigRow | undefined> => tx.selectFrom('org_sso').selectAll().executeTakeFirst(),
 
-    /** The configuration, locked for share until the transaction ends (provisioning acts under it). */
-    configForUse: (tx: Tx): Promise<SsoConfigRow | undefined> => tx.selectFrom('org_sso').selectAll().forShare().executeTakeFirst(),
 
     saveConfig: async (tx: Tx, row: Omit<SsoConfigRow, 'updated_at'>, at: Date): Promise<void> => {
       const values = { ...row, email_domains: sql<string[]>`${sql.val(row.email_domains)}::text[]`, updated_at: at };
@@ -25,41 +35,22 @@ export function createSsoStore() {
      * Members other than owners whose account this organisation's SSO did not make: it can never
      * sign them in, so once it is required they are refused.
      */
-    membersWithoutSso: async (tx: Tx, orgId: string): Promise<number> =>
-      Number(
-        (
-          await tx
-            .selectFrom('memberships as m')
-            .innerJoin('users as u', 'u.id', 'm.user_id')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .where('m.org_id', '=', orgId)
-            .where('m.role', '!=', 'owner')
-            .where((eb) => eb.or([eb('u.federated_org_id', 'is', null), eb('u.federated_org_id', '!=', orgId)]))
-            .executeTakeFirstOrThrow()
-        ).n,
-      ),
+    membersWithoutSso: (tx: Tx, orgId: string): Promise<number> =>
+      countMembersWhere(tx, orgId, sql<boolean>`m.role <> 'owner' AND u.federated_org_id IS DISTINCT FROM ${orgId}`),
 
     /** Turns an enabled SSO off (a lockdown); true if it was on. */
     disable: async (tx: Tx, orgId: string): Promise<boolean> =>
       (await tx.updateTable('org_sso').set({ enabled: false }).where('org_id', '=', orgId).where('enabled', '=', true).returning('org_id').executeTakeFirst()) !== undefined,
 
-    /** The configuration a sign-in about to commit was made under, locked for share until it does (read as the owner). */
-    configForShare: (x: Kysely<DB>, orgId: string) =>
-      x.selectFrom('org_sso').select(['enabled', 'issuer', 'client_id']).where('org_id', '=', orgId).forShare().executeTakeFirst(),
+    /**
+     * The configuration, locked for share until the transaction ends: a sign-in about to commit, or
+     * provisioning, acts under it, and a change waits for them (as the owner or in the tenant).
+     */
+    configForShare: (x: Kysely<DB>, orgId: string): Promise<SsoConfigRow | undefined> =>
+      x.selectFrom('org_sso').selectAll().where('org_id', '=', orgId).forShare().executeTakeFirst(),
 
-    ownersWithPassword: async (x: Kysely<DB>, orgId: string): Promise<number> =>
-      Number(
-        (
-          await x
-            .selectFrom('memberships as m')
-            .innerJoin('users as u', 'u.id', 'm.user_id')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .where('m.org_id', '=', orgId)
-            .where('m.role', '=', 'owner')
-            .where('u.password_hash', 'is not', null)
-            .executeTakeFirstOrThrow()
-        ).n,
-      ),
+    /** Owners who can sign in with a password (read as the owner: the tenant role sees no password column). */
+    ownersWithPassword: (x: Kysely<DB>, orgId: string): Promise<number> => countMembersWhere(x, orgId, sql<boolean>`m.role = 'owner' AND u.password_hash IS NOT NULL`),
 
     removeConfig: async (tx: Tx): Promise<boolean> => (await tx.deleteFrom('org_sso').returning('org_id').executeTakeFirst()) !== undefined,
 
