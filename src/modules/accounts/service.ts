@@ -330,7 +330,7 @@ export function createAccountService(deps: {
     count: (x: Kysely<DB>, orgId: string, email?: string) => store.countFederated(x, orgId, email === undefined ? undefined : normalizeEmail(email)),
     lock: (tx: Kysely<DB>, orgId: string, userId: string) => store.lockFederated(tx, orgId, userId),
     rename: (tx: Kysely<DB>, userId: string, name: string | null) => store.renameUser(tx, userId, name),
-    /** Deletes an account the organisation federates (and that has no password); end its sessions first (revokeAllSessionsOf). */
+    /** Deletes an account the organisation federates (and that has no password): whether it did. Its sessions go with it; tell the instances after the commit (revokeAllSessionsOf). */
     delete: (tx: Kysely<DB>, orgId: string, userId: string) => store.deleteFederatedUser(tx, orgId, userId),
     async createUser(tx: Kysely<DB>, input: { email: string; name: string | null; orgId: string }): Promise<string> {
       const id = newId('usr');

@@ -68,8 +68,9 @@ export function createAccountStore() {
     },
 
     /** Deletes an account the organisation federates, never one with a password; its memberships, sessions, recovery codes and SSO identities go with it (cascades). */
-    deleteFederatedUser: async (x: Executor, orgId: string, userId: string): Promise<void> => {
-      await x.deleteFrom('users').where('id', '=', userId).where('federated_org_id', '=', orgId).where('password_hash', 'is', null).execute();
+    deleteFederatedUser: async (x: Executor, orgId: string, userId: string): Promise<boolean> => {
+      const r = await x.deleteFrom('users').where('id', '=', userId).where('federated_org_id', '=', orgId).where('password_hash', 'is', null).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
     },
 
     findUserById: (x: Executor, id: string) =>

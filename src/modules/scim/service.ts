@@ -18,7 +18,7 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DB } from '../../platform/db/tables.ts';
-import { enterTenant, type Tx } from '../../platform/db/tenant.ts';
+import { enterTenant, leaveTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { AccountService } from '../accounts/service.ts';
@@ -169,17 +169,22 @@ export function createScimService(deps: {
     return get(orgId, userId);
   }
 
-  /** Deactivation (membership, invitations, audit) in the tenant, the sessions, then the account itself as the directory's owner. */
+  /**
+   * One transaction: deactivation (membership, invitations) and the audit record in the tenant,
+   * then the account itself as the directory's owner — its row locked throughout, so the record
+   * never names a deletion that did not happen. Sessions are ended on every instance after it.
+   */
   async function remove(orgId: string, userId: string, actor: Actor): Promise<void> {
     await db.transaction().execute(async (tx) => {
       const before = await lockedAccount(tx, orgId, userId);
       await enterTenant(tx, orgId);
       const wasMember = await deps.orgs.removeFederatedMember(tx, orgId, before);
       await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'scim.user_deleted', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { wasActive: wasMember } });
+      await leaveTenant(tx);
+      // Its sessions, identities and recovery codes go with it (cascades).
+      if (!(await accounts.federation.delete(tx, orgId, userId))) throw notFound();
     });
     await accounts.revokeAllSessionsOf([userId]);
-    // Its sessions, identities and recovery codes go with it; a failure here leaves it inactive, and the provider's retry deletes it.
-    await db.transaction().execute((tx) => accounts.federation.delete(tx, orgId, userId));
     await deps.directoryChanged([userId]);
   }
 

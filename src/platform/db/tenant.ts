@@ -33,6 +33,15 @@ export async function enterTenant(tx: Tx, orgId: string): Promise<void> {
   await sql`SELECT set_config('role', ${APP_ROLE}, true), set_config(${TENANT_SETTING}, ${orgId}, true)`.execute(tx);
 }
 
+/**
+ * Back to the connecting role for the rest of an open transaction: for the directory's own write
+ * that must commit together with the tenant's (a SCIM deletion and its audit record). The
+ * organisation setting stays, and ends with the transaction like the role.
+ */
+export async function leaveTenant(tx: Tx): Promise<void> {
+  await sql`SELECT set_config('role', 'none', true)`.execute(tx);
+}
+
 /** SQL for a table's policy: rows are visible and writable only within the current tenant. */
 export function tenantPolicySql(table: string): string {
   return `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
