@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -90,6 +91,34 @@ describe('keys rotate-master', () => {
       await testDb.drop();
     }
   });
+
+  it('a key no configured master key can unwrap is named and left, and the keys after it are re-wrapped all the same', async () => {
+    const testDb = await createTestDatabase();
+    try {
+      const db = testDb.database;
+      const orgAad = (orgId: string) => ({ orgId, table: 'rot_probe', column: 'secret', rowId: 'r1' });
+      const old = await cryptoFor(db, TEST_MASTER_KEY);
+      const kept = [
+        { aad: orgAad('org_a'), ct: await old.cipher.encrypt('a', orgAad('org_a')) },
+        { aad: orgAad('org_z'), ct: await old.cipher.encrypt('z', orgAad('org_z')) },
+        { aad: orgAad('org_s'), ct: await old.cipher.encrypt('s', orgAad('org_s'), subjectScope('org_s', 'vis_1')) },
+      ];
+      // Sorted between the others: a key under a master key nobody configured (merged from an old key store, say).
+      const lost = await cryptoFor(db, randomBytes(32).toString('base64'));
+      await lost.cipher.encrypt('m', orgAad('org_m'));
+
+      const rotating = await cryptoFor(db, TEST_MASTER_KEY_2, [TEST_MASTER_KEY]);
+      const first = await rotateMaster(rotating, 1);
+      assert.equal(first.rewrapped, 3);
+      assert.deepEqual(first.unreadable, [{ scope: orgScope('org_m'), version: 1 }]);
+      const again = await rotateMaster(rotating, 1);
+      assert.deepEqual([again.rewrapped, again.unreadable], [0, [{ scope: orgScope('org_m'), version: 1 }]], 'every run ends, naming it again');
+      const after = await cryptoFor(db, TEST_MASTER_KEY_2);
+      assert.deepEqual(await Promise.all(kept.map((k) => after.cipher.decrypt(k.ct, k.aad))), ['a', 'z', 's']);
+    } finally {
+      await testDb.drop();
+    }
+  });
 });
 
 describe('keys rotate-org --include-subjects, interrupted', () => {
@@ -97,6 +126,7 @@ describe('keys rotate-org --include-subjects, interrupted', () => {
     const testDb = await createTestDatabase();
     try {
       const db = testDb.database;
+      await db.db.insertInto('orgs').values({ id: ORG, name: 'Rotating', slug: 'rotating' }).execute();
       const crypto = await cryptoFor(db, TEST_MASTER_KEY);
       const subjects = ['vis_a', 'vis_b', 'vis_c'].map((id) => subjectScope(ORG, id));
       for (const [i, scope] of subjects.entries()) await crypto.cipher.encrypt(`note ${i}`, aad(`s${i}`), scope);
@@ -116,6 +146,44 @@ describe('keys rotate-org --include-subjects, interrupted', () => {
       assert.equal(again.resumed, false, 'started over, not resumed without the subjects');
       const { rows } = await sql<{ scope: string; v: number }>`SELECT scope, max(version)::int AS v FROM keystore.subject_keys GROUP BY scope ORDER BY scope`.execute(db.db);
       assert.deepEqual(rows.map((r) => [r.scope, r.v]), [[subjects[0], 3], [subjects[1], 2]], 'every subject rotated; the shredded one has no key');
+    } finally {
+      await testDb.drop();
+    }
+  });
+
+  it('a rotation left unfinished without the subjects is not resumed as if it had rotated them', async () => {
+    const testDb = await createTestDatabase();
+    try {
+      const db = testDb.database;
+      await db.db.insertInto('orgs').values({ id: ORG, name: 'Rotating', slug: 'rotating' }).execute();
+      const crypto = await cryptoFor(db, TEST_MASTER_KEY);
+      const subject = subjectScope(ORG, 'vis_a');
+      await crypto.cipher.encrypt('note', aad('s0'), subject);
+      const store = createKeysStore(db.db);
+      const deps = { db: db.db, keyring: crypto.keyring, cipher: crypto.cipher, checkpoints: createSqlCheckpointStore(db.db), store, columns: [], announce: async () => undefined };
+      // A first run without --include-subjects, killed after marking its rotation pending.
+      const unfinished = (await crypto.keyring.rotate(orgScope(ORG))).version;
+      await store.markPending(ORG, unfinished, false);
+      await assert.rejects(rotateOrg(deps, ORG, { includeSubjects: true }), /did not rotate the subject keys/);
+      const subjectVersions = async () => (await sql<{ v: number }>`SELECT version AS v FROM keystore.subject_keys WHERE scope = ${subject} ORDER BY version`.execute(db.db)).rows.map((r) => r.v);
+      assert.deepEqual(await subjectVersions(), [1]);
+      const forced = await rotateOrg(deps, ORG, { includeSubjects: true, forceNew: true });
+      assert.deepEqual([forced.version, forced.resumed, await subjectVersions()], [unfinished + 1, false, [1, 2]]);
+      assert.deepEqual(await store.pendingRotation(ORG), undefined, 'finished');
+    } finally {
+      await testDb.drop();
+    }
+  });
+
+  it('an organisation that does not exist gets no key', async () => {
+    const testDb = await createTestDatabase();
+    try {
+      const db = testDb.database;
+      const crypto = await cryptoFor(db, TEST_MASTER_KEY);
+      const deps = { db: db.db, keyring: crypto.keyring, cipher: crypto.cipher, checkpoints: createSqlCheckpointStore(db.db), store: createKeysStore(db.db), columns: [], announce: async () => undefined };
+      await assert.rejects(rotateOrg(deps, 'org_typo', {}), /No organisation org_typo/);
+      const { rows } = await sql`SELECT 1 FROM data_keys`.execute(db.db);
+      assert.equal(rows.length, 0);
     } finally {
       await testDb.drop();
     }
@@ -169,6 +237,7 @@ describe('keys rotate-org', () => {
     const t = await target();
     let db = await t.open();
     await migrate(db.db);
+    await db.db.insertInto('orgs').values({ id: ORG, name: 'Rotating', slug: 'rotating' }).execute();
     await sql.raw(`CREATE TABLE rot_probe (id text PRIMARY KEY, org_id text NOT NULL, secret text);
       GRANT SELECT, UPDATE ON rot_probe TO palisade_app`).execute(db.db);
     let crypto = await cryptoFor(db, TEST_MASTER_KEY);

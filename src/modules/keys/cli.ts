@@ -28,8 +28,14 @@ export function registerKeyCommands(program: Command, deps: { config: () => Conf
       await withCliContext(deps.config(), deps.openStorage, async (ctx) => {
         const result = await rotateMaster(ctx.crypto, options.batchSize);
         console.log(`Re-wrapped ${result.rewrapped} data keys under ${result.kekId} (${result.skipped} changed meanwhile).`);
+        if (result.unreadable.length > 0) {
+          // Names only (scope and version), never key material. The rest were re-wrapped all the same.
+          console.error(`${result.unreadable.length} data keys could not be unwrapped by any configured master key and were left as they are:`);
+          for (const k of result.unreadable) console.error(`  ${k.scope} v${k.version}`);
+          process.exitCode = 1;
+        }
         console.log('Instances still running with the old key wrap new keys under it: restart them all with this configuration, then run this again until it re-wraps 0.');
-        console.log('Keep the old key in PALISADE_MASTER_KEY_PREVIOUS while backups made under it are kept.');
+        console.log('Keep the old key in PALISADE_MASTER_KEY_PREVIOUS while backups made under it are kept; then remove it, and delete DATA_DIR/master.key if you moved off the key file.');
       });
     });
 

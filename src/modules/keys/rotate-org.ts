@@ -12,7 +12,7 @@ import type { Keyring } from '../../platform/crypto/keyring.ts';
 import { runReencryption, type CheckpointStore, type ReencryptResult } from '../../platform/crypto/reencrypt.ts';
 import { orgScope, type Scope } from '../../platform/crypto/types.ts';
 import type { DB } from '../../platform/db/tables.ts';
-import { columnHoldsOrg, type EncryptedColumn } from './registry.ts';
+import { PLATFORM_ORG_ID, columnHoldsOrg, type EncryptedColumn } from './registry.ts';
 import { createColumnRowSource } from './row-source.ts';
 import type { KeysStore } from './store.ts';
 
@@ -46,7 +46,12 @@ export interface RotateOrgResult {
 
 export async function rotateOrg(deps: RotateOrgDeps, orgId: string, options: RotateOrgOptions = {}): Promise<RotateOrgResult> {
   const scope = orgScope(orgId);
+  if (orgId !== PLATFORM_ORG_ID && !(await deps.store.orgExists(orgId))) throw new Error(`No organisation ${orgId}.`);
   const pending = options.forceNew === true ? undefined : await deps.store.pendingRotation(orgId);
+  if (pending !== undefined && options.includeSubjects === true && !pending.subjects) {
+    // Resuming would leave every subject key as it was while saying the rotation went through.
+    throw new Error(`An unfinished rotation of ${orgId} (version ${pending.version}) did not rotate the subject keys: finish it by running this without --include-subjects, then run it again with it, or start over with --force-new --include-subjects.`);
+  }
   let version: number;
   if (pending === undefined) {
     const rotated = [scope];
@@ -59,10 +64,10 @@ export async function rotateOrg(deps: RotateOrgDeps, orgId: string, options: Rot
     }
     // Marked only now: a run that dies before this starts over (new versions again, nothing
     // lost), where one marked earlier would resume without rotating the remaining subjects.
-    await deps.store.markPending(orgId, version);
+    await deps.store.markPending(orgId, version, options.includeSubjects === true);
     await deps.announce(rotated);
   } else {
-    version = pending;
+    version = pending.version;
   }
 
   const jobPrefix = `rotate-org:${orgId}:v${version}:`;

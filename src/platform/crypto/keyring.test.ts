@@ -133,10 +133,10 @@ test('rewrapAll moves every key to the new KEK, resumably, and keys stay the sam
   const newMaster = randomBytes(32);
   const newKms = createLocalKms(newMaster);
   const result = await keyring.rewrapAll(newKms, 2);
-  assert.deepEqual(result, { rewrapped: 4, skipped: 0 });
+  assert.deepEqual(result, { rewrapped: 4, skipped: 0, unreadable: [] });
   assert.ok([...store.rows.values()].every((r) => r.kekId === newKms.keyId));
   assert.equal(keyring.kekId, newKms.keyId);
-  assert.deepEqual(await keyring.rewrapAll(newKms), { rewrapped: 0, skipped: 0 });
+  assert.deepEqual(await keyring.rewrapAll(newKms), { rewrapped: 0, skipped: 0, unreadable: [] });
 
   // A restarted instance that only knows the new master key reads the same keys.
   const restarted = createKeyring({ kms: createLocalKms(newMaster), store, clock });
@@ -163,7 +163,7 @@ test('rotate-master as operated: restart with new key current and old key previo
   const both = createLocalKms(newMaster, undefined, [{ key: oldMaster }]);
   const after = createKeyring({ kms: both, store, clock });
   assert.ok((await after.keyFor(orgScope('org_1'), 1)).key.equals(original.key), 'readable before the rewrap');
-  assert.deepEqual(await after.rewrapAll(both), { rewrapped: 1, skipped: 0 });
+  assert.deepEqual(await after.rewrapAll(both), { rewrapped: 1, skipped: 0, unreadable: [] });
   const newOnly = createKeyring({ kms: createLocalKms(newMaster), store, clock });
   assert.ok((await newOnly.keyFor(orgScope('org_1'), 1)).key.equals(original.key));
 });

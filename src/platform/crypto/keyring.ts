@@ -8,7 +8,7 @@ import type { Clock } from '../clock.ts';
 import { CryptoError, isCryptoError } from './errors.ts';
 import type { Kms } from './kms.ts';
 import { createTtlCache } from '../cache/ttl-cache.ts';
-import { parseScope, type DataKeyRecord, type DataKeyStore, type Scope } from './types.ts';
+import { parseScope, type DataKeyRecord, type DataKeyStore, type KeyPosition, type Scope } from './types.ts';
 
 export interface DataKey {
   readonly scope: Scope;
@@ -31,6 +31,8 @@ export interface KeyringOptions {
 export interface RewrapResult {
   rewrapped: number;
   skipped: number;
+  /** Keys no configured master key can unwrap (or whose wrapping failed authentication): left as they are. */
+  unreadable: KeyPosition[];
 }
 
 const wrapContext = (scope: Scope, version: number): string => `palisade/data-key/${scope}/v${version}`;
@@ -240,15 +242,26 @@ export function createKeyring(options: KeyringOptions): Keyring {
      * wraps new keys with `newKms`.
      */
     async rewrapAll(newKms: Kms, batchSize = 500): Promise<RewrapResult> {
-      const result: RewrapResult = { rewrapped: 0, skipped: 0 };
+      const result: RewrapResult = { rewrapped: 0, skipped: 0, unreadable: [] };
       pendingKms = newKms;
       try {
+        // Paged by position, not only by what is left: a key that cannot be read stays behind,
+        // and must not stop the keys after it from being re-wrapped.
+        let after: KeyPosition | undefined;
         for (;;) {
-          const batch = await store.listNotWrappedBy(newKms.keyId, batchSize);
+          const batch = await store.listNotWrappedBy(newKms.keyId, batchSize, after);
           if (batch.length === 0) break;
           for (const record of batch) {
+            after = { scope: record.scope, version: record.version };
             const context = wrapContext(record.scope, record.version);
-            const raw = await kms.unwrap(record.wrapped, context);
+            let raw: Buffer;
+            try {
+              raw = await kms.unwrap(record.wrapped, context);
+            } catch (error) {
+              if (!isCryptoError(error, 'unknown_kek') && !isCryptoError(error, 'unwrap_failed')) throw error;
+              result.unreadable.push({ scope: record.scope, version: record.version });
+              continue;
+            }
             const wrapped = await newKms.wrap(raw, context);
             raw.fill(0);
             const updated = await store.updateWrapped(record.scope, record.version, wrapped, newKms.keyId, record.kekId);

@@ -31,6 +31,19 @@ test('reads a base64 key from PALISADE_MASTER_KEY and writes no file', () => wit
   await assert.rejects(stat(join(dir, 'master.key')), { code: 'ENOENT' });
 }));
 
+test('a key file left in the data directory while PALISADE_MASTER_KEY is set is warned of at every start', () => withDir(async (dir) => {
+  const fileKey = randomBytes(32);
+  await writeFile(join(dir, 'master.key'), fileKey.toString('base64') + '\n', { mode: 0o600 });
+  const moved = recorder();
+  await loadMasterKey({ envValue: randomBytes(32).toString('base64'), dataDir: dir, allowKeyFile: true, log: moved.log });
+  assert.equal(moved.warnings.length, 1);
+  assert.match(moved.warnings[0] ?? '', /MASTER KEY FILE LIES IN THE DATA DIRECTORY: .*master\.key[\s\S]*rotate-master` re-wraps 0 keys[\s\S]*delete it/);
+  assert.ok(!(moved.warnings[0] ?? '').includes(fileKey.toString('base64')), 'the key is never echoed');
+  const same = recorder();
+  await loadMasterKey({ envValue: fileKey.toString('base64'), dataDir: dir, allowKeyFile: false, log: same.log });
+  assert.match(same.warnings[0] ?? '', /holds PALISADE_MASTER_KEY itself/);
+}));
+
 test('a malformed env value is refused with an error naming the variable, not echoing it', () => withDir(async (dir) => {
   const { log } = recorder();
   for (const bad of ['not-base64!', randomBytes(16).toString('base64'), randomBytes(33).toString('base64')]) {

@@ -4,7 +4,7 @@
  * permissions; must never log, echo or return the key anywhere but to its caller.
  */
 import { constants } from 'node:fs';
-import { link, mkdir, open, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CryptoError } from './errors.ts';
@@ -45,6 +45,7 @@ export async function loadMasterKey(options: LoadMasterKeyOptions): Promise<Mast
   const { envValue, dataDir, allowKeyFile, log } = options;
   if (envValue !== undefined && envValue.trim() !== '') {
     const key = parseMasterKey(envValue, 'PALISADE_MASTER_KEY');
+    await warnOfKeyFileLeft(join(dataDir, KEY_FILE_NAME), key, log);
     return { key, keyId: localKeyId(key), source: 'env', created: false };
   }
   if (!allowKeyFile) {
@@ -65,6 +66,34 @@ export async function loadMasterKey(options: LoadMasterKeyOptions): Promise<Mast
     '  and set PALISADE_MASTER_KEY for any deployment beyond a single machine.',
   ].join('\n'));
   return { key, keyId: localKeyId(key), source: 'key-file', created };
+}
+
+/**
+ * A key file beside the data while PALISADE_MASTER_KEY is set is not used, but whoever copies the
+ * data directory gets it too: with it, what was wrapped under it (old key versions, shredded
+ * subjects' keys still in dead rows) stays readable. Moving off the file leaves it behind unless
+ * the operator deletes it, so every start says so.
+ */
+async function warnOfKeyFileLeft(path: string, key: Buffer, log: CryptoLogger): Promise<void> {
+  try {
+    await lstat(path);
+  } catch {
+    return; // none (or no data directory)
+  }
+  let same: boolean | undefined;
+  try {
+    same = (await readKeyFile(path))?.equals(key);
+  } catch {
+    // There, but not safely readable: it may still hold a key.
+  }
+  log.warn([
+    `!!! A MASTER KEY FILE LIES IN THE DATA DIRECTORY: ${path} !!!`,
+    same === true
+      ? '  It holds PALISADE_MASTER_KEY itself: anyone with a copy of the data directory can decrypt everything. Delete it.'
+      : '  PALISADE_MASTER_KEY is set, so it is not used. Once `palisade keys rotate-master` re-wraps 0 keys and no backup you keep\n' +
+        '  needs it, delete it (keep a copy in your secret store if you must): with a copy of the data directory and this file,\n' +
+        '  what it wrapped stays readable, shredded people\'s data included.',
+  ].join('\n'));
 }
 
 async function readKeyFile(path: string): Promise<Buffer | undefined> {

@@ -40,8 +40,9 @@ export function createMemoryDataKeyStore(): DataKeyStore & { readonly rows: Map<
     async firstVersion(scope) {
       return (lastDeleted.get(scope) ?? 0) + 1;
     },
-    async listNotWrappedBy(kekId, limit) {
-      return ordered().filter((r) => r.kekId !== kekId).slice(0, limit);
+    async listNotWrappedBy(kekId, limit, after) {
+      const past = (r: DataKeyRecord): boolean => after === undefined || r.scope > after.scope || (r.scope === after.scope && r.version > after.version);
+      return ordered().filter((r) => r.kekId !== kekId && past(r)).slice(0, limit);
     },
     async updateWrapped(scope, version, wrapped, kekId, expectedKekId) {
       const row = rows.get(id(scope, version));

@@ -4,7 +4,7 @@
  * backups), so that destroying one really erases that subject from every copy of the data.
  * Owns the routing only; must never let a subject key land in the organisation store.
  */
-import type { DataKeyRecord, DataKeyStore, Scope } from './types.ts';
+import type { DataKeyRecord, DataKeyStore, KeyPosition, Scope } from './types.ts';
 
 export function createSplitDataKeyStore(stores: { org: DataKeyStore; subject: DataKeyStore }): DataKeyStore {
   const pick = (scope: Scope): DataKeyStore => (scope.startsWith('subject:') ? stores.subject : stores.org);
@@ -16,10 +16,11 @@ export function createSplitDataKeyStore(stores: { org: DataKeyStore; subject: Da
     firstVersion: (scope) => pick(scope).firstVersion(scope),
     updateWrapped: (scope, version, wrapped, kekId, expected) =>
       pick(scope).updateWrapped(scope, version, wrapped, kekId, expected),
-    async listNotWrappedBy(kekId: string, limit: number): Promise<DataKeyRecord[]> {
-      const fromOrg = await stores.org.listNotWrappedBy(kekId, limit);
+    // Organisation scopes ("org:…") all sort before subject scopes ("subject:…"): one order over both stores.
+    async listNotWrappedBy(kekId: string, limit: number, after?: KeyPosition): Promise<DataKeyRecord[]> {
+      const fromOrg = await stores.org.listNotWrappedBy(kekId, limit, after);
       if (fromOrg.length >= limit) return fromOrg;
-      return [...fromOrg, ...(await stores.subject.listNotWrappedBy(kekId, limit - fromOrg.length))];
+      return [...fromOrg, ...(await stores.subject.listNotWrappedBy(kekId, limit - fromOrg.length, after))];
     },
   };
 }

@@ -66,9 +66,10 @@ export function createSqlDataKeyStore(db: Kysely<DB>, table: KeyTable): DataKeyS
       const { rows } = await sql<{ last_version: number }>`SELECT last_version FROM key_erasures WHERE scope = ${scope}`.execute(db);
       return Number(rows[0]?.last_version ?? 0) + 1;
     },
-    async listNotWrappedBy(kekId, limit) {
+    async listNotWrappedBy(kekId, limit, after) {
+      const past = after === undefined ? sql`TRUE` : sql`(scope, version) > (${after.scope}, ${after.version})`;
       const { rows } = await sql<KeyRow>`
-        SELECT * FROM ${t} WHERE kek_id <> ${kekId} ORDER BY scope, version LIMIT ${limit}`.execute(db);
+        SELECT * FROM ${t} WHERE kek_id <> ${kekId} AND ${past} ORDER BY scope, version LIMIT ${limit}`.execute(db);
       return rows.map(toRecord);
     },
     async updateWrapped(scope, version, wrapped, kekId, expectedKekId) {

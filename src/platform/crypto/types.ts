@@ -29,6 +29,12 @@ export interface DataKeyRecord {
   readonly createdAt: Date;
 }
 
+/** Where a key stands in (scope, version) order. */
+export interface KeyPosition {
+  scope: Scope;
+  version: number;
+}
+
 export interface DataKeyStore {
   get(scope: Scope, version: number): Promise<DataKeyRecord | undefined>;
   /** Highest version first. */
@@ -39,8 +45,8 @@ export interface DataKeyStore {
   deleteScope(scope: Scope): Promise<number>;
   /** The version a scope's first key takes: 1, or one above the last version ever deleted. */
   firstVersion(scope: Scope): Promise<number>;
-  /** Keys not wrapped by `kekId`, ordered by (scope, version), at most `limit`. */
-  listNotWrappedBy(kekId: string, limit: number): Promise<DataKeyRecord[]>;
+  /** Keys not wrapped by `kekId`, ordered by (scope, version), at most `limit`; only those past `after` when given. */
+  listNotWrappedBy(kekId: string, limit: number, after?: KeyPosition): Promise<DataKeyRecord[]>;
   /** Compare-and-set on `expectedKekId`; returns false if the row changed or vanished meanwhile. */
   updateWrapped(scope: Scope, version: number, wrapped: Buffer, kekId: string, expectedKekId: string): Promise<boolean>;
 }
