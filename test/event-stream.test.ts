@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { memberWithRole, signUp, startTestApp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
@@ -159,6 +160,25 @@ describe('event stream, busy', () => {
     await t.database.db.insertInto('audit_log').values(row('aud_bulk0550x', burstAt)).execute();
     await until(() => stream.events.some((e) => e.id === 'aud_bulk0550x'), 'the late entry');
     stream.close();
+  });
+});
+
+describe('event stream, to the microsecond', () => {
+  it('an entry dated to the microsecond is sent once, and not again to a client resuming after it', async () => {
+    const owner = await signUp(t, 'Microseconds');
+    const cookie = [...owner.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const stream = (await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie })).sse!;
+    // PostgreSQL keeps microseconds, a Date only milliseconds.
+    await sql`INSERT INTO audit_log (id, org_id, actor_type, action, metadata, created_at)
+      VALUES ('aud_micro1', ${owner.orgId}, 'system', 'test.micro', '{}', now() + interval '456 microseconds')`.execute(t.database.db);
+    await until(() => stream.events.some((e) => e.id === 'aud_micro1'), 'the entry');
+    await new Promise((r) => setTimeout(r, 500)); // ten polls
+    stream.close();
+    assert.equal(stream.events.filter((e) => e.id === 'aud_micro1').length, 1, 'sent once');
+    const resumed = (await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie, 'last-event-id': 'aud_micro1' })).sse!;
+    await new Promise((r) => setTimeout(r, 500));
+    resumed.close();
+    assert.equal(resumed.events.some((e) => e.id === 'aud_micro1'), false, 'not again after resuming from it');
   });
 });
 

@@ -40,6 +40,13 @@ interface Cursor {
   id: string;
 }
 
+/**
+ * The cursor as the database dates it: its entry's own created_at, which PostgreSQL keeps to the
+ * microsecond where a Date holds milliseconds (compared with the Date, the entry itself would
+ * come after its own cursor and be sent again every poll). The Date serves before the first entry.
+ */
+const cursorSql = (c: Cursor) => sql`(COALESCE((SELECT created_at FROM audit_log WHERE id = ${c.id}), ${c.at}), ${c.id})`;
+
 type AuditRow = Parameters<typeof auditEventOf>[0];
 
 export function eventStreamRoutes(deps: {
@@ -123,7 +130,7 @@ export function eventStreamRoutes(deps: {
           .selectFrom('audit_log')
           .selectAll()
           .where('created_at', '>=', lookBack)
-          .where(sql<boolean>`(created_at, id) < (${cursor.at}, ${cursor.id})`)
+          .where(sql<boolean>`(created_at, id) < ${cursorSql(cursor)}`)
           // Not the ones already sent: a busy window would otherwise fill the page with them.
           .where(sql<boolean>`NOT (id = ANY(${sql.val([...sent.keys()])}::text[]))`)
           .orderBy('created_at')
@@ -133,14 +140,14 @@ export function eventStreamRoutes(deps: {
         next: await tx
           .selectFrom('audit_log')
           .selectAll()
-          .where(sql<boolean>`(created_at, id) > (${cursor.at}, ${cursor.id})`)
+          .where(sql<boolean>`(created_at, id) > ${cursorSql(cursor)}`)
           .orderBy('created_at')
           .orderBy('id')
           .limit(BATCH)
           .execute(),
       }));
       for (const row of late) if (!sent.has(row.id) && new Date(row.created_at) > start.at) emit(row);
-      for (const row of next) emit(row);
+      for (const row of next) if (!sent.has(row.id)) emit(row);
       const last = next.at(-1);
       if (last) cursor = { at: new Date(last.created_at), id: last.id };
       for (const [id, at] of sent) if (at < lookBack.getTime()) sent.delete(id);
