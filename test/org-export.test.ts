@@ -43,9 +43,13 @@ describe('organisation export', () => {
     assert.equal(r.body.includes(hook.body.secret.slice('whsec_'.length)), false, 'never their secrets');
     const doc = lines.find((l) => l.type === 'document') as { chunks: { text: string }[] } | undefined;
     assert.match(JSON.stringify(doc?.chunks), /five days/);
-    const conv = lines.find((l) => l.type === 'conversation' && l.id === conversationId) as { messages: { role: string; content: string }[]; entities: { token: string; value?: string }[] } | undefined;
-    assert.equal(conv?.messages[0]?.content, 'How long do refunds take? Mail me at <EMAIL_1>');
+    const at = lines.findIndex((l) => l.type === 'conversation' && l.id === conversationId);
+    const conv = lines[at] as { entities: { token: string; value?: string }[] } | undefined;
     assert.deepEqual(conv?.entities, [{ token: '<EMAIL_1>', type: 'EMAIL' }]);
+    const [question, answer] = lines.slice(at + 1, at + 3);
+    assert.deepEqual([question?.type, question?.conversationId, question?.role, question?.content], ['message', conversationId, 'user', 'How long do refunds take? Mail me at <EMAIL_1>'], 'its messages follow it, a line each');
+    assert.deepEqual([answer?.type, answer?.role], ['message', 'assistant']);
+    assert.deepEqual(lines.at(-1), { type: 'end', records: lines.length - 1 }, 'the last line says the file is whole');
     assert.doesNotMatch(r.body, /pat@example\.com/);
     const log = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.exported`)).body.entries;
     assert.deepEqual(log[0].metadata, { personalData: 'tokens' });
@@ -67,6 +71,38 @@ describe('organisation export', () => {
     const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'reader', scopes: ['projects:read', 'chat:read', 'pii:reveal'] });
     assert.equal((await t.client().get(`/v1/orgs/${owner.orgId}/export`, { authorization: `Bearer ${key.body.secret}` })).status, 403);
     assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.exported`)).body.entries.length, before);
+  });
+
+  it('a long conversation is read a page at a time and comes out a message per line, in order', async () => {
+    // Three keys: each may send 120 messages a minute.
+    const keys = await Promise.all([1, 2, 3].map((n) => owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: `long ${n}`, scopes: ['chat:read', 'chat:write'] })));
+    const api = (i: number) => ({ authorization: `Bearer ${keys[i % 3]?.body.secret}` });
+    const busy = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Busy bot', settings: { rateLimits: { perIpPerMinute: 1000 } } });
+    const conv = await t.client().post(`/v1/projects/${busy.body.project.id}/conversations`, {}, api(0));
+    const id = conv.body.conversation.id as string;
+    for (let i = 0; i < 260; i++) {
+      const r = await t.client().post(`/v1/conversations/${id}/messages`, { content: `question ${i}` }, api(i));
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    const lines = parse((await owner.client.get<string>(`/v1/orgs/${owner.orgId}/export`)).body);
+    const messages = lines.filter((l) => l.type === 'message' && l.conversationId === id);
+    assert.equal(messages.length, 520, 'past one page of 500');
+    assert.deepEqual(messages.filter((m) => m.role === 'user').map((m) => m.content), Array.from({ length: 260 }, (_, i) => `question ${i}`));
+    assert.equal(new Set(messages.map((m) => m.id)).size, 520, 'none twice');
+    assert.ok(lines.every((l) => JSON.stringify(l).length < 64 * 1024), 'no line holds a whole conversation');
+  });
+
+  it('another site cannot start one through the signed-in browser (a link or form navigating to it): 403, nothing recorded', async () => {
+    const count = async () => (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.exported`)).body.entries.length;
+    const before = await count();
+    for (const site of ['cross-site', 'same-site']) {
+      const r = await owner.client.get(`/v1/orgs/${owner.orgId}/export?personalData=values`, { 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate' });
+      assert.deepEqual([r.status, r.body.code], [403, 'csrf_failed'], site);
+    }
+    assert.equal(await count(), before);
+    for (const site of ['same-origin', 'none']) {
+      assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}/export`, { 'sec-fetch-site': site })).status, 200, `${site}: from the dashboard, or typed`);
+    }
   });
 
   it('leaves out people who were erased', async () => {

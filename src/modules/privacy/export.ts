@@ -3,18 +3,20 @@
  * JSON lines — the organisation, its members, projects with their settings, webhooks (without
  * their secrets), knowledge documents
  * (as the text they were reduced to: originals are not kept), and every conversation with its
- * messages decrypted and its PII entities. Personal data stays as entity tokens unless the caller
- * asks for the values (and may reveal them); either way the export is audited before the first
- * line (`org.exported`). Content whose person was erased is left out. Read page by page, each in
- * its own tenant transaction, and decrypted outside it (PGlite is one connection).
+ * messages decrypted (a line each, after their conversation's) and its PII entities. Personal
+ * data stays as entity tokens unless the caller asks for the values (and may reveal them); either
+ * way the export is audited before the first line (`org.exported`). Content whose person was
+ * erased is left out. Read page by page, each in its own tenant transaction, and decrypted outside
+ * it (PGlite is one connection). The last line, `{"type":"end"}`, says the file is whole.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import { unlessErased, type ErasureCheck } from '../../platform/crypto/erasure.ts';
 import type { ContentCipher } from '../chat/content-cipher.ts';
 
 const PAGE = 200;
+const MESSAGE_PAGE = 500;
 const iso = (t: Date | string): string => new Date(t).toISOString();
 
 function groupBy<T>(rows: readonly T[], keyOf: (row: T) => string): Map<string, T[]> {
@@ -54,35 +56,48 @@ export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; e
     }
   }
 
+  /**
+   * One conversation's messages, a line each, MESSAGE_PAGE per transaction: however long a
+   * conversation grew, no line and no read holds more than a page of it.
+   */
+  async function* messages(orgId: string, conversationId: string): AsyncGenerator<Record<string, unknown>> {
+    let after: string | undefined;
+    for (;;) {
+      const rows = await withTenant(db, orgId, (tx) => {
+        let q = tx.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
+        // After the last one read, as the database dates it (to the microsecond).
+        if (after !== undefined) q = q.where(sql<boolean>`(created_at, id) > (SELECT m.created_at, m.id FROM messages m WHERE m.id = ${after})`);
+        return q.orderBy('created_at').orderBy('id').limit(MESSAGE_PAGE).execute();
+      });
+      for (const m of rows) {
+        const content = await open(orgId, m.content, 'messages', 'content', m.id);
+        if (content !== undefined) yield { type: 'message', conversationId, id: m.id, role: m.role, content, citations: m.citations, createdAt: iso(m.created_at) };
+      }
+      if (rows.length < MESSAGE_PAGE) return;
+      after = rows.at(-1)?.id;
+    }
+  }
+
+  /** Each conversation (with its PII entities: a vault holds at most 1,000), then its messages. */
   async function* conversations(orgId: string, withValues: boolean): AsyncGenerator<Record<string, unknown>> {
     let after = '';
     for (;;) {
       const page = await withTenant(db, orgId, async (tx) => {
         const convs = await tx.selectFrom('conversations').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute();
         const ids = convs.map((c) => c.id);
-        const [messages, entities] = ids.length
-          ? await Promise.all([
-              tx.selectFrom('messages').selectAll().where('conversation_id', 'in', ids).orderBy('created_at').orderBy('id').execute(),
-              tx.selectFrom('pii_vault').select(['id', 'conversation_id', 'token', 'type', 'value']).where('conversation_id', 'in', ids).execute(),
-            ])
-          : [[], []];
-        return { convs, messages, entities };
+        const entities = ids.length ? await tx.selectFrom('pii_vault').select(['id', 'conversation_id', 'token', 'type', 'value']).where('conversation_id', 'in', ids).execute() : [];
+        return { convs, entities };
       });
-      const messagesOf = groupBy(page.messages, (m) => m.conversation_id);
       const entitiesOf = groupBy(page.entities, (e) => e.conversation_id);
       for (const c of page.convs) {
-        const messages = [];
-        for (const m of messagesOf.get(c.id) ?? []) {
-          const content = await open(orgId, m.content, 'messages', 'content', m.id);
-          if (content !== undefined) messages.push({ id: m.id, role: m.role, content, citations: m.citations, createdAt: iso(m.created_at) });
-        }
         const entities = [];
         for (const e of entitiesOf.get(c.id) ?? []) {
           const value = withValues ? await open(orgId, e.value, 'pii_vault', 'value', e.id) : undefined;
           if (withValues && value === undefined) continue;
           entities.push({ token: e.token, type: e.type, ...(withValues ? { value } : {}) });
         }
-        yield { type: 'conversation', id: c.id, projectId: c.project_id, visitorId: c.visitor_id, origin: c.origin, createdAt: iso(c.created_at), lastMessageAt: iso(c.last_message_at), messages, entities };
+        yield { type: 'conversation', id: c.id, projectId: c.project_id, visitorId: c.visitor_id, origin: c.origin, createdAt: iso(c.created_at), lastMessageAt: iso(c.last_message_at), entities };
+        yield* messages(orgId, c.id);
       }
       if (page.convs.length < PAGE) return;
       after = page.convs.at(-1)?.id ?? after;
@@ -110,8 +125,17 @@ export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; e
     for (const m of head.members) yield record({ type: 'member', userId: m.id, email: m.email, name: m.name, role: m.role, joinedAt: iso(m.created_at) });
     for (const p of head.projects) yield record({ type: 'project', id: p.id, name: p.name, settings: p.settings, createdAt: iso(p.created_at) });
     for (const w of head.webhooks) yield record({ type: 'webhook', id: w.id, url: w.url, description: w.description, eventTypes: w.event_types, enabled: w.enabled, createdAt: iso(w.created_at) });
-    for await (const d of documents(orgId)) yield record(d);
-    for await (const c of conversations(orgId, withValues)) yield record(c);
+    let records = 1 + head.members.length + head.projects.length + head.webhooks.length;
+    for await (const d of documents(orgId)) {
+      records++;
+      yield record(d);
+    }
+    for await (const c of conversations(orgId, withValues)) {
+      records++;
+      yield record(c);
+    }
+    // Last: a file without it was cut off (the connection ends early when a read fails midway).
+    yield record({ type: 'end', records });
   }
 
   return { lines };

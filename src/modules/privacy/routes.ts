@@ -9,6 +9,7 @@ import type { Access } from '../orgs/access.ts';
 import { erasureIdentifierTypes, type ErasureService } from './erasure.ts';
 import type { OrgExport } from './export.ts';
 import { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
@@ -24,6 +25,16 @@ const erasureRequest = z
     expectVisitors: z.number().int().min(1).max(1_000_000).optional(),
   })
   .refine((body) => (body.visitorId === undefined) !== (body.identifier === undefined), { message: 'Name the person by exactly one of visitorId or identifier.' });
+
+/** The export's lines; a failure midway (the answer is already under way, so the connection just ends) is logged. */
+async function* logFailure(lines: AsyncGenerator<string>, request: FastifyRequest): AsyncGenerator<string> {
+  try {
+    yield* lines;
+  } catch (error) {
+    request.log.error({ err: error }, 'organisation export failed midway');
+    throw error;
+  }
+}
 
 export function privacyRoutes(deps: { erasure: ErasureService; orgExport: OrgExport; access: Access; auth: Authenticator; db: Kysely<DB>; audit: Pick<AuditService, 'record'>; clock: Clock }) {
   return async function plugin(app: App): Promise<void> {
@@ -48,7 +59,7 @@ export function privacyRoutes(deps: { erasure: ErasureService; orgExport: OrgExp
         return reply
           .header('Content-Type', 'application/x-ndjson; charset=utf-8')
           .header('Content-Disposition', `attachment; filename="palisade-export-${orgId}-${now.toISOString().slice(0, 10)}.jsonl"`)
-          .send(Readable.from(deps.orgExport.lines(orgId, withValues, now)));
+          .send(Readable.from(logFailure(deps.orgExport.lines(orgId, withValues, now), request)));
       },
     });
 

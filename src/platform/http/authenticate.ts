@@ -50,6 +50,13 @@ export function createAuthenticator(deps: { sessions: SessionVerifier; apiKeys?:
     }
     const token = readCookie(request, deps.sessions.cookieName);
     if (!token) throw new AppError('unauthenticated', 'Sign in, or send an API key as a Bearer token.');
+    // The cookie (SameSite=Lax) also goes along with another site's top-level navigation, where no
+    // X-CSRF-Token can be asked of a GET: such a request never acts for the user (an export would
+    // download, audited in their name). Browsers without Fetch Metadata send no such header.
+    const site = request.headers['sec-fetch-site'];
+    if (site === 'cross-site' || site === 'same-site') {
+      throw new AppError('csrf_failed', 'A request signed in by cookie must come from this origin (or be typed or opened from a bookmark).');
+    }
     const principal = await deps.sessions.verify(token, request, { recheck });
     if (!principal) throw new AppError('unauthenticated', 'Your session has ended. Sign in again.');
     if (!SAFE_METHODS.has(request.method)) {
