@@ -8,6 +8,7 @@ import { newId } from '../../platform/ids.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { actorOf, type Outbox, type OutboxEvent } from '../../platform/outbox.ts';
+import { logNetworkOf } from '../rate-limits/ip.ts';
 
 export interface AuditEntry {
   orgId: string;
@@ -37,8 +38,18 @@ export function auditEventOf(row: {
     orgId: row.org_id,
     actor: { type: row.actor_type, id: row.actor_id },
     target: row.target_type ? { type: row.target_type, id: row.target_id ?? '' } : null,
-    data: (row.metadata ?? {}) as Record<string, unknown>,
+    data: withoutAddresses(row.action, (row.metadata ?? {}) as Record<string, unknown>),
   };
+}
+
+/**
+ * Events name no client address (webhook receivers and event-stream clients keep them where no
+ * erasure reaches): the one an entry's metadata holds — the client whose rate-limit block was
+ * lifted — goes out cut to its network, as logs keep it. The audit log itself keeps it whole.
+ */
+function withoutAddresses(action: string, data: Record<string, unknown>): Record<string, unknown> {
+  if (action === 'rate_limit.block_lifted' && data.dimension === 'ip' && typeof data.key === 'string') return { ...data, key: logNetworkOf(data.key) };
+  return data;
 }
 
 /** `outbox`: where every recorded entry also goes, in the same transaction (webhooks). */

@@ -34,6 +34,21 @@ interface LoggedRequest {
   ip?: unknown;
 }
 
+/** The one route whose path names a client address (lifting its rate-limit block): cut to its network too. */
+const ADDRESS_IN_PATH = /^(.*\/rate-limit-blocks\/ip\/)([^/]*)$/;
+
+function loggedPath(path: string, clientNetwork: (ip: string) => string): string {
+  const match = ADDRESS_IN_PATH.exec(path);
+  if (!match) return path;
+  let address = '';
+  try {
+    address = decodeURIComponent(match[2] ?? '');
+  } catch {
+    // not percent-encoded properly: no address to keep either
+  }
+  return `${match[1] ?? ''}${clientNetwork(address)}`;
+}
+
 /**
  * `clientNetwork` cuts a client address to what logs keep of it (see rate-limits/ip.ts): request
  * lines carry the method, the path without its query, and that network, never the full address.
@@ -45,7 +60,7 @@ export function loggerOptions(level: string, clientNetwork: (ip: string) => stri
     serializers: {
       req: (req: LoggedRequest) => ({
         method: req.method,
-        url: typeof req.url === 'string' ? req.url.split('?', 1)[0] : undefined,
+        url: typeof req.url === 'string' ? loggedPath(req.url.split('?', 1)[0] ?? '', clientNetwork) : undefined,
         remoteNetwork: clientNetwork(typeof req.ip === 'string' ? req.ip : ''),
       }),
     },

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
 import { loggerOptions } from './logging.ts';
+import { logNetworkOf } from '../../modules/rate-limits/ip.ts';
 import { lazyChildLogger } from './request-logger.ts';
 
 function sinkLogger(level: string): { log: FastifyBaseLogger; lines: () => Record<string, unknown>[] } {
@@ -36,5 +37,22 @@ describe('lazy request logger', () => {
     const { log, lines } = sinkLogger('info');
     lazyChildLogger(log, { reqId: 'r-3' }, { level: 'debug' }).debug('route debug');
     assert.deepEqual(lines().map((l) => l.msg), ['route debug']);
+  });
+});
+
+describe('request lines', () => {
+  it('name no client address, also where a path holds one (lifting its rate-limit block)', () => {
+    const out: string[] = [];
+    const log = pino(loggerOptions('info', logNetworkOf), new Writable({ write: (chunk, _enc, cb) => (out.push(String(chunk)), cb()) }));
+    log.info({ req: { method: 'DELETE', url: '/v1/projects/prj_1/rate-limit-blocks/ip/203.0.113.77?x=1', ip: '198.51.100.9' } }, 'lifted');
+    log.info({ req: { method: 'DELETE', url: '/v1/projects/prj_1/rate-limit-blocks/ip/2001%3Adb8%3A1%3A2%3A%3A9', ip: '198.51.100.9' } }, 'lifted');
+    log.info({ req: { method: 'DELETE', url: '/v1/projects/prj_1/rate-limit-blocks/ip/%E0%A4%A', ip: '198.51.100.9' } }, 'malformed');
+    const reqs = out.map((l) => JSON.parse(l).req);
+    assert.deepEqual(reqs.map((r) => r.url), [
+      '/v1/projects/prj_1/rate-limit-blocks/ip/203.0.113.0/24',
+      '/v1/projects/prj_1/rate-limit-blocks/ip/2001:db8:1::/48',
+      '/v1/projects/prj_1/rate-limit-blocks/ip/invalid',
+    ]);
+    assert.equal(reqs[0].remoteNetwork, '198.51.100.0/24');
   });
 });
