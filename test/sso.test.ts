@@ -315,6 +315,20 @@ describe('single sign-on', () => {
       assert.equal((await org.client.patch(`/v1/orgs/${org.orgId}/members/${miaId}`, { role: 'owner' })).status, 200);
       assert.equal((await org.client.patch(`/v1/orgs/${org.orgId}`, { require2fa: false })).status, 200);
       assert.equal((await mia.patch(`/v1/orgs/${org.orgId}`, { require2fa: true })).status, 200);
+
+      // Her account given TOTP (a break-glass owner: a password from the operator, then enrolment):
+      // a single sign-on never asks for that code, so one the provider reports without a second
+      // factor still does not meet require2fa, nor may it turn require2fa on.
+      await sql`UPDATE users SET totp_secret = 'v1.o.1.placeholder', totp_enabled = true WHERE id = ${miaId}`.execute(t.database.db);
+      idp.tamper = {};
+      const single = (await signInWithSso({ orgSlug: org.slug })).browser;
+      const refused = await single.get(projects);
+      assert.deepEqual([refused.status, refused.body.code], [403, 'forbidden']);
+      assert.match(refused.body.detail, /did not report a second factor/);
+      assert.equal((await org.client.patch(`/v1/orgs/${org.orgId}`, { require2fa: false })).status, 200);
+      await single.get('/v1/me'); // its CSRF token
+      const turnOn = await single.patch(`/v1/orgs/${org.orgId}`, { require2fa: true });
+      assert.equal(turnOn.status, 400, JSON.stringify(turnOn.body));
     } finally {
       idp.tamper = {};
     }

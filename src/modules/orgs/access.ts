@@ -15,6 +15,16 @@ export interface Grant {
   role: Role | null;
 }
 
+/**
+ * Whether this session proved a second factor for the organisation. A password sign-in of an
+ * account with TOTP on always gave its code (turning TOTP on ends the other sessions); a single
+ * sign-on never asks for the account's TOTP, so only its provider's report (amr) counts — and only
+ * for the organisation whose provider it is.
+ */
+export function secondFactorOf(principal: Principal & { kind: 'user' }, orgId: string, totpEnabled: boolean): boolean {
+  return principal.sso ? principal.sso.orgId === orgId && principal.sso.mfa : totpEnabled;
+}
+
 export function createAccess(deps: { db: Kysely<DB> }) {
   async function roleOf(userId: string, orgId: string): Promise<Role | null> {
     const row = await deps.db
@@ -70,12 +80,14 @@ export function createAccess(deps: { db: Kysely<DB> }) {
     if (membership.requireSso && !signedInBySso && role !== 'owner') {
       throw new AppError('sso_required', `This organisation requires signing in with its single sign-on: /v1/auth/sso/${membership.slug}/start`);
     }
-    if (membership.require2fa && !membership.totpEnabled && !(signedInBySso && principal.sso?.mfa)) {
+    if (membership.require2fa && !secondFactorOf(principal, orgId, membership.totpEnabled)) {
       throw new AppError(
         'forbidden',
         signedInBySso
           ? "This organisation requires two-factor sign-in: its identity provider did not report a second factor (the ID token's amr) for this sign-in. Sign in again with one."
-          : 'This organisation requires two-factor sign-in: turn it on for your account (POST /v1/auth/totp/setup) to continue.',
+          : principal.sso
+            ? "This organisation requires two-factor sign-in: another organisation's single sign-on does not prove one here. Sign in with your password and code."
+            : 'This organisation requires two-factor sign-in: turn it on for your account (POST /v1/auth/totp/setup) to continue.',
       );
     }
     const refused = needed.find((p) => !roleAllows(role, p));

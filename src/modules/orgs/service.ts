@@ -12,6 +12,7 @@ import { newId, newSecretToken, sha256Hex } from '../../platform/ids.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { UserDirectory } from '../accounts/directory.ts';
 import { canAssignRole, roleAllows, roles, type Role } from './permissions.ts';
+import { secondFactorOf } from './access.ts';
 import type { OrgRow, OrgStore } from './store.ts';
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -147,9 +148,9 @@ export function createOrgService(deps: {
       // Requiring 2FA without having it would lock the very person who asked out at once (a
       // multi-factor sign-in through the organisation's SSO counts: orgs/access.ts).
       const { principal } = actor;
-      if (patch.require2fa === true && principal.kind === 'user' && !(principal.sso?.orgId === orgId && principal.sso.mfa)) {
+      if (patch.require2fa === true && principal.kind === 'user') {
         const user = await tx.selectFrom('users').select('totp_enabled').where('id', '=', principal.userId).executeTakeFirst();
-        if (!user?.totp_enabled) {
+        if (!secondFactorOf(principal, orgId, user?.totp_enabled === true)) {
           throw new AppError('invalid_request', 'Turn on two-factor sign-in for your own account before requiring it of everyone.', {
             details: { errors: [{ field: 'body.require2fa', message: 'your account has no two-factor sign-in' }] },
           });
