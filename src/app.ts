@@ -36,7 +36,6 @@ import { loggerOptions } from './platform/http/logging.ts';
 import { lazyChildLogger } from './platform/http/request-logger.ts';
 import './platform/http/principal.ts';
 import type { App } from './platform/http/types.ts';
-import { createUserDirectory } from './modules/accounts/directory.ts';
 import { createLoginThrottle, defaultLoginThrottle } from './modules/accounts/login-throttle.ts';
 import { accountRoutes, sessionCookie } from './modules/accounts/routes.ts';
 import { DIRECTORY_TOPIC, SESSIONS_OF_USER_TOPIC, SESSIONS_TOPIC, createAccountService } from './modules/accounts/service.ts';
@@ -263,13 +262,11 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   const webhooks = createWebhooks({ db, cipher: crypto.cipher, audit, clock, allowPrivateNetworks: config.webhookAllowPrivateNetworks, log: app.log, onAttempt: metrics?.delivery });
   webhooks.start(config.webhookDeliveryIntervalMs);
   app.addHook('onClose', () => webhooks.stop());
-  const users = createUserDirectory({ db });
   const accountStoreForOrgs = createAccountStore();
   const orgs = createOrgService({
     db,
     store: createOrgStore(),
     audit,
-    users,
     federatedOrgOf: accountStoreForOrgs.federatedOrgOf,
     clock,
     publicUrl: config.publicUrl,

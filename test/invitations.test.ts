@@ -62,6 +62,17 @@ describe('pending invitations', () => {
     assert.equal((await accept(two)).status, 200);
   });
 
+  it("a member's address, however written, is refused 409 and nothing is written; an account that is no member is invited like any address", async () => {
+    const owner = await signUp(t, 'Already');
+    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
+    const before = await countRows(t, 'invitations');
+    const again = await owner.client.post(`/v1/orgs/${owner.orgId}/members`, { email: editor.email.toUpperCase(), role: 'viewer' });
+    assert.deepEqual([again.status, again.body.code], [409, 'conflict']);
+    assert.equal(await countRows(t, 'invitations'), before);
+    const stranger = await signUp(t, 'Elsewhere');
+    assert.equal((await owner.client.post(`/v1/orgs/${owner.orgId}/members`, { email: stranger.email, role: 'viewer' })).status, 201);
+  });
+
   it('only an owner may withdraw an invitation to the owner role; another organisation gets 404', async () => {
     const owner = await signUp(t, 'Owners only');
     const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');

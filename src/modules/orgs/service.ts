@@ -10,7 +10,7 @@ import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { newId, newSecretToken, sha256Hex } from '../../platform/ids.ts';
 import type { AuditService } from '../audit/service.ts';
-import type { UserDirectory } from '../accounts/directory.ts';
+import { normalizeEmail } from '../accounts/directory.ts';
 import { canAssignRole, roleAllows, roles, type Role } from './permissions.ts';
 import { secondFactorOf } from './access.ts';
 import type { OrgRow, OrgStore } from './store.ts';
@@ -59,7 +59,6 @@ export function createOrgService(deps: {
   db: Kysely<DB>;
   store: OrgStore;
   audit: Pick<AuditService, 'record'>;
-  users: Pick<UserDirectory, 'findIdByEmail'>;
   /** Which organisation's SSO made an account (accounts/store.ts), if one did. */
   federatedOrgOf: (x: Kysely<DB>, userId: string) => Promise<string | null>;
   /** Tells every instance whose cached memberships changed (user ids, or '*'). */
@@ -194,8 +193,7 @@ export function createOrgService(deps: {
     // Always an invitation the person accepts, whether or not the address has an account: adding an
     // existing account at once let any organisation's owner pull a stranger in (then read their
     // sign-ins in its audit log and sign them out everywhere with a lockdown), and the two replies
-    // told whether an address had an account.
-    const userId = await deps.users.findIdByEmail(input.email);
+    // told whether an address had an account. (Nor may the time taken: the same queries either way.)
     return withTenant(db, orgId, async (tx) => {
       if (actor.principal.kind === 'user') {
         // Held until the invitation is written: a removal or demotion of the sender either saw
@@ -203,7 +201,7 @@ export function createOrgService(deps: {
         const sender = await store.getMembershipForShare(tx, orgId, actor.principal.userId);
         if (!sender || !mayInvite(sender.role as Role, input.role)) throw new AppError('forbidden', 'You may not invite to this role.');
       }
-      if (userId && (await store.getMembership(tx, orgId, userId))) throw new AppError('conflict', 'This person is already a member.');
+      if (await store.isMemberByEmail(tx, orgId, normalizeEmail(input.email))) throw new AppError('conflict', 'This person is already a member.');
       const token = newSecretToken('inv');
       const id = newId('inv');
       const expiresAt = new Date(deps.clock.now().getTime() + INVITATION_TTL_MS);

@@ -67,6 +67,16 @@ export function createOrgStore() {
         .orderBy('m.created_at')
         .execute(),
 
+    /** Whether the account with this (normalised) address is a member: one query whether or not the address has an account. */
+    isMemberByEmail: async (x: Executor, orgId: string, email: string): Promise<boolean> =>
+      (await x
+        .selectFrom('memberships as m')
+        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .select('m.user_id')
+        .where('m.org_id', '=', orgId)
+        .where('u.email', '=', email)
+        .executeTakeFirst()) !== undefined,
+
     getMembership: (x: Executor, orgId: string, userId: string) =>
       x.selectFrom('memberships').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst(),
 
