@@ -161,6 +161,38 @@ describe('widget api client', () => {
     );
   });
 
+  for (const [name, change] of [
+    // The widget's reset() aborts the message, then forgets; identify() changes the visitor alone.
+    ['signed out (forget)', (api: ApiClient, controller: AbortController) => (controller.abort(), api.forget())],
+    ['another person identified', (api: ApiClient) => api.setIdentity({ userId: 'someone-else', signature: 'b'.repeat(64) })],
+  ] as const) {
+    it(`a session still being opened when the visitor is ${name} is kept for nobody, and no message goes out`, async () => {
+      let release: () => void = () => undefined;
+      handler = (req, res) => {
+        if (req.path.endsWith('/sessions')) {
+          release = () => session(res, 'vt_of_the_first');
+          return;
+        }
+        stream(res, [['meta', { conversationId: 'conv_first', messageId: 'msg_1' }], ['delta', { text: 'for the first' }], ['done', {}]]);
+      };
+      const storage = memoryStorage();
+      const api = client(storage);
+      api.setIdentity({ userId: 'first-user', signature: 'a'.repeat(64) });
+      const controller = new AbortController();
+      let text = '';
+      seen = [];
+      const pending = api.send('mine', { onDelta: (d) => (text += d), onCitations: () => undefined }, controller.signal);
+      while (!seen.some((s) => s.path.endsWith('/sessions'))) await new Promise((r) => setTimeout(r, 5));
+      change(api, controller);
+      release();
+      const result = await pending;
+      assert.equal(result.ok, false);
+      assert.equal(text, '', 'no answer shown');
+      assert.ok(!(storage.getItem(`palisade:${base}:prj_1`) ?? '').includes('vt_of_the_first'), 'the token is kept for nobody');
+      assert.deepEqual(seen.filter((s) => s.path.endsWith('/messages')), [], 'no message went out with it');
+    });
+  }
+
   it('re-creates the session once on invalid_visitor_token', async () => {
     let tokens = 0;
     handler = (req, res) => {

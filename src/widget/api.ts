@@ -54,12 +54,23 @@ type Json = Record<string, unknown>;
 
 const requestTimeoutMs = 15_000;
 
+/** Whose message is under way: a sign-out or another identity meanwhile makes it nobody's. */
+interface Owner {
+  readonly who: string;
+  readonly identity: Identity | null;
+  readonly generation: number;
+}
+
 export function createApiClient(deps: ApiDeps): ApiClient {
   const root = `${deps.base}/v1/widget/${encodeURIComponent(deps.projectId)}`;
   let identity = deps.identity;
   let who = fingerprint(identity);
+  /** Moves on with every change of visitor, also from one anonymous visitor to the next (forget). */
+  let generation = 0;
 
   async function request(path: string, init: RequestInit, timeout: boolean): Promise<Result<Response>> {
+    // Aborted before it began (a sign-out while a session was being opened): no request at all.
+    if (init.signal?.aborted) return aborted();
     const controller = new AbortController();
     const timer = timeout ? setTimeout(() => controller.abort(), requestTimeoutMs) : undefined;
     const outer = init.signal;
@@ -75,25 +86,30 @@ export function createApiClient(deps: ApiDeps): ApiClient {
     }
   }
 
-  async function token(force: boolean): Promise<Result<string>> {
-    const cached = force ? null : deps.store.session(who, deps.now());
+  /** Whether the message is still its owner's: not aborted, and the visitor has not changed since it began. */
+  const live = (owner: Owner, signal: AbortSignal): boolean => !signal.aborted && owner.generation === generation;
+
+  async function token(owner: Owner, force: boolean, signal: AbortSignal): Promise<Result<string>> {
+    const cached = force ? null : deps.store.session(owner.who, deps.now());
     if (cached) return { ok: true, value: cached.token };
     const res = await request(
       '/sessions',
-      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(identity ? { identity } : {}) },
+      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(owner.identity ? { identity: owner.identity } : {}), signal },
       true,
     );
     if (!res.ok) return res;
     const body = await json(res.value);
+    // A session opened for someone who has signed out since must never be kept for whoever is next.
+    if (!live(owner, signal)) return aborted();
     const expiresAt = toMillis(body?.['expiresAt']);
     const value = body?.['token'];
     if (typeof value !== 'string' || expiresAt === null) return badResponse();
-    deps.store.saveSession(who, { token: value, expiresAt });
+    deps.store.saveSession(owner.who, { token: value, expiresAt });
     return { ok: true, value };
   }
 
-  async function post(content: string, bearer: string, signal: AbortSignal): Promise<Result<Response>> {
-    const conversationId = deps.store.conversationId(who);
+  async function post(owner: Owner, content: string, bearer: string, signal: AbortSignal): Promise<Result<Response>> {
+    const conversationId = deps.store.conversationId(owner.who);
     return request(
       '/messages',
       {
@@ -124,33 +140,42 @@ export function createApiClient(deps: ApiDeps): ApiClient {
     },
 
     async send(content, handlers, signal) {
-      let bearer = await token(false);
+      // Everything this message stores goes under the visitor who sent it, and only while they are current.
+      const owner: Owner = { who, identity, generation };
+      let bearer = await token(owner, false, signal);
       if (!bearer.ok) return bearer;
-      let res = await post(content, bearer.value, signal);
-      if (!res.ok && res.failure.code === 'invalid_visitor_token') {
-        deps.store.clearSession(who);
-        bearer = await token(true);
+      let res = await post(owner, content, bearer.value, signal);
+      if (!res.ok && res.failure.code === 'invalid_visitor_token' && live(owner, signal)) {
+        deps.store.clearSession(owner.who);
+        bearer = await token(owner, true, signal);
         if (!bearer.ok) return bearer;
-        res = await post(content, bearer.value, signal);
+        res = await post(owner, content, bearer.value, signal);
       }
-      if (!res.ok && res.failure.status === 404 && deps.store.conversationId(who) !== null) {
+      if (!res.ok && res.failure.status === 404 && live(owner, signal) && deps.store.conversationId(owner.who) !== null) {
         // The stored conversation is gone (retention, erasure): start a new one.
-        deps.store.saveConversationId(who, null);
-        res = await post(content, bearer.value, signal);
+        deps.store.saveConversationId(owner.who, null);
+        res = await post(owner, content, bearer.value, signal);
       }
       if (!res.ok) return res;
-      return readStream(res.value, handlers, (id) => deps.store.saveConversationId(who, id));
+      if (!live(owner, signal)) return aborted();
+      return readStream(res.value, handlers, (id) => {
+        if (live(owner, signal)) deps.store.saveConversationId(owner.who, id);
+      });
     },
 
     setIdentity(next) {
+      const nextWho = fingerprint(next);
+      // The same visitor named again (a page identifying on every load) is no change of visitor.
+      if (nextWho !== who) generation++;
       identity = next;
-      who = fingerprint(next);
+      who = nextWho;
     },
 
     forget() {
       deps.store.forget();
       identity = null;
       who = fingerprint(null);
+      generation++;
     },
   };
 }
@@ -240,6 +265,10 @@ function toMillis(value: unknown): number | null {
 
 function text(value: unknown, fallback: string): string {
   return typeof value === 'string' ? value : fallback;
+}
+
+function aborted<T>(): Result<T> {
+  return { ok: false, failure: { code: 'aborted', status: 0, detail: '', retryAfterSeconds: null } };
 }
 
 function badResponse<T>(): Result<T> {
