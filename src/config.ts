@@ -37,13 +37,38 @@ const trustProxySetting = z.string().transform((value, ctx): false | number | st
       ctx.addIssue({ code: 'custom', message: `must be true, false, a hop count, or proxy addresses/CIDRs (got "${range}")` });
       return z.NEVER;
     }
+    if (prefix !== undefined && Number(prefix) === 0) {
+      ctx.addIssue({ code: 'custom', message: `a /0 range trusts every hop, so any client could name its own address (got "${range}")` });
+      return z.NEVER;
+    }
   }
   return ranges;
 });
 
+/** An empty variable counts as unset (as `VAR=${UNSET}` in a compose file writes it): its default applies. */
+const unsetIfEmpty = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+/** Digits only: no "1e3", "0x10" or "12abc" read as a number, and never an empty value read as 0. */
+const wholeNumber = (min: number, max: number) =>
+  z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+
+/**
+ * Where users reach Palisade, kept as its normalised origin and path: "HTTPS://Chat.Example.com/"
+ * is https (Secure cookies, HSTS), and user-info, a query or a fragment — which would travel in
+ * every invitation link and SSO redirect — are refused.
+ */
+const publicUrlSetting = z.url({ protocol: /^https?$/ }).transform((value, ctx) => {
+  const url = new URL(value);
+  if (url.username || url.password || url.search || url.hash) {
+    ctx.addIssue({ code: 'custom', message: 'must be a plain https://host[:port][/path] address, without user-info, query or fragment' });
+    return z.NEVER;
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+});
+
 const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: z.preprocess(unsetIfEmpty, wholeNumber(0, 65535).default(3000)),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z
     .string()
@@ -60,7 +85,7 @@ const envSchema = z.object({
   PALISADE_MASTER_KEY_PREVIOUS: z.string().optional(),
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),
-  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PUBLIC_URL: z.preprocess(unsetIfEmpty, publicUrlSetting.optional()),
   TRUST_PROXY: trustProxySetting.default(false),
   ANSWER_API_KEY: z.string().max(500).optional(),
   ANSWER_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -72,25 +97,25 @@ const envSchema = z.object({
   // The contact of /.well-known/security.txt (RFC 9116): mailto:… or https://…
   SECURITY_CONTACT: z.string().regex(/^(mailto:[^\s]+@[^\s]+|https:\/\/[^\s]+)$/, 'must be a mailto: or https:// URI').max(300).optional().or(z.literal('').transform(() => undefined)),
   // How often this instance sends due webhook deliveries (0: never; another instance does).
-  WEBHOOK_DELIVERY_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+  WEBHOOK_DELIVERY_INTERVAL_MS: z.preprocess(unsetIfEmpty, wholeNumber(0, 3_600_000).default(1000)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
-  SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
+  BODY_LIMIT_BYTES: z.preprocess(unsetIfEmpty, wholeNumber(1024, 50 * 1024 * 1024).default(1024 * 1024)),
+  SESSION_TTL_HOURS: z.preprocess(unsetIfEmpty, wholeNumber(1, 24 * 90).default(24 * 14)),
   // A dashboard session unused this long ends (last use is recorded every 5 minutes at most).
-  SESSION_IDLE_MINUTES: z.coerce.number().int().min(15).max(60 * 24 * 90).default(60 * 12),
+  SESSION_IDLE_MINUTES: z.preprocess(unsetIfEmpty, wholeNumber(15, 60 * 24 * 90).default(60 * 12)),
   // Transport limits (platform/http/limits.ts) and the per-key request limit (api-keys).
-  MAX_HEADER_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(defaultHttpLimits.maxHeaderBytes),
-  JSON_MAX_DEPTH: z.coerce.number().int().min(1).max(1000).default(defaultHttpLimits.jsonMaxDepth),
-  MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(0).max(100_000).optional(),
-  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(defaultHttpLimits.maxConnections),
-  CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(defaultHttpLimits.connectionTimeoutMs),
-  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(defaultHttpLimits.keepAliveTimeoutMs),
-  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(defaultHttpLimits.requestTimeoutMs),
-  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(defaultHttpLimits.headersTimeoutMs),
-  API_KEY_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(600),
-  ORG_MESSAGES_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000_000).default(orgCeilingPerHour),
-  RETENTION_SWEEP_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
-  TEXT_WORK_KCHARS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(4_000),
+  MAX_HEADER_BYTES: z.preprocess(unsetIfEmpty, wholeNumber(1024, 1024 * 1024).default(defaultHttpLimits.maxHeaderBytes)),
+  JSON_MAX_DEPTH: z.preprocess(unsetIfEmpty, wholeNumber(1, 1000).default(defaultHttpLimits.jsonMaxDepth)),
+  MAX_CONNECTIONS_PER_IP: z.preprocess(unsetIfEmpty, wholeNumber(0, 100_000).optional()),
+  MAX_CONNECTIONS: z.preprocess(unsetIfEmpty, wholeNumber(1, 1_000_000).default(defaultHttpLimits.maxConnections)),
+  CONNECTION_TIMEOUT_MS: z.preprocess(unsetIfEmpty, wholeNumber(100, 3_600_000).default(defaultHttpLimits.connectionTimeoutMs)),
+  KEEP_ALIVE_TIMEOUT_MS: z.preprocess(unsetIfEmpty, wholeNumber(100, 600_000).default(defaultHttpLimits.keepAliveTimeoutMs)),
+  REQUEST_TIMEOUT_MS: z.preprocess(unsetIfEmpty, wholeNumber(100, 3_600_000).default(defaultHttpLimits.requestTimeoutMs)),
+  HEADERS_TIMEOUT_MS: z.preprocess(unsetIfEmpty, wholeNumber(100, 600_000).default(defaultHttpLimits.headersTimeoutMs)),
+  API_KEY_REQUESTS_PER_MINUTE: z.preprocess(unsetIfEmpty, wholeNumber(1, 1_000_000_000).default(600)),
+  ORG_MESSAGES_PER_HOUR: z.preprocess(unsetIfEmpty, wholeNumber(1, 1_000_000_000).default(orgCeilingPerHour)),
+  RETENTION_SWEEP_MINUTES: z.preprocess(unsetIfEmpty, wholeNumber(0, 10_080).default(60)),
+  TEXT_WORK_KCHARS_PER_MINUTE: z.preprocess(unsetIfEmpty, wholeNumber(1, 1_000_000_000).default(4_000)),
 });
 
 export interface Config {
@@ -167,7 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey: e.PALISADE_MASTER_KEY,
     masterKeyPrevious: (e.PALISADE_MASTER_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== ''),
     tls,
-    publicUrl: (e.PUBLIC_URL ?? `${scheme}://${e.HOST}:${e.PORT}`).replace(/\/$/, ''),
+    publicUrl: e.PUBLIC_URL ?? `${scheme}://${isIP(e.HOST) === 6 ? `[${e.HOST}]` : e.HOST}:${e.PORT}`,
     publicUrlSet: e.PUBLIC_URL !== undefined,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,

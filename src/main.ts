@@ -66,12 +66,13 @@ program
     if (!withDemo && options.demo === undefined) console.log('  No demo data: this serves beyond loopback or over TLS (use --demo to have it anyway).');
     if (withDemo) {
       const demo = await ensureDemo(running.services, running.database.db, { rootDir });
-      const site = await startDemoSite({ host: cfg.host, port: cfg.port === 0 ? 0 : cfg.port + 1, apiUrl: running.url, projectId: demo.projectId });
-      await allowDemoOrigin(running.services, demo, site.url);
-      stopDemo = site.close;
+      // Printed first: were the demo site's port taken, the password would otherwise be lost for good.
       if (demo.password) {
         console.log(`\n  Demo owner created — shown once, store it now:\n    e-mail:   ${DEMO_EMAIL}\n    password: ${demo.password}`);
       }
+      const site = await startDemoSite({ host: cfg.host, port: cfg.port === 0 ? 0 : cfg.port + 1, apiUrl: running.url, projectId: demo.projectId });
+      await allowDemoOrigin(running.services, demo, site.url);
+      stopDemo = site.close;
       console.log(`\n  Demo project ${demo.projectId}: open the demo site at ${site.url}/`);
     }
     closeOnSignals({ close: async () => (await stopDemo(), await running.close()) }, (msg) => running.app.log.info(msg));

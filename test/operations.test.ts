@@ -89,6 +89,34 @@ describe('configuration', () => {
     }
     assert.equal(loadConfig({}).orgMessagesPerHour, 20_000);
     assert.equal(loadConfig({ ORG_MESSAGES_PER_HOUR: '250000' }).orgMessagesPerHour, 250_000);
+    for (const bad of ['1e3', '0x10', '12abc']) {
+      assert.throws(() => loadConfig({ PORT: bad }), (e: unknown) => e instanceof ConfigError && /PORT: must be a whole number/.test(e.message), bad);
+    }
+  });
+
+  it('an empty variable is unset: its default applies (an empty number was read as 0, turning features off)', () => {
+    const empty = loadConfig({ PORT: '', RETENTION_SWEEP_MINUTES: '', WEBHOOK_DELIVERY_INTERVAL_MS: ' ', MAX_CONNECTIONS_PER_IP: '', PUBLIC_URL: '' });
+    assert.deepEqual(
+      [empty.port, empty.retentionSweepMinutes, empty.webhookDeliveryIntervalMs, empty.httpLimits.maxConnectionsPerIp, empty.publicUrlSet],
+      [3000, 60, 1000, loadConfig({}).httpLimits.maxConnectionsPerIp, false],
+    );
+    assert.ok(empty.httpLimits.maxConnectionsPerIp > 0);
+  });
+
+  it('PUBLIC_URL is kept normalised, and one carrying user-info, a query or a fragment is refused', () => {
+    assert.equal(loadConfig({ PUBLIC_URL: 'HTTPS://Chat.Example.com/' }).publicUrl, 'https://chat.example.com', 'https, so cookies are Secure');
+    assert.equal(loadConfig({ PUBLIC_URL: 'https://example.com/palisade/' }).publicUrl, 'https://example.com/palisade');
+    for (const bad of ['https://u:p@chat.example.com', 'https://chat.example.com/?next=x', 'https://chat.example.com/#x', 'ftp://chat.example.com']) {
+      assert.throws(() => loadConfig({ PUBLIC_URL: bad }), (e: unknown) => e instanceof ConfigError && /PUBLIC_URL/.test(e.message), bad);
+    }
+    assert.equal(loadConfig({ HOST: '::1', PORT: '3000' }).publicUrl, 'http://[::1]:3000', 'an IPv6 host in brackets');
+  });
+
+  it('TRUST_PROXY never trusts every hop: a /0 range is refused', () => {
+    for (const bad of ['0.0.0.0/0', '::/0', '10.0.0.0/8,0.0.0.0/0']) {
+      assert.throws(() => loadConfig({ TRUST_PROXY: bad }), (e: unknown) => e instanceof ConfigError && /TRUST_PROXY: a \/0 range/.test(e.message), bad);
+    }
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, ['10.0.0.0/8']);
   });
 
   it('warns when a server others reach has no PUBLIC_URL (its cookies would go without Secure)', () => {

@@ -1,14 +1,23 @@
 /** When `palisade serve` creates the demo: a try-out on one's own machine, or when asked. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { loadConfig } from '../../config.ts';
 import { demoWanted } from './seed.ts';
 
-const tls = { certFile: 'c.pem', keyFile: 'k.pem' };
+const wanted = (env: NodeJS.ProcessEnv, requested?: boolean): boolean => demoWanted(requested, loadConfig(env));
+const tls = { TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem' };
 
 test('the demo is on by default only on a loopback address without TLS; --demo and --no-demo decide otherwise', () => {
-  for (const host of ['127.0.0.1', '127.0.1.1', '::1', 'localhost']) assert.equal(demoWanted(undefined, { host, tls: undefined }), true, host);
-  for (const host of ['0.0.0.0', '::', '10.0.0.5', 'palisade.example.com']) assert.equal(demoWanted(undefined, { host, tls: undefined }), false, host);
-  assert.equal(demoWanted(undefined, { host: '127.0.0.1', tls }), false, 'over TLS');
-  assert.equal(demoWanted(true, { host: '0.0.0.0', tls }), true, '--demo');
-  assert.equal(demoWanted(false, { host: '127.0.0.1', tls: undefined }), false, '--no-demo');
+  for (const HOST of ['127.0.0.1', '127.0.1.1', '::1', 'localhost']) assert.equal(wanted({ HOST }), true, HOST);
+  for (const HOST of ['0.0.0.0', '::', '10.0.0.5', 'palisade.example.com']) assert.equal(wanted({ HOST }), false, HOST);
+  assert.equal(wanted({ HOST: '127.0.0.1', ...tls }), false, 'over TLS');
+  assert.equal(wanted({ HOST: '0.0.0.0', ...tls }, true), true, '--demo');
+  assert.equal(wanted({ HOST: '127.0.0.1' }, false), false, '--no-demo');
+});
+
+test('a loopback server that others reach through a proxy on the same machine gets no demo', () => {
+  assert.equal(wanted({ HOST: '127.0.0.1', TRUST_PROXY: 'true' }), false, 'behind a proxy');
+  assert.equal(wanted({ HOST: '127.0.0.1', PUBLIC_URL: 'https://chat.example.com' }), false, 'a public address');
+  assert.equal(wanted({ HOST: '127.0.0.1', PUBLIC_URL: 'http://localhost:3000' }), true, 'a loopback PUBLIC_URL is still one machine');
+  assert.equal(wanted({ HOST: '127.0.0.1', TRUST_PROXY: 'true' }, true), true, '--demo');
 });

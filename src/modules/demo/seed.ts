@@ -40,11 +40,17 @@ async function findDemoProject(db: Kysely<DB>): Promise<DemoProject | undefined>
 /**
  * The demo (an owner whose password is printed, a plain-HTTP demo site on the next port) is for a
  * try-out on one's own machine: on by default only when serving on a loopback address without
- * TLS. `--demo` (true) asks for it anywhere, `--no-demo` (false) never.
+ * TLS, behind no proxy (a reverse proxy on the same machine makes a loopback server one that
+ * others reach) and with no PUBLIC_URL beyond loopback. `--demo` (true) asks for it anywhere,
+ * `--no-demo` (false) never.
  */
-export function demoWanted(requested: boolean | undefined, serving: { host: string; tls: unknown }): boolean {
+export function demoWanted(
+  requested: boolean | undefined,
+  serving: { host: string; tls: unknown; trustProxy: unknown; publicUrl: string; publicUrlSet?: boolean },
+): boolean {
   if (requested !== undefined) return requested;
-  return !serving.tls && isLoopbackHost(serving.host);
+  const publicHost = new URL(serving.publicUrl).hostname.replace(/^\[|\]$/g, '');
+  return !serving.tls && isLoopbackHost(serving.host) && serving.trustProxy === false && (serving.publicUrlSet !== true || isLoopbackHost(publicHost));
 }
 
 export async function ensureDemo(services: Services, db: Kysely<DB>, options: { rootDir: string }): Promise<DemoProject> {
