@@ -9,7 +9,7 @@ import { buildApp, type Services } from './app.ts';
 import { publicUrlWarning, type Config } from './config.ts';
 import { createRedis, waitForRedis } from './platform/cache/redis.ts';
 import { openDatabase, type Database } from './platform/db/driver.ts';
-import { migrate } from './platform/db/migrate.ts';
+import { migrate, sharedRoleWarning } from './platform/db/migrate.ts';
 
 export interface Running {
   app: FastifyInstance;
@@ -45,8 +45,9 @@ export async function startServer(config: Config, options: { database?: Database
     }
     throw error;
   }
-  const warning = publicUrlWarning(config);
-  if (warning) app.log.warn(warning);
+  for (const warning of [publicUrlWarning(config), config.databaseUrl ? await sharedRoleWarning(database.db) : undefined]) {
+    if (warning) app.log.warn(warning);
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `${config.tls ? 'https' : 'http'}://${config.host}:${port}`;

@@ -10,9 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { openDatabase } from '../src/platform/db/driver.ts';
-import { migrate } from '../src/platform/db/migrate.ts';
+import { migrate, sharedRoleWarning } from '../src/platform/db/migrate.ts';
 import { APP_ROLE, withTenant } from '../src/platform/db/tenant.ts';
-import { testBackend } from './helpers/database.ts';
+import { createTestDatabase, testBackend } from './helpers/database.ts';
 
 describe('PostgreSQL with a role a DBA prepared', { skip: testBackend() !== 'postgres' && 'runs on the PostgreSQL pass' }, () => {
   const suffix = randomBytes(5).toString('hex');
@@ -51,6 +51,38 @@ describe('PostgreSQL with a role a DBA prepared', { skip: testBackend() !== 'pos
       assert.equal(role, APP_ROLE);
     } finally {
       await opened.close();
+    }
+  });
+});
+
+describe('PostgreSQL shared by several deployments', { skip: testBackend() !== 'postgres' && 'runs on the PostgreSQL pass' }, () => {
+  it('instances starting at once migrate and grant one at a time', async () => {
+    const testDb = await createTestDatabase();
+    const pools = await Promise.all(Array.from({ length: 6 }, () => openDatabase({ databaseUrl: testDb.url ?? '', poolSize: 2 })));
+    try {
+      for (let round = 0; round < 2; round++) await Promise.all(pools.map((p) => migrate(p.db)));
+    } finally {
+      await Promise.all(pools.map((p) => p.close()));
+      await testDb.drop();
+    }
+  });
+
+  it("warns while another deployment's login could connect here and take the application role, until PUBLIC may not connect", async () => {
+    const testDb = await createTestDatabase();
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    const other = `palisade_other_${randomBytes(5).toString('hex')}`;
+    try {
+      await admin.query(`CREATE ROLE ${other} LOGIN NOSUPERUSER`);
+      await admin.query(`GRANT ${APP_ROLE} TO ${other}`);
+      const database = new URL(testDb.url ?? '').pathname.slice(1);
+      assert.match((await sharedRoleWarning(testDb.database.db)) ?? '', new RegExp(`REVOKE CONNECT, TEMPORARY ON DATABASE "${database}" FROM PUBLIC`));
+      await admin.query(`REVOKE CONNECT, TEMPORARY ON DATABASE "${database}" FROM PUBLIC`);
+      assert.equal(await sharedRoleWarning(testDb.database.db), undefined);
+    } finally {
+      await admin.query(`DROP ROLE IF EXISTS ${other}`).catch(() => undefined);
+      await admin.end();
+      await testDb.drop();
     }
   });
 });

@@ -37,6 +37,18 @@ const directoryGrants = `
   REVOKE ALL ON users, sessions, totp_recovery_codes, sso_logins FROM ${APP_ROLE};
   GRANT SELECT (id, email, name, totp_enabled, federated_org_id, created_at) ON users TO ${APP_ROLE};`;
 
+/**
+ * Grants and role changes write shared catalogue rows: instances starting at once against one
+ * PostgreSQL failed with "tuple concurrently updated". One at a time, under a transaction-scoped
+ * advisory lock (the number is Palisade's own, arbitrary).
+ */
+async function oneAtATime(db: Kysely<any>, statements: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await sql`SELECT pg_advisory_xact_lock(7204551873)`.execute(tx);
+    await sql.raw(statements).execute(tx);
+  });
+}
+
 export async function migrate(db: Kysely<any>): Promise<string[]> {
   await ensureAppRole(db);
   const migrator = new Migrator({ db, provider });
@@ -44,17 +56,34 @@ export async function migrate(db: Kysely<any>): Promise<string[]> {
   if (error) throw error instanceof Error ? error : new Error(String(error));
   // The audit log is append-only for the application: a bug in tenant code must not be able to
   // rewrite or erase an organisation's trail (only the owner, e.g. a restore, writes otherwise).
-  await sql
-    .raw(
-      `GRANT USAGE ON SCHEMA public TO ${APP_ROLE};
-       GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${APP_ROLE};
-       GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${APP_ROLE};
-       REVOKE ALL ON kysely_migration, kysely_migration_lock FROM ${APP_ROLE};
-       REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM ${APP_ROLE};
-       ${directoryGrants}`,
-    )
-    .execute(db);
+  await oneAtATime(
+    db,
+    `GRANT USAGE ON SCHEMA public TO ${APP_ROLE};
+     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${APP_ROLE};
+     GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${APP_ROLE};
+     REVOKE ALL ON kysely_migration, kysely_migration_lock FROM ${APP_ROLE};
+     REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM ${APP_ROLE};
+     ${directoryGrants}`,
+  );
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * The application role is one for the whole PostgreSQL cluster, and every Palisade login is a
+ * member. Where another login is a member too (another deployment's, in the same cluster) and
+ * anyone may connect to this database (PostgreSQL's default), that login could connect here and
+ * take the role: a warning naming the fix, which only the operator can weigh (other tools of
+ * theirs may need to connect). Nothing to say on PGlite.
+ */
+export async function sharedRoleWarning(db: Kysely<any>): Promise<string | undefined> {
+  const { rows } = await sql<{ others: number; open: boolean; database: string }>`
+    SELECT (SELECT count(*)::int FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+             WHERE r.rolname = ${APP_ROLE} AND m.member <> (SELECT oid FROM pg_roles WHERE rolname = current_user)) AS others,
+           has_database_privilege('public', current_database(), 'CONNECT') AS open,
+           current_database() AS database`.execute(db);
+  const row = rows[0];
+  if (!row || row.others === 0 || !row.open) return undefined;
+  return `Another login is also a member of ${APP_ROLE} (another Palisade in this PostgreSQL cluster?), and anyone may connect to database "${row.database}": that login could connect here and read this deployment's data as ${APP_ROLE}. Run: REVOKE CONNECT, TEMPORARY ON DATABASE "${row.database}" FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE "${row.database}" TO current_user; (and to any other role that must connect), or give each deployment its own cluster.`;
 }
 
 /**
@@ -76,7 +105,5 @@ async function ensureAppRole(db: Kysely<any>): Promise<void> {
     )
     .execute(db);
   const { rows } = await sql<{ member: boolean }>`SELECT pg_has_role(current_user, ${APP_ROLE}, 'MEMBER') AS member`.execute(db);
-  if (!rows[0]?.member) {
-    await sql.raw(`GRANT ${APP_ROLE} TO current_user`).execute(db);
-  }
+  if (!rows[0]?.member) await oneAtATime(db, `GRANT ${APP_ROLE} TO current_user`);
 }
