@@ -179,7 +179,7 @@ describe("only the conversation's visitor gets its earlier values back", () => {
       assertNoRaw(JSON.stringify(stored), 'the history');
 
       const own = await send(projectId, token, 'And my contact reference?', conversationId);
-      assert.equal(own.content, `Contact reference ${raw.email}, callback ${raw.phone}.`, 'the visitor’s own follow-up');
+      assert.equal(own.content, `Contact reference ${raw.email}, callback <PHONE_1>.`, 'the visitor’s own follow-up: their e-mail, not the phone the caller wrote');
 
       // The vault now holds the visitor's e-mail twice (<EMAIL_1>, and <EMAIL_2> in the caller's
       // casing) and john.doe as <EMAIL_3>: a new value the visitor writes takes a new number, and
@@ -188,7 +188,7 @@ describe("only the conversation's visitor gets its earlier values back", () => {
       stub.reply = '<EMAIL_1> <EMAIL_2> <EMAIL_3> <EMAIL_4>';
       const fresh = await send(projectId, token, 'Please use fr.visitor@example.org from now on', conversationId);
       assert.equal(lastSent().question, 'Please use <EMAIL_4> from now on');
-      assert.equal(fresh.content, `${raw.email} ${raw.email.toUpperCase()} john.doe@example.com fr.visitor@example.org`);
+      assert.equal(fresh.content, `${raw.email} <EMAIL_2> <EMAIL_3> fr.visitor@example.org`, 'only what the visitor wrote comes back to them');
       const entities = (await owner.client.get(`/v1/conversations/${conversationId}/entities`)).body.entities as { id: string; token: string }[];
       const revealed = new Map<string, string>();
       for (const e of entities) revealed.set(e.token, (await owner.client.post(`/v1/entities/${e.id}/reveal`)).body.value);
@@ -201,6 +201,20 @@ describe("only the conversation's visitor gets its earlier values back", () => {
     } finally {
       stub.reply = previous;
     }
+  });
+
+  it("a guess the organisation's caller plants before the visitor writes their value is never its token", async () => {
+    const token = await visitor(projectId);
+    const { conversationId } = await send(projectId, token, 'Hello');
+    const key = await apiKey(owner, ['chat:write', 'chat:read']);
+    const path = `/v1/conversations/${conversationId}/messages`;
+    const planted = await t.client().post(path, { content: `Candidates: alice@example.org, ${raw.email}, bob@example.net` }, { authorization: `Bearer ${key}` });
+    assert.equal(planted.status, 200);
+    assert.equal(lastSent().question, 'Candidates: <EMAIL_1>, <EMAIL_2>, <EMAIL_3>');
+    await send(projectId, token, `Sure, my e-mail is ${raw.email.toUpperCase()}`, conversationId);
+    assert.equal(lastSent().question, 'Sure, my e-mail is <EMAIL_4>', 'a token of its own: <EMAIL_2> would have told the caller its guess was right');
+    const history = (await t.client().get(path, { authorization: `Bearer ${key}` })).body.messages as { content: string }[];
+    assert.ok(history.some((m) => m.content === 'Sure, my e-mail is <EMAIL_4>'));
   });
 
   it('the extractive provider quoting a planted knowledge document gives the API caller the token, not the value', async () => {
@@ -235,6 +249,28 @@ describe('messages of one conversation at once', () => {
     );
     const vault = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pii_vault WHERE conversation_id = ${conversationId}`.execute(t.database.db);
     assert.equal(vault.rows[0]?.n, 1, 'only the first message’s value');
+  });
+
+  it(`messages of different types protected at once cannot take a vault past ${MAX_VAULT_ENTRIES} values together: the later is refused 409`, async () => {
+    const conversationId = (await owner.client.post(`/v1/projects/${projectId}/conversations`)).body.conversation.id as string;
+    const protect = (text: string) =>
+      t.services.pii.protect({ orgId: owner.orgId, conversationId, subjectId: conversationId, text, policy: defaultPiiPolicy, callerIsSubject: false, matchEarlierValues: true });
+    const filled = await protect(Array.from({ length: MAX_VAULT_ENTRIES - 5 }, (_, i) => `u${i}@example.com`).join(' '));
+    await withTenant(t.database.db, owner.orgId, (tx) => filled.persist(tx));
+    // Each sees room for five; different types draw different tokens, so no unique key stops the second.
+    const [mails, phones] = await Promise.all([
+      protect(Array.from({ length: 5 }, (_, i) => `late${i}@example.com`).join(' ')),
+      protect(`call ${Array.from({ length: 5 }, (_, i) => `+44 20 7946 010${i}`).join(' or ')}`),
+    ]);
+    assert.ok(!mails.text.includes('[REDACTED]') && !phones.text.includes('[REDACTED]'), 'both read the vault before either wrote');
+    assert.equal(phones.findings.filter((f) => f.type === 'PHONE').length, 5);
+    await withTenant(t.database.db, owner.orgId, (tx) => mails.persist(tx));
+    await assert.rejects(
+      withTenant(t.database.db, owner.orgId, (tx) => phones.persist(tx)),
+      (error: unknown) => error instanceof AppError && error.code === 'conflict',
+    );
+    const vault = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pii_vault WHERE conversation_id = ${conversationId}`.execute(t.database.db);
+    assert.equal(vault.rows[0]?.n, MAX_VAULT_ENTRIES);
   });
 });
 

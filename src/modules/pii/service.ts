@@ -3,7 +3,7 @@
  * each original in the conversation's encrypted vault (the same value keeps its token for the
  * whole conversation), and give back a restorer that puts values back into the streamed answer:
  * the current message's values for any caller, the conversation's earlier values only for its
- * own visitor. Never logs values; never stores a value unencrypted.
+ * own visitor and only those the visitor wrote. Never logs values; never stores a value unencrypted.
  */
 import { hkdfSync } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -79,17 +79,23 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
       const [key, rows] = await Promise.all([
         hashKey(orgId),
         // A conversation that does not exist yet has no vault to read.
-        policy.enabled && !newConversation ? withTenant(db, orgId, (tx) => tx.selectFrom('pii_vault').select(['id', 'token', 'type', 'value']).where('conversation_id', '=', conversationId).execute()) : [],
+        policy.enabled && !newConversation
+          ? withTenant(db, orgId, (tx) => tx.selectFrom('pii_vault').select(['id', 'token', 'type', 'value', 'by_subject']).where('conversation_id', '=', conversationId).execute())
+          : [],
       ]);
       const vault = createMemoryTokenVault();
       const known = new Set<string>();
+      /** The subject's own earlier values, the only ones restored to them (not what the organisation's callers wrote). */
+      const subjectsOwn = new Map<string, string>();
       const existing = await Promise.all(rows.map(async (r) => ({ ...r, value: await cipher.decrypt(r.value, aad(orgId, r.id)) })));
       // Each stored token is put back as it is (a value written twice, e.g. by a caller who may
       // not match it, has two tokens: in token order, the first keeps matching it). A caller who
-      // may not match earlier values gets new tokens for its own, even when one equals the visitor's.
+      // may not match earlier values gets new tokens for its own, even when one equals the visitor's;
+      // and nobody matches a value such a caller wrote (a guess planted before the visitor wrote theirs).
       for (const r of existing.sort((a, b) => tokenNumber(a.token) - tokenNumber(b.token))) {
-        vault.replay(r.type as EntityType, r.token, r.value, matchEarlierValues);
+        vault.replay(r.type as EntityType, r.token, r.value, matchEarlierValues && r.by_subject);
         known.add(r.token);
+        if (r.by_subject) subjectsOwn.set(r.token, r.value);
       }
       // This message's values as the caller wrote them: a value the visitor sent before keeps its
       // token, but the stored original may be another spelling of it (case, phone formatting).
@@ -123,6 +129,7 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
               type: e.type,
               value: await cipher.encrypt(e.value, aad(orgId, id), { orgId, subjectId }),
               value_hash: hashIdentifier(e.type, e.value, key),
+              by_subject: matchEarlierValues,
             };
           }),
       );
@@ -131,6 +138,13 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
         findings: result.findings,
         async persist(tx) {
           if (!fresh.length) return;
+          // Counted again where it is written: messages of one conversation protected at once each
+          // saw room for their own values. The caller has locked the conversation's row by now
+          // (recording the messages touched it), so this count includes every message before.
+          const stored = await tx.selectFrom('pii_vault').select((eb) => eb.fn.countAll<string>().as('n')).where('conversation_id', '=', conversationId).executeTakeFirstOrThrow();
+          if (Number(stored.n) !== rows.length && Number(stored.n) + fresh.length > MAX_VAULT_ENTRIES) {
+            throw new AppError('conflict', 'Another message of this conversation was being stored at the same moment. Send this one again.');
+          }
           try {
             await tx.insertInto('pii_vault').values(fresh).execute();
           } catch (error) {
@@ -140,7 +154,7 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
             throw error;
           }
         },
-        restorer: () => createStreamRestorer((token) => sent.get(token) ?? (callerIsSubject ? vault.lookup(token) : undefined)),
+        restorer: () => createStreamRestorer((token) => sent.get(token) ?? (callerIsSubject ? subjectsOwn.get(token) : undefined)),
       };
     },
   };

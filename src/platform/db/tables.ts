@@ -136,6 +136,8 @@ export interface PiiVaultTable {
   type: string;
   value: string;
   value_hash: string;
+  /** Written by the conversation's subject (migration 0806): only these are restored to the visitor and matched by what they write. */
+  by_subject: Generated<boolean>;
   created_at: Timestamp;
 }
 
