@@ -54,6 +54,9 @@ describe('origin policy on widget routes', () => {
     assert.equal(r.headers.get('access-control-allow-origin'), allowed);
     const sub = await t.client().get(`/v1/widget/${projectId}/config`, { origin: 'https://a.b.example.org' });
     assert.equal(sub.status, 200);
+    // A host written with its trailing dot is the same site; browsers compare the header byte for byte.
+    const dotted = await t.client().get(`/v1/widget/${projectId}/config`, { origin: `${allowed}.` });
+    assert.deepEqual([dotted.status, dotted.headers.get('access-control-allow-origin')], [200, `${allowed}.`]);
   });
 
   for (const [name, headers] of [
@@ -282,6 +285,9 @@ describe('visitor identity verification', () => {
     assert.equal(one.status, 201);
     assert.equal(one.body.verified, true);
     assert.equal(one.body.visitorId, two.body.visitorId);
+    assert.ok(one.body.expiresIn > 3590 && one.body.expiresIn <= 3600, 'its lifetime too: a visitor clock hours off must not think it expired');
+    const upper = await t.client().post(`/v1/widget/${id}/sessions`, { identity: { ...identity, signature: identity.signature.toUpperCase() } }, { origin: allowed });
+    assert.deepEqual([upper.status, upper.body.visitorId], [201, one.body.visitorId], 'hex in upper case (.NET) is the same signature');
     const wrong = await t.client().post(`/v1/widget/${id}/sessions`, { identity: { userId: 'user-43', signature: identity.signature } }, { origin: allowed });
     assert.equal(wrong.status, 401);
     assert.equal(wrong.body.code, 'invalid_identity');

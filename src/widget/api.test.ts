@@ -49,7 +49,7 @@ function problem(res: ServerResponse, status: number, code: string, headers: Rec
 
 function session(res: ServerResponse, token: string): void {
   res.writeHead(201, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify({ token, expiresAt: new Date(Date.now() + 3600_000).toISOString(), visitorId: 'vis_1' }));
+  res.end(JSON.stringify({ token, expiresAt: new Date(Date.now() + 3600_000).toISOString(), expiresIn: 3600, visitorId: 'vis_1' }));
 }
 
 function stream(res: ServerResponse, events: ReadonlyArray<[string, unknown]>): void {
@@ -192,6 +192,19 @@ describe('widget api client', () => {
       assert.deepEqual(seen.filter((s) => s.path.endsWith('/messages')), [], 'no message went out with it');
     });
   }
+
+  it("times the session by its lifetime on this machine's clock: a clock an hour fast does not open a session per message", async () => {
+    handler = (req, res) => {
+      if (req.path.endsWith('/sessions')) return session(res, 'vt_1');
+      stream(res, [['meta', { conversationId: 'conv_1', messageId: 'msg_1' }], ['done', {}]]);
+    };
+    const storage = memoryStorage();
+    const fast = createApiClient({ base, projectId: 'prj_1', store: createSessionStore(base, 'prj_1', storage), identity: null, now: () => Date.now() + 3_600_000 });
+    seen = [];
+    await send(fast, 'one');
+    await send(fast, 'two');
+    assert.deepEqual(seen.map((s) => s.path.replace('/v1/widget/prj_1', '')), ['/sessions', '/messages', '/messages']);
+  });
 
   it('re-creates the session once on invalid_visitor_token', async () => {
     let tokens = 0;

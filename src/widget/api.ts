@@ -101,7 +101,10 @@ export function createApiClient(deps: ApiDeps): ApiClient {
     const body = await json(res.value);
     // A session opened for someone who has signed out since must never be kept for whoever is next.
     if (!live(owner, signal)) return aborted();
-    const expiresAt = toMillis(body?.['expiresAt']);
+    // By this machine's clock from the lifetime, when the server gives it: the absolute time on a
+    // clock hours off made every message open a new session (and a new conversation).
+    const expiresIn = body?.['expiresIn'];
+    const expiresAt = typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? deps.now() + expiresIn * 1000 : toMillis(body?.['expiresAt']);
     const value = body?.['token'];
     if (typeof value !== 'string' || expiresAt === null) return badResponse();
     deps.store.saveSession(owner.who, { token: value, expiresAt });

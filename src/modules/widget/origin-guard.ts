@@ -41,7 +41,9 @@ export function createOriginGuard(deps: { projects: ProjectDirectory; onRefusal:
       throw new AppError('origin_not_allowed', 'This site is not allowed to use this chatbot.');
     }
     counts.allowed++;
-    reply.header('Access-Control-Allow-Origin', decision.origin);
+    // The header as the browser sent it (it matched): browsers compare it byte for byte, and the
+    // canonical form differs for a host written with a trailing dot. The token binds the canonical one.
+    reply.header('Access-Control-Allow-Origin', header ?? decision.origin);
     reply.header('Vary', 'Origin');
     reply.header('Access-Control-Expose-Headers', 'Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset');
     return { project, origin: decision.origin };

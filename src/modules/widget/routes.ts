@@ -19,7 +19,8 @@ import type { VisitorTokens } from './visitor-token.ts';
 
 const params = z.strictObject({ projectId: z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)') });
 const identity = z.union([
-  z.strictObject({ userId: z.string().min(1).max(200), signature: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex HMAC-SHA256') }),
+  // Hex in either case (.NET's Convert.ToHexString writes upper case), compared as bytes.
+  z.strictObject({ userId: z.string().min(1).max(200), signature: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a hex HMAC-SHA256').transform((s) => s.toLowerCase()) }),
   z.strictObject({ token: z.string().min(10).max(4096) }),
 ]);
 
@@ -69,6 +70,7 @@ export function widgetRoutes(deps: {
         // As many new sessions a minute per address as messages: no resetting the per-session limit.
         applyDecision(request, await deps.rateLimits.checkSessionStart(project.id, request.ip, project.settings.rateLimits.perIpPerMinute));
         const visitor = await deps.visitors.resolve(project, request.body?.identity);
+        const now = clock.now();
         const { token, expiresAt } = await tokens.issue(
           {
             visitorId: visitor.id,
@@ -79,9 +81,11 @@ export function widgetRoutes(deps: {
             identityVersion: visitor.verified ? project.identitySecretVersion : null,
             sessionsEpoch: project.visitorSessionsEpoch,
           },
-          clock.now(),
+          now,
         );
-        return reply.code(201).send({ token, expiresAt: expiresAt.toISOString(), visitorId: visitor.id, verified: visitor.verified });
+        // expiresIn as well: a visitor's clock may be off by hours, and the widget times the token by its own.
+        const expiresIn = Math.floor((expiresAt.getTime() - now.getTime()) / 1000);
+        return reply.code(201).send({ token, expiresAt: expiresAt.toISOString(), expiresIn, visitorId: visitor.id, verified: visitor.verified });
       },
     });
 
