@@ -57,6 +57,15 @@ describe('embedded PGlite', { skip: testBackend() !== 'pglite' && 'runs on the P
         release();
         assert.equal(existsSync(lock), false, 'released');
       }
+      // A holder in another PID namespace (a container sharing the data volume) cannot be looked
+      // up from here — its pid may look dead, or even be ours — so its lock stands.
+      const ourBoot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      for (const pid of [2147483646, process.pid]) {
+        writeFileSync(lock, JSON.stringify({ pid, boot: ourBoot, start: '1', ns: 'pid:[1]' }));
+        assert.throws(() => lockDataDir(join(dir, 'pglite')), /open in another process \(pid \d+, in another PID namespace/, String(pid));
+        assert.equal(JSON.parse(readFileSync(lock, 'utf8')).ns, 'pid:[1]', 'left as it was');
+      }
+      rmSync(lock);
       // A server that fails to start (its port taken) releases the directory.
       const blocker = createServer().listen(0, '127.0.0.1');
       await once(blocker, 'listening');

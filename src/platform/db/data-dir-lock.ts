@@ -4,9 +4,11 @@
  * writes or corrupt it. The lock file names its holder: pid, boot and the process's start time
  * (Linux), so a lock left by a process that has ended — killed, crashed, or from an earlier boot
  * of a container whose server always gets the same pid — is taken over, while a live holder is
- * named in the refusal. The file is created whole, atomically (written aside, then linked in).
+ * named in the refusal. A holder in another PID namespace (another container sharing the data
+ * volume) cannot be checked from here, so its lock stands. The file is created whole, atomically
+ * (written aside, then linked in), and a stale one is removed only if it is still that one.
  */
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -22,6 +24,15 @@ function readOr(path: string, fallback: string): string {
 }
 
 const bootId = (): string => readOr('/proc/sys/kernel/random/boot_id', '');
+
+/** This process's PID namespace ("pid:[4026531836]"), or '' off Linux: pids mean something only within one. */
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '';
+  }
+}
 
 /** The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or '' off Linux. */
 function startTicks(pid: number): string {
@@ -43,32 +54,57 @@ interface Holder {
   pid: number;
   boot: string;
   start: string;
+  ns: string;
 }
 
 function describeSelf(): Holder {
-  return { pid: process.pid, boot: bootId(), start: startTicks(process.pid) };
+  return { pid: process.pid, boot: bootId(), start: startTicks(process.pid), ns: pidNamespace() };
 }
 
 /** Whether the holder named in a lock file is a live process (other than an earlier incarnation of this one). */
 function isLive(holder: Partial<Holder>, dir: string): boolean {
   const pid = Number(holder.pid);
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return held.has(dir);
   const boot = bootId();
   if (boot && holder.boot && holder.boot !== boot) return false;
+  // Another container's process: its pid is not ours to look up (it may even equal our own).
+  const ns = pidNamespace();
+  if (ns && holder.ns && holder.ns !== ns) return true;
+  if (pid === process.pid) return held.has(dir);
   if (!isRunning(pid)) return false;
   const start = startTicks(pid);
   return !(start && holder.start && holder.start !== start);
 }
 
-function readHolder(file: string): Partial<Holder> | undefined {
-  const text = readOr(file, '');
+function readHolder(text: string): Partial<Holder> | undefined {
   if (text === '') return undefined;
   try {
     return JSON.parse(text) as Partial<Holder>;
   } catch {
     return { pid: Number(text) };
   }
+}
+
+/**
+ * Removes a stale lock only if it is still the one judged stale: two openers taking over the same
+ * one at once, the second would otherwise delete the lock the first had just put in its place, and
+ * both would go on. It is moved aside (atomic), looked at, and put back if it was a new holder's.
+ */
+function removeIfStill(file: string, staleText: string): void {
+  const aside = `${file}.stale.${randomBytes(4).toString('hex')}`;
+  try {
+    renameSync(file, aside);
+  } catch {
+    return; // gone meanwhile
+  }
+  if (readOr(aside, '') !== staleText) {
+    try {
+      linkSync(aside, file);
+    } catch {
+      /* yet another opener linked one in: it holds it */
+    }
+  }
+  unlinkSync(aside);
 }
 
 /** Takes the directory's lock, or throws naming the process that holds it; returns the release. */
@@ -85,19 +121,16 @@ export function lockDataDir(dir: string): () => void {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      const holder = readHolder(file);
+      const text = readOr(file, '');
+      const holder = readHolder(text);
       if (holder === undefined) continue; // released meanwhile: try again
       if (isLive(holder, dir) || attempt >= 3) {
-        const who = holder.pid === process.pid ? 'this process already' : `another process (pid ${holder.pid})`;
+        const who = holder.pid === process.pid && held.has(dir) ? 'this process already' : `another process (pid ${holder.pid}${holder.ns && holder.ns !== pidNamespace() ? ', in another PID namespace: another container?' : ''})`;
         throw new Error(
           `The embedded database in ${dir} is open in ${who}. Stop the server before running this command, or use PostgreSQL (DATABASE_URL) to run commands beside it. If no Palisade process is running, delete ${file}.`,
         );
       }
-      try {
-        unlinkSync(file); // its holder has ended
-      } catch {
-        /* another opener removed it first */
-      }
+      removeIfStill(file, text); // its holder has ended
     }
   } finally {
     unlinkSync(aside);
