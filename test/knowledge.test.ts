@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -289,6 +289,15 @@ describe('knowledge service', () => {
       writeFileSync(join(dir, 'real.md'), '# Real');
       assert.deepEqual(await readRegularFile(join(dir, 'real.md'), 1_000), { text: '# Real' });
       assert.deepEqual(await readRegularFile(join(dir, 'real.md'), 3), { skip: 'larger than 1000000 characters' });
+      // A folder on the path swapped for a link to another after listing: not the file listed.
+      mkdirSync(join(dir, 'docs'));
+      mkdirSync(join(dir, 'private'));
+      writeFileSync(join(dir, 'docs', 'a.md'), '# Public');
+      writeFileSync(join(dir, 'private', 'a.md'), '# Private notes');
+      const listed = statSync(join(dir, 'docs', 'a.md'));
+      rmSync(join(dir, 'docs'), { recursive: true });
+      symlinkSync(join(dir, 'private'), join(dir, 'docs'));
+      assert.deepEqual(await readRegularFile(join(dir, 'docs', 'a.md'), 1_000, listed), { skip: 'changed since the folder was listed' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

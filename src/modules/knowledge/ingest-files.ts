@@ -52,12 +52,20 @@ export function titleOf(content: string, contentType: ContentType, fileName: str
   return (cleaned || basename(fileName, extname(fileName))).slice(0, 300);
 }
 
+/** A listed file and which file it was (device and inode), to be sure the one read is that one. */
+interface ListedFile {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
 /**
  * The file's text, or why it is skipped. Opened without following a symbolic link and checked on
  * the open handle, so a file swapped for a link (or a FIFO) after the folder was listed is not
- * read through it.
+ * read through it. O_NOFOLLOW guards the last part of the path only: with `listed`, a file that is
+ * not the one listed (a folder on its path swapped for a link to another) is skipped too.
  */
-export async function readRegularFile(file: string, maxBytes: number): Promise<{ text: string } | { skip: string }> {
+export async function readRegularFile(file: string, maxBytes: number, listed?: Pick<ListedFile, 'dev' | 'ino'>): Promise<{ text: string } | { skip: string }> {
   let handle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -68,6 +76,7 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<{
   try {
     const info = await handle.stat();
     if (!info.isFile()) return { skip: 'not a regular file' };
+    if (listed && (info.dev !== listed.dev || info.ino !== listed.ino)) return { skip: 'changed since the folder was listed' };
     // Sized before it is read: a multi-gigabyte file would otherwise be loaded whole first.
     if (info.size > maxBytes) return { skip: `larger than ${maxContentChars} characters` };
     return { text: await handle.readFile('utf8') };
@@ -76,22 +85,22 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<{
   }
 }
 
-async function listFiles(path: string, skipped: string[]): Promise<string[]> {
+async function listFiles(path: string, skipped: string[]): Promise<ListedFile[]> {
   const info = await lstat(path);
   if (info.isSymbolicLink()) {
     skipped.push(`${path}: symbolic link`);
     return [];
   }
-  if (info.isFile()) return [path];
+  if (info.isFile()) return [{ path, dev: info.dev, ino: info.ino }];
   if (!info.isDirectory()) return [];
   const entries = (await readdir(path)).sort();
-  const files: string[] = [];
+  const files: ListedFile[] = [];
   for (const name of entries) {
     if (name.startsWith('.') || skippedFolders.has(name)) continue;
     const child = join(path, name);
     const childInfo = await lstat(child);
     if (childInfo.isDirectory()) files.push(...(await listFiles(child, skipped)));
-    else if (childInfo.isFile() && typeByExtension[extname(name).toLowerCase()]) files.push(child);
+    else if (childInfo.isFile() && typeByExtension[extname(name).toLowerCase()]) files.push({ path: child, dev: childInfo.dev, ino: childInfo.ino });
   }
   return files;
 }
@@ -105,13 +114,14 @@ export async function addPath(
   if (!orgId) throw new AppError('not_found', 'This project does not exist.');
   const skipped: string[] = [];
   let added = 0;
-  for (const file of await listFiles(path, skipped)) {
+  for (const listed of await listFiles(path, skipped)) {
+    const file = listed.path;
     const contentType = typeByExtension[extname(file).toLowerCase()];
     if (!contentType) {
       skipped.push(`${file}: not .md, .markdown, .txt, .html or .htm`);
       continue;
     }
-    const read = await readRegularFile(file, maxContentChars * 4);
+    const read = await readRegularFile(file, maxContentChars * 4, listed);
     if ('skip' in read) {
       skipped.push(`${file}: ${read.skip}`);
       continue;
