@@ -201,3 +201,24 @@ describe("an invitation racing its sender's removal", { skip: testBackend() !== 
     assert.equal(await countRows(t, 'invitations'), invitations, 'nothing written');
   });
 });
+
+describe('a member acting while being demoted', { skip: testBackend() !== 'postgres' && 'runs on the PostgreSQL pass (PGlite never interleaves transactions)' }, () => {
+  it('an owner whose demotion commits first cannot make someone else owner on the way out, and nothing is written', async () => {
+    const owner = await signUp(t, 'Racing demotion');
+    const leaving = await memberWithRole(t, owner.client, owner.orgId, 'owner');
+    const accomplice = await memberWithRole(t, owner.client, owner.orgId, 'viewer');
+    const demotion = await holdLocks(t.database.db, (tx) => sql`UPDATE memberships SET role = 'admin' WHERE org_id = ${owner.orgId} AND user_id = ${leaving.userId}`.execute(tx));
+    const promoting = leaving.client.patch(`/v1/orgs/${owner.orgId}/members/${accomplice.userId}`, { role: 'owner' });
+    let waited = 0;
+    try {
+      waited = await lockWaiters(t.database.db, /memberships/i);
+    } finally {
+      await demotion.release();
+    }
+    const r = await promoting;
+    assert.ok(waited > 0, 'the change waited on the demotion');
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    const { rows } = await sql<{ role: string }>`SELECT role FROM memberships WHERE org_id = ${owner.orgId} AND user_id = ${accomplice.userId}`.execute(t.database.db);
+    assert.equal(rows[0]?.role, 'viewer');
+  });
+});

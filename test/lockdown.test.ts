@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { memberWithRole, signUp, startTestApp, type TestApp } from './helpers/harness.ts';
+import { sql } from 'kysely';
+import { testBackend } from './helpers/database.ts';
+import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
+import { countRows, memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
 before(async () => {
@@ -104,4 +107,36 @@ describe('lockdown', () => {
     const log = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.lockdown`);
     assert.equal(log.body.entries.length, 0, 'no lockdown was recorded');
   });
+});
+
+describe('lockdown against requests already under way', { skip: testBackend() !== 'postgres' && 'races need PostgreSQL (PGlite runs one transaction at a time)' }, () => {
+  for (const [what, make, table] of [
+    ['an API key', (o: SignedUp) => o.client.post(`/v1/orgs/${o.orgId}/api-keys`, { name: 'backdoor', scopes: ['projects:read'] }), 'api_keys'],
+    ['a webhook', (o: SignedUp) => o.client.post(`/v1/orgs/${o.orgId}/webhooks`, { url: 'https://hooks.example.com/backdoor', eventTypes: ['*'] }), 'webhooks'],
+    ['an invitation', (o: SignedUp) => o.client.post(`/v1/orgs/${o.orgId}/members`, { email: `backdoor-${Date.now()}@example.test`, role: 'admin' }), 'invitations'],
+  ] as const) {
+    it(`${what} a session's request makes while its session is being revoked is refused, and nothing is written`, async () => {
+      const owner = await signUp(t, `Racing ${what}`);
+      const before = await countRows(t, table);
+      const { rows } = await sql<{ id: string }>`SELECT id FROM sessions WHERE user_id = ${owner.userId} AND revoked_at IS NULL`.execute(t.database.db);
+      const sessionId = rows[0]?.id ?? assert.fail('no session');
+      // The revocation (a lockdown's) has the session row and commits once the request waits on it.
+      const revocation = await holdLocks(
+        t.database.db,
+        (tx) => sql`SELECT id FROM sessions WHERE id = ${sessionId} FOR UPDATE`.execute(tx),
+        (tx) => sql`UPDATE sessions SET revoked_at = now() WHERE id = ${sessionId}`.execute(tx),
+      );
+      const request = make(owner);
+      let waiting = 0;
+      try {
+        waiting = await lockWaiters(t.database.db, /from "sessions"/i);
+      } finally {
+        await revocation.release();
+      }
+      assert.equal(waiting, 1, 'the request waited on its session');
+      const refused = await request;
+      assert.deepEqual([refused.status, refused.body.code], [401, 'unauthenticated']);
+      assert.equal(await countRows(t, table), before);
+    });
+  }
 });

@@ -10,7 +10,8 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
-import { withTenant } from '../../platform/db/tenant.ts';
+import { withTenant, type Tx } from '../../platform/db/tenant.ts';
+import { withTenantHolding } from '../../platform/http/credential-hold.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -88,7 +89,8 @@ export function createApiKeyService(deps: {
     if (expiresAt && expiresAt <= now) throw new AppError('invalid_request', 'expiresAt must be in the future.');
     const projectIds = input.projectIds ? [...new Set(input.projectIds)] : null;
     const generated = generateApiKeySecret(deps.environment ? { environment: deps.environment } : {});
-    const row = await withTenant(db, orgId, async (tx) => {
+    // Held until it commits: a lockdown (or a revocation of this caller) either ends the new key too, or refuses it.
+    const row = await withTenantHolding(db, orgId, actor.principal, async (tx) => {
       if (projectIds) {
         // RLS hides other organisations' projects, so they count as missing here.
         const found = await tx.selectFrom('projects').select('id').where('id', 'in', projectIds).execute();
@@ -129,7 +131,7 @@ export function createApiKeyService(deps: {
   async function rotate(orgId: string, keyId: string, graceSeconds: number, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {
     const now = clock.now();
     const generated = generateApiKeySecret({ keyId, ...(deps.environment ? { environment: deps.environment } : {}) });
-    const row = await withTenant(db, orgId, async (tx) => {
+    const row = await withTenantHolding(db, orgId, actor.principal, async (tx) => {
       // Locked: two rotations at once would both keep the same previous secret, and one caller
       // would get a secret that never works; a racing revocation would be reported as a rotation.
       const existing = await store.getForUpdate(tx, keyId);
@@ -179,6 +181,19 @@ export function createApiKeyService(deps: {
     return ids.length;
   }
 
+  /**
+   * The lockdown's last sweep, in its own transaction: keys a request made while the first
+   * revocation ran (a `keys:manage` key's request held its key until then) are revoked too. Their
+   * ids; evict them (evictAll) once that transaction commits.
+   */
+  async function revokeRemainingIn(tx: Tx, orgId: string): Promise<string[]> {
+    return store.revokeAll(tx, orgId, clock.now());
+  }
+
+  async function evictAll(ids: readonly string[]): Promise<void> {
+    await Promise.all(ids.map((id) => cache.invalidate(id)));
+  }
+
   async function keyUsage(orgId: string, keyId: string, actor: Actor, days = 30): Promise<KeyUsage> {
     // Refuse before the flush below, so a refused request writes nothing at all.
     const target = await withTenant(db, orgId, (tx) => store.get(tx, keyId));
@@ -206,7 +221,7 @@ export function createApiKeyService(deps: {
     return decideKey(key, secret, clock.now());
   }
 
-  return { create, list, rotate, revoke, revokeAll, usage: keyUsage, verify, orgOfKey, recordUse: usage.record };
+  return { create, list, rotate, revoke, revokeAll, revokeRemainingIn, evictAll, usage: keyUsage, verify, orgOfKey, recordUse: usage.record };
 }
 
 function powerOf(row: ApiKeyRow): KeyPower {

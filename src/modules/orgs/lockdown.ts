@@ -27,7 +27,7 @@ export function lockdownRoutes(deps: {
   db: Kysely<DB>;
   orgs: Pick<OrgService, 'listMembers'>;
   accounts: Pick<AccountService, 'revokeAllSessionsOf' | 'federation'>;
-  apiKeys: Pick<ApiKeyService, 'revokeAll'>;
+  apiKeys: Pick<ApiKeyService, 'revokeAll' | 'revokeRemainingIn' | 'evictAll'>;
   projects: Pick<ProjectService, 'endAllVisitorSessionsIn' | 'projectsChanged'>;
   webhooks: Pick<WebhookService, 'sealerFor' | 'lockDownIn'>;
   sso: Pick<SsoService, 'lockDownIn' | 'ownersWithPassword'>;
@@ -52,8 +52,11 @@ export function lockdownRoutes(deps: {
         await deps.access.authorize(principal, orgId, 'org:lockdown');
         const actor = { principal, ip: request.ip };
         const members = await deps.orgs.listMembers(orgId);
-        const revokedApiKeys = await deps.apiKeys.revokeAll(orgId, actor);
+        // Sessions first, then keys: a key a session's request makes meanwhile holds that session
+        // (platform/http/credential-hold.ts), so the sessions' revocation waits for it to commit and
+        // the keys' revocation then ends it too — or it comes after and is refused.
         const revokedSessions = await deps.accounts.revokeAllSessionsOf(members.map((m) => m.userId));
+        const revokedApiKeys = await deps.apiKeys.revokeAll(orgId, actor);
         // Pending invitations expire too: one an intruder sent to an address of theirs would
         // otherwise let them back in after the keys and sessions are gone. So do the visitor
         // sessions of its widgets (a stolen visitor token, an intruder's own visitor session),
@@ -64,7 +67,10 @@ export function lockdownRoutes(deps: {
         // has a password: then nobody could turn it back on, and it stays (its sessions still end).
         const seal = await deps.webhooks.sealerFor(orgId);
         const ssoStays = (await deps.sso.ownersWithPassword(orgId)) === 0;
-        const { revokedInvitations, endedProjects, rotatedWebhookSecrets, disabledWebhooks, disabledSso } = await withTenant(deps.db, orgId, async (tx) => {
+        const { revokedInvitations, endedProjects, rotatedWebhookSecrets, disabledWebhooks, disabledSso, lateKeys } = await withTenant(deps.db, orgId, async (tx) => {
+          // A key a key's request made while the revocation above ran (it waited for that request to
+          // commit, but could not see its row): ended here.
+          const late = await deps.apiKeys.revokeRemainingIn(tx, orgId);
           const count = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now());
           const ended = await deps.projects.endAllVisitorSessionsIn(tx, orgId);
           const hooks = await deps.webhooks.lockDownIn(tx, orgId, seal);
@@ -75,16 +81,17 @@ export function lockdownRoutes(deps: {
             action: 'org.lockdown',
             target: { type: 'org', id: orgId },
             ip: request.ip,
-            metadata: { revokedApiKeys, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, disabledWebhooks: hooks.disabled, rotatedWebhookSecrets: hooks.rotated, disabledSso: ssoOff, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) },
+            metadata: { revokedApiKeys: revokedApiKeys + late.length, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, disabledWebhooks: hooks.disabled, rotatedWebhookSecrets: hooks.rotated, disabledSso: ssoOff, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) },
           });
-          return { revokedInvitations: count, endedProjects: ended, rotatedWebhookSecrets: hooks.rotated, disabledWebhooks: hooks.disabled, disabledSso: ssoOff };
+          return { revokedInvitations: count, endedProjects: ended, rotatedWebhookSecrets: hooks.rotated, disabledWebhooks: hooks.disabled, disabledSso: ssoOff, lateKeys: late };
         });
+        await deps.apiKeys.evictAll(lateKeys);
         await deps.projects.projectsChanged(endedProjects);
         // A sign-in through SSO that committed while this ran (before SSO was off) is ended too;
         // one committing after is refused (sso/service.ts checks the configuration again).
         await deps.accounts.federation.endSsoSessions(orgId);
         const endedVisitorSessionsInProjects = endedProjects.length;
-        return { revokedApiKeys, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, disabledWebhooks, rotatedWebhookSecrets, disabledSso, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) };
+        return { revokedApiKeys: revokedApiKeys + lateKeys.length, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, disabledWebhooks, rotatedWebhookSecrets, disabledSso, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) };
       },
     });
   };

@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { enterTenant, withTenant } from '../../platform/db/tenant.ts';
+import { withTenantHolding } from '../../platform/http/credential-hold.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
@@ -194,7 +195,8 @@ export function createOrgService(deps: {
     // existing account at once let any organisation's owner pull a stranger in (then read their
     // sign-ins in its audit log and sign them out everywhere with a lockdown), and the two replies
     // told whether an address had an account. (Nor may the time taken: the same queries either way.)
-    return withTenant(db, orgId, async (tx) => {
+    // The caller's credential is held until it commits: a lockdown either withdraws the invitation too, or refuses it.
+    return withTenantHolding(db, orgId, actor.principal, async (tx) => {
       if (actor.principal.kind === 'user') {
         // Held until the invitation is written: a removal or demotion of the sender either saw
         // it and withdrew it, or committed first and is seen here.
@@ -228,12 +230,28 @@ export function createOrgService(deps: {
     await deps.directoryChanged([userId]);
   }
 
+  /**
+   * The actor as it stands inside the write's transaction: its role read again and held (locked
+   * for share) until the write commits. The role the request was authorised with may be gone — a
+   * demotion or removal committing meanwhile — and an owner being demoted must not make someone
+   * else owner on the way out. Callers that lock the owners do so first (one lock order).
+   */
+  async function actorNow(tx: Kysely<DB>, orgId: string, actor: Actor): Promise<Actor> {
+    if (actor.principal.kind !== 'user') return actor;
+    const membership = await store.getMembershipForShare(tx, orgId, actor.principal.userId);
+    const role = membership?.role as Role | undefined;
+    if (!role || !roleAllows(role, 'members:manage')) throw new AppError('forbidden', 'Your role no longer allows managing members.');
+    return { ...actor, role };
+  }
+
   async function changeRole(orgId: string, userId: string, role: Role, actor: Actor) {
     const changed = await withTenant(db, orgId, async (tx) => {
+      const owners = await store.lockOwners(tx, orgId);
+      const acting = await actorNow(tx, orgId, actor);
       const current = await store.getMembership(tx, orgId, userId);
       if (!current) throw new AppError('not_found', 'This member does not exist.');
-      assertMayTouch(actor, current.role as Role, role);
-      if (current.role === 'owner' && role !== 'owner' && (await store.lockOwners(tx, orgId)) <= 1) {
+      assertMayTouch(acting, current.role as Role, role);
+      if (current.role === 'owner' && role !== 'owner' && owners <= 1) {
         throw new AppError('conflict', 'An organisation needs at least one owner.');
       }
       await store.setRole(tx, orgId, userId, role);
@@ -250,10 +268,12 @@ export function createOrgService(deps: {
 
   async function removeMember(orgId: string, userId: string, actor: Actor): Promise<void> {
     await withTenant(db, orgId, async (tx) => {
+      const owners = await store.lockOwners(tx, orgId);
+      const acting = await actorNow(tx, orgId, actor);
       const current = await store.getMembership(tx, orgId, userId);
       if (!current) throw new AppError('not_found', 'This member does not exist.');
-      assertMayTouch(actor, current.role as Role, current.role as Role);
-      if (current.role === 'owner' && (await store.lockOwners(tx, orgId)) <= 1) {
+      assertMayTouch(acting, current.role as Role, current.role as Role);
+      if (current.role === 'owner' && owners <= 1) {
         throw new AppError('conflict', 'An organisation needs at least one owner.');
       }
       await store.deleteMembership(tx, orgId, userId);
@@ -306,9 +326,11 @@ export function createOrgService(deps: {
   async function revokeInvitation(orgId: string, invitationId: string, actor: Actor): Promise<void> {
     await withTenant(db, orgId, async (tx) => {
       const now = deps.clock.now();
+      // The actor's row before the invitation's: a demotion locks them in that order too.
+      const current = await actorNow(tx, orgId, actor);
       const invitation = await store.getPendingInvitationForUpdate(tx, orgId, invitationId, now);
       if (!invitation) throw new AppError('not_found', 'This invitation does not exist or has expired.');
-      assertMayTouch(actor, invitation.role as Role, invitation.role as Role);
+      assertMayTouch(current, invitation.role as Role, invitation.role as Role);
       await store.expireInvitation(tx, invitationId);
       await audit.record(tx, {
         orgId, actor: actor.principal, action: 'invitation.revoked', target: { type: 'invitation', id: invitationId }, ip: actor.ip, metadata: { email: invitation.email, role: invitation.role },

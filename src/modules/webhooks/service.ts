@@ -10,6 +10,7 @@ import type { Cipher, Sealer } from '../../platform/crypto/envelope.ts';
 import { orgScope } from '../../platform/crypto/types.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant, type Tx } from '../../platform/db/tenant.ts';
+import { withTenantHolding } from '../../platform/http/credential-hold.ts';
 import { AppError, notFound } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { newId } from '../../platform/ids.ts';
@@ -106,7 +107,8 @@ export function createWebhookService(deps: {
     const secret = newWebhookSecret();
     // Resolved before the transaction, which must not wait on a key load (see Cipher.sealer).
     const seal = await deps.cipher.sealer(orgScope(orgId));
-    const row = await withTenant(db, orgId, async (tx) => {
+    // Held until it commits: a lockdown (or a revocation of this caller) either turns the new webhook off too, or refuses it.
+    const row = await withTenantHolding(db, orgId, actor.principal, async (tx) => {
       await store.lockOrg(tx, orgId); // two creations at once cannot both pass the count
       if ((await store.ids(tx)).length >= MAX_WEBHOOKS_PER_ORG) {
         throw new AppError('conflict', `An organisation has at most ${MAX_WEBHOOKS_PER_ORG} webhooks; delete one first.`);
@@ -137,7 +139,7 @@ export function createWebhookService(deps: {
 
   async function update(orgId: string, webhookId: string, changes: WebhookChanges, actor: Actor): Promise<WebhookView> {
     if (changes.url !== undefined) deps.urls.check(changes.url);
-    const row = await withTenant(db, orgId, async (tx) => {
+    const row = await withTenantHolding(db, orgId, actor.principal, async (tx) => {
       const updated = await store.update(tx, webhookId, changes, deps.clock.now());
       if (!updated) throw notFound('webhook');
       await deps.audit.record(tx, {
@@ -165,7 +167,7 @@ export function createWebhookService(deps: {
   async function rotateSecret(orgId: string, webhookId: string, actor: Actor): Promise<{ webhook: WebhookView; secret: string }> {
     const secret = newWebhookSecret();
     const seal = await deps.cipher.sealer(orgScope(orgId));
-    const row = await withTenant(db, orgId, async (tx) => {
+    const row = await withTenantHolding(db, orgId, actor.principal, async (tx) => {
       const found = await store.get(tx, webhookId);
       if (!found) throw notFound('webhook');
       const at = deps.clock.now();
