@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -48,22 +48,30 @@ describe('embedded PGlite', { skip: testBackend() !== 'pglite' && 'runs on the P
       await first.close();
       // Locks left by holders that have ended are taken over: a killed process; an earlier boot of
       // a container whose server always gets the same pid (this process's own pid, not held by it);
-      // a process of another boot.
+      // a process of another boot, or of another container, that has stopped refreshing its lock.
       const lock = join(dir, 'pglite', 'palisade.lock');
-      for (const stale of ['2147483646', String(process.pid), JSON.stringify({ pid: 1, boot: 'another-boot', start: '1' })]) {
+      const ourBoot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      const longAgo = new Date(Date.now() - 60_000);
+      for (const [stale, refreshed] of [
+        ['2147483646', new Date()],
+        [String(process.pid), new Date()],
+        [JSON.stringify({ pid: 1, boot: 'another-boot', start: '1' }), longAgo],
+        [JSON.stringify({ pid: process.pid, boot: ourBoot, start: '1', ns: 'pid:[1]' }), longAgo],
+      ] as const) {
         writeFileSync(lock, stale);
+        utimesSync(lock, refreshed, refreshed);
         const release = lockDataDir(join(dir, 'pglite'));
         assert.equal(JSON.parse(readFileSync(lock, 'utf8')).pid, process.pid, stale);
         release();
         assert.equal(existsSync(lock), false, 'released');
       }
-      // A holder in another PID namespace (a container sharing the data volume) cannot be looked
-      // up from here — its pid may look dead, or even be ours — so its lock stands.
-      const ourBoot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-      for (const pid of [2147483646, process.pid]) {
-        writeFileSync(lock, JSON.stringify({ pid, boot: ourBoot, start: '1', ns: 'pid:[1]' }));
-        assert.throws(() => lockDataDir(join(dir, 'pglite')), /open in another process \(pid \d+, in another PID namespace/, String(pid));
-        assert.equal(JSON.parse(readFileSync(lock, 'utf8')).ns, 'pid:[1]', 'left as it was');
+      // A holder in another PID namespace (a container sharing the data volume) or of another boot
+      // cannot be looked up from here — its pid may look dead, or even be ours — so while it
+      // refreshes its lock, the lock stands.
+      for (const holder of [{ pid: 2147483646, ns: 'pid:[1]' }, { pid: process.pid, ns: 'pid:[1]' }, { pid: 2147483646, boot: 'another-host' }]) {
+        writeFileSync(lock, JSON.stringify({ boot: ourBoot, start: '1', ...holder }));
+        assert.throws(() => lockDataDir(join(dir, 'pglite')), /open in another process \(pid \d+, in another container or on another host/, JSON.stringify(holder));
+        assert.equal(readFileSync(lock, 'utf8'), JSON.stringify({ boot: ourBoot, start: '1', ...holder }), 'left as it was');
       }
       rmSync(lock);
       // A server that fails to start (its port taken) releases the directory.

@@ -5,15 +5,30 @@
  * (Linux), so a lock left by a process that has ended — killed, crashed, or from an earlier boot
  * of a container whose server always gets the same pid — is taken over, while a live holder is
  * named in the refusal. A holder in another PID namespace (another container sharing the data
- * volume) cannot be checked from here, so its lock stands. The file is created whole, atomically
+ * volume) or of another boot cannot be looked up from here: the holder refreshes the file's time
+ * while it runs, and such a lock stands until it has gone unrefreshed for SILENT_MS (a crashed
+ * container's lock is then taken over by its restart). The file is created whole, atomically
  * (written aside, then linked in), and a stale one is removed only if it is still that one.
  */
-import { linkSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /** Directories this process holds: its own pid in a lock is stale unless listed here. */
 const held = new Set<string>();
+
+/** How often a holder refreshes its lock's time, and how long one unrefreshed counts as abandoned. */
+const REFRESH_MS = 10_000;
+const SILENT_MS = 35_000;
+
+/** Whether the lock file was refreshed lately (its holder is running, wherever that is). */
+function refreshedLately(file: string): boolean {
+  try {
+    return Date.now() - statSync(file).mtimeMs < SILENT_MS;
+  } catch {
+    return false;
+  }
+}
 
 function readOr(path: string, fallback: string): string {
   try {
@@ -62,18 +77,23 @@ function describeSelf(): Holder {
 }
 
 /** Whether the holder named in a lock file is a live process (other than an earlier incarnation of this one). */
-function isLive(holder: Partial<Holder>, dir: string): boolean {
+function isLive(holder: Partial<Holder>, dir: string, file: string): boolean {
   const pid = Number(holder.pid);
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  const boot = bootId();
-  if (boot && holder.boot && holder.boot !== boot) return false;
-  // Another container's process: its pid is not ours to look up (it may even equal our own).
-  const ns = pidNamespace();
-  if (ns && holder.ns && holder.ns !== ns) return true;
+  // Another boot (another host sharing the volume, or before a reboot) or another container: its
+  // pid is not ours to look up (it may even equal our own). Its refreshes say whether it runs.
+  if (!sameMachineView(holder)) return refreshedLately(file);
   if (pid === process.pid) return held.has(dir);
   if (!isRunning(pid)) return false;
   const start = startTicks(pid);
   return !(start && holder.start && holder.start !== start);
+}
+
+/** Whether the holder's pid means something here: the same boot and PID namespace as ours (or a lock that names neither). */
+function sameMachineView(holder: Partial<Holder>): boolean {
+  const boot = bootId();
+  const ns = pidNamespace();
+  return !(boot && holder.boot && holder.boot !== boot) && !(ns && holder.ns && holder.ns !== ns);
 }
 
 function readHolder(text: string): Partial<Holder> | undefined {
@@ -124,8 +144,9 @@ export function lockDataDir(dir: string): () => void {
       const text = readOr(file, '');
       const holder = readHolder(text);
       if (holder === undefined) continue; // released meanwhile: try again
-      if (isLive(holder, dir) || attempt >= 3) {
-        const who = holder.pid === process.pid && held.has(dir) ? 'this process already' : `another process (pid ${holder.pid}${holder.ns && holder.ns !== pidNamespace() ? ', in another PID namespace: another container?' : ''})`;
+      if (isLive(holder, dir, file) || attempt >= 3) {
+        const elsewhere = sameMachineView(holder) ? '' : `, in another container or on another host: it refreshes the lock while it runs, and one left for ${SILENT_MS / 1000} s is taken over`;
+        const who = holder.pid === process.pid && held.has(dir) ? 'this process already' : `another process (pid ${holder.pid}${elsewhere})`;
         throw new Error(
           `The embedded database in ${dir} is open in ${who}. Stop the server before running this command, or use PostgreSQL (DATABASE_URL) to run commands beside it. If no Palisade process is running, delete ${file}.`,
         );
@@ -136,7 +157,17 @@ export function lockDataDir(dir: string): () => void {
     unlinkSync(aside);
   }
   held.add(dir);
+  const refresh = setInterval(() => {
+    try {
+      const now = new Date();
+      if (readOr(file, '') === mine) utimesSync(file, now, now);
+    } catch {
+      /* gone: nothing to refresh */
+    }
+  }, REFRESH_MS);
+  refresh.unref();
   return () => {
+    clearInterval(refresh);
     held.delete(dir);
     if (readOr(file, '') === mine) unlinkSync(file);
   };
