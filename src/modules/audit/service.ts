@@ -48,7 +48,8 @@ export function auditEventOf(row: {
  * lifted — goes out cut to its network, as logs keep it. The audit log itself keeps it whole.
  */
 function withoutAddresses(action: string, data: Record<string, unknown>): Record<string, unknown> {
-  if (action === 'rate_limit.block_lifted' && data.dimension === 'ip' && typeof data.key === 'string') return { ...data, key: logNetworkOf(data.key) };
+  // An IPv6 client's key is already a network ("2001:db8:1:2::/64"): its address part is cut further.
+  if (action === 'rate_limit.block_lifted' && data.dimension === 'ip' && typeof data.key === 'string') return { ...data, key: logNetworkOf(data.key.split('/', 1)[0] ?? '') };
   return data;
 }
 

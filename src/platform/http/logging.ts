@@ -35,18 +35,25 @@ interface LoggedRequest {
 }
 
 /** The one route whose path names a client address (lifting its rate-limit block): cut to its network too. */
-const ADDRESS_IN_PATH = /^(.*\/rate-limit-blocks\/ip\/)([^/]*)$/;
+const ADDRESS_IN_PATH = /^(.*\/rate-limit-blocks\/ip\/)([^/]*)(?:\/(\d{1,3}))?$/;
 
-function loggedPath(path: string, clientNetwork: (ip: string) => string): string {
-  const match = ADDRESS_IN_PATH.exec(path);
-  if (!match) return path;
-  let address = '';
+function decoded(path: string): string | undefined {
   try {
-    address = decodeURIComponent(match[2] ?? '');
+    return decodeURIComponent(path);
   } catch {
-    // not percent-encoded properly: no address to keep either
+    return undefined;
   }
-  return `${match[1] ?? ''}${clientNetwork(address)}`;
+}
+
+/**
+ * Matched on the decoded path, as the router reads it ("%69p" is "ip"); an IPv6 client's key is a
+ * network ("…/ip/2001:db8:1:2::%2F64"), whose address part is cut further. A path that cannot be
+ * decoded is matched as it came.
+ */
+function loggedPath(path: string, clientNetwork: (ip: string) => string): string {
+  const match = ADDRESS_IN_PATH.exec(decoded(path) ?? path);
+  if (!match) return path;
+  return `${match[1] ?? ''}${clientNetwork(match[2] ?? '')}`;
 }
 
 /**

@@ -45,12 +45,14 @@ describe('request lines', () => {
     const out: string[] = [];
     const log = pino(loggerOptions('info', logNetworkOf), new Writable({ write: (chunk, _enc, cb) => (out.push(String(chunk)), cb()) }));
     log.info({ req: { method: 'DELETE', url: '/v1/projects/prj_1/rate-limit-blocks/ip/203.0.113.77?x=1', ip: '198.51.100.9' } }, 'lifted');
-    log.info({ req: { method: 'DELETE', url: '/v1/projects/prj_1/rate-limit-blocks/ip/2001%3Adb8%3A1%3A2%3A%3A9', ip: '198.51.100.9' } }, 'lifted');
-    log.info({ req: { method: 'DELETE', url: '/v1/projects/prj_1/rate-limit-blocks/ip/%E0%A4%A', ip: '198.51.100.9' } }, 'malformed');
+    log.info({ req: { method: 'DELETE', url: '/v1/projects/prj_1/rate-limit-blocks/ip/2001%3Adb8%3A1%3A2%3A%3A%2F64', ip: '198.51.100.9' } }, 'lifted');
+    log.info({ req: { method: 'DELETE', url: '/v1/projects/prj_1/rate-limit-blocks/%69p/203.0.113.77', ip: '198.51.100.9' } }, 'encoded');
+    log.info({ req: { method: 'DELETE', url: '/v1/projects/prj_1/rate-limit-blocks/ip/203.0.113.77%E0%A4%A', ip: '198.51.100.9' } }, 'malformed');
     const reqs = out.map((l) => JSON.parse(l).req);
     assert.deepEqual(reqs.map((r) => r.url), [
       '/v1/projects/prj_1/rate-limit-blocks/ip/203.0.113.0/24',
       '/v1/projects/prj_1/rate-limit-blocks/ip/2001:db8:1::/48',
+      '/v1/projects/prj_1/rate-limit-blocks/ip/203.0.113.0/24',
       '/v1/projects/prj_1/rate-limit-blocks/ip/invalid',
     ]);
     assert.equal(reqs[0].remoteNetwork, '198.51.100.0/24');
