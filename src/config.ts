@@ -37,16 +37,14 @@ const trustProxySetting = z.string().transform((value, ctx): false | number | st
       ctx.addIssue({ code: 'custom', message: `must be true, false, a hop count, or proxy addresses/CIDRs (got "${range}")` });
       return z.NEVER;
     }
-    if (prefix !== undefined && Number(prefix) === 0) {
-      ctx.addIssue({ code: 'custom', message: `a /0 range trusts every hop, so any client could name its own address (got "${range}")` });
+    // Ranges wider than /8 reach far beyond any one operator's proxies (and /0, or two /1s, trust every hop).
+    if (prefix !== undefined && Number(prefix) < 8) {
+      ctx.addIssue({ code: 'custom', message: `a range wider than /8 trusts hops that are not your proxies, so any client could name its own address (got "${range}")` });
       return z.NEVER;
     }
   }
   return ranges;
 });
-
-/** An empty variable counts as unset (as `VAR=${UNSET}` in a compose file writes it): its default applies. */
-const unsetIfEmpty = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
 /** Digits only: no "1e3", "0x10" or "12abc" read as a number, and never an empty value read as 0. */
 const wholeNumber = (min: number, max: number) =>
@@ -68,24 +66,22 @@ const publicUrlSetting = z.url({ protocol: /^https?$/ }).transform((value, ctx) 
 
 const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: z.preprocess(unsetIfEmpty, wholeNumber(0, 65535).default(3000)),
+  PORT: wholeNumber(0, 65535).default(3000),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
+    .optional(),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
+    .optional(),
   PALISADE_MASTER_KEY: z.string().optional(),
   // Comma-separated old master keys that only unwrap (for `palisade keys rotate-master`).
   PALISADE_MASTER_KEY_PREVIOUS: z.string().optional(),
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),
-  PUBLIC_URL: z.preprocess(unsetIfEmpty, publicUrlSetting.optional()),
+  PUBLIC_URL: publicUrlSetting.optional(),
   TRUST_PROXY: trustProxySetting.default(false),
   ANSWER_API_KEY: z.string().max(500).optional(),
   ANSWER_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -93,29 +89,29 @@ const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
   SSO_ALLOW_PRIVATE_NETWORKS: booleanish.default(false),
   // Turns GET /metrics on, for scrapers that send it as a Bearer token.
-  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters (openssl rand -hex 24)').max(200).optional().or(z.literal('').transform(() => undefined)),
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters (openssl rand -hex 24)').max(200).optional(),
   // The contact of /.well-known/security.txt (RFC 9116): mailto:… or https://…
-  SECURITY_CONTACT: z.string().regex(/^(mailto:[^\s]+@[^\s]+|https:\/\/[^\s]+)$/, 'must be a mailto: or https:// URI').max(300).optional().or(z.literal('').transform(() => undefined)),
+  SECURITY_CONTACT: z.string().regex(/^(mailto:[^\s]+@[^\s]+|https:\/\/[^\s]+)$/, 'must be a mailto: or https:// URI').max(300).optional(),
   // How often this instance sends due webhook deliveries (0: never; another instance does).
-  WEBHOOK_DELIVERY_INTERVAL_MS: z.preprocess(unsetIfEmpty, wholeNumber(0, 3_600_000).default(1000)),
+  WEBHOOK_DELIVERY_INTERVAL_MS: wholeNumber(0, 3_600_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BODY_LIMIT_BYTES: z.preprocess(unsetIfEmpty, wholeNumber(1024, 50 * 1024 * 1024).default(1024 * 1024)),
-  SESSION_TTL_HOURS: z.preprocess(unsetIfEmpty, wholeNumber(1, 24 * 90).default(24 * 14)),
+  BODY_LIMIT_BYTES: wholeNumber(1024, 50 * 1024 * 1024).default(1024 * 1024),
+  SESSION_TTL_HOURS: wholeNumber(1, 24 * 90).default(24 * 14),
   // A dashboard session unused this long ends (last use is recorded every 5 minutes at most).
-  SESSION_IDLE_MINUTES: z.preprocess(unsetIfEmpty, wholeNumber(15, 60 * 24 * 90).default(60 * 12)),
+  SESSION_IDLE_MINUTES: wholeNumber(15, 60 * 24 * 90).default(60 * 12),
   // Transport limits (platform/http/limits.ts) and the per-key request limit (api-keys).
-  MAX_HEADER_BYTES: z.preprocess(unsetIfEmpty, wholeNumber(1024, 1024 * 1024).default(defaultHttpLimits.maxHeaderBytes)),
-  JSON_MAX_DEPTH: z.preprocess(unsetIfEmpty, wholeNumber(1, 1000).default(defaultHttpLimits.jsonMaxDepth)),
-  MAX_CONNECTIONS_PER_IP: z.preprocess(unsetIfEmpty, wholeNumber(0, 100_000).optional()),
-  MAX_CONNECTIONS: z.preprocess(unsetIfEmpty, wholeNumber(1, 1_000_000).default(defaultHttpLimits.maxConnections)),
-  CONNECTION_TIMEOUT_MS: z.preprocess(unsetIfEmpty, wholeNumber(100, 3_600_000).default(defaultHttpLimits.connectionTimeoutMs)),
-  KEEP_ALIVE_TIMEOUT_MS: z.preprocess(unsetIfEmpty, wholeNumber(100, 600_000).default(defaultHttpLimits.keepAliveTimeoutMs)),
-  REQUEST_TIMEOUT_MS: z.preprocess(unsetIfEmpty, wholeNumber(100, 3_600_000).default(defaultHttpLimits.requestTimeoutMs)),
-  HEADERS_TIMEOUT_MS: z.preprocess(unsetIfEmpty, wholeNumber(100, 600_000).default(defaultHttpLimits.headersTimeoutMs)),
-  API_KEY_REQUESTS_PER_MINUTE: z.preprocess(unsetIfEmpty, wholeNumber(1, 1_000_000_000).default(600)),
-  ORG_MESSAGES_PER_HOUR: z.preprocess(unsetIfEmpty, wholeNumber(1, 1_000_000_000).default(orgCeilingPerHour)),
-  RETENTION_SWEEP_MINUTES: z.preprocess(unsetIfEmpty, wholeNumber(0, 10_080).default(60)),
-  TEXT_WORK_KCHARS_PER_MINUTE: z.preprocess(unsetIfEmpty, wholeNumber(1, 1_000_000_000).default(4_000)),
+  MAX_HEADER_BYTES: wholeNumber(1024, 1024 * 1024).default(defaultHttpLimits.maxHeaderBytes),
+  JSON_MAX_DEPTH: wholeNumber(1, 1000).default(defaultHttpLimits.jsonMaxDepth),
+  MAX_CONNECTIONS_PER_IP: wholeNumber(0, 100_000).optional(),
+  MAX_CONNECTIONS: wholeNumber(1, 1_000_000).default(defaultHttpLimits.maxConnections),
+  CONNECTION_TIMEOUT_MS: wholeNumber(100, 3_600_000).default(defaultHttpLimits.connectionTimeoutMs),
+  KEEP_ALIVE_TIMEOUT_MS: wholeNumber(100, 600_000).default(defaultHttpLimits.keepAliveTimeoutMs),
+  REQUEST_TIMEOUT_MS: wholeNumber(100, 3_600_000).default(defaultHttpLimits.requestTimeoutMs),
+  HEADERS_TIMEOUT_MS: wholeNumber(100, 600_000).default(defaultHttpLimits.headersTimeoutMs),
+  API_KEY_REQUESTS_PER_MINUTE: wholeNumber(1, 1_000_000_000).default(600),
+  ORG_MESSAGES_PER_HOUR: wholeNumber(1, 1_000_000_000).default(orgCeilingPerHour),
+  RETENTION_SWEEP_MINUTES: wholeNumber(0, 10_080).default(60),
+  TEXT_WORK_KCHARS_PER_MINUTE: wholeNumber(1, 1_000_000_000).default(4_000),
 });
 
 export interface Config {
@@ -131,6 +127,8 @@ export interface Config {
   publicUrl: string;
   /** Whether PUBLIC_URL was set (otherwise publicUrl is made from HOST and PORT). */
   publicUrlSet?: boolean;
+  /** PUBLIC_URL as written, when that differs from publicUrl (case, a default port): said at start, see publicUrlWarning. */
+  publicUrlWritten?: string;
   /** Hops (`true` = 1) or proxy addresses/CIDRs whose X-Forwarded-For is believed; false: none. */
   trustProxy: boolean | number | string[];
   logLevel: string;
@@ -169,7 +167,10 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable counts as unset (as `VAR=${UNSET}` in a compose file writes it): its default
+  // applies. An empty number read as 0 turned the connection cap, retention or webhooks off.
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v === undefined || v.trim() !== ''));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -194,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tls,
     publicUrl: e.PUBLIC_URL ?? `${scheme}://${isIP(e.HOST) === 6 ? `[${e.HOST}]` : e.HOST}:${e.PORT}`,
     publicUrlSet: e.PUBLIC_URL !== undefined,
+    ...(e.PUBLIC_URL !== undefined && e.PUBLIC_URL !== (given.PUBLIC_URL ?? '').trim().replace(/\/+$/, '') ? { publicUrlWritten: given.PUBLIC_URL?.trim() } : {}),
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
@@ -230,7 +232,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * without PUBLIC_URL: its own URL is then made from HOST and PORT, plain http when TLS ends at a
  * proxy, so session cookies go without Secure and `__Host-`, and no HSTS is sent.
  */
-export function publicUrlWarning(config: Pick<Config, 'publicUrlSet' | 'tls' | 'trustProxy' | 'host'>): string | undefined {
+export function publicUrlWarning(config: Pick<Config, 'publicUrlSet' | 'tls' | 'trustProxy' | 'host' | 'publicUrl' | 'publicUrlWritten'>): string | undefined {
+  if (config.publicUrlWritten !== undefined) {
+    // Identity providers compare the SSO redirect URI exactly: one registered as written no longer matches.
+    return `PUBLIC_URL is used as ${config.publicUrl} (written ${config.publicUrlWritten}): register the SSO redirect URI (${config.publicUrl}/v1/auth/sso/callback) and the SCIM base URL with identity providers in this form.`;
+  }
   if (config.publicUrlSet || config.tls) return undefined;
   const reachable = config.trustProxy !== false || !isLoopbackHost(config.host);
   return reachable

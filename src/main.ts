@@ -63,7 +63,7 @@ program
     const running = await startServer(cfg);
     let stopDemo = async (): Promise<void> => undefined;
     const withDemo = demoWanted(options.demo, cfg);
-    if (!withDemo && options.demo === undefined) console.log('  No demo data: this serves beyond loopback or over TLS (use --demo to have it anyway).');
+    if (!withDemo && options.demo === undefined) console.log('  No demo data: this serves beyond loopback, over TLS, behind a proxy or at a public PUBLIC_URL (use --demo to have it anyway).');
     if (withDemo) {
       const demo = await ensureDemo(running.services, running.database.db, { rootDir });
       // Printed first: were the demo site's port taken, the password would otherwise be lost for good.
