@@ -177,7 +177,8 @@ describe('widget api client', () => {
       };
       const storage = memoryStorage();
       const api = client(storage);
-      api.setIdentity({ userId: 'first-user', signature: 'a'.repeat(64) });
+      assert.equal(api.setIdentity({ userId: 'first-user', signature: 'a'.repeat(64) }), true, 'another visitor than the anonymous one');
+      assert.equal(api.setIdentity({ userId: 'first-user', signature: 'a'.repeat(64) }), false, 'the same visitor named again (the widget aborts nothing then)');
       const controller = new AbortController();
       let text = '';
       seen = [];

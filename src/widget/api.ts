@@ -37,7 +37,8 @@ export interface StreamHandlers {
 export interface ApiClient {
   config(): Promise<Result<WidgetConfig>>;
   send(content: string, handlers: StreamHandlers, signal: AbortSignal): Promise<Result<null>>;
-  setIdentity(identity: Identity | null): void;
+  /** Whether this names another visitor than before (whose message under way is then no longer theirs). */
+  setIdentity(identity: Identity | null): boolean;
   /** Back to an anonymous visitor with nothing stored: no session token, no conversation. */
   forget(): void;
 }
@@ -169,9 +170,11 @@ export function createApiClient(deps: ApiDeps): ApiClient {
     setIdentity(next) {
       const nextWho = fingerprint(next);
       // The same visitor named again (a page identifying on every load) is no change of visitor.
-      if (nextWho !== who) generation++;
+      const changed = nextWho !== who;
+      if (changed) generation++;
       identity = next;
       who = nextWho;
+      return changed;
     },
 
     forget() {

@@ -85,7 +85,8 @@ export function startWidget(view: PalisadeChat, api: ApiClient, identified: bool
     open: () => view.open(),
     close: () => view.close(),
     identify(identity) {
-      api.setIdentity(checkIdentity(identity));
+      // Another visitor now: the answer still streaming was the previous one's.
+      if (api.setIdentity(checkIdentity(identity))) inflight?.abort();
       hasIdentity = true;
       updateComposer();
     },
