@@ -44,11 +44,10 @@ describe('organisation export', () => {
     const doc = lines.find((l) => l.type === 'document') as { chunks: { text: string }[] } | undefined;
     assert.match(JSON.stringify(doc?.chunks), /five days/);
     const at = lines.findIndex((l) => l.type === 'conversation' && l.id === conversationId);
-    const conv = lines[at] as { entities: { token: string; value?: string }[] } | undefined;
-    assert.deepEqual(conv?.entities, [{ token: '<EMAIL_1>', type: 'EMAIL' }]);
-    const [question, answer] = lines.slice(at + 1, at + 3);
+    const [question, answer, entities] = lines.slice(at + 1, at + 4);
     assert.deepEqual([question?.type, question?.conversationId, question?.role, question?.content], ['message', conversationId, 'user', 'How long do refunds take? Mail me at <EMAIL_1>'], 'its messages follow it, a line each');
     assert.deepEqual([answer?.type, answer?.role], ['message', 'assistant']);
+    assert.deepEqual(entities, { type: 'entities', conversationId, entities: [{ token: '<EMAIL_1>', type: 'EMAIL' }] }, 'then its entities, read after them');
     assert.deepEqual(lines.at(-1), { type: 'end', records: lines.length - 1 }, 'the last line says the file is whole');
     assert.doesNotMatch(r.body, /pat@example\.com/);
     const log = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.exported`)).body.entries;
@@ -57,8 +56,8 @@ describe('organisation export', () => {
 
   it('with personalData=values (pii:reveal), the values too', async () => {
     const r = await owner.client.get<string>(`/v1/orgs/${owner.orgId}/export?personalData=values`);
-    const conv = parse(r.body).find((l) => l.type === 'conversation' && l.id === conversationId) as { entities: { value?: string }[] } | undefined;
-    assert.equal(conv?.entities[0]?.value, 'pat@example.com');
+    const found = parse(r.body).find((l) => l.type === 'entities' && l.conversationId === conversationId) as { entities: { value?: string }[] } | undefined;
+    assert.equal(found?.entities[0]?.value, 'pat@example.com');
   });
 
   it('owners and admins only; another organisation gets 404; nothing recorded for a refusal', async () => {

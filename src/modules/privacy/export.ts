@@ -3,7 +3,7 @@
  * JSON lines — the organisation, its members, projects with their settings, webhooks (without
  * their secrets), knowledge documents
  * (as the text they were reduced to: originals are not kept), and every conversation with its
- * messages decrypted (a line each, after their conversation's) and its PII entities. Personal
+ * messages decrypted (a line each, after their conversation's) and then its PII entities. Personal
  * data stays as entity tokens unless the caller asks for the values (and may reveal them); either
  * way the export is audited before the first line (`org.exported`). Content whose person was
  * erased is left out. Read page by page, each in its own tenant transaction, and decrypted outside
@@ -78,29 +78,33 @@ export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; e
     }
   }
 
-  /** Each conversation (with its PII entities: a vault holds at most 1,000), then its messages. */
+  /**
+   * A conversation's PII entities (a vault holds at most 1,000), read after its messages: a vault
+   * row commits with the message that brought it, so every token of the messages read is here.
+   */
+  async function entities(orgId: string, conversationId: string, withValues: boolean): Promise<Record<string, unknown>> {
+    const rows = await withTenant(db, orgId, (tx) => tx.selectFrom('pii_vault').select(['id', 'token', 'type', 'value']).where('conversation_id', '=', conversationId).execute());
+    const list = [];
+    for (const e of rows) {
+      const value = withValues ? await open(orgId, e.value, 'pii_vault', 'value', e.id) : undefined;
+      if (withValues && value === undefined) continue;
+      list.push({ token: e.token, type: e.type, ...(withValues ? { value } : {}) });
+    }
+    return { type: 'entities', conversationId, entities: list };
+  }
+
+  /** Each conversation, then its messages, then its PII entities. */
   async function* conversations(orgId: string, withValues: boolean): AsyncGenerator<Record<string, unknown>> {
     let after = '';
     for (;;) {
-      const page = await withTenant(db, orgId, async (tx) => {
-        const convs = await tx.selectFrom('conversations').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute();
-        const ids = convs.map((c) => c.id);
-        const entities = ids.length ? await tx.selectFrom('pii_vault').select(['id', 'conversation_id', 'token', 'type', 'value']).where('conversation_id', 'in', ids).execute() : [];
-        return { convs, entities };
-      });
-      const entitiesOf = groupBy(page.entities, (e) => e.conversation_id);
-      for (const c of page.convs) {
-        const entities = [];
-        for (const e of entitiesOf.get(c.id) ?? []) {
-          const value = withValues ? await open(orgId, e.value, 'pii_vault', 'value', e.id) : undefined;
-          if (withValues && value === undefined) continue;
-          entities.push({ token: e.token, type: e.type, ...(withValues ? { value } : {}) });
-        }
-        yield { type: 'conversation', id: c.id, projectId: c.project_id, visitorId: c.visitor_id, origin: c.origin, createdAt: iso(c.created_at), lastMessageAt: iso(c.last_message_at), entities };
+      const convs = await withTenant(db, orgId, (tx) => tx.selectFrom('conversations').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute());
+      for (const c of convs) {
+        yield { type: 'conversation', id: c.id, projectId: c.project_id, visitorId: c.visitor_id, origin: c.origin, createdAt: iso(c.created_at), lastMessageAt: iso(c.last_message_at) };
         yield* messages(orgId, c.id);
+        yield await entities(orgId, c.id, withValues);
       }
-      if (page.convs.length < PAGE) return;
-      after = page.convs.at(-1)?.id ?? after;
+      if (convs.length < PAGE) return;
+      after = convs.at(-1)?.id ?? after;
     }
   }
 
