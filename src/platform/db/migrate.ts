@@ -104,6 +104,14 @@ async function ensureAppRole(db: Kysely<any>): Promise<void> {
        END $$;`,
     )
     .execute(db);
-  const { rows } = await sql<{ member: boolean }>`SELECT pg_has_role(current_user, ${APP_ROLE}, 'MEMBER') AS member`.execute(db);
-  if (!rows[0]?.member) await oneAtATime(db, `GRANT ${APP_ROLE} TO current_user`);
+  const isMember = async (): Promise<boolean> =>
+    (await sql<{ member: boolean }>`SELECT pg_has_role(current_user, ${APP_ROLE}, 'MEMBER') AS member`.execute(db)).rows[0]?.member === true;
+  if (await isMember()) return;
+  try {
+    await oneAtATime(db, `GRANT ${APP_ROLE} TO current_user`);
+  } catch (error) {
+    // Role memberships are the whole cluster's, and the advisory lock only this database's: a
+    // first start in another database may have granted it at the same moment.
+    if (!(await isMember())) throw error;
+  }
 }
