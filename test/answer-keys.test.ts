@@ -120,6 +120,19 @@ describe("a project's own key", () => {
     assert.equal(await authorizationSeenBy(operatorStub, projectId), `Bearer ${projectKey}`);
   });
 
+  it('stored naming the endpoint meant: refused 409, nothing written, when someone has pointed the project elsewhere meanwhile', async () => {
+    const projectId = await project(operatorStub.baseUrl);
+    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
+    await editor.client.patch(`/v1/projects/${projectId}`, { settings: { answer: { provider: 'openai-compatible', baseUrl: otherStub.baseUrl, model: 'stub' } } });
+    const rows = await countRows(t, 'project_answer_keys');
+    const refused = await owner.client.post(`/v1/projects/${projectId}/answer-key`, { apiKey: projectKey, endpoint: operatorStub.baseUrl });
+    assert.deepEqual([refused.status, refused.body.code], [409, 'conflict'], JSON.stringify(refused.body));
+    assert.equal(await countRows(t, 'project_answer_keys'), rows);
+    assert.equal(await authorizationSeenBy(otherStub, projectId), undefined);
+    assert.equal((await owner.client.post(`/v1/projects/${projectId}/answer-key`, { apiKey: projectKey, endpoint: 'not a url' })).status, 400);
+    assert.equal((await owner.client.post(`/v1/projects/${projectId}/answer-key`, { apiKey: projectKey, endpoint: `${otherStub.baseUrl}/` })).status, 204, 'the endpoint as it is now (a trailing slash is the same)');
+  });
+
   it('is refused, with nothing written, for a project without an openai-compatible endpoint or with a plain-http one elsewhere', async () => {
     const rows = await countRows(t, 'project_answer_keys');
     const extractive = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Offline bot', settings: { allowedDomains: ['docs.example.com'] } });

@@ -59,6 +59,7 @@ describe('creating and listing keys', () => {
     assert.equal(r.body.apiKey.id, `key_${secret.split('_')[2]}`);
     assert.ok(secret.startsWith(r.body.apiKey.start));
     assert.equal(r.body.apiKey.status, 'active');
+    assert.equal(r.body.apiKey.createdBy, owner.userId, 'it names its maker');
     const list = await owner.client.get(`/v1/orgs/${owner.orgId}/api-keys`);
     assert.equal(list.status, 200);
     const text = JSON.stringify(list.body);

@@ -24,14 +24,15 @@ export function answerKeyRoutes(deps: { answerKeys: AnswerKeyService; access: Ac
       schema: {
         operationId: 'setAnswerKey',
         tags: ['projects'],
-        description: "Stores the key sent to the project's openai-compatible endpoint, encrypted; write-only.",
+        description:
+          "Stores the key sent to the project's openai-compatible endpoint, encrypted; write-only. Name the endpoint you mean (endpoint): if the project's baseUrl is another by now (someone changed it), nothing is stored (409).",
         params,
-        body: z.strictObject({ apiKey }),
+        body: z.strictObject({ apiKey, endpoint: z.url({ protocol: /^https?$/ }).max(2000).optional() }),
       },
       handler: async (request, reply) => {
         const principal = await deps.auth.require(request);
         const grant = await deps.access.authorizeProject(principal, request.params.projectId, 'projects:write');
-        await deps.answerKeys.set(grant.orgId, request.params.projectId, request.body.apiKey, { principal, ip: request.ip });
+        await deps.answerKeys.set(grant.orgId, request.params.projectId, request.body.apiKey, { principal, ip: request.ip }, request.body.endpoint);
         return reply.code(204).send();
       },
     });

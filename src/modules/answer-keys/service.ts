@@ -65,8 +65,12 @@ export function createAnswerKeyService(deps: {
   const { db, cipher } = deps;
   const aad = (orgId: string, projectId: string) => ({ orgId, table: 'project_answer_keys', column: 'api_key', rowId: projectId });
 
-  /** Binds the key to the project's current endpoint, which must be https (or this machine). */
-  async function set(orgId: string, projectId: string, apiKey: string, actor: Actor): Promise<void> {
+  /**
+   * Binds the key to the project's current endpoint, which must be https (or this machine) and,
+   * when the caller names the endpoint it means, that one: someone else may have pointed the
+   * project elsewhere since the caller last looked.
+   */
+  async function set(orgId: string, projectId: string, apiKey: string, actor: Actor, meant?: string): Promise<void> {
     const now = deps.clock.now();
     // Resolved before the transaction, which must not wait on a key load (see Cipher.sealer).
     const seal = await cipher.sealer(orgScope(orgId));
@@ -77,6 +81,9 @@ export function createAnswerKeyService(deps: {
         throw new AppError('invalid_request', "Set the project's answer provider to openai-compatible with its baseUrl first: the key is bound to that endpoint.");
       }
       if (!mayCarryKey(baseUrl)) throw new AppError('invalid_request', "The project's baseUrl must use https for a key to be sent to it.");
+      if (meant !== undefined && normaliseEndpoint(meant) !== normaliseEndpoint(baseUrl)) {
+        throw new AppError('conflict', `The project's answer endpoint is ${normaliseEndpoint(baseUrl)}, not the one named: nothing was stored.`);
+      }
       const bound: BoundKey = { endpoint: normaliseEndpoint(baseUrl), apiKey };
       const ciphertext = seal(JSON.stringify(bound), aad(orgId, projectId));
       await tx

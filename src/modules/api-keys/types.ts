@@ -11,6 +11,8 @@ export interface ApiKeyView {
   projectIds: string[] | null;
   expiresAt: string | null;
   createdAt: string;
+  /** Who made it: a user id, or the id of the API key that did. Keys belong to the organisation and outlive their maker's membership. */
+  createdBy: string | null;
   rotatedAt: string | null;
   /** Until when the secret before the last rotation still works. */
   previousSecretExpiresAt: string | null;
@@ -33,6 +35,7 @@ export function toPublic(row: ApiKeyRow, now: Date): ApiKeyView {
     projectIds: row.project_ids,
     expiresAt: iso(row.expires_at),
     createdAt: new Date(row.created_at).toISOString(),
+    createdBy: row.created_by,
     rotatedAt: iso(row.rotated_at),
     previousSecretExpiresAt: graceLeft ? iso(row.previous_expires_at) : null,
     revokedAt: iso(row.revoked_at),
