@@ -140,3 +140,28 @@ describe('lockdown against requests already under way', { skip: testBackend() !=
     });
   }
 });
+
+describe('lockdown against a key making a key', { skip: testBackend() !== 'postgres' && 'races need PostgreSQL (PGlite runs one transaction at a time)' }, () => {
+  it("a key a key's request makes while the keys are being revoked is revoked too", async () => {
+    const owner = await signUp(t, 'Racing key');
+    const manager = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'manager', scopes: ['keys:manage', 'projects:read'] });
+    const keyId = manager.body.apiKey.id as string;
+    // Something else has the manager key's row: the key's request waits for it, then the lockdown's revocation queues behind.
+    const other = await holdLocks(t.database.db, (tx) => sql`SELECT id FROM api_keys WHERE id = ${keyId} FOR UPDATE`.execute(tx));
+    let made: Promise<{ status: number; body: any }> | undefined;
+    let lockdown: Promise<{ status: number; body: any }> | undefined;
+    try {
+      made = t.client().post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'backdoor', scopes: ['projects:read'] }, { authorization: `Bearer ${manager.body.secret}` });
+      assert.equal(await lockWaiters(t.database.db, /from "api_keys"/i), 1, 'the request waits on its key');
+      lockdown = owner.client.post(`/v1/orgs/${owner.orgId}/lockdown`);
+      assert.equal(await lockWaiters(t.database.db, /from "api_keys"/i, 2), 2, 'the revocation queues behind it');
+    } finally {
+      await other.release();
+    }
+    const backdoor = await made;
+    assert.equal(backdoor?.status, 201, JSON.stringify(backdoor?.body));
+    assert.equal((await lockdown)?.status, 200);
+    const probe = await t.client().get('/v1/api-keys/current', { authorization: `Bearer ${backdoor?.body.secret}` });
+    assert.equal(probe.status, 401, 'the key made meanwhile was revoked with the rest');
+  });
+});

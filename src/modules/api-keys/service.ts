@@ -131,7 +131,10 @@ export function createApiKeyService(deps: {
   async function rotate(orgId: string, keyId: string, graceSeconds: number, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {
     const now = clock.now();
     const generated = generateApiKeySecret({ keyId, ...(deps.environment ? { environment: deps.environment } : {}) });
-    const row = await withTenantHolding(db, orgId, actor.principal, async (tx) => {
+    // No credential hold here: a rotated key is still the same row, which a lockdown's revocation
+    // ends whenever the rotation commits (and holding the caller's key as well as this one could
+    // deadlock with a revocation locking them in the other order).
+    const row = await withTenant(db, orgId, async (tx) => {
       // Locked: two rotations at once would both keep the same previous secret, and one caller
       // would get a secret that never works; a racing revocation would be reported as a rotation.
       const existing = await store.getForUpdate(tx, keyId);

@@ -107,10 +107,14 @@ export function createApiKeyStore() {
       return Number(r.numUpdatedRows) > 0;
     },
 
-    revokeAll: async (tx: Tx, orgId: string, at: Date): Promise<string[]> =>
-      (await tx.updateTable('api_keys').set({ revoked_at: at }).where('org_id', '=', orgId).where('revoked_at', 'is', null).returning('id').execute()).map(
-        (r) => r.id,
-      ),
+    /** In id order, as every write that locks several keys does (usage flushes too): no two can deadlock. */
+    revokeAll: async (tx: Tx, orgId: string, at: Date): Promise<string[]> => {
+      const live = await tx.selectFrom('api_keys').select('id').where('org_id', '=', orgId).where('revoked_at', 'is', null).orderBy('id').forUpdate().execute();
+      if (live.length === 0) return [];
+      const ids = live.map((r) => r.id);
+      await tx.updateTable('api_keys').set({ revoked_at: at }).where('id', 'in', ids).execute();
+      return ids;
+    },
 
     /** One statement for all of an organisation's usage cells of a flush. */
     addUsage: async (tx: Tx, orgId: string, cells: readonly UsageCell[]): Promise<void> => {
@@ -124,7 +128,8 @@ export function createApiKeyStore() {
 
     /** Newer-wins, so two instances flushing out of order never move last-used back in time. */
     setLastUse: async (tx: Tx, uses: readonly LastUse[]): Promise<void> => {
-      for (const u of uses) {
+      // In id order, as revokeAll locks them.
+      for (const u of [...uses].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0))) {
         await tx
           .updateTable('api_keys')
           .set({ last_used_at: u.at, last_ip: u.ip, last_user_agent: u.userAgent })

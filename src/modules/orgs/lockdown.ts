@@ -69,8 +69,14 @@ export function lockdownRoutes(deps: {
         const ssoStays = (await deps.sso.ownersWithPassword(orgId)) === 0;
         const { revokedInvitations, endedProjects, rotatedWebhookSecrets, disabledWebhooks, disabledSso, lateKeys } = await withTenant(deps.db, orgId, async (tx) => {
           // A key a key's request made while the revocation above ran (it waited for that request to
-          // commit, but could not see its row): ended here.
-          const late = await deps.apiKeys.revokeRemainingIn(tx, orgId);
+          // commit, but could not see its row): ended here — and again while a late key's own
+          // request had made another (each statement sees what committed before it began).
+          const late: string[] = [];
+          for (let sweep = 0; sweep < 20; sweep++) {
+            const found = await deps.apiKeys.revokeRemainingIn(tx, orgId);
+            if (found.length === 0) break;
+            late.push(...found);
+          }
           const count = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now());
           const ended = await deps.projects.endAllVisitorSessionsIn(tx, orgId);
           const hooks = await deps.webhooks.lockDownIn(tx, orgId, seal);
@@ -86,12 +92,16 @@ export function lockdownRoutes(deps: {
           return { revokedInvitations: count, endedProjects: ended, rotatedWebhookSecrets: hooks.rotated, disabledWebhooks: hooks.disabled, disabledSso: ssoOff, lateKeys: late };
         });
         await deps.apiKeys.evictAll(lateKeys);
+        // Someone who joined while this ran (an invitation accepted before the withdrawal above)
+        // was not among the members whose sessions ended: theirs end now.
+        const joined = (await deps.orgs.listMembers(orgId)).filter((m) => !members.some((k) => k.userId === m.userId));
+        const lateSessions = joined.length > 0 ? await deps.accounts.revokeAllSessionsOf(joined.map((m) => m.userId)) : 0;
         await deps.projects.projectsChanged(endedProjects);
         // A sign-in through SSO that committed while this ran (before SSO was off) is ended too;
         // one committing after is refused (sso/service.ts checks the configuration again).
         await deps.accounts.federation.endSsoSessions(orgId);
         const endedVisitorSessionsInProjects = endedProjects.length;
-        return { revokedApiKeys: revokedApiKeys + lateKeys.length, revokedSessions, revokedInvitations, endedVisitorSessionsInProjects, disabledWebhooks, rotatedWebhookSecrets, disabledSso, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) };
+        return { revokedApiKeys: revokedApiKeys + lateKeys.length, revokedSessions: revokedSessions + lateSessions, revokedInvitations, endedVisitorSessionsInProjects, disabledWebhooks, rotatedWebhookSecrets, disabledSso, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) };
       },
     });
   };

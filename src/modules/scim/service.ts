@@ -177,6 +177,9 @@ export function createScimService(deps: {
   async function remove(orgId: string, userId: string, actor: Actor): Promise<void> {
     await db.transaction().execute(async (tx) => {
       const before = await lockedAccount(tx, orgId, userId);
+      // Its sessions before its membership, as a write of theirs holds them (credential-hold.ts):
+      // the account's deletion cascades to them, and taking them last could deadlock with it.
+      await accounts.federation.lockSessions(tx, userId);
       await enterTenant(tx, orgId);
       const wasMember = await deps.orgs.removeFederatedMember(tx, orgId, before);
       await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'scim.user_deleted', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { wasActive: wasMember } });

@@ -27,6 +27,7 @@ import type { Cipher } from '../../platform/crypto/envelope.ts';
 import { orgScope } from '../../platform/crypto/types.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { enterTenant, withTenant, type Tx } from '../../platform/db/tenant.ts';
+import { withTenantHolding } from '../../platform/http/credential-hold.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -140,7 +141,8 @@ export function createSsoService(deps: {
     if (/^https:\/\/login\.microsoftonline\.com\/(common|organizations|consumers)(\/|$)|\.b2clogin\.com\//i.test(input.issuer)) {
       throw new AppError('invalid_request', "issuer: use your own tenant's issuer (https://login.microsoftonline.com/<tenant id>/v2.0), not a multi-tenant one.");
     }
-    const { view, endsSessions } = await withTenant(db, orgId, async (tx) => {
+    // Held until it commits: a lockdown's revocation of the caller either waits and then turns this SSO off, or refuses it.
+    const { view, endsSessions } = await withTenantHolding(db, orgId, actor.principal, async (tx) => {
       const before = await store.config(tx);
       // A PUT that leaves these out (a script rotating the secret) must not lift a requirement or
       // turn a disabled SSO back on.

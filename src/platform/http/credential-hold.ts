@@ -1,7 +1,9 @@
 /**
  * A write that must not outlive its caller's credential: inside the write's transaction, before
- * it enters the tenant, the caller's session or API key row is locked for share and must still be
- * unrevoked. A revocation (a lockdown, signing out everywhere, revoking the key) then either waits
+ * it enters the tenant, the caller's session or API key row is locked and must still be
+ * unrevoked. The lock is FOR NO KEY UPDATE, which conflicts with itself: requests of one credential
+ * queue behind a revocation waiting for the row, where shared locks could keep overlapping and
+ * hold it off for as long as the caller kept requests in flight. A revocation (a lockdown, signing out everywhere, revoking the key) then either waits
  * for the write and ends what it made, or committed first and the write is refused. Without it, a
  * request authenticated a moment before a lockdown could leave a fresh API key, webhook or
  * invitation behind it.
@@ -14,13 +16,13 @@ import type { Principal } from './principal.ts';
 
 export async function holdCredential(tx: Kysely<DB>, principal: Principal): Promise<void> {
   if (principal.kind === 'api_key') {
-    const key = await tx.selectFrom('api_keys').select('id').where('id', '=', principal.keyId).where('revoked_at', 'is', null).forShare().executeTakeFirst();
+    const key = await tx.selectFrom('api_keys').select('id').where('id', '=', principal.keyId).where('revoked_at', 'is', null).forNoKeyUpdate().executeTakeFirst();
     if (!key) throw new AppError('invalid_api_key', 'The API key is missing, malformed, expired or revoked.');
     return;
   }
   // Operator commands act as a user without a session (sessionId ''): nothing to hold.
   if (principal.sessionId === '') return;
-  const session = await tx.selectFrom('sessions').select('id').where('id', '=', principal.sessionId).where('revoked_at', 'is', null).forShare().executeTakeFirst();
+  const session = await tx.selectFrom('sessions').select('id').where('id', '=', principal.sessionId).where('revoked_at', 'is', null).forNoKeyUpdate().executeTakeFirst();
   if (!session) throw new AppError('unauthenticated', 'Your session has ended. Sign in again.');
 }
 
