@@ -18,6 +18,20 @@ const booleanish = z
  * (`true` means 1: one load balancer of yours in front); or the proxies' addresses or CIDR ranges.
  * Never "every hop": the left-most X-Forwarded-For entry is whatever the client wrote.
  */
+/**
+ * Ranges wider than a proxy fleet could need reach hops that are not the operator's (/0, or two
+ * /1s, trust every hop). IPv4 at most /8; IPv6 at most /32, or /7 inside the private fc00::/7; an
+ * IPv4-mapped range (::ffff:a.b.c.d/n) is an IPv4 range, at most /8 of its IPv4 part.
+ */
+function tooWide(address: string, family: number, prefix: number): boolean {
+  if (family === 4) return prefix < 8;
+  const lower = address.toLowerCase();
+  if (lower.startsWith('::ffff:')) return prefix - 96 < 8;
+  const first = parseInt(lower.split(':')[0] || '0', 16);
+  const isPrivate = (first & 0xfe00) === 0xfc00;
+  return prefix < (isPrivate ? 7 : 32);
+}
+
 const trustProxySetting = z.string().transform((value, ctx): false | number | string[] => {
   const v = value.trim().toLowerCase();
   if (v === '' || v === 'false' || v === 'no' || v === '0') return false;
@@ -37,9 +51,8 @@ const trustProxySetting = z.string().transform((value, ctx): false | number | st
       ctx.addIssue({ code: 'custom', message: `must be true, false, a hop count, or proxy addresses/CIDRs (got "${range}")` });
       return z.NEVER;
     }
-    // Ranges wider than /8 reach far beyond any one operator's proxies (and /0, or two /1s, trust every hop).
-    if (prefix !== undefined && Number(prefix) < 8) {
-      ctx.addIssue({ code: 'custom', message: `a range wider than /8 trusts hops that are not your proxies, so any client could name its own address (got "${range}")` });
+    if (prefix !== undefined && tooWide(address, family, Number(prefix))) {
+      ctx.addIssue({ code: 'custom', message: `a range that wide trusts hops that are not your proxies, so any client could name its own address (got "${range}"): IPv4 /8 and IPv6 /32 at the widest, private IPv6 (fc00::/7) /7` });
       return z.NEVER;
     }
   }

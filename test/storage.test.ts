@@ -51,12 +51,13 @@ describe('embedded PGlite', { skip: testBackend() !== 'pglite' && 'runs on the P
       // a process of another boot, or of another container, that has stopped refreshing its lock.
       const lock = join(dir, 'pglite', 'palisade.lock');
       const ourBoot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-      const longAgo = new Date(Date.now() - 60_000);
+      const longAgo = new Date(Date.now() - 300_000);
       for (const [stale, refreshed] of [
         ['2147483646', new Date()],
         [String(process.pid), new Date()],
-        [JSON.stringify({ pid: 1, boot: 'another-boot', start: '1' }), longAgo],
-        [JSON.stringify({ pid: process.pid, boot: ourBoot, start: '1', ns: 'pid:[1]' }), longAgo],
+        [JSON.stringify({ pid: 1, boot: 'another-boot', start: '1' }), new Date()],
+        [JSON.stringify({ pid: 1, boot: 'another-boot', start: '1', refreshMs: 10_000 }), longAgo],
+        [JSON.stringify({ pid: process.pid, boot: ourBoot, start: '1', ns: 'pid:[1]', refreshMs: 10_000 }), longAgo],
       ] as const) {
         writeFileSync(lock, stale);
         utimesSync(lock, refreshed, refreshed);
@@ -68,7 +69,7 @@ describe('embedded PGlite', { skip: testBackend() !== 'pglite' && 'runs on the P
       // A holder in another PID namespace (a container sharing the data volume) or of another boot
       // cannot be looked up from here — its pid may look dead, or even be ours — so while it
       // refreshes its lock, the lock stands.
-      for (const holder of [{ pid: 2147483646, ns: 'pid:[1]' }, { pid: process.pid, ns: 'pid:[1]' }, { pid: 2147483646, boot: 'another-host' }]) {
+      for (const holder of [{ pid: 2147483646, ns: 'pid:[1]', refreshMs: 10_000 }, { pid: process.pid, ns: 'pid:[1]', refreshMs: 10_000 }, { pid: 2147483646, boot: 'another-host', refreshMs: 10_000 }, { pid: 2147483646, ns: 'pid:[1]' }]) {
         writeFileSync(lock, JSON.stringify({ boot: ourBoot, start: '1', ...holder }));
         assert.throws(() => lockDataDir(join(dir, 'pglite')), /open in another process \(pid \d+, in another container or on another host/, JSON.stringify(holder));
         assert.equal(readFileSync(lock, 'utf8'), JSON.stringify({ boot: ourBoot, start: '1', ...holder }), 'left as it was');

@@ -17,9 +17,13 @@ import { randomBytes } from 'node:crypto';
 /** Directories this process holds: its own pid in a lock is stale unless listed here. */
 const held = new Set<string>();
 
-/** How often a holder refreshes its lock's time, and how long one unrefreshed counts as abandoned. */
+/**
+ * How often a holder refreshes its lock's time, and how long one unrefreshed counts as abandoned:
+ * long enough for the slowest single call into the embedded engine (an index built after a
+ * restore), which holds up the timer.
+ */
 const REFRESH_MS = 10_000;
-const SILENT_MS = 35_000;
+const SILENT_MS = 120_000;
 
 /** Whether the lock file was refreshed lately (its holder is running, wherever that is). */
 function refreshedLately(file: string): boolean {
@@ -70,10 +74,12 @@ interface Holder {
   boot: string;
   start: string;
   ns: string;
+  /** Present when the holder refreshes its lock (how often): only then does its silence mean anything. */
+  refreshMs: number;
 }
 
 function describeSelf(): Holder {
-  return { pid: process.pid, boot: bootId(), start: startTicks(process.pid), ns: pidNamespace() };
+  return { pid: process.pid, boot: bootId(), start: startTicks(process.pid), ns: pidNamespace(), refreshMs: REFRESH_MS };
 }
 
 /** Whether the holder named in a lock file is a live process (other than an earlier incarnation of this one). */
@@ -81,8 +87,12 @@ function isLive(holder: Partial<Holder>, dir: string, file: string): boolean {
   const pid = Number(holder.pid);
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   // Another boot (another host sharing the volume, or before a reboot) or another container: its
-  // pid is not ours to look up (it may even equal our own). Its refreshes say whether it runs.
-  if (!sameMachineView(holder)) return refreshedLately(file);
+  // pid is not ours to look up (it may even equal our own). Its refreshes say whether it runs; a
+  // holder that never refreshes (an earlier version) stands, as it did, unless it is of another boot.
+  if (!sameMachineView(holder)) {
+    if (holder.refreshMs !== undefined) return refreshedLately(file);
+    return !(holder.boot && holder.boot !== bootId());
+  }
   if (pid === process.pid) return held.has(dir);
   if (!isRunning(pid)) return false;
   const start = startTicks(pid);
