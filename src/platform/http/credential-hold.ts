@@ -1,12 +1,12 @@
 /**
  * A write that must not outlive its caller's credential: inside the write's transaction, before
  * it enters the tenant, the caller's session or API key row is locked and must still be
- * unrevoked. The lock is FOR NO KEY UPDATE, which conflicts with itself: requests of one credential
- * queue behind a revocation waiting for the row, where shared locks could keep overlapping and
- * hold it off for as long as the caller kept requests in flight. A revocation (a lockdown, signing out everywhere, revoking the key) then either waits
+ * unrevoked. A revocation (a lockdown, signing out everywhere, revoking the key) then either waits
  * for the write and ends what it made, or committed first and the write is refused. Without it, a
- * request authenticated a moment before a lockdown could leave a fresh API key, webhook or
- * invitation behind it.
+ * request authenticated a moment before a lockdown could leave a fresh API key, webhook,
+ * invitation or SSO change behind it. The lock is FOR NO KEY UPDATE, which conflicts with itself:
+ * requests of one credential queue behind a revocation waiting for the row, where shared locks
+ * could keep overlapping and hold it off for as long as the caller kept requests in flight.
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/tables.ts';
