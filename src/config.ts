@@ -14,11 +14,6 @@ const booleanish = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /**
- * Which proxies may name the client (X-Forwarded-For): none (the default); the nearest N hops
- * (`true` means 1: one load balancer of yours in front); or the proxies' addresses or CIDR ranges.
- * Never "every hop": the left-most X-Forwarded-For entry is whatever the client wrote.
- */
-/**
  * Ranges wider than a proxy fleet could need reach hops that are not the operator's (/0, or two
  * /1s, trust every hop). IPv4 at most /8; IPv6 at most /32, or /7 inside the private fc00::/7; an
  * IPv4-mapped range (::ffff:a.b.c.d/n) is an IPv4 range, at most /8 of its IPv4 part.
@@ -32,6 +27,11 @@ function tooWide(address: string, family: number, prefix: number): boolean {
   return prefix < (isPrivate ? 7 : 32);
 }
 
+/**
+ * Which proxies may name the client (X-Forwarded-For): none (the default); the nearest N hops
+ * (`true` means 1: one load balancer of yours in front); or the proxies' addresses or CIDR ranges.
+ * Never "every hop": the left-most X-Forwarded-For entry is whatever the client wrote.
+ */
 const trustProxySetting = z.string().transform((value, ctx): false | number | string[] => {
   const v = value.trim().toLowerCase();
   if (v === '' || v === 'false' || v === 'no' || v === '0') return false;
