@@ -214,6 +214,7 @@ describe('encrypted backups', () => {
     const middle = await backendDb();
     const restored = await restoreBackupFile({ connection: middle.connection, kms: sourceCrypto.kms }, file('a.bak'));
     assert.equal(restored.scope, 'data');
+    assert.deepEqual([restored.manifest?.scope, typeof restored.manifest?.createdAt, restored.manifest?.source], ['data', 'string', testBackend() === 'postgres' ? 'postgres' : 'pglite'], 'what the header said');
     assert.deepEqual(await dump(middle), original);
     const keys = await foreignKeys(source);
     assert.ok(keys.length > 5, 'the schema has foreign keys');
@@ -240,7 +241,7 @@ describe('encrypted backups', () => {
 
     const withKey = await verify({ PALISADE_MASTER_KEY: TEST_MASTER_KEY });
     assert.equal(withKey.code, 0, withKey.output);
-    assert.match(withKey.output, /is intact/);
+    assert.match(withKey.output, /is intact \(\d+ bytes of snapshot\): a data backup made \d{4}-\d{2}-\d{2}T[\d:.]+Z from (the embedded database|PostgreSQL), schema \d{4}_\w+\./, 'what its authenticated header says');
     const withoutKey = await verify({ PALISADE_MASTER_KEY: '' });
     assert.notEqual(withoutKey.code, 0);
     assert.match(withoutKey.output, /No master key/);

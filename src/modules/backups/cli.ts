@@ -3,13 +3,12 @@
  * backup), restore (either kind, detected from the file), verify. Owns argument parsing and
  * output; must never print key material or row contents.
  */
-import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
-import { verifyBackup } from '../../platform/crypto/backup-stream.ts';
 import { createKmsFromConfig } from '../../platform/crypto/setup.ts';
 import { cliLog, withCliContext, type CliContext, type OpenStorage } from '../keys/cli-context.ts';
-import { createBackupFile, restoreBackupFile, type BackupConnection } from './service.ts';
+import type { BackupManifest } from './format.ts';
+import { createBackupFile, restoreBackupFile, verifyBackupFile, type BackupConnection } from './service.ts';
 
 /** Backups run COPY: on PostgreSQL over a connection of their own, on PGlite through the engine. */
 function backupConnection(ctx: CliContext): BackupConnection {
@@ -17,6 +16,11 @@ function backupConnection(ctx: CliContext): BackupConnection {
   const { pglite } = ctx.database;
   if (pglite === undefined) throw new Error('The embedded database is not open.');
   return { kind: 'pglite', db: ctx.database.db, pglite };
+}
+
+/** What a backup's authenticated header says, for the operator to check it is the one they meant. */
+function describeBackup(m: BackupManifest): string {
+  return `a ${m.scope === 'keystore' ? 'key-store' : 'data'} backup made ${m.createdAt} from ${m.source === 'pglite' ? 'the embedded database' : 'PostgreSQL'}, schema ${m.migrations.at(-1) ?? 'none'}`;
 }
 
 export function registerBackupCommands(program: Command, deps: { config: () => Config; openStorage: OpenStorage }): void {
@@ -54,7 +58,8 @@ export function registerBackupCommands(program: Command, deps: { config: () => C
       await withCliContext(deps.config(), deps.openStorage, async (ctx) => {
         const result = await restoreBackupFile({ connection: backupConnection(ctx), kms: ctx.crypto.kms }, options.in);
         const dropped = result.erasedKeysDropped > 0 || result.scope === 'keystore' ? `, ${result.erasedKeysDropped} erased keys dropped again` : '';
-        console.log(`Restored ${result.scope} backup: ${result.tables} tables, ${result.rows} rows${dropped}.`);
+        const made = result.manifest ? ` (${describeBackup(result.manifest)})` : '';
+        console.log(`Restored ${result.scope} backup${made}: ${result.tables} tables, ${result.rows} rows${dropped}.`);
       });
     });
 
@@ -65,7 +70,7 @@ export function registerBackupCommands(program: Command, deps: { config: () => C
     .action(async (options: { in: string }) => {
       // Only the master key: no database is opened or migrated, and no key file is created.
       const { kms } = await createKmsFromConfig(deps.config(), cliLog, { createKeyFile: false });
-      const { bytes } = await verifyBackup(createReadStream(options.in), { kms });
-      console.log(`${options.in} is intact (${bytes} bytes of snapshot).`);
+      const { bytes, manifest } = await verifyBackupFile(kms, options.in);
+      console.log(`${options.in} is intact (${bytes} bytes of snapshot): ${describeBackup(manifest)}.`);
     });
 }

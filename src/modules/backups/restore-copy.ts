@@ -88,12 +88,13 @@ export async function restorePlaintext(session: BackupSession, source: AsyncIter
   const header = parseControl(first);
   if (header.kind !== 'header') throw new RestoreRefused('The backup has no header.');
   if (header.manifest.format === JSON_LINES_FORMAT) {
-    return restoreLines(session.tx, (async function* () {
+    const restored = await restoreLines(session.tx, (async function* () {
       yield `${first}\n`;
       yield* reader.rest();
     })());
+    return { ...restored, manifest: header.manifest };
   }
-  return restoreCopy(session, reader, header.manifest);
+  return { ...(await restoreCopy(session, reader, header.manifest)), manifest: header.manifest };
 }
 
 async function restoreCopy(session: BackupSession, reader: PlainReader, manifest: BackupManifest): Promise<RestoreResult> {

@@ -20,6 +20,8 @@ export interface RestoreResult {
   rows: number;
   /** Key-store restores: keys dropped again because their subject was erased later. */
   erasedKeysDropped: number;
+  /** The backup's authenticated header: which kind, made when, from which database, at which schema. */
+  manifest?: BackupManifest;
 }
 
 export class RestoreRefused extends Error {

@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { decryptBackup, encryptBackup } from '../../platform/crypto/backup-stream.ts';
 import type { Kms } from '../../platform/crypto/kms.ts';
 import type { Scope } from './catalog.ts';
+import { parseControl, type BackupManifest } from './format.ts';
 import { restorePlaintext } from './restore-copy.ts';
 import type { RestoreResult } from './restore.ts';
 import { withBackupSession, type BackupConnection } from './session.ts';
@@ -116,6 +117,26 @@ export async function restoreBackupStream(deps: Pick<BackupDeps, 'connection' | 
     if (result === undefined) throw new Error('The restore did not finish.');
     return result;
   });
+}
+
+/**
+ * Reads a whole backup and checks every chunk, as a restore would, without a database: how many
+ * bytes of snapshot it holds and what its authenticated header says (which kind, made when, from
+ * which database, at which schema), so an older file swapped in, or a key-store backup kept
+ * instead of a data backup, is told apart before it is needed.
+ */
+export async function verifyBackupFile(kms: Kms, path: string): Promise<{ bytes: number; manifest: BackupManifest }> {
+  let bytes = 0;
+  let head = '';
+  for await (const piece of decryptBackup({ kms })(createReadStream(path, { highWaterMark: FILE_BUFFER }))) {
+    bytes += piece.length;
+    // The header is the first line; it is short, so only the start is kept.
+    if (!head.includes('\n') && head.length < 64 * 1024) head += piece.subarray(0, 64 * 1024).toString('utf8');
+  }
+  const first = head.slice(0, head.indexOf('\n'));
+  const header = first.startsWith('#palisade-backup ') ? parseControl(first) : undefined;
+  if (header?.kind !== 'header') throw new Error('The backup has no header.');
+  return { bytes, manifest: header.manifest };
 }
 
 export async function restoreBackupFile(deps: Pick<BackupDeps, 'connection' | 'kms'>, path: string): Promise<RestoreResult> {
