@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { memberWithRole, signUp, startTestApp, strongPassword, type Client, type Reply, type SignedUp, type TestApp } from './helpers/harness.ts';
 import { startTestIdp, type TestIdp } from './helpers/oidc-provider.ts';
@@ -199,6 +201,9 @@ describe('single sign-on', () => {
     } finally {
       idp.padDiscovery = 0;
     }
+    // The failure is remembered for 30 s; saving the configuration again asks the provider at once.
+    assert.equal((await t.client().get(`/v1/auth/sso/${bigSlug}/start`, typed)).status, 502, 'remembered');
+    await big.client.request('PUT', `/v1/orgs/${big.orgId}/sso`, { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, emailDomains: ['big.example'] });
     assert.equal((await t.client().get(`/v1/auth/sso/${bigSlug}/start`, typed)).status, 302, 'a normal answer is fine');
   });
 
@@ -268,6 +273,29 @@ describe('single sign-on', () => {
     assert.equal((await proveDomain(o, domain)).status, 200);
     return { ...o, slug: orgSlug, config };
   }
+
+  it('a provider whose discovery failed is not called again for a while (each /start was an outbound call anyone could make)', async () => {
+    let calls = 0;
+    const broken = createServer((_req, res) => {
+      calls++;
+      res.writeHead(500).end();
+    }).listen(0, '127.0.0.1');
+    await once(broken, 'listening');
+    try {
+      const o = await signUp(t, 'Broken provider');
+      const orgSlug = (await o.client.get(`/v1/orgs/${o.orgId}`)).body.org.slug;
+      const issuer = `http://127.0.0.1:${(broken.address() as { port: number }).port}`;
+      const put = await o.client.request('PUT', `/v1/orgs/${o.orgId}/sso`, { issuer, clientId: 'c', clientSecret: 's'.repeat(24), emailDomains: ['broken.example'] });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      for (let i = 0; i < 3; i++) {
+        const r = await t.client().get(`/v1/auth/sso/${orgSlug}/start`, { 'sec-fetch-site': 'same-origin' });
+        assert.deepEqual([r.status, r.body.code], [502, 'provider_error']);
+      }
+      assert.equal(calls, 1, 'one discovery, then the failure is remembered');
+    } finally {
+      broken.close();
+    }
+  });
 
   it("require2fa: a sign-in the provider reports as multi-factor (the ID token's amr) meets it; one it does not report is refused", async () => {
     const org = await ssoOrg('Mfa Corp', 'mfa.example');

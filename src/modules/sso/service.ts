@@ -87,6 +87,8 @@ const secretAad = (orgId: string) => ({ orgId, table: 'org_sso', column: 'client
  */
 const refused = (): AppError => new AppError('sso_failed', "Single sign-on did not succeed. Start again from your organisation's sign-in link, or ask its admins.");
 const DISCOVERY_CACHE_MS = 5 * 60_000;
+/** How long a provider whose discovery failed is not asked again (a configuration change asks at once). */
+const FAILED_DISCOVERY_MS = 30_000;
 
 export function createSsoService(deps: {
   db: Kysely<DB>;
@@ -109,6 +111,7 @@ export function createSsoService(deps: {
   const domains = createDomainStore();
   /** Discovered providers, per organisation and configuration, for a few minutes: /start is public. */
   const discovered = new Map<string, { key: string; oidc: OidcClient; until: number }>();
+  const failed = new Map<string, { key: string; until: number }>();
   const redirectUri = `${deps.publicUrl.replace(/\/+$/, '')}/v1/auth/sso/callback`;
 
   async function viewIn(tx: Tx, orgId: string, domainViews?: DomainView[]): Promise<SsoView | null> {
@@ -214,13 +217,20 @@ export function createSsoService(deps: {
     const cached = discovered.get(orgId);
     const now = deps.clock.now().getTime();
     if (cached && cached.key === key && cached.until > now) return { oidc: cached.oidc, config };
+    // A provider that just failed is not called again for a while: each call is an outbound
+    // look-up and connection, and /start is open to anyone.
+    const failedAt = failed.get(orgId);
+    if (failedAt && failedAt.key === key && failedAt.until > now) throw new AppError('provider_error', "The organisation's identity provider could not be reached.");
     const clientSecret = await deps.cipher.decrypt(config.client_secret, secretAad(orgId));
     try {
       const oidc = await discoverOidc({ issuer: config.issuer, clientId: config.client_id, clientSecret, fetch: deps.fetch, allowHttp: deps.allowHttp });
       for (const [id, entry] of discovered) if (entry.until <= now) discovered.delete(id); // expired ones go
       discovered.set(orgId, { key, oidc, until: now + DISCOVERY_CACHE_MS });
+      failed.delete(orgId);
       return { oidc, config };
     } catch (error) {
+      for (const [id, entry] of failed) if (entry.until <= now) failed.delete(id);
+      failed.set(orgId, { key, until: now + FAILED_DISCOVERY_MS });
       deps.log.warn({ err: error, orgId }, 'SSO: the identity provider could not be discovered');
       throw new AppError('provider_error', "The organisation's identity provider could not be reached.");
     }

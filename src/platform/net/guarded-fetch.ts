@@ -18,9 +18,26 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 
 type Allowed = (address: string) => boolean;
 
-function guardedLookup(allowed: Allowed) {
+/**
+ * System look-ups (getaddrinfo) run on libuv's small thread pool and cannot be cancelled: names
+ * whose DNS never answers, chosen by a customer (an SSO issuer, a webhook, an answer endpoint),
+ * would hold every thread for the resolver's whole timeout and stall password hashing, crypto and
+ * file work for everyone. At most this many wait at once; beyond that a call fails at once.
+ */
+const MAX_PENDING_LOOKUPS = 2;
+let pendingLookups = 0;
+
+type Resolve = (hostname: string, options: { all: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+
+function guardedLookup(allowed: Allowed, resolve: Resolve) {
   return (hostname: string, options: object, callback: LookupCallback): void => {
-    lookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (pendingLookups >= MAX_PENDING_LOOKUPS) {
+      callback(new BlockedAddressError(`DNS look-ups are backed up: ${hostname} was not looked up; try again`), []);
+      return;
+    }
+    pendingLookups++;
+    resolve(hostname, { ...options, all: true }, (error, addresses) => {
+      pendingLookups--;
       if (error) return callback(error, []);
       const usable = addresses.filter((a) => allowed(a.address));
       if (usable.length === 0) return callback(new BlockedAddressError(`${hostname} resolves only to addresses this server may not call`), []);
@@ -32,8 +49,9 @@ function guardedLookup(allowed: Allowed) {
   };
 }
 
-export function createGuardedFetch(allowed: Allowed): typeof fetch {
-  const dispatcher = new Agent({ connect: { lookup: guardedLookup(allowed) } });
+/** `resolve` is the system look-up; tests give their own. */
+export function createGuardedFetch(allowed: Allowed, resolve: Resolve = lookup): typeof fetch {
+  const dispatcher = new Agent({ connect: { lookup: guardedLookup(allowed, resolve) } });
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const host = url.hostname.replace(/^\[|\]$/g, '');

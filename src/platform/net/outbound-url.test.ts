@@ -19,5 +19,9 @@ describe('outbound URLs a customer chose', () => {
     // A plain http request never leaves the operator's networks, whatever the URL names.
     await assert.rejects(open.fetch('http://8.8.8.8/'), BlockedAddressError);
     await assert.rejects(open.fetch('http://1.1.1.1:80/x', { method: 'POST' }), BlockedAddressError);
+    // However the scheme is spelled: a URL parser reads these as http too.
+    for (const url of ['HTTP://1.1.1.1/x', 'ht\ttp://1.1.1.1/x', 'Http://8.8.8.8/']) {
+      await assert.rejects(open.fetch(url, { signal: AbortSignal.abort() }), BlockedAddressError, JSON.stringify(url));
+    }
   });
 });

@@ -59,10 +59,19 @@ export function createUrlPolicy(options: { allowPrivateNetworks: boolean; field?
 /** Loopback and the operator's private ranges (never link-local or metadata), not the internet. */
 const privateOnly = (address: string): boolean => isPublicOrPrivateNetworkAddress(address) && !isPublicAddress(address);
 
+/** Whether a URL is plain http as a URL parser reads it ("HTTP://", "ht\ttp://" are too). */
+function isPlainHttp(url: string): boolean {
+  try {
+    return new URL(url).protocol === 'http:';
+  } catch {
+    return false; // not a URL: the https fetch refuses it
+  }
+}
+
 /** https through one fetch, plain http through another (one that never leaves the operator's networks). */
 function byScheme(https: typeof fetch, http: typeof fetch): typeof fetch {
   return ((input: string | URL | Request, init?: RequestInit) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    return (url.startsWith('http:') ? http : https)(input, init);
+    return (isPlainHttp(url) ? http : https)(input, init);
   }) as typeof fetch;
 }
