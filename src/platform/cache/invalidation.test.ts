@@ -55,3 +55,22 @@ test('a message that never comes back is reported, and publish still resolves', 
   assert.deepEqual(missed, ['api-keys']);
   await bus.stop();
 });
+
+test('Redis unreachable when publishing: the change still applies here and publish resolves, telling onMissedEcho (a lockdown must not stop half-way)', async () => {
+  const shared = createMemoryPubSub();
+  const down: PubSub = { ...shared, publish: async () => Promise.reject(new Error('MaxRetriesPerRequestError')), close: async () => undefined };
+  const missed: string[] = [];
+  const bus = createInvalidationBus(down, { onMissedEcho: (topic) => missed.push(topic), echoTimeoutMs: 60_000 });
+  const seen: string[] = [];
+  bus.on('api-keys', (ids) => seen.push(...ids));
+  await bus.start();
+  try {
+    const started = Date.now();
+    await bus.publish('api-keys', ['key_1']);
+    assert.deepEqual([seen, missed], [['key_1'], ['api-keys']]);
+    assert.ok(Date.now() - started < 1000, 'without waiting for an echo that cannot come');
+  } finally {
+    await bus.stop();
+    await shared.close();
+  }
+});

@@ -66,7 +66,16 @@ export function createInvalidationBus(pubsub: PubSub, options: InvalidationOptio
       if (!unsubscribe) return; // not started: a single instance with nobody to tell
       const token = `${instance}:${++sequence}`;
       const echoed = echoOf(token, topic);
-      await pubsub.publish(CHANNEL, JSON.stringify({ topic, ids, token }));
+      try {
+        await pubsub.publish(CHANNEL, JSON.stringify({ topic, ids, token }));
+      } catch {
+        // Redis unreachable: the change is committed and applied here, and other instances catch
+        // up when their safety TTL runs out. Failing here would stop a lockdown half-way and lose
+        // a rotated key's new secret from its reply.
+        waiting.get(token)?.();
+        options.onMissedEcho?.(topic);
+        return;
+      }
       await echoed;
     },
     on(topic, handler) {
