@@ -61,9 +61,20 @@ export const defaultLoginThrottle = {
 } as const;
 
 export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
+  // With Redis, counted in per-instance memory while it is unreachable (as the message limits
+  // are): an outage must neither let guesses through uncounted nor refuse every sign-in with a 500
+  // (an owner could not sign in to respond to an incident).
   const make = (points: number, keyPrefix: string, duration = options.windowSeconds): RateLimiterAbstract =>
     options.redis
-      ? new RateLimiterRedis({ storeClient: options.redis, points, duration, keyPrefix, useRedisPackage: false })
+      ? new RateLimiterRedis({
+          storeClient: options.redis,
+          points,
+          duration,
+          keyPrefix,
+          useRedisPackage: false,
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory({ points, duration, keyPrefix }),
+        })
       : new RateLimiterMemory({ points, duration, keyPrefix });
   const prefix = options.prefix ?? '';
   const byAccountFromIp = make(options.perAccount, `${prefix}login_fail_account_ip`);

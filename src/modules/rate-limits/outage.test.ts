@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { createRedis } from '../../platform/cache/redis.ts';
+import { createLoginThrottle, defaultLoginThrottle } from '../accounts/login-throttle.ts';
 import { createRateLimits } from './module.ts';
 
 const installed = spawnSync('redis-server', ['--version']).status === 0;
@@ -55,6 +56,16 @@ describe('a Redis outage', { skip: !installed && 'redis-server is not installed'
     assert.equal(decisions[3]?.ok, false, 'past the per-IP limit');
     assert.ok(decisions.slice(4).some((d) => !d.ok && d.blocked), 'the memory penalty box blocked the address');
     assert.equal((await message('192.0.2.2')).ok, false, 'and keeps it blocked');
+  });
+
+  it('sign-in attempts are counted in memory too: no 500 for every sign-in, and guesses still refused', async () => {
+    const throttle = createLoginThrottle({ ...defaultLoginThrottle, redis, prefix: 'outage-login:' });
+    const started = Date.now();
+    const waits: number[] = [];
+    for (let i = 0; i < defaultLoginThrottle.perAccount + 1; i++) waits.push(await throttle.take('owner@example.com', '192.0.2.9'));
+    assert.ok(Date.now() - started < 1_000, `${Date.now() - started} ms`);
+    assert.deepEqual(waits.slice(0, defaultLoginThrottle.perAccount), new Array(defaultLoginThrottle.perAccount).fill(0), 'counted, not refused with an error');
+    assert.ok((waits.at(-1) ?? 0) > 0, 'past the per-account limit, refused');
   });
 
   it("the owner's list and lift answer 503 while Redis is down", async () => {
