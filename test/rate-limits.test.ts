@@ -57,6 +57,7 @@ describe('per API key', () => {
     const retry = Number(r.headers.get('retry-after'));
     assert.ok(retry >= 1 && retry <= 60, String(retry));
     assert.equal(r.headers.get('ratelimit-remaining'), '0');
+    assert.equal(r.headers.get('ratelimit-limit'), null, 'nor whose limit it was (its number would tell)');
     assert.ok(!JSON.stringify(r.body).includes('api_key'), 'the reply does not say which dimension refused');
     assert.equal(events.at(-1)?.dimension, 'api_key');
     assert.ok((t.services.rateLimitRefusals.snapshot()['api_key:limit'] ?? 0) >= 1);

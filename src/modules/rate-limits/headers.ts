@@ -8,13 +8,14 @@ import type { Decision } from './types.ts';
 export type RefusedDecision = Extract<Decision, { ok: false }>;
 
 export function rateLimitHeaders(decision: Decision): Record<string, string> {
-  const headers: Record<string, string> = {
+  // A refusal names no limit: its number (30, 200, 2000, 20000) would tell which dimension
+  // refused — the client's own, or the project's or organisation's shared budget.
+  if (!decision.ok) return { 'RateLimit-Remaining': '0', 'RateLimit-Reset': String(decision.resetSeconds), 'Retry-After': String(decision.retryAfterSeconds) };
+  return {
     'RateLimit-Limit': String(decision.limit),
     'RateLimit-Remaining': String(decision.remaining),
     'RateLimit-Reset': String(decision.resetSeconds),
   };
-  if (!decision.ok) headers['Retry-After'] = String(decision.retryAfterSeconds);
-  return headers;
 }
 
 /** The 429 problem+json: says when to retry, never which dimension or whose limit it was. */
