@@ -274,6 +274,18 @@ describe('single sign-on', () => {
     return { ...o, slug: orgSlug, config };
   }
 
+  it('made-up organisation names cost one address 30 look-ups a minute, whatever the per-name limit allows', async () => {
+    const own = await startTestApp(); // its own limiter: the rest of this file is not held up
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 35; i++) statuses.push((await own.client().get(`/v1/auth/sso/made-up-${i}/start`, { 'sec-fetch-site': 'same-origin' })).status);
+      assert.deepEqual([...new Set(statuses.slice(0, 30))], [404]);
+      assert.deepEqual([...new Set(statuses.slice(30))], [429]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a provider whose discovery failed is not called again for a while (each /start was an outbound call anyone could make)', async () => {
     let calls = 0;
     const broken = createServer((_req, res) => {

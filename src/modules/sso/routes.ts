@@ -10,6 +10,7 @@ import type { FastifyReply } from 'fastify';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { AppError } from '../../platform/http/errors.ts';
 import { clientKeyForIp } from '../rate-limits/ip.ts';
+import { createUnknownIdGuard } from '../rate-limits/unknown-ids.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import { orgParams } from '../../platform/http/id-params.ts';
@@ -93,6 +94,7 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
       return reply.code(204).send();
     });
 
+    const unknownSlugs = createUnknownIdGuard('sso_unknown_slug');
     const slugParams = z.strictObject({ orgSlug: z.string().regex(/^[a-z0-9-]{1,80}$/, 'must be an organisation slug') });
     async function startSignIn(orgSlug: string, ip: string, reply: FastifyReply) {
       try {
@@ -100,7 +102,10 @@ export function ssoRoutes(deps: { sso: SsoService; access: Access; auth: Authent
       } catch {
         throw new AppError('rate_limited', 'Too many sign-ins started from this address. Try again in a minute.', { headers: { 'Retry-After': '60' } });
       }
-      const { location, browserToken } = await sso.start(orgSlug);
+      // Made-up names each cost a look-up: limited per address like other unknown ids, whatever the per-name limit above allows.
+      const orgId = await unknownSlugs.lookUp(ip, () => sso.orgOfSlug(orgSlug));
+      if (!orgId) throw new AppError('not_found', 'This organisation has no single sign-on.');
+      const { location, browserToken } = await sso.start(orgId);
       reply.setCookie(bindingCookie.name, browserToken, { ...bindingCookie.attributes, maxAge: LOGIN_TTL_MS / 1000 });
       return reply.code(302).header('location', location).header('cache-control', 'no-store').send();
     }

@@ -236,10 +236,13 @@ export function createSsoService(deps: {
     }
   }
 
+  /** The organisation a sign-in link names, if it has SSO configured (a directory read by slug). */
+  async function orgOfSlug(orgSlug: string): Promise<string | undefined> {
+    return (await store.orgBySlug(db, orgSlug)) ?? undefined;
+  }
+
   /** Where to send the browser, and the value its binding cookie must hold for the callback. */
-  async function start(orgSlug: string): Promise<{ location: string; browserToken: string }> {
-    const orgId = await store.orgBySlug(db, orgSlug);
-    if (!orgId) throw new AppError('not_found', 'This organisation has no single sign-on.');
+  async function start(orgId: string): Promise<{ location: string; browserToken: string }> {
     const { oidc } = await clientFor(orgId);
     const state = pkce.random();
     const nonce = pkce.random();
@@ -359,7 +362,7 @@ export function createSsoService(deps: {
     return { defaultRole: config.default_role, provenDomains };
   }
 
-  return { get, configure, remove, verifyDomain, start, finish, lockDownIn, ownersWithPassword, provisioningPolicyIn, redirectUri };
+  return { get, configure, remove, verifyDomain, start, orgOfSlug, finish, lockDownIn, ownersWithPassword, provisioningPolicyIn, redirectUri };
 }
 
 export type SsoService = ReturnType<typeof createSsoService>;
