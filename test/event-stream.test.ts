@@ -128,6 +128,29 @@ describe('event stream', () => {
   });
 });
 
+describe('event stream, per caller', () => {
+  it('one person cannot take the slots of many organisations of their own: the per-organisation cap holds per caller too', async () => {
+    const owner = await signUp(t, 'Many Orgs');
+    const second = await owner.client.post('/v1/orgs', { name: 'Second of many' });
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    const secondId = second.body.org.id as string;
+    const cookie = [...owner.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const a = await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie });
+    const b = await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie });
+    assert.deepEqual([a.status, b.status], [200, 200]);
+    const elsewhere = await open(`/v1/orgs/${secondId}/events/stream`, { cookie });
+    assert.deepEqual([elsewhere.status, elsewhere.body?.code], [429, 'rate_limited']);
+    a.sse!.close();
+    await a.sse!.ended;
+    await until(() => true, '');
+    await new Promise((r) => setTimeout(r, 50));
+    const now = await open(`/v1/orgs/${secondId}/events/stream`, { cookie });
+    assert.equal(now.status, 200, 'a slot of theirs given back');
+    b.sse!.close();
+    now.sse!.close();
+  });
+});
+
 describe('event stream, checking its caller again', () => {
   it('is not a new request: an open stream counts one key request, however often it is checked', async () => {
     const owner = await signUp(t, 'Quiet Watcher');

@@ -192,8 +192,12 @@ export function eventStreamRoutes(deps: {
         const { orgId } = request.params;
         await authorize(request, orgId);
         // The slot is taken before anything is awaited, and given back however the stream ends.
-        if (openIn(orgId) >= maxPerOrg || open.size >= MAX_PER_INSTANCE) {
-          throw new AppError('rate_limited', `At most ${maxPerOrg} event streams per organisation (${MAX_PER_INSTANCE} in all) are open at once on this server; close one first.`);
+        // Also per caller across organisations: anyone can make organisations, and one person
+        // holding 5 streams in each of 20 would take every slot of the instance.
+        const caller = request.principal?.kind === 'user' ? request.principal.userId : request.principal?.kind === 'api_key' ? request.principal.keyId : '';
+        const callersOpen = [...open.values()].filter((s) => s.ids.has(caller)).length;
+        if (openIn(orgId) >= maxPerOrg || callersOpen >= maxPerOrg || open.size >= MAX_PER_INSTANCE) {
+          throw new AppError('rate_limited', `At most ${maxPerOrg} event streams per organisation and per caller (${MAX_PER_INSTANCE} in all) are open at once on this server; close one first.`);
         }
         const raw = reply.raw;
         let stream: EventStream | undefined;
