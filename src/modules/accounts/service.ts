@@ -330,9 +330,7 @@ export function createAccountService(deps: {
     count: (x: Kysely<DB>, orgId: string, email?: string) => store.countFederated(x, orgId, email === undefined ? undefined : normalizeEmail(email)),
     lock: (tx: Kysely<DB>, orgId: string, userId: string) => store.lockFederated(tx, orgId, userId),
     /** The account's sessions, locked until the transaction ends (before its deletion cascades to them). */
-    lockSessions: async (tx: Kysely<DB>, userId: string): Promise<void> => {
-      await tx.selectFrom('sessions').select('id').where('user_id', '=', userId).orderBy('id').forUpdate().execute();
-    },
+    lockSessions: (tx: Kysely<DB>, userId: string) => store.lockSessionsOf(tx, userId),
     rename: (tx: Kysely<DB>, userId: string, name: string | null) => store.renameUser(tx, userId, name),
     /** Deletes an account the organisation federates (and that has no password): whether it did. Its sessions go with it; tell the instances after the commit (revokeAllSessionsOf). */
     delete: (tx: Kysely<DB>, orgId: string, userId: string) => store.deleteFederatedUser(tx, orgId, userId),

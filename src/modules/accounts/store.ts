@@ -63,6 +63,11 @@ export function createAccountStore() {
       await x.selectFrom('users').select('id').where('id', '=', userId).where('federated_org_id', '=', orgId).forUpdate().execute();
     },
 
+    /** A user's sessions, locked (in id order) until the transaction ends. */
+    lockSessionsOf: async (x: Executor, userId: string): Promise<void> => {
+      await x.selectFrom('sessions').select('id').where('user_id', '=', userId).orderBy('id').forUpdate().execute();
+    },
+
     renameUser: async (x: Executor, userId: string, name: string | null): Promise<void> => {
       await x.updateTable('users').set({ name }).where('id', '=', userId).execute();
     },

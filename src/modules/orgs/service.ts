@@ -197,12 +197,10 @@ export function createOrgService(deps: {
     // told whether an address had an account. (Nor may the time taken: the same queries either way.)
     // The caller's credential is held until it commits: a lockdown either withdraws the invitation too, or refuses it.
     return withTenantHolding(db, orgId, actor.principal, async (tx) => {
-      if (actor.principal.kind === 'user') {
-        // Held until the invitation is written: a removal or demotion of the sender either saw
-        // it and withdrew it, or committed first and is seen here.
-        const sender = await store.getMembershipForShare(tx, orgId, actor.principal.userId);
-        if (!sender || !mayInvite(sender.role as Role, input.role)) throw new AppError('forbidden', 'You may not invite to this role.');
-      }
+      // The sender's role as it stands, held until the invitation is written: a removal or demotion
+      // of the sender either saw it and withdrew it, or committed first and is seen here.
+      const sender = await actorNow(tx, orgId, actor);
+      if (sender.principal.kind === 'user' && !(sender.role && mayInvite(sender.role, input.role))) throw new AppError('forbidden', 'You may not invite to this role.');
       if (await store.isMemberByEmail(tx, orgId, normalizeEmail(input.email))) throw new AppError('conflict', 'This person is already a member.');
       const token = newSecretToken('inv');
       const id = newId('inv');

@@ -140,10 +140,13 @@ export function createPiiService(deps: { db: Kysely<DB>; cipher: ContentCipher; 
           if (!fresh.length) return;
           // Counted again where it is written: messages of one conversation protected at once each
           // saw room for their own values. The caller has locked the conversation's row by now
-          // (recording the messages touched it), so this count includes every message before.
-          const stored = await tx.selectFrom('pii_vault').select((eb) => eb.fn.countAll<string>().as('n')).where('conversation_id', '=', conversationId).executeTakeFirstOrThrow();
-          if (Number(stored.n) !== rows.length && Number(stored.n) + fresh.length > MAX_VAULT_ENTRIES) {
-            throw new AppError('conflict', 'Another message of this conversation was being stored at the same moment. Send this one again.');
+          // (recording the messages touched it), so this count includes every message before. A
+          // conversation this message opens has no other writer: nothing to count.
+          if (!newConversation) {
+            const stored = await tx.selectFrom('pii_vault').select((eb) => eb.fn.countAll<string>().as('n')).where('conversation_id', '=', conversationId).executeTakeFirstOrThrow();
+            if (Number(stored.n) !== rows.length && Number(stored.n) + fresh.length > MAX_VAULT_ENTRIES) {
+              throw new AppError('conflict', 'Another message of this conversation was being stored at the same moment. Send this one again.');
+            }
           }
           try {
             await tx.insertInto('pii_vault').values(fresh).execute();
