@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { withTenant } from '../src/platform/db/tenant.ts';
-import { signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { MAX_OWNED_ORGS } from '../src/modules/orgs/service.ts';
+import { countRows, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
 let a: SignedUp;
@@ -125,5 +126,21 @@ describe('the accounts directory inside a tenant transaction', () => {
     assert.deepEqual(rows, [{ email: a.email }], 'member lists still read profile columns');
     const sessions = await t.database.db.selectFrom('sessions').select('id').where('user_id', '=', a.userId).where('revoked_at', 'is', null).execute();
     assert.ok(sessions.length > 0, 'nothing was revoked meanwhile');
+  });
+});
+
+describe('organisations one person may create', () => {
+  it(`stops at ${MAX_OWNED_ORGS} owned, also when the last ones are asked for at once, and writes nothing when it refuses`, async () => {
+    const owner = await signUp(t, 'Org Collector');
+    for (let i = 2; i < MAX_OWNED_ORGS; i++) assert.equal((await owner.client.post('/v1/orgs', { name: `Collected ${i}` })).status, 201);
+    const before = await countRows(t, 'orgs');
+    const racing = await Promise.all([1, 2, 3].map((i) => owner.client.post('/v1/orgs', { name: `Racing ${i}` })));
+    assert.deepEqual(racing.map((r) => r.status).sort(), [201, 409, 409]);
+    assert.equal(racing.find((r) => r.status === 409)?.body.code, 'conflict');
+    assert.equal(await countRows(t, 'orgs'), before + 1);
+    const mine = await owner.client.get('/v1/orgs');
+    assert.equal(mine.body.orgs.length, MAX_OWNED_ORGS);
+    // Another person is not held back by the first one's organisations.
+    assert.equal((await a.client.post('/v1/orgs', { name: 'A second' })).status, 201);
   });
 });

@@ -56,6 +56,12 @@ export interface Actor {
   ip: string | null;
 }
 
+/**
+ * Anyone with an account may create organisations, and every organisation brings its own
+ * allowances (rate limits, event streams, webhooks): this bounds what one person can multiply.
+ */
+export const MAX_OWNED_ORGS = 20;
+
 export function createOrgService(deps: {
   db: Kysely<DB>;
   store: OrgStore;
@@ -119,6 +125,9 @@ export function createOrgService(deps: {
   async function createOrgFor(principal: Principal & { kind: 'user' }, input: { name: string; region?: string | undefined }, ip: string | null) {
     return db.transaction().execute(async (tx) => {
       await refuseFederated(tx, principal.userId, null);
+      if ((await store.lockOwnedCount(tx, principal.userId)) >= MAX_OWNED_ORGS) {
+        throw new AppError('conflict', `A person may own at most ${MAX_OWNED_ORGS} organisations; make someone else an owner of one and leave it first.`);
+      }
       const org = await createOrg(tx, { name: input.name, ownerUserId: principal.userId, ...(input.region ? { region: input.region } : {}) });
       await enterTenant(tx, org.id);
       await audit.record(tx, { orgId: org.id, actor: principal, action: 'org.created', target: { type: 'org', id: org.id }, ip });

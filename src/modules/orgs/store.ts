@@ -94,6 +94,16 @@ export function createOrgStore() {
       return rows.length;
     },
 
+    /**
+     * How many organisations a user owns, with their account row locked until the transaction
+     * ends: two creations at once by one person count one after the other.
+     */
+    lockOwnedCount: async (x: Executor, userId: string): Promise<number> => {
+      await x.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().execute();
+      const row = await x.selectFrom('memberships').select((eb) => eb.fn.countAll<string>().as('n')).where('user_id', '=', userId).where('role', '=', 'owner').executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     setRole: (x: Executor, orgId: string, userId: string, role: Role) =>
       x.updateTable('memberships').set({ role }).where('org_id', '=', orgId).where('user_id', '=', userId).execute(),
 
