@@ -9,6 +9,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { signUp, startTestApp, type TestApp } from './helpers/harness.ts';
+import { createWebhookStore } from '../src/modules/webhooks/store.ts';
+import { createWebhookDispatcher } from '../src/modules/webhooks/dispatcher.ts';
+import { LookupsBusyError } from '../src/platform/net/guarded-fetch.ts';
 import { scanForPlaintext } from './helpers/raw-scan.ts';
 
 interface Received {
@@ -321,6 +324,59 @@ describe('webhooks', () => {
   });
 });
 
+describe('webhooks of many organisations', () => {
+  it('organisations take turns: one with many webhooks and a backlog does not keep every slot from another', async () => {
+    const busy = await signUp(t, 'Backlogged');
+    for (let i = 0; i < 12; i++) assert.equal((await busy.client.post(`/v1/orgs/${busy.orgId}/webhooks`, { url: receiverUrl, eventTypes: ['project.created'] })).status, 201);
+    for (const name of ['one', 'two']) await busy.client.post(`/v1/orgs/${busy.orgId}/projects`, { name });
+    const quiet = await signUp(t, 'Quiet Neighbour');
+    await quiet.client.post(`/v1/orgs/${quiet.orgId}/webhooks`, { url: receiverUrl, eventTypes: ['project.created'] });
+    await quiet.client.post(`/v1/orgs/${quiet.orgId}/projects`, { name: 'theirs' });
+    // Every one of the backlogged organisation's deliveries is older than the neighbour's one.
+    await t.database.db.updateTable('webhook_deliveries').set({ next_attempt_at: new Date(Date.now() - 3_600_000) }).where('org_id', '=', busy.orgId).execute();
+    const now = new Date(Date.now() + offsetMs + 1000);
+    const claimed = await createWebhookStore().claimDue(t.database.db, now, new Date(now.getTime() + 60_000), 10);
+    assert.equal(claimed.length, 10);
+    assert.equal(claimed.filter((d) => d.org_id === quiet.orgId).length, 1, 'the neighbour gets its turn in the first round');
+    assert.equal(new Set(claimed.map((d) => d.webhook_id)).size, 10, 'still one delivery per webhook at a time');
+    await t.database.db.updateTable('webhook_deliveries').set({ claimed_until: null }).where('id', 'in', claimed.map((d) => d.id)).execute();
+    received.length = 0;
+    answerWith = 204;
+    assert.ok((await drain()) >= 25);
+  });
+
+  it("a delivery this server could not start (its DNS look-ups busy) is tried again soon, without using up an attempt", async () => {
+    const owner = await signUp(t, 'Busy Resolver');
+    const hook = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: 'https://receiver.example/hooks', eventTypes: ['project.created'] });
+    await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
+    let calls = 0;
+    const busyResolver = createWebhookDispatcher({
+      db: t.database.db,
+      store: createWebhookStore(),
+      cipher: { decrypt: async () => 'whsec_' + Buffer.alloc(24, 1).toString('base64') },
+      urls: {
+        check: () => undefined,
+        fetch: async () => {
+          calls++;
+          throw new LookupsBusyError('DNS look-ups are backed up on this server: receiver.example was not looked up; try again');
+        },
+      },
+      clock: { now: () => new Date(Date.now() + offsetMs) },
+      userAgent: 'test',
+    });
+    // (Other tests' retries that fall due meanwhile may be claimed too: only this one is checked.)
+    assert.ok((await busyResolver.drain()) >= 1);
+    assert.ok(calls >= 1);
+    const d = (await owner.client.get(`/v1/webhooks/${hook.body.webhook.id}/deliveries`)).body.deliveries[0];
+    assert.equal(d.status, 'pending');
+    assert.equal(d.attempts, 0, 'not counted against the nine attempts');
+    assert.match(d.lastError, /backed up/);
+    const wait = Date.parse(d.nextAttemptAt) - (Date.now() + offsetMs);
+    assert.ok(wait > 0 && wait <= 5000, `tried again in ${wait} ms, not after the back-off of a failed attempt`);
+    await t.database.db.deleteFrom('webhooks').where('id', '=', hook.body.webhook.id).execute();
+  });
+});
+
 describe('webhooks on the timer', () => {
   it('an instance sends due deliveries by itself, and stops sending when it closes', async () => {
     const timed = await startTestApp({ config: { webhookAllowPrivateNetworks: true, webhookDeliveryIntervalMs: 50 } });
@@ -333,6 +389,27 @@ describe('webhooks on the timer', () => {
       const until = Date.now() + 5000;
       while (received.length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.equal(verified(hook.body.secret, received[0] as Received).type, 'project.created');
+    } finally {
+      await timed.close();
+    }
+  });
+
+  it('a finished delivery makes room for the next at once, not on the next tick', async () => {
+    const timed = await startTestApp({ config: { webhookAllowPrivateNetworks: true, webhookDeliveryIntervalMs: 1500 } });
+    try {
+      const owner = await signUp(timed, 'Quick Succession');
+      received.length = 0;
+      answerWith = 204;
+      await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: receiverUrl, eventTypes: ['project.created'] });
+      for (const name of ['one', 'two', 'three', 'four']) await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name });
+      const until = Date.now() + 10_000;
+      while (received.length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+      const first = Date.now();
+      while (received.length < 4 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(received.length, 4);
+      // One at a time to the one webhook, each as soon as the one before it was answered: without
+      // that, one a tick (4.5 s for the last three).
+      assert.ok(Date.now() - first < 1200, `the other three took ${Date.now() - first} ms`);
     } finally {
       await timed.close();
     }

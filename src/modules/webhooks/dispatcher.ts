@@ -18,12 +18,15 @@ import { secretAad } from './service.ts';
 import { signatureHeaders } from './signing.ts';
 import type { ClaimedDelivery, WebhookStore } from './store.ts';
 import type { UrlPolicy } from '../../platform/net/outbound-url.ts';
+import { LookupsBusyError } from '../../platform/net/guarded-fetch.ts';
 
 const TIMEOUT_MS = 10_000;
 /** Longer than a send can take, so a lease runs out only when its runner stopped. */
 const LEASE_MS = 60_000;
 const MAX_IN_FLIGHT = 10;
 const ERROR_CHARS = 200;
+/** When a delivery this server could not start (its DNS look-ups were busy) is tried again. */
+const BUSY_RETRY_MS = 5_000;
 
 /** Why a request failed, for the delivery record: fetch's own "fetch failed" says nothing. */
 function describe(error: unknown): string {
@@ -34,7 +37,7 @@ function describe(error: unknown): string {
   return error.message;
 }
 
-type Outcome = { ok: true; httpStatus: number } | { ok: false; httpStatus: number | null; error: string };
+type Outcome = { ok: true; httpStatus: number } | { ok: false; httpStatus: number | null; error: string; busy?: true };
 
 export function createWebhookDispatcher(deps: {
   db: Kysely<DB>;
@@ -68,6 +71,9 @@ export function createWebhookDispatcher(deps: {
       if (response.status >= 200 && response.status < 300) return { ok: true, httpStatus: response.status };
       return { ok: false, httpStatus: response.status, error: `The receiver answered HTTP ${response.status}.` };
     } catch (error) {
+      // Names whose DNS never answers, chosen by one tenant, can keep the shared look-ups busy:
+      // the others' deliveries wait for them, without losing attempts to it.
+      if (error instanceof LookupsBusyError) return { ok: false, httpStatus: null, error: error.message.slice(0, ERROR_CHARS), busy: true };
       return { ok: false, httpStatus: null, error: describe(error).slice(0, ERROR_CHARS) };
     }
   }
@@ -76,7 +82,8 @@ export function createWebhookDispatcher(deps: {
     const outcome = await send(delivery);
     if (stopping.signal.aborted) return;
     const at = deps.clock.now();
-    const retryAt = outcome.ok || !delivery.enabled ? undefined : nextAttemptAt(delivery.attempts + 1, at);
+    const busy = !outcome.ok && outcome.busy === true;
+    const retryAt = outcome.ok || !delivery.enabled ? undefined : busy ? new Date(at.getTime() + BUSY_RETRY_MS) : nextAttemptAt(delivery.attempts + 1, at);
     const status = outcome.ok ? 'delivered' : retryAt ? 'pending' : 'failed';
     deps.onAttempt?.(status === 'pending' ? 'retry' : status);
     await withTenant(db, delivery.org_id, (tx) =>
@@ -86,6 +93,7 @@ export function createWebhookDispatcher(deps: {
         at,
         httpStatus: outcome.httpStatus,
         error: outcome.ok ? null : outcome.error,
+        counted: !busy,
       }),
     );
   }
@@ -93,26 +101,47 @@ export function createWebhookDispatcher(deps: {
   // Sends in flight: new ones are claimed as slots free up, so one slow receiver holds one slot.
   const inFlight = new Set<Promise<void>>();
   let claiming = false;
+  // Set by run(): a finished send claims the next at once, not on the next tick of the timer.
+  let onRefillError: ((error: unknown) => void) | undefined;
+  let refillWanted = false;
+
+  function refill(): void {
+    if (onRefillError && !stopping.signal.aborted) pump().catch(onRefillError);
+  }
 
   /** Claims due deliveries for the free slots and starts them; how many it started. */
   async function pump(): Promise<number> {
-    if (claiming || stopping.signal.aborted) return 0;
+    if (stopping.signal.aborted) return 0;
+    if (claiming) {
+      refillWanted = true; // slots freed during a claim are filled right after it
+      return 0;
+    }
     const free = MAX_IN_FLIGHT - inFlight.size;
     if (free <= 0) return 0;
     claiming = true;
+    refillWanted = false;
     try {
       const now = deps.clock.now();
       const claimed = await store.claimDue(db, now, new Date(now.getTime() + LEASE_MS), free);
       for (const delivery of claimed) {
         const sending: Promise<void> = deliver(delivery)
           .catch((error: unknown) => deps.onError?.(error))
-          .finally(() => inFlight.delete(sending));
+          .finally(() => {
+            inFlight.delete(sending);
+            refill();
+          });
         inFlight.add(sending);
       }
       return claimed.length;
     } finally {
       claiming = false;
+      if (refillWanted) refill();
     }
+  }
+
+  /** Keeps the slots full from now on (the timer of module.ts still claims what becomes due). */
+  function run(onError: (error: unknown) => void): void {
+    onRefillError = onError;
   }
 
   /** Until nothing is due (or `maxRounds` ran), waiting for every send: for tests and schedulers. */
@@ -134,7 +163,7 @@ export function createWebhookDispatcher(deps: {
     await Promise.all(inFlight);
   }
 
-  return { pump, drain, stop, maxAttempts: MAX_ATTEMPTS };
+  return { pump, run, drain, stop, maxAttempts: MAX_ATTEMPTS };
 }
 
 export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>;

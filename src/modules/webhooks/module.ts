@@ -52,8 +52,10 @@ export function createWebhooks(deps: {
   const prune = (): Promise<number> => store.pruneFinished(deps.db, new Date(deps.clock.now().getTime() - KEEP_FINISHED_MS));
   function start(intervalMs: number): void {
     if (intervalMs <= 0) return;
+    const claimFailed = (error: unknown): void => deps.log.error({ err: error }, 'webhook deliveries could not be claimed: the next run tries again');
+    dispatcher.run(claimFailed);
     const tick = (): void => {
-      dispatcher.pump().catch((error: unknown) => deps.log.error({ err: error }, 'webhook deliveries could not be claimed: the next run tries again'));
+      dispatcher.pump().catch(claimFailed);
     };
     const pruneNow = (): void => {
       prune().catch((error: unknown) => deps.log.error({ err: error }, 'old webhook deliveries could not be pruned'));

@@ -110,39 +110,51 @@ export function createWebhookStore() {
     /**
      * Leases up to `limit` deliveries that are due, across organisations (a platform job, run as
      * the tables' owner; the outcome is written back inside the organisation's tenant transaction).
-     * SKIP LOCKED and the lease keep two instances from sending one delivery at once.
+     * SKIP LOCKED and the lease keep two instances from sending one delivery at once: the locking
+     * select states the due conditions again, because PostgreSQL re-checks only its own WHERE on a
+     * row another instance claimed (or sent) after this query's snapshot.
      */
     claimDue: async (db: Kysely<DB>, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> => {
       // One delivery per webhook at a time — its oldest due one, and none while another of its
-      // deliveries is out (a receiver that hangs holds up only itself, not other webhooks).
+      // deliveries is out (a receiver that hangs holds up only itself, not other webhooks). Then
+      // organisations take turns: each one's oldest webhook first, then each one's second…, so
+      // an organisation with many webhooks and a backlog cannot keep every slot from the others.
       const { rows } = await sql<ClaimedDelivery>`
         UPDATE webhook_deliveries d SET claimed_until = ${leaseUntil}
         FROM webhooks w
         WHERE w.id = d.webhook_id AND d.id IN (
           SELECT id FROM webhook_deliveries WHERE id IN (
             SELECT id FROM (
-              SELECT id, next_attempt_at, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS nth
-              FROM webhook_deliveries
-              WHERE status = 'pending' AND next_attempt_at <= ${now} AND (claimed_until IS NULL OR claimed_until < ${now})
-                AND webhook_id NOT IN (SELECT webhook_id FROM webhook_deliveries WHERE status = 'pending' AND claimed_until >= ${now})
-            ) due WHERE nth = 1 ORDER BY next_attempt_at LIMIT ${limit})
+              SELECT id, next_attempt_at, row_number() OVER (PARTITION BY org_id ORDER BY next_attempt_at, id) AS turn
+              FROM (
+                SELECT id, org_id, next_attempt_at, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS nth
+                FROM webhook_deliveries
+                WHERE status = 'pending' AND next_attempt_at <= ${now} AND (claimed_until IS NULL OR claimed_until < ${now})
+                  AND webhook_id NOT IN (SELECT webhook_id FROM webhook_deliveries WHERE status = 'pending' AND claimed_until >= ${now})
+              ) due WHERE nth = 1
+            ) fair ORDER BY turn, next_attempt_at, id LIMIT ${limit})
+          AND status = 'pending' AND next_attempt_at <= ${now} AND (claimed_until IS NULL OR claimed_until < ${now})
           FOR UPDATE SKIP LOCKED)
         RETURNING d.id, d.org_id, d.webhook_id, d.event_id, d.payload, d.attempts, d.claimed_until, w.url, w.secret, w.enabled`.execute(db);
       return rows;
     },
 
-    /** Writes an attempt's outcome, unless the lease ran out and another runner took the delivery. */
+    /**
+     * Writes an attempt's outcome, unless the lease ran out and another runner took the delivery.
+     * `counted: false` is for a delivery this server could not even start (its own look-ups were
+     * busy): tried again without using up one of its attempts.
+     */
     recordAttempt: async (
       tx: Tx,
       id: string,
       lease: Date,
-      outcome: { status: 'pending' | 'delivered' | 'failed'; nextAttemptAt: Date | null; at: Date; httpStatus: number | null; error: string | null },
+      outcome: { status: 'pending' | 'delivered' | 'failed'; nextAttemptAt: Date | null; at: Date; httpStatus: number | null; error: string | null; counted?: boolean },
     ): Promise<void> => {
       await tx
         .updateTable('webhook_deliveries')
         .set((eb) => ({
           status: outcome.status,
-          attempts: eb('attempts', '+', 1),
+          attempts: eb('attempts', '+', outcome.counted === false ? 0 : 1),
           ...(outcome.nextAttemptAt ? { next_attempt_at: outcome.nextAttemptAt } : {}),
           claimed_until: null,
           last_attempt_at: outcome.at,

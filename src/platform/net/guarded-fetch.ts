@@ -14,6 +14,11 @@ export class BlockedAddressError extends Error {
   override name = 'BlockedAddressError';
 }
 
+/** This server's own look-ups are busy: nothing is wrong with the address, so try again shortly. */
+export class LookupsBusyError extends Error {
+  override name = 'LookupsBusyError';
+}
+
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 type Allowed = (address: string) => boolean;
@@ -32,7 +37,7 @@ type Resolve = (hostname: string, options: { all: true }, callback: (error: Node
 function guardedLookup(allowed: Allowed, resolve: Resolve) {
   return (hostname: string, options: object, callback: LookupCallback): void => {
     if (pendingLookups >= MAX_PENDING_LOOKUPS) {
-      callback(new BlockedAddressError(`DNS look-ups are backed up: ${hostname} was not looked up; try again`), []);
+      callback(new LookupsBusyError(`DNS look-ups are backed up on this server: ${hostname} was not looked up; try again`), []);
       return;
     }
     pendingLookups++;
@@ -60,7 +65,7 @@ export function createGuardedFetch(allowed: Allowed, resolve: Resolve = lookup):
       return await undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
     } catch (error) {
       const cause = (error as { cause?: unknown }).cause;
-      throw cause instanceof BlockedAddressError ? cause : error;
+      throw cause instanceof BlockedAddressError || cause instanceof LookupsBusyError ? cause : error;
     }
   }) as unknown as typeof fetch;
 }

@@ -5,7 +5,7 @@
  * message that never includes the API key or the provider's reply.
  */
 import { AppError } from '../../../platform/http/errors.ts';
-import { BlockedAddressError } from '../../../platform/net/guarded-fetch.ts';
+import { BlockedAddressError, LookupsBusyError } from '../../../platform/net/guarded-fetch.ts';
 import { buildMessages } from './prompt.ts';
 import { sseData } from './sse.ts';
 import { citationsOf, type AnswerEvent, type AnswerInput, type AnswerProvider } from './types.ts';
@@ -134,6 +134,7 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleOptions)
         if (timedOutFlag) throw timedOut();
         if (error instanceof AppError) throw error;
         if (error instanceof BlockedAddressError) throw new AppError('provider_error', 'The answer provider is not on an address this server may call (public addresses; private networks only where the operator allows them, link-local space and cloud metadata never).');
+        if (error instanceof LookupsBusyError) throw new AppError('provider_error', "The answer provider's name could not be looked up: this server's DNS look-ups are busy. Try again shortly.");
         throw new AppError('provider_error', 'The answer provider could not be reached.');
       } finally {
         pause();
