@@ -135,9 +135,22 @@ describe('reducing documents to text', () => {
     // Text the page hides is not quoted either.
     const hiddenHtml = '<p>Shown.</p><div hidden>staff pin 1</div><span aria-hidden="TRUE">staff pin 2</span><div style="display: none">staff pin 3</div><p style="VISIBILITY:HIDDEN">staff pin 4</p><p aria-hidden="false" style="color: red">Also shown.</p>';
     assert.deepEqual(extractChunks(hiddenHtml, 'html').map((c) => c.text).join(' ').match(/staff pin|Shown|Also shown/g), ['Shown', 'Also shown']);
-    // html-to-text cannot write Roman numbers past 3,999 and throws: a 400, not a 500.
-    assert.throws(() => extractChunks('<ol type="I" start="10000"><li>x</li></ol>', 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /could not be converted/.test(e.message));
+    // List items are lines of their own, whatever their numbering (html-to-text threw past Roman 3,999).
+    assert.equal(extractChunks('<ol type="I" start="10000"><li>x</li><li>y</li></ol>', 'html')[0]?.text, 'x\ny');
     assert.ok(Date.now() - started < 1_000);
+    // html-to-text's own list and quote layouts indented every line once per level: 99 nested
+    // lists of 1 MB took 11 s, a numbered one 564 MB for 200 KB (these took 2.5–5 s).
+    for (const [name, hostile] of [
+      ['nested lists', `${'<ul><li>'.repeat(99)}${'<li>a'.repeat(80_000)}`],
+      ['numbered lists', `${'<ol start="100000000000000000000"><li>'.repeat(40)}${'<li>'.repeat(100_000)}`],
+      ['quotes', `${'<blockquote>'.repeat(199)}${'a<br>'.repeat(74_000)}`],
+    ]) {
+      started = Date.now();
+      extractChunks(hostile as string, 'html');
+      assert.ok(Date.now() - started < 2_500, `${name}: ${Date.now() - started} ms`);
+    }
+    // What lies deeper than the converter walks is refused, not stored as "...".
+    assert.throws(() => extractChunks(`<p>intro</p>${'<div>'.repeat(250)}deep words here`, 'html'), (e: Error & { code?: string }) => e.code === 'invalid_request' && /nests/.test(e.message));
     // Nesting the old regex estimate did not count: elements it took for self-closing (htmlparser2
     // closes them only when they are the innermost one) and tags hidden by a "<" in an attribute
     // (4–32 s each before the depth was taken from the parser itself).
