@@ -47,3 +47,46 @@ describe('stored settings that no longer validate', () => {
     assert.ok(!('fromANewerVersion' in (stored ?? {})));
   });
 });
+
+describe('a PATCH of the settings', () => {
+  it('changes only the fields it names: the others keep their values, not their defaults', async () => {
+    const strict = {
+      widget: { greeting: 'Hello', color: '#123456', requireIdentity: true },
+      rateLimits: { perIpPerMinute: 5, perSessionPerHour: 7, messagesPerHour: 11 },
+      pii: { defaultOperator: 'redact', operators: { PHONE: 'mask' }, minScore: 0.7 },
+      answer: { provider: 'openai-compatible', baseUrl: 'https://llm.example.com/v1', model: 'm1', systemPrompt: 'Be brief.', timeoutMs: 5000 },
+      retentionDays: 30,
+    };
+    const p = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Strict', settings: strict });
+    assert.equal(p.status, 201, JSON.stringify(p.body));
+    const id = p.body.project.id;
+    const patched = await owner.client.patch(`/v1/projects/${id}`, {
+      settings: { widget: { greeting: 'Welcome' }, rateLimits: { perIpPerMinute: 3 }, pii: { operators: { EMAIL: 'hash' } }, answer: { provider: 'openai-compatible', model: 'm2' } },
+    });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    const s = (await owner.client.get(`/v1/projects/${id}`)).body.project.settings;
+    assert.deepEqual(s.widget, { greeting: 'Welcome', color: '#123456', requireIdentity: true }, 'anonymous visitors stay out');
+    assert.deepEqual(s.rateLimits, { perIpPerMinute: 3, perSessionPerHour: 7, messagesPerHour: 11 });
+    assert.deepEqual(s.pii, { enabled: true, defaultOperator: 'redact', operators: { PHONE: 'mask', EMAIL: 'hash' }, minScore: 0.7 });
+    assert.deepEqual(s.answer, { provider: 'openai-compatible', baseUrl: 'https://llm.example.com/v1', model: 'm2', systemPrompt: 'Be brief.', timeoutMs: 5000 });
+    assert.equal(s.retentionDays, 30);
+    const audit = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=project.updated`);
+    const changes = audit.body.entries.find((e: { target: { id: string } }) => e.target.id === id).metadata.changes;
+    assert.deepEqual(Object.keys(changes).sort(), ['answer', 'pii', 'rateLimits', 'widget']);
+
+    // Another provider replaces the part whole; what it lacks is refused by name, and nothing is written.
+    const incomplete = await owner.client.patch(`/v1/projects/${id}`, { settings: { answer: { provider: 'extractive', model: 'm2' } } });
+    assert.equal(incomplete.status, 400);
+    assert.equal(incomplete.body.code, 'invalid_request');
+    assert.match(incomplete.body.detail, /^body\.settings\.answer/);
+    const missing = await owner.client.patch(`/v1/projects/${id}`, { settings: { widget: { greeting: 'x' }, answer: { provider: 'openai-compatible', baseUrl: null } } });
+    assert.equal(missing.status, 400);
+    assert.deepEqual((await owner.client.get(`/v1/projects/${id}`)).body.project.settings, s);
+    const extractive = await owner.client.patch(`/v1/projects/${id}`, { settings: { answer: { provider: 'extractive' } } });
+    assert.equal(extractive.status, 200, JSON.stringify(extractive.body));
+    assert.deepEqual(extractive.body.project.settings.answer, { provider: 'extractive', systemPrompt: '' });
+    const newOne = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Half', settings: { answer: { provider: 'openai-compatible', model: 'm' } } });
+    assert.equal(newOne.status, 400, 'a creation missing a required field is a 400, not a 500');
+    assert.match(newOne.body.detail, /^body\.settings\.answer\.baseUrl/);
+  });
+});

@@ -12,11 +12,9 @@ import { newId } from '../../platform/ids.ts';
 import type { InvalidationBus } from '../../platform/cache/invalidation.ts';
 import type { AuditService } from '../audit/service.ts';
 import { PROJECTS_TOPIC } from './directory.ts';
-import { parseStoredSettings, projectSettingsSchema, type ProjectSettings } from './settings.ts';
+import { parseStoredSettings, patchedSettings, validSettings, type ProjectSettings, type ProjectSettingsPatch } from './settings.ts';
 import type { ProjectRow, ProjectStore } from './store.ts';
-import type { z } from 'zod';
 import { owe, type ShredOwed } from '../../platform/crypto/pending-shreds.ts';
-import type { projectSettingsPatchSchema } from './settings.ts';
 
 export interface ProjectView {
   id: string;
@@ -55,7 +53,7 @@ export function createProjectService(deps: {
   const { db, store, audit } = deps;
 
   async function create(orgId: string, input: { name: string; settings?: unknown }, actor: Actor): Promise<ProjectView> {
-    const settings = projectSettingsSchema.parse(input.settings ?? {});
+    const settings = validSettings(input.settings ?? {});
     const id = newId('prj');
     return withTenant(db, orgId, async (tx) => {
       await store.insert(tx, { id, org_id: orgId, name: input.name, settings: JSON.stringify(settings) });
@@ -81,7 +79,7 @@ export function createProjectService(deps: {
   async function update(
     orgId: string,
     projectId: string,
-    patch: { name?: string | undefined; settings?: z.infer<typeof projectSettingsPatchSchema> | undefined },
+    patch: { name?: string | undefined; settings?: ProjectSettingsPatch | undefined },
     actor: Actor,
   ): Promise<ProjectView> {
     const view = await withTenant(db, orgId, async (tx) => {
@@ -90,7 +88,7 @@ export function createProjectService(deps: {
       const row = await store.getForUpdate(tx, projectId);
       if (!row) throw new AppError('not_found', 'This project does not exist.');
       const current = parseStoredSettings(row.settings);
-      const settings = patch.settings ? projectSettingsSchema.parse({ ...current, ...definedOnly(patch.settings) }) : current;
+      const settings = patch.settings ? patchedSettings(current, patch.settings) : current;
       await store.update(tx, projectId, {
         ...(patch.name !== undefined && { name: patch.name }),
         settings: JSON.stringify(settings),

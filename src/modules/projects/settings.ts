@@ -8,6 +8,7 @@ import { piiPolicySchema } from '../pii/policy.ts';
 import { rateLimitSettingsSchema } from '../rate-limits/policy.ts';
 import { allowedDomainsSchema } from './origin-policy.ts';
 import { repairStoredSettings } from './settings-repair.ts';
+import { AppError } from '../../platform/http/errors.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 
@@ -46,15 +47,67 @@ export const projectSettingsSchema = z.strictObject({
 
 export type ProjectSettings = z.infer<typeof projectSettingsSchema>;
 
-/** A PATCH names only the parts it changes; each part it names is replaced whole. */
+/**
+ * The same object with every field optional and no defaults (a PATCH changes only what it
+ * names; zod would fill an omitted field with its default, silently resetting it); `required`
+ * fields stay as they are.
+ */
+function patchOf<S extends z.ZodRawShape>(schema: z.ZodObject<S>, required: readonly string[] = []) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(schema.shape) as [string, z.ZodType][]) {
+    const bare = field instanceof z.ZodDefault || field instanceof z.ZodPrefault ? (field.unwrap() as z.ZodType) : field;
+    shape[key] = required.includes(key) ? bare : bare.optional();
+  }
+  return z.strictObject(shape);
+}
+
+type Patch<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object | null ? Patch<T[K]> | Extract<T[K], null> : T[K] };
+
+/** What a PATCH (or a creation) may say: any part, and within a part any field. */
+export type ProjectSettingsPatch = Omit<Patch<ProjectSettings>, 'answer'> & { answer?: { provider: ProjectSettings['answer']['provider'] } & Record<string, unknown> };
+
 export const projectSettingsPatchSchema = z.strictObject({
   allowedDomains: allowedDomainsSchema.optional(),
-  rateLimits: rateLimitSettingsSchema.optional(),
-  pii: piiPolicySchema.optional(),
+  rateLimits: patchOf(rateLimitSettingsSchema).optional(),
+  pii: patchOf(piiPolicySchema).optional(),
   retentionDays: z.number().int().min(1).max(3650).nullable().optional(),
-  answer: answerSettingsSchema.optional(),
-  widget: widgetSettingsSchema.optional(),
-});
+  answer: z.discriminatedUnion('provider', [patchOf(answerSettingsSchema.options[0], ['provider']), patchOf(answerSettingsSchema.options[1], ['provider'])]).optional(),
+  widget: patchOf(widgetSettingsSchema).optional(),
+}) as unknown as z.ZodType<ProjectSettingsPatch>;
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** `patch` merged into `base`: objects field by field, lists and values replaced. */
+function merged(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    const was = base[key];
+    out[key] = isPlainObject(value) && isPlainObject(was) ? merged(was, value) : value;
+  }
+  return out;
+}
+
+/**
+ * The settings a PATCH leaves: each field it names changes, nothing else does. Choosing another
+ * answer provider replaces that part whole (their fields differ). Bad results are refused with
+ * the field's path, as the route's own validation does.
+ */
+export function patchedSettings(current: ProjectSettings, patch: ProjectSettingsPatch): ProjectSettings {
+  const base: Record<string, unknown> = { ...current };
+  if (patch.answer && patch.answer.provider !== current.answer.provider) delete base['answer'];
+  return validSettings(merged(base, patch as Record<string, unknown>));
+}
+
+/** A whole settings document checked, or a 400 naming the first field at fault. */
+export function validSettings(raw: unknown): ProjectSettings {
+  const result = projectSettingsSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((issue) => ({ field: ['body', 'settings', ...issue.path.map(String)].join('.'), message: issue.message }));
+  throw new AppError('invalid_request', `${errors[0]?.field}: ${errors[0]?.message}`, { details: { errors } });
+}
 
 /**
  * A stored row, read: valid rows as they are; a row today's schema refuses (a later public-suffix
