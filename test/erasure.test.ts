@@ -114,11 +114,38 @@ describe('erasure requests', () => {
     assert.deepEqual({ visitors: dry.body.erasure.visitors, conversations: dry.body.erasure.conversations, dryRun: dry.body.erasure.dryRun }, { visitors: 2, conversations: 2, dryRun: true });
     assert.equal(await rows('conversations', 'project_id', projectId), conversations, 'refusal and dry run delete nothing');
     const checked = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=privacy.erasure_checked`)).body.entries;
-    assert.deepEqual(checked[0].metadata, { by: 'identifier', identifierType: 'EMAIL', conversations: 2, visitors: 2 }, 'a dry run is audited, without the identifier');
+    assert.deepEqual(checked[0].metadata, { by: 'identifier', identifierType: 'EMAIL', conversations: 2, visitors: 2, mentions: 0 }, 'a dry run is audited, without the identifier');
     assert.equal((await owner.client.post(path, { identifier, expectVisitors: 1 })).status, 409, 'a wrong count is refused too');
     const done = await owner.client.post(path, { identifier, expectVisitors: 2 });
     assert.equal(done.status, 201);
     assert.equal(done.body.erasure.visitors, 2);
+  });
+
+  it("an identifier the organisation's own caller wrote into a visitor's conversation goes alone: that visitor is someone else", async () => {
+    const ann = await visitor();
+    const annConversation = await say(ann, 'Where is my order?');
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'agent desk', scopes: ['chat:write', 'chat:read'] });
+    const bearer = { authorization: `Bearer ${key.body.secret}` };
+    assert.equal((await t.client().post(`/v1/conversations/${annConversation}/messages`, { content: 'I forwarded this to bob@partner.example' }, bearer)).status, 200);
+    const mentioned = async (): Promise<number> =>
+      Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM pii_vault WHERE conversation_id = ${annConversation} AND by_subject = false`.execute(t.database.db)).rows[0]?.n);
+    assert.equal(await mentioned(), 1);
+    const path = `/v1/orgs/${owner.orgId}/erasure-requests`;
+    const identifier = { type: 'EMAIL', value: 'bob@partner.example' };
+    const dry = await owner.client.post(path, { identifier, dryRun: true });
+    assert.deepEqual([dry.body.erasure.visitors, dry.body.erasure.conversations, dry.body.erasure.mentions], [0, 0, 1]);
+    const r = await owner.client.post(path, { identifier });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.deepEqual([r.body.erasure.visitors, r.body.erasure.conversations, r.body.erasure.mentions], [0, 0, 1]);
+    assert.equal(await mentioned(), 0, "Bob's address is gone from the vault");
+    assert.equal(await rows('visitors', 'id', ann.visitorId), 1, 'Ann stays');
+    assert.ok(!(await tombstoned(ann.visitorId)), "and so does Ann's key");
+    const history = await owner.client.get(`/v1/conversations/${annConversation}/messages`);
+    assert.equal(history.status, 200);
+    assert.doesNotMatch(JSON.stringify(history.body), /bob@partner/);
+    assert.match(await say(ann, 'Thanks'), /^conv_/);
+    const log = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=privacy.erased`)).body.entries;
+    assert.equal(log[0].metadata.mentions, 1);
   });
 
   it('a phone number given in international form also finds it written nationally', async () => {

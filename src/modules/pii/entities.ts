@@ -86,31 +86,32 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
   }
 
   /**
-   * The organisation's conversations whose vault holds this value (in any of the spellings it may
-   * have been stored in: spellings.ts): found by the keyed hashes, each candidate confirmed by
-   * decrypting it (the hash is 48 bits: another person's value may share it). Values already
+   * The vault rows of the organisation that hold this value (in any of the spellings it may have
+   * been stored in: spellings.ts): found by the keyed hashes, each candidate confirmed by
+   * decrypting it (the hash is 48 bits: another person's value may share it), with whether the
+   * conversation's own subject wrote it or one of the organisation's callers did. Values already
    * erased are not found.
    */
-  async function conversationsHolding(orgId: string, type: EntityType, value: string, hashKey: Buffer): Promise<string[]> {
+  async function vaultRowsHolding(orgId: string, type: EntityType, value: string, hashKey: Buffer): Promise<{ id: string; conversationId: string; bySubject: boolean }[]> {
     const spellings = identifierSpellings(type, value);
     const rows = await withTenant(db, orgId, (tx) =>
       tx
         .selectFrom('pii_vault')
-        .select(['id', 'conversation_id', 'value'])
+        .select(['id', 'conversation_id', 'value', 'by_subject'])
         .where('type', '=', type)
         .where('value_hash', 'in', spellings.map((v) => hashIdentifier(type, v, hashKey)))
         .execute(),
     );
     const wanted = new Set(spellings);
-    const found = new Set<string>();
+    const found: { id: string; conversationId: string; bySubject: boolean }[] = [];
     for (const r of rows) {
       const original = await unlessErased(erased, orgId, r.value, (c) => cipher.decrypt(c, { orgId, table: 'pii_vault', column: 'value', rowId: r.id }));
-      if (original !== undefined && wanted.has(normalizeValue(type, original))) found.add(r.conversation_id);
+      if (original !== undefined && wanted.has(normalizeValue(type, original))) found.push({ id: r.id, conversationId: r.conversation_id, bySubject: r.by_subject });
     }
-    return [...found];
+    return found;
   }
 
-  return { locate, list, reveal, conversationsHolding };
+  return { locate, list, reveal, vaultRowsHolding };
 }
 
 export type PiiEntities = ReturnType<typeof createPiiEntities>;

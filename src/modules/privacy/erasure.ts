@@ -49,6 +49,11 @@ export interface ErasureResult {
   dryRun: boolean;
   conversations: number;
   visitors: number;
+  /**
+   * The identifier as the organisation's own callers wrote it into other visitors' conversations:
+   * those values are removed alone (the conversations belong to other people).
+   */
+  mentions: number;
   /** Keys owed a crypto-shred by this erasure. */
   subjects: number;
   /** Of those, keys not shredded yet (a failure): the next retention sweep shreds them. */
@@ -60,7 +65,7 @@ export function createErasureService(deps: {
   db: Kysely<DB>;
   clock: Clock;
   audit: Pick<AuditService, 'record'>;
-  entities: Pick<PiiEntities, 'conversationsHolding'>;
+  entities: Pick<PiiEntities, 'vaultRowsHolding'>;
   hashKey: (orgId: string) => Promise<Buffer>;
   shredOwed: ShredOwed;
 }) {
@@ -70,21 +75,34 @@ export function createErasureService(deps: {
   const namedBy = (subject: ErasureSubject) =>
     'visitorId' in subject ? { target: { type: 'visitor', id: subject.visitorId }, by: { by: 'visitor' } } : { target: undefined, by: { by: 'identifier', identifierType: subject.identifier.type } };
 
-  /** The visitors named (directly, or as the people whose conversations hold the identifier), and conversations without one. */
-  async function people(orgId: string, subject: ErasureSubject): Promise<{ visitorIds: string[]; conversationIds: string[] }> {
+  /**
+   * The visitors named (directly, or as the people who wrote the identifier into their own
+   * conversations), conversations without a visitor that hold it, and the vault rows where the
+   * organisation's own callers wrote it into someone else's conversation (an agent's "I forwarded
+   * this to bob@partner.com"): those values go alone — that conversation's visitor is another person.
+   */
+  async function people(orgId: string, subject: ErasureSubject): Promise<{ visitorIds: string[]; conversationIds: string[]; mentions: string[] }> {
     if ('visitorId' in subject) {
       // Row-level security hides another organisation's visitor: nothing to erase here.
       const known = await withTenant(deps.db, orgId, (tx) => tx.selectFrom('visitors').select('id').where('id', '=', subject.visitorId).execute());
-      return { visitorIds: known.map((v) => v.id), conversationIds: [] };
+      return { visitorIds: known.map((v) => v.id), conversationIds: [], mentions: [] };
     }
     const { type, value } = subject.identifier;
-    const holding = await deps.entities.conversationsHolding(orgId, type, value, await deps.hashKey(orgId));
-    if (holding.length === 0) return { visitorIds: [], conversationIds: [] };
-    const rows = await withTenant(deps.db, orgId, (tx) => tx.selectFrom('conversations').select(['id', 'visitor_id']).where('id', 'in', holding).execute());
-    return {
-      visitorIds: [...new Set(rows.map((r) => r.visitor_id).filter((v): v is string => v !== null))],
-      conversationIds: rows.filter((r) => r.visitor_id === null).map((r) => r.id),
-    };
+    const holding = await deps.entities.vaultRowsHolding(orgId, type, value, await deps.hashKey(orgId));
+    if (holding.length === 0) return { visitorIds: [], conversationIds: [], mentions: [] };
+    const owners = new Map(
+      (await withTenant(deps.db, orgId, (tx) => tx.selectFrom('conversations').select(['id', 'visitor_id']).where('id', 'in', [...new Set(holding.map((h) => h.conversationId))]).execute())).map((r) => [r.id, r.visitor_id]),
+    );
+    const visitorIds = new Set<string>();
+    const conversationIds = new Set<string>();
+    for (const h of holding) {
+      const visitor = owners.get(h.conversationId);
+      if (visitor === undefined) continue; // deleted meanwhile
+      if (visitor === null) conversationIds.add(h.conversationId);
+      else if (h.bySubject) visitorIds.add(visitor);
+    }
+    const mentions = holding.filter((h) => owners.get(h.conversationId) && !h.bySubject && !visitorIds.has(owners.get(h.conversationId) as string)).map((h) => h.id);
+    return { visitorIds: [...visitorIds], conversationIds: [...conversationIds], mentions };
   }
 
   async function erase(orgId: string, subject: ErasureSubject, actor: { principal: Principal; ip: string | null }, options: ErasureOptions = {}): Promise<ErasureResult> {
@@ -100,11 +118,11 @@ export function createErasureService(deps: {
           action: 'privacy.erasure_checked',
           target: target ?? { type: 'org', id: orgId },
           ip: actor.ip,
-          metadata: { ...by, conversations: n, visitors: found.visitorIds.length },
+          metadata: { ...by, conversations: n, visitors: found.visitorIds.length, mentions: found.mentions.length },
         });
         return n;
       });
-      return { id: null, dryRun: true, conversations, visitors: found.visitorIds.length, subjects: 0, keysOwed: 0, erasedAt: null };
+      return { id: null, dryRun: true, conversations, visitors: found.visitorIds.length, mentions: found.mentions.length, subjects: 0, keysOwed: 0, erasedAt: null };
     }
     if ('identifier' in subject && found.visitorIds.length > 1 && options.expectVisitors !== found.visitorIds.length) {
       throw new AppError(
@@ -114,24 +132,29 @@ export function createErasureService(deps: {
     }
     const id = newId('era');
     const { target, by } = namedBy(subject);
-    const { deleted, subjects } = await withTenant(deps.db, orgId, async (tx) => {
+    const { deleted, mentions, subjects } = await withTenant(deps.db, orgId, async (tx) => {
       const result = await deleteConversations(tx, orgId, [...(await conversationsOf(tx, found.visitorIds)), ...found.conversationIds]);
       // The person's visitor rows go, verified ones too (retention keeps those), and their keys are owed.
       if (found.visitorIds.length) await tx.deleteFrom('visitors').where('id', 'in', found.visitorIds).execute();
       await owe(tx, orgId, found.visitorIds);
+      let mentions = 0;
+      for (let i = 0; i < found.mentions.length; i += 1000) {
+        const batch = found.mentions.slice(i, i + 1000);
+        mentions += Number((await tx.deleteFrom('pii_vault').where('id', 'in', batch).where('by_subject', '=', false).executeTakeFirst()).numDeletedRows);
+      }
       await deps.audit.record(tx, {
         orgId,
         actor: actor.principal,
         action: 'privacy.erased',
         target: target ?? { type: 'erasure', id },
         ip: actor.ip,
-        metadata: { erasureId: id, ...by, conversations: result.deleted, visitors: found.visitorIds.length },
+        metadata: { erasureId: id, ...by, conversations: result.deleted, visitors: found.visitorIds.length, mentions },
       });
-      return { deleted: result.deleted, subjects: [...new Set([...result.subjects, ...found.visitorIds])] };
+      return { deleted: result.deleted, mentions, subjects: [...new Set([...result.subjects, ...found.visitorIds])] };
     });
     // Owed in the transaction, shredded now; what fails (or a stop half-way) the next retention sweep does.
     const { failed } = await deps.shredOwed(orgId);
-    return { id, dryRun: false, conversations: deleted, visitors: found.visitorIds.length, subjects: subjects.length, keysOwed: failed, erasedAt: deps.clock.now().toISOString() };
+    return { id, dryRun: false, conversations: deleted, visitors: found.visitorIds.length, mentions, subjects: subjects.length, keysOwed: failed, erasedAt: deps.clock.now().toISOString() };
   }
 
   return { erase };
