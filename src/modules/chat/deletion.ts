@@ -12,6 +12,7 @@
  */
 import { owe } from '../../platform/crypto/pending-shreds.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
+import { batches } from '../../platform/db/batches.ts';
 
 export async function deleteConversations(
   tx: Tx,
@@ -21,22 +22,31 @@ export async function deleteConversations(
   lastMessageBefore?: Date,
 ): Promise<{ deleted: number; subjects: string[] }> {
   if (conversationIds.length === 0) return { deleted: 0, subjects: [] };
-  const owners = await tx.selectFrom('conversations').select('visitor_id').distinct().where('id', 'in', conversationIds).where('visitor_id', 'is not', null).execute();
-  const visitorIds = owners.map((r) => r.visitor_id).filter((v): v is string => v !== null);
+  const parts = batches(conversationIds);
+  const owners = new Set<string>();
+  for (const part of parts) {
+    for (const r of await tx.selectFrom('conversations').select('visitor_id').distinct().where('id', 'in', part).where('visitor_id', 'is not', null).execute()) {
+      if (r.visitor_id !== null) owners.add(r.visitor_id);
+    }
+  }
   // Locked in id order first: two deletions touching one visitor (overlapping sweeps, a sweep and
   // an erasure) take turns, and the later one sees what the earlier deleted.
-  if (visitorIds.length) await tx.selectFrom('visitors').select('id').where('id', 'in', visitorIds).orderBy('id').forUpdate().execute();
-  let q = tx.deleteFrom('conversations').where('id', 'in', conversationIds);
-  if (lastMessageBefore) q = q.where('last_message_at', '<', lastMessageBefore);
-  const gone = await q.returning(['id', 'visitor_id']).execute();
+  for (const part of batches([...owners].sort())) await tx.selectFrom('visitors').select('id').where('id', 'in', part).orderBy('id').forUpdate().execute();
+  const gone: { id: string; visitor_id: string | null }[] = [];
+  for (const part of parts) {
+    let q = tx.deleteFrom('conversations').where('id', 'in', part);
+    if (lastMessageBefore) q = q.where('last_message_at', '<', lastMessageBefore);
+    gone.push(...(await q.returning(['id', 'visitor_id']).execute()));
+  }
   // Only visitors whose conversations this deletion removed: one another deletion already
   // orphaned (and owed) is not owed again, which could shred a key they have since been given.
   const touched = [...new Set(gone.map((c) => c.visitor_id).filter((v): v is string => v !== null))];
-  const stillUsed = touched.length
-    ? new Set((await tx.selectFrom('conversations').select('visitor_id').where('visitor_id', 'in', touched).execute()).map((r) => r.visitor_id))
-    : new Set<string | null>();
+  const stillUsed = new Set<string | null>();
+  for (const part of batches(touched)) {
+    for (const r of await tx.selectFrom('conversations').select('visitor_id').distinct().where('visitor_id', 'in', part).execute()) stillUsed.add(r.visitor_id);
+  }
   const orphans = touched.filter((v) => !stillUsed.has(v));
-  if (orphans.length) await tx.deleteFrom('visitors').where('id', 'in', orphans).where('verified', '=', false).execute();
+  for (const part of batches(orphans)) await tx.deleteFrom('visitors').where('id', 'in', part).where('verified', '=', false).execute();
   const subjects = [...gone.filter((c) => c.visitor_id === null).map((c) => c.id), ...orphans];
   await owe(tx, orgId, subjects);
   return { deleted: gone.length, subjects };

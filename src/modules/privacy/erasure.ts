@@ -18,6 +18,7 @@ import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
+import { batches } from '../../platform/db/batches.ts';
 import type { AuditService } from '../audit/service.ts';
 import { owe, type ShredOwed } from '../../platform/crypto/pending-shreds.ts';
 import { deleteConversations } from '../chat/deletion.ts';
@@ -69,8 +70,11 @@ export function createErasureService(deps: {
   hashKey: (orgId: string) => Promise<Buffer>;
   shredOwed: ShredOwed;
 }) {
-  const conversationsOf = async (tx: Tx, visitorIds: readonly string[]): Promise<string[]> =>
-    visitorIds.length ? (await tx.selectFrom('conversations').select('id').where('visitor_id', 'in', visitorIds).execute()).map((r) => r.id) : [];
+  const conversationsOf = async (tx: Tx, visitorIds: readonly string[]): Promise<string[]> => {
+    const ids: string[] = [];
+    for (const part of batches(visitorIds)) ids.push(...(await tx.selectFrom('conversations').select('id').where('visitor_id', 'in', part).execute()).map((r) => r.id));
+    return ids;
+  };
   /** How the person was named, for the audit record: never the identifier itself. */
   const namedBy = (subject: ErasureSubject) =>
     'visitorId' in subject ? { target: { type: 'visitor', id: subject.visitorId }, by: { by: 'visitor' } } : { target: undefined, by: { by: 'identifier', identifierType: subject.identifier.type } };
@@ -90,9 +94,12 @@ export function createErasureService(deps: {
     const { type, value } = subject.identifier;
     const holding = await deps.entities.vaultRowsHolding(orgId, type, value, await deps.hashKey(orgId));
     if (holding.length === 0) return { visitorIds: [], conversationIds: [], mentions: [] };
-    const owners = new Map(
-      (await withTenant(deps.db, orgId, (tx) => tx.selectFrom('conversations').select(['id', 'visitor_id']).where('id', 'in', [...new Set(holding.map((h) => h.conversationId))]).execute())).map((r) => [r.id, r.visitor_id]),
-    );
+    const owners = new Map<string, string | null>();
+    await withTenant(deps.db, orgId, async (tx) => {
+      for (const part of batches([...new Set(holding.map((h) => h.conversationId))])) {
+        for (const r of await tx.selectFrom('conversations').select(['id', 'visitor_id']).where('id', 'in', part).execute()) owners.set(r.id, r.visitor_id);
+      }
+    });
     const visitorIds = new Set<string>();
     const conversationIds = new Set<string>();
     for (const h of holding) {
@@ -135,12 +142,11 @@ export function createErasureService(deps: {
     const { deleted, mentions, subjects } = await withTenant(deps.db, orgId, async (tx) => {
       const result = await deleteConversations(tx, orgId, [...(await conversationsOf(tx, found.visitorIds)), ...found.conversationIds]);
       // The person's visitor rows go, verified ones too (retention keeps those), and their keys are owed.
-      if (found.visitorIds.length) await tx.deleteFrom('visitors').where('id', 'in', found.visitorIds).execute();
+      for (const part of batches(found.visitorIds)) await tx.deleteFrom('visitors').where('id', 'in', part).execute();
       await owe(tx, orgId, found.visitorIds);
       let mentions = 0;
-      for (let i = 0; i < found.mentions.length; i += 1000) {
-        const batch = found.mentions.slice(i, i + 1000);
-        mentions += Number((await tx.deleteFrom('pii_vault').where('id', 'in', batch).where('by_subject', '=', false).executeTakeFirst()).numDeletedRows);
+      for (const part of batches(found.mentions)) {
+        mentions += Number((await tx.deleteFrom('pii_vault').where('id', 'in', part).where('by_subject', '=', false).executeTakeFirst()).numDeletedRows);
       }
       await deps.audit.record(tx, {
         orgId,

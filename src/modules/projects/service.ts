@@ -120,6 +120,10 @@ export function createProjectService(deps: {
    */
   async function remove(orgId: string, projectId: string, actor: Actor): Promise<void> {
     await withTenant(db, orgId, async (tx) => {
+      // Locked first: a first message's transaction, writing its new visitor and conversation,
+      // holds a key-share lock on the project until it commits. Waiting for it here means the
+      // reads below see those rows, and their keys are owed with the rest.
+      if (!(await store.getForUpdate(tx, projectId))) throw new AppError('not_found', 'This project does not exist.');
       const [visitors, ownKeyed] = await Promise.all([
         tx.selectFrom('visitors').select('id').where('project_id', '=', projectId).execute(),
         tx.selectFrom('conversations').select('id').where('project_id', '=', projectId).where('visitor_id', 'is', null).execute(),

@@ -7,15 +7,17 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/tables.ts';
 import type { Tx } from '../db/tenant.ts';
+import { PARAMETERS_PER_STATEMENT, batches } from '../db/batches.ts';
 
 /** Records key subjects owed a shred, in the caller's transaction. */
 export async function owe(tx: Tx, orgId: string, subjects: readonly string[]): Promise<void> {
-  if (subjects.length === 0) return;
-  await tx
-    .insertInto('pending_shreds')
-    .values(subjects.map((subject_id) => ({ org_id: orgId, subject_id })))
-    .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
-    .execute();
+  for (const part of batches(subjects, PARAMETERS_PER_STATEMENT / 2)) {
+    await tx
+      .insertInto('pending_shreds')
+      .values(part.map((subject_id) => ({ org_id: orgId, subject_id })))
+      .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
+      .execute();
+  }
 }
 
 /** How long a runner holds an owed shred before another may take it over (it may have stopped). */
