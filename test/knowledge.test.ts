@@ -16,6 +16,7 @@ import { extractChunks } from '../src/modules/knowledge/extract.ts';
 import { addPath, readRegularFile, titleOf } from '../src/modules/knowledge/ingest-files.ts';
 import { createKnowledgeService, type KnowledgeService } from '../src/modules/knowledge/service.ts';
 import { newId } from '../src/platform/ids.ts';
+import { withTenant } from '../src/platform/db/tenant.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 const system = { principal: { kind: 'system' as const }, ip: null };
@@ -240,6 +241,25 @@ describe('knowledge service', () => {
     const hits = await knowledge.search(orgA, projectA, 'How do I reset the password of my account?', 3);
     assert.equal(hits[0]?.documentId, reset.id);
     assert.equal(hits.length, 1, 'all words but one: the account pages, holding one word, are not needed');
+  });
+
+  it('a project holds a bounded number of documents and characters; refusals write nothing; deletions are audited with what went', async () => {
+    const db = tdb.database.db;
+    const projectC = newId('prj');
+    await db.insertInto('projects').values({ id: projectC, org_id: orgB, name: 'c', settings: '{}' }).execute();
+    const small = createKnowledgeService({ db, audit: createAuditService(), limits: { documents: 3, chars: 40 } });
+    const add = (content: string) => small.addDocument(orgB, projectC, { title: 'Note', contentType: 'text', content }, system);
+    const first = await add('Ten chars.');
+    assert.equal(first.chunks, 1, 'the reply describes the new document');
+    await add('Ten chars.');
+    await assert.rejects(add('x'.repeat(21)), { code: 'conflict' }, 'past the characters');
+    await add('Ten chars.');
+    await assert.rejects(add('Ten.'), { code: 'conflict' }, 'past the documents');
+    assert.equal((await small.listDocuments(orgB, projectC)).length, 3, 'nothing written by the refusals');
+    await small.deleteDocument(orgB, first.id, system);
+    const deleted = await withTenant(db, orgB, (tx) => tx.selectFrom('audit_log').select('metadata').where('action', '=', 'document.deleted').where('target_id', '=', first.id).executeTakeFirstOrThrow());
+    assert.deepEqual(deleted.metadata, { projectId: projectC, chars: 10, chunks: 1 });
+    assert.ok(await add('Ten chars.'), 'room again');
   });
 
   it("never reads or writes another organisation's knowledge", async () => {

@@ -33,11 +33,25 @@ function toView(row: DocumentRow): DocumentView {
   };
 }
 
+/**
+ * What one project's knowledge base may hold: every document is listed in full, and a project's
+ * text lives in the shared database (each document is at most 1,000,000 characters).
+ */
+export const MAX_DOCUMENTS_PER_PROJECT = 10_000;
+export const MAX_CHARS_PER_PROJECT = 200_000_000;
+
 const noProject = (): AppError => new AppError('not_found', 'This project does not exist.');
 const noDocument = (): AppError => new AppError('not_found', 'This document does not exist.');
 
-export function createKnowledgeService(deps: { db: Kysely<DB>; audit: Pick<AuditService, 'record'>; store?: KnowledgeStore }) {
+export function createKnowledgeService(deps: {
+  db: Kysely<DB>;
+  audit: Pick<AuditService, 'record'>;
+  store?: KnowledgeStore;
+  /** Smaller bounds for tests. */
+  limits?: { documents: number; chars: number };
+}) {
   const { db, audit } = deps;
+  const limits = deps.limits ?? { documents: MAX_DOCUMENTS_PER_PROJECT, chars: MAX_CHARS_PER_PROJECT };
   const store = deps.store ?? createKnowledgeStore();
 
   async function addDocument(orgId: string, projectId: string, raw: DocumentInput, actor: KnowledgeActor): Promise<DocumentView> {
@@ -52,7 +66,14 @@ export function createKnowledgeService(deps: { db: Kysely<DB>; audit: Pick<Audit
     if (chunks.length === 0) throw new AppError('invalid_request', 'This document has no text to index.');
     const id = newId('doc');
     return withTenant(db, orgId, async (tx) => {
-      if (!(await store.projectVisible(tx, projectId))) throw noProject();
+      if (!(await store.lockProject(tx, projectId))) throw noProject();
+      const size = await store.projectSize(tx, projectId);
+      if (size.documents >= limits.documents) {
+        throw new AppError('conflict', `A project holds at most ${limits.documents.toLocaleString('en')} documents; delete some first.`);
+      }
+      if (size.chars + input.content.length > limits.chars) {
+        throw new AppError('conflict', `A project's documents hold at most ${limits.chars.toLocaleString('en')} characters in all; delete some first.`);
+      }
       await store.insertDocument(tx, {
         id,
         org_id: orgId,
@@ -74,7 +95,7 @@ export function createKnowledgeService(deps: { db: Kysely<DB>; audit: Pick<Audit
         ip: actor.ip,
         metadata: { projectId, contentType: input.contentType, chars: input.content.length, chunks: chunks.length },
       });
-      const row = (await store.listDocuments(tx, projectId)).find((d) => d.id === id);
+      const row = await store.getDocument(tx, id);
       if (!row) throw new AppError('internal', 'The document vanished while it was being added.');
       return toView(row);
     });
@@ -89,8 +110,9 @@ export function createKnowledgeService(deps: { db: Kysely<DB>; audit: Pick<Audit
 
   async function deleteDocument(orgId: string, documentId: string, actor: KnowledgeActor): Promise<void> {
     await withTenant(db, orgId, async (tx) => {
-      if (!(await store.deleteDocument(tx, documentId))) throw noDocument();
-      await audit.record(tx, { orgId, actor: actor.principal, action: 'document.deleted', target: { type: 'document', id: documentId }, ip: actor.ip });
+      const gone = await store.deleteDocument(tx, documentId);
+      if (!gone) throw noDocument();
+      await audit.record(tx, { orgId, actor: actor.principal, action: 'document.deleted', target: { type: 'document', id: documentId }, ip: actor.ip, metadata: gone });
     });
   }
 

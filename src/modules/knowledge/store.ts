@@ -33,6 +33,13 @@ export interface SearchRow {
 const insertBatch = 200;
 export const maxCandidates = 400;
 
+function documentsWithChunkCounts(tx: Tx) {
+  return tx
+    .selectFrom('documents as d')
+    .select(['d.id', 'd.project_id', 'd.title', 'd.url', 'd.content_type', 'd.chars', 'd.created_at'])
+    .select((eb) => eb.selectFrom('knowledge_chunks as c').select(sql<number>`count(*)::int`.as('n')).whereRef('c.document_id', '=', 'd.id').as('chunks'));
+}
+
 export function createKnowledgeStore() {
   return {
     projectVisible: async (tx: Tx, projectId: string): Promise<boolean> =>
@@ -47,20 +54,38 @@ export function createKnowledgeStore() {
       }
     },
 
+    /**
+     * The project row held (FOR NO KEY UPDATE: messages' foreign-key checks still pass) so the
+     * documents added at once are counted one after the other; false when it is not visible.
+     */
+    lockProject: async (tx: Tx, projectId: string): Promise<boolean> =>
+      (await tx.selectFrom('projects').select('id').where('id', '=', projectId).forNoKeyUpdate().executeTakeFirst()) !== undefined,
+
+    /** How many documents, and characters in all, the project holds. */
+    projectSize: async (tx: Tx, projectId: string): Promise<{ documents: number; chars: number }> => {
+      const row = await tx
+        .selectFrom('documents')
+        .select([sql<string>`count(*)`.as('documents'), sql<string>`coalesce(sum(chars), 0)`.as('chars')])
+        .where('project_id', '=', projectId)
+        .executeTakeFirstOrThrow();
+      return { documents: Number(row.documents), chars: Number(row.chars) };
+    },
+
+    getDocument: (tx: Tx, documentId: string): Promise<DocumentRow | undefined> => documentsWithChunkCounts(tx).where('d.id', '=', documentId).executeTakeFirst() as Promise<DocumentRow | undefined>,
+
     listDocuments: (tx: Tx, projectId: string): Promise<DocumentRow[]> =>
-      tx
-        .selectFrom('documents as d')
-        .select(['d.id', 'd.project_id', 'd.title', 'd.url', 'd.content_type', 'd.chars', 'd.created_at'])
-        .select((eb) =>
-          eb.selectFrom('knowledge_chunks as c').select(sql<number>`count(*)::int`.as('n')).whereRef('c.document_id', '=', 'd.id').as('chunks'),
-        )
+      documentsWithChunkCounts(tx)
         .where('d.project_id', '=', projectId)
         .orderBy('d.created_at', 'desc')
         .orderBy('d.id')
         .execute() as Promise<DocumentRow[]>,
 
-    deleteDocument: async (tx: Tx, documentId: string): Promise<boolean> =>
-      Number((await tx.deleteFrom('documents').where('id', '=', documentId).executeTakeFirst()).numDeletedRows) === 1,
+    /** Deletes it (its chunks cascade); what it was, for the audit record, or undefined when there was none. */
+    deleteDocument: async (tx: Tx, documentId: string): Promise<{ projectId: string; chars: number; chunks: number } | undefined> => {
+      const chunks = await tx.selectFrom('knowledge_chunks').select(sql<string>`count(*)`.as('n')).where('document_id', '=', documentId).executeTakeFirstOrThrow();
+      const gone = await tx.deleteFrom('documents').where('id', '=', documentId).returning(['project_id', 'chars']).executeTakeFirst();
+      return gone && { projectId: gone.project_id, chars: gone.chars, chunks: Number(chunks.n) };
+    },
 
     /**
      * Ranked chunks of one project for the first of `websearches` (websearch syntax, strictest
