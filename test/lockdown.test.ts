@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { signUserId } from '../src/modules/widget/identity.ts';
 import { testBackend } from './helpers/database.ts';
 import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
 import { countRows, memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
@@ -44,10 +45,19 @@ describe('lockdown', () => {
     const send = (v: { projectId: string; token: string }) =>
       t.client().post(`/v1/widget/${v.projectId}/messages`, { content: 'Hello?' }, { origin, authorization: `Bearer ${v.token}` });
     assert.equal((await send(visitor)).status, 200);
+    // An identity secret an intruder may have rotated, and so knows.
+    const identitySecret = (await owner.client.post(`/v1/projects/${visitor.projectId}/identity-secret`)).body.secret as string;
+    const asUser = () => t.client().post(`/v1/widget/${visitor.projectId}/sessions`, { identity: { userId: 'ceo', signature: signUserId(identitySecret, 'ceo') } }, { origin });
+    const verified = await asUser();
+    assert.equal(verified.status, 201);
 
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/lockdown`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.endedVisitorSessionsInProjects, 1);
+    assert.equal(r.body.removedIdentitySecrets, 1);
+    assert.deepEqual([(await asUser()).status, (await asUser()).body.code], [401, 'invalid_identity'], 'the identity secret died with the lockdown');
+    const verifiedMessage = await t.client().post(`/v1/widget/${visitor.projectId}/messages`, { content: 'Hello?' }, { origin, authorization: `Bearer ${verified.body.token}` });
+    assert.equal(verifiedMessage.status, 401, 'and so did the verified session');
     const stale = await send(visitor);
     assert.equal(stale.status, 401, 'the visitor token died with the lockdown');
     assert.equal(stale.body.code, 'invalid_visitor_token');

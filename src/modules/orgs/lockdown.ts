@@ -1,7 +1,8 @@
 /**
  * Incident response for one organisation: every API key of the organisation, every session of
  * its members, every pending invitation and every visitor session of its projects' widgets end at
- * once, on every instance; every webhook is turned off, with what it had pending, and gets a new
+ * once, on every instance; every project's identity secret is deleted (an owner or admin makes a
+ * new one for the host site); every webhook is turned off, with what it had pending, and gets a new
  * signing secret (shown to nobody: an owner or admin checks it, rotates again for its receiver and
  * turns it back on); single sign-on is turned off (an owner turns it back on; left on when no owner
  * has a password, who could); and the lockdown is audited.
@@ -28,7 +29,7 @@ export function lockdownRoutes(deps: {
   orgs: Pick<OrgService, 'listMembers'>;
   accounts: Pick<AccountService, 'revokeAllSessionsOf' | 'federation'>;
   apiKeys: Pick<ApiKeyService, 'revokeAll' | 'revokeRemainingIn' | 'evictAll'>;
-  projects: Pick<ProjectService, 'endAllVisitorSessionsIn' | 'projectsChanged'>;
+  projects: Pick<ProjectService, 'endAllVisitorSessionsIn' | 'forgetIdentitySecretsIn' | 'projectsChanged'>;
   webhooks: Pick<WebhookService, 'sealerFor' | 'lockDownIn'>;
   sso: Pick<SsoService, 'lockDownIn' | 'ownersWithPassword'>;
   audit: Pick<AuditService, 'record'>;
@@ -43,7 +44,7 @@ export function lockdownRoutes(deps: {
         operationId: 'lockdownOrg',
         tags: ['orgs'],
         description:
-          "Revoke every API key of the organisation, every session of its members, every pending invitation and every visitor session of its projects' widgets, turn every webhook off with a new signing secret, and turn single sign-on off, at once.",
+          "Revoke every API key of the organisation, every session of its members, every pending invitation and every visitor session of its projects' widgets and every project's identity secret, turn every webhook off with a new signing secret, and turn single sign-on off, at once.",
         params: orgParams,
       },
       handler: async (request) => {
@@ -67,7 +68,7 @@ export function lockdownRoutes(deps: {
         // has a password: then nobody could turn it back on, and it stays (its sessions still end).
         const seal = await deps.webhooks.sealerFor(orgId);
         const ssoStays = (await deps.sso.ownersWithPassword(orgId)) === 0;
-        const { revokedInvitations, endedProjects, rotatedWebhookSecrets, disabledWebhooks, disabledSso, lateKeys } = await withTenant(deps.db, orgId, async (tx) => {
+        const { revokedInvitations, endedProjects, removedIdentitySecrets, rotatedWebhookSecrets, disabledWebhooks, disabledSso, lateKeys } = await withTenant(deps.db, orgId, async (tx) => {
           // A key a key's request made while the revocation above ran (it waited for that request to
           // commit, but could not see its row): ended here — and again while a late key's own
           // request had made another (each statement sees what committed before it began).
@@ -79,6 +80,7 @@ export function lockdownRoutes(deps: {
           }
           const count = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now());
           const ended = await deps.projects.endAllVisitorSessionsIn(tx, orgId);
+          const identitySecrets = await deps.projects.forgetIdentitySecretsIn(tx, orgId);
           const hooks = await deps.webhooks.lockDownIn(tx, orgId, seal);
           const ssoOff = ssoStays ? false : await deps.sso.lockDownIn(tx, orgId);
           await deps.audit.record(tx, {
@@ -87,9 +89,9 @@ export function lockdownRoutes(deps: {
             action: 'org.lockdown',
             target: { type: 'org', id: orgId },
             ip: request.ip,
-            metadata: { revokedApiKeys: revokedApiKeys + late.length, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, disabledWebhooks: hooks.disabled, rotatedWebhookSecrets: hooks.rotated, disabledSso: ssoOff, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) },
+            metadata: { revokedApiKeys: revokedApiKeys + late.length, revokedSessions, revokedInvitations: count, endedVisitorSessionsInProjects: ended.length, removedIdentitySecrets: identitySecrets, disabledWebhooks: hooks.disabled, rotatedWebhookSecrets: hooks.rotated, disabledSso: ssoOff, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) },
           });
-          return { revokedInvitations: count, endedProjects: ended, rotatedWebhookSecrets: hooks.rotated, disabledWebhooks: hooks.disabled, disabledSso: ssoOff, lateKeys: late };
+          return { revokedInvitations: count, endedProjects: ended, removedIdentitySecrets: identitySecrets, rotatedWebhookSecrets: hooks.rotated, disabledWebhooks: hooks.disabled, disabledSso: ssoOff, lateKeys: late };
         });
         await deps.apiKeys.evictAll(lateKeys);
         // Someone who joined while this ran (an invitation accepted before the withdrawal above)
@@ -101,7 +103,7 @@ export function lockdownRoutes(deps: {
         // one committing after is refused (sso/service.ts checks the configuration again).
         await deps.accounts.federation.endSsoSessions(orgId);
         const endedVisitorSessionsInProjects = endedProjects.length;
-        return { revokedApiKeys: revokedApiKeys + lateKeys.length, revokedSessions: revokedSessions + lateSessions, revokedInvitations, endedVisitorSessionsInProjects, disabledWebhooks, rotatedWebhookSecrets, disabledSso, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) };
+        return { revokedApiKeys: revokedApiKeys + lateKeys.length, revokedSessions: revokedSessions + lateSessions, revokedInvitations, endedVisitorSessionsInProjects, removedIdentitySecrets, disabledWebhooks, rotatedWebhookSecrets, disabledSso, ...(ssoStays ? { ssoKeptOn: 'no owner has a password' } : {}) };
       },
     });
   };

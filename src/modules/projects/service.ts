@@ -155,12 +155,20 @@ export function createProjectService(deps: {
    */
   const endAllVisitorSessionsIn = (tx: Tx, orgId: string): Promise<string[]> => store.endAllVisitorSessions(tx, orgId);
 
+  /**
+   * Lockdown: every project's identity secret goes (an intruder who rotated one knows it, and
+   * would open verified sessions as any of the host site's users). Verified tokens signed under it
+   * are refused at once; an owner or admin makes a new one for the host site. How many went.
+   */
+  const forgetIdentitySecretsIn = async (tx: Tx, orgId: string): Promise<number> =>
+    Number((await tx.deleteFrom('project_identity_secrets').where('org_id', '=', orgId).executeTakeFirst()).numDeletedRows);
+
   /** Tells every instance's project directory that these projects changed. */
   async function projectsChanged(ids: string[]): Promise<void> {
     if (ids.length > 0) await deps.invalidation.publish(PROJECTS_TOPIC, ids);
   }
 
-  return { create, list, get, update, remove, endVisitorSessions, endAllVisitorSessionsIn, projectsChanged };
+  return { create, list, get, update, remove, endVisitorSessions, endAllVisitorSessionsIn, forgetIdentitySecretsIn, projectsChanged };
 }
 
 /**
