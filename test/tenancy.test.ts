@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { withTenant } from '../src/platform/db/tenant.ts';
 import { MAX_OWNED_ORGS } from '../src/modules/orgs/service.ts';
+import { MAX_PROJECTS_PER_ORG } from '../src/modules/projects/service.ts';
 import { countRows, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
@@ -142,5 +143,17 @@ describe('organisations one person may create', () => {
     assert.equal(mine.body.orgs.length, MAX_OWNED_ORGS);
     // Another person is not held back by the first one's organisations.
     assert.equal((await a.client.post('/v1/orgs', { name: 'A second' })).status, 201);
+  });
+});
+
+describe('projects one organisation may have', () => {
+  it(`stops at ${MAX_PROJECTS_PER_ORG}, also when the last ones are asked for at once, and writes nothing when it refuses`, async () => {
+    const owner = await signUp(t, 'Project Collector');
+    await sql`INSERT INTO projects (id, org_id, name, settings) SELECT 'prj_bulk' || i || ${owner.orgId.slice(4)}, ${owner.orgId}, 'bulk ' || i, '{}' FROM generate_series(1, ${MAX_PROJECTS_PER_ORG - 2}) i`.execute(t.database.db);
+    const racing = await Promise.all([1, 2, 3].map((i) => owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: `Racing ${i}` })));
+    assert.deepEqual(racing.map((r) => r.status).sort(), [201, 201, 409]);
+    assert.equal(racing.find((r) => r.status === 409)?.body.code, 'conflict');
+    assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}/projects`)).body.projects.length, MAX_PROJECTS_PER_ORG);
+    assert.equal((await a.client.post(`/v1/orgs/${a.orgId}/projects`, { name: 'A third' })).status, 201, 'another organisation is not held back');
   });
 });

@@ -41,6 +41,9 @@ interface Actor {
   ip: string | null;
 }
 
+/** Every project of an organisation is listed, and carries its own settings and allowances. */
+export const MAX_PROJECTS_PER_ORG = 200;
+
 export function createProjectService(deps: {
   db: Kysely<DB>;
   store: ProjectStore;
@@ -56,6 +59,9 @@ export function createProjectService(deps: {
     const settings = validSettings(input.settings ?? {});
     const id = newId('prj');
     return withTenant(db, orgId, async (tx) => {
+      if ((await store.lockOrgAndCount(tx, orgId)) >= MAX_PROJECTS_PER_ORG) {
+        throw new AppError('conflict', `An organisation has at most ${MAX_PROJECTS_PER_ORG} projects; delete one first.`);
+      }
       await store.insert(tx, { id, org_id: orgId, name: input.name, settings: JSON.stringify(settings) });
       await audit.record(tx, { orgId, actor: actor.principal, action: 'project.created', target: { type: 'project', id }, ip: actor.ip, metadata: { settings: auditable(settings) } });
       const row = await store.get(tx, id);

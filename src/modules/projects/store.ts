@@ -21,6 +21,16 @@ export function createProjectStore() {
     list: (tx: Tx, orgId: string) =>
       tx.selectFrom('projects').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute() as Promise<ProjectRow[]>,
 
+    /**
+     * How many projects the organisation has, with its row held (FOR NO KEY UPDATE) so creations
+     * at once are counted one after the other.
+     */
+    lockOrgAndCount: async (tx: Tx, orgId: string): Promise<number> => {
+      await tx.selectFrom('orgs').select('id').where('id', '=', orgId).forNoKeyUpdate().execute();
+      const row = await tx.selectFrom('projects').select((eb) => eb.fn.countAll<string>().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     get: (tx: Tx, projectId: string) =>
       tx.selectFrom('projects').selectAll().where('id', '=', projectId).executeTakeFirst() as Promise<ProjectRow | undefined>,
 
