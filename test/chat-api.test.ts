@@ -73,3 +73,25 @@ describe('continuing a conversation through the API', () => {
     assert.deepEqual(here.map((e) => e.actor.type).sort(), ['api_key', 'user']);
   });
 });
+
+describe('a client that goes away before the built-in answerer runs', () => {
+  it('leaves its question stored and no answer: a heading alone is not an answer to replay', async () => {
+    const project = await t.services.projectDirectory.get(projectId);
+    assert.ok(project);
+    const writer = await key(['chat:write', 'chat:read']);
+    const started = await writer.post(`/v1/projects/${projectId}/conversations`);
+    const conversationId = started.body.conversation.id as string;
+    const principal = { kind: 'api_key', keyId: 'key_gone', orgId: owner.orgId, scopes: ['chat:write'], projectIds: [projectId] };
+    const events = [];
+    for await (const e of t.services.chat.sendMessage({
+      project,
+      caller: { kind: 'api', principal: principal as never, ip: null },
+      conversationId,
+      content: 'What is the refund policy?',
+      signal: AbortSignal.abort(),
+    })) events.push(e);
+    const history = await writer.get(`/v1/conversations/${conversationId}/messages`);
+    assert.equal(history.status, 200);
+    assert.deepEqual(history.body.messages.map((m: { role: string }) => m.role), ['user']);
+  });
+});

@@ -210,7 +210,9 @@ export function createChatService(deps: {
       const answer = await withTenant(db, orgId, async (tx) => {
         const passages = await deps.retriever.searchWithin(tx, project.id, shielded.text, PASSAGES);
         const collected = await collectAnswer(provider, answerInput(passages));
-        await store.recordMessages(tx, target, collected.ok ? [question, answerRow(collected.text, collected.citations)] : [question]);
+        // An answer cut short because the client went away is not stored as one (as below).
+        const complete = collected.ok && !input.signal?.aborted;
+        await store.recordMessages(tx, target, complete ? [question, answerRow(collected.text, collected.citations)] : [question]);
         await shielded.persist(tx);
         await recordIntervention(tx);
         await queuePiiEvent(tx);
