@@ -95,3 +95,24 @@ describe('a client that goes away before the built-in answerer runs', () => {
     assert.deepEqual(history.body.messages.map((m: { role: string }) => m.role), ['user']);
   });
 });
+
+describe('reading a long conversation', () => {
+  it('pages back through every message with limit and before=nextBefore; a malformed page is a 400', async () => {
+    const reader = await key(['chat:write', 'chat:read']);
+    const id = (await reader.post(`/v1/projects/${projectId}/conversations`)).body.conversation.id as string;
+    for (const q of ['one?', 'two?', 'three?']) assert.equal((await say(reader, id, q)).status, 200);
+    const all = (await reader.get(`/v1/conversations/${id}/messages`)).body;
+    assert.equal(all.messages.length, 6);
+    assert.equal(all.nextBefore, null);
+    const newest = (await reader.get(`/v1/conversations/${id}/messages?limit=4`)).body;
+    assert.deepEqual(newest.messages.map((m: { id: string }) => m.id), all.messages.slice(2).map((m: { id: string }) => m.id));
+    assert.equal(newest.nextBefore, newest.messages[0].id);
+    const older = (await reader.get(`/v1/conversations/${id}/messages?limit=4&before=${newest.nextBefore}`)).body;
+    assert.deepEqual(older.messages.map((m: { id: string }) => m.id), all.messages.slice(0, 2).map((m: { id: string }) => m.id));
+    assert.equal(older.nextBefore, null);
+    for (const bad of ['limit=0', 'limit=101', 'limit=x', 'before=conv_1', 'extra=1']) {
+      const r = await reader.get(`/v1/conversations/${id}/messages?${bad}`);
+      assert.deepEqual([r.status, r.body.code], [400, 'invalid_request'], bad);
+    }
+  });
+});

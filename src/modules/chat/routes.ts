@@ -81,10 +81,19 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
     });
 
     app.get('/v1/conversations/:conversationId/messages', {
-      schema: { operationId: 'listMessages', tags: ['chat'], params: conversationParams },
+      schema: {
+        operationId: 'listMessages',
+        tags: ['chat'],
+        description: 'Messages, oldest first: the newest `limit` (at most 100), or those before the message `before`. Page back with before=nextBefore.',
+        params: conversationParams,
+        querystring: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(100).default(100),
+          before: z.string().regex(/^msg_[0-9A-Za-z]{1,40}$/, 'must be a message id (msg_…)').optional(),
+        }),
+      },
       handler: async (request) => {
         const { conversation } = await authorisedConversation(request, request.params.conversationId, () => ['chat:read']);
-        return { messages: await chat.history(conversation) };
+        return chat.history(conversation, request.query);
       },
     });
   };

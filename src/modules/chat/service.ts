@@ -104,9 +104,15 @@ export function createChatService(deps: {
     return messages.filter((m) => m !== undefined);
   }
 
-  async function history(conversation: ConversationRef, limit = 100) {
-    const rows = await withTenant(db, conversation.orgId, (tx) => store.recentMessages(tx, conversation.id, limit));
-    return readable(conversation.orgId, rows);
+  /**
+   * A page of the conversation, oldest first: the newest `limit` messages, or those before the
+   * message `before`; `nextBefore` names the page before this one (null on the first message).
+   */
+  async function history(conversation: ConversationRef, page: { limit?: number | undefined; before?: string | undefined } = {}) {
+    const limit = page.limit ?? 100;
+    const rows = await withTenant(db, conversation.orgId, (tx) => store.recentMessages(tx, conversation.id, limit, page.before));
+    const nextBefore = rows.length === limit ? (rows.at(-1)?.id ?? null) : null;
+    return { messages: await readable(conversation.orgId, rows), nextBefore };
   }
 
   /**

@@ -73,14 +73,17 @@ export function createChatStore() {
       }
     },
 
-    recentMessages: (tx: Tx, conversationId: string, limit: number) =>
-      tx
+    /** Newest first; `before` (a message id of the conversation) pages on to older ones, by (time, id). */
+    recentMessages: (tx: Tx, conversationId: string, limit: number, before?: string) => {
+      let q = tx
         .selectFrom('messages')
         .select(['id', 'role', 'content', 'citations', 'created_at'])
-        .where('conversation_id', '=', conversationId)
-        .orderBy('created_at', 'desc')
-        .limit(limit)
-        .execute(),
+        .where('conversation_id', '=', conversationId);
+      if (before !== undefined) {
+        q = q.where(sql<boolean>`(created_at, id) < (SELECT m.created_at, m.id FROM messages m WHERE m.id = ${before} AND m.conversation_id = ${conversationId})`);
+      }
+      return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    },
   };
 }
 
