@@ -148,6 +148,21 @@ describe('erasure requests', () => {
     assert.equal(log[0].metadata.mentions, 1);
   });
 
+  it("keysOwed counts this erasure's keys not yet shredded, also one another runner holds", async () => {
+    const eve = await visitor();
+    await say(eve, 'Hello');
+    // A retention sweep elsewhere has claimed Eve's key and not finished.
+    await sql`INSERT INTO pending_shreds (org_id, subject_id, claimed_at) VALUES (${owner.orgId}, ${eve.visitorId}, now())`.execute(t.database.db);
+    try {
+      const r = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { visitorId: eve.visitorId });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.erasure.keysOwed, 1, 'not reported as shredded while it is not');
+    } finally {
+      await sql`DELETE FROM pending_shreds WHERE subject_id = ${eve.visitorId}`.execute(t.database.db);
+      await t.services.crypto.shred(owner.orgId, eve.visitorId);
+    }
+  });
+
   it('a phone number given in international form also finds it written nationally', async () => {
     const frank = await visitor();
     const f1 = await say(frank, 'Call me back on 020 7946 0958 please');

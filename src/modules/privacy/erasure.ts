@@ -57,7 +57,7 @@ export interface ErasureResult {
   mentions: number;
   /** Keys owed a crypto-shred by this erasure. */
   subjects: number;
-  /** Of those, keys not shredded yet (a failure): the next retention sweep shreds them. */
+  /** Of those, keys not shredded when the reply was written (a failure, or another runner holds one): the next retention sweep shreds them. */
   keysOwed: number;
   erasedAt: string | null;
 }
@@ -159,8 +159,15 @@ export function createErasureService(deps: {
       return { deleted: result.deleted, mentions, subjects: [...new Set([...result.subjects, ...found.visitorIds])] };
     });
     // Owed in the transaction, shredded now; what fails (or a stop half-way) the next retention sweep does.
-    const { failed } = await deps.shredOwed(orgId);
-    return { id, dryRun: false, conversations: deleted, visitors: found.visitorIds.length, mentions, subjects: subjects.length, keysOwed: failed, erasedAt: deps.clock.now().toISOString() };
+    await deps.shredOwed(orgId);
+    // This erasure's keys still owed: one that failed, or one another runner holds (a sweep
+    // shredding it right now, or one that stopped mid-shred, until its lease ends).
+    let keysOwed = 0;
+    for (const part of batches(subjects)) {
+      const row = await deps.db.selectFrom('pending_shreds').select((eb) => eb.fn.countAll<string>().as('n')).where('org_id', '=', orgId).where('subject_id', 'in', part).executeTakeFirstOrThrow();
+      keysOwed += Number(row.n);
+    }
+    return { id, dryRun: false, conversations: deleted, visitors: found.visitorIds.length, mentions, subjects: subjects.length, keysOwed, erasedAt: deps.clock.now().toISOString() };
   }
 
   return { erase };
