@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { signUp, startTestApp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
@@ -111,6 +112,18 @@ describe('API access log', () => {
     await t.services.accessLog.flush();
     const entries = (await owner.client.get(`/v1/orgs/${owner.orgId}/access-log`)).body.entries as { route: string; status: number; count: number }[];
     assert.deepEqual(entries.map((e) => `${e.count} × ${e.status} ${e.route}`).sort(), ['1 × 403 /v1/orgs/:orgId/api-keys', '5 × 200 /v1/api-keys/current']);
+  });
+
+  it('an organisation with more distinct rows in one interval than one statement can bind is written in full', async () => {
+    const owner = await signUp(t, 'Many Addresses');
+    await t.services.accessLog.flush();
+    const at = new Date();
+    for (let i = 0; i < 8_000; i++) {
+      t.services.accessLog.record({ orgId: owner.orgId, keyId: 'key_spread', ip: `2001:db8::${i.toString(16)}`, method: 'GET', route: '/v1/orgs', status: 429, durationMs: 1, at });
+    }
+    await t.services.accessLog.flush();
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM api_access_log WHERE org_id = ${owner.orgId}`.execute(t.database.db);
+    assert.equal(rows[0]?.n, 8_000);
   });
 
   it('prunes rows older than 90 days', async () => {

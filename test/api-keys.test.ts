@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { Clock } from '../src/platform/clock.ts';
+import { MAX_LIVE_KEYS_PER_ORG } from '../src/modules/api-keys/service.ts';
 import { testBackend } from './helpers/database.ts';
 import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
 import { countRows, signUp, startTestApp, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
@@ -324,5 +325,21 @@ describe('what a key learns about its organisation', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(r.body, { orgs: [{ id: owner.orgId }] });
     assert.equal((await bearer(key.secret).get(`/v1/orgs/${owner.orgId}`)).status, 403);
+  });
+});
+
+describe('how many keys an organisation holds', () => {
+  it(`at most ${MAX_LIVE_KEYS_PER_ORG} working ones, also when the last are asked for at once; revoked and expired ones do not count`, async () => {
+    const org = await signUp(t, 'Key Hoarder');
+    const insert = (n: number, extra: string) =>
+      sql`INSERT INTO api_keys (id, org_id, name, start, secret_hash, scopes, ${sql.raw(extra)}) SELECT 'key_bulk' || i || ${org.orgId.slice(4)} || ${extra.slice(0, 3)}, ${org.orgId}, 'bulk', 'x', 'h' || i, '["projects:read"]'::jsonb, ${sql.raw(extra === 'revoked_at' ? 'now()' : "now() - interval '1 day'")} FROM generate_series(1, ${n}) i`.execute(t.database.db);
+    await insert(5, 'revoked_at');
+    await insert(5, 'expires_at');
+    await sql`INSERT INTO api_keys (id, org_id, name, start, secret_hash, scopes) SELECT 'key_live' || i || ${org.orgId.slice(4)}, ${org.orgId}, 'bulk', 'x', 'l' || i, '["projects:read"]'::jsonb FROM generate_series(1, ${MAX_LIVE_KEYS_PER_ORG - 2}) i`.execute(t.database.db);
+    const racing = await Promise.all([1, 2, 3].map(() => org.client.post(`/v1/orgs/${org.orgId}/api-keys`, { name: 'one more', scopes: ['projects:read'] })));
+    assert.deepEqual(racing.map((r) => r.status).sort(), [201, 201, 409]);
+    assert.equal(racing.find((r) => r.status === 409)?.body.code, 'conflict');
+    const live = await sql<{ n: number }>`SELECT count(*)::int AS n FROM api_keys WHERE org_id = ${org.orgId} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`.execute(t.database.db);
+    assert.equal(live.rows[0]?.n, MAX_LIVE_KEYS_PER_ORG);
   });
 });

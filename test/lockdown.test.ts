@@ -175,3 +175,19 @@ describe('lockdown against a key making a key', { skip: testBackend() !== 'postg
     assert.equal(probe.status, 401, 'the key made meanwhile was revoked with the rest');
   });
 });
+
+describe('lockdown of an organisation with very many keys', () => {
+  it('revokes more keys than one statement can bind parameters (a 500 left them all working)', async () => {
+    const owner = await signUp(t, 'Key Flood');
+    const real = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'ci', scopes: ['projects:read'] });
+    await sql`INSERT INTO api_keys (id, org_id, name, start, secret_hash, scopes) SELECT 'key_flood' || i || ${owner.orgId.slice(4)}, ${owner.orgId}, 'flood', 'x', 'f' || i, '["projects:read"]'::jsonb FROM generate_series(1, 66000) i`.execute(t.database.db);
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/lockdown`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.revokedApiKeys, 66001);
+    const keyClient = t.client();
+    keyClient.bearer = real.body.secret;
+    assert.equal((await keyClient.get(`/v1/orgs/${owner.orgId}/projects`)).status, 401);
+    const live = await sql<{ n: number }>`SELECT count(*)::int AS n FROM api_keys WHERE org_id = ${owner.orgId} AND revoked_at IS NULL`.execute(t.database.db);
+    assert.equal(live.rows[0]?.n, 0);
+  });
+});

@@ -13,6 +13,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
+import { PARAMETERS_PER_STATEMENT, batches } from '../../platform/db/batches.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 
 export interface AccessEntry {
@@ -58,12 +59,15 @@ export function createAccessLog(deps: { db: Kysely<DB>; clock: Clock; intervalMs
     }
     for (const [orgId, entries] of byOrg) {
       try {
-        await withTenant(deps.db, orgId, (tx) =>
-          tx
-            .insertInto('api_access_log')
-            .values(entries.map((e) => ({ org_id: orgId, key_id: e.keyId, ip: e.ip, method: e.method, route: e.route, status: e.status, duration_ms: e.durationMs, at: e.at, count: e.count })))
-            .execute(),
-        );
+        await withTenant(deps.db, orgId, async (tx) => {
+          // Nine parameters a row: a busy organisation's rows are written in several statements.
+          for (const part of batches(entries, Math.floor(PARAMETERS_PER_STATEMENT / 9))) {
+            await tx
+              .insertInto('api_access_log')
+              .values(part.map((e) => ({ org_id: orgId, key_id: e.keyId, ip: e.ip, method: e.method, route: e.route, status: e.status, duration_ms: e.durationMs, at: e.at, count: e.count })))
+              .execute();
+          }
+        });
       } catch (error) {
         // An organisation deleted meanwhile (a foreign-key violation) would fail for good: dropped.
         if ((error as { code?: unknown }).code === '23503') continue;

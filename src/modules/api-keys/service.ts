@@ -64,6 +64,12 @@ export function toMetadata(row: ApiKeyRow): KeyMetadata {
   };
 }
 
+/**
+ * Working (unrevoked, unexpired) keys an organisation may hold: a key with keys:manage may make
+ * keys that may make keys, so without a bound a leaked one could multiply itself without end.
+ */
+export const MAX_LIVE_KEYS_PER_ORG = 1_000;
+
 export function createApiKeyService(deps: {
   db: Kysely<DB>;
   store: ApiKeyStore;
@@ -91,6 +97,9 @@ export function createApiKeyService(deps: {
     const generated = generateApiKeySecret(deps.environment ? { environment: deps.environment } : {});
     // Held until it commits: a lockdown (or a revocation of this caller) either ends the new key too, or refuses it.
     const row = await withTenantHolding(db, orgId, actor.principal, async (tx) => {
+      if ((await store.lockOrgAndCountLive(tx, orgId, now)) >= MAX_LIVE_KEYS_PER_ORG) {
+        throw new AppError('conflict', `An organisation has at most ${MAX_LIVE_KEYS_PER_ORG.toLocaleString('en')} working API keys; revoke some first.`);
+      }
       if (projectIds) {
         // RLS hides other organisations' projects, so they count as missing here.
         const found = await tx.selectFrom('projects').select('id').where('id', 'in', projectIds).execute();

@@ -8,6 +8,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Selectable } from 'kysely';
 import type { ApiKeysTable, DB } from '../../platform/db/tables.ts';
+import { PARAMETERS_PER_STATEMENT, batches } from '../../platform/db/batches.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
 
 /** A row as read: the table's select types (tables.ts is the one description of the columns). */
@@ -102,6 +103,22 @@ export function createApiKeyStore() {
         .execute();
     },
 
+    /**
+     * How many keys of the organisation still work at `now`, with its row held (FOR NO KEY UPDATE)
+     * so creations at once are counted one after the other.
+     */
+    lockOrgAndCountLive: async (tx: Tx, orgId: string, now: Date): Promise<number> => {
+      await tx.selectFrom('orgs').select('id').where('id', '=', orgId).forNoKeyUpdate().execute();
+      const row = await tx
+        .selectFrom('api_keys')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('org_id', '=', orgId)
+        .where('revoked_at', 'is', null)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     revoke: async (tx: Tx, id: string, at: Date): Promise<boolean> => {
       const r = await tx.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
@@ -111,19 +128,21 @@ export function createApiKeyStore() {
     revokeAll: async (tx: Tx, orgId: string, at: Date): Promise<string[]> => {
       const live = await tx.selectFrom('api_keys').select('id').where('org_id', '=', orgId).where('revoked_at', 'is', null).orderBy('id').forUpdate().execute();
       if (live.length === 0) return [];
-      const ids = live.map((r) => r.id);
-      await tx.updateTable('api_keys').set({ revoked_at: at }).where('id', 'in', ids).execute();
-      return ids;
+      // By organisation, not by a list of ids: an organisation may hold more keys than one
+      // statement can bind parameters (the rows are locked above, so the two sets are the same).
+      await tx.updateTable('api_keys').set({ revoked_at: at }).where('org_id', '=', orgId).where('revoked_at', 'is', null).execute();
+      return live.map((r) => r.id);
     },
 
-    /** One statement for all of an organisation's usage cells of a flush. */
+    /** An organisation's usage cells of a flush, in as few statements as the parameter bound allows. */
     addUsage: async (tx: Tx, orgId: string, cells: readonly UsageCell[]): Promise<void> => {
-      if (cells.length === 0) return;
-      await tx
-        .insertInto('api_key_usage')
-        .values(cells.map((c) => ({ org_id: orgId, key_id: c.keyId, day: c.day, route: c.route, count: c.count })))
-        .onConflict((oc) => oc.columns(['key_id', 'day', 'route']).doUpdateSet({ count: sql<number>`api_key_usage.count + excluded.count` }))
-        .execute();
+      for (const part of batches(cells, PARAMETERS_PER_STATEMENT / 5)) {
+        await tx
+          .insertInto('api_key_usage')
+          .values(part.map((c) => ({ org_id: orgId, key_id: c.keyId, day: c.day, route: c.route, count: c.count })))
+          .onConflict((oc) => oc.columns(['key_id', 'day', 'route']).doUpdateSet({ count: sql<number>`api_key_usage.count + excluded.count` }))
+          .execute();
+      }
     },
 
     /** Newer-wins, so two instances flushing out of order never move last-used back in time. */
