@@ -5,6 +5,7 @@
  * period, revocation, other organisations' keys (404), and batched usage counting.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { Clock } from '../src/platform/clock.ts';
@@ -305,9 +306,10 @@ describe('rotations of one key at once', { skip: testBackend() !== 'postgres' &&
     // Another transaction holds the row, so both rotations are in flight together when it lets go.
     const holder = await holdLocks(t.database.db, (tx) => sql`SELECT 1 FROM api_keys WHERE id = ${key.id} FOR UPDATE`.execute(tx));
     const rotations = [0, 1].map(() => owner.client.post(`/v1/api-keys/${key.id}/rotate`, { graceSeconds: 120 }));
-    // Both rotations wait on the row (the fix takes the lock before reading; without it, both
-    // read the same secret first and wait only at their writes).
-    const waiting = await lockWaiters(t.database.db, /api_keys/i, 2);
+    // Both rotations wait: the first on the key's row (the fix takes the lock before reading;
+    // without it, both read the same secret first and wait only at their writes), the second on
+    // the caller's session, which the first holds (credential-hold.ts).
+    const waiting = await lockWaiters(t.database.db, /api_keys|sessions/i, 2);
     await holder.release();
     const replies = await Promise.all(rotations);
     assert.equal(waiting, 2, 'both rotations were in flight together');
@@ -341,5 +343,52 @@ describe('how many keys an organisation holds', () => {
     assert.equal(racing.find((r) => r.status === 409)?.body.code, 'conflict');
     const live = await sql<{ n: number }>`SELECT count(*)::int AS n FROM api_keys WHERE org_id = ${org.orgId} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`.execute(t.database.db);
     assert.equal(live.rows[0]?.n, MAX_LIVE_KEYS_PER_ORG);
+  });
+});
+
+/** A request whose headers arrive now (it is authenticated) and whose body comes when `finish` is called. */
+function slowRequest(method: string, path: string, secret: string, body: unknown): { finish: () => Promise<{ status: number; body: { code?: string } }> } {
+  const url = new URL(t.url + path);
+  const payload = JSON.stringify(body);
+  const req = request({ host: url.hostname, port: url.port, path: url.pathname, method, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } });
+  const answered = new Promise<{ status: number; body: { code?: string } }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+    });
+    req.on('error', reject);
+  });
+  req.flushHeaders();
+  return {
+    finish: async () => {
+      req.end(payload);
+      return answered;
+    },
+  };
+}
+
+describe('a request authenticated before its key was rotated or revoked', () => {
+  it('cannot rotate it back, mint a key or rotate another with what the rotation took away', async () => {
+    const leaked = await createKey({ scopes: ['keys:manage', 'projects:read', 'projects:write', 'pii:reveal'] });
+    const other = await createKey({ scopes: ['projects:read'] });
+    const takeBack = slowRequest('POST', `/v1/api-keys/${leaked.id}/rotate`, leaked.secret, { graceSeconds: 0 });
+    const mint = slowRequest('POST', `/v1/orgs/${owner.orgId}/api-keys`, leaked.secret, { name: 'backdoor', scopes: ['keys:manage'] });
+    const rotateOther = slowRequest('POST', `/v1/api-keys/${other.id}/rotate`, leaked.secret, { graceSeconds: 0 });
+    const repoint = slowRequest('PATCH', `/v1/projects/${projectA}`, leaked.secret, { settings: { answer: { provider: 'openai-compatible', baseUrl: 'https://attacker.example/v1', model: 'm' } } });
+    const identity = slowRequest('POST', `/v1/projects/${projectA}/identity-secret`, leaked.secret, {});
+    await new Promise((r) => setTimeout(r, 300)); // their headers are read and the key accepted
+    // The owner contains the leak: the leaked secret is replaced (kept an hour for clients, without keys:manage).
+    const contained = await owner.client.post(`/v1/api-keys/${leaked.id}/rotate`, {});
+    assert.equal(contained.status, 200);
+    for (const [name, pending] of [['rotate itself back', takeBack], ['mint a key', mint], ['rotate another key', rotateOther], ['repoint the answer provider', repoint], ['take an identity secret', identity]] as const) {
+      const r = await pending.finish();
+      assert.deepEqual([r.status, r.body.code], [401, 'invalid_api_key'], name);
+    }
+    assert.equal((await bearer(contained.body.secret).get('/v1/api-keys/current')).status, 200, "the owner's new secret works");
+    assert.equal((await bearer(other.secret).get('/v1/api-keys/current')).status, 200, 'the other key was not rotated');
+    const keys = (await owner.client.get(`/v1/orgs/${owner.orgId}/api-keys`)).body.apiKeys as { name: string }[];
+    assert.ok(!keys.some((k) => k.name === 'backdoor'));
+    assert.equal((await owner.client.get(`/v1/projects/${projectA}`)).body.project.settings.answer.provider, 'extractive');
   });
 });

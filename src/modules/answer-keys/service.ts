@@ -16,6 +16,7 @@ import type { Cipher } from '../../platform/crypto/envelope.ts';
 import { orgScope } from '../../platform/crypto/types.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
+import { withTenantHolding } from '../../platform/http/credential-hold.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -74,7 +75,7 @@ export function createAnswerKeyService(deps: {
     const now = deps.clock.now();
     // Resolved before the transaction, which must not wait on a key load (see Cipher.sealer).
     const seal = await cipher.sealer(orgScope(orgId));
-    await withTenant(db, orgId, async (tx) => {
+    await withTenantHolding(db, orgId, actor.principal, async (tx) => {
       const project = await tx.selectFrom('projects').select('settings').where('id', '=', projectId).executeTakeFirst();
       const baseUrl = endpointOf(project?.settings);
       if (baseUrl === undefined) {

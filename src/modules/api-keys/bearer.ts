@@ -39,7 +39,16 @@ export function createApiKeyVerifier(deps: {
   function principalOf(decision: Extract<Awaited<ReturnType<typeof decide>>, { ok: true }>): Principal & { kind: 'api_key' } {
     const { key } = decision;
     const scopes = decision.viaPreviousSecret ? key.scopes.filter((scope) => !SCOPES_LOST_IN_GRACE.has(scope)) : key.scopes;
-    return { kind: 'api_key', keyId: key.id, orgId: key.orgId, scopes, projectIds: key.projectIds, expiresAt: key.expiresAt };
+    const digest = decision.viaPreviousSecret ? key.previousDigest : key.secretDigest;
+    return {
+      kind: 'api_key',
+      keyId: key.id,
+      orgId: key.orgId,
+      scopes,
+      projectIds: key.projectIds,
+      expiresAt: key.expiresAt,
+      ...(digest ? { secret: { hash: digest.toString('hex'), previous: decision.viaPreviousSecret } } : {}),
+    };
   }
 
   return {

@@ -10,8 +10,8 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
-import { withTenant, type Tx } from '../../platform/db/tenant.ts';
-import { withTenantHolding } from '../../platform/http/credential-hold.ts';
+import { enterTenant, withTenant, type Tx } from '../../platform/db/tenant.ts';
+import { holdCredential, withTenantHolding } from '../../platform/http/credential-hold.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -140,10 +140,16 @@ export function createApiKeyService(deps: {
   async function rotate(orgId: string, keyId: string, graceSeconds: number, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {
     const now = clock.now();
     const generated = generateApiKeySecret({ keyId, ...(deps.environment ? { environment: deps.environment } : {}) });
-    // No credential hold here: a rotated key is still the same row, which a lockdown's revocation
-    // ends whenever the rotation commits (and holding the caller's key as well as this one could
-    // deadlock with a revocation locking them in the other order).
-    const row = await withTenant(db, orgId, async (tx) => {
+    // The caller's credential is held, as for any write that hands out a credential: a request
+    // authenticated before its key was revoked or rotated must not rotate another key (or take this
+    // one back with its leaked secret). A key calling locks its own row and the target's in id
+    // order, as revocations do, so the two never deadlock.
+    const row = await db.transaction().execute(async (tx) => {
+      if (actor.principal.kind === 'api_key') {
+        await tx.selectFrom('api_keys').select('id').where('org_id', '=', orgId).where('id', 'in', [actor.principal.keyId, keyId]).orderBy('id').forUpdate().execute();
+      }
+      await holdCredential(tx, actor.principal);
+      await enterTenant(tx, orgId);
       // Locked: two rotations at once would both keep the same previous secret, and one caller
       // would get a secret that never works; a racing revocation would be reported as a rotation.
       const existing = await store.getForUpdate(tx, keyId);

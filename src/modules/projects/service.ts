@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant, type Tx } from '../../platform/db/tenant.ts';
+import { withTenantHolding } from '../../platform/http/credential-hold.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
@@ -88,7 +89,11 @@ export function createProjectService(deps: {
     patch: { name?: string | undefined; settings?: ProjectSettingsPatch | undefined },
     actor: Actor,
   ): Promise<ProjectView> {
-    const view = await withTenant(db, orgId, async (tx) => {
+    // The caller's credential held: a request authenticated just before its key was revoked or
+    // rotated must not repoint the answer provider or reopen the widget (credential-hold.ts).
+    const within = <T>(fn: (tx: Tx) => Promise<T>): Promise<T> =>
+      actor.principal.kind === 'system' ? withTenant(db, orgId, fn) : withTenantHolding(db, orgId, actor.principal, fn);
+    const view = await within(async (tx) => {
       // Locked: two updates of different sections (a widget change, a PII policy change) must not
       // both start from the same settings, or the later write silently undoes the earlier one.
       const row = await store.getForUpdate(tx, projectId);

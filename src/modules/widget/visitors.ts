@@ -8,6 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
+import { withTenantHolding } from '../../platform/http/credential-hold.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Cipher } from '../../platform/crypto/envelope.ts';
 import { AppError } from '../../platform/http/errors.ts';
@@ -62,7 +63,8 @@ export function createVisitorService(deps: {
   async function rotateIdentitySecret(orgId: string, projectId: string, actor: { principal: Principal; ip: string | null }): Promise<string> {
     const secret = randomBytes(32).toString('base64url');
     const ciphertext = await cipher.encrypt(secret, aad(orgId, projectId));
-    await withTenant(db, orgId, async (tx) => {
+    // Held: a request authenticated just before its key was revoked or rotated gets no secret.
+    await withTenantHolding(db, orgId, actor.principal, async (tx) => {
       await tx
         .insertInto('project_identity_secrets')
         .values({ project_id: projectId, org_id: orgId, secret: ciphertext })
