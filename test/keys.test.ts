@@ -5,9 +5,9 @@
  * readable throughout.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -305,6 +305,27 @@ describe('keys commands beside running servers', () => {
     } finally {
       await server.stop();
       await pubsub.close();
+    }
+  });
+});
+
+describe('the keys commands refuse a batch of nothing', () => {
+  it('--batch-size 0, empty or not a number ends with an error before anything is opened (a batch of 0 reported "re-wrapped 0": retire the old key)', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'palisade-keys-args-'));
+    try {
+      for (const args of [
+        ['keys', 'rotate-master', '--batch-size', '0'],
+        ['keys', 'rotate-master', '--batch-size', ''],
+        ['keys', 'rotate-org', 'org_x', '--batch-size', '12x'],
+        ['keys', 'rotate-org', 'org_x', '--settle-ms', ''],
+      ]) {
+        const run = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), ...args], { cwd: root, env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '' }, encoding: 'utf8' });
+        assert.equal(run.status, 1, args.join(' '));
+        assert.match(run.stderr, /is invalid\. (Must be at least 1|Not a whole number)/, args.join(' '));
+      }
+      assert.equal(readdirSync(dataDir).length, 0, 'no database was opened');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -2,7 +2,7 @@
  * The `palisade keys …` commands: rotate-master and rotate-org. Owns argument parsing and
  * progress output; must never print key material.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { createSqlCheckpointStore } from '../../platform/crypto/sql-key-store.ts';
 import { withCliContext, type OpenStorage } from './cli-context.ts';
@@ -11,9 +11,14 @@ import { rotateMaster } from './rotate-master.ts';
 import { rotateOrg } from './rotate-org.ts';
 import { createKeysStore } from './store.ts';
 
+/** Digits only: Number('') is 0, and a batch of 0 ends a scan at once, reporting nothing to do. */
 const int = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`Not a non-negative integer: ${value}`);
+  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError(`Not a whole number: "${value}".`);
+  return Number(value);
+};
+const positive = (value: string): number => {
+  const n = int(value);
+  if (n < 1) throw new InvalidArgumentError(`Must be at least 1: "${value}".`);
   return n;
 };
 
@@ -23,7 +28,7 @@ export function registerKeyCommands(program: Command, deps: { config: () => Conf
   keys
     .command('rotate-master')
     .description('re-wrap every data key under PALISADE_MASTER_KEY (old key in PALISADE_MASTER_KEY_PREVIOUS)')
-    .option('--batch-size <n>', 'keys per batch', int, 500)
+    .option('--batch-size <n>', 'keys per batch', positive, 500)
     .action(async (options: { batchSize: number }) => {
       await withCliContext(deps.config(), deps.openStorage, async (ctx) => {
         const result = await rotateMaster(ctx.crypto, options.batchSize);
@@ -43,7 +48,7 @@ export function registerKeyCommands(program: Command, deps: { config: () => Conf
     .command('rotate-org')
     .description('new data-key version for an organisation, then re-encrypt older rows (resumable)')
     .argument('<orgId>', `organisation id, or ${PLATFORM_ORG_ID} for platform secrets (users' TOTP secrets)`)
-    .option('--batch-size <n>', 'rows per batch', int, 200)
+    .option('--batch-size <n>', 'rows per batch', positive, 200)
     .option('--pause-ms <ms>', 'pause between batches', int, 0)
     .option('--settle-ms <ms>', 'then wait and run a second pass (other instances cache the current version for 30 s)', int, 35_000)
     .option('--include-subjects', 'also rotate every subject key of the organisation')
