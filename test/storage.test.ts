@@ -74,6 +74,11 @@ describe('embedded PGlite', { skip: testBackend() !== 'pglite' && 'runs on the P
         assert.throws(() => lockDataDir(join(dir, 'pglite')), /open in another process \(pid \d+, in another container or on another host/, JSON.stringify(holder));
         assert.equal(readFileSync(lock, 'utf8'), JSON.stringify({ boot: ourBoot, start: '1', ...holder }), 'left as it was');
       }
+      // An empty lock (a power cut before it reached the disk) names nobody: refused with what to
+      // do, not taken over and not looped on (it spun forever, silently).
+      writeFileSync(lock, '');
+      assert.throws(() => lockDataDir(join(dir, 'pglite')), /lock file .* is empty or cannot be read\. If no Palisade process is running, delete it/);
+      assert.equal(readFileSync(lock, 'utf8'), '', 'left as it was');
       rmSync(lock);
       // A server that fails to start (its port taken) releases the directory.
       const blocker = createServer().listen(0, '127.0.0.1');

@@ -10,7 +10,7 @@
  * container's lock is then taken over by its restart). The file is created whole, atomically
  * (written aside, then linked in), and a stale one is removed only if it is still that one.
  */
-import { linkSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -137,12 +137,23 @@ function removeIfStill(file: string, staleText: string): void {
   unlinkSync(aside);
 }
 
+/** Written and flushed to disk before it is linked in: a power cut must not leave an empty lock. */
+function writeAndSync(path: string, text: string): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Takes the directory's lock, or throws naming the process that holds it; returns the release. */
 export function lockDataDir(dir: string): () => void {
   const file = join(dir, 'palisade.lock');
   const mine = JSON.stringify(describeSelf());
   const aside = join(dir, `palisade.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
-  writeFileSync(aside, mine, { mode: 0o600 });
+  writeAndSync(aside, mine);
   try {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -153,7 +164,13 @@ export function lockDataDir(dir: string): () => void {
       }
       const text = readOr(file, '');
       const holder = readHolder(text);
-      if (holder === undefined) continue; // released meanwhile: try again
+      if (holder === undefined) {
+        if (!existsSync(file)) continue; // released meanwhile: try again
+        // Empty (a crash before it reached the disk) or unreadable (another user's): nobody can
+        // tell whether its holder still runs, so it is not taken over.
+        if (attempt >= 3) throw new Error(`The lock file ${file} is empty or cannot be read. If no Palisade process is running, delete it.`);
+        continue;
+      }
       if (isLive(holder, dir, file) || attempt >= 3) {
         const elsewhere = sameMachineView(holder) ? '' : `, in another container or on another host: it refreshes the lock while it runs, and one left for ${SILENT_MS / 1000} s is taken over`;
         const who = holder.pid === process.pid && held.has(dir) ? 'this process already' : `another process (pid ${holder.pid}${elsewhere})`;
