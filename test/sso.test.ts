@@ -522,6 +522,13 @@ describe('single sign-on', () => {
       { ...body, issuer: 'https://idp.example.com/.well-known/openid-configuration' },
       { ...body, issuer: 'http://8.8.8.8' }, // plain http to a public address
       { ...body, issuer: 'https://login.microsoftonline.com/common/v2.0' },
+      // The same, in forms the URL parser tidies into them (openid-client reads them parsed).
+      { ...body, issuer: 'https://login.microsoftonline.com:443/common/v2.0' },
+      { ...body, issuer: 'https://login.microsoftonline.com/./Common/v2.0' },
+      { ...body, issuer: 'https://login.microsoftonline.com\\organizations\\v2.0' },
+      { ...body, issuer: 'https://contoso.b2clogin.com:443/tfp/x' },
+      { ...body, issuer: 'https://idp.example.com\\.well-known\\openid-configuration' },
+      { ...body, issuer: 'HTTPS://IDP.EXAMPLE.COM' },
       { ...body, emailDomains: [] },
       { ...body, emailDomains: ['*.corp.example'] },
       { ...body, defaultRole: 'owner' },

@@ -135,15 +135,30 @@ export function createSsoService(deps: {
     return withTenant(db, orgId, (tx) => viewIn(tx, orgId));
   }
 
+  /**
+   * Issuers openid-client would not compare with the provider's: a discovery document (fetched
+   * as it is, its issuer taken on trust) and a multi-tenant one (any tenant's tokens pass). Judged
+   * on the address as openid-client reads it, after the URL parser tidies it up — so it must be
+   * written in that form too (`https://login.microsoftonline.com:443/common/v2.0` or `…\common`
+   * would otherwise pass a check of the raw text and become the refused address).
+   */
+  function refuseLooseIssuer(issuer: string): void {
+    const url = new URL(issuer);
+    if (issuer !== url.href && `${issuer}/` !== url.href) {
+      throw new AppError('invalid_request', `issuer: write it in its plain form (${url.href.replace(/\/$/, '')}).`);
+    }
+    if (url.pathname.toLowerCase().includes('/.well-known/')) throw new AppError('invalid_request', 'issuer: give the issuer itself, not its discovery document.');
+    const firstSegment = url.pathname.split('/')[1]?.toLowerCase() ?? '';
+    if ((url.hostname === 'login.microsoftonline.com' && ['common', 'organizations', 'consumers'].includes(firstSegment)) || url.hostname.endsWith('.b2clogin.com')) {
+      throw new AppError('invalid_request', "issuer: use your own tenant's issuer (https://login.microsoftonline.com/<tenant id>/v2.0), not a multi-tenant one.");
+    }
+  }
+
   async function configure(orgId: string, input: SsoConfigInput, actor: Actor): Promise<SsoView> {
     deps.checkIssuer(input.issuer);
     const seal = await deps.cipher.sealer(orgScope(orgId));
     const emailDomains = [...new Set(input.emailDomains.map((d) => d.toLowerCase()))];
-    if (/\/\.well-known\//.test(input.issuer)) throw new AppError('invalid_request', 'issuer: give the issuer itself, not its discovery document.');
-    // A multi-tenant issuer accepts tokens of any tenant (openid-client does not compare the issuer for them).
-    if (/^https:\/\/login\.microsoftonline\.com\/(common|organizations|consumers)(\/|$)|\.b2clogin\.com\//i.test(input.issuer)) {
-      throw new AppError('invalid_request', "issuer: use your own tenant's issuer (https://login.microsoftonline.com/<tenant id>/v2.0), not a multi-tenant one.");
-    }
+    refuseLooseIssuer(input.issuer);
     // Held until it commits: a lockdown's revocation of the caller either waits and then turns this SSO off, or refuses it.
     const { view, endsSessions } = await withTenantHolding(db, orgId, actor.principal, async (tx) => {
       const before = await store.config(tx);
