@@ -38,9 +38,14 @@ describe('stored settings that no longer validate', () => {
     assert.equal(dropped.status, 403);
   });
 
-  it('a PATCH repairs the row', async () => {
+  it('a PATCH repairs the row, and its audit record shows what the repair changed too', async () => {
     const r = await owner.client.patch(`/v1/projects/${projectId}`, { settings: { allowedDomains: ['docs.example.com', 'help.example.com'] } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
+    const audit = await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=project.updated`);
+    const changes = audit.body.entries.find((e: { target: { id: string } }) => e.target.id === projectId).metadata.changes;
+    assert.deepEqual(changes.allowedDomains, { from: ['docs.example.com', '*.github.io'], to: ['docs.example.com', 'help.example.com'] });
+    assert.equal(changes.rateLimits.from.perIpPerMinute, 99_999, 'the clamped limit as it was stored, not as it was read');
+    assert.deepEqual(changes.fromANewerVersion, { from: true, to: null });
     const { rows } = await sql<{ settings: Record<string, unknown> }>`SELECT settings FROM projects WHERE id = ${projectId}`.execute(t.database.db);
     const stored = typeof rows[0]?.settings === 'string' ? JSON.parse(rows[0].settings) : rows[0]?.settings;
     assert.deepEqual(stored?.allowedDomains, ['docs.example.com', 'help.example.com']);

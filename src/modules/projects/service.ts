@@ -13,7 +13,7 @@ import { newId } from '../../platform/ids.ts';
 import type { InvalidationBus } from '../../platform/cache/invalidation.ts';
 import type { AuditService } from '../audit/service.ts';
 import { PROJECTS_TOPIC } from './directory.ts';
-import { parseStoredSettings, patchedSettings, validSettings, type ProjectSettings, type ProjectSettingsPatch } from './settings.ts';
+import { parseStoredSettings, patchedSettings, storedForAudit, validSettings, type ProjectSettings, type ProjectSettingsPatch } from './settings.ts';
 import type { ProjectRow, ProjectStore } from './store.ts';
 import { owe, type ShredOwed } from '../../platform/crypto/pending-shreds.ts';
 
@@ -113,7 +113,7 @@ export function createProjectService(deps: {
         ip: actor.ip,
         metadata: {
           fields: [...(patch.name !== undefined ? ['name'] : []), ...Object.keys(definedOnly(patch.settings ?? {})).map((k) => `settings.${k}`)],
-          changes: settingsChanges(current, settings),
+          changes: settingsChanges(storedForAudit(row.settings), settings),
         },
       });
       const updated = await store.get(tx, projectId);
@@ -186,17 +186,20 @@ export function createProjectService(deps: {
  * Settings as the audit log keeps them: whole, since they decide who may embed the bot, how much
  * PII is kept and where questions go, except the system prompt's text (its length instead).
  */
-function auditable(settings: ProjectSettings): Record<string, unknown> {
-  const { systemPrompt, ...answer } = settings.answer;
-  return { ...settings, answer: { ...answer, systemPromptChars: systemPrompt.length } };
+/** The system prompt by its length only (a stored row may not hold a valid one: then null). */
+function auditable(settings: Record<string, unknown>): Record<string, unknown> {
+  const answer = settings['answer'];
+  if (typeof answer !== 'object' || answer === null) return { ...settings };
+  const { systemPrompt, ...rest } = answer as Record<string, unknown>;
+  return { ...settings, answer: { ...rest, systemPromptChars: typeof systemPrompt === 'string' ? systemPrompt.length : null } };
 }
 
 /** The sections an update changed, before and after: a weakened policy shows what it was. */
-function settingsChanges(before: ProjectSettings, after: ProjectSettings): Record<string, { from: unknown; to: unknown }> {
+function settingsChanges(before: Record<string, unknown>, after: ProjectSettings): Record<string, { from: unknown; to: unknown }> {
   const [from, to] = [auditable(before), auditable(after)];
   const changes: Record<string, { from: unknown; to: unknown }> = {};
-  for (const key of Object.keys(to)) {
-    if (JSON.stringify(from[key]) !== JSON.stringify(to[key])) changes[key] = { from: from[key] ?? null, to: to[key] };
+  for (const key of new Set([...Object.keys(from), ...Object.keys(to)])) {
+    if (JSON.stringify(from[key]) !== JSON.stringify(to[key])) changes[key] = { from: from[key] ?? null, to: to[key] ?? null };
   }
   return changes;
 }

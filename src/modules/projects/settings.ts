@@ -110,6 +110,17 @@ export function validSettings(raw: unknown): ProjectSettings {
 }
 
 /**
+ * A stored row as it was, for the audit record of a change: valid rows parsed (defaults filled
+ * in); a row today's schema refuses, as stored over the defaults — so what a PATCH repaired
+ * (a dropped wildcard, a clamped limit) shows as a change too, not only what it named.
+ */
+export function storedForAudit(raw: unknown): Record<string, unknown> {
+  const stored = projectSettingsSchema.safeParse(raw ?? {});
+  if (stored.success) return stored.data;
+  return { ...projectSettingsSchema.parse({}), ...(isPlainObject(raw) ? raw : {}) };
+}
+
+/**
  * A stored row, read: valid rows as they are; a row today's schema refuses (a later public-suffix
  * list, a tightened bound, a newer instance's key) narrowed part by part (settings-repair.ts)
  * rather than refused, so the project keeps working and can be fixed by a PATCH.
