@@ -91,6 +91,23 @@ describe('organisation export', () => {
     assert.ok(lines.every((l) => JSON.stringify(l).length < 64 * 1024), 'no line holds a whole conversation');
   });
 
+  it('large documents are read a few at a time (2,000,000 characters a read), and every one comes out once, whole', async () => {
+    const big = await signUp(t, 'Big Knowledge');
+    const projectId = (await big.client.post(`/v1/orgs/${big.orgId}/projects`, { name: 'Manuals' })).body.project.id as string;
+    const sentence = (n: number) => `Manual ${n} explains the device. `;
+    for (let n = 0; n < 4; n++) {
+      const r = await big.client.post(`/v1/projects/${projectId}/documents`, { title: `Manual ${n}`, contentType: 'text', content: sentence(n).repeat(Math.floor(950_000 / sentence(n).length)) });
+      assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 300));
+    }
+    const lines = parse((await big.client.get<string>(`/v1/orgs/${big.orgId}/export`)).body);
+    const docs = lines.filter((l) => l.type === 'document');
+    assert.deepEqual(docs.map((d) => d.title).sort(), [0, 1, 2, 3].map((n) => `Manual ${n}`));
+    for (const d of docs) {
+      const text = (d.chunks as { text: string }[]).map((c) => c.text).join(' ');
+      assert.ok(text.length > 900_000, `${d.title}: ${text.length} characters`);
+    }
+  });
+
   it('another site cannot start one through the signed-in browser (a link or form navigating to it): 403, nothing recorded', async () => {
     const count = async () => (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=org.exported`)).body.entries.length;
     const before = await count();

@@ -17,6 +17,8 @@ import type { ContentCipher } from '../chat/content-cipher.ts';
 
 const PAGE = 200;
 const MESSAGE_PAGE = 500;
+/** Characters of knowledge text one export read holds at most (beyond its first document). */
+const DOCUMENT_PAGE_CHARS = 2_000_000;
 const iso = (t: Date | string): string => new Date(t).toISOString();
 
 function groupBy<T>(rows: readonly T[], keyOf: (row: T) => string): Map<string, T[]> {
@@ -36,22 +38,28 @@ export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; e
   const open = (orgId: string, ciphertext: string, table: string, column: string, rowId: string): Promise<string | undefined> =>
     unlessErased(erased, orgId, ciphertext, (c) => cipher.decrypt(c, { orgId, table, column, rowId }));
 
-  /** Knowledge documents with the text they were reduced to, a page (and its chunks) per transaction. */
+  /**
+   * Knowledge documents with the text they were reduced to, a page (and its chunks) per
+   * transaction: up to PAGE documents, fewer when their text would pass DOCUMENT_PAGE_CHARS (a
+   * document holds up to 1,000,000 characters: 200 large ones read at once were 200 MB).
+   */
   async function* documents(orgId: string): AsyncGenerator<Record<string, unknown>> {
     let after = '';
     for (;;) {
       const page = await withTenant(db, orgId, async (tx) => {
-        const docs = await tx.selectFrom('documents').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute();
+        const listed = await tx.selectFrom('documents').selectAll().where('id', '>', after).orderBy('id').limit(PAGE).execute();
+        let chars = 0;
+        const docs = listed.filter((d, i) => (chars += d.chars) <= DOCUMENT_PAGE_CHARS || i === 0);
         const ids = docs.map((d) => d.id);
         const chunks = ids.length ? await tx.selectFrom('knowledge_chunks').select(['document_id', 'heading', 'text']).where('document_id', 'in', ids).orderBy('document_id').orderBy('ord').execute() : [];
-        return { docs, chunks };
+        return { docs, chunks, more: listed.length === PAGE || docs.length < listed.length };
       });
       const chunksOf = groupBy(page.chunks, (c) => c.document_id);
       for (const d of page.docs) {
         const chunks = (chunksOf.get(d.id) ?? []).map(({ heading, text }) => ({ heading, text }));
         yield { type: 'document', id: d.id, projectId: d.project_id, title: d.title, url: d.url, contentType: d.content_type, chars: d.chars, createdAt: iso(d.created_at), chunks };
       }
-      if (page.docs.length < PAGE) return;
+      if (!page.more) return;
       after = page.docs.at(-1)?.id ?? after;
     }
   }
