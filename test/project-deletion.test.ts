@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { withTenant } from '../src/platform/db/tenant.ts';
-import { owe } from '../src/platform/crypto/pending-shreds.ts';
+import { owe, shredPending } from '../src/platform/crypto/pending-shreds.ts';
 import { deleteConversations } from '../src/modules/chat/deletion.ts';
 import { testBackend } from './helpers/database.ts';
 import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
@@ -62,5 +62,29 @@ describe('deleting a project while a first message is written', { skip: testBack
     assert.equal((await removed)?.status, 204);
     const tombstone = await sql`SELECT 1 FROM key_erasures WHERE scope = ${`subject:${owner.orgId}:vis_inflight`}`.execute(t.database.db);
     assert.equal(tombstone.rows.length, 1, "the in-flight visitor's key is shredded");
+  });
+});
+
+describe('a key owed again while it is being shredded', () => {
+  it('stays owed after that shred, and the next pass shreds it again', async () => {
+    await withTenant(t.database.db, owner.orgId, (tx) => owe(tx, owner.orgId, ['vis_twice']));
+    const shredded: string[] = [];
+    const first = await shredPending(
+      t.database.db,
+      async (_org, subject) => {
+        shredded.push(subject);
+        // Meanwhile the person is erased again (a key they were given since is owed).
+        if (shredded.length === 1) await withTenant(t.database.db, owner.orgId, (tx) => owe(tx, owner.orgId, ['vis_twice']));
+        return 1;
+      },
+      { orgId: owner.orgId },
+    );
+    assert.equal(first.shredded, 1);
+    const left = await t.database.db.selectFrom('pending_shreds').select(['claimed_at']).where('subject_id', '=', 'vis_twice').execute();
+    assert.deepEqual(left, [{ claimed_at: null }], 'still owed, free for the next pass');
+    const second = await shredPending(t.database.db, async (_org, subject) => (shredded.push(subject), 1), { orgId: owner.orgId });
+    assert.equal(second.shredded, 1);
+    assert.deepEqual(shredded, ['vis_twice', 'vis_twice']);
+    assert.equal((await t.database.db.selectFrom('pending_shreds').select('subject_id').where('subject_id', '=', 'vis_twice').execute()).length, 0);
   });
 });

@@ -15,7 +15,8 @@ export async function owe(tx: Tx, orgId: string, subjects: readonly string[]): P
     await tx
       .insertInto('pending_shreds')
       .values(part.map((subject_id) => ({ org_id: orgId, subject_id })))
-      .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
+      // Owed again while it waits: a runner already shredding it keeps the row for another pass.
+      .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doUpdateSet({ generation: sql<number>`pending_shreds.generation + 1` }))
       .execute();
   }
 }
@@ -47,11 +48,14 @@ export async function shredPending(
     if (owed.length === 0) return result;
     for (const { org_id, subject_id } of owed) {
       tried.add(`${org_id} ${subject_id}`);
-      const claimed = await db.updateTable('pending_shreds').set({ claimed_at: sql`now()` }).where('org_id', '=', org_id).where('subject_id', '=', subject_id).where(claimable).returning('subject_id').execute();
-      if (claimed.length === 0) continue; // another runner has it
+      const claimed = await db.updateTable('pending_shreds').set({ claimed_at: sql`now()` }).where('org_id', '=', org_id).where('subject_id', '=', subject_id).where(claimable).returning('generation').execute();
+      const generation = claimed[0]?.generation;
+      if (generation === undefined) continue; // another runner has it
       try {
         await shred(org_id, subject_id);
-        await db.deleteFrom('pending_shreds').where('org_id', '=', org_id).where('subject_id', '=', subject_id).execute();
+        const done = await db.deleteFrom('pending_shreds').where('org_id', '=', org_id).where('subject_id', '=', subject_id).where('generation', '=', generation).executeTakeFirst();
+        // Owed again while it was shredded (a key given since): released, for another pass.
+        if (Number(done.numDeletedRows) === 0) await db.updateTable('pending_shreds').set({ claimed_at: null }).where('org_id', '=', org_id).where('subject_id', '=', subject_id).execute();
         result.shredded += 1;
       } catch (error) {
         // Released, so the next run tries again (the lease only guards a shred in flight).

@@ -245,6 +245,7 @@ export interface PendingShredsTable {
   subject_id: string;
   created_at: Generated<Timestamp>;
   claimed_at: Timestamp | null;
+  generation: Generated<number>;
 }
 
 export interface KeyErasuresTable {
