@@ -375,6 +375,38 @@ describe('webhooks of many organisations', () => {
     assert.ok(wait > 0 && wait <= 5000, `tried again in ${wait} ms, not after the back-off of a failed attempt`);
     await t.database.db.deleteFrom('webhooks').where('id', '=', hook.body.webhook.id).execute();
   });
+
+  it('a busy resolver does not make the dispatcher run through the backlog in a loop: the next claim waits for the timer', async () => {
+    const owner = await signUp(t, 'Busy Backlog');
+    const hook = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: 'https://receiver.example/hooks', eventTypes: ['project.created'] });
+    for (let i = 0; i < 12; i++) await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: `bot ${i}` });
+    let calls = 0;
+    const busyResolver = createWebhookDispatcher({
+      db: t.database.db,
+      store: createWebhookStore(),
+      cipher: { decrypt: async () => 'whsec_' + Buffer.alloc(24, 1).toString('base64') },
+      urls: {
+        check: () => undefined,
+        fetch: async (url: URL | RequestInfo) => {
+          if (String(url).includes('receiver.example')) calls++; // (other tests' retries may fall due meanwhile)
+          throw new LookupsBusyError('DNS look-ups are backed up on this server');
+        },
+      },
+      clock: { now: () => new Date(Date.now() + offsetMs) },
+      userAgent: 'test',
+    });
+    try {
+      busyResolver.run(() => undefined);
+      await busyResolver.pump();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // One webhook: one delivery at a time, and after a busy failure no refill (the other
+      // eleven used to follow at once, each failing the same way).
+      assert.equal(calls, 1);
+    } finally {
+      await busyResolver.stop();
+      await t.database.db.deleteFrom('webhooks').where('id', '=', hook.body.webhook.id).execute();
+    }
+  });
 });
 
 describe('webhooks on the timer', () => {

@@ -129,9 +129,10 @@ export function createApiKeyStore() {
       const live = await tx.selectFrom('api_keys').select('id').where('org_id', '=', orgId).where('revoked_at', 'is', null).orderBy('id').forUpdate().execute();
       if (live.length === 0) return [];
       // By organisation, not by a list of ids: an organisation may hold more keys than one
-      // statement can bind parameters (the rows are locked above, so the two sets are the same).
-      await tx.updateTable('api_keys').set({ revoked_at: at }).where('org_id', '=', orgId).where('revoked_at', 'is', null).execute();
-      return live.map((r) => r.id);
+      // statement can bind parameters. What it revoked is returned, not what the select saw: a key
+      // committed while the select waited on a lock is revoked here too, and must be evicted.
+      const revoked = await tx.updateTable('api_keys').set({ revoked_at: at }).where('org_id', '=', orgId).where('revoked_at', 'is', null).returning('id').execute();
+      return revoked.map((r) => r.id);
     },
 
     /** An organisation's usage cells of a flush, in as few statements as the parameter bound allows. */

@@ -79,13 +79,17 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-/** `patch` merged into `base`: objects field by field, lists and values replaced. */
-function merged(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+/**
+ * `patch` merged into `base`: a part (widget, pii, …) field by field, and each field it names
+ * replaced whole — a list, or the PII per-type operators table, is what the PATCH says, so a
+ * policy written out in full is the policy (an override it leaves out does not linger).
+ */
+function merged(base: Record<string, unknown>, patch: Record<string, unknown>, depth = 0): Record<string, unknown> {
   const out = { ...base };
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) continue;
     const was = base[key];
-    out[key] = isPlainObject(value) && isPlainObject(was) ? merged(was, value) : value;
+    out[key] = depth === 0 && isPlainObject(value) && isPlainObject(was) ? merged(was, value, depth + 1) : value;
   }
   return out;
 }

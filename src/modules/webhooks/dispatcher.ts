@@ -78,9 +78,10 @@ export function createWebhookDispatcher(deps: {
     }
   }
 
-  async function deliver(delivery: ClaimedDelivery): Promise<void> {
+  /** Sends and records one delivery; whether its slot may be refilled at once (not after a busy resolver). */
+  async function deliver(delivery: ClaimedDelivery): Promise<boolean> {
     const outcome = await send(delivery);
-    if (stopping.signal.aborted) return;
+    if (stopping.signal.aborted) return false;
     const at = deps.clock.now();
     const busy = !outcome.ok && outcome.busy === true;
     const retryAt = outcome.ok || !delivery.enabled ? undefined : busy ? new Date(at.getTime() + BUSY_RETRY_MS) : nextAttemptAt(delivery.attempts + 1, at);
@@ -96,6 +97,9 @@ export function createWebhookDispatcher(deps: {
         counted: !busy,
       }),
     );
+    // A busy resolver fails at once: refilling would run through the whole backlog in a loop,
+    // each one failing the same way. The timer's next tick claims again.
+    return !busy;
   }
 
   // Sends in flight: new ones are claimed as slots free up, so one slow receiver holds one slot.
@@ -125,10 +129,10 @@ export function createWebhookDispatcher(deps: {
       const claimed = await store.claimDue(db, now, new Date(now.getTime() + LEASE_MS), free);
       for (const delivery of claimed) {
         const sending: Promise<void> = deliver(delivery)
-          .catch((error: unknown) => deps.onError?.(error))
-          .finally(() => {
+          .catch((error: unknown) => (deps.onError?.(error), false))
+          .then((mayRefill) => {
             inFlight.delete(sending);
-            refill();
+            if (mayRefill) refill();
           });
         inFlight.add(sending);
       }
