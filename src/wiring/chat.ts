@@ -132,6 +132,7 @@ export async function wireChat(
     entities,
     hashKey: pii.hashKey,
     shredOwed: deps.shredOwed,
+    sealer: cipher.sealer,
   });
   const orgExport = createOrgExport({ db, cipher, erased });
   await app.register(privacyRoutes({ erasure, orgExport, access: deps.access, auth: deps.auth, db, audit: deps.audit, clock }));

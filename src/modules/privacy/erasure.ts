@@ -18,6 +18,7 @@ import { withTenant, type Tx } from '../../platform/db/tenant.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
+import type { Sealer } from '../../platform/crypto/envelope.ts';
 import { batches } from '../../platform/db/batches.ts';
 import type { AuditService } from '../audit/service.ts';
 import { owe, type ShredOwed } from '../../platform/crypto/pending-shreds.ts';
@@ -34,6 +35,19 @@ export const erasureIdentifierTypes = ['EMAIL', 'PHONE', 'IBAN', 'CREDIT_CARD', 
 export type ErasureIdentifierType = (typeof erasureIdentifierTypes)[number];
 
 export type ErasureSubject = { visitorId: string } | { identifier: { type: ErasureIdentifierType; value: string } };
+
+/**
+ * A mention's vault row after its value is erased: kept, with its token and an empty value, so
+ * the token's number is never given to another value of that conversation (the agent's old
+ * message would then read as someone else's address); the hash names nothing.
+ */
+const ERASED_HASH = 'erased';
+
+/** A vault value the organisation's own caller wrote into another person's conversation. */
+interface Mention {
+  id: string;
+  subjectId: string;
+}
 
 export interface ErasureOptions {
   /** Only count what would go. */
@@ -69,6 +83,8 @@ export function createErasureService(deps: {
   entities: Pick<PiiEntities, 'vaultRowsHolding'>;
   hashKey: (orgId: string) => Promise<Buffer>;
   shredOwed: ShredOwed;
+  /** Encrypts under a conversation subject's key (chat/content-cipher.ts). */
+  sealer: (subject: { orgId: string; subjectId: string }) => Promise<Sealer>;
 }) {
   const conversationsOf = async (tx: Tx, visitorIds: readonly string[]): Promise<string[]> => {
     const ids: string[] = [];
@@ -85,7 +101,7 @@ export function createErasureService(deps: {
    * organisation's own callers wrote it into someone else's conversation (an agent's "I forwarded
    * this to bob@partner.com"): those values go alone — that conversation's visitor is another person.
    */
-  async function people(orgId: string, subject: ErasureSubject): Promise<{ visitorIds: string[]; conversationIds: string[]; mentions: string[] }> {
+  async function people(orgId: string, subject: ErasureSubject): Promise<{ visitorIds: string[]; conversationIds: string[]; mentions: Mention[] }> {
     if ('visitorId' in subject) {
       // Row-level security hides another organisation's visitor: nothing to erase here.
       const known = await withTenant(deps.db, orgId, (tx) => tx.selectFrom('visitors').select('id').where('id', '=', subject.visitorId).execute());
@@ -108,7 +124,10 @@ export function createErasureService(deps: {
       if (visitor === null) conversationIds.add(h.conversationId);
       else if (h.bySubject) visitorIds.add(visitor);
     }
-    const mentions = holding.filter((h) => owners.get(h.conversationId) && !h.bySubject && !visitorIds.has(owners.get(h.conversationId) as string)).map((h) => h.id);
+    const mentions = holding.flatMap((h) => {
+      const visitor = owners.get(h.conversationId);
+      return visitor && !h.bySubject && !visitorIds.has(visitor) ? [{ id: h.id, subjectId: visitor }] : [];
+    });
     return { visitorIds: [...visitorIds], conversationIds: [...conversationIds], mentions };
   }
 
@@ -139,14 +158,19 @@ export function createErasureService(deps: {
     }
     const id = newId('era');
     const { target, by } = namedBy(subject);
+    // Resolved before the transaction, which must not wait on a key load (see Cipher.sealer).
+    const seals = new Map<string, Sealer>();
+    for (const m of found.mentions) if (!seals.has(m.subjectId)) seals.set(m.subjectId, await deps.sealer({ orgId, subjectId: m.subjectId }));
     const { deleted, mentions, subjects } = await withTenant(deps.db, orgId, async (tx) => {
       const result = await deleteConversations(tx, orgId, [...(await conversationsOf(tx, found.visitorIds)), ...found.conversationIds]);
       // The person's visitor rows go, verified ones too (retention keeps those), and their keys are owed.
       for (const part of batches(found.visitorIds)) await tx.deleteFrom('visitors').where('id', 'in', part).execute();
       await owe(tx, orgId, found.visitorIds);
       let mentions = 0;
-      for (const part of batches(found.mentions)) {
-        mentions += Number((await tx.deleteFrom('pii_vault').where('id', 'in', part).where('by_subject', '=', false).executeTakeFirst()).numDeletedRows);
+      for (const m of found.mentions) {
+        const sealed = (seals.get(m.subjectId) as Sealer)('', { orgId, table: 'pii_vault', column: 'value', rowId: m.id });
+        const r = await tx.updateTable('pii_vault').set({ value: sealed, value_hash: ERASED_HASH }).where('id', '=', m.id).where('by_subject', '=', false).executeTakeFirst();
+        mentions += Number(r.numUpdatedRows);
       }
       await deps.audit.record(tx, {
         orgId,
