@@ -147,7 +147,7 @@ describe('widget api client', () => {
     const api = client(storage);
     api.setIdentity({ token: 'jwt-of-the-signed-in-user' });
     await send(api, 'mine');
-    assert.ok(storage.getItem(`palisade:${base}:prj_1`)?.includes('vt_verified'));
+    assert.ok(storage.getItem(`palisade:${base}:prj_1`)?.includes('conv_theirs'));
     api.forget();
     assert.equal(storage.getItem(`palisade:${base}:prj_1`), null, 'nothing left in storage');
     seen = [];
@@ -159,6 +159,35 @@ describe('widget api client', () => {
         ['/messages', 'Bearer vt_anonymous', '', ''],
       ],
     );
+  });
+
+  it("a verified visitor's token is never in the browser's storage: a sign-out that reloads the page leaves the next person nothing to use", async () => {
+    handler = (req, res) => {
+      if (req.path.endsWith('/sessions')) return session(res, req.body['identity'] ? 'vt_verified' : 'vt_anonymous');
+      stream(res, [['meta', { conversationId: req.body['conversationId'] ?? 'conv_of_a', messageId: 'msg_1' }], ['done', {}]]);
+    };
+    const storage = memoryStorage();
+    const key = `palisade:${base}:prj_1`;
+    // An earlier version kept it there: it goes when the widget starts.
+    storage.setItem(key, JSON.stringify({ who: 'x1', token: 'vt_left_behind', expiresAt: Date.now() + 3_600_000 }));
+    const signedIn = client(storage);
+    assert.doesNotMatch(storage.getItem(key) ?? '', /vt_left_behind/);
+    signedIn.setIdentity({ userId: 'user-a', signature: 'a'.repeat(64) });
+    seen = [];
+    await send(signedIn, 'first');
+    await send(signedIn, 'second');
+    assert.deepEqual(seen.map((r) => r.path.replace('/v1/widget/prj_1', '')), ['/sessions', '/messages', '/messages'], 'the page keeps its token in memory');
+    assert.doesNotMatch(storage.getItem(key) ?? '', /vt_verified/);
+    // The page reloads signed out: the next person's widget is anonymous and finds no token.
+    seen = [];
+    await send(client(storage), 'next person');
+    assert.deepEqual(seen.map((r) => [r.path.replace('/v1/widget/prj_1', ''), r.auth ?? '', r.body['conversationId'] ?? '']), [['/sessions', '', ''], ['/messages', 'Bearer vt_anonymous', '']]);
+    // User A comes back on a page load: a new session for them, their conversation continued.
+    const again = client(storage);
+    again.setIdentity({ userId: 'user-a', signature: 'a'.repeat(64) });
+    seen = [];
+    await send(again, 'back');
+    assert.deepEqual(seen.map((r) => [r.path.replace('/v1/widget/prj_1', ''), r.auth ?? '']), [['/sessions', ''], ['/messages', 'Bearer vt_verified']]);
   });
 
   for (const [name, change] of [

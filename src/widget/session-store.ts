@@ -1,7 +1,11 @@
 /**
  * The visitor's session token and conversation id, kept in localStorage per project so they
- * survive page loads. Everything is dropped when the identity changes, so one visitor never
- * continues another's conversation. Chat text is never stored here: the host page can read it.
+ * survive page loads. Nothing stored for one visitor is used for another, so one visitor never
+ * continues another's conversation. A verified visitor's token is kept in this page's memory
+ * only: a sign-out that reloads the page never reaches reset(), and a token left in the
+ * browser's storage would serve the next person at it (their page signs them in again on each
+ * load, which opens a new session for the same visitor and conversation). Chat text is never
+ * stored here: the host page can read it.
  */
 export interface StoredSession {
   readonly token: string;
@@ -25,6 +29,14 @@ interface Saved {
   conversationId?: string;
 }
 
+/** The `who` of a visitor the host page did not sign in (api.ts fingerprint). */
+const ANONYMOUS = 'anonymous';
+
+function withoutToken(saved: Saved): Saved {
+  const { token: _token, expiresAt: _expiresAt, ...rest } = saved;
+  return rest;
+}
+
 /** A token this close to its expiry is replaced rather than risk it expiring mid-request. */
 const renewBeforeMs = 60_000;
 
@@ -39,24 +51,38 @@ export function createSessionStore(apiOrigin: string, projectId: string, storage
   }
   let memory: Saved | null = null;
 
-  function read(who: string): Saved {
-    let saved = memory;
+  function stored(): Saved | null {
     try {
       const raw = storage?.getItem(key);
-      if (raw) saved = JSON.parse(raw) as Saved;
+      return raw ? (JSON.parse(raw) as Saved) : null;
     } catch {
-      // Storage can be blocked (sandboxed frames, privacy modes) or hold junk: fall back to memory.
+      return null; // Storage can be blocked (sandboxed frames, privacy modes) or hold junk.
     }
-    return saved !== null && typeof saved === 'object' && saved.who === who ? saved : { who };
+  }
+
+  function persist(saved: Saved): void {
+    try {
+      storage?.setItem(key, JSON.stringify(saved.who === ANONYMOUS ? saved : withoutToken(saved)));
+    } catch {
+      // As above: the in-memory copy still serves this page.
+    }
+  }
+
+  // A verified visitor's token an earlier version left in storage goes now.
+  const earlier = stored();
+  if (earlier !== null && typeof earlier === 'object' && earlier.who !== ANONYMOUS && 'token' in earlier) persist(earlier);
+
+  function read(who: string): Saved {
+    const saved = stored() ?? memory;
+    const found = saved !== null && typeof saved === 'object' && saved.who === who ? saved : { who };
+    // This page's own token for a verified visitor (never in storage).
+    if (who !== ANONYMOUS && memory?.who === who && memory.token !== undefined && memory.expiresAt !== undefined) return { ...found, token: memory.token, expiresAt: memory.expiresAt };
+    return found;
   }
 
   function write(saved: Saved): void {
     memory = saved;
-    try {
-      storage?.setItem(key, JSON.stringify(saved));
-    } catch {
-      // As above: the in-memory copy still serves this page.
-    }
+    persist(saved);
   }
 
   return {
