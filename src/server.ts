@@ -3,6 +3,7 @@
  * shut down gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close
  * the database and Redis).
  */
+import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp, type Services } from './app.ts';
@@ -50,7 +51,7 @@ export async function startServer(config: Config, options: { database?: Database
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `${config.tls ? 'https' : 'http'}://${config.host}:${port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${isIP(config.host) === 6 ? `[${config.host}]` : config.host}:${port}`;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>

@@ -3,6 +3,7 @@
  * customer's documentation site would. It is on the demo project's allowed domains; the API's
  * own origin is not, so the demo exercises the real cross-origin path.
  */
+import { isIP } from 'node:net';
 import { createServer, type Server } from 'node:http';
 
 export interface DemoSite {
@@ -29,7 +30,8 @@ export async function startDemoSite(options: { host: string; port: number; apiUr
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
-    url: `http://${options.host}:${port}`,
+    // Allowed domains take no IPv6 literal (nor would `http://::1:…` parse): localhost reaches ::1.
+    url: `http://${isIP(options.host) === 6 ? 'localhost' : options.host}:${port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../config.ts';
 import { demoWanted } from './seed.ts';
+import { startDemoSite } from './demo-site.ts';
+import { allowedDomainsSchema } from '../projects/origin-policy.ts';
 
 const wanted = (env: NodeJS.ProcessEnv, requested?: boolean): boolean => demoWanted(requested, loadConfig(env));
 const tls = { TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem' };
@@ -20,4 +22,15 @@ test('a loopback server that others reach through a proxy on the same machine ge
   assert.equal(wanted({ HOST: '127.0.0.1', PUBLIC_URL: 'https://chat.example.com' }), false, 'a public address');
   assert.equal(wanted({ HOST: '127.0.0.1', PUBLIC_URL: 'http://localhost:3000' }), true, 'a loopback PUBLIC_URL is still one machine');
   assert.equal(wanted({ HOST: '127.0.0.1', TRUST_PROXY: 'true' }, true), true, '--demo');
+});
+
+test('on an IPv6 loopback (HOST=::1) the demo site has an address its allowed domains can name', async () => {
+  const site = await startDemoSite({ host: '::1', port: 0, apiUrl: 'http://[::1]:3000', projectId: 'prj_demo' });
+  try {
+    const url = new URL(site.url); // "http://::1:…" did not parse, and serve stopped after seeding
+    assert.equal(url.hostname, 'localhost');
+    assert.equal(allowedDomainsSchema.safeParse([url.host]).success, true);
+  } finally {
+    await site.close();
+  }
 });
