@@ -151,6 +151,23 @@ describe('event stream, per caller', () => {
   });
 });
 
+describe('event stream, per person behind keys', () => {
+  it("keys count against the person who made them, through keys that keys made: one person's many keys cannot take the instance's slots", async () => {
+    const owner = await signUp(t, 'Key Streams');
+    const [second, third] = await Promise.all(['Key Streams Two', 'Key Streams Three'].map(async (name) => (await owner.client.post('/v1/orgs', { name })).body.org.id as string));
+    const key = async (orgId: string, scopes: string[], by = owner.client) => (await by.post(`/v1/orgs/${orgId}/api-keys`, { name: 'siem', scopes })).body.secret as string;
+    const manager = t.client();
+    manager.bearer = await key(second as string, ['keys:manage', 'audit:read']);
+    const first = await open(`/v1/orgs/${owner.orgId}/events/stream`, { authorization: `Bearer ${await key(owner.orgId, ['audit:read'])}` });
+    const madeByAKey = await open(`/v1/orgs/${second}/events/stream`, { authorization: `Bearer ${await key(second as string, ['audit:read'], manager)}` });
+    assert.deepEqual([first.status, madeByAKey.status], [200, 200]);
+    const more = await open(`/v1/orgs/${third}/events/stream`, { authorization: `Bearer ${await key(third as string, ['audit:read'])}` });
+    assert.deepEqual([more.status, more.body?.code], [429, 'rate_limited'], "one person's third stream (the cap is 2 here), by yet another key in yet another organisation");
+    for (const o of [first, madeByAKey]) o.sse?.close();
+    for (const o of [first, madeByAKey]) await o.sse?.ended;
+  });
+});
+
 describe('event stream, checking its caller again', () => {
   it('is not a new request: an open stream counts one key request, however often it is checked', async () => {
     const owner = await signUp(t, 'Quiet Watcher');

@@ -66,7 +66,7 @@ export function eventStreamRoutes(deps: {
   const recheckMs = deps.recheckMs ?? 30_000;
   const maxPerOrg = deps.maxPerOrg ?? 5;
   /** Every open stream, by its stop function: its organisation, its caller's ids, its poll timer once it runs. */
-  const open = new Map<() => void, { orgId: string; ids: Set<string>; timer?: NodeJS.Timeout; recheckNow: () => void }>();
+  const open = new Map<() => void, { orgId: string; person: string; ids: Set<string>; timer?: NodeJS.Timeout; recheckNow: () => void }>();
   // A revocation or membership change that names a stream's caller — or '*', an organisation-wide
   // change such as require2fa, or a flush after a reconnection that may have missed messages —
   // has the stream checked again at once.
@@ -79,6 +79,25 @@ export function eventStreamRoutes(deps: {
     for (const stream of open.values()) stream.recheckNow();
   });
   const openIn = (orgId: string): number => [...open.values()].filter((stream) => stream.orgId === orgId).length;
+
+  /**
+   * Who a caller's streams count against: a user, or the person who made the key — followed
+   * through keys that keys made (a key with keys:manage makes keys: counted by key, one person's
+   * thousand keys in each of twenty organisations would hold every slot of the instance). A key
+   * nobody made (older ones) counts against its organisation.
+   */
+  async function personBehind(principal: Principal | null): Promise<string> {
+    if (principal === null) return '';
+    if (principal.kind === 'user') return principal.userId;
+    const { rows } = await sql<{ created_by: string | null }>`
+      WITH RECURSIVE chain(id, created_by, depth) AS (
+        SELECT id, created_by, 0 FROM api_keys WHERE id = ${principal.keyId}
+        UNION ALL
+        SELECT k.id, k.created_by, c.depth + 1 FROM api_keys k JOIN chain c ON k.id = c.created_by WHERE c.depth < 50
+      )
+      SELECT created_by FROM chain WHERE created_by LIKE 'usr\_%' LIMIT 1`.execute(deps.db);
+    return rows[0]?.created_by ?? principal.orgId;
+  }
 
   const idsOf = (principal: Principal | null): Set<string> =>
     new Set(principal === null ? [] : principal.kind === 'user' ? [principal.userId, principal.sessionId] : [principal.keyId]);
@@ -191,11 +210,12 @@ export function eventStreamRoutes(deps: {
       handler: async (request, reply) => {
         const { orgId } = request.params;
         await authorize(request, orgId);
-        // The slot is taken before anything is awaited, and given back however the stream ends.
-        // Also per caller across organisations: anyone can make organisations, and one person
-        // holding 5 streams in each of 20 would take every slot of the instance.
-        const caller = request.principal?.kind === 'user' ? request.principal.userId : request.principal?.kind === 'api_key' ? request.principal.keyId : '';
-        const callersOpen = [...open.values()].filter((s) => s.ids.has(caller)).length;
+        // Also per person across organisations: anyone can make organisations, and one person
+        // holding 5 streams in each of 20 would take every slot of the instance. The slot is given
+        // back however the stream ends.
+        const person = await personBehind(request.principal);
+        // From here to taking the slot nothing is awaited: two opens at once cannot both pass.
+        const callersOpen = [...open.values()].filter((s) => s.person === person).length;
         if (openIn(orgId) >= maxPerOrg || callersOpen >= maxPerOrg || open.size >= MAX_PER_INSTANCE) {
           throw new AppError('rate_limited', `At most ${maxPerOrg} event streams per organisation and per caller (${MAX_PER_INSTANCE} in all) are open at once on this server; close one first.`);
         }
@@ -209,7 +229,7 @@ export function eventStreamRoutes(deps: {
           open.delete(stop);
           stream?.end();
         };
-        open.set(stop, { orgId, ids: idsOf(request.principal), recheckNow: () => undefined });
+        open.set(stop, { orgId, person, ids: idsOf(request.principal), recheckNow: () => undefined });
         request.raw.on('close', stop);
         raw.on('close', stop);
         try {
