@@ -201,6 +201,24 @@ describe('event stream, busy', () => {
     await until(() => stream.events.some((e) => e.id === 'aud_bulk0550x'), 'the late entry');
     stream.close();
   });
+
+  it('an entry that commits late is found when the look-back window holds more than a page of entries from before the stream began', async () => {
+    const owner = await signUp(t, 'Busy Before');
+    const row = (id: string, at: Date) => ({ id, org_id: owner.orgId, actor_type: 'system', action: 'test.before', metadata: '{}', created_at: at });
+    // A busy minute before the stream opens: never sent to it, and more than a page.
+    const before = new Date(Date.now() - 20_000);
+    await t.database.db.insertInto('audit_log').values(Array.from({ length: 600 }, (_, i) => row(`aud_pre${String(i).padStart(4, '0')}`, before))).execute();
+    const cookie = [...owner.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const stream = (await open(`/v1/orgs/${owner.orgId}/events/stream`, { cookie })).sse!;
+    const afterStart = new Date(Date.now() + 1000);
+    await t.database.db.insertInto('audit_log').values(row('aud_post2', new Date(afterStart.getTime() + 1000))).execute();
+    await until(() => stream.events.some((e) => e.id === 'aud_post2'), 'the entry after the start');
+    // Dated before the cursor (as if its transaction began earlier and committed now).
+    await t.database.db.insertInto('audit_log').values(row('aud_post1', afterStart)).execute();
+    await until(() => stream.events.some((e) => e.id === 'aud_post1'), 'the late entry');
+    assert.equal(stream.events.some((e) => String(e.id).startsWith('aud_pre')), false, 'nothing from before the start');
+    stream.close();
+  });
 });
 
 describe('event stream, to the microsecond', () => {

@@ -149,6 +149,9 @@ export function eventStreamRoutes(deps: {
           .selectFrom('audit_log')
           .selectAll()
           .where('created_at', '>=', lookBack)
+          // After where the stream started, in SQL: entries before it, never sent, would otherwise
+          // fill every page of a busy organisation, and a late one behind them would never be read.
+          .where(sql<boolean>`(created_at, id) > ${cursorSql(start)}`)
           .where(sql<boolean>`(created_at, id) < ${cursorSql(cursor)}`)
           // Not the ones already sent: a busy window would otherwise fill the page with them.
           .where(sql<boolean>`NOT (id = ANY(${sql.val([...sent.keys()])}::text[]))`)
