@@ -9,11 +9,13 @@ import { sql } from 'kysely';
 import { roleAllows, roles, type Role } from '../src/modules/orgs/permissions.ts';
 import { countRows, memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 import { protectedRoutes } from './helpers/protected-routes.ts';
+import { apiKeyScopes } from '../src/modules/api-keys/scopes.ts';
 
 let t: TestApp;
 let owner: SignedUp;
 let outsider: SignedUp;
 const members = new Map<Role, SignedUp>();
+let revokedKey = '';
 
 before(async () => {
   t = await startTestApp();
@@ -21,6 +23,10 @@ before(async () => {
   outsider = await signUp(t, 'Other Org', 'outsider');
   members.set('owner', owner);
   for (const role of roles.filter((r) => r !== 'owner')) members.set(role, await memberWithRole(t, owner.client, owner.orgId, role));
+  // A key with every scope, revoked: refused on every route, whatever it could once do.
+  const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'revoked', scopes: [...apiKeyScopes] });
+  revokedKey = key.body.secret;
+  await owner.client.delete(`/v1/api-keys/${key.body.apiKey.id}`);
 });
 after(() => t.close());
 
@@ -61,6 +67,34 @@ describe('authorisation matrix', () => {
       assert.equal(r.body.code, 'not_found');
       assert.deepEqual(await snapshot(route, path), before);
     });
+
+    it(`${route.name} with a revoked API key: 401 and nothing written`, async () => {
+      const { path, body } = await route.prepare({ t, owner: owner.client, orgId: owner.orgId });
+      const before = await snapshot(route, path);
+      const r = await t.client().request(route.method, path, body, { authorization: `Bearer ${revokedKey}` });
+      assert.deepEqual([r.status, r.body.code], [401, 'invalid_api_key'], JSON.stringify(r.body));
+      assert.deepEqual(await snapshot(route, path), before);
+    });
+
+    it(`${route.name} from another site through the owner's signed-in browser: 403 and nothing written`, async () => {
+      const { path, body } = await route.prepare({ t, owner: owner.client, orgId: owner.orgId });
+      const before = await snapshot(route, path);
+      const r = await owner.client.request(route.method, path, body, { 'sec-fetch-site': 'cross-site' });
+      assert.deepEqual([r.status, r.body.code], [403, 'csrf_failed'], JSON.stringify(r.body));
+      assert.deepEqual(await snapshot(route, path), before);
+    });
+
+    if (route.method !== 'GET' && route.method !== 'DELETE') {
+      it(`${route.name} with a malformed body: 400 and nothing written`, async () => {
+        const { path } = await route.prepare({ t, owner: owner.client, orgId: owner.orgId });
+        const before = await snapshot(route, path);
+        for (const malformed of ['{"name": ', '[1, 2, 3]', '"just a string"']) {
+          const r = await owner.client.request(route.method, path, malformed, { 'content-type': 'application/json' });
+          assert.deepEqual([r.status, r.body.code], [400, 'invalid_request'], `${malformed}: ${JSON.stringify(r.body)}`);
+        }
+        assert.deepEqual(await snapshot(route, path), before);
+      });
+    }
 
     it(`${route.name} without credentials: 401`, async () => {
       const { path, body } = await route.prepare({ t, owner: owner.client, orgId: owner.orgId });

@@ -1,7 +1,8 @@
 /**
  * Every protected member/org/project route, with the permission it needs and how to build a
- * valid request against fresh objects. Shared by the authorisation matrix, the cross-tenant
- * test and the malformed-input test, so a new route added here is checked by all three.
+ * valid request against fresh objects. The authorisation matrix (test/authorization.test.ts) runs
+ * each for every role, another organisation, a revoked key, another site, malformed bodies and no
+ * credentials: a new route added here is checked by all of them.
  */
 import type { Permission } from '../../src/modules/orgs/permissions.ts';
 import { memberWithRole, uniqueEmail, type Client, type TestApp } from './harness.ts';

@@ -4,6 +4,7 @@
  * id first, then authorised in their organisation (404 across tenants).
  */
 import { z } from 'zod';
+import { noBody } from '../../platform/http/id-params.ts';
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
@@ -49,7 +50,7 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
 
   return async function plugin(app: App): Promise<void> {
     app.post('/v1/projects/:projectId/conversations', {
-      schema: { operationId: 'createConversation', tags: ['chat'], params: projectParams },
+      schema: { operationId: 'createConversation', tags: ['chat'], body: noBody, params: projectParams },
       handler: async (request, reply) => {
         const { principal, project } = await authorisedProject(request, request.params.projectId, 'chat:write');
         const conversation = await chat.startConversation(project, { kind: 'api', principal, ip: request.ip });

@@ -5,6 +5,7 @@
  * conversation answers exactly like a missing one.
  */
 import { z } from 'zod';
+import { noBody } from '../../platform/http/id-params.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
@@ -51,7 +52,7 @@ export function piiRoutes(deps: {
     });
 
     app.post('/v1/entities/:entityId/reveal', {
-      schema: { operationId: 'revealEntity', tags, params: entityParams, response: { 200: revealedSchema } },
+      schema: { operationId: 'revealEntity', tags, body: noBody, params: entityParams, response: { 200: revealedSchema } },
       handler: async (request, reply) => {
         reply.header('Cache-Control', 'no-store');
         const principal = await auth.require(request);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
-import { idSchema, orgParams } from '../../platform/http/id-params.ts';
+import { idSchema, orgParams, noBody } from '../../platform/http/id-params.ts';
 import type { Access } from '../orgs/access.ts';
 import type { WebhookService } from './service.ts';
 
@@ -89,7 +89,7 @@ export function webhookRoutes(deps: { webhooks: WebhookService; access: Access; 
     });
 
     app.post('/v1/webhooks/:webhookId/rotate-secret', {
-      schema: { operationId: 'rotateWebhookSecret', tags: ['webhooks'], description: 'A new signing secret, in this reply only; the old one stops being used at once.', params: webhookParams },
+      schema: { operationId: 'rotateWebhookSecret', tags: ['webhooks'], description: 'A new signing secret, in this reply only; the old one stops being used at once.', body: noBody, params: webhookParams },
       handler: async (request) => {
         const { orgId, actor } = await actorFor(request, request.params.webhookId);
         return webhooks.rotateSecret(orgId, request.params.webhookId, actor);
@@ -115,7 +115,7 @@ export function webhookRoutes(deps: { webhooks: WebhookService; access: Access; 
     });
 
     app.post('/v1/webhooks/:webhookId/deliveries/:deliveryId/redeliver', {
-      schema: { operationId: 'redeliverWebhookDelivery', tags: ['webhooks'], description: 'Send a delivered or failed delivery again, now.', params: deliveryParams },
+      schema: { operationId: 'redeliverWebhookDelivery', tags: ['webhooks'], description: 'Send a delivered or failed delivery again, now.', body: noBody, params: deliveryParams },
       handler: async (request, reply) => {
         const { orgId, actor } = await actorFor(request, request.params.webhookId);
         await webhooks.redeliver(orgId, request.params.webhookId, request.params.deliveryId, actor);

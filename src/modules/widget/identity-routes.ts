@@ -3,6 +3,7 @@
  * `projects:write` and `pii:reveal` (owners and admins; keys with both scopes).
  */
 import { z } from 'zod';
+import { noBody } from '../../platform/http/id-params.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Authenticator } from '../../platform/http/authenticate.ts';
 import type { Access } from '../orgs/access.ts';
@@ -15,6 +16,7 @@ export function identityRoutes(deps: { visitors: VisitorService; access: Access;
         operationId: 'rotateIdentitySecret',
         tags: ['widget'],
         description: 'A new identity secret, shown once; the previous one stops working at once.',
+        body: noBody,
         params: z.strictObject({ projectId: z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)') }),
       },
       handler: async (request, reply) => {

@@ -9,3 +9,9 @@ export function idSchema(prefix: IdPrefix, what: string) {
 
 /** `:orgId` routes. */
 export const orgParams = z.strictObject({ orgId: idSchema('org', 'an organisation id') });
+
+/**
+ * The body of a route that takes none: nothing, or an empty JSON object. Anything else (an array,
+ * a string, fields) is a 400 rather than silently ignored.
+ */
+export const noBody = z.strictObject({}).nullish();
