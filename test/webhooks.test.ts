@@ -324,6 +324,24 @@ describe('webhooks', () => {
   });
 });
 
+/** A dispatcher whose every send finds this server's DNS look-ups busy; `onCall` for each one to receiver.example. */
+function dispatcherWithBusyResolver(onCall: () => void) {
+  return createWebhookDispatcher({
+    db: t.database.db,
+    store: createWebhookStore(),
+    cipher: { decrypt: async () => 'whsec_' + Buffer.alloc(24, 1).toString('base64') },
+    urls: {
+      check: () => undefined,
+      fetch: async (url: URL | RequestInfo) => {
+        if (String(url).includes('receiver.example')) onCall(); // (other tests' retries may fall due meanwhile)
+        throw new LookupsBusyError('DNS look-ups are backed up on this server: receiver.example was not looked up; try again');
+      },
+    },
+    clock: { now: () => new Date(Date.now() + offsetMs) },
+    userAgent: 'test',
+  });
+}
+
 describe('webhooks of many organisations', () => {
   it('organisations take turns: one with many webhooks and a backlog does not keep every slot from another', async () => {
     const busy = await signUp(t, 'Backlogged');
@@ -350,20 +368,7 @@ describe('webhooks of many organisations', () => {
     const hook = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: 'https://receiver.example/hooks', eventTypes: ['project.created'] });
     await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'bot' });
     let calls = 0;
-    const busyResolver = createWebhookDispatcher({
-      db: t.database.db,
-      store: createWebhookStore(),
-      cipher: { decrypt: async () => 'whsec_' + Buffer.alloc(24, 1).toString('base64') },
-      urls: {
-        check: () => undefined,
-        fetch: async () => {
-          calls++;
-          throw new LookupsBusyError('DNS look-ups are backed up on this server: receiver.example was not looked up; try again');
-        },
-      },
-      clock: { now: () => new Date(Date.now() + offsetMs) },
-      userAgent: 'test',
-    });
+    const busyResolver = dispatcherWithBusyResolver(() => calls++);
     // (Other tests' retries that fall due meanwhile may be claimed too: only this one is checked.)
     assert.ok((await busyResolver.drain()) >= 1);
     assert.ok(calls >= 1);
@@ -381,20 +386,7 @@ describe('webhooks of many organisations', () => {
     const hook = await owner.client.post(`/v1/orgs/${owner.orgId}/webhooks`, { url: 'https://receiver.example/hooks', eventTypes: ['project.created'] });
     for (let i = 0; i < 12; i++) await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: `bot ${i}` });
     let calls = 0;
-    const busyResolver = createWebhookDispatcher({
-      db: t.database.db,
-      store: createWebhookStore(),
-      cipher: { decrypt: async () => 'whsec_' + Buffer.alloc(24, 1).toString('base64') },
-      urls: {
-        check: () => undefined,
-        fetch: async (url: URL | RequestInfo) => {
-          if (String(url).includes('receiver.example')) calls++; // (other tests' retries may fall due meanwhile)
-          throw new LookupsBusyError('DNS look-ups are backed up on this server');
-        },
-      },
-      clock: { now: () => new Date(Date.now() + offsetMs) },
-      userAgent: 'test',
-    });
+    const busyResolver = dispatcherWithBusyResolver(() => calls++);
     try {
       busyResolver.run(() => undefined);
       await busyResolver.pump();
