@@ -190,6 +190,25 @@ describe('widget api client', () => {
     assert.deepEqual(seen.map((r) => [r.path.replace('/v1/widget/prj_1', ''), r.auth ?? '']), [['/sessions', ''], ['/messages', 'Bearer vt_verified']]);
   });
 
+  it('an answer cut off because the visitor signed out mid-stream is reported as aborted, not as a connection problem', async () => {
+    let held: ServerResponse | undefined;
+    handler = (req, res) => {
+      if (req.path.endsWith('/sessions')) return session(res, 'vt_1');
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write(`event: meta\ndata: ${JSON.stringify({ conversationId: 'conv_1', messageId: 'msg_1' })}\n\n`);
+      held = res; // the rest never comes
+    };
+    const api = client(memoryStorage());
+    const controller = new AbortController();
+    const pending = api.send('hi', { onDelta: () => undefined, onCitations: () => undefined }, controller.signal);
+    while (!held) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    api.forget();
+    const result = await pending;
+    held.end();
+    assert.deepEqual(result.ok ? 'ok' : result.failure.code, 'aborted');
+  });
+
   for (const [name, change] of [
     // The widget's reset() aborts the message, then forgets; identify() changes the visitor alone.
     ['signed out (forget)', (api: ApiClient, controller: AbortController) => (controller.abort(), api.forget())],

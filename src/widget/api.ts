@@ -162,9 +162,11 @@ export function createApiClient(deps: ApiDeps): ApiClient {
       }
       if (!res.ok) return res;
       if (!live(owner, signal)) return aborted();
-      return readStream(res.value, handlers, (id) => {
+      const read = await readStream(res.value, handlers, (id) => {
         if (live(owner, signal)) deps.store.saveConversationId(owner.who, id);
       });
+      // A read cut off because the visitor changed or signed out is not a connection problem.
+      return !read.ok && !live(owner, signal) ? aborted() : read;
     },
 
     setIdentity(next) {

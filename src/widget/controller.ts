@@ -85,8 +85,11 @@ export function startWidget(view: PalisadeChat, api: ApiClient, identified: bool
     open: () => view.open(),
     close: () => view.close(),
     identify(identity) {
-      // Another visitor now: the answer still streaming was the previous one's.
-      if (api.setIdentity(checkIdentity(identity))) inflight?.abort();
+      // Another visitor now: the answer still streaming, and the panel, were the previous one's.
+      if (api.setIdentity(checkIdentity(identity))) {
+        inflight?.abort();
+        view.clearMessages();
+      }
       hasIdentity = true;
       updateComposer();
     },

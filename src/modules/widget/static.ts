@@ -14,6 +14,9 @@ export function widgetScriptRoute(deps: { rootDir: string }) {
       if (!cached && !existsSync(scriptPath)) return reply.code(503).type('text/plain').send('widget.js is not built: run `node scripts/build.mjs`.');
       cached ??= readFileSync(scriptPath);
       reply.header('Cross-Origin-Resource-Policy', 'cross-origin');
+      // Public and the same for everyone: a host page may load it with crossorigin="anonymous"
+      // and an integrity hash (Subresource Integrity), which needs CORS.
+      reply.header('Access-Control-Allow-Origin', '*');
       reply.header('Cache-Control', 'public, max-age=300');
       return reply.type('application/javascript; charset=utf-8').send(cached);
     });
