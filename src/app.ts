@@ -3,6 +3,7 @@
  * modules receive their dependencies and know nothing of each other's internals.
  */
 import { randomUUID } from 'node:crypto';
+import { clientErrorHandler } from './platform/http/client-errors.ts';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
@@ -196,6 +197,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     genReqId: () => randomUUID(),
     childLoggerFactory: lazyChildLogger,
     return503OnClosing: true,
+    clientErrorHandler: clientErrorHandler(securityHeaders.api),
     ...serverOptions(config.httpLimits, config.tls),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 

@@ -66,6 +66,39 @@ describe('security headers', () => {
     assert.equal(r.headers.get('strict-transport-security'), null);
   });
 
+  it('the widget script may be loaded from any site, with Subresource Integrity (CORS for anyone), and nothing else is', async () => {
+    const script = await fetch(`${t.url}/widget.js`, { headers: { origin: 'https://customer.example' } });
+    assert.equal(script.status, 200, 'npm test builds the widget first');
+    assert.equal(script.headers.get('access-control-allow-origin'), '*');
+    assert.equal(script.headers.get('cross-origin-resource-policy'), 'cross-origin');
+    const api = await fetch(`${t.url}/healthz`, { headers: { origin: 'https://customer.example' } });
+    assert.equal(api.headers.get('access-control-allow-origin'), null);
+  });
+
+  it("requests Node's parser refuses (a broken request line, oversized headers) are answered with the same headers, as problem+json", async () => {
+    const { port, hostname } = new URL(t.url);
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.end(request));
+        let text = '';
+        socket.on('data', (c: Buffer) => (text += c.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+    for (const [request, status] of [
+      ['BROKEN REQUEST LINE\r\n\r\n', 400],
+      [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`, 431],
+    ] as const) {
+      const answer = await raw(request);
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      assert.match(head, new RegExp(`^HTTP/1.1 ${status} `), head);
+      assert.match(head, /content-security-policy: default-src 'none'/i);
+      assert.match(head, /x-frame-options: DENY/i);
+      assert.match(head, /content-type: application\/problem\+json/i);
+      assert.equal(JSON.parse(body).status, status);
+    }
+  });
+
   it('refusals made before routing or by early hooks carry them too, as problem+json that does not echo the URL', async () => {
     for (const path of ['/v1/x%00y', '/v1/projects/%E0%A4%A', '/v1/nothing-here', '/healthz?q=%00']) {
       const r = await fetch(`${t.url}${path}`);
