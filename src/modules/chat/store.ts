@@ -40,7 +40,15 @@ export function createChatStore() {
       return row ? { id: row.id, orgId: row.org_id, projectId: row.project_id, visitorId: row.visitor_id, apiKeyId: row.api_key_id } : undefined;
     },
 
-    insertConversation: (tx: Tx, c: ConversationRow) => tx.insertInto('conversations').values(c).execute(),
+    insertConversation: async (tx: Tx, c: ConversationRow): Promise<void> => {
+      try {
+        await tx.insertInto('conversations').values(c).execute();
+      } catch (error) {
+        // The project was deleted while its cached entry still let the request in.
+        if ((error as { code?: string }).code === '23503') throw new AppError('not_found', 'This chatbot was deleted meanwhile.');
+        throw error;
+      }
+    },
 
     /**
      * Messages, in one statement with whatever their conversation needs: opening it (visitor and
