@@ -15,11 +15,8 @@ function statusOf(error: NodeJS.ErrnoException): number {
 
 export function clientErrorHandler(headers: Readonly<Record<string, string>>) {
   return (error: NodeJS.ErrnoException, socket: Socket): void => {
-    // A connection reset or already answered: nothing can be written.
-    if (error.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
+    // A connection reset: nothing can be written.
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const status = statusOf(error);
     const code = status === 408 ? 'request_timeout' : status === 431 ? 'headers_too_large' : 'invalid_request';
     const body = JSON.stringify({
@@ -31,6 +28,9 @@ export function clientErrorHandler(headers: Readonly<Record<string, string>>) {
       requestId: randomUUID(),
     });
     const lines = Object.entries({ ...headers, 'Content-Type': 'application/problem+json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' }).map(([k, v]) => `${k}: ${v}`);
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
+    // As Node and Fastify do: written if it can be, then the socket is closed at once (end() would
+    // wait on a TLS connection whose handshake never started, keeping it open).
+    if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
+    socket.destroy(error);
   };
 }
