@@ -8,6 +8,7 @@ import { createApiClient, type Identity } from './api.ts';
 import { PalisadeChat } from './chat-element.ts';
 import { checkIdentity, startWidget, type PalisadeApi } from './controller.ts';
 import { createSessionStore } from './session-store.ts';
+import { apiBaseOf } from './api-base.ts';
 import { body, createElement, currentScript, onDocument } from './host-document.ts';
 
 declare global {
@@ -39,13 +40,8 @@ function localStore(): Storage | null {
 
 function boot(script: HTMLScriptElement): void {
   const projectId = script.dataset.projectId ?? '';
-  let base: URL;
-  try {
-    base = new URL(script.src);
-  } catch {
-    return;
-  }
-  if (!/^prj_[\w-]{1,100}$/.test(projectId) || (base.protocol !== 'https:' && base.protocol !== 'http:')) {
+  const base = apiBaseOf(script.src);
+  if (!/^prj_[\w-]{1,100}$/.test(projectId) || base === null) {
     console.error('Palisade: widget.js needs data-project-id="prj_…"');
     return;
   }
@@ -53,9 +49,9 @@ function boot(script: HTMLScriptElement): void {
   const view = createElement(tag) as PalisadeChat;
   const identity = identityFrom(script);
   const api = createApiClient({
-    base: base.origin,
+    base,
     projectId,
-    store: createSessionStore(base.origin, projectId, localStore()),
+    store: createSessionStore(base, projectId, localStore()),
     identity,
     now: () => Date.now(),
   });
