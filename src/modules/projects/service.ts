@@ -168,11 +168,11 @@ export function createProjectService(deps: {
 
   /**
    * Lockdown: every project's identity secret goes (an intruder who rotated one knows it, and
-   * would open verified sessions as any of the host site's users). Verified tokens signed under it
-   * are refused at once; an owner or admin makes a new one for the host site. How many went.
+   * could open verified sessions in the name of whichever of the host site's users they chose).
+   * Tokens signed under it are refused at once; an owner or admin makes a new one for the host
+   * site. How many went.
    */
-  const forgetIdentitySecretsIn = async (tx: Tx, orgId: string): Promise<number> =>
-    Number((await tx.deleteFrom('project_identity_secrets').where('org_id', '=', orgId).executeTakeFirst()).numDeletedRows);
+  const forgetIdentitySecretsIn = (tx: Tx, orgId: string): Promise<number> => store.deleteIdentitySecrets(tx, orgId);
 
   /** Tells every instance's project directory that these projects changed. */
   async function projectsChanged(ids: string[]): Promise<void> {

@@ -45,6 +45,10 @@ export function createProjectStore() {
     endVisitorSessions: async (tx: Tx, projectId: string): Promise<boolean> =>
       Number((await tx.updateTable('projects').set(nextEpoch).where('id', '=', projectId).executeTakeFirst()).numUpdatedRows) === 1,
 
+    /** Deletes every project identity secret of the organisation; how many there were. */
+    deleteIdentitySecrets: async (tx: Tx, orgId: string): Promise<number> =>
+      Number((await tx.deleteFrom('project_identity_secrets').where('org_id', '=', orgId).executeTakeFirst()).numDeletedRows),
+
     /** The same for every project of the organisation; their ids. */
     endAllVisitorSessions: async (tx: Tx, orgId: string): Promise<string[]> =>
       (await tx.updateTable('projects').set(nextEpoch).where('org_id', '=', orgId).returning('id').execute()).map((r) => r.id),
