@@ -25,6 +25,7 @@ import { installConnectionCap } from './platform/http/connection-cap.ts';
 import { installFramingPolicy } from './platform/http/framing.ts';
 import { installRouteLabels } from './platform/http/route-label.ts';
 import { installJsonParser } from './platform/http/json-parser.ts';
+import { installClosingRefusal } from './platform/http/closing.ts';
 import { installNulGuard } from './platform/http/nul-guard.ts';
 import { serverOptions } from './platform/http/limits.ts';
 import { installSecurityHeaders, securityHeaderProfiles } from './platform/http/security-headers.ts';
@@ -196,7 +197,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     childLoggerFactory: lazyChildLogger,
-    return503OnClosing: true,
+    return503OnClosing: false, // platform/http/closing.ts refuses instead, with the security headers
     clientErrorHandler: clientErrorHandler(securityHeaders.api),
     ...serverOptions(config.httpLimits, config.tls),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
@@ -219,6 +220,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   await app.register(cookie, { hook: false }); // parsed on first read: platform/http/cookies.ts
   installSecurityHeaders(app as unknown as FastifyInstance, { profiles: securityHeaders, pagePrefixes: ['/docs'] });
   installNulGuard(app as unknown as FastifyInstance); // after the headers' hook: its refusals carry them
+  installClosingRefusal(app as unknown as FastifyInstance); // likewise
   await app.register(swagger, {
     openapi: {
       info: { title: 'Palisade API', version: '0.1.0', description: 'Self-hostable, security-first chatbot platform.' },
