@@ -323,7 +323,7 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
       : deps.onRateLimitRefusal,
     penaltyPolicy: deps.penaltyPolicy,
     orgCeilingPerHour: config.orgMessagesPerHour,
-    onStoreError: (error) => app.log.error({ err: error }, 'Redis did not answer a penalty-box command: this instance counts in memory meanwhile'),
+    onStoreError: (error) => app.log.error({ err: error }, 'Redis did not answer a rate-limit command: this instance counts in memory meanwhile'),
     ...(deps.rateLimitPrefix ? { prefix: deps.rateLimitPrefix } : {}),
   });
   const apiKeyModule = createApiKeyModule({

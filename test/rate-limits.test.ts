@@ -20,7 +20,7 @@ let projectId: string;
 before(async () => {
   t = await startTestApp({
     clock,
-    config: { apiKeyRequestsPerMinute: 3, orgMessagesPerHour: 40 },
+    config: { apiKeyRequestsPerMinute: 3, orgMessagesPerHour: 40, textWorkKilocharsPerMinute: 1 },
     onRateLimitRefusal: (e) => events.push(e),
     penaltyPolicy: { refusalsBeforeBlock: 3, baseBlockSeconds: 60 },
   });
@@ -61,6 +61,22 @@ describe('per API key', () => {
     assert.ok(!JSON.stringify(r.body).includes('api_key'), 'the reply does not say which dimension refused');
     assert.equal(events.at(-1)?.dimension, 'api_key');
     assert.ok((t.services.rateLimitRefusals.snapshot()['api_key:limit'] ?? 0) >= 1);
+  });
+});
+
+describe('a refusal after an admitted check', () => {
+  it("does not carry the admitted check's RateLimit headers (they would invite an early retry)", async () => {
+    const created = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'text', scopes: ['projects:read'] });
+    const c = t.client();
+    c.bearer = created.body.secret;
+    const first = await c.post('/v1/pii/analyze', { text: 'x'.repeat(1000) });
+    assert.equal(first.status, 200, 'spends the text-work budget (1,000 characters a minute here)');
+    const r = await c.post('/v1/pii/analyze', { text: 'y'.repeat(10) });
+    assert.equal(r.status, 429, 'the key itself still has requests left; the text budget is spent');
+    assert.equal(r.body.code, 'rate_limited');
+    assert.equal(r.headers.get('ratelimit-remaining'), '0');
+    assert.equal(r.headers.get('ratelimit-limit'), null);
+    assert.equal(r.headers.get('ratelimit-reset'), r.headers.get('retry-after'), 'the reset is the refusal\'s, not the key\'s');
   });
 });
 

@@ -17,7 +17,11 @@ declare module 'fastify' {
 
 /** Throws the 429 for a refusal; otherwise keeps the decision with the fewest remaining. */
 export function applyDecision(request: FastifyRequest, decision: Decision): void {
-  if (!decision.ok) throw rateLimitedError(decision);
+  if (!decision.ok) {
+    // An earlier admitted check's headers must not be written over the refusal's.
+    request.rateLimit = null;
+    throw rateLimitedError(decision);
+  }
   const current = request.rateLimit;
   if (!current || decision.remaining < current.remaining) request.rateLimit = decision;
 }

@@ -10,6 +10,7 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
+import { createStoreHealth, type StoreHealth } from './store-health.ts';
 import type { Decision, Limit, RateLimiter } from './types.ts';
 
 export interface LimiterCacheOptions {
@@ -63,20 +64,55 @@ export function createMemoryRateLimiter(options: LimiterCacheOptions & { maxKeys
   };
 }
 
-export function createRedisRateLimiter(redis: Redis, options: LimiterCacheOptions & { prefix: string }): RateLimiter {
+/**
+ * The per-instance counter a Redis one falls back on. rate-limiter-flexible turns to it without a
+ * word when a command fails, so each use is reported: a Redis that still answers reads but refuses
+ * writes (out of memory, a read-only replica after a failover) would otherwise leave every instance
+ * counting alone, admitting the limit once per instance, with nothing logged.
+ */
+class ReportingMemoryLimiter extends RateLimiterMemory {
+  constructor(
+    options: ConstructorParameters<typeof RateLimiterMemory>[0],
+    private readonly onUse: () => void,
+  ) {
+    super(options);
+  }
+
+  override consume(...args: Parameters<RateLimiterMemory['consume']>): ReturnType<RateLimiterMemory['consume']> {
+    this.onUse();
+    return super.consume(...args);
+  }
+
+  /** Counting here by choice (Redis known unusable), not because a command failed. */
+  consumeQuietly(key: string, cost: number): ReturnType<RateLimiterMemory['consume']> {
+    return super.consume(key, cost);
+  }
+}
+
+export function createRedisRateLimiter(redis: Redis, options: LimiterCacheOptions & { prefix: string; health?: StoreHealth }): RateLimiter {
   const keyPrefix = (bucket: string): string => `${options.prefix}rl:${bucket}`;
+  const health = options.health ?? createStoreHealth({ isConnected: () => redis.status === 'ready', onStoreError: () => undefined });
+  const fellBack = (): void => health.failed(new Error('A Redis rate-limit command failed: this instance counts in memory meanwhile.'));
   return createCachedLimiter(
-    (bucket, durationSeconds) =>
-      new RateLimiterRedis({
+    (bucket, durationSeconds) => {
+      const insurance = new ReportingMemoryLimiter({ keyPrefix: keyPrefix(bucket), points: COUNT_CEILING, duration: durationSeconds }, fellBack);
+      const shared = new RateLimiterRedis({
         storeClient: redis,
         keyPrefix: keyPrefix(bucket),
         points: COUNT_CEILING,
         duration: durationSeconds,
-        // While Redis is unreachable, count per instance rather than fail open or refuse everyone;
-        // while it is not connected at all, at once rather than after the client's retries.
+        // While Redis is unreachable, count per instance rather than fail open or refuse everyone.
         rejectIfRedisNotReady: true,
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix: keyPrefix(bucket), points: COUNT_CEILING, duration: durationSeconds }),
-      }),
+        insuranceLimiter: insurance,
+      });
+      // Not usable (disconnected, or cooling down after a failure): straight to the same memory counters.
+      return {
+        consume: (key, cost) => (health.usable() ? shared.consume(key, cost) : insurance.consumeQuietly(key, cost)),
+        delete: async (key) => {
+          await Promise.all([shared.delete(key), insurance.delete(key)]);
+        },
+      };
+    },
     async (bucket, key) => {
       await redis.del(`${keyPrefix(bucket)}:${key}`);
     },
@@ -84,13 +120,19 @@ export function createRedisRateLimiter(redis: Redis, options: LimiterCacheOption
   );
 }
 
+/** What a cached limiter needs of a counter. */
+interface Counter {
+  consume(key: string, cost: number): Promise<RateLimiterRes>;
+  delete(key: string): Promise<unknown>;
+}
+
 function createCachedLimiter(
-  make: (bucket: string, durationSeconds: number) => RateLimiterAbstract,
+  make: (bucket: string, durationSeconds: number) => Counter,
   resetStore: (bucket: string, key: string) => Promise<void>,
   options: LimiterCacheOptions,
 ): RateLimiter {
   const maxLimiters = options.maxLimiters ?? 1_000;
-  type Entry = { bucket: string; limiter: RateLimiterAbstract; openUntilMs: number };
+  type Entry = { bucket: string; limiter: Counter; openUntilMs: number };
   const cache = new Map<string, Entry>();
 
   /** Drops the least recently used limiter whose windows have all closed, looking at a few. */

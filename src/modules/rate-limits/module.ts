@@ -1,7 +1,7 @@
 /**
  * Builds the rate-limit service for this process: memory counters and penalty box by default,
  * Redis (shared by all instances) when a connection is given. Refusals are counted and passed
- * to `onRefusal` (the events module's hook).
+ * to `onRefusal` (AppDeps.onRateLimitRefusal: a hook for whoever embeds the app).
  */
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../platform/clock.ts';
@@ -9,6 +9,7 @@ import { createMemoryRateLimiter, createRedisRateLimiter } from './limiter.ts';
 import { createMemoryPenaltyBox } from './penalty-box.ts';
 import { createRedisPenaltyBox } from './penalty-box-redis.ts';
 import { withMemoryFallback } from './penalty-box-fallback.ts';
+import { createStoreHealth } from './store-health.ts';
 import type { PenaltyPolicy } from './penalty-state.ts';
 import { createRefusalCounter, type RefusalCounter } from './refusals.ts';
 import type { Listener } from '../../platform/listeners.ts';
@@ -25,19 +26,18 @@ export function createRateLimits(deps: {
   orgCeilingPerHour?: number;
   /** Redis key prefix (tests isolate themselves with their own). */
   prefix?: string;
-  /** A Redis command failed and the per-instance memory store answered instead (reported at most every 10 s). */
+  /** A Redis command failed (or timed out) and the per-instance memory store answered instead (reported at most every 10 s). */
   onStoreError?: ((error: unknown) => void) | undefined;
 }): { service: RateLimitService; refusals: RefusalCounter; backend: 'memory' | 'redis' } {
   const prefix = deps.prefix ?? redisKeyPrefix;
   const options = { clock: deps.clock, ...(deps.penaltyPolicy ? { policy: deps.penaltyPolicy } : {}) };
-  const limiter = deps.redis ? createRedisRateLimiter(deps.redis, { prefix }) : createMemoryRateLimiter();
   const redis = deps.redis;
-  const penaltyBox = redis
-    ? withMemoryFallback(createRedisPenaltyBox(redis, { ...options, prefix }), createMemoryPenaltyBox(options), {
-        isConnected: () => redis.status === 'ready',
-        onStoreError: deps.onStoreError ?? (() => undefined),
-      })
-    : createMemoryPenaltyBox(options);
+  const health = redis ? createStoreHealth({ isConnected: () => redis.status === 'ready', onStoreError: deps.onStoreError ?? (() => undefined) }) : undefined;
+  const limiter = redis && health ? createRedisRateLimiter(redis, { prefix, health }) : createMemoryRateLimiter();
+  const penaltyBox =
+    redis && health
+      ? withMemoryFallback(createRedisPenaltyBox(redis, { ...options, prefix }), createMemoryPenaltyBox(options), health)
+      : createMemoryPenaltyBox(options);
   const refusals = createRefusalCounter({ onRefusal: deps.onRefusal });
   const service = createRateLimitService({
     limiter,

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { createRedis } from '../../platform/cache/redis.ts';
+import { COMMAND_TIMEOUT_MS, createRedis } from '../../platform/cache/redis.ts';
 import { createLoginThrottle, defaultLoginThrottle } from '../accounts/login-throttle.ts';
 import { createRateLimits } from './module.ts';
 
@@ -75,3 +75,54 @@ describe('a Redis outage', { skip: !installed && 'redis-server is not installed'
     assert.ok(storeErrors.length <= 1, 'an outage is reported at most once per 10 s');
   });
 });
+
+describe('a Redis that stops answering or refuses writes', { skip: !installed && 'redis-server is not installed' }, () => {
+  let server: ChildProcess;
+  let redis: Redis;
+  const storeErrors: unknown[] = [];
+  let limits: ReturnType<typeof createRateLimits>;
+  const settings = { perIpPerMinute: 3, perSessionPerHour: 100, messagesPerHour: 1_000 };
+
+  before(async () => {
+    const port = await freePort();
+    server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    redis = createRedis(`redis://127.0.0.1:${port}`);
+    await redis.ping();
+    limits = createRateLimits({ redis, clock: { now: () => new Date() }, prefix: 'stall-test:', onStoreError: (e) => storeErrors.push(e) });
+  });
+  after(() => {
+    redis.disconnect();
+    server.kill('SIGKILL');
+  });
+
+  it('reports a Redis that answers reads but refuses every write, instead of counting alone in silence', async () => {
+    assert.equal((await limits.service.checkApiKey('key_oom', 5)).ok, true);
+    assert.equal(storeErrors.length, 0);
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.config('SET', 'maxmemory', '1');
+    try {
+      assert.equal((await limits.service.checkApiKey('key_oom', 5)).ok, true, 'counted in memory meanwhile');
+      assert.equal(storeErrors.length, 1, 'and reported');
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+    }
+  });
+
+  it('answers within the command timeout when Redis holds the connection but stops answering', async () => {
+    assert.equal((await limits.service.checkApiKey('key_stall', 5)).ok, true, 'with Redis answering');
+    server.kill('SIGSTOP');
+    try {
+      const started = Date.now();
+      const key = await limits.service.checkApiKey('key_stall', 5);
+      const message = await limits.service.checkMessage({ projectId: 'prj_stall', orgId: 'org_stall', channel: 'widget', ip: '192.0.2.7', sessionId: 'ses_1', settings });
+      const ms = Date.now() - started;
+      assert.equal(redis.status, 'ready', 'the connection itself never dropped');
+      assert.equal(key.ok, true);
+      assert.equal(message.ok, true);
+      assert.ok(ms < 4 * COMMAND_TIMEOUT_MS, `${ms} ms for two checks`);
+    } finally {
+      server.kill('SIGCONT');
+    }
+  });
+});
+

@@ -1,6 +1,6 @@
 /**
  * The Redis penalty box with a per-instance memory box behind it, as the counters have their
- * insurance limiters: while Redis is not connected, or a command fails, blocks are checked and
+ * insurance limiters: while Redis is not usable (store-health.ts), or when a command fails, blocks are checked and
  * counted in memory, so an outage neither fails every message (it was a 500 after a 4 s wait)
  * nor lets an abuser out of the box on the instance that saw the abuse. Listing and lifting (the
  * owner's routes) answer 503 meanwhile (a list or a lift of only this instance's memory would
@@ -8,28 +8,19 @@
  */
 import { AppError } from '../../platform/http/errors.ts';
 import type { PenaltyBox } from './penalty-box.ts';
-
-const REPORT_EVERY_MS = 10_000;
+import type { StoreHealth } from './store-health.ts';
 
 export function withMemoryFallback(
   shared: PenaltyBox,
   local: PenaltyBox,
-  deps: { isConnected: () => boolean; onStoreError: (error: unknown) => void },
+  health: StoreHealth,
 ): PenaltyBox {
-  let reportedAtMs = -Infinity;
-  // One report per 10 s: an outage under load would otherwise log once per message.
-  const report = (error: unknown): void => {
-    const now = Date.now();
-    if (now - reportedAtMs < REPORT_EVERY_MS) return;
-    reportedAtMs = now;
-    deps.onStoreError(error);
-  };
   async function either<T>(fromShared: () => Promise<T>, fromLocal: () => Promise<T>): Promise<T> {
-    if (!deps.isConnected()) return fromLocal();
+    if (!health.usable()) return fromLocal();
     try {
       return await fromShared();
     } catch (error) {
-      report(error);
+      health.failed(error);
       return fromLocal();
     }
   }

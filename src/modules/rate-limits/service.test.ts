@@ -95,6 +95,18 @@ test("the widget's project and organisation budgets are not the organisation's o
   assert.equal((await service.checkMessage({ ...project, channel: 'api', ip: '192.0.2.2', apiKeyId: 'key_c' })).ok, true, "the project's budget per channel");
 });
 
+test("visitors behind the back end's address neither spend nor box the organisation's own callers", async () => {
+  const { service } = setup();
+  const nat = '198.51.100.77';
+  for (let i = 0; i < 12; i++) await service.checkMessage({ ...base, ip: nat });
+  const visitor = await service.checkMessage({ ...base, ip: nat });
+  assert.equal(!visitor.ok && visitor.blocked, true, 'the address is boxed for the widget');
+  const key = await service.checkMessage({ ...base, channel: 'api', ip: nat, apiKeyId: 'key_backend' });
+  assert.equal(key.ok, true, 'an API key from the same address is not');
+  assert.equal(key.ok && key.limit, 100, 'and is held by its own and the project budget, not the per-IP 5');
+  assert.equal((await service.checkMessage({ ...base, channel: 'api', ip: nat, sessionId: 'user_session' })).ok, true, 'nor is a signed-in user');
+});
+
 test('API keys: per-key request limit and per-key message limit', async () => {
   const { service } = setup();
   assert.equal((await service.checkApiKey('key_a', 2)).ok, true);

@@ -103,11 +103,14 @@ export function createRateLimitService(deps: {
     async checkMessage(input: MessageCheck): Promise<Decision> {
       const { projectId, orgId, settings } = input;
       assertNamespace(projectId);
-      const ipKey = `${projectId}:${clientKeyForIp(input.ip)}`;
+      // Addresses bind the public widget only: the organisation's own callers are bound by their key
+      // or session, and must not share (nor be boxed for) a counter with anonymous visitors behind
+      // the same NAT as their back end.
+      const ipKey = input.channel === 'widget' ? `${projectId}:${clientKeyForIp(input.ip)}` : undefined;
       const sessionKey = input.sessionId === undefined ? undefined : `${projectId}:${input.sessionId}`;
 
       const [ipBlock, sessionBlock] = await Promise.all([
-        penaltyBox.isBlocked('ip', ipKey),
+        ipKey === undefined ? undefined : penaltyBox.isBlocked('ip', ipKey),
         sessionKey === undefined ? undefined : penaltyBox.isBlocked('session', sessionKey),
       ]);
       const block = ipBlock ?? sessionBlock;
@@ -116,9 +119,10 @@ export function createRateLimitService(deps: {
         return fromBlock(block, block.dimension === 'ip' ? settings.perIpPerMinute : settings.perSessionPerHour);
       }
 
-      const steps: Step[] = [
-        { dimension: 'ip', bucket: 'msg_ip', key: ipKey, limit: { points: settings.perIpPerMinute, durationSeconds: 60 }, penalty: 'ip' },
-      ];
+      const steps: Step[] = [];
+      if (ipKey !== undefined) {
+        steps.push({ dimension: 'ip', bucket: 'msg_ip', key: ipKey, limit: { points: settings.perIpPerMinute, durationSeconds: 60 }, penalty: 'ip' });
+      }
       if (sessionKey !== undefined) {
         steps.push({ dimension: 'session', bucket: 'msg_session', key: sessionKey, limit: { points: settings.perSessionPerHour, durationSeconds: 3_600 }, penalty: 'session' });
       }

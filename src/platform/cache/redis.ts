@@ -10,11 +10,18 @@ export interface CreateRedisOptions {
   connectionName?: string;
 }
 
+/** Longer than any command Palisade sends takes on a healthy Redis, short enough for a request to wait. */
+export const COMMAND_TIMEOUT_MS = 1_000;
+
 export function createRedis(url: string, options: CreateRedisOptions = {}): Redis {
   return new Redis(url, {
     lazyConnect: false,
     enableOfflineQueue: true,
     maxRetriesPerRequest: 2,
+    // A Redis that holds the connection but stops answering (stopped, paused for a failover, a
+    // network black hole) fails each command after this long, instead of holding every request
+    // until the kernel gives up on the socket.
+    commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: 5_000,
     connectionName: options.connectionName ?? 'palisade',
     retryStrategy: (attempt: number): number => Math.min(attempt * 200, 2_000),
