@@ -168,13 +168,46 @@ describe('erasure requests', () => {
     }
   });
 
-  it('a phone number given in international form also finds it written nationally', async () => {
+  it('a phone number given in international form also finds it written nationally, and then asks for the count (another country may share the digits)', async () => {
     const frank = await visitor();
     const f1 = await say(frank, 'Call me back on 020 7946 0958 please');
-    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/erasure-requests`, { identifier: { type: 'PHONE', value: '+44 20 7946 0958' } });
+    // An American number with the London number's digits but its trunk prefix: someone else.
+    const gina = await visitor();
+    const g1 = await say(gina, 'My cell is (207) 946-0958');
+    const path = `/v1/orgs/${owner.orgId}/erasure-requests`;
+    const identifier = { type: 'PHONE', value: '+44 20 7946 0958' };
+    const refused = await owner.client.post(path, { identifier });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.match(refused.body.detail, /national phone number/);
+    const dry = await owner.client.post(path, { identifier, dryRun: true });
+    assert.deepEqual({ visitors: dry.body.erasure.visitors, conversations: dry.body.erasure.conversations }, { visitors: 1, conversations: 1 }, 'Gina is not found');
+    const r = await owner.client.post(path, { identifier, expectVisitors: 1 });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.equal(r.body.erasure.conversations, 1);
     assert.equal(await rows('conversations', 'id', f1), 0);
+    assert.equal(await rows('conversations', 'id', g1), 1, 'Gina stays');
+    assert.ok(!(await tombstoned(gina.visitorId)));
+  });
+
+  it('an identifier in several conversations without a visitor: only the stated count erases them all', async () => {
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'helpdesk', scopes: ['chat:write', 'chat:read'] });
+    const bearer = { authorization: `Bearer ${key.body.secret}` };
+    const made: string[] = [];
+    for (const customer of ['Hal', 'Ida', 'Jo']) {
+      const id = (await t.client().post(`/v1/projects/${projectId}/conversations`, {}, bearer)).body.conversation.id as string;
+      assert.equal((await t.client().post(`/v1/conversations/${id}/messages`, { content: `${customer} asked; cc support@acme.example` }, bearer)).status, 200);
+      made.push(id);
+    }
+    const path = `/v1/orgs/${owner.orgId}/erasure-requests`;
+    const identifier = { type: 'EMAIL', value: 'support@acme.example' };
+    const refused = await owner.client.post(path, { identifier });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.match(refused.body.detail, /3 conversations without a visitor/);
+    assert.equal((await owner.client.post(path, { identifier, expectConversations: 2 })).status, 409, 'a wrong count is refused too');
+    for (const id of made) assert.equal(await rows('conversations', 'id', id), 1, 'nothing deleted by a refusal');
+    const done = await owner.client.post(path, { identifier, expectConversations: 3 });
+    assert.equal(done.status, 201, JSON.stringify(done.body));
+    for (const id of made) assert.equal(await rows('conversations', 'id', id), 0);
   });
 
   it('only identifiers that name one person; an unknown visitor or identifier erases nothing and is still recorded; malformed requests are 400 and write nothing', async () => {

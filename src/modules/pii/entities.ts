@@ -92,21 +92,22 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
    * conversation's own subject wrote it or one of the organisation's callers did. Values already
    * erased are not found.
    */
-  async function vaultRowsHolding(orgId: string, type: EntityType, value: string, hashKey: Buffer): Promise<{ id: string; conversationId: string; bySubject: boolean }[]> {
+  async function vaultRowsHolding(orgId: string, type: EntityType, value: string, hashKey: Buffer): Promise<VaultMatch[]> {
     const spellings = identifierSpellings(type, value);
     const rows = await withTenant(db, orgId, (tx) =>
       tx
         .selectFrom('pii_vault')
         .select(['id', 'conversation_id', 'value', 'by_subject'])
         .where('type', '=', type)
-        .where('value_hash', 'in', spellings.map((v) => hashIdentifier(type, v, hashKey)))
+        .where('value_hash', 'in', spellings.map((s) => hashIdentifier(type, s.value, hashKey)))
         .execute(),
     );
-    const wanted = new Set(spellings);
-    const found: { id: string; conversationId: string; bySubject: boolean }[] = [];
+    const wanted = new Map(spellings.map((s) => [s.value, s.national]));
+    const found: VaultMatch[] = [];
     for (const r of rows) {
       const original = await unlessErased(erased, orgId, r.value, (c) => cipher.decrypt(c, { orgId, table: 'pii_vault', column: 'value', rowId: r.id }));
-      if (original !== undefined && wanted.has(normalizeValue(type, original))) found.push({ id: r.id, conversationId: r.conversation_id, bySubject: r.by_subject });
+      const national = original === undefined ? undefined : wanted.get(normalizeValue(type, original));
+      if (national !== undefined) found.push({ id: r.id, conversationId: r.conversation_id, bySubject: r.by_subject, national });
     }
     return found;
   }
@@ -115,3 +116,12 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
 }
 
 export type PiiEntities = ReturnType<typeof createPiiEntities>;
+
+export interface VaultMatch {
+  id: string;
+  conversationId: string;
+  /** Written by the conversation's own visitor (not by one of the organisation's callers). */
+  bySubject: boolean;
+  /** Matched only as a national phone number, which another country's number may share. */
+  national: boolean;
+}

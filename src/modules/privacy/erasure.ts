@@ -57,6 +57,19 @@ export interface ErasureOptions {
    * agent wrote into several) erases them all only when the caller states how many (from a dry run).
    */
   expectVisitors?: number;
+  /** Likewise when conversations without a visitor (API conversations) go too: what the dry run counted. */
+  expectConversations?: number;
+}
+
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+interface Found {
+  visitorIds: string[];
+  /** Conversations without a visitor that hold the identifier. */
+  conversationIds: string[];
+  mentions: Mention[];
+  /** Some visitor or conversation was found only through a national phone spelling. */
+  nationalOnly: boolean;
 }
 
 export interface ErasureResult {
@@ -101,15 +114,15 @@ export function createErasureService(deps: {
    * organisation's own callers wrote it into someone else's conversation (an agent's "I forwarded
    * this to bob@partner.com"): those values go alone — that conversation's visitor is another person.
    */
-  async function people(orgId: string, subject: ErasureSubject): Promise<{ visitorIds: string[]; conversationIds: string[]; mentions: Mention[] }> {
+  async function people(orgId: string, subject: ErasureSubject): Promise<Found> {
     if ('visitorId' in subject) {
       // Row-level security hides another organisation's visitor: nothing to erase here.
       const known = await withTenant(deps.db, orgId, (tx) => tx.selectFrom('visitors').select('id').where('id', '=', subject.visitorId).execute());
-      return { visitorIds: known.map((v) => v.id), conversationIds: [], mentions: [] };
+      return { visitorIds: known.map((v) => v.id), conversationIds: [], mentions: [], nationalOnly: false };
     }
     const { type, value } = subject.identifier;
     const holding = await deps.entities.vaultRowsHolding(orgId, type, value, await deps.hashKey(orgId));
-    if (holding.length === 0) return { visitorIds: [], conversationIds: [], mentions: [] };
+    if (holding.length === 0) return { visitorIds: [], conversationIds: [], mentions: [], nationalOnly: false };
     const owners = new Map<string, string | null>();
     await withTenant(deps.db, orgId, async (tx) => {
       for (const part of batches([...new Set(holding.map((h) => h.conversationId))])) {
@@ -118,17 +131,43 @@ export function createErasureService(deps: {
     });
     const visitorIds = new Set<string>();
     const conversationIds = new Set<string>();
+    // Visitors and conversations found through an international spelling: certainly this number.
+    const certain = new Set<string>();
     for (const h of holding) {
       const visitor = owners.get(h.conversationId);
       if (visitor === undefined) continue; // deleted meanwhile
+      const party = visitor ?? h.conversationId;
       if (visitor === null) conversationIds.add(h.conversationId);
       else if (h.bySubject) visitorIds.add(visitor);
+      else continue;
+      if (!h.national) certain.add(party);
     }
+    const nationalOnly = [...visitorIds, ...conversationIds].some((party) => !certain.has(party));
     const mentions = holding.flatMap((h) => {
       const visitor = owners.get(h.conversationId);
       return visitor && !h.bySubject && !visitorIds.has(visitor) ? [{ id: h.id, subjectId: visitor }] : [];
     });
-    return { visitorIds: [...visitorIds], conversationIds: [...conversationIds], mentions };
+    return { visitorIds: [...visitorIds], conversationIds: [...conversationIds], mentions, nationalOnly };
+  }
+
+  /**
+   * An identifier erases without a stated count only what surely belongs to one person: one
+   * visitor, one conversation without a visitor, found by the value itself (not only as a national
+   * phone number, which another country's number may share). Beyond that the caller states what a
+   * dry run counted: expectVisitors (checked here), and expectConversations when several
+   * conversations without a visitor go (returned: why their count must match, checked in the
+   * erasing transaction).
+   */
+  function confirmed(found: Found, options: ErasureOptions): string | undefined {
+    const visitors = found.visitorIds.length;
+    const loose = found.conversationIds.length;
+    const why = found.nationalOnly
+      ? "It was found written as a national phone number, which may be another country's number too."
+      : `It is in the conversations of ${plural(visitors, 'visitor')} and in ${plural(loose, 'conversation')} without a visitor.`;
+    if ((visitors > 1 || (found.nationalOnly && visitors > 0)) && options.expectVisitors !== visitors) {
+      throw new AppError('conflict', `${why} Check with dryRun: true, then send expectVisitors: ${visitors} to erase them all, or erase each person by visitor id.`);
+    }
+    return loose > 1 || (found.nationalOnly && loose > 0) ? why : undefined;
   }
 
   async function erase(orgId: string, subject: ErasureSubject, actor: { principal: Principal; ip: string | null }, options: ErasureOptions = {}): Promise<ErasureResult> {
@@ -150,19 +189,18 @@ export function createErasureService(deps: {
       });
       return { id: null, dryRun: true, conversations, visitors: found.visitorIds.length, mentions: found.mentions.length, subjects: 0, keysOwed: 0, erasedAt: null };
     }
-    if ('identifier' in subject && found.visitorIds.length > 1 && options.expectVisitors !== found.visitorIds.length) {
-      throw new AppError(
-        'conflict',
-        `This identifier is in the conversations of ${found.visitorIds.length} visitors. Check with dryRun: true, then send expectVisitors: ${found.visitorIds.length} to erase them all, or erase each person by visitor id.`,
-      );
-    }
+    const conversationsToState = 'identifier' in subject ? confirmed(found, options) : undefined;
     const id = newId('era');
     const { target, by } = namedBy(subject);
     // Resolved before the transaction, which must not wait on a key load (see Cipher.sealer).
     const seals = new Map<string, Sealer>();
     for (const m of found.mentions) if (!seals.has(m.subjectId)) seals.set(m.subjectId, await deps.sealer({ orgId, subjectId: m.subjectId }));
     const { deleted, mentions, subjects } = await withTenant(deps.db, orgId, async (tx) => {
-      const result = await deleteConversations(tx, orgId, [...(await conversationsOf(tx, found.visitorIds)), ...found.conversationIds]);
+      const conversationIds = [...(await conversationsOf(tx, found.visitorIds)), ...found.conversationIds];
+      if (conversationsToState !== undefined && options.expectConversations !== conversationIds.length) {
+        throw new AppError('conflict', `${conversationsToState} Check with dryRun: true, then send expectConversations: ${conversationIds.length} to erase them all.`);
+      }
+      const result = await deleteConversations(tx, orgId, conversationIds);
       // The person's visitor rows go, verified ones too (retention keeps those), and their keys are owed.
       for (const part of batches(found.visitorIds)) await tx.deleteFrom('visitors').where('id', 'in', part).execute();
       await owe(tx, orgId, found.visitorIds);
