@@ -29,6 +29,7 @@ import { decryptBackup, encryptBackup } from '../src/platform/crypto/backup-stre
 import { createBackupFile, restoreBackupFile, type BackupConnection } from '../src/modules/backups/service.ts';
 import { createTestDatabase, testBackend, type TestDatabase } from './helpers/database.ts';
 import { TEST_MASTER_KEY, TEST_MASTER_KEY_2 } from './helpers/test-keys.ts';
+import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
 
 const quiet = { warn: () => undefined, info: () => undefined };
 
@@ -248,6 +249,16 @@ describe('encrypted backups', () => {
     assert.deepEqual(readdirSync(emptyDataDir), [], 'no database and no master.key were created');
   });
 
+  it('`backup restore` without the master key creates no key file: it says what is missing', async () => {
+    await createBackupFile({ connection: source.connection, kms: sourceCrypto.kms }, file('restore-nokey.bak'));
+    const emptyDataDir = mkdtempSync(join(tmpdir(), 'palisade-restore-'));
+    closers.push(async () => rmSync(emptyDataDir, { recursive: true, force: true }));
+    const r = await runCli(['backup', 'restore', '--in', file('restore-nokey.bak')], { DATA_DIR: emptyDataDir, DATABASE_URL: '', PALISADE_MASTER_KEY: '' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /No master key/);
+    assert.ok(!readdirSync(emptyDataDir).includes('master.key'), 'no new master key, which would open nothing and be warned about at every start');
+  });
+
   it('never replaces an existing file (nor leaves a temporary one behind)', async () => {
     writeFileSync(file('precious.bak'), 'yesterday');
     for (const scope of ['data', 'keystore'] as const) {
@@ -414,6 +425,29 @@ describe('encrypted backups', () => {
     const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM keystore.subject_keys WHERE scope = ${scope}`.execute(target.db);
     assert.equal(rows[0]?.n, 0);
     await assert.rejects((await cryptoFor(target)).cipher.decrypt(second, aad), (e: unknown) => isCryptoError(e, 'key_not_found'));
+  });
+
+  it('a key-store restore waits for an erasure under way, so the erased key does not come back', { skip: testBackend() !== 'postgres' && 'a race between two connections: PostgreSQL only' }, async () => {
+    const target = await backendDb();
+    const crypto = await cryptoFor(target);
+    await target.db.insertInto('orgs').values({ id: ORG, name: 'Race', slug: 'race', region: 'eu' }).execute();
+    const scope = subjectScope(ORG, 'vis_race');
+    const aad = noteAad('prj_race');
+    const secret = await crypto.cipher.encrypt('erase me', aad, scope);
+    const kmsDeps = { connection: target.connection, kms: crypto.kms };
+    await createBackupFile(kmsDeps, file('race-keys.bak'), 'keystore');
+    await sql`DELETE FROM keystore.subject_keys`.execute(target.db); // the live key is lost: why one restores
+    // An erasure has written its tombstone and not committed yet when the restore starts.
+    const erasure = await holdLocks(target.db, (tx) => tx.insertInto('key_erasures').values({ scope, erased_at: new Date() }).execute());
+    const restoring = restoreBackupFile(kmsDeps, file('race-keys.bak'));
+    restoring.catch(() => undefined);
+    assert.equal(await lockWaiters(target.db, /LOCK TABLE/i), 1, 'the restore waits for the erasure');
+    await erasure.release();
+    const restored = await restoring;
+    assert.equal(restored.erasedKeysDropped, 1);
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM keystore.subject_keys WHERE scope = ${scope}`.execute(target.db);
+    assert.equal(rows[0]?.n, 0, 'the erased key is not restored');
+    await assert.rejects((await cryptoFor(target)).cipher.decrypt(secret, aad), (e: unknown) => isCryptoError(e, 'key_not_found'));
   });
 
   it("a backup's key of a subject erased here since is no collision: the merge goes through and drops it", async () => {

@@ -60,7 +60,8 @@ export function registerBackupCommands(program: Command, deps: { config: () => C
         const dropped = result.erasedKeysDropped > 0 || result.scope === 'keystore' ? `, ${result.erasedKeysDropped} erased keys dropped again` : '';
         const made = result.manifest ? ` (${describeBackup(result.manifest)})` : '';
         console.log(`Restored ${result.scope} backup${made}: ${result.tables} tables, ${result.rows} rows${dropped}.`);
-      });
+        // The master key the backup was made under must be there already: a new one would open nothing.
+      }, { createKeyFile: false });
     });
 
   backup

@@ -136,6 +136,14 @@ export async function acceptHeader(tx: Tx, m: BackupManifest, format: number): P
   if (!Array.isArray(m.migrations) || m.migrations.join(',') !== migrations.join(',')) {
     throw new RestoreRefused('The backup was made at another schema version than this database; upgrade or downgrade Palisade to match.');
   }
+  if (m.scope === 'keystore' && targetTables.size > 0) {
+    // A live merge. An erasure writing its tombstone meanwhile would delete the keys it can see
+    // (not the ones this merge inserts) while the merge drops what the tombstones it can see name:
+    // the erased key would come back. A key made meanwhile would slip past the collision check.
+    // Both wait for this merge instead (the restore is short; shreds and new keys resume after).
+    await sql`LOCK TABLE key_erasures IN SHARE MODE`.execute(tx);
+    await sql.raw(`LOCK TABLE ${[...targetTables.values()].map(qualified).join(', ')} IN SHARE ROW EXCLUSIVE MODE`).execute(tx);
+  }
   if (m.scope === 'data' && targetTables.size > 0) {
     // Nobody else writes to these tables from this check until the restore commits.
     await sql.raw(`LOCK TABLE ${[...targetTables.values()].map(qualified).join(', ')} IN ACCESS EXCLUSIVE MODE`).execute(tx);

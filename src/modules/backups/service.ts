@@ -6,8 +6,8 @@
  * nothing behind. Owns the files and the transaction; must never write plaintext to disk.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, open, rename, stat, unlink } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, link, lstat, open, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { decryptBackup, encryptBackup } from '../../platform/crypto/backup-stream.ts';
@@ -69,9 +69,16 @@ async function linkIntoPlace(temp: string, path: string): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw alreadyExists(path);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
-    // A file system without hard links: check, then rename (not atomic against a racing writer).
-    await refuseExisting(path);
-    await rename(temp, path);
+    // A file system without hard links (vfat, some network mounts): an exclusive copy, which also
+    // fails rather than replace a file created meanwhile, then the temporary file goes.
+    try {
+      await copyFile(temp, path, constants.COPYFILE_EXCL);
+    } catch (copyError) {
+      if ((copyError as NodeJS.ErrnoException).code === 'EEXIST') throw alreadyExists(path);
+      throw copyError;
+    }
+    await syncToDisk(path);
+    await unlink(temp);
     return;
   }
   await unlink(temp);

@@ -48,11 +48,16 @@ export async function announceKeyEviction(redisUrl: string, scopes: Scope[]): Pr
   }
 }
 
-export async function openCliContext(config: Config, openStorage: OpenStorage): Promise<CliContext> {
+export interface CliContextOptions {
+  /** Make a master key file when none exists (default). A restore must not: the backup's key opens it. */
+  createKeyFile?: boolean;
+}
+
+export async function openCliContext(config: Config, openStorage: OpenStorage, options: CliContextOptions = {}): Promise<CliContext> {
   const { database, redis } = await openStorage(config);
   try {
     await migrate(database.db);
-    const crypto = await createCrypto({ db: database.db, config, log: cliLog });
+    const crypto = await createCrypto({ db: database.db, config, log: cliLog, ...(options.createKeyFile === false ? { createKeyFile: false } : {}) });
     return {
       config,
       database,
@@ -73,10 +78,10 @@ export async function openCliContext(config: Config, openStorage: OpenStorage): 
 }
 
 /** Runs a command body with a context and always closes it; errors become exit code 1. */
-export async function withCliContext(config: Config, openStorage: OpenStorage, body: (ctx: CliContext) => Promise<void>): Promise<void> {
+export async function withCliContext(config: Config, openStorage: OpenStorage, body: (ctx: CliContext) => Promise<void>, options: CliContextOptions = {}): Promise<void> {
   let ctx: CliContext | undefined;
   try {
-    ctx = await openCliContext(config, openStorage);
+    ctx = await openCliContext(config, openStorage, options);
     await body(ctx);
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));

@@ -35,6 +35,8 @@ export interface CreateCryptoDeps {
   config: CryptoConfig;
   log: CryptoLogger;
   clock?: Clock;
+  /** Make a master key file in DATA_DIR when there is none (default true). */
+  createKeyFile?: boolean;
 }
 
 /** The KMS alone (backup CLI, rotate-master): the current key wraps, previous keys unwrap. */
@@ -75,7 +77,7 @@ async function warnAboutUncoveredKeys(db: Kysely<DB>, kms: Pick<Kms, 'keyId'>, p
 }
 
 export async function createCrypto(deps: CreateCryptoDeps): Promise<Crypto> {
-  const { kms, masterKey, previousKeyIds } = await createKmsFromConfig(deps.config, deps.log);
+  const { kms, masterKey, previousKeyIds } = await createKmsFromConfig(deps.config, deps.log, deps.createKeyFile === false ? { createKeyFile: false } : {});
   await warnAboutUncoveredKeys(deps.db, kms, previousKeyIds, deps.log);
   const keyring = createKeyring({ kms, store: createSqlKeyStores(deps.db), clock: deps.clock ?? systemClock });
   return {
