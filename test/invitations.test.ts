@@ -100,6 +100,25 @@ describe("a member's invitations", () => {
     assert.equal(removed?.metadata.expiredInvitations, 1);
   });
 
+  it('to the same address stop working once one is accepted: a member removed or demoted cannot come back by a second link', async () => {
+    const owner = await signUp(t, 'Twice invited');
+    const first = await invite(owner.client, owner.orgId, 'admin');
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/members`, { email: first.email, role: 'admin' });
+    assert.equal(r.status, 201, 'the first link was "lost": a second one is sent');
+    const second = { email: first.email, token: String(r.body.invitation.link).split('#')[1] ?? '' };
+    const c = t.client();
+    await c.post('/v1/auth/signup', { email: first.email, password: strongPassword, orgName: 'Own' });
+    const joined = await c.post('/v1/invitations/accept', { token: first.token });
+    assert.equal(joined.status, 200, JSON.stringify(joined.body));
+    const [accepted] = await auditOf(owner, 'invitation.accepted');
+    assert.equal(accepted?.metadata.otherInvitationsWithdrawn, 1);
+    const me = (await c.get('/v1/me')).body;
+    assert.equal((await owner.client.delete(`/v1/orgs/${owner.orgId}/members/${me.user?.id ?? me.id}`)).status, 204);
+    const back = await c.post('/v1/invitations/accept', { token: second.token });
+    assert.equal(back.status, 404, JSON.stringify(back.body));
+    assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}/members`)).body.members.length, 1, 'only the owner');
+  });
+
   it('stop working when the member leaves', async () => {
     const owner = await signUp(t, 'Leaving');
     const admin = await memberWithRole(t, owner.client, owner.orgId, 'admin');

@@ -308,7 +308,9 @@ export function createOrgService(deps: {
       if (!inviter || !mayInvite(inviter.role as Role, invitation.role as Role)) throw new AppError('not_found', 'This invitation does not exist or has expired.');
       if (await store.getMembership(tx, invitation.org_id, user.userId)) throw new AppError('conflict', 'You are already a member.');
       await store.insertMembership(tx, { org_id: invitation.org_id, user_id: user.userId, role: invitation.role as Role });
-      await audit.record(tx, { orgId: invitation.org_id, actor: user, action: 'invitation.accepted', target: { type: 'invitation', id: invitation.id }, ip });
+      // Other links to this address would outlive a later removal or demotion and bring the role back.
+      const otherInvitationsWithdrawn = await store.withdrawInvitationsTo(tx, invitation.org_id, invitation.email, now);
+      await audit.record(tx, { orgId: invitation.org_id, actor: user, action: 'invitation.accepted', target: { type: 'invitation', id: invitation.id }, ip, metadata: { otherInvitationsWithdrawn } });
       return { orgId: invitation.org_id, role: invitation.role };
     });
     await deps.directoryChanged([user.userId]);
