@@ -25,6 +25,12 @@ import type { Caller, ChatEvent, Citation, ConversationRef } from './types.ts';
 
 const HISTORY_MESSAGES = 10;
 const PASSAGES = 5;
+/**
+ * The most of an answer that is shown and stored: far more than any helpful chat answer, and a
+ * bound on what each later message and history page decrypts (a project's provider is whatever
+ * endpoint its owner names, and could stream a megabyte per answer).
+ */
+export const MAX_ANSWER_CHARS = 32_000;
 
 export interface Retriever {
   /** Inside the message's own tenant transaction: one transaction writes and retrieves. */
@@ -260,9 +266,12 @@ export function createChatService(deps: {
     try {
       for await (const event of provider.answer(answerInput(passages))) {
         if (event.type === 'delta') {
-          answer += event.text;
-          const visible = restorer.push(event.text);
+          const text = event.text.slice(0, MAX_ANSWER_CHARS - answer.length);
+          answer += text;
+          const visible = restorer.push(text);
           if (visible) yield { type: 'delta', text: visible };
+          // Leaving the loop ends the provider's generator, which closes its request.
+          if (answer.length >= MAX_ANSWER_CHARS) break;
         } else {
           citations = event.citations;
         }
