@@ -8,6 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { testBackend } from './helpers/database.ts';
+import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
 import { memberWithRole, signUp, startTestApp, strongPassword, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
 import { startTestIdp, type TestIdp } from './helpers/oidc-provider.ts';
 
@@ -265,5 +268,31 @@ describe('SCIM provisioning', () => {
     assertScimError(await o.scim.request('PATCH', `${SCIM}/Users/${made.body.id}`, { Operations: [{ op: 'replace', path: 'active', value: false }] }), 409);
     assertScimError(await o.scim.delete(`${SCIM}/Users/${made.body.id}`), 409);
     assert.equal((await o.scim.get(`${SCIM}/Users/${made.body.id}`)).body.active, true);
+  });
+});
+
+describe('a SCIM key revoked while its request is under way', { skip: testBackend() !== 'postgres' && 'races need PostgreSQL (PGlite runs one transaction at a time)' }, () => {
+  it('cannot provision anyone once the revocation commits (the write holds the key)', async () => {
+    const o = await scimOrg('Revoked Scim Corp', 'revoked.example');
+    const keys = (await o.client.get(`/v1/orgs/${o.orgId}/api-keys`)).body.apiKeys as { id: string; name: string }[];
+    const keyId = keys.find((k) => k.name === 'idp')?.id ?? '';
+    assert.equal((await o.scim.get(`${SCIM}/Users`)).status, 200, 'the key is known (and cached) before');
+    const users = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM users WHERE email = 'late@revoked.example'`.execute(t.database.db)).rows[0]?.n);
+    const revocation = await holdLocks(
+      t.database.db,
+      (tx) => sql`SELECT id FROM api_keys WHERE id = ${keyId} FOR UPDATE`.execute(tx),
+      (tx) => sql`UPDATE api_keys SET revoked_at = now() WHERE id = ${keyId}`.execute(tx),
+    );
+    const request = o.scim.post(`${SCIM}/Users`, { userName: 'late@revoked.example' });
+    let waiting = 0;
+    try {
+      waiting = await lockWaiters(t.database.db, /from "api_keys"/i);
+    } finally {
+      await revocation.release();
+    }
+    assert.equal(waiting, 1, 'the request waited on its key');
+    const refused = await request;
+    assert.equal(refused.status, 401, JSON.stringify(refused.body));
+    assert.equal(await users(), 0, 'nobody was provisioned');
   });
 });

@@ -15,6 +15,7 @@
  * Accounts with a password (signed up, or given one by the operator) are never SCIM's to see or
  * change: break-glass owners stay. Every change is audited, with the SCIM key as the actor.
  */
+import { holdCredential } from '../../platform/http/credential-hold.ts';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DB } from '../../platform/db/tables.ts';
@@ -96,6 +97,8 @@ export function createScimService(deps: {
       throw scimRefusal('invalid_request', 'invalidValue', 'userName must be the primary e-mail address (the one the provider sends as the email claim).');
     }
     const userId = await db.transaction().execute(async (tx) => {
+      // The key first, as every write does: a revocation or lockdown committing meanwhile refuses this one.
+      await holdCredential(tx, actor.principal);
       const existing = await accounts.federation.findUser(tx, email);
       const id = existing ? undefined : await accounts.federation.createUser(tx, { email, name: input.name, orgId });
       await enterTenant(tx, orgId);
@@ -134,6 +137,7 @@ export function createScimService(deps: {
   async function update(orgId: string, userId: string, changes: UserChanges, actor: Actor): Promise<ScimAccount> {
     let policy: ProvisioningPolicy | null = null;
     const changed = await db.transaction().execute(async (tx) => {
+      await holdCredential(tx, actor.principal);
       const before = await lockedAccount(tx, orgId, userId);
       if (changes.userName !== undefined && changes.userName.trim().toLowerCase() !== before.email) {
         throw scimRefusal('invalid_request', 'mutability', 'userName cannot change: the address is the account.');
@@ -176,6 +180,7 @@ export function createScimService(deps: {
    */
   async function remove(orgId: string, userId: string, actor: Actor): Promise<void> {
     await db.transaction().execute(async (tx) => {
+      await holdCredential(tx, actor.principal);
       const before = await lockedAccount(tx, orgId, userId);
       // Its sessions before its membership, as a write of theirs holds them (credential-hold.ts):
       // the account's deletion cascades to them, and taking them last could deadlock with it.
