@@ -176,6 +176,21 @@ describe('lockdown against a key making a key', { skip: testBackend() !== 'postg
   });
 });
 
+describe('lockdown of an organisation with very many members', () => {
+  it('ends the sessions of more members than one statement can bind parameters (a 500 left everything working)', async () => {
+    const owner = await signUp(t, 'Member Flood');
+    const tag = owner.orgId.slice(4);
+    await sql`INSERT INTO users (id, email) SELECT 'usr_flood' || i || ${tag}, 'flood' || i || '-' || ${tag} || '@example.test' FROM generate_series(1, 66000) i`.execute(t.database.db);
+    await sql`INSERT INTO memberships (org_id, user_id, role) SELECT ${owner.orgId}, 'usr_flood' || i || ${tag}, 'viewer' FROM generate_series(1, 66000) i`.execute(t.database.db);
+    await sql`INSERT INTO sessions (id, user_id, token_hash, expires_at) SELECT 'ses_flood' || i || ${tag}, 'usr_flood' || i || ${tag}, 'flood' || i || ${tag}, now() + interval '1 hour' FROM generate_series(1, 66000, 1000) i`.execute(t.database.db);
+    const r = await owner.client.post(`/v1/orgs/${owner.orgId}/lockdown`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const live = await sql<{ n: number }>`SELECT count(*)::int AS n FROM sessions WHERE id LIKE ${`ses_flood%${tag}`} AND revoked_at IS NULL`.execute(t.database.db);
+    assert.equal(live.rows[0]?.n, 0, 'every member session ended');
+    assert.equal((await owner.client.get(`/v1/orgs/${owner.orgId}`)).status, 401, "the owner's own session too");
+  });
+});
+
 describe('lockdown of an organisation with very many keys', () => {
   it('revokes more keys than one statement can bind parameters (a 500 left them all working)', async () => {
     const owner = await signUp(t, 'Key Flood');

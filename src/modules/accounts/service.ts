@@ -5,6 +5,7 @@
  * is effective on the very next request.
  * Never logs or returns a password, a password hash, a TOTP secret or a session token after creation.
  */
+import { batches } from '../../platform/db/batches.ts';
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
@@ -290,7 +291,7 @@ export function createAccountService(deps: {
   /** Incident response: every session of these users ends now, on every instance. */
   async function revokeAllSessionsOf(userIds: string[]): Promise<number> {
     const revoked = await store.revokeSessionsOfUsers(db, userIds, clock.now());
-    await invalidation.publish(SESSIONS_OF_USER_TOPIC, userIds);
+    for (const part of batches(userIds)) await invalidation.publish(SESSIONS_OF_USER_TOPIC, part);
     return revoked;
   }
 

@@ -1,4 +1,5 @@
 /** SQL for users and sessions (the account directory; not tenant-scoped). Nothing else. */
+import { batches } from '../../platform/db/batches.ts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 
@@ -154,9 +155,12 @@ export function createAccountStore() {
     },
 
     revokeSessionsOfUsers: async (x: Executor, userIds: string[], at: Date): Promise<number> => {
-      if (userIds.length === 0) return 0;
-      const r = await x.updateTable('sessions').set({ revoked_at: at }).where('user_id', 'in', userIds).where('revoked_at', 'is', null).executeTakeFirst();
-      return Number(r.numUpdatedRows);
+      let revoked = 0;
+      for (const part of batches(userIds)) {
+        const r = await x.updateTable('sessions').set({ revoked_at: at }).where('user_id', 'in', part).where('revoked_at', 'is', null).executeTakeFirst();
+        revoked += Number(r.numUpdatedRows);
+      }
+      return revoked;
     },
 
     /** Ends the sessions an organisation's single sign-on started; their ids. */

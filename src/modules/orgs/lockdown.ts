@@ -96,7 +96,8 @@ export function lockdownRoutes(deps: {
         await deps.apiKeys.evictAll(lateKeys);
         // Someone who joined while this ran (an invitation accepted before the withdrawal above)
         // was not among the members whose sessions ended: theirs end now.
-        const joined = (await deps.orgs.listMembers(orgId)).filter((m) => !members.some((k) => k.userId === m.userId));
+        const before = new Set(members.map((m) => m.userId));
+        const joined = (await deps.orgs.listMembers(orgId)).filter((m) => !before.has(m.userId));
         const lateSessions = joined.length > 0 ? await deps.accounts.revokeAllSessionsOf(joined.map((m) => m.userId)) : 0;
         await deps.projects.projectsChanged(endedProjects);
         // A sign-in through SSO that committed while this ran (before SSO was off) is ended too;
