@@ -38,7 +38,7 @@ import { loggerOptions } from './platform/http/logging.ts';
 import { lazyChildLogger } from './platform/http/request-logger.ts';
 import './platform/http/principal.ts';
 import type { App } from './platform/http/types.ts';
-import { createLoginThrottle, defaultLoginThrottle } from './modules/accounts/login-throttle.ts';
+import { createLoginThrottle, defaultLoginThrottle, type LoginThrottleOptions } from './modules/accounts/login-throttle.ts';
 import { accountRoutes, sessionCookie } from './modules/accounts/routes.ts';
 import { DIRECTORY_TOPIC, SESSIONS_OF_USER_TOPIC, SESSIONS_TOPIC, createAccountService } from './modules/accounts/service.ts';
 import { createAccountStore } from './modules/accounts/store.ts';
@@ -97,7 +97,7 @@ export interface AppDeps {
   redis?: Redis | undefined;
   clock?: Clock;
   /** Overrides for tests (e.g. a tighter login throttle). */
-  loginThrottle?: { perAccount?: number; perAccountTotal?: number; perIp?: number; windowSeconds?: number; signupsPerIp?: number; signupWindowSeconds?: number };
+  loginThrottle?: Partial<Omit<LoginThrottleOptions, 'redis' | 'prefix'>>;
   /** Revocation fan-out; default: Redis pub/sub when config.redisUrl is set, else in memory. */
   pubsub?: PubSub;
   /** Called on every rate-limit refusal (the events module connects here). */

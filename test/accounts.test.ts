@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { countRows, signUp, startTestApp, strongPassword, uniqueEmail, type TestApp, joinOrg } from './helpers/harness.ts';
@@ -303,6 +304,29 @@ describe('login throttle', () => {
     const { email } = await signUp(h);
     const ip = `${new64()}::1`;
     for (let i = 0; i < PER_IP + 2; i++) assert.equal((await loginFrom(ip, email, strongPassword)).status, 200, `login ${i + 1}`);
+  });
+});
+
+describe('password checks, right ones too', () => {
+  const CHECKS = 4;
+  let h: TestApp;
+  before(async () => {
+    h = await startTestApp({ loginThrottle: { checksPerAccount: CHECKS, checksPerIp: 6 }, config: { trustProxy: true } });
+  });
+  after(() => h.close());
+  const loginFrom = (ip: string, email: string) => h.client().post('/v1/auth/login', { email, password: strongPassword }, { 'x-forwarded-for': ip });
+
+  it('are limited per account and per address: signing in again and again cannot keep the hasher busy', async () => {
+    const { email } = await signUp(h);
+    for (let i = 0; i < CHECKS; i++) assert.equal((await loginFrom(`198.51.100.${i + 1}`, email)).status, 200, `login ${i + 1}`);
+    const refused = await loginFrom('198.51.100.99', email);
+    assert.equal(refused.status, 429, 'the account has had its checks');
+    assert.equal(refused.body.code, 'too_many_attempts');
+    const sessions = await sql<{ n: number }>`SELECT count(*)::int AS n FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ${email}`.execute(h.database.db);
+    assert.equal(sessions.rows[0]?.n, CHECKS + 1, "the sign-up's and one per admitted login: none for the refused one");
+    const other = await signUp(h);
+    for (let i = 0; i < 6; i++) await loginFrom('203.0.113.50', i < 3 ? other.email : (await signUp(h)).email);
+    assert.equal((await loginFrom('203.0.113.50', (await signUp(h)).email)).status, 429, 'the address has had its checks');
   });
 });
 

@@ -6,7 +6,9 @@
  * a stranger's wrong guesses lock the account only for the stranger's address, not for its owner
  * signing in from elsewhere; the account-wide ceiling still stops guessing spread over many
  * addresses. A right password gives the IP its point back (only wrong guesses count against an
- * address); a completed sign-in also resets the account's counts. Past any limit every attempt is
+ * address); a completed sign-in also resets the account's counts of wrong attempts. Every check
+ * also counts, never given back, against ceilings of its own (password hashing is costly by
+ * design: an account holder signing in again and again must not keep it busy). Past any limit every attempt is
  * refused with too_many_attempts until the window passes, whether or not the password is right.
  * Sign-ups are limited per client IP too (every one counts, taken before anything is checked):
  * signup hashes a password (costly by design) and says whether an address has an account, so
@@ -43,6 +45,13 @@ export interface LoginThrottleOptions {
   /** Wrong attempts on one account from all addresses together. */
   perAccountTotal: number;
   perIp: number;
+  /**
+   * Every password check, right or wrong, never given back: one account (per account, and per
+   * address) cannot keep the password hasher busy by signing in again and again. Above the wrong
+   * attempts' ceilings, so strangers cannot lock an account out sooner than they already can.
+   */
+  checksPerAccount: number;
+  checksPerIp: number;
   windowSeconds: number;
   signupsPerIp: number;
   signupWindowSeconds: number;
@@ -55,6 +64,8 @@ export const defaultLoginThrottle = {
   perAccount: 5,
   perAccountTotal: 100,
   perIp: 50,
+  checksPerAccount: 150,
+  checksPerIp: 300,
   windowSeconds: 15 * 60,
   signupsPerIp: 20,
   signupWindowSeconds: 60 * 60,
@@ -82,6 +93,8 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   const secondFactor = make(options.perAccount, `${prefix}login_fail_second_factor`);
   const accountFrom = (account: string, ip: string): string => `${account}\u0000${clientKeyForIp(ip)}`;
   const byIp = make(options.perIp, `${prefix}login_fail_ip`);
+  const checksByAccount = make(options.checksPerAccount, `${prefix}login_check_account`);
+  const checksByIp = make(options.checksPerIp, `${prefix}login_check_ip`);
   const signupsByIp = make(options.signupsPerIp, `${prefix}signup_ip`, options.signupWindowSeconds);
 
   /** Seconds to wait when the limiter refuses the point, 0 when it was taken. */
@@ -99,7 +112,14 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
     // Narrowest first: an address past its limit no longer counts against the accounts it tries,
     // nor one past its limit on an account against that account's ceiling.
     async take(account, ip) {
-      return (await consume(byIp, clientKeyForIp(ip))) || (await consume(byAccountFromIp, accountFrom(account, ip))) || consume(byAccount, account);
+      const address = clientKeyForIp(ip);
+      return (
+        (await consume(byIp, address)) ||
+        (await consume(checksByIp, address)) ||
+        (await consume(byAccountFromIp, accountFrom(account, ip))) ||
+        (await consume(byAccount, account)) ||
+        consume(checksByAccount, account)
+      );
     },
     async refundIp(ip) {
       await byIp.reward(clientKeyForIp(ip), 1);
