@@ -12,6 +12,7 @@ import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { ContentCipher } from '../chat/content-cipher.ts';
+import { messagePages } from '../chat/message-pages.ts';
 import { entityTypes, type EntityType } from './policy.ts';
 import type { PublicEntity, RevealedEntity } from './schemas.ts';
 import { hashIdentifier } from './hash.ts';
@@ -42,20 +43,20 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
     return row;
   }
 
-  /** Every entity of the conversation; `count` = occurrences of its token across all its messages. */
+  /**
+   * Every entity of the conversation; `count` = occurrences of its token across all its messages,
+   * read a page at a time (a conversation may have grown long) and decrypted outside the
+   * transactions; an erased subject's messages simply count nothing.
+   */
   async function list(conversation: { id: string; orgId: string }): Promise<PublicEntity[]> {
     const { orgId } = conversation;
-    const [entities, messages] = await withTenant(db, orgId, (tx) =>
-      Promise.all([
-        tx.selectFrom('pii_vault').select(['id', 'type', 'token']).where('conversation_id', '=', conversation.id).execute(),
-        tx.selectFrom('messages').select(['id', 'content']).where('conversation_id', '=', conversation.id).execute(),
-      ]),
-    );
-    // Decrypted outside the transaction; an erased subject's messages simply count nothing.
+    const entities = await withTenant(db, orgId, (tx) => tx.selectFrom('pii_vault').select(['id', 'type', 'token']).where('conversation_id', '=', conversation.id).execute());
     const counts = new Map<string, number>();
-    for (const m of messages) {
-      const text = (await unlessErased(erased, orgId, m.content, (c) => cipher.decrypt(c, { orgId, table: 'messages', column: 'content', rowId: m.id }))) ?? '';
-      for (const token of text.match(TOKEN) ?? []) counts.set(token, (counts.get(token) ?? 0) + 1);
+    for await (const messages of messagePages(db, orgId, conversation.id)) {
+      for (const m of messages) {
+        const text = (await unlessErased(erased, orgId, m.content, (c) => cipher.decrypt(c, { orgId, table: 'messages', column: 'content', rowId: m.id }))) ?? '';
+        for (const token of text.match(TOKEN) ?? []) counts.set(token, (counts.get(token) ?? 0) + 1);
+      }
     }
     return entities
       .filter((e): e is typeof e & { type: EntityType } => isEntityType(e.type))

@@ -9,14 +9,14 @@
  * erased is left out. Read page by page, each in its own tenant transaction, and decrypted outside
  * it (PGlite is one connection). The last line, `{"type":"end"}`, says the file is whole.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
 import { unlessErased, type ErasureCheck } from '../../platform/crypto/erasure.ts';
 import type { ContentCipher } from '../chat/content-cipher.ts';
+import { messagePages } from '../chat/message-pages.ts';
 
 const PAGE = 200;
-const MESSAGE_PAGE = 500;
 /** Characters of knowledge text one export read holds at most (beyond its first document). */
 const DOCUMENT_PAGE_CHARS = 2_000_000;
 const iso = (t: Date | string): string => new Date(t).toISOString();
@@ -64,25 +64,13 @@ export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; e
     }
   }
 
-  /**
-   * One conversation's messages, a line each, MESSAGE_PAGE per transaction: however long a
-   * conversation grew, no line and no read holds more than a page of it.
-   */
+  /** One conversation's messages, a line each, a page per transaction (message-pages.ts). */
   async function* messages(orgId: string, conversationId: string): AsyncGenerator<Record<string, unknown>> {
-    let after: string | undefined;
-    for (;;) {
-      const rows = await withTenant(db, orgId, (tx) => {
-        let q = tx.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
-        // After the last one read, as the database dates it (to the microsecond).
-        if (after !== undefined) q = q.where(sql<boolean>`(created_at, id) > (SELECT m.created_at, m.id FROM messages m WHERE m.id = ${after})`);
-        return q.orderBy('created_at').orderBy('id').limit(MESSAGE_PAGE).execute();
-      });
+    for await (const rows of messagePages(db, orgId, conversationId)) {
       for (const m of rows) {
         const content = await open(orgId, m.content, 'messages', 'content', m.id);
         if (content !== undefined) yield { type: 'message', conversationId, id: m.id, role: m.role, content, citations: m.citations, createdAt: iso(m.created_at) };
       }
-      if (rows.length < MESSAGE_PAGE) return;
-      after = rows.at(-1)?.id;
     }
   }
 
