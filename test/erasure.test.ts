@@ -138,6 +138,11 @@ describe('erasure requests', () => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.deepEqual([r.body.erasure.visitors, r.body.erasure.conversations, r.body.erasure.mentions], [0, 0, 1]);
     assert.equal(await mentioned(), 0, "Bob's address is gone from the vault");
+    const [kept] = (await sql<{ id: string }>`SELECT id FROM pii_vault WHERE conversation_id = ${annConversation} AND value_hash = 'erased'`.execute(t.database.db)).rows;
+    const reveals = await rows('audit_log', 'action', 'pii.revealed');
+    const reveal = await owner.client.post(`/v1/entities/${kept?.id}/reveal`);
+    assert.equal(reveal.status, 404, 'an erased value is not revealed (as an empty one)');
+    assert.equal(await rows('audit_log', 'action', 'pii.revealed'), reveals, 'nor recorded as revealed');
     assert.equal(await rows('visitors', 'id', ann.visitorId), 1, 'Ann stays');
     assert.ok(!(await tombstoned(ann.visitorId)), "and so does Ann's key");
     const history = await owner.client.get(`/v1/conversations/${annConversation}/messages`);

@@ -18,7 +18,7 @@ import type { PublicEntity, RevealedEntity } from './schemas.ts';
 import { hashIdentifier } from './hash.ts';
 import { normalizeValue } from './normalize.ts';
 import { identifierSpellings } from './spellings.ts';
-import { tokenNumber } from './vault.ts';
+import { ERASED_VALUE_HASH, tokenNumber } from './vault.ts';
 
 export interface EntityLocation {
   orgId: string;
@@ -67,9 +67,9 @@ export function createPiiEntities(deps: { db: Kysely<DB>; cipher: ContentCipher;
   /** The original value; the audit record is committed before it is returned. */
   async function reveal(entityId: string, orgId: string, actor: { principal: Principal; ip: string }): Promise<RevealedEntity> {
     const row = await withTenant(db, orgId, (tx) =>
-      tx.selectFrom('pii_vault').select(['id', 'conversation_id', 'type', 'token', 'value']).where('id', '=', entityId).executeTakeFirst(),
+      tx.selectFrom('pii_vault').select(['id', 'conversation_id', 'type', 'token', 'value', 'value_hash']).where('id', '=', entityId).executeTakeFirst(),
     );
-    if (!row || !isEntityType(row.type)) throw new AppError('not_found', 'This entity does not exist.');
+    if (!row || !isEntityType(row.type) || row.value_hash === ERASED_VALUE_HASH) throw new AppError('not_found', 'This entity does not exist.');
     const type = row.type;
     const value = await unlessErased(erased, orgId, row.value, (c) => cipher.decrypt(c, { orgId, table: 'pii_vault', column: 'value', rowId: row.id }));
     if (value === undefined) throw new AppError('not_found', 'This entity does not exist.');

@@ -6,6 +6,14 @@
 import type { EntityType } from './policy.ts';
 import { normalizeValue } from './normalize.ts';
 
+/**
+ * The value hash of a vault row whose value was erased alone (a mention: erasure.ts): the row is
+ * kept, with its token and an empty value, so the token's number is never given to another value
+ * of that conversation (an agent's old message would then read as someone else's address). It
+ * matches no look-up, reveals nothing and is left out of exports.
+ */
+export const ERASED_VALUE_HASH = 'erased';
+
 export interface TokenVault {
   tokenFor: (type: EntityType, value: string) => string;
   lookup: (token: string) => string | undefined;

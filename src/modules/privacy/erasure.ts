@@ -11,6 +11,7 @@
  * A message the person sends while the erasure runs may start a conversation the erasure did not
  * see; its key is shredded with the rest, so it cannot be read either.
  */
+import { ERASED_VALUE_HASH } from '../pii/vault.ts';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
@@ -35,13 +36,6 @@ export const erasureIdentifierTypes = ['EMAIL', 'PHONE', 'IBAN', 'CREDIT_CARD', 
 export type ErasureIdentifierType = (typeof erasureIdentifierTypes)[number];
 
 export type ErasureSubject = { visitorId: string } | { identifier: { type: ErasureIdentifierType; value: string } };
-
-/**
- * A mention's vault row after its value is erased: kept, with its token and an empty value, so
- * the token's number is never given to another value of that conversation (the agent's old
- * message would then read as someone else's address); the hash names nothing.
- */
-const ERASED_HASH = 'erased';
 
 /** A vault value the organisation's own caller wrote into another person's conversation. */
 interface Mention {
@@ -207,7 +201,7 @@ export function createErasureService(deps: {
       let mentions = 0;
       for (const m of found.mentions) {
         const sealed = (seals.get(m.subjectId) as Sealer)('', { orgId, table: 'pii_vault', column: 'value', rowId: m.id });
-        const r = await tx.updateTable('pii_vault').set({ value: sealed, value_hash: ERASED_HASH }).where('id', '=', m.id).where('by_subject', '=', false).executeTakeFirst();
+        const r = await tx.updateTable('pii_vault').set({ value: sealed, value_hash: ERASED_VALUE_HASH }).where('id', '=', m.id).where('by_subject', '=', false).executeTakeFirst();
         mentions += Number(r.numUpdatedRows);
       }
       await deps.audit.record(tx, {

@@ -15,6 +15,7 @@ import { withTenant } from '../../platform/db/tenant.ts';
 import { unlessErased, type ErasureCheck } from '../../platform/crypto/erasure.ts';
 import type { ContentCipher } from '../chat/content-cipher.ts';
 import { messagePages } from '../chat/message-pages.ts';
+import { ERASED_VALUE_HASH } from '../pii/vault.ts';
 
 const PAGE = 200;
 /** Characters of knowledge text one export read holds at most (beyond its first document). */
@@ -79,9 +80,10 @@ export function createOrgExport(deps: { db: Kysely<DB>; cipher: ContentCipher; e
    * row commits with the message that brought it, so every token of the messages read is here.
    */
   async function entities(orgId: string, conversationId: string, withValues: boolean): Promise<Record<string, unknown>> {
-    const rows = await withTenant(db, orgId, (tx) => tx.selectFrom('pii_vault').select(['id', 'token', 'type', 'value']).where('conversation_id', '=', conversationId).execute());
+    const rows = await withTenant(db, orgId, (tx) => tx.selectFrom('pii_vault').select(['id', 'token', 'type', 'value', 'value_hash']).where('conversation_id', '=', conversationId).execute());
     const list = [];
     for (const e of rows) {
+      if (withValues && e.value_hash === ERASED_VALUE_HASH) continue;
       const value = withValues ? await open(orgId, e.value, 'pii_vault', 'value', e.id) : undefined;
       if (withValues && value === undefined) continue;
       list.push({ token: e.token, type: e.type, ...(withValues ? { value } : {}) });
