@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RefusalEvent } from '../src/modules/rate-limits/service.ts';
+import { defaultApiKeyMessagesPerMinute } from '../src/modules/rate-limits/policy.ts';
+import { sql } from 'kysely';
 import type { Clock } from '../src/platform/clock.ts';
 import { memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 
@@ -77,6 +79,19 @@ describe('a refusal after an admitted check', () => {
     assert.equal(r.headers.get('ratelimit-remaining'), '0');
     assert.equal(r.headers.get('ratelimit-limit'), null);
     assert.equal(r.headers.get('ratelimit-reset'), r.headers.get('retry-after'), 'the reset is the refusal\'s, not the key\'s');
+  });
+});
+
+describe('opening conversations', () => {
+  it('is limited per caller and project (each is a row kept until retention), and a refusal writes nothing', async () => {
+    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
+    const opened = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM conversations WHERE project_id = ${projectId}`.execute(t.database.db)).rows[0]?.n);
+    const before = await opened();
+    const statuses: number[] = [];
+    for (let i = 0; i <= defaultApiKeyMessagesPerMinute; i++) statuses.push((await editor.client.post(`/v1/projects/${projectId}/conversations`, {})).status);
+    assert.deepEqual(statuses.filter((s) => s !== 201), [429], 'one over the limit is refused');
+    assert.equal(await opened(), before + defaultApiKeyMessagesPerMinute, 'and wrote nothing');
+    assert.equal((await owner.client.post(`/v1/projects/${projectId}/conversations`, {})).status, 201, 'another caller has its own allowance');
   });
 });
 

@@ -14,6 +14,7 @@ import type { Access } from '../orgs/access.ts';
 import type { Permission } from '../orgs/permissions.ts';
 import type { ProjectDirectory } from '../projects/directory.ts';
 import { applyDecision } from '../rate-limits/http.ts';
+import { defaultApiKeyMessagesPerMinute } from '../rate-limits/policy.ts';
 import type { RateLimitService } from '../rate-limits/service.ts';
 import { replyWithAnswer } from './reply.ts';
 import type { ConversationRef } from './types.ts';
@@ -53,6 +54,9 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
       schema: { operationId: 'createConversation', tags: ['chat'], body: noBody, params: projectParams },
       handler: async (request, reply) => {
         const { principal, project } = await authorisedProject(request, request.params.projectId, 'chat:write');
+        // Each is a row kept until retention: as many a minute as a key may send messages.
+        const caller = principal.kind === 'user' ? `user:${principal.userId}` : `key:${principal.keyId}`;
+        applyDecision(request, await deps.rateLimits.checkConversationStart(project.id, caller, defaultApiKeyMessagesPerMinute));
         const conversation = await chat.startConversation(project, { kind: 'api', principal, ip: request.ip });
         return reply.code(201).send({ conversation: { id: conversation.id, projectId: conversation.projectId } });
       },

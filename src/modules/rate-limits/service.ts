@@ -61,6 +61,8 @@ export interface RateLimitService {
   checkMessage(input: MessageCheck): Promise<Decision>;
   checkApiKey(keyId: string, perMinute: number): Promise<Decision>;
   checkSessionStart(projectId: string, ip: string, perMinute: number): Promise<Decision>;
+  /** A conversation the organisation's own caller opens (user or API key), per caller and project. */
+  checkConversationStart(projectId: string, callerKey: string, perMinute: number): Promise<Decision>;
   checkTextWork(principalKey: string, ip: string, kilochars: number, perMinute: number): Promise<Decision>;
   listBlocks(projectId: string): Promise<PenaltyBlock[]>;
   liftBlock(projectId: string, dimension: PenaltyDimension, key: string): Promise<boolean>;
@@ -151,6 +153,12 @@ export function createRateLimitService(deps: {
       assertNamespace(projectId);
       const key = `${projectId}:${clientKeyForIp(ip)}`;
       return run([{ dimension: 'ip', bucket: 'session_start_ip', key, limit: { points: perMinute, durationSeconds: 60 } }], { projectId });
+    },
+
+    async checkConversationStart(projectId: string, callerKey: string, perMinute: number): Promise<Decision> {
+      assertNamespace(projectId);
+      const dimension = callerKey.startsWith('key:') ? 'api_key' : 'session';
+      return run([{ dimension, bucket: 'conversation_start', key: `${projectId}:${callerKey}`, limit: { points: perMinute, durationSeconds: 60 } }], { projectId });
     },
 
     /**
