@@ -50,7 +50,9 @@ export async function replyWithAnswer(
     if (e.type === 'meta') ({ conversationId, messageId } = e);
     else if (e.type === 'delta') content += e.text;
     else if (e.type === 'citations') citations = e.citations;
-    else if (e.type === 'error') throw new AppError(e.code as ErrorCode, e.message);
+    // The question is stored by now (in a conversation perhaps opened for it): say which, so a
+    // retry continues it instead of opening another and storing the question twice.
+    else if (e.type === 'error') throw new AppError(e.code as ErrorCode, e.message, conversationId ? { details: { conversationId } } : {});
   }
   return reply.send({ conversationId, message: { id: messageId, role: 'assistant', content, citations } });
 }

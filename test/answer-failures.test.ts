@@ -1,7 +1,7 @@
 /**
- * An answer provider that streams without end (a project's provider is any endpoint its owner
- * names): the answer is cut at MAX_ANSWER_CHARS, shown and stored at that length, and the
- * provider's request is closed.
+ * Answers that go wrong: a provider that streams without end (a project's provider is any endpoint
+ * its owner names) is cut at MAX_ANSWER_CHARS, shown and stored at that length, and its request
+ * closed; a failed answer names the conversation its question was stored in.
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
@@ -39,4 +39,25 @@ it('cuts an endless answer at the cap, stores it at that length and closes the p
   assert.equal(stored.content.length, MAX_ANSWER_CHARS);
   for (let i = 0; i < 50 && stub.open > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(stub.open, 0, 'the provider request was closed');
+});
+
+it('a failed answer names the conversation its question was stored in, so a retry continues it', async () => {
+  const failing = await startOpenAiStub({ mode: 'http500' });
+  try {
+    const created = await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, {
+      name: 'Failing',
+      settings: { allowedDomains: ['docs.example.com'], answer: { provider: 'openai-compatible', baseUrl: failing.baseUrl, model: 'stub' } },
+    });
+    const projectId = created.body.project.id as string;
+    const origin = 'https://docs.example.com';
+    const session = await t.client().post(`/v1/widget/${projectId}/sessions`, {}, { origin });
+    const r = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'Hello?' }, { origin, authorization: `Bearer ${session.body.token}` });
+    assert.equal(r.status, 502, JSON.stringify(r.body));
+    assert.equal(r.body.code, 'provider_error');
+    assert.match(r.body.conversationId ?? '', /^conv_/, 'the conversation opened for the question');
+    const again = await t.client().post(`/v1/widget/${projectId}/messages`, { content: 'Hello again?', conversationId: r.body.conversationId }, { origin, authorization: `Bearer ${session.body.token}` });
+    assert.equal(again.body.conversationId, r.body.conversationId, 'the retry continues it');
+  } finally {
+    await failing.close();
+  }
 });
