@@ -111,6 +111,12 @@ describe('SCIM provisioning', () => {
     const first = await ssoSignIn(org, 'sub-sam', 'sam@scim.example');
     assert.equal(first.status, 302);
     assert.equal((await first.browser.get(`/v1/orgs/${org.orgId}/projects`)).status, 200);
+    const linked = (await org.client.get(`/v1/orgs/${org.orgId}/audit-log?action=sso.identity_linked`)).body.entries;
+    assert.deepEqual(
+      linked.map((e: { target: { id: string }; metadata: Record<string, unknown> }) => [e.target.id, e.metadata.subject, e.metadata.byEmail]),
+      [[id, 'sub-sam', true]],
+      'which identity took the account SCIM made, by its address',
+    );
 
     // Okta deactivates: the membership and every session end at once.
     const off = await org.scim.request('PATCH', `${SCIM}/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'replace', value: { active: false } }] }, scimJson);

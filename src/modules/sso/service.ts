@@ -342,6 +342,10 @@ export function createSsoService(deps: {
         deps.log.warn({ orgId }, 'SSO: no longer a member');
         throw refused();
       }
+      if (!linked) {
+        // From now on only this identity signs the account in: which one took it, and whether by its address.
+        await deps.audit.record(tx, { orgId, actor: principal, action: 'sso.identity_linked', target: { type: 'user', id: userId }, ip: client.ip, metadata: { issuer: config.issuer, subject, byEmail: !created } });
+      }
       await deps.audit.record(tx, { orgId, actor: principal, action: 'user.login', target: { type: 'user', id: userId }, ip: client.ip, metadata: { method: 'sso', issuer: config.issuer, providerMfa: mfa } });
       return { userId, session };
     });
