@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Clock } from '../src/platform/clock.ts';
-import { signUp, startTestApp, type TestApp } from './helpers/harness.ts';
+import { signUp, startTestApp, strongPassword, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
 let offsetMs = 0;
@@ -74,5 +74,30 @@ describe('idle sessions', () => {
     assert.equal(loadConfig({}).sessionIdleMinutes, 720);
     assert.equal(loadConfig({ SESSION_IDLE_MINUTES: '30' }).sessionIdleMinutes, 30);
     assert.throws(() => loadConfig({ SESSION_IDLE_MINUTES: '5' }));
+  });
+});
+
+describe('revoking sessions', () => {
+  it('counts (and audits) only the sessions that still worked: an idle one is no session to cut off', async () => {
+    offsetMs = 0;
+    const user = await signUp(t, 'Counting');
+    // Signed in again elsewhere, then left idle past the limit.
+    const other = t.client();
+    assert.equal((await other.post('/v1/auth/login', { email: user.email, password: strongPassword })).status, 200);
+    // The first session is used in the meantime (and stays), the second is not.
+    offsetMs = minutes(30);
+    assert.equal((await user.client.get('/v1/me')).status, 200);
+    for (let i = 0; i < 100; i++) {
+      const seen = await t.database.db.selectFrom('sessions').select((eb) => eb.fn.max('last_seen_at').as('at')).where('user_id', '=', user.userId).executeTakeFirst();
+      if (seen?.at && new Date(seen.at).getTime() >= Date.now() + offsetMs - 60_000) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    offsetMs = minutes(30 + IDLE_MINUTES - 5);
+    const r = await user.client.delete('/v1/auth/sessions');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.revoked, 0, 'the other session had been idle for longer than the limit');
+    const log = (await user.client.get(`/v1/orgs/${user.orgId}/audit-log?action=user.sessions_revoked`)).body.entries;
+    assert.equal(log.length, 0, 'nothing cut off, nothing recorded');
+    offsetMs = 0;
   });
 });

@@ -280,7 +280,8 @@ export function createAccountService(deps: {
 
   async function revokeOtherSessions(principal: Principal & { kind: 'user' }, ip: string | null): Promise<number> {
     const revoked = await db.transaction().execute(async (tx) => {
-      const count = await store.revokeOtherSessions(tx, principal.userId, principal.sessionId, clock.now());
+      const now = clock.now();
+      const count = await store.revokeOtherSessions(tx, principal.userId, principal.sessionId, now, usedSince(now));
       if (count > 0) await auditAccountEvent(tx, principal.userId, principal, 'user.sessions_revoked', ip, { count });
       return count;
     });
@@ -290,7 +291,8 @@ export function createAccountService(deps: {
 
   /** Incident response: every session of these users ends now, on every instance. */
   async function revokeAllSessionsOf(userIds: string[]): Promise<number> {
-    const revoked = await store.revokeSessionsOfUsers(db, userIds, clock.now());
+    const now = clock.now();
+    const revoked = await store.revokeSessionsOfUsers(db, userIds, now, usedSince(now));
     for (const part of batches(userIds)) await invalidation.publish(SESSIONS_OF_USER_TOPIC, part);
     return revoked;
   }
@@ -309,7 +311,8 @@ export function createAccountService(deps: {
       const found = await store.findUserByEmail(tx, email);
       if (!found) throw new AppError('not_found', 'No account has this e-mail address.');
       await store.setPasswordHash(tx, found.id, passwordHash);
-      const revoked = await store.revokeSessionsOfUsers(tx, [found.id], clock.now());
+      const now = clock.now();
+      const revoked = await store.revokeSessionsOfUsers(tx, [found.id], now, usedSince(now));
       await auditAccountEvent(tx, found.id, { kind: 'system' }, 'user.password_reset', null, { sessionsRevoked: revoked });
       return found;
     });

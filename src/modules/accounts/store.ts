@@ -154,25 +154,32 @@ export function createAccountStore() {
       return Number(r.numUpdatedRows) === 1;
     },
 
-    revokeSessionsOfUsers: async (x: Executor, userIds: string[], at: Date): Promise<number> => {
-      let revoked = 0;
+    /** Revokes every unrevoked session of these users; how many of them were still live (not expired or idle). */
+    revokeSessionsOfUsers: async (x: Executor, userIds: string[], at: Date, usedSince: Date): Promise<number> => {
+      let live = 0;
       for (const part of batches(userIds)) {
-        const r = await x.updateTable('sessions').set({ revoked_at: at }).where('user_id', 'in', part).where('revoked_at', 'is', null).executeTakeFirst();
-        revoked += Number(r.numUpdatedRows);
+        const rows = await x.updateTable('sessions').set({ revoked_at: at }).where('user_id', 'in', part).where('revoked_at', 'is', null).returning(['expires_at', 'last_seen_at']).execute();
+        live += countLive(rows, at, usedSince);
       }
-      return revoked;
+      return live;
     },
 
     /** Ends the sessions an organisation's single sign-on started; their ids. */
     revokeSsoSessions: async (x: Executor, orgId: string, at: Date): Promise<string[]> =>
       (await x.updateTable('sessions').set({ revoked_at: at }).where('sso_org_id', '=', orgId).where('revoked_at', 'is', null).returning('id').execute()).map((r) => r.id),
 
-    revokeOtherSessions: async (x: Executor, userId: string, keepSessionId: string | null, at: Date): Promise<number> => {
+    /** Like revokeSessionsOfUsers, for one user, keeping one session. */
+    revokeOtherSessions: async (x: Executor, userId: string, keepSessionId: string | null, at: Date, usedSince: Date): Promise<number> => {
       let q = x.updateTable('sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null);
       if (keepSessionId) q = q.where('id', '!=', keepSessionId);
-      return Number((await q.executeTakeFirst()).numUpdatedRows);
+      return countLive(await q.returning(['expires_at', 'last_seen_at']).execute(), at, usedSince);
     },
   };
 }
 
 export type AccountStore = ReturnType<typeof createAccountStore>;
+
+/** Sessions that still worked when revoked: the counts people read (and the audit log keeps) name only those. */
+function countLive(rows: readonly { expires_at: Date | string; last_seen_at: Date | string }[], at: Date, usedSince: Date): number {
+  return rows.filter((r) => new Date(r.expires_at) > at && new Date(r.last_seen_at) > usedSince).length;
+}
