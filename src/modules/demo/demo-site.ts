@@ -11,8 +11,19 @@ export interface DemoSite {
   close(): Promise<void>;
 }
 
+/**
+ * The API's address as a page may name it: browsers ignore a bracketed IPv6 literal as a CSP
+ * source (the widget would be blocked), so a loopback one is written as localhost.
+ */
+export function pageAddress(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  if (url.hostname === '[::1]') url.hostname = 'localhost';
+  return url.origin;
+}
+
 export async function startDemoSite(options: { host: string; port: number; apiUrl: string; projectId: string }): Promise<DemoSite> {
-  const html = demoPage(`${options.apiUrl}/widget.js`, options.projectId);
+  const api = pageAddress(options.apiUrl);
+  const html = demoPage(`${api}/widget.js`, options.projectId);
   const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || (request.url !== '/' && request.url !== '/index.html')) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
@@ -21,7 +32,7 @@ export async function startDemoSite(options: { host: string; port: number; apiUr
     response
       .writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': `default-src 'self'; script-src ${options.apiUrl}; connect-src ${options.apiUrl}; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'`,
+        'content-security-policy': `default-src 'self'; script-src ${api}; connect-src ${api}; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'`,
         'x-content-type-options': 'nosniff',
       })
       .end(html);

@@ -24,17 +24,33 @@ export interface DemoProject {
   password?: string;
 }
 
-async function findDemoProject(db: Kysely<DB>): Promise<DemoProject | undefined> {
-  // Directory read: the demo owner's own membership; then the project, inside its tenant.
-  const owner = await db
+/** The project the demo creates and embeds on its site; only a project of this name is touched. */
+export const DEMO_PROJECT_NAME = 'Palisade docs bot';
+
+/** The demo owner and their organisation, if the demo was seeded (a directory read). */
+async function findDemoOwner(db: Kysely<DB>): Promise<Omit<DemoProject, 'projectId'> | undefined> {
+  return db
     .selectFrom('users as u')
     .innerJoin('memberships as m', 'm.user_id', 'u.id')
     .select(['u.id as ownerUserId', 'm.org_id as orgId'])
     .where('u.email', '=', DEMO_EMAIL)
+    .orderBy('m.created_at')
     .executeTakeFirst();
-  if (!owner) return undefined;
-  const project = await withTenant(db, owner.orgId, (tx) => tx.selectFrom('projects').select('id').orderBy('created_at').executeTakeFirst());
-  return project ? { orgId: owner.orgId, projectId: project.id, ownerUserId: owner.ownerUserId } : undefined;
+}
+
+async function findDemoProjectId(db: Kysely<DB>, orgId: string): Promise<string | undefined> {
+  const project = await withTenant(db, orgId, (tx) => tx.selectFrom('projects').select('id').where('name', '=', DEMO_PROJECT_NAME).orderBy('created_at').executeTakeFirst());
+  return project?.id;
+}
+
+/** The demo project, its knowledge base Palisade's own documentation. */
+async function createDemoProject(services: Services, owner: Omit<DemoProject, 'projectId'>, rootDir: string): Promise<string> {
+  const actor = { principal: { kind: 'user' as const, userId: owner.ownerUserId, sessionId: '', email: DEMO_EMAIL }, ip: null };
+  const project = await services.projects.create(owner.orgId, { name: DEMO_PROJECT_NAME }, actor);
+  for (const path of ['README.md', 'docs'].map((p) => join(rootDir, p)).filter((p) => existsSync(p))) {
+    await addPath({ knowledge: services.knowledge }, project.id, path);
+  }
+  return project.id;
 }
 
 /**
@@ -53,21 +69,24 @@ export function demoWanted(
   return !serving.tls && isLoopbackHost(serving.host) && serving.trustProxy === false && (serving.publicUrlSet !== true || isLoopbackHost(publicHost));
 }
 
+/**
+ * The demo, created on the first start. Later starts find it; a demo project the owner deleted
+ * (or renamed) is made again, and no other project of theirs is ever embedded on the demo site.
+ */
 export async function ensureDemo(services: Services, db: Kysely<DB>, options: { rootDir: string }): Promise<DemoProject> {
-  const existing = await findDemoProject(db);
-  if (existing) return existing;
+  const owner = await findDemoOwner(db);
+  if (owner) {
+    const projectId = (await findDemoProjectId(db, owner.orgId)) ?? (await createDemoProject(services, owner, options.rootDir));
+    return { ...owner, projectId };
+  }
   const password = randomBytes(18).toString('base64url');
   const { user, org } = await services.accounts.signup(
     { email: DEMO_EMAIL, password, orgName: 'Demo Organisation', name: 'Demo Owner' },
     { ip: '127.0.0.1', userAgent: 'palisade-seed' },
     { operator: true },
   );
-  const actor = { principal: { kind: 'user' as const, userId: user.id, sessionId: '', email: user.email }, ip: null };
-  const project = await services.projects.create(org.id, { name: 'Palisade docs bot' }, actor);
-  for (const path of ['README.md', 'docs'].map((p) => join(options.rootDir, p)).filter((p) => existsSync(p))) {
-    await addPath({ knowledge: services.knowledge }, project.id, path);
-  }
-  return { orgId: org.id, projectId: project.id, ownerUserId: user.id, password };
+  const created = { orgId: org.id, ownerUserId: user.id };
+  return { ...created, projectId: await createDemoProject(services, created, options.rootDir), password };
 }
 
 /** Keeps the demo site's origin (its port may change between runs) on the allowed domains. */
