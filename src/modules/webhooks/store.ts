@@ -35,6 +35,9 @@ function patternsFor(type: string): [string, string, string] {
   return [type, dot > 0 ? `${type.slice(0, dot)}.*` : type, '*'];
 }
 
+/** Sends one organisation may have out at once, across instances (an instance has 10 slots). */
+export const MAX_SENDS_PER_ORG = 5;
+
 export function createWebhookStore() {
   return {
     insert: async (tx: Tx, row: { id: string; orgId: string; url: string; description: string; eventTypes: string[]; enabled: boolean; secret: string }): Promise<WebhookRow> =>
@@ -115,24 +118,31 @@ export function createWebhookStore() {
      * row another instance claimed (or sent) after this query's snapshot.
      */
     claimDue: async (db: Kysely<DB>, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> => {
-      // One delivery per webhook at a time — its oldest due one, and none while another of its
-      // deliveries is out (a receiver that hangs holds up only itself, not other webhooks). Then
-      // organisations take turns: each one's oldest webhook first, then each one's second…, so
-      // an organisation with many webhooks and a backlog cannot keep every slot from the others.
+      // Each webhook's head: its pending delivery due first (one index probe per webhook, however
+      // long its backlog). One delivery per webhook at a time: a head that is out (leased) keeps
+      // its webhook waiting, as it stays the head until its outcome is written (newer deliveries
+      // are due later), so a receiver that hangs holds up only itself. Then organisations take
+      // turns, counting the sends each already has out (on every instance): an organisation with
+      // many webhooks and a backlog waits behind one with fewer out, and has at most
+      // MAX_SENDS_PER_ORG out at once, so it never holds every slot.
       const { rows } = await sql<ClaimedDelivery>`
+        WITH heads AS (
+          SELECT d.id, d.org_id, d.next_attempt_at, coalesce(d.claimed_until >= ${now}, false) AS out
+          FROM webhooks w CROSS JOIN LATERAL (
+            SELECT id, org_id, next_attempt_at, claimed_until FROM webhook_deliveries
+            WHERE webhook_id = w.id AND status = 'pending' ORDER BY next_attempt_at, id LIMIT 1
+          ) d
+        ), counted AS (
+          SELECT heads.*, count(*) FILTER (WHERE out) OVER (PARTITION BY org_id) AS busy FROM heads
+        ), fair AS (
+          SELECT id, next_attempt_at, busy + row_number() OVER (PARTITION BY org_id ORDER BY next_attempt_at, id) AS turn
+          FROM counted WHERE NOT out AND next_attempt_at <= ${now}
+        )
         UPDATE webhook_deliveries d SET claimed_until = ${leaseUntil}
         FROM webhooks w
         WHERE w.id = d.webhook_id AND d.id IN (
           SELECT id FROM webhook_deliveries WHERE id IN (
-            SELECT id FROM (
-              SELECT id, next_attempt_at, row_number() OVER (PARTITION BY org_id ORDER BY next_attempt_at, id) AS turn
-              FROM (
-                SELECT id, org_id, next_attempt_at, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS nth
-                FROM webhook_deliveries
-                WHERE status = 'pending' AND next_attempt_at <= ${now} AND (claimed_until IS NULL OR claimed_until < ${now})
-                  AND webhook_id NOT IN (SELECT webhook_id FROM webhook_deliveries WHERE status = 'pending' AND claimed_until >= ${now})
-              ) due WHERE nth = 1
-            ) fair ORDER BY turn, next_attempt_at, id LIMIT ${limit})
+            SELECT id FROM fair WHERE turn <= ${MAX_SENDS_PER_ORG} ORDER BY turn, next_attempt_at, id LIMIT ${limit})
           AND status = 'pending' AND next_attempt_at <= ${now} AND (claimed_until IS NULL OR claimed_until < ${now})
           FOR UPDATE SKIP LOCKED)
         RETURNING d.id, d.org_id, d.webhook_id, d.event_id, d.payload, d.attempts, d.claimed_until, w.url, w.secret, w.enabled`.execute(db);
