@@ -56,10 +56,19 @@ export function createProjectService(deps: {
 }) {
   const { db, store, audit } = deps;
 
+  /**
+   * A write holding the caller's credential: a request authenticated just before its key was
+   * revoked or rotated must not create a project, repoint the answer provider or reopen the widget
+   * (credential-hold.ts).
+   */
+  function holding<T>(orgId: string, actor: Actor, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return actor.principal.kind === 'system' ? withTenant(db, orgId, fn) : withTenantHolding(db, orgId, actor.principal, fn);
+  }
+
   async function create(orgId: string, input: { name: string; settings?: unknown }, actor: Actor): Promise<ProjectView> {
     const settings = validSettings(input.settings ?? {});
     const id = newId('prj');
-    return withTenant(db, orgId, async (tx) => {
+    return holding(orgId, actor, async (tx) => {
       if ((await store.lockOrgAndCount(tx, orgId)) >= MAX_PROJECTS_PER_ORG) {
         throw new AppError('conflict', `An organisation has at most ${MAX_PROJECTS_PER_ORG} projects; delete one first.`);
       }
@@ -89,11 +98,7 @@ export function createProjectService(deps: {
     patch: { name?: string | undefined; settings?: ProjectSettingsPatch | undefined },
     actor: Actor,
   ): Promise<ProjectView> {
-    // The caller's credential held: a request authenticated just before its key was revoked or
-    // rotated must not repoint the answer provider or reopen the widget (credential-hold.ts).
-    const within = <T>(fn: (tx: Tx) => Promise<T>): Promise<T> =>
-      actor.principal.kind === 'system' ? withTenant(db, orgId, fn) : withTenantHolding(db, orgId, actor.principal, fn);
-    const view = await within(async (tx) => {
+    const view = await holding(orgId, actor, async (tx) => {
       // Locked: two updates of different sections (a widget change, a PII policy change) must not
       // both start from the same settings, or the later write silently undoes the earlier one.
       const row = await store.getForUpdate(tx, projectId);
