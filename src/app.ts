@@ -109,7 +109,7 @@ export interface AppDeps {
   /** DNS TXT look-ups for SSO domain proofs (tests answer them; default: the system's resolver). */
   resolveTxt?: (name: string) => Promise<string[][]>;
   /** Event stream timings (tests): how often streams read the log and re-check credentials. */
-  eventStream?: { pollMs?: number; recheckMs?: number; maxPerOrg?: number };
+  eventStream?: { pollMs?: number; recheckMs?: number; maxPerOrg?: number; maxPerAddress?: number };
   /** A crypto layer built elsewhere (server start-up, tests); default: built from config. */
   crypto?: Crypto;
 }

@@ -264,3 +264,29 @@ describe('event stream, ended at once', () => {
     }
   });
 });
+
+describe('event stream, per client address', () => {
+  it('one address cannot take the slots with many accounts of its own (sign-up is open)', async () => {
+    const app = await startTestApp({ eventStream: { pollMs: 50, maxPerAddress: 2 }, config: { trustProxy: true } });
+    try {
+      const streams = [];
+      const from = (ip: string, who: { apiKey: string }) => ({ authorization: `Bearer ${who.apiKey}`, 'x-forwarded-for': ip });
+      const accounts = [];
+      for (const name of ['One', 'Two', 'Three']) {
+        const o = await signUp(app, `Address ${name}`);
+        const key = await o.client.post(`/v1/orgs/${o.orgId}/api-keys`, { name: 'siem', scopes: ['audit:read'] });
+        accounts.push({ orgId: o.orgId, apiKey: key.body.secret as string });
+      }
+      for (const a of accounts.slice(0, 2)) streams.push(await open(`/v1/orgs/${a.orgId}/events/stream`, from('203.0.113.9', a), app));
+      assert.deepEqual(streams.map((s) => s.status), [200, 200]);
+      const third = accounts[2] as { orgId: string; apiKey: string };
+      const refused = await open(`/v1/orgs/${third.orgId}/events/stream`, from('203.0.113.9', third), app);
+      assert.deepEqual([refused.status, refused.body?.code], [429, 'rate_limited'], "a third person's stream from the same address");
+      const elsewhere = await open(`/v1/orgs/${third.orgId}/events/stream`, from('198.51.100.3', third), app);
+      assert.equal(elsewhere.status, 200, 'the same person from another address');
+      for (const s of [...streams, elsewhere]) s.sse!.close();
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -9,8 +9,8 @@
  * past": each read also looks `LOOK_BACK_MS` behind the cursor for ids it has not sent. The
  * caller's credentials are checked again every `recheckMs`, and at once when a revocation or a
  * membership change names the caller's session, key or user (on any instance: the invalidation
- * bus): a revoked key, an ended session, a lockdown or a lost role ends the stream. At most `maxPerOrg` streams per organisation and MAX_PER_INSTANCE in
- * all per instance; a client that stops reading is cut off past MAX_BUFFERED_BYTES.
+ * bus): a revoked key, an ended session, a lockdown or a lost role ends the stream. At most `maxPerOrg` streams per organisation and per person,
+ * `maxPerAddress` per client address and MAX_PER_INSTANCE in all per instance; a client that stops reading is cut off past MAX_BUFFERED_BYTES.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -27,6 +27,7 @@ import type { Access } from '../orgs/access.ts';
 import type { InvalidationBus } from '../../platform/cache/invalidation.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import { auditEventOf } from './service.ts';
+import { clientKeyForIp } from '../rate-limits/ip.ts';
 
 const auditId = idSchema('aud', 'an audit entry id');
 const LOOK_BACK_MS = 60_000;
@@ -61,12 +62,15 @@ export function eventStreamRoutes(deps: {
   pollMs?: number;
   recheckMs?: number;
   maxPerOrg?: number;
+  /** Streams one client address (IPv6 by /64) may hold, whoever signs them in (default 10). */
+  maxPerAddress?: number;
 }) {
   const pollMs = deps.pollMs ?? 1000;
   const recheckMs = deps.recheckMs ?? 30_000;
   const maxPerOrg = deps.maxPerOrg ?? 5;
+  const maxPerAddress = deps.maxPerAddress ?? 10;
   /** Every open stream, by its stop function: its organisation, its caller's ids, its poll timer once it runs. */
-  const open = new Map<() => void, { orgId: string; person: string; ids: Set<string>; timer?: NodeJS.Timeout; recheckNow: () => void }>();
+  const open = new Map<() => void, { orgId: string; person: string; address: string; ids: Set<string>; timer?: NodeJS.Timeout; recheckNow: () => void }>();
   // A revocation or membership change that names a stream's caller — or '*', an organisation-wide
   // change such as require2fa, or a flush after a reconnection that may have missed messages —
   // has the stream checked again at once.
@@ -217,10 +221,14 @@ export function eventStreamRoutes(deps: {
         // holding 5 streams in each of 20 would take every slot of the instance. The slot is given
         // back however the stream ends.
         const person = await personBehind(request.principal);
+        // And per client address (IPv6 by /64): sign-up is open, so one address holding 20 accounts
+        // (the sign-ups it may make in an hour) would otherwise still take every slot.
+        const address = clientKeyForIp(request.ip);
         // From here to taking the slot nothing is awaited: two opens at once cannot both pass.
         const callersOpen = [...open.values()].filter((s) => s.person === person).length;
-        if (openIn(orgId) >= maxPerOrg || callersOpen >= maxPerOrg || open.size >= MAX_PER_INSTANCE) {
-          throw new AppError('rate_limited', `At most ${maxPerOrg} event streams per organisation and per caller (${MAX_PER_INSTANCE} in all) are open at once on this server; close one first.`);
+        const addressOpen = [...open.values()].filter((s) => s.address === address).length;
+        if (openIn(orgId) >= maxPerOrg || callersOpen >= maxPerOrg || addressOpen >= maxPerAddress || open.size >= MAX_PER_INSTANCE) {
+          throw new AppError('rate_limited', `At most ${maxPerOrg} event streams per organisation and per caller, ${maxPerAddress} per client address and ${MAX_PER_INSTANCE} in all are open at once on this server; close one first.`);
         }
         const raw = reply.raw;
         let stream: EventStream | undefined;
@@ -232,7 +240,7 @@ export function eventStreamRoutes(deps: {
           open.delete(stop);
           stream?.end();
         };
-        open.set(stop, { orgId, person, ids: idsOf(request.principal), recheckNow: () => undefined });
+        open.set(stop, { orgId, person, address, ids: idsOf(request.principal), recheckNow: () => undefined });
         request.raw.on('close', stop);
         raw.on('close', stop);
         try {
