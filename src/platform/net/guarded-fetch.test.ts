@@ -26,3 +26,17 @@ test('names whose DNS never answers cannot take every look-up thread: past two w
   const answered = createGuardedFetch(() => false, (_h, _o, callback) => callback(null, [{ address: '10.0.0.1', family: 4 }]));
   await assert.rejects(answered('https://after.example/'), (e: unknown) => e instanceof BlockedAddressError && !/backed up/.test(e.message), 'look-ups run again once those ended');
 });
+
+test("a name that does not exist fails like one that resolves only to private addresses: no oracle for the operator's DNS", async () => {
+  const missing = createGuardedFetch(() => false, (_h, _o, callback) => callback(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), []));
+  const internal = createGuardedFetch(() => false, (_h, _o, callback) => callback(null, [{ address: '10.1.2.3', family: 4 }]));
+  const messages: string[] = [];
+  for (const [guarded, host] of [[missing, 'nonexistent.corp.internal'], [internal, 'vault.corp.internal']] as const) {
+    await assert.rejects(guarded(`https://${host}/`), (e: unknown) => {
+      assert.ok(e instanceof BlockedAddressError);
+      messages.push(e.message.replace(host, 'HOST'));
+      return true;
+    });
+  }
+  assert.equal(messages[0], messages[1]);
+});

@@ -43,9 +43,13 @@ function guardedLookup(allowed: Allowed, resolve: Resolve) {
     pendingLookups++;
     resolve(hostname, { ...options, all: true }, (error, addresses) => {
       pendingLookups--;
-      if (error) return callback(error, []);
+      // A name that does not exist and one that resolves only to private addresses fail alike: a
+      // tenant reading its deliveries' errors must not learn which internal names this server's
+      // DNS knows (split-horizon names of the operator's network).
+      const unreachable = (): void => callback(new BlockedAddressError(`${hostname} does not resolve to an address this server may call`), []);
+      if (error) return error.code === 'ENOTFOUND' || error.code === 'ENODATA' ? unreachable() : callback(error, []);
       const usable = addresses.filter((a) => allowed(a.address));
-      if (usable.length === 0) return callback(new BlockedAddressError(`${hostname} resolves only to addresses this server may not call`), []);
+      if (usable.length === 0) return unreachable();
       const wantsAll = (options as { all?: boolean }).all === true;
       if (wantsAll) return callback(null, usable);
       const first = usable[0] as LookupAddress;
