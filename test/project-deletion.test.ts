@@ -65,6 +65,27 @@ describe('deleting a project while a first message is written', { skip: testBack
   });
 });
 
+describe('rotating an identity secret while its project is deleted', { skip: testBackend() !== 'postgres' && 'runs on the PostgreSQL pass (PGlite has one connection)' }, () => {
+  it('is a 404 once the deletion commits, not a 500', async () => {
+    const projectId = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Deleted under it' })).body.project.id as string;
+    // The deletion's transaction: the project locked, deleted when let go.
+    const deletion = await holdLocks(
+      t.database.db,
+      (tx) => sql`SELECT id FROM projects WHERE id = ${projectId} FOR UPDATE`.execute(tx),
+      (tx) => sql`DELETE FROM projects WHERE id = ${projectId}`.execute(tx),
+    );
+    let rotated: Promise<{ status: number; body: { code?: string } }> | undefined;
+    try {
+      rotated = owner.client.post(`/v1/projects/${projectId}/identity-secret`, {});
+      assert.ok((await lockWaiters(t.database.db, /projects/i)) >= 1, 'the rotation waits for the deletion');
+    } finally {
+      await deletion.release();
+    }
+    const r = await rotated;
+    assert.deepEqual([r?.status, r?.body.code], [404, 'not_found']);
+  });
+});
+
 describe('a key owed again while it is being shredded', () => {
   it('stays owed after that shred, and the next pass shreds it again', async () => {
     await withTenant(t.database.db, owner.orgId, (tx) => owe(tx, owner.orgId, ['vis_twice']));

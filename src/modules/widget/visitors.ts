@@ -65,6 +65,9 @@ export function createVisitorService(deps: {
     const ciphertext = await cipher.encrypt(secret, aad(orgId, projectId));
     // Held: a request authenticated just before its key was revoked or rotated gets no secret.
     await withTenantHolding(db, orgId, actor.principal, async (tx) => {
+      // Its project locked until this commits: deleted meanwhile is a 404, not a foreign-key 500.
+      const project = await tx.selectFrom('projects').select('id').where('id', '=', projectId).forKeyShare().executeTakeFirst();
+      if (!project) throw new AppError('not_found', 'This project does not exist.');
       await tx
         .insertInto('project_identity_secrets')
         .values({ project_id: projectId, org_id: orgId, secret: ciphertext })
