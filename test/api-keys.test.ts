@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { Clock } from '../src/platform/clock.ts';
-import { MAX_LIVE_KEYS_PER_ORG } from '../src/modules/api-keys/service.ts';
+import { MAX_KEYS_CREATED_PER_DAY, MAX_LIVE_KEYS_PER_ORG } from '../src/modules/api-keys/service.ts';
 import { testBackend } from './helpers/database.ts';
 import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
 import { countRows, signUp, startTestApp, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
@@ -333,16 +333,37 @@ describe('what a key learns about its organisation', () => {
 describe('how many keys an organisation holds', () => {
   it(`at most ${MAX_LIVE_KEYS_PER_ORG} working ones, also when the last are asked for at once; revoked and expired ones do not count`, async () => {
     const org = await signUp(t, 'Key Hoarder');
+    // Made days ago: the keys made in the last 24 hours have a bound of their own (below).
     const insert = (n: number, extra: string) =>
-      sql`INSERT INTO api_keys (id, org_id, name, start, secret_hash, scopes, ${sql.raw(extra)}) SELECT 'key_bulk' || i || ${org.orgId.slice(4)} || ${extra.slice(0, 3)}, ${org.orgId}, 'bulk', 'x', 'h' || i, '["projects:read"]'::jsonb, ${sql.raw(extra === 'revoked_at' ? 'now()' : "now() - interval '1 day'")} FROM generate_series(1, ${n}) i`.execute(t.database.db);
+      sql`INSERT INTO api_keys (id, org_id, name, start, secret_hash, scopes, created_at, ${sql.raw(extra)}) SELECT 'key_bulk' || i || ${org.orgId.slice(4)} || ${extra.slice(0, 3)}, ${org.orgId}, 'bulk', 'x', 'h' || i, '["projects:read"]'::jsonb, now() - interval '3 days', ${sql.raw(extra === 'revoked_at' ? 'now()' : "now() - interval '1 day'")} FROM generate_series(1, ${n}) i`.execute(t.database.db);
     await insert(5, 'revoked_at');
     await insert(5, 'expires_at');
-    await sql`INSERT INTO api_keys (id, org_id, name, start, secret_hash, scopes) SELECT 'key_live' || i || ${org.orgId.slice(4)}, ${org.orgId}, 'bulk', 'x', 'l' || i, '["projects:read"]'::jsonb FROM generate_series(1, ${MAX_LIVE_KEYS_PER_ORG - 2}) i`.execute(t.database.db);
+    await sql`INSERT INTO api_keys (id, org_id, name, start, secret_hash, scopes, created_at) SELECT 'key_live' || i || ${org.orgId.slice(4)}, ${org.orgId}, 'bulk', 'x', 'l' || i, '["projects:read"]'::jsonb, now() - interval '3 days' FROM generate_series(1, ${MAX_LIVE_KEYS_PER_ORG - 2}) i`.execute(t.database.db);
     const racing = await Promise.all([1, 2, 3].map(() => org.client.post(`/v1/orgs/${org.orgId}/api-keys`, { name: 'one more', scopes: ['projects:read'] })));
     assert.deepEqual(racing.map((r) => r.status).sort(), [201, 201, 409]);
     assert.equal(racing.find((r) => r.status === 409)?.body.code, 'conflict');
     const live = await sql<{ n: number }>`SELECT count(*)::int AS n FROM api_keys WHERE org_id = ${org.orgId} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`.execute(t.database.db);
     assert.equal(live.rows[0]?.n, MAX_LIVE_KEYS_PER_ORG);
+  });
+
+  it(`at most ${MAX_KEYS_CREATED_PER_DAY} made in 24 hours, revoked ones too: creating and revoking in a loop does not grow the table without end`, async () => {
+    const org = await signUp(t, 'Key Churner');
+    await sql`INSERT INTO api_keys (id, org_id, name, start, secret_hash, scopes, revoked_at) SELECT 'key_churn' || i || ${org.orgId.slice(4)}, ${org.orgId}, 'churn', 'x', 'c' || i, '["projects:read"]'::jsonb, now() FROM generate_series(1, ${MAX_KEYS_CREATED_PER_DAY}) i`.execute(t.database.db);
+    const refused = await org.client.post(`/v1/orgs/${org.orgId}/api-keys`, { name: 'one more', scopes: ['projects:read'] });
+    assert.deepEqual([refused.status, refused.body.code], [409, 'conflict']);
+    await sql`UPDATE api_keys SET created_at = now() - interval '25 hours' WHERE org_id = ${org.orgId}`.execute(t.database.db);
+    assert.equal((await org.client.post(`/v1/orgs/${org.orgId}/api-keys`, { name: 'next day', scopes: ['projects:read'] })).status, 201);
+  });
+
+  it('are listed a page at a time, newest first', async () => {
+    const org = await signUp(t, 'Key Pager');
+    for (const name of ['a', 'b', 'c']) assert.equal((await org.client.post(`/v1/orgs/${org.orgId}/api-keys`, { name, scopes: ['projects:read'] })).status, 201);
+    const first = await org.client.get(`/v1/orgs/${org.orgId}/api-keys?limit=2`);
+    assert.deepEqual(first.body.apiKeys.map((k: { name: string }) => k.name), ['c', 'b']);
+    const rest = await org.client.get(`/v1/orgs/${org.orgId}/api-keys?limit=2&before=${first.body.nextBefore}`);
+    assert.deepEqual(rest.body.apiKeys.map((k: { name: string }) => k.name), ['a']);
+    assert.equal(rest.body.nextBefore, null);
+    for (const bad of ['limit=0', 'limit=1001', 'before=nope', 'other=1']) assert.equal((await org.client.get(`/v1/orgs/${org.orgId}/api-keys?${bad}`)).status, 400, bad);
   });
 });
 

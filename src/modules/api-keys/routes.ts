@@ -14,7 +14,8 @@ import { apiKeyScopeListSchema } from './scopes.ts';
 import { orgParams } from '../../platform/http/id-params.ts';
 import { maxGraceSeconds, type ApiKeyService } from './service.ts';
 
-const keyParams = z.strictObject({ keyId: z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'must be an API key id (key_…)') });
+const keyIdSchema = z.string().regex(/^key_[0-9A-Za-z]{16}$/, 'must be an API key id (key_…)');
+const keyParams = z.strictObject({ keyId: keyIdSchema });
 const projectId = z.string().regex(/^prj_[0-9A-Za-z]{1,40}$/, 'must be a project id (prj_…)');
 
 const createBody = z.strictObject({
@@ -36,10 +37,19 @@ export function apiKeyRoutes(deps: { keys: ApiKeyService; access: Access; auth: 
   }
 
   return async function plugin(app: App): Promise<void> {
-    app.get('/v1/orgs/:orgId/api-keys', { schema: { operationId: 'listApiKeys', tags: ['api-keys'], params: orgParams } }, async (request) => {
-      const principal = await auth.require(request);
-      const { role } = await access.authorize(principal, request.params.orgId, 'keys:manage', { withinProjects: true });
-      return { apiKeys: await keys.list(request.params.orgId, principal, role) };
+    app.get('/v1/orgs/:orgId/api-keys', {
+      schema: {
+        operationId: 'listApiKeys',
+        tags: ['api-keys'],
+        params: orgParams,
+        querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(1000), before: keyIdSchema.optional() }),
+      },
+      handler: async (request) => {
+        const principal = await auth.require(request);
+        const { role } = await access.authorize(principal, request.params.orgId, 'keys:manage', { withinProjects: true });
+        const page = await keys.list(request.params.orgId, principal, role, request.query);
+        return { apiKeys: page.keys, nextBefore: page.nextBefore };
+      },
     });
 
     app.post('/v1/orgs/:orgId/api-keys', {

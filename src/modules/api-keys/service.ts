@@ -70,6 +70,13 @@ export function toMetadata(row: ApiKeyRow): KeyMetadata {
  */
 export const MAX_LIVE_KEYS_PER_ORG = 1_000;
 
+/**
+ * Keys an organisation may make in any 24 hours, whatever becomes of them: revoked and expired
+ * keys are kept (their ids name actors in the audit log), so creating and revoking in a loop would
+ * otherwise grow the table without bound.
+ */
+export const MAX_KEYS_CREATED_PER_DAY = 1_000;
+
 export function createApiKeyService(deps: {
   db: Kysely<DB>;
   store: ApiKeyStore;
@@ -99,6 +106,9 @@ export function createApiKeyService(deps: {
     const row = await withTenantHolding(db, orgId, actor.principal, async (tx) => {
       if ((await store.lockOrgAndCountLive(tx, orgId, now)) >= MAX_LIVE_KEYS_PER_ORG) {
         throw new AppError('conflict', `An organisation has at most ${MAX_LIVE_KEYS_PER_ORG.toLocaleString('en')} working API keys; revoke some first.`);
+      }
+      if ((await store.countCreatedSince(tx, orgId, new Date(now.getTime() - 86_400_000))) >= MAX_KEYS_CREATED_PER_DAY) {
+        throw new AppError('conflict', `An organisation makes at most ${MAX_KEYS_CREATED_PER_DAY.toLocaleString('en')} API keys in 24 hours; try again later.`);
       }
       if (projectIds) {
         // RLS hides other organisations' projects, so they count as missing here.
@@ -130,11 +140,15 @@ export function createApiKeyService(deps: {
     return { key: toPublic(row, now), secret: generated.secret };
   }
 
-  /** An API key, or a user, sees only the keys within its reach (reach.ts). */
-  async function list(orgId: string, principal: Principal, role?: Role | null): Promise<ApiKeyView[]> {
+  /**
+   * A page of the organisation's keys, newest first; an API key, or a user, sees only those within
+   * its reach (reach.ts), so a page may hold fewer than `limit`. `nextBefore` continues it.
+   */
+  async function list(orgId: string, principal: Principal, role: Role | null | undefined, page: { limit: number; before?: string | undefined }): Promise<{ keys: ApiKeyView[]; nextBefore: string | null }> {
     const now = clock.now();
-    const rows = await withTenant(db, orgId, (tx) => store.list(tx, orgId));
-    return rows.filter((r) => withinReach(principal, powerOf(r), role)).map((r) => toPublic(r, now));
+    const rows = await withTenant(db, orgId, (tx) => store.list(tx, orgId, page));
+    const keys = rows.filter((r) => withinReach(principal, powerOf(r), role)).map((r) => toPublic(r, now));
+    return { keys, nextBefore: rows.length === page.limit ? (rows.at(-1)?.id ?? null) : null };
   }
 
   async function rotate(orgId: string, keyId: string, graceSeconds: number, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {

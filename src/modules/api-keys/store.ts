@@ -70,8 +70,20 @@ export function createApiKeyStore() {
         .execute();
     },
 
-    list: async (tx: Tx, orgId: string): Promise<ApiKeyRow[]> =>
-      (await tx.selectFrom('api_keys').select(columns).where('org_id', '=', orgId).orderBy('created_at', 'desc').execute()) as ApiKeyRow[],
+    /** Newest first, `limit` of them; `before` (a key id of the organisation) pages on to older ones. */
+    list: async (tx: Tx, orgId: string, page: { limit: number; before?: string | undefined }): Promise<ApiKeyRow[]> => {
+      let q = tx.selectFrom('api_keys').select(columns).where('org_id', '=', orgId);
+      if (page.before !== undefined) {
+        q = q.where(sql<boolean>`(created_at, id) < (SELECT k.created_at, k.id FROM api_keys k WHERE k.id = ${page.before} AND k.org_id = ${orgId})`);
+      }
+      return (await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute()) as ApiKeyRow[];
+    },
+
+    /** Keys the organisation made since `since`, whatever became of them (revoked and expired ones too). */
+    countCreatedSince: async (tx: Tx, orgId: string, since: Date): Promise<number> => {
+      const row = await tx.selectFrom('api_keys').select((eb) => eb.fn.countAll<string>().as('n')).where('org_id', '=', orgId).where('created_at', '>', since).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
 
     get: async (tx: Tx, id: string): Promise<ApiKeyRow | undefined> =>
       (await tx.selectFrom('api_keys').select(columns).where('id', '=', id).executeTakeFirst()) as ApiKeyRow | undefined,
