@@ -93,6 +93,8 @@ describe('changing the password', () => {
     const wrong = await change(user, { currentPassword: 'not-the-password-at-all', newPassword: NEW_PASSWORD });
     assert.equal(wrong.status, 401);
     assert.equal(wrong.body.code, 'invalid_credentials');
+    const refused = (await user.client.get(`/v1/orgs/${user.orgId}/audit-log?action=user.reauthentication_failed`)).body.entries;
+    assert.deepEqual(refused.map((e: { metadata: { reason: string } }) => e.metadata.reason), ['password'], 'a wrong guess with a stolen session leaves a trace');
     for (const newPassword of ['short', 'password1234', user.email.split('@')[0] + '-longer-than-twelve', strongPassword]) {
       const weak = await change(user, { currentPassword: strongPassword, newPassword });
       assert.equal(weak.status, 400, newPassword);
@@ -155,6 +157,8 @@ describe('changing the password', () => {
     const wrongCode = await change(user, { currentPassword: strongPassword, newPassword: NEW_PASSWORD, code: '000000' });
     assert.equal(wrongCode.status, 401);
     assert.equal(wrongCode.body.code, 'invalid_credentials');
+    const refused = (await user.client.get(`/v1/orgs/${user.orgId}/audit-log?action=user.reauthentication_failed`)).body.entries;
+    assert.deepEqual(refused.map((e: { metadata: { reason: string } }) => e.metadata.reason), ['second_factor']);
     const code = await generate({ secret, epoch: Math.floor(nowMs / 1000) });
     const wrongPassword = await change(user, { currentPassword: 'not-the-password-at-all', newPassword: NEW_PASSWORD, code });
     assert.equal(wrongPassword.status, 401);

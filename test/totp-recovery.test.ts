@@ -204,7 +204,10 @@ describe('a new set of codes', () => {
       assert.equal(r.status, status, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
       assert.equal(JSON.stringify(r.body).includes('recoveryCodes'), false);
     }
-    assert.deepEqual({ codes: await stored(user.userId), audit: await countRows(t, 'audit_log') }, before);
+    // Nothing changed; only the three wrong proofs are recorded (a stolen session guessing leaves a trace).
+    assert.deepEqual({ codes: await stored(user.userId), audit: await countRows(t, 'audit_log') }, { ...before, audit: before.audit + 3 });
+    const refused = (await user.client.get(`/v1/orgs/${user.orgId}/audit-log?action=user.reauthentication_failed`)).body.entries;
+    assert.deepEqual(refused.map((e: { metadata: { reason: string } }) => e.metadata.reason).sort(), ['password', 'password', 'second_factor']);
   });
 
   it('with a TOTP code: ten new codes (no-store); every old one stops working', async () => {

@@ -126,10 +126,27 @@ export function createTotpService(deps: {
     return true;
   }
 
-  /** Counts in the login throttle like a sign-in: a wrong password keeps its points. */
-  async function passwordMatches(state: { email: string; password_hash: string | null }, ip: string, password: string): Promise<boolean> {
-    await takeAttempt(deps.throttle, state.email, ip);
-    return state.password_hash ? verifyPassword(state.password_hash, password) : false;
+  /**
+   * A wrong password or code sent to a route that asks for them again, in the audit log of every
+   * organisation of the user (as a refused sign-in is): someone guessing with a stolen session
+   * leaves a trace.
+   */
+  async function auditRefusedProof(actor: Actor, reason: 'password' | 'second_factor'): Promise<void> {
+    const userId = actor.principal.userId;
+    await db.transaction().execute(async (tx) => {
+      for (const orgId of await store.orgIdsOf(tx, userId)) {
+        await enterTenant(tx, orgId);
+        await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'user.reauthentication_failed', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { reason } });
+      }
+    });
+  }
+
+  /** Counts in the login throttle like a sign-in: a wrong password keeps its points, and is audited. */
+  async function passwordMatches(state: { email: string; password_hash: string | null }, actor: Actor, password: string): Promise<boolean> {
+    await takeAttempt(deps.throttle, state.email, actor.ip);
+    const matches = state.password_hash ? await verifyPassword(state.password_hash, password) : false;
+    if (!matches) await auditRefusedProof(actor, 'password');
+    return matches;
   }
 
   /** After the password: a new pending secret (replacing any earlier pending one), returned this once. */
@@ -137,7 +154,7 @@ export function createTotpService(deps: {
     const userId = actor.principal.userId;
     const state = await stateOf(userId);
     if (state.totp_enabled) throw alreadyOn();
-    if (!(await passwordMatches(state, actor.ip, password))) throw new AppError('invalid_credentials', 'The password is wrong.');
+    if (!(await passwordMatches(state, actor, password))) throw new AppError('invalid_credentials', 'The password is wrong.');
     // With 2FA off (checked above) the password is every factor there is.
     await deps.throttle.succeeded(state.email, actor.ip);
     const secret = newTotpSecret();
@@ -175,12 +192,13 @@ export function createTotpService(deps: {
   async function reauthenticate(actor: Actor, password: string, code: string) {
     const state = await stateOf(actor.principal.userId);
     if (!state.totp_enabled || state.totp_secret === null) throw notOn();
-    if (!(await passwordMatches(state, actor.ip, password))) return { email: state.email, passwordHash: state.password_hash, factor: undefined };
+    if (!(await passwordMatches(state, actor, password))) return { email: state.email, passwordHash: state.password_hash, factor: undefined };
     // As at sign-in, and only after the right password: the account's code allowance is shared
     // with sign-in, so a stolen session spending it without the password would lock its owner out.
     // Codes are counted per account from everywhere, before they are checked.
     await takeSecondFactor(deps.throttle, state.email);
     const factor = await checkFactor(actor.principal.userId, { totp_secret: state.totp_secret, totp_last_step: state.totp_last_step }, code);
+    if (factor === undefined) await auditRefusedProof(actor, 'second_factor');
     return { email: state.email, passwordHash: state.password_hash, factor };
   }
 
@@ -232,7 +250,7 @@ export function createTotpService(deps: {
       if (factor === undefined || passwordHash === null) throw wrongPasswordOrCode();
       return { email: state.email, passwordHash, factor };
     }
-    if (state.password_hash === null || !(await passwordMatches(state, actor.ip, proof.password))) {
+    if (state.password_hash === null || !(await passwordMatches(state, actor, proof.password))) {
       throw new AppError('invalid_credentials', 'The password is wrong.');
     }
     return { email: state.email, passwordHash: state.password_hash, factor: undefined };
