@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { testBackend } from './helpers/database.ts';
 import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
+import { MAX_FEDERATED_ACCOUNTS_PER_ORG } from '../src/modules/accounts/service.ts';
 import { memberWithRole, signUp, startTestApp, strongPassword, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
 import { startTestIdp, type TestIdp } from './helpers/oidc-provider.ts';
 
@@ -274,6 +275,17 @@ describe('SCIM provisioning', () => {
     assertScimError(await o.scim.request('PATCH', `${SCIM}/Users/${made.body.id}`, { Operations: [{ op: 'replace', path: 'active', value: false }] }), 409);
     assertScimError(await o.scim.delete(`${SCIM}/Users/${made.body.id}`), 409);
     assert.equal((await o.scim.get(`${SCIM}/Users/${made.body.id}`)).body.active, true);
+  });
+});
+
+describe('how many accounts SCIM makes', () => {
+  it(`at most ${MAX_FEDERATED_ACCOUNTS_PER_ORG.toLocaleString('en')} per organisation: then 409, and nothing is written`, async () => {
+    const o = await scimOrg('Crowded Corp', 'crowded.example');
+    const tag = o.orgId.slice(4);
+    await sql`INSERT INTO users (id, email, federated_org_id) SELECT 'usr_crowd' || i || ${tag}, 'crowd' || i || '-' || ${tag} || '@crowded.example', ${o.orgId} FROM generate_series(1, ${MAX_FEDERATED_ACCOUNTS_PER_ORG}) i`.execute(t.database.db);
+    assertScimError(await o.scim.post(`${SCIM}/Users`, { userName: 'one.more@crowded.example' }), 409);
+    const made = await sql<{ n: number }>`SELECT count(*)::int AS n FROM users WHERE email = 'one.more@crowded.example'`.execute(t.database.db);
+    assert.equal(made.rows[0]?.n, 0);
   });
 });
 

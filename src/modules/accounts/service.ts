@@ -49,6 +49,12 @@ export function csrfTokenFor(sessionToken: string): string {
   return createHash('sha256').update(`csrf:${sessionToken}`).digest('base64url');
 }
 
+/**
+ * Accounts one organisation's SCIM or SSO may make: each is a row in the directory every tenant
+ * shares, and a SCIM key makes hundreds a minute.
+ */
+export const MAX_FEDERATED_ACCOUNTS_PER_ORG = 50_000;
+
 export function createAccountService(deps: {
   db: Kysely<DB>;
   store: AccountStore;
@@ -338,7 +344,11 @@ export function createAccountService(deps: {
     rename: (tx: Kysely<DB>, userId: string, name: string | null) => store.renameUser(tx, userId, name),
     /** Deletes an account the organisation federates (and that has no password): whether it did. Its sessions go with it; tell the instances after the commit (revokeAllSessionsOf). */
     delete: (tx: Kysely<DB>, orgId: string, userId: string) => store.deleteFederatedUser(tx, orgId, userId),
+    /** A new account of the organisation's; refused past MAX_FEDERATED_ACCOUNTS_PER_ORG, counted under a lock on the organisation's row. */
     async createUser(tx: Kysely<DB>, input: { email: string; name: string | null; orgId: string }): Promise<string> {
+      if ((await store.lockOrgAndCountFederated(tx, input.orgId)) >= MAX_FEDERATED_ACCOUNTS_PER_ORG) {
+        throw new AppError('conflict', `An organisation's identity provider makes at most ${MAX_FEDERATED_ACCOUNTS_PER_ORG.toLocaleString('en')} accounts; delete some first.`);
+      }
       const id = newId('usr');
       await store.insertUser(tx, { id, email: normalizeEmail(input.email), password_hash: null, name: input.name, federated_org_id: input.orgId });
       return id;

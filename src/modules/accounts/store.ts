@@ -53,6 +53,12 @@ export function createAccountStore() {
       return q.orderBy('u.created_at').orderBy('u.id').offset(options.offset).limit(options.limit).execute();
     },
 
+    /** The organisation's federated accounts, its row held (FOR NO KEY UPDATE) so creations at once are counted one after the other. */
+    lockOrgAndCountFederated: async (x: Executor, orgId: string): Promise<number> => {
+      await x.selectFrom('orgs').select('id').where('id', '=', orgId).forNoKeyUpdate().execute();
+      return Number((await x.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).where('federated_org_id', '=', orgId).executeTakeFirstOrThrow()).n);
+    },
+
     countFederated: async (x: Executor, orgId: string, email?: string): Promise<number> => {
       let q = x.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).where('federated_org_id', '=', orgId).where('password_hash', 'is', null);
       if (email !== undefined) q = q.where('email', '=', email);
