@@ -131,7 +131,7 @@ describe('keys rotate-org --include-subjects, interrupted', () => {
       const subjects = ['vis_a', 'vis_b', 'vis_c'].map((id) => subjectScope(ORG, id));
       for (const [i, scope] of subjects.entries()) await crypto.cipher.encrypt(`note ${i}`, aad(`s${i}`), scope);
       const deps = (keyring: Keyring) => ({
-        db: db.db, keyring, cipher: crypto.cipher, checkpoints: createSqlCheckpointStore(db.db), store: createKeysStore(db.db), columns: [], announce: async () => undefined,
+        db: db.db, keyring, cipher: crypto.cipher, checkpoints: createSqlCheckpointStore(db.db), store: createKeysStore(db.db), columns: [], announce: async () => undefined, audit: async () => undefined,
       });
       const failing: Keyring = {
         ...crypto.keyring,
@@ -160,7 +160,7 @@ describe('keys rotate-org --include-subjects, interrupted', () => {
       const subject = subjectScope(ORG, 'vis_a');
       await crypto.cipher.encrypt('note', aad('s0'), subject);
       const store = createKeysStore(db.db);
-      const deps = { db: db.db, keyring: crypto.keyring, cipher: crypto.cipher, checkpoints: createSqlCheckpointStore(db.db), store, columns: [], announce: async () => undefined };
+      const deps = { db: db.db, keyring: crypto.keyring, cipher: crypto.cipher, checkpoints: createSqlCheckpointStore(db.db), store, columns: [], announce: async () => undefined, audit: async () => undefined };
       // A first run without --include-subjects, killed after marking its rotation pending.
       const unfinished = (await crypto.keyring.rotate(orgScope(ORG))).version;
       await store.markPending(ORG, unfinished, false);
@@ -180,7 +180,7 @@ describe('keys rotate-org --include-subjects, interrupted', () => {
     try {
       const db = testDb.database;
       const crypto = await cryptoFor(db, TEST_MASTER_KEY);
-      const deps = { db: db.db, keyring: crypto.keyring, cipher: crypto.cipher, checkpoints: createSqlCheckpointStore(db.db), store: createKeysStore(db.db), columns: [], announce: async () => undefined };
+      const deps = { db: db.db, keyring: crypto.keyring, cipher: crypto.cipher, checkpoints: createSqlCheckpointStore(db.db), store: createKeysStore(db.db), columns: [], announce: async () => undefined, audit: async () => undefined };
       await assert.rejects(rotateOrg(deps, 'org_typo', {}), /No organisation org_typo/);
       const { rows } = await sql`SELECT 1 FROM data_keys`.execute(db.db);
       assert.equal(rows.length, 0);
@@ -280,6 +280,13 @@ describe('keys rotate-org', () => {
     assert.deepEqual(new Set(await readAll(db, crypto)), new Set([2]));
     const left = await db.db.selectFrom('reencryption_checkpoints').selectAll().execute();
     assert.deepEqual(left, [], 'finished jobs leave no checkpoint');
+    const audited = await db.db.selectFrom('audit_log').select(['action', 'actor_type', 'metadata']).where('org_id', '=', ORG).orderBy('created_at').execute();
+    assert.deepEqual(
+      audited.map((e) => [e.action, e.actor_type]),
+      [['org.key_rotated', 'system'], ['org.key_rotation_finished', 'system']],
+      "the organisation's log says its key was rotated, and when the rotation finished",
+    );
+    assert.equal((audited[1]?.metadata as { resumed?: boolean } | null)?.resumed, true);
     await t.release(db);
   });
 });

@@ -531,6 +531,7 @@ describe('the secret at rest', () => {
       store: createKeysStore(t.database.db),
       columns: encryptedColumns,
       announce: async () => undefined,
+      audit: async () => undefined,
     };
     const before = (await totpRow(user.userId)).totp_secret ?? '';
     const org = await rotateOrg(deps, user.orgId);

@@ -2,6 +2,7 @@
  * The `palisade keys …` commands: rotate-master and rotate-org. Owns argument parsing and
  * progress output; must never print key material.
  */
+import { systemAudit } from './system-audit.ts';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../../config.ts';
 import { createSqlCheckpointStore } from '../../platform/crypto/sql-key-store.ts';
@@ -65,6 +66,7 @@ export function registerKeyCommands(program: Command, deps: { config: () => Conf
             store: createKeysStore(db),
             columns: encryptedColumns,
             announce: ctx.announce,
+            audit: systemAudit(db),
           },
           orgId,
           {

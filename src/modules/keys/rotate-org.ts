@@ -25,6 +25,8 @@ export interface RotateOrgDeps {
   columns: readonly EncryptedColumn[];
   /** Tells running instances to drop cached keys of these scopes (no-op without Redis). */
   announce: (scopes: Scope[]) => Promise<void>;
+  /** Writes an entry in the organisation's audit log, as the system (the operator's command). */
+  audit: (orgId: string, action: string, metadata: Record<string, unknown>) => Promise<void>;
 }
 
 export interface RotateOrgOptions {
@@ -66,6 +68,7 @@ export async function rotateOrg(deps: RotateOrgDeps, orgId: string, options: Rot
     // lost), where one marked earlier would resume without rotating the remaining subjects.
     await deps.store.markPending(orgId, version, options.includeSubjects === true);
     await deps.announce(rotated);
+    if (orgId !== PLATFORM_ORG_ID) await deps.audit(orgId, 'org.key_rotated', { version, includeSubjects: options.includeSubjects === true, subjectKeys: rotated.length - 1 });
   } else {
     version = pending.version;
   }
@@ -89,5 +92,9 @@ export async function rotateOrg(deps: RotateOrgDeps, orgId: string, options: Rot
     }
   }
   await deps.store.finish(orgId, jobPrefix);
+  if (orgId !== PLATFORM_ORG_ID) {
+    const reencrypted = columns.reduce((n, c) => n + c.reencrypted, 0);
+    await deps.audit(orgId, 'org.key_rotation_finished', { version, resumed: pending !== undefined, rowsReencrypted: reencrypted });
+  }
   return { version, resumed: pending !== undefined, columns };
 }
