@@ -77,6 +77,23 @@ describe('retention', () => {
     assert.deepEqual(await t.services.retention.sweep(), { conversations: 0, subjects: 0 }, 'a second sweep finds nothing');
   });
 
+  it('reads projects a page at a time, and one whose settings name no retention keeps the default 90 days', async () => {
+    // Many projects sorting before the one that matters (ids are compared as text): it is on a later page.
+    await sql`INSERT INTO orgs (id, name, slug) VALUES ('org_0000filler', 'Filler', 'filler-org')`.execute(t.database.db);
+    await sql`INSERT INTO projects (id, org_id, name, settings) SELECT 'prj_0000page' || lpad(i::text, 4, '0'), 'org_0000filler', 'filler', '{"retentionDays": null}'::jsonb FROM generate_series(1, 600) i`.execute(t.database.db);
+    const unset = await project(null);
+    await sql`UPDATE projects SET settings = settings - 'retentionDays' WHERE id = ${unset}`.execute(t.database.db);
+    const ancient = await visitorConversation(unset, 'Hello from long ago');
+    const fresh = await visitorConversation(unset, 'Hello from last month');
+    await age(ancient.conversationId, 100);
+    await age(fresh.conversationId, 50);
+    const swept = await t.services.retention.sweep();
+    assert.equal(swept.conversations, 1, JSON.stringify(swept));
+    assert.equal(await count('conversations', 'id', ancient.conversationId), 0, 'past the default 90 days');
+    assert.equal(await count('conversations', 'id', fresh.conversationId), 1);
+    await sql`DELETE FROM orgs WHERE id = 'org_0000filler'`.execute(t.database.db);
+  });
+
   it('keys owed when a sweep stops after deleting are shredded by the next sweep', async () => {
     const p = await project(1);
     const old = await visitorConversation(p, 'An old question');

@@ -10,7 +10,7 @@
  * audit record, shredding after each commit (PGlite is one connection). One sweep at a time per
  * instance; sweeps of several instances may overlap (deletion.ts locks the visitors it touches).
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { DB } from '../../platform/db/tables.ts';
 import { withTenant } from '../../platform/db/tenant.ts';
@@ -22,6 +22,8 @@ import { deleteConversations } from './deletion.ts';
 const DAY_MS = 86_400_000;
 /** Conversations deleted per transaction. */
 const BATCH = 500;
+/** Projects read at a time by the sweep. */
+const PROJECT_PAGE = 500;
 
 export interface RetentionSweep {
   /** Deleted conversations, in all. */
@@ -56,17 +58,41 @@ export function createRetention(deps: {
 
   const shredOwed = async (orgId?: string): Promise<number> => (await deps.shredOwed(orgId)).shredded;
 
+  /**
+   * Every project's retention, PROJECT_PAGE at a time and only that field of its settings: anyone
+   * can make projects (with settings of several kilobytes), so all of them at once could exhaust
+   * the process. An unreadable value is repaired as a whole document's would be.
+   */
+  async function* retentionOfProjects(): AsyncGenerator<{ id: string; orgId: string; retentionDays: number | null }> {
+    let after = '';
+    for (;;) {
+      const page = await deps.db
+        .selectFrom('projects')
+        // A JSON null (keep forever) is a value; a missing field is SQL NULL (the default).
+        .select(['id', 'org_id', sql<unknown>`settings->'retentionDays'`.as('retention_days'), sql<boolean>`(settings->'retentionDays') IS NOT NULL`.as('has_retention')])
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(PROJECT_PAGE)
+        .execute();
+      for (const p of page) {
+        const stored = p.has_retention ? { retentionDays: p.retention_days } : {};
+        yield { id: p.id, orgId: p.org_id, retentionDays: parseStoredSettings(stored).retentionDays };
+      }
+      if (page.length < PROJECT_PAGE) return;
+      after = page.at(-1)?.id ?? after;
+    }
+  }
+
   async function sweepOnce(): Promise<RetentionSweep> {
     const result: RetentionSweep = { conversations: 0, subjects: await shredOwed() };
-    const projects = await deps.db.selectFrom('projects').select(['id', 'org_id', 'settings']).execute();
-    for (const project of projects) {
-      const days = parseStoredSettings(project.settings).retentionDays;
+    for await (const project of retentionOfProjects()) {
+      const days = project.retentionDays;
       if (days === null) continue;
       const cutoff = new Date(deps.clock.now().getTime() - days * DAY_MS);
       for (;;) {
-        const deleted = await deleteBatch(project.org_id, project.id, cutoff, days);
+        const deleted = await deleteBatch(project.orgId, project.id, cutoff, days);
         result.conversations += deleted;
-        if (deleted > 0) result.subjects += await shredOwed(project.org_id);
+        if (deleted > 0) result.subjects += await shredOwed(project.orgId);
         if (deleted < BATCH) break;
       }
     }
