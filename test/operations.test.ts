@@ -116,7 +116,7 @@ describe('configuration', () => {
   });
 
   it('TRUST_PROXY never trusts every hop: ranges wider than a proxy fleet needs are refused', () => {
-    for (const bad of ['0.0.0.0/0', '::/0', '10.0.0.0/8,0.0.0.0/0', '0.0.0.0/1,128.0.0.0/1', '::/1,8000::/1', '::ffff:0.0.0.0/96', '2a00::/8']) {
+    for (const bad of ['0.0.0.0/0', '::/0', '10.0.0.0/8,0.0.0.0/0', '0.0.0.0/1,128.0.0.0/1', '::/1,8000::/1', '::ffff:0.0.0.0/96', '0:0:0:0:0:ffff:0:0/96', '0::ffff:0.0.0.0/96', '2a00::/8']) {
       assert.throws(() => loadConfig({ TRUST_PROXY: bad }), (e: unknown) => e instanceof ConfigError && /TRUST_PROXY: a range that wide/.test(e.message), bad);
     }
     assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8,fd00::/8,2001:db8::/32,::ffff:10.0.0.0/104' }).trustProxy, ['10.0.0.0/8', 'fd00::/8', '2001:db8::/32', '::ffff:10.0.0.0/104']);
