@@ -5,6 +5,7 @@
  * encrypted; lockdown and rotation change them; another organisation sees none of it.
  */
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
@@ -360,6 +361,15 @@ describe('webhooks of many organisations', () => {
     assert.equal(claimed.filter((d) => d.org_id === quiet.orgId).length, 1, 'the neighbour gets its turn in the first round');
     assert.equal(ours.length, MAX_SENDS_PER_ORG, 'an organisation has a bounded number of sends out, never every slot');
     assert.equal(new Set(claimed.map((d) => d.webhook_id)).size, claimed.length, 'still one delivery per webhook at a time');
+    // A delivery stamped before the one out (its transaction began earlier, and committed after
+    // the claim) does not make a second send of that webhook.
+    const quietHead = claimed.find((d) => d.org_id === quiet.orgId);
+    await sql`INSERT INTO webhook_deliveries (id, org_id, webhook_id, event_id, event_type, payload, next_attempt_at)
+      VALUES ('dlv_late_committed', ${quiet.orgId}, ${quietHead?.webhook_id}, 'evt_late', 'project.created', '{}'::jsonb, ${new Date(now.getTime() - 7_200_000)})`.execute(t.database.db);
+    const meanwhile = await store.claimDue(t.database.db, now, new Date(now.getTime() + 60_000), 100);
+    assert.ok(!meanwhile.some((d) => d.webhook_id === quietHead?.webhook_id), 'one send per webhook at a time');
+    if (meanwhile.length > 0) await t.database.db.updateTable('webhook_deliveries').set({ claimed_until: null }).where('id', 'in', meanwhile.map((d) => d.id)).execute();
+    await t.database.db.deleteFrom('webhook_deliveries').where('id', '=', 'dlv_late_committed').execute();
     // Slots free one at a time: the organisation with sends out waits behind one with none.
     await quiet.client.post(`/v1/orgs/${quiet.orgId}/projects`, { name: 'theirs too' });
     const quietWebhook = claimed.find((d) => d.org_id === quiet.orgId)?.webhook_id ?? '';

@@ -119,24 +119,27 @@ export function createWebhookStore() {
      */
     claimDue: async (db: Kysely<DB>, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> => {
       // Each webhook's head: its pending delivery due first (one index probe per webhook, however
-      // long its backlog). One delivery per webhook at a time: a head that is out (leased) keeps
-      // its webhook waiting, as it stays the head until its outcome is written (newer deliveries
-      // are due later), so a receiver that hangs holds up only itself. Then organisations take
-      // turns, counting the sends each already has out (on every instance): an organisation with
-      // many webhooks and a backlog waits behind one with fewer out, and has at most
-      // MAX_SENDS_PER_ORG out at once, so it never holds every slot.
+      // long its backlog), for webhooks with no delivery out (leased): one send per webhook at a
+      // time, so a receiver that hangs holds up only itself. (Out is not read off the head: a
+      // delivery whose transaction began earlier can commit after the head was leased and sort
+      // before it.) Then organisations take turns, counting the sends each already has out on
+      // every instance: an organisation with many webhooks and a backlog waits behind one with
+      // fewer out, and has at most MAX_SENDS_PER_ORG out at once, so it never holds every slot.
       const { rows } = await sql<ClaimedDelivery>`
-        WITH heads AS (
-          SELECT d.id, d.org_id, d.next_attempt_at, coalesce(d.claimed_until >= ${now}, false) AS out
+        WITH out AS (
+          SELECT webhook_id, org_id FROM webhook_deliveries WHERE status = 'pending' AND claimed_until >= ${now}
+        ), busy AS (
+          SELECT org_id, count(*) AS n FROM out GROUP BY org_id
+        ), heads AS (
+          SELECT d.id, d.org_id, d.next_attempt_at
           FROM webhooks w CROSS JOIN LATERAL (
-            SELECT id, org_id, next_attempt_at, claimed_until FROM webhook_deliveries
+            SELECT id, org_id, next_attempt_at FROM webhook_deliveries
             WHERE webhook_id = w.id AND status = 'pending' ORDER BY next_attempt_at, id LIMIT 1
           ) d
-        ), counted AS (
-          SELECT heads.*, count(*) FILTER (WHERE out) OVER (PARTITION BY org_id) AS busy FROM heads
+          WHERE NOT EXISTS (SELECT 1 FROM out WHERE out.webhook_id = w.id) AND d.next_attempt_at <= ${now}
         ), fair AS (
-          SELECT id, next_attempt_at, busy + row_number() OVER (PARTITION BY org_id ORDER BY next_attempt_at, id) AS turn
-          FROM counted WHERE NOT out AND next_attempt_at <= ${now}
+          SELECT heads.id, heads.next_attempt_at, coalesce(busy.n, 0) + row_number() OVER (PARTITION BY heads.org_id ORDER BY heads.next_attempt_at, heads.id) AS turn
+          FROM heads LEFT JOIN busy ON busy.org_id = heads.org_id
         )
         UPDATE webhook_deliveries d SET claimed_until = ${leaseUntil}
         FROM webhooks w
