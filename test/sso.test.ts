@@ -81,6 +81,21 @@ describe('single sign-on', () => {
     assert.equal(JSON.stringify(log).includes(idp.clientSecret), false);
   });
 
+  it('an invitation sent before a first SSO sign-in stops working: a member removed later cannot come back by it', async () => {
+    const invitation = await owner.client.post(`/v1/orgs/${owner.orgId}/members`, { email: 'invited-first@corp.example', role: 'admin' });
+    assert.equal(invitation.status, 201, JSON.stringify(invitation.body));
+    const token = String(invitation.body.invitation.link).split('#')[1];
+    idp.user = { sub: 'sub-invited-first', email: 'invited-first@corp.example', email_verified: true };
+    const { reply, browser } = await signInWithSso();
+    assert.equal(reply.status, 302, JSON.stringify(reply.body));
+    const me = await browser.get('/v1/me');
+    assert.deepEqual(me.body.orgs.map((o: { role: string }) => o.role), ['viewer']);
+    assert.equal((await owner.client.delete(`/v1/orgs/${owner.orgId}/members/${me.body.user.id}`)).status, 204);
+    const back = await browser.post('/v1/invitations/accept', { token });
+    assert.equal(back.status, 404, JSON.stringify(back.body));
+    assert.ok(!(await owner.client.get(`/v1/orgs/${owner.orgId}/members`)).body.members.some((m: { userId: string }) => m.userId === me.body.user.id));
+  });
+
   it('signs a verified address of an allowed domain in, making its account and membership on first sign-in', async () => {
     idp.user = { sub: 'sub-pat', email: 'pat@corp.example', email_verified: true };
     const { reply, browser } = await signInWithSso();

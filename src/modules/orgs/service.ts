@@ -90,6 +90,14 @@ export function createOrgService(deps: {
   /** Single sign-on's first sign-in of a person: a member with the SSO's default role (in the caller's tenant transaction). */
   async function addFederatedMember(tx: Kysely<DB>, orgId: string, userId: string, role: Role): Promise<void> {
     await store.insertMembership(tx, { org_id: orgId, user_id: userId, role });
+    // As when an invitation is accepted: a link to their address would outlive a later removal.
+    await withdrawInvitationsToMember(tx, orgId, userId);
+  }
+
+  /** The pending invitations addressed to a member: they would bring back a removed one, with its role. */
+  async function withdrawInvitationsToMember(tx: Kysely<DB>, orgId: string, userId: string): Promise<number> {
+    const user = await tx.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirst();
+    return user ? store.withdrawInvitationsTo(tx, orgId, user.email, deps.clock.now()) : 0;
   }
 
   /**
@@ -284,8 +292,10 @@ export function createOrgService(deps: {
         throw new AppError('conflict', 'An organisation needs at least one owner.');
       }
       await store.deleteMembership(tx, orgId, userId);
-      // A member about to be removed could otherwise invite an address of theirs and come back.
-      const expiredInvitations = await store.withdrawPendingInvitations(tx, orgId, deps.clock.now(), { userId });
+      // A member about to be removed could otherwise invite an address of theirs and come back,
+      // or come back by a link to their own address sent before they joined (by SSO, say).
+      const expiredInvitations =
+        (await store.withdrawPendingInvitations(tx, orgId, deps.clock.now(), { userId })) + (await withdrawInvitationsToMember(tx, orgId, userId));
       await audit.record(tx, { orgId, actor: actor.principal, action: 'member.removed', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { expiredInvitations } });
     });
     await deps.directoryChanged([userId]);
