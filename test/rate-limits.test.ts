@@ -92,6 +92,11 @@ describe('opening conversations', () => {
     assert.deepEqual(statuses.filter((s) => s !== 201), [429], 'one over the limit is refused');
     assert.equal(await opened(), before + defaultApiKeyMessagesPerMinute, 'and wrote nothing');
     assert.equal((await owner.client.post(`/v1/projects/${projectId}/conversations`, {})).status, 201, 'another caller has its own allowance');
+    // Across projects the caller has twice that in all: a second project takes the rest, a third none.
+    const second = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Second' })).body.project.id as string;
+    const third = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Third' })).body.project.id as string;
+    for (let i = 0; i < defaultApiKeyMessagesPerMinute; i++) assert.equal((await editor.client.post(`/v1/projects/${second}/conversations`, {})).status, 201);
+    assert.equal((await editor.client.post(`/v1/projects/${third}/conversations`, {})).status, 429, "the caller's allowance across projects is spent");
   });
 });
 

@@ -61,7 +61,7 @@ export interface RateLimitService {
   checkMessage(input: MessageCheck): Promise<Decision>;
   checkApiKey(keyId: string, perMinute: number): Promise<Decision>;
   checkSessionStart(projectId: string, ip: string, perMinute: number): Promise<Decision>;
-  /** A conversation the organisation's own caller opens (user or API key), per caller and project. */
+  /** A conversation the organisation's own caller opens (user or API key), per caller and project, and per caller in all (twice that). */
   checkConversationStart(projectId: string, callerKey: string, perMinute: number): Promise<Decision>;
   checkTextWork(principalKey: string, ip: string, kilochars: number, perMinute: number): Promise<Decision>;
   listBlocks(projectId: string): Promise<PenaltyBlock[]>;
@@ -158,7 +158,12 @@ export function createRateLimitService(deps: {
     async checkConversationStart(projectId: string, callerKey: string, perMinute: number): Promise<Decision> {
       assertNamespace(projectId);
       const dimension = callerKey.startsWith('key:') ? 'api_key' : 'session';
-      return run([{ dimension, bucket: 'conversation_start', key: `${projectId}:${callerKey}`, limit: { points: perMinute, durationSeconds: 60 } }], { projectId });
+      const limit = { points: perMinute, durationSeconds: 60 };
+      // Per project, and per caller across projects (an editor may have 200 of them).
+      return run([
+        { dimension, bucket: 'conversation_start', key: `${projectId}:${callerKey}`, limit },
+        { dimension, bucket: 'conversation_start_caller', key: callerKey, limit: { points: perMinute * 2, durationSeconds: 60 } },
+      ], { projectId });
     },
 
     /**
