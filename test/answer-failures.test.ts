@@ -29,11 +29,14 @@ it('cuts an endless answer at the cap, stores it at that length and closes the p
     settings: { answer: { provider: 'openai-compatible', baseUrl: stub.baseUrl, model: 'stub' } },
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
+  const doc = await owner.client.post(`/v1/projects/${created.body.project.id}/documents`, { title: 'Everything', content: 'Everything there is to tell, in one document.', contentType: 'text', url: 'https://docs.example.com/everything' });
+  assert.equal(doc.status, 201, JSON.stringify(doc.body));
   const conversation = await owner.client.post(`/v1/projects/${created.body.project.id}/conversations`, {});
   const id = conversation.body.conversation.id as string;
   const r = await owner.client.post(`/v1/conversations/${id}/messages`, { content: 'Tell me everything' });
   assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
   assert.equal(r.body.message.content.length, MAX_ANSWER_CHARS);
+  assert.deepEqual(r.body.message.citations.map((c: { title: string }) => c.title), ['Everything'], 'the passages it was given are cited, as a whole answer would');
   const history = await owner.client.get(`/v1/conversations/${id}/messages`);
   const stored = history.body.messages.find((m: { role: string }) => m.role === 'assistant');
   assert.equal(stored.content.length, MAX_ANSWER_CHARS);

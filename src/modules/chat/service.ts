@@ -13,7 +13,7 @@ import { AppError } from '../../platform/http/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { PublicProject } from '../projects/directory.ts';
 import { collectAnswer } from './answer-providers/collect.ts';
-import type { AnswerInput, AnswerProvider, HistoryTurn, Passage } from './answer-providers/types.ts';
+import { citationsOf, type AnswerInput, type AnswerProvider, type HistoryTurn, type Passage } from './answer-providers/types.ts';
 import type { ChatStore, ConversationRow, MessageRow, MessageTarget } from './store.ts';
 import type { ContentCipher } from './content-cipher.ts';
 import type { PiiService } from '../pii/service.ts';
@@ -270,8 +270,12 @@ export function createChatService(deps: {
           answer += text;
           const visible = restorer.push(text);
           if (visible) yield { type: 'delta', text: visible };
-          // Leaving the loop ends the provider's generator, which closes its request.
-          if (answer.length >= MAX_ANSWER_CHARS) break;
+          // Leaving the loop ends the provider's generator, which closes its request; its citations
+          // would have come at the end: those of the passages it was given.
+          if (answer.length >= MAX_ANSWER_CHARS) {
+            if (citations.length === 0) citations = citationsOf(passages);
+            break;
+          }
         } else {
           citations = event.citations;
         }
