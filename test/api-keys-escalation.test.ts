@@ -103,6 +103,18 @@ describe('a keys:manage API key restricted to one project', () => {
     for (const k of [unrestricted, extraScope, moreProjects]) assert.ok(!ids.has(k.id), `${k.id} is hidden`);
     const all = await owner.client.get(`/v1/orgs/${owner.orgId}/api-keys`);
     assert.ok(all.body.apiKeys.length > r.body.apiKeys.length, 'the owner still sees every key');
+    // Paged one at a time, the cursors it is given are its own keys' ids, never the hidden ones'.
+    const seen: string[] = [];
+    let before: string | null = null;
+    for (let i = 0; i < 20; i++) {
+      const page: { status: number; body: { apiKeys: { id: string }[]; nextBefore: string | null } } = await bearer(manager.secret).get(`/v1/orgs/${owner.orgId}/api-keys?limit=1${before ? `&before=${before}` : ''}`);
+      assert.equal(page.status, 200);
+      seen.push(...page.body.apiKeys.map((k) => k.id));
+      if (page.body.nextBefore !== null) assert.ok(ids.has(page.body.nextBefore), `cursor ${page.body.nextBefore} is a key it may see`);
+      before = page.body.nextBefore;
+      if (before === null) break;
+    }
+    assert.deepEqual(new Set(seen), ids, 'and the pages hold exactly what one list does');
   });
 
   it('can read usage of, rotate and revoke a key within its reach', async () => {

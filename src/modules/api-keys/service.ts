@@ -142,13 +142,26 @@ export function createApiKeyService(deps: {
 
   /**
    * A page of the organisation's keys, newest first; an API key, or a user, sees only those within
-   * its reach (reach.ts), so a page may hold fewer than `limit`. `nextBefore` continues it.
+   * its reach (reach.ts). `nextBefore` continues it.
    */
   async function list(orgId: string, principal: Principal, role: Role | null | undefined, page: { limit: number; before?: string | undefined }): Promise<{ keys: ApiKeyView[]; nextBefore: string | null }> {
     const now = clock.now();
-    const rows = await withTenant(db, orgId, (tx) => store.list(tx, orgId, page));
-    const keys = rows.filter((r) => withinReach(principal, powerOf(r), role)).map((r) => toPublic(r, now));
-    return { keys, nextBefore: rows.length === page.limit ? (rows.at(-1)?.id ?? null) : null };
+    // Read on past keys out of reach until the page is full: the cursor is always a key the caller
+    // may see (another's id, even as a cursor, would tell it which keys exist).
+    return withTenant(db, orgId, async (tx) => {
+      const keys: ApiKeyView[] = [];
+      let before = page.before;
+      for (;;) {
+        const rows = await store.list(tx, orgId, { limit: page.limit, before });
+        for (const r of rows) {
+          if (!withinReach(principal, powerOf(r), role)) continue;
+          keys.push(toPublic(r, now));
+          if (keys.length === page.limit) return { keys, nextBefore: r.id };
+        }
+        if (rows.length < page.limit) return { keys, nextBefore: null };
+        before = rows.at(-1)?.id;
+      }
+    });
   }
 
   async function rotate(orgId: string, keyId: string, graceSeconds: number, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {
