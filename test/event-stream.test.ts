@@ -19,10 +19,10 @@ interface Sse {
   close(): void;
 }
 
-async function open(path: string, headers: Record<string, string>, on: TestApp = t): Promise<{ status: number; body?: any; sse?: Sse }> {
+async function open(path: string, headers: Record<string, string>, on: TestApp = t): Promise<{ status: number; body?: any; sse?: Sse; headers?: Headers }> {
   const controller = new AbortController();
   const res = await fetch(on.url + path, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
-  if (res.status !== 200) return { status: res.status, body: await res.json() };
+  if (res.status !== 200) return { status: res.status, body: await res.json(), headers: res.headers };
   const events: Sse['events'] = [];
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
@@ -282,6 +282,7 @@ describe('event stream, per client address', () => {
       const third = accounts[2] as { orgId: string; apiKey: string };
       const refused = await open(`/v1/orgs/${third.orgId}/events/stream`, from('203.0.113.9', third), app);
       assert.deepEqual([refused.status, refused.body?.code], [429, 'rate_limited'], "a third person's stream from the same address");
+      assert.equal(refused.headers?.get('ratelimit-limit') ?? null, null, "not the admitted key check's headers: they would invite an early retry");
       const elsewhere = await open(`/v1/orgs/${third.orgId}/events/stream`, from('198.51.100.3', third), app);
       assert.equal(elsewhere.status, 200, 'the same person from another address');
       for (const s of [...streams, elsewhere]) s.sse!.close();

@@ -30,7 +30,8 @@ export function applyDecision(request: FastifyRequest, decision: Decision): void
  * reply that is taken over for streaming calls this before it sends its head). */
 export function writeRateLimitHeaders(request: FastifyRequest, reply: FastifyReply): void {
   const decision = request.rateLimit;
-  if (decision && !reply.hasHeader('RateLimit-Limit')) reply.headers(rateLimitHeaders(decision));
+  // A refusal (a 429 from any check) carries its own headers, never an earlier admitted check's.
+  if (decision && reply.statusCode !== 429 && !reply.hasHeader('RateLimit-Limit')) reply.headers(rateLimitHeaders(decision));
 }
 
 export function installRateLimitHeaders(app: FastifyInstance): void {
