@@ -65,7 +65,7 @@ export const defaultLoginThrottle = {
   perAccountTotal: 100,
   perIp: 50,
   checksPerAccount: 150,
-  checksPerIp: 300,
+  checksPerIp: 1_000,
   windowSeconds: 15 * 60,
   signupsPerIp: 20,
   signupWindowSeconds: 60 * 60,
