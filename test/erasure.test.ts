@@ -194,6 +194,23 @@ describe('erasure requests', () => {
     assert.ok(!(await tombstoned(gina.visitorId)));
   });
 
+  it("a value an agent wrote nationally into someone's conversation goes only once the count is stated", async () => {
+    const holly = await visitor();
+    const conversation = await say(holly, 'Who should I call?');
+    const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'agent phone', scopes: ['chat:write', 'chat:read'] });
+    const bearer = { authorization: `Bearer ${key.body.secret}` };
+    assert.equal((await t.client().post(`/v1/conversations/${conversation}/messages`, { content: 'Our partner is on 020 7946 0321' }, bearer)).status, 200);
+    const path = `/v1/orgs/${owner.orgId}/erasure-requests`;
+    const identifier = { type: 'PHONE', value: '+44 20 7946 0321' };
+    const refused = await owner.client.post(path, { identifier });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.match(refused.body.detail, /expectMentions: 1/);
+    const done = await owner.client.post(path, { identifier, expectMentions: 1 });
+    assert.equal(done.status, 201, JSON.stringify(done.body));
+    assert.equal(done.body.erasure.mentions, 1);
+    assert.equal(await rows('conversations', 'id', conversation), 1, "Holly's conversation stays");
+  });
+
   it('an identifier in several conversations without a visitor: only the stated count erases them all', async () => {
     const key = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'helpdesk', scopes: ['chat:write', 'chat:read'] });
     const bearer = { authorization: `Bearer ${key.body.secret}` };

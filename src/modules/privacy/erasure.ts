@@ -41,6 +41,8 @@ export type ErasureSubject = { visitorId: string } | { identifier: { type: Erasu
 interface Mention {
   id: string;
   subjectId: string;
+  /** Matched only as a national phone number. */
+  national: boolean;
 }
 
 export interface ErasureOptions {
@@ -53,6 +55,8 @@ export interface ErasureOptions {
   expectVisitors?: number;
   /** Likewise when conversations without a visitor (API conversations) go too: what the dry run counted. */
   expectConversations?: number;
+  /** Likewise for values written into other people's conversations found only in a national spelling. */
+  expectMentions?: number;
 }
 
 const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
@@ -139,9 +143,9 @@ export function createErasureService(deps: {
     const nationalOnly = [...visitorIds, ...conversationIds].some((party) => !certain.has(party));
     const mentions = holding.flatMap((h) => {
       const visitor = owners.get(h.conversationId);
-      return visitor && !h.bySubject && !visitorIds.has(visitor) ? [{ id: h.id, subjectId: visitor }] : [];
+      return visitor && !h.bySubject && !visitorIds.has(visitor) ? [{ id: h.id, subjectId: visitor, national: h.national }] : [];
     });
-    return { visitorIds: [...visitorIds], conversationIds: [...conversationIds], mentions, nationalOnly };
+    return { visitorIds: [...visitorIds], conversationIds: [...conversationIds], mentions, nationalOnly: nationalOnly || mentions.some((m) => m.national) };
   }
 
   /**
@@ -160,6 +164,10 @@ export function createErasureService(deps: {
       : `It is in the conversations of ${plural(visitors, 'visitor')} and in ${plural(loose, 'conversation')} without a visitor.`;
     if ((visitors > 1 || (found.nationalOnly && visitors > 0)) && options.expectVisitors !== visitors) {
       throw new AppError('conflict', `${why} Check with dryRun: true, then send expectVisitors: ${visitors} to erase them all, or erase each person by visitor id.`);
+    }
+    const mentions = found.mentions.length;
+    if (found.mentions.some((m) => m.national) && options.expectMentions !== mentions) {
+      throw new AppError('conflict', `${why} Check with dryRun: true, then send expectMentions: ${mentions} to erase the values written into other people's conversations.`);
     }
     return loose > 1 || (found.nationalOnly && loose > 0) ? why : undefined;
   }

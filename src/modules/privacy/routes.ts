@@ -24,6 +24,7 @@ const erasureRequest = z
     dryRun: z.boolean().default(false),
     expectVisitors: z.number().int().min(1).max(1_000_000).optional(),
     expectConversations: z.number().int().min(1).max(100_000_000).optional(),
+    expectMentions: z.number().int().min(1).max(100_000_000).optional(),
   })
   .refine((body) => (body.visitorId === undefined) !== (body.identifier === undefined), { message: 'Name the person by exactly one of visitorId or identifier.' });
 
@@ -69,7 +70,7 @@ export function privacyRoutes(deps: { erasure: ErasureService; orgExport: OrgExp
         operationId: 'createErasureRequest',
         tags: ['privacy'],
         description:
-          "Erase a person for good: every conversation of theirs (found by visitor id, or by an identifier that names one person — e-mail, phone, IBAN, card, SSN, passport, wallet — as tokenised in the conversations' PII vaults), their visitor record, and their encryption keys (crypto-shredding). dryRun counts what would go; an identifier that may not name one person (several visitors, several conversations without a visitor, or a phone number found only written nationally) needs the counts of a dry run: expectVisitors, and expectConversations when conversations without a visitor go. Audited without the identifier.",
+          "Erase a person for good: every conversation of theirs (found by visitor id, or by an identifier that names one person — e-mail, phone, IBAN, card, SSN, passport, wallet — as tokenised in the conversations' PII vaults), their visitor record, and their encryption keys (crypto-shredding). dryRun counts what would go; an identifier that may not name one person (several visitors, several conversations without a visitor, or a phone number found only written nationally) needs the counts of a dry run: expectVisitors, expectConversations when conversations without a visitor go, expectMentions for values found only written nationally in other people's conversations. Audited without the identifier.",
         params: orgParams,
         body: erasureRequest,
       },
@@ -77,9 +78,9 @@ export function privacyRoutes(deps: { erasure: ErasureService; orgExport: OrgExp
         const { orgId } = request.params;
         const principal = await deps.auth.require(request);
         await deps.access.authorize(principal, orgId, 'privacy:erase');
-        const { visitorId, identifier, dryRun, expectVisitors, expectConversations } = request.body;
+        const { visitorId, identifier, dryRun, expectVisitors, expectConversations, expectMentions } = request.body;
         const subject = visitorId !== undefined ? { visitorId } : { identifier: identifier as NonNullable<typeof identifier> };
-        const erasure = await deps.erasure.erase(orgId, subject, { principal, ip: request.ip }, { dryRun, ...(expectVisitors !== undefined ? { expectVisitors } : {}), ...(expectConversations !== undefined ? { expectConversations } : {}) });
+        const erasure = await deps.erasure.erase(orgId, subject, { principal, ip: request.ip }, { dryRun, ...(expectVisitors !== undefined ? { expectVisitors } : {}), ...(expectConversations !== undefined ? { expectConversations } : {}), ...(expectMentions !== undefined ? { expectMentions } : {}) });
         return reply.code(dryRun ? 200 : 201).send({ erasure });
       },
     });
