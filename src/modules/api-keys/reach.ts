@@ -51,3 +51,23 @@ export function assertWithinReach(principal: Principal, target: KeyPower, role?:
   const decision = decideReach(principal, target, role);
   if (!decision.ok) throw new AppError('insufficient_scope', decision.message);
 }
+
+/** decideReach as conditions on a key's row, for the list (each row is still checked with withinReach). */
+export interface ReachFilter {
+  /** The key's scopes are among these. */
+  scopesWithin: readonly string[];
+  /** The key is restricted to projects among these. */
+  projectsWithin?: readonly string[];
+  /** The key expires no later than this. */
+  expiringBy?: Date;
+}
+
+export function reachFilter(principal: Principal, role: Role | null | undefined, allScopes: readonly string[]): ReachFilter | undefined {
+  if (principal.kind !== 'api_key') return role ? { scopesWithin: allScopes.filter((s) => roleAllows(role, s as Permission)) } : undefined;
+  return {
+    scopesWithin: principal.scopes,
+    ...(principal.projectIds ? { projectsWithin: principal.projectIds } : {}),
+    ...(principal.expiresAt !== null ? { expiringBy: principal.expiresAt } : {}),
+  };
+}
+

@@ -16,9 +16,9 @@ import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { KeyCache, KeyMetadata } from './cache.ts';
-import { assertWithinReach, withinReach, type KeyPower } from './reach.ts';
+import { assertWithinReach, reachFilter, withinReach, type KeyPower } from './reach.ts';
 import type { Role } from '../orgs/permissions.ts';
-import type { ApiKeyScope } from './scopes.ts';
+import { apiKeyScopes, type ApiKeyScope } from './scopes.ts';
 import type { ApiKeyRow, ApiKeyStore, UsageCell } from './store.ts';
 import { digestOf, generateApiKeySecret, parseApiKeySecret } from './token.ts';
 import { toPublic, type ApiKeyView } from './types.ts';
@@ -146,22 +146,13 @@ export function createApiKeyService(deps: {
    */
   async function list(orgId: string, principal: Principal, role: Role | null | undefined, page: { limit: number; before?: string | undefined }): Promise<{ keys: ApiKeyView[]; nextBefore: string | null }> {
     const now = clock.now();
-    // Read on past keys out of reach until the page is full: the cursor is always a key the caller
-    // may see (another's id, even as a cursor, would tell it which keys exist).
-    return withTenant(db, orgId, async (tx) => {
-      const keys: ApiKeyView[] = [];
-      let before = page.before;
-      for (;;) {
-        const rows = await store.list(tx, orgId, { limit: page.limit, before });
-        for (const r of rows) {
-          if (!withinReach(principal, powerOf(r), role)) continue;
-          keys.push(toPublic(r, now));
-          if (keys.length === page.limit) return { keys, nextBefore: r.id };
-        }
-        if (rows.length < page.limit) return { keys, nextBefore: null };
-        before = rows.at(-1)?.id;
-      }
-    });
+    // Out-of-reach keys are left out by the query (and each row checked again): the cursor is a
+    // key the caller may see, never another's id, which would tell it which keys exist.
+    const reach = reachFilter(principal, role, apiKeyScopes);
+    if (!reach) return { keys: [], nextBefore: null };
+    const rows = await withTenant(db, orgId, (tx) => store.list(tx, orgId, page, reach));
+    const keys = rows.filter((r) => withinReach(principal, powerOf(r), role)).map((r) => toPublic(r, now));
+    return { keys, nextBefore: rows.length === page.limit ? (keys.at(-1)?.id ?? null) : null };
   }
 
   async function rotate(orgId: string, keyId: string, graceSeconds: number, actor: Actor): Promise<{ key: ApiKeyView; secret: string }> {

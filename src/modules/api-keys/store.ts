@@ -10,6 +10,7 @@ import type { Selectable } from 'kysely';
 import type { ApiKeysTable, DB } from '../../platform/db/tables.ts';
 import { PARAMETERS_PER_STATEMENT, batches } from '../../platform/db/batches.ts';
 import type { Tx } from '../../platform/db/tenant.ts';
+import type { ReachFilter } from './reach.ts';
 
 /** A row as read: the table's select types (tables.ts is the one description of the columns). */
 export type ApiKeyRow = Selectable<ApiKeysTable>;
@@ -70,9 +71,12 @@ export function createApiKeyStore() {
         .execute();
     },
 
-    /** Newest first, `limit` of them; `before` (a key id of the organisation) pages on to older ones. */
-    list: async (tx: Tx, orgId: string, page: { limit: number; before?: string | undefined }): Promise<ApiKeyRow[]> => {
+    /** Newest first, `limit` of them within `reach`; `before` (a key id of the organisation) pages on to older ones. */
+    list: async (tx: Tx, orgId: string, page: { limit: number; before?: string | undefined }, reach: ReachFilter): Promise<ApiKeyRow[]> => {
       let q = tx.selectFrom('api_keys').select(columns).where('org_id', '=', orgId);
+      q = q.where(sql<boolean>`scopes <@ ${JSON.stringify(reach.scopesWithin)}::jsonb`);
+      if (reach.projectsWithin) q = q.where(sql<boolean>`project_ids IS NOT NULL AND project_ids <@ ${JSON.stringify(reach.projectsWithin)}::jsonb`);
+      if (reach.expiringBy) q = q.where('expires_at', 'is not', null).where('expires_at', '<=', reach.expiringBy);
       if (page.before !== undefined) {
         q = q.where(sql<boolean>`(created_at, id) < (SELECT k.created_at, k.id FROM api_keys k WHERE k.id = ${page.before} AND k.org_id = ${orgId})`);
       }
