@@ -141,21 +141,20 @@ export interface Services {
   accessLog: AccessLog;
 }
 
-/** Without a retention sweep here, keys owed a shred (one that failed, or was left mid-way) are still retried this often. */
+/** Keys owed a shred (one that failed, or was left mid-way) are retried at least this often. */
 const SHRED_RETRY_MINUTES = 15;
 
 /**
  * The retention sweep: a minute after start (not in the way of start-up), then every `minutes`;
- * 0 turns the sweep off (another instance, or a scheduler calling it, does the work) but not the
- * retry of owed shreds, every SHRED_RETRY_MINUTES: an erased person's key must not outlive a
- * failed shred because retention is paused. A failed sweep is logged and tried again next time.
+ * 0 turns the sweep off (another instance, or a scheduler calling it, does the work). Owed shreds
+ * are retried every SHRED_RETRY_MINUTES whatever the sweep's period, 0 and a weekly one included:
+ * an erased person's key must not outlive a failed shred by days. A failed sweep is logged and
+ * tried again next time.
  */
 function scheduleRetention(app: App, retention: Retention, minutes: number, shredOwed: () => Promise<unknown>): void {
-  if (minutes <= 0) {
-    const retry = setInterval(() => void shredOwed().catch((error: unknown) => app.log.error({ err: error }, 'retrying owed key shreds failed')), SHRED_RETRY_MINUTES * 60_000).unref();
-    app.addHook('onClose', async () => clearInterval(retry));
-    return;
-  }
+  const retry = setInterval(() => void shredOwed().catch((error: unknown) => app.log.error({ err: error }, 'retrying owed key shreds failed')), SHRED_RETRY_MINUTES * 60_000).unref();
+  app.addHook('onClose', async () => clearInterval(retry));
+  if (minutes <= 0) return;
   const run = (): void => {
     retention.sweep().then(
       (swept) => swept.conversations > 0 && app.log.info(swept, 'retention: conversations past their project\'s retentionDays deleted'),

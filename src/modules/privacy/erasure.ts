@@ -145,7 +145,7 @@ export function createErasureService(deps: {
       const visitor = owners.get(h.conversationId);
       return visitor && !h.bySubject && !visitorIds.has(visitor) ? [{ id: h.id, subjectId: visitor, national: h.national }] : [];
     });
-    return { visitorIds: [...visitorIds], conversationIds: [...conversationIds], mentions, nationalOnly: nationalOnly || mentions.some((m) => m.national) };
+    return { visitorIds: [...visitorIds], conversationIds: [...conversationIds], mentions, nationalOnly };
   }
 
   /**
@@ -167,7 +167,10 @@ export function createErasureService(deps: {
     }
     const mentions = found.mentions.length;
     if (found.mentions.some((m) => m.national) && options.expectMentions !== mentions) {
-      throw new AppError('conflict', `${why} Check with dryRun: true, then send expectMentions: ${mentions} to erase the values written into other people's conversations.`);
+      throw new AppError(
+        'conflict',
+        `It was found written as a national phone number in other people's conversations, which may be another country's number too. Check with dryRun: true, then send expectMentions: ${mentions} to erase those values.`,
+      );
     }
     return loose > 1 || (found.nationalOnly && loose > 0) ? why : undefined;
   }
