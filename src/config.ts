@@ -22,7 +22,8 @@ function tooWide(address: string, family: number, prefix: number): boolean {
   if (family === 4) return prefix < 8;
   // The canonical spelling: an IPv4-mapped range written longhand (0:0:0:0:0:ffff:0:0, 0::ffff:…)
   // is one too, and would pass as a narrow IPv6 range.
-  const lower = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  // (A zone id, fe80::1%eth0, names an interface, not addresses: URL refuses it, so it goes first.)
+  const lower = new URL(`http://[${address.replace(/%.*$/, '')}]/`).hostname.slice(1, -1);
   if (lower.startsWith('::ffff:')) return prefix - 96 < 8;
   const first = parseInt(lower.split(':')[0] || '0', 16);
   const isPrivate = (first & 0xfe00) === 0xfc00;

@@ -120,6 +120,7 @@ describe('configuration', () => {
       assert.throws(() => loadConfig({ TRUST_PROXY: bad }), (e: unknown) => e instanceof ConfigError && /TRUST_PROXY: a range that wide/.test(e.message), bad);
     }
     assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8,fd00::/8,2001:db8::/32,::ffff:10.0.0.0/104' }).trustProxy, ['10.0.0.0/8', 'fd00::/8', '2001:db8::/32', '::ffff:10.0.0.0/104']);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: 'fe80::%eth0/64' }).trustProxy, ['fe80::%eth0/64'], 'a link-local range with its zone');
   });
 
   it('warns when a server others reach has no PUBLIC_URL (its cookies would go without Secure)', () => {
