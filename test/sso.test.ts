@@ -90,6 +90,8 @@ describe('single sign-on', () => {
     assert.equal(reply.status, 302, JSON.stringify(reply.body));
     const me = await browser.get('/v1/me');
     assert.deepEqual(me.body.orgs.map((o: { role: string }) => o.role), ['viewer']);
+    const added = (await owner.client.get(`/v1/orgs/${owner.orgId}/audit-log?action=member.added_by_sso`)).body.entries.find((e: { target: { id: string } }) => e.target.id === me.body.user.id);
+    assert.equal(added?.metadata.invitationsWithdrawn, 1, 'the withdrawn invitation is on record');
     assert.equal((await owner.client.delete(`/v1/orgs/${owner.orgId}/members/${me.body.user.id}`)).status, 204);
     const back = await browser.post('/v1/invitations/accept', { token });
     assert.equal(back.status, 404, JSON.stringify(back.body));

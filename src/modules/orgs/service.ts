@@ -88,10 +88,11 @@ export function createOrgService(deps: {
   }
 
   /** Single sign-on's first sign-in of a person: a member with the SSO's default role (in the caller's tenant transaction). */
-  async function addFederatedMember(tx: Kysely<DB>, orgId: string, userId: string, role: Role): Promise<void> {
+  /** How many pending invitations to their address it withdrew (for the caller's audit record). */
+  async function addFederatedMember(tx: Kysely<DB>, orgId: string, userId: string, role: Role): Promise<number> {
     await store.insertMembership(tx, { org_id: orgId, user_id: userId, role });
     // As when an invitation is accepted: a link to their address would outlive a later removal.
-    await withdrawInvitationsToMember(tx, orgId, userId);
+    return withdrawInvitationsToMember(tx, orgId, userId);
   }
 
   /** The pending invitations addressed to a member: they would bring back a removed one, with its role. */

@@ -111,9 +111,9 @@ export function createScimService(deps: {
       // An address with an account already is not made again — said only for a proven domain's
       // address, so a SCIM key cannot ask whether anyone else's address has an account here.
       if (!id) throw scimRefusal('conflict', 'uniqueness', 'A user with this userName exists.');
-      if (input.active) await deps.orgs.addFederatedMember(tx, orgId, id, policy.defaultRole);
+      const invitationsWithdrawn = input.active ? await deps.orgs.addFederatedMember(tx, orgId, id, policy.defaultRole) : 0;
       await deps.audit.record(tx, {
-        orgId, actor: actor.principal, action: 'scim.user_created', target: { type: 'user', id }, ip: actor.ip, metadata: { active: input.active, role: input.active ? policy.defaultRole : null },
+        orgId, actor: actor.principal, action: 'scim.user_created', target: { type: 'user', id }, ip: actor.ip, metadata: { active: input.active, role: input.active ? policy.defaultRole : null, invitationsWithdrawn },
       });
       return id;
     });
@@ -136,6 +136,7 @@ export function createScimService(deps: {
    */
   async function update(orgId: string, userId: string, changes: UserChanges, actor: Actor): Promise<ScimAccount> {
     let policy: ProvisioningPolicy | null = null;
+    let invitationsWithdrawn = 0;
     const changed = await db.transaction().execute(async (tx) => {
       await holdCredential(tx, actor.principal);
       const before = await lockedAccount(tx, orgId, userId);
@@ -156,13 +157,13 @@ export function createScimService(deps: {
         if (!policy.provenDomains.includes(before.email.slice(before.email.lastIndexOf('@') + 1))) {
           throw scimRefusal('invalid_request', 'invalidValue', "The user's address is no longer in one of the SSO configuration's proven domains.");
         }
-        await deps.orgs.addFederatedMember(tx, orgId, userId, policy.defaultRole);
+        invitationsWithdrawn = await deps.orgs.addFederatedMember(tx, orgId, userId, policy.defaultRole);
         fields.active = { from: false, to: true };
       }
       if (Object.keys(fields).length === 0) return false;
       await deps.audit.record(tx, {
         orgId, actor: actor.principal, action: 'scim.user_updated', target: { type: 'user', id: userId }, ip: actor.ip,
-        metadata: { fields: Object.keys(fields), changes: fields, ...(fields.active?.to === true && policy ? { role: policy.defaultRole } : {}) },
+        metadata: { fields: Object.keys(fields), changes: fields, ...(fields.active?.to === true && policy ? { role: policy.defaultRole, invitationsWithdrawn } : {}) },
       });
       return true;
     });

@@ -335,8 +335,8 @@ export function createSsoService(deps: {
       if (!linked) await store.link(tx, { org_id: orgId, issuer: config.issuer, subject, user_id: userId });
       const principal = { kind: 'user' as const, userId, sessionId: session.id, email };
       if (created) {
-        await deps.orgs.addFederatedMember(tx, orgId, userId, config.default_role);
-        await deps.audit.record(tx, { orgId, actor: principal, action: 'member.added_by_sso', target: { type: 'user', id: userId }, ip: client.ip, metadata: { role: config.default_role, issuer: config.issuer } });
+        const invitationsWithdrawn = await deps.orgs.addFederatedMember(tx, orgId, userId, config.default_role);
+        await deps.audit.record(tx, { orgId, actor: principal, action: 'member.added_by_sso', target: { type: 'user', id: userId }, ip: client.ip, metadata: { role: config.default_role, issuer: config.issuer, invitationsWithdrawn } });
       } else if (!(await deps.orgs.isMember(tx, orgId, userId))) {
         // Removed since: removal holds (SSO does not bring anyone back).
         deps.log.warn({ orgId }, 'SSO: no longer a member');
