@@ -83,20 +83,28 @@ describe('a refusal after an admitted check', () => {
 });
 
 describe('opening conversations', () => {
-  it('is limited per caller and project (each is a row kept until retention), and a refusal writes nothing', async () => {
-    const editor = await memberWithRole(t, owner.client, owner.orgId, 'editor');
-    const opened = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM conversations WHERE project_id = ${projectId}`.execute(t.database.db)).rows[0]?.n);
-    const before = await opened();
-    const statuses: number[] = [];
-    for (let i = 0; i <= defaultApiKeyMessagesPerMinute; i++) statuses.push((await editor.client.post(`/v1/projects/${projectId}/conversations`, {})).status);
-    assert.deepEqual(statuses.filter((s) => s !== 201), [429], 'one over the limit is refused');
-    assert.equal(await opened(), before + defaultApiKeyMessagesPerMinute, 'and wrote nothing');
-    assert.equal((await owner.client.post(`/v1/projects/${projectId}/conversations`, {})).status, 201, 'another caller has its own allowance');
-    // Across projects the caller has twice that in all: a second project takes the rest, a third none.
-    const second = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Second' })).body.project.id as string;
-    const third = (await owner.client.post(`/v1/orgs/${owner.orgId}/projects`, { name: 'Third' })).body.project.id as string;
-    for (let i = 0; i < defaultApiKeyMessagesPerMinute; i++) assert.equal((await editor.client.post(`/v1/projects/${second}/conversations`, {})).status, 201);
-    assert.equal((await editor.client.post(`/v1/projects/${third}/conversations`, {})).status, 429, "the caller's allowance across projects is spent");
+  it('is limited per caller and project, per caller in all, and per organisation (each is a row kept until retention); a refusal writes nothing', async () => {
+    const app = await startTestApp({ config: { orgMessagesPerHour: 300 } });
+    try {
+      const org = await signUp(app, 'Conversations');
+      const editor = await memberWithRole(app, org.client, org.orgId, 'editor');
+      const make = async (name: string) => (await org.client.post(`/v1/orgs/${org.orgId}/projects`, { name })).body.project.id as string;
+      const [first, second, third] = [await make('First'), await make('Second'), await make('Third')];
+      const opened = async () => Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM conversations WHERE org_id = ${org.orgId}`.execute(app.database.db)).rows[0]?.n);
+      const open = async (who: SignedUp, projectId: string) => (await who.client.post(`/v1/projects/${projectId}/conversations`, {})).status;
+      const statuses: number[] = [];
+      for (let i = 0; i <= defaultApiKeyMessagesPerMinute; i++) statuses.push(await open(editor, first));
+      assert.deepEqual(statuses.filter((s) => s !== 201), [429], 'one over the per-project limit is refused');
+      assert.equal(await opened(), defaultApiKeyMessagesPerMinute, 'and wrote nothing');
+      for (let i = 0; i < defaultApiKeyMessagesPerMinute; i++) assert.equal(await open(editor, second), 201);
+      assert.equal(await open(editor, third), 429, "the caller's allowance across projects (twice that) is spent");
+      // The organisation's hour (its message ceiling, 300 here): another caller has the rest of it.
+      for (let i = 0; i < 300 - 2 * defaultApiKeyMessagesPerMinute; i++) assert.equal(await open(org, third), 201);
+      assert.equal(await open(org, third), 429, "the organisation's ceiling");
+      assert.equal(await opened(), 300);
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -56,7 +56,7 @@ export function chatRoutes(deps: { chat: ChatService; projects: ProjectDirectory
         const { principal, project } = await authorisedProject(request, request.params.projectId, 'chat:write');
         // Each is a row kept until retention: as many a minute as a key may send messages.
         const caller = principal.kind === 'user' ? `user:${principal.userId}` : `key:${principal.keyId}`;
-        applyDecision(request, await deps.rateLimits.checkConversationStart(project.id, caller, defaultApiKeyMessagesPerMinute));
+        applyDecision(request, await deps.rateLimits.checkConversationStart(project.id, project.orgId, caller, defaultApiKeyMessagesPerMinute));
         const conversation = await chat.startConversation(project, { kind: 'api', principal, ip: request.ip });
         return reply.code(201).send({ conversation: { id: conversation.id, projectId: conversation.projectId } });
       },

@@ -62,7 +62,7 @@ export interface RateLimitService {
   checkApiKey(keyId: string, perMinute: number): Promise<Decision>;
   checkSessionStart(projectId: string, ip: string, perMinute: number): Promise<Decision>;
   /** A conversation the organisation's own caller opens (user or API key), per caller and project, and per caller in all (twice that). */
-  checkConversationStart(projectId: string, callerKey: string, perMinute: number): Promise<Decision>;
+  checkConversationStart(projectId: string, orgId: string, callerKey: string, perMinute: number): Promise<Decision>;
   checkTextWork(principalKey: string, ip: string, kilochars: number, perMinute: number): Promise<Decision>;
   listBlocks(projectId: string): Promise<PenaltyBlock[]>;
   liftBlock(projectId: string, dimension: PenaltyDimension, key: string): Promise<boolean>;
@@ -155,15 +155,17 @@ export function createRateLimitService(deps: {
       return run([{ dimension: 'ip', bucket: 'session_start_ip', key, limit: { points: perMinute, durationSeconds: 60 } }], { projectId });
     },
 
-    async checkConversationStart(projectId: string, callerKey: string, perMinute: number): Promise<Decision> {
+    async checkConversationStart(projectId: string, orgId: string, callerKey: string, perMinute: number): Promise<Decision> {
       assertNamespace(projectId);
       const dimension = callerKey.startsWith('key:') ? 'api_key' : 'session';
       const limit = { points: perMinute, durationSeconds: 60 };
-      // Per project, and per caller across projects (an editor may have 200 of them).
+      // Per project, per caller across projects (an editor may have 200 of them), and per
+      // organisation (it may have a thousand keys): as many an hour as it may send messages.
       return run([
         { dimension, bucket: 'conversation_start', key: `${projectId}:${callerKey}`, limit },
         { dimension, bucket: 'conversation_start_caller', key: callerKey, limit: { points: perMinute * 2, durationSeconds: 60 } },
-      ], { projectId });
+        { dimension: 'org', bucket: 'conversation_start_org', key: orgId, limit: { points: orgCeiling, durationSeconds: 3_600 } },
+      ], { projectId, orgId });
     },
 
     /**
