@@ -8,7 +8,6 @@
  * starting a fresh one, and changing limits mints no new counters.
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 import { createStoreHealth, type StoreHealth } from './store-health.ts';
 import type { Decision, Limit, RateLimiter } from './types.ts';
