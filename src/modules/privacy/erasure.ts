@@ -152,9 +152,9 @@ export function createErasureService(deps: {
    * An identifier erases without a stated count only what surely belongs to one person: one
    * visitor, one conversation without a visitor, found by the value itself (not only as a national
    * phone number, which another country's number may share). Beyond that the caller states what a
-   * dry run counted: expectVisitors (checked here), and expectConversations when several
-   * conversations without a visitor go (returned: why their count must match, checked in the
-   * erasing transaction).
+   * dry run counted: expectVisitors, expectMentions for values in other people's conversations
+   * found only nationally (both checked here), and expectConversations when several conversations
+   * without a visitor go (returned: why their count must match, checked in the erasing transaction).
    */
   function confirmed(found: Found, options: ErasureOptions): string | undefined {
     const visitors = found.visitorIds.length;
