@@ -16,7 +16,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../platform/clock.ts';
 import type { Cipher } from '../../platform/crypto/envelope.ts';
 import type { DB } from '../../platform/db/tables.ts';
-import { enterTenant } from '../../platform/db/tenant.ts';
+import { enterTenant, type Tx } from '../../platform/db/tenant.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Principal } from '../../platform/http/principal.ts';
 import type { AuditService } from '../audit/service.ts';
@@ -102,6 +102,17 @@ export function createTotpService(deps: {
 
   const actionsFor = (factor: Factor, action: string): string[] => (factor.kind === 'recovery' ? [RECOVERY_CODE_USED, action] : [action]);
 
+  /** Audit entries about the user, in the log of every organisation they belong to (after any directory writes). */
+  async function recordInEveryOrg(tx: Tx, actor: Actor, actions: string[], metadata?: Record<string, unknown>): Promise<void> {
+    const userId = actor.principal.userId;
+    for (const orgId of await store.orgIdsOf(tx, userId)) {
+      await enterTenant(tx, orgId);
+      for (const action of actions) {
+        await deps.audit.record(tx, { orgId, actor: actor.principal, action, target: { type: 'user', id: userId }, ip: actor.ip, ...(metadata ? { metadata } : {}) });
+      }
+    }
+  }
+
   /**
    * The change and its audit entries commit together, or neither does: a change that returns
    * false is rolled back. Changes lock the users row before recovery codes, so none deadlock.
@@ -111,12 +122,7 @@ export function createTotpService(deps: {
     try {
       await db.transaction().execute(async (tx) => {
         if (!(await change(tx))) throw new Refused();
-        for (const orgId of await store.orgIdsOf(tx, userId)) {
-          await enterTenant(tx, orgId);
-          for (const action of actions) {
-            await deps.audit.record(tx, { orgId, actor: actor.principal, action, target: { type: 'user', id: userId }, ip: actor.ip });
-          }
-        }
+        await recordInEveryOrg(tx, actor, actions);
       });
     } catch (error) {
       if (error instanceof Refused) return false;
@@ -132,13 +138,7 @@ export function createTotpService(deps: {
    * leaves a trace.
    */
   async function auditRefusedProof(actor: Actor, reason: 'password' | 'second_factor'): Promise<void> {
-    const userId = actor.principal.userId;
-    await db.transaction().execute(async (tx) => {
-      for (const orgId of await store.orgIdsOf(tx, userId)) {
-        await enterTenant(tx, orgId);
-        await deps.audit.record(tx, { orgId, actor: actor.principal, action: 'user.reauthentication_failed', target: { type: 'user', id: userId }, ip: actor.ip, metadata: { reason } });
-      }
-    });
+    await db.transaction().execute((tx) => recordInEveryOrg(tx, actor, ['user.reauthentication_failed'], { reason }));
   }
 
   /** Counts in the login throttle like a sign-in: a wrong password keeps its points, and is audited. */
