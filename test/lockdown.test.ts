@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { signUserId } from '../src/modules/widget/identity.ts';
 import { testBackend } from './helpers/database.ts';
 import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
-import { countRows, memberWithRole, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { countRows, memberWithRole, pastKeepAlive, signUp, startTestApp, type SignedUp, type TestApp } from './helpers/harness.ts';
 
 let t: TestApp;
 before(async () => {
@@ -179,10 +179,12 @@ describe('lockdown against a key making a key', { skip: testBackend() !== 'postg
 describe('lockdown of an organisation with very many members', () => {
   it('ends the sessions of more members than one statement can bind parameters (a 500 left everything working)', async () => {
     const owner = await signUp(t, 'Member Flood');
+    const lastRequest = Date.now();
     const tag = owner.orgId.slice(4);
     await sql`INSERT INTO users (id, email) SELECT 'usr_flood' || i || ${tag}, 'flood' || i || '-' || ${tag} || '@example.test' FROM generate_series(1, 66000) i`.execute(t.database.db);
     await sql`INSERT INTO memberships (org_id, user_id, role) SELECT ${owner.orgId}, 'usr_flood' || i || ${tag}, 'viewer' FROM generate_series(1, 66000) i`.execute(t.database.db);
     await sql`INSERT INTO sessions (id, user_id, token_hash, expires_at) SELECT 'ses_flood' || i || ${tag}, 'usr_flood' || i || ${tag}, 'flood' || i || ${tag}, now() + interval '1 hour' FROM generate_series(1, 66000, 1000) i`.execute(t.database.db);
+    await pastKeepAlive(lastRequest); // seconds of setup: the pooled connection may be closing
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/lockdown`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const live = await sql<{ n: number }>`SELECT count(*)::int AS n FROM sessions WHERE id LIKE ${`ses_flood%${tag}`} AND revoked_at IS NULL`.execute(t.database.db);
@@ -195,7 +197,9 @@ describe('lockdown of an organisation with very many keys', () => {
   it('revokes more keys than one statement can bind parameters (a 500 left them all working)', async () => {
     const owner = await signUp(t, 'Key Flood');
     const real = await owner.client.post(`/v1/orgs/${owner.orgId}/api-keys`, { name: 'ci', scopes: ['projects:read'] });
+    const lastRequest = Date.now();
     await sql`INSERT INTO api_keys (id, org_id, name, start, secret_hash, scopes) SELECT 'key_flood' || i || ${owner.orgId.slice(4)}, ${owner.orgId}, 'flood', 'x', 'f' || i, '["projects:read"]'::jsonb FROM generate_series(1, 66000) i`.execute(t.database.db);
+    await pastKeepAlive(lastRequest); // seconds of setup: the pooled connection may be closing
     const r = await owner.client.post(`/v1/orgs/${owner.orgId}/lockdown`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.revokedApiKeys, 66001);

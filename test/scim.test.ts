@@ -12,7 +12,7 @@ import { sql } from 'kysely';
 import { testBackend } from './helpers/database.ts';
 import { holdLocks, lockWaiters } from './helpers/row-locks.ts';
 import { MAX_FEDERATED_ACCOUNTS_PER_ORG } from '../src/modules/accounts/service.ts';
-import { memberWithRole, signUp, startTestApp, strongPassword, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
+import { memberWithRole, pastKeepAlive, signUp, startTestApp, strongPassword, type Client, type SignedUp, type TestApp } from './helpers/harness.ts';
 import { startTestIdp, type TestIdp } from './helpers/oidc-provider.ts';
 
 const SCIM = '/v1/scim/v2';
@@ -281,8 +281,10 @@ describe('SCIM provisioning', () => {
 describe('how many accounts SCIM makes', () => {
   it(`at most ${MAX_FEDERATED_ACCOUNTS_PER_ORG.toLocaleString('en')} per organisation: then 409, and nothing is written`, async () => {
     const o = await scimOrg('Crowded Corp', 'crowded.example');
+    const lastRequest = Date.now();
     const tag = o.orgId.slice(4);
     await sql`INSERT INTO users (id, email, federated_org_id) SELECT 'usr_crowd' || i || ${tag}, 'crowd' || i || '-' || ${tag} || '@crowded.example', ${o.orgId} FROM generate_series(1, ${MAX_FEDERATED_ACCOUNTS_PER_ORG}) i`.execute(t.database.db);
+    await pastKeepAlive(lastRequest); // seconds of setup: the pooled connection may be closing
     assertScimError(await o.scim.post(`${SCIM}/Users`, { userName: 'one.more@crowded.example' }), 409);
     const made = await sql<{ n: number }>`SELECT count(*)::int AS n FROM users WHERE email = 'one.more@crowded.example'`.execute(t.database.db);
     assert.equal(made.rows[0]?.n, 0);

@@ -136,6 +136,16 @@ export class Client {
 
 export const strongPassword = 'violet-harbour-quantum-47';
 
+/**
+ * Waits until connections idle since `since` (Date.now()) are surely closed by the server (its
+ * keep-alive timeout, 5 s, and a margin): a request sent just as the server closes its pooled
+ * connection fails with "fetch failed". For tests that do seconds of setup between two requests.
+ */
+export async function pastKeepAlive(since: number, keepAliveMs = 5_000): Promise<void> {
+  const wait = since + keepAliveMs + 1_500 - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
 export function uniqueEmail(tag = 'user'): string {
   return `${tag}-${randomBytes(4).toString('hex')}@example.test`;
 }
